@@ -1,0 +1,39 @@
+"""The adapter protocol.
+
+An adapter declares the tasks it supports in ``tasks`` and implements the
+matching ``predict_<task>`` methods. Each receives a batch of items and returns
+one prediction (or list of predictions) per item, in order. Adapters know
+nothing of metrics or gold labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from bench.predictions import (
+    AttributionPrediction,
+    EntityPrediction,
+    TextItem,
+    ToxicityPrediction,
+)
+
+TASKS: tuple[str, ...] = ("ner", "attribution", "toxicity")
+
+
+class Adapter:
+    """Base class: subclass it, set ``tasks`` and implement the predict methods."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset()
+
+    def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
+        raise NotImplementedError(f"{type(self).__name__} does not predict entities")
+
+    def predict_attribution(self, documents: list[TextItem]) -> list[list[AttributionPrediction]]:
+        raise NotImplementedError(f"{type(self).__name__} does not predict attributions")
+
+    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+        raise NotImplementedError(f"{type(self).__name__} does not predict toxicity")
+
+    def identity(self) -> dict[str, Any]:
+        """Model name, version, file hash or revision: whatever identifies the weights."""
+        return {}

@@ -1,0 +1,58 @@
+"""The ``bench`` command: Hydra composes conf/, the runner does the work.
+
+Exit codes: 0 every task ran (or is unsupported), 1 a task failed, 2 unusable
+input (no model preset, bad gold data, bad option).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from bench.data.gold import GoldError
+from bench.report.tables import main_table, to_markdown
+from bench.resources import resource_dir
+
+CONF_DIR = resource_dir("conf")
+_exit_code = 0
+
+
+def model_presets() -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
+
+
+def _fail(code: int, message: str) -> None:
+    global _exit_code
+    _exit_code = max(_exit_code, code)
+    print(message, file=sys.stderr)
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def _run(cfg: DictConfig) -> None:
+    from bench.runner import run  # heavy imports only once a model is chosen
+
+    if "model" not in cfg:
+        _fail(2, "bench: choose a model with +model=NAME; presets: " + ", ".join(model_presets()))
+        return
+    hydra_cfg = HydraConfig.get()
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    preset = hydra_cfg.runtime.choices.get("model", "custom")
+    try:
+        outcome = run(cfg, preset, list(hydra_cfg.overrides.task), out_dir)
+    except (GoldError, ValueError) as err:
+        _fail(2, f"bench: {err}")
+        return
+    print(f"model: {preset}   dataset: {outcome.result['dataset']['name']}   out: {out_dir}")
+    print(to_markdown(*main_table(outcome.result)))
+    for task, record in outcome.result["tasks"].items():
+        if record["status"] == "failed":
+            _fail(1, f"bench: task {task} failed: {record['error']}")
+
+
+def main() -> None:
+    _run()
+    sys.exit(_exit_code)

@@ -1,0 +1,341 @@
+"""Load and validate the built-in gold dataset (stand-off JSONL over a raw text).
+
+Every check reports ``file:line: field: problem``; nothing is silently fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from bench.data.records import (
+    Attribution,
+    Document,
+    Entity,
+    GoldDataset,
+    Segment,
+    Span,
+    Speaker,
+    ToxicityLabels,
+)
+from bench.data.schema import (
+    ATTRIBUTION_TYPES,
+    DOCUMENT_IDS,
+    ENTITY_LABELS,
+    IDENTITIES,
+    TOXICITY_ATTRIBUTES,
+)
+from bench.resources import resource_dir
+
+GOLD_FILES = (
+    "metadata.json",
+    "documents.jsonl",
+    "segments.jsonl",
+    "entities.jsonl",
+    "attributions.jsonl",
+    "speakers.jsonl",
+    "boilerplate.jsonl",
+)
+
+
+class GoldError(ValueError):
+    """A gold file breaks the schema; the message names file, line and field."""
+
+
+class _Record:
+    """One JSON object of a JSONL file, with typed field access that reports its place."""
+
+    def __init__(self, path: Path, line: int, data: dict[str, Any], text: str) -> None:
+        self.path, self.line, self.data, self.text = path, line, data, text
+
+    def fail(self, field: str, problem: str) -> GoldError:
+        return GoldError(f"{self.path.name}:{self.line}: {field}: {problem}")
+
+    def get(self, field: str, kind: type | tuple[type, ...]) -> Any:
+        if field not in self.data:
+            raise self.fail(field, "missing")
+        value = self.data[field]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.fail(field, f"expected {getattr(kind, '__name__', kind)}, got {value!r}")
+        return value
+
+    def span(self, field: str, value: Any = None) -> Span:
+        """A half-open ``[start, end)`` span: in range, non-empty, no white space at its edges."""
+        if value is None:
+            value = self.get(field, list)
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ):
+            raise self.fail(field, f"expected [start, end], got {value!r}")
+        return self.check_span(field, value[0], value[1])
+
+    def check_span(self, field: str, start: int, end: int) -> Span:
+        if not 0 <= start < end <= len(self.text):
+            raise self.fail(field, f"span [{start}, {end}) out of range or empty")
+        surface = self.text[start:end]
+        if surface != surface.strip():
+            raise self.fail(field, f"span [{start}, {end}) starts or ends with white space")
+        return start, end
+
+    def start_end(self) -> Span:
+        span = self.check_span("start/end", self.get("start", int), self.get("end", int))
+        if "text" in self.data and self.data["text"] != self.text[span[0] : span[1]]:
+            raise self.fail(
+                "text",
+                f"{self.data['text']!r} differs from raw text {self.text[span[0] : span[1]]!r}",
+            )
+        return span
+
+    def one_of(self, field: str, allowed: tuple[str, ...]) -> str:
+        value = self.get(field, str)
+        if value not in allowed:
+            raise self.fail(field, f"unknown value {value!r}")
+        return value
+
+    def toxicity(self) -> ToxicityLabels:
+        toxic = self.get("toxic", int)
+        if toxic not in (0, 1):
+            raise self.fail("toxic", f"expected 0 or 1, got {toxic}")
+        severity = self.get("severity", int)
+        if severity not in (0, 1, 2, 3):
+            raise self.fail("severity", f"expected 0-3, got {severity}")
+        attributes = self.get("attributes", dict)
+        for name, value in attributes.items():
+            if name not in TOXICITY_ATTRIBUTES:
+                raise self.fail(f"attributes.{name}", "unknown attribute")
+            if value not in (0, 1) or isinstance(value, bool):
+                raise self.fail(f"attributes.{name}", f"expected 0 or 1, got {value!r}")
+        missing = set(TOXICITY_ATTRIBUTES) - set(attributes)
+        if missing:
+            raise self.fail("attributes", f"missing {sorted(missing)}")
+        identities = self.get("identities", list)
+        for identity in identities:
+            if identity not in IDENTITIES:
+                raise self.fail("identities", f"unknown identity {identity!r}")
+        return ToxicityLabels(toxic, severity, dict(attributes), tuple(identities))
+
+
+def _records(path: Path, text: str) -> Iterator[_Record]:
+    if not path.is_file():
+        raise GoldError(f"{path.name}: file missing in {path.parent}")
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise GoldError(f"{path.name}:{line_no}: (json): {err.msg}") from None
+            if not isinstance(data, dict):
+                raise GoldError(f"{path.name}:{line_no}: (json): expected an object")
+            yield _Record(path, line_no, data, text)
+
+
+def _unique(record: _Record, field: str, value: str, seen: set[str]) -> str:
+    if value in seen:
+        raise record.fail(field, f"duplicate id {value!r}")
+    seen.add(value)
+    return value
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def gold_fingerprint(directory: Path) -> str:
+    """sha256 over the raw text and every gold file, in a fixed order."""
+    meta = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256()
+    for name in (meta["raw_file"], *GOLD_FILES):
+        digest.update(name.encode() + b"\0" + (directory / name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_gold(directory: str | Path) -> GoldDataset:
+    """Read, validate and return the gold dataset stored in ``directory``."""
+    directory = Path(directory)
+    meta_path = directory / "metadata.json"
+    if not meta_path.is_file():
+        raise GoldError(f"metadata.json: file missing in {directory}")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    raw_path = directory / meta["raw_file"]
+    raw_sha = sha256_file(raw_path)
+    if raw_sha != meta["raw_sha256"]:
+        raise GoldError(
+            f"{raw_path.name}: sha256 {raw_sha} differs from metadata.json raw_sha256 "
+            f"{meta['raw_sha256']}"
+        )
+    text = raw_path.read_bytes().decode("utf-8")
+
+    documents = _load_documents(directory / "documents.jsonl", text)
+    segments = _load_segments(directory / "segments.jsonl", text, documents)
+    boilerplate = tuple(r.start_end() for r in _records(directory / "boilerplate.jsonl", text))
+    _check_accounted(text, documents, boilerplate)
+    speakers = _load_speakers(directory / "speakers.jsonl", text)
+    entities = _load_entities(directory / "entities.jsonl", text, documents)
+    attributions = _load_attributions(
+        directory / "attributions.jsonl", text, documents, {s.id for s in speakers}
+    )
+    return GoldDataset(
+        name=meta["name"],
+        version=meta["version"],
+        raw_text=text,
+        raw_sha256=raw_sha,
+        documents=documents,
+        segments=segments,
+        entities=entities,
+        attributions=attributions,
+        speakers=speakers,
+        boilerplate=boilerplate,
+        files_sha256=gold_fingerprint(directory),
+    )
+
+
+def _load_documents(path: Path, text: str) -> tuple[Document, ...]:
+    seen: set[str] = set()
+    documents = []
+    for r in _records(path, text):
+        doc_id = _unique(r, "id", r.one_of("id", DOCUMENT_IDS), seen)
+        start, end = r.start_end()
+        documents.append(Document(doc_id, start, end, text[start:end], r.toxicity()))
+    documents.sort(key=lambda d: d.start)
+    for before, after in pairwise(documents):
+        if after.start < before.end:
+            raise GoldError(f"{path.name}: documents {before.id} and {after.id} overlap")
+    return tuple(documents)
+
+
+def _owner(r: _Record, documents: tuple[Document, ...], start: int, end: int) -> Document:
+    doc_id = r.get("doc_id", str)
+    doc = next((d for d in documents if d.id == doc_id), None)
+    if doc is None:
+        raise r.fail("doc_id", f"unknown document {doc_id!r}")
+    if not doc.start <= start < end <= doc.end:
+        raise r.fail("start/end", f"span [{start}, {end}) lies outside document {doc_id}")
+    return doc
+
+
+def _load_segments(path: Path, text: str, documents: tuple[Document, ...]) -> tuple[Segment, ...]:
+    seen: set[str] = set()
+    segments = []
+    for r in _records(path, text):
+        seg_id = _unique(r, "id", r.get("id", str), seen)
+        start, end = r.start_end()
+        doc = _owner(r, documents, start, end)
+        segments.append(Segment(seg_id, doc.id, start, end, text[start:end], r.toxicity()))
+    segments.sort(key=lambda s: s.start)
+    for before, after in pairwise(segments):
+        if after.start < before.end:
+            raise GoldError(f"{path.name}: segments {before.id} and {after.id} overlap")
+    for doc in documents:
+        covered = _uncovered(text, doc.start, doc.end, [(s.start, s.end) for s in segments])
+        if covered is not None:
+            raise GoldError(
+                f"{path.name}: document {doc.id}: non-space text at {covered} is in no segment"
+            )
+    return tuple(segments)
+
+
+def _uncovered(text: str, start: int, end: int, spans: list[Span]) -> int | None:
+    """The first non-space offset in ``[start, end)`` outside every span, or None."""
+    mask = [False] * (end - start)
+    for s, e in spans:
+        for i in range(max(s, start), min(e, end)):
+            mask[i - start] = True
+    for i, inside in enumerate(mask):
+        if not inside and not text[start + i].isspace():
+            return start + i
+    return None
+
+
+def _check_accounted(
+    text: str, documents: tuple[Document, ...], boilerplate: tuple[Span, ...]
+) -> None:
+    spans = [(d.start, d.end) for d in documents] + list(boilerplate)
+    offset = _uncovered(text, 0, len(text), spans)
+    if offset is not None:
+        raise GoldError(
+            f"boilerplate.jsonl: non-space text at {offset} ({text[offset : offset + 20]!r}) "
+            "is in no document and no boilerplate range"
+        )
+
+
+def _load_speakers(path: Path, text: str) -> tuple[Speaker, ...]:
+    seen: set[str] = set()
+    speakers = []
+    for r in _records(path, text):
+        speaker_id = _unique(r, "id", r.get("id", str), seen)
+        aliases = r.get("aliases", list)
+        if not aliases or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise r.fail("aliases", "expected a non-empty list of non-empty strings")
+        speakers.append(Speaker(speaker_id, tuple(aliases)))
+    return tuple(speakers)
+
+
+def _load_entities(path: Path, text: str, documents: tuple[Document, ...]) -> tuple[Entity, ...]:
+    located = []
+    for r in _records(path, text):
+        start, end = r.start_end()
+        if "text" not in r.data:
+            raise r.fail("text", "missing")
+        doc = _owner(r, documents, start, end)
+        located.append(
+            (Entity(doc.id, start, end, r.one_of("label", ENTITY_LABELS), r.data["text"]), r)
+        )
+    located.sort(key=lambda pair: (pair[0].start, pair[0].end))
+    for (before, _), (after, r) in pairwise(located):
+        if after.start < before.end:
+            raise r.fail("start/end", f"entity {after.text!r} overlaps entity {before.text!r}")
+    return tuple(entity for entity, _ in located)
+
+
+def _load_attributions(
+    path: Path, text: str, documents: tuple[Document, ...], speaker_ids: set[str]
+) -> tuple[Attribution, ...]:
+    seen: set[str] = set()
+    attributions = []
+    for r in _records(path, text):
+        att_id = _unique(r, "id", r.get("id", str), seen)
+        pieces = r.get("content", list)
+        if not pieces:
+            raise r.fail("content", "expected at least one [start, end] piece")
+        content = tuple(r.span(f"content[{i}]", piece) for i, piece in enumerate(pieces))
+        cue, source = r.span("cue"), r.span("source")
+        spans = [("cue", cue), ("source", source)]
+        spans += [(f"content[{i}]", piece) for i, piece in enumerate(content)]
+        for field, (start, end) in spans:
+            try:
+                _owner(r, documents, start, end)
+            except GoldError as err:
+                raise r.fail(field, str(err).rsplit(": ", 1)[-1]) from None
+        entity = r.get("source_entity", str)
+        if entity not in speaker_ids:
+            raise r.fail("source_entity", f"{entity!r} is not in speakers.jsonl")
+        attributions.append(
+            Attribution(
+                att_id,
+                r.data["doc_id"],
+                r.one_of("type", ATTRIBUTION_TYPES),
+                content,
+                cue,
+                source,
+                entity,
+            )
+        )
+    return tuple(attributions)
+
+
+def default_gold_dir() -> Path:
+    """The seed-article gold shipped with bench."""
+    return resource_dir("datasets") / "seed-article"
+
+
+def load_dataset(path: str | Path | None = None) -> GoldDataset:
+    """Load the gold at ``path``, or the built-in seed-article gold when ``path`` is None."""
+    return load_gold(path if path is not None else default_gold_dir())

@@ -1,0 +1,35 @@
+"""A metric's value, or the reason it is undefined (never a silent 0 or NaN)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    value: float | None
+    undefined: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"value": self.value}
+        if self.undefined is not None:
+            out["undefined"] = self.undefined
+        return out
+
+
+def undefined(reason: str) -> MetricValue:
+    return MetricValue(None, reason)
+
+
+def precision_recall_f1(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 from counts.
+
+    P = tp / n_pred, R = tp / n_gold, F1 = 2PR / (P + R). A zero denominator
+    gives 0.0, the ``zero_division=0`` convention of scikit-learn and seqeval:
+    a system that predicts nothing has precision 0, and recall is 0 on no gold.
+    """
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1

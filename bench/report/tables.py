@@ -1,0 +1,59 @@
+"""Result tables as Markdown (printed and written) and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return "undefined"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def to_markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[format_value(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    lines = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in cells
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    return out.getvalue()
+
+
+def main_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """One row per (task, metric): the run's scorecard."""
+    headers = ["task", "metric", "value", "status"]
+    rows: list[list[Any]] = []
+    for task, record in result["tasks"].items():
+        if record["status"] != "ok":
+            rows.append([task, "-", None, record["status"]])
+            continue
+        for name, metric in record["metrics"].items():
+            rows.append([task, name, metric["value"], "ok"])
+    return headers, rows
+
+
+def per_label_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """NER strict precision/recall/F1 per label."""
+    headers = ["label", "precision", "recall", "f1", "support", "predicted"]
+    per_label = result["tasks"].get("ner", {}).get("breakdown", {}).get("per_label", {})
+    rows = [[label, *(v[k] for k in headers[1:])] for label, v in per_label.items()]
+    return headers, rows

@@ -1,0 +1,145 @@
+"""Orchestration of one run: load gold, build the adapter, predict, validate, score, write.
+
+No scoring logic lives here; see ``bench.tasks`` and ``bench.metrics``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from bench.adapters.base import TASKS, Adapter
+from bench.data.gold import load_dataset
+from bench.data.records import GoldDataset
+from bench.provenance import environment, fingerprint, scrub_secrets
+from bench.report.files import write_json_atomic, write_jsonl_atomic, write_text_atomic
+from bench.report.tables import main_table, per_label_table, to_csv, to_markdown
+from bench.tasks import TASKS as TASK_CLASSES
+from bench.tasks.base import Task
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class RunOutcome:
+    result: dict[str, Any]
+    ok: bool
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def selected_tasks(task: str) -> list[str]:
+    if task == "all":
+        return list(TASKS)
+    if task not in TASKS:
+        raise ValueError(f"task={task!r}: expected one of all, {', '.join(TASKS)}")
+    return [task]
+
+
+def build_task(name: str, gold: GoldDataset, adapter_name: str, cfg: DictConfig) -> Task:
+    if name == "toxicity":
+        return TASK_CLASSES[name](gold, adapter_name, threshold=cfg.toxicity.threshold)
+    return TASK_CLASSES[name](gold, adapter_name)
+
+
+def run_task(task: Task, adapter: Adapter, batch_size: int) -> tuple[dict[str, Any], list]:
+    """Predict in batches, validate, score; any error marks the task failed."""
+    started = time.perf_counter()
+    try:
+        items = task.inputs()
+        predictions: list[Any] = []
+        for i in range(0, len(items), batch_size):
+            batch = items[i : i + batch_size]
+            predictions += task.predict(adapter, batch)
+        task.validate(items, predictions)
+        scored = task.score(items, predictions)
+    except Exception as err:  # an adapter or a prediction failed: record it, go on
+        message = f"{type(err).__name__}: {err}"
+        return {
+            "status": "failed",
+            "error": message,
+            "traceback": traceback.format_exc(limit=5),
+            "seconds": round(time.perf_counter() - started, 3),
+        }, []
+    return {
+        "status": "ok",
+        "main_metrics": list(task.main_metrics),
+        "metrics": {name: value.to_json() for name, value in scored.metrics.items()},
+        "counts": scored.counts,
+        "breakdown": scored.breakdown,
+        "seconds": round(time.perf_counter() - started, 3),
+    }, scored.samples
+
+
+def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> RunOutcome:
+    """Run every selected task for the configured model and write the result files."""
+    started_at = _now()
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    gold = load_dataset(cfg.dataset.path)
+    adapter: Adapter = instantiate(cfg.model)
+    model_cfg = scrub_secrets(OmegaConf.to_container(cfg.model, resolve=True))
+    identity = adapter.identity()
+
+    tasks: dict[str, Any] = {}
+    samples: dict[str, list] = {}
+    for name in selected_tasks(cfg.task):
+        if name not in adapter.tasks:
+            tasks[name] = {"status": "unsupported"}
+            continue
+        task = build_task(name, gold, preset, cfg)
+        tasks[name], samples[name] = run_task(task, adapter, cfg.batch_size)
+
+    result = {
+        "schema_version": SCHEMA_VERSION,
+        "model": {
+            "preset": preset,
+            "target": model_cfg.get("_target_"),
+            "params": {k: v for k, v in model_cfg.items() if k != "_target_"},
+            "identity": identity,
+            "fingerprint": fingerprint({"config": model_cfg, "identity": identity}),
+        },
+        "dataset": {
+            "name": gold.name,
+            "version": gold.version,
+            "sha256": gold.files_sha256,
+            "raw_sha256": gold.raw_sha256,
+        },
+        "provenance": environment()
+        | {
+            "config": scrub_secrets(OmegaConf.to_container(cfg, resolve=True)),
+            "overrides": overrides,
+            "seed": cfg.seed,
+            "started_at": started_at,
+            "finished_at": _now(),
+        },
+        "tasks": tasks,
+    }
+    write_outputs(out_dir, result, samples)
+    ok = all(t["status"] != "failed" for t in tasks.values())
+    return RunOutcome(result, ok)
+
+
+def write_outputs(out_dir: Path, result: dict[str, Any], samples: dict[str, list]) -> None:
+    """Samples and tables first, ``result.json`` last: its presence marks a complete run."""
+    for task, rows in samples.items():
+        write_jsonl_atomic(out_dir / "samples" / f"{task}.jsonl", rows)
+    for name, (headers, rows) in {
+        "main": main_table(result),
+        "ner_per_label": per_label_table(result),
+    }.items():
+        if rows:
+            write_text_atomic(out_dir / "tables" / f"{name}.md", to_markdown(headers, rows))
+            write_text_atomic(out_dir / "tables" / f"{name}.csv", to_csv(headers, rows))
+    write_json_atomic(out_dir / "result.json", result)

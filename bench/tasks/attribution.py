@@ -1,0 +1,126 @@
+"""Attribution (who said what) on whole documents."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from bench.data.schema import ATTRIBUTION_TYPES
+from bench.metrics.attribution import (
+    AttributionRecord,
+    attribution_scores,
+    build_alias_table,
+    resolve_speaker,
+)
+from bench.predictions import AttributionPrediction, TextItem
+from bench.tasks.base import Task, TaskScore
+
+
+class AttributionTask(Task):
+    name: ClassVar[str] = "attribution"
+    main_metrics: ClassVar[tuple[str, ...]] = (
+        "content_exact_f1",
+        "content_overlap_f1",
+        "source_accuracy",
+        "e2e_f1",
+    )
+
+    def inputs(self) -> list[TextItem]:
+        return [TextItem(d.id, d.text) for d in self.gold.documents]
+
+    def validate_item(self, item: TextItem, prediction: Any) -> None:
+        if not isinstance(prediction, list | tuple):
+            raise self.error(item, "attributions", "expected a list")
+        for i, att in enumerate(prediction):
+            where = f"attributions[{i}]"
+            if not isinstance(att, AttributionPrediction):
+                raise self.error(item, where, "expected an AttributionPrediction")
+            if not att.content:
+                raise self.error(item, f"{where}.content", "expected at least one span")
+            for k, piece in enumerate(att.content):
+                self.check_span(item, f"{where}.content[{k}]", piece)
+            for name in ("cue", "source"):
+                if getattr(att, name) is not None:
+                    self.check_span(item, f"{where}.{name}", getattr(att, name))
+            if att.type is not None and att.type not in ATTRIBUTION_TYPES:
+                raise self.error(item, f"{where}.type", f"unknown type {att.type!r}")
+            if att.speaker is not None and not isinstance(att.speaker, str):
+                raise self.error(item, f"{where}.speaker", "expected a string or None")
+
+    def score(
+        self, items: list[TextItem], predictions: list[list[AttributionPrediction]]
+    ) -> TaskScore:
+        starts = {d.id: d.start for d in self.gold.documents}
+        aliases = build_alias_table((s.id, s.aliases) for s in self.gold.speakers)
+        gold = [
+            AttributionRecord(
+                a.doc_id,
+                tuple((s - starts[a.doc_id], e - starts[a.doc_id]) for s, e in a.content),
+                a.source_entity,
+            )
+            for a in self.gold.attributions
+        ]
+        pred, raw_speakers = [], []
+        for item, atts in zip(items, predictions, strict=True):
+            for att in atts:
+                content = tuple(tuple(piece) for piece in att.content)
+                pred.append(
+                    AttributionRecord(item.id, content, resolve_speaker(att.speaker, aliases))
+                )
+                raw_speakers.append(att.speaker)
+        metrics, pairs = attribution_scores(gold, pred)
+        texts = {item.id: item.text for item in items}
+        return TaskScore(
+            metrics=metrics,
+            counts={
+                "documents": len(items),
+                "gold_attributions": len(gold),
+                "predicted": len(pred),
+            },
+            samples=_samples(gold, pred, raw_speakers, pairs, texts),
+        )
+
+
+def _samples(
+    gold: list[AttributionRecord],
+    pred: list[AttributionRecord],
+    raw_speakers: list[str | None],
+    pairs: list[tuple[int, int]],
+    texts: dict[str, str],
+) -> list[dict[str, Any]]:
+    """One row per gold record (with its matched prediction) and per unmatched prediction."""
+
+    def show(record: AttributionRecord) -> dict[str, Any]:
+        text = texts.get(record.item_id, "")
+        return {
+            "content": [list(piece) for piece in record.content],
+            "text": " … ".join(text[s:e] for s, e in record.content),
+            "speaker": record.speaker,
+        }
+
+    matched = dict(pairs)
+    rows = []
+    for i, g in enumerate(gold):
+        j = matched.get(i)
+        p = pred[j] if j is not None else None
+        rows.append(
+            {
+                "id": g.item_id,
+                "gold": show(g),
+                "pred": show(p) | {"speaker_text": raw_speakers[j]} if p else None,
+                "content_exact": bool(p and sorted(p.content) == sorted(g.content)),
+                "overlap_match": p is not None,
+                "speaker_correct": bool(p and p.speaker == g.speaker),
+            }
+        )
+    for j in sorted(set(range(len(pred))) - set(matched.values())):
+        rows.append(
+            {
+                "id": pred[j].item_id,
+                "gold": None,
+                "pred": show(pred[j]) | {"speaker_text": raw_speakers[j]},
+                "content_exact": False,
+                "overlap_match": False,
+                "speaker_correct": False,
+            }
+        )
+    return rows

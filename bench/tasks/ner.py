@@ -1,0 +1,60 @@
+"""Named entities on whole documents, scored by strict span match."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from bench.data.schema import ENTITY_LABELS
+from bench.metrics.spans import strict_scores
+from bench.metrics.values import MetricValue, precision_recall_f1
+from bench.predictions import EntityPrediction, TextItem
+from bench.tasks.base import Task, TaskScore
+
+
+class NerTask(Task):
+    name: ClassVar[str] = "ner"
+    main_metrics: ClassVar[tuple[str, ...]] = ("strict_precision", "strict_recall", "strict_f1")
+
+    def inputs(self) -> list[TextItem]:
+        return [TextItem(d.id, d.text) for d in self.gold.documents]
+
+    def validate_item(self, item: TextItem, prediction: Any) -> None:
+        if not isinstance(prediction, list | tuple):
+            raise self.error(item, "entities", f"expected a list, got {type(prediction).__name__}")
+        for i, entity in enumerate(prediction):
+            if not isinstance(entity, EntityPrediction):
+                raise self.error(item, f"entities[{i}]", "expected an EntityPrediction")
+            self.check_span(item, f"entities[{i}]", (entity.start, entity.end))
+            if entity.label not in ENTITY_LABELS:
+                raise self.error(item, f"entities[{i}].label", f"unknown label {entity.label!r}")
+
+    def score(self, items: list[TextItem], predictions: list[list[EntityPrediction]]) -> TaskScore:
+        starts = {d.id: d.start for d in self.gold.documents}
+        gold = {(e.doc_id, e.start - starts[e.doc_id], e.end - starts[e.doc_id], e.label)
+                for e in self.gold.entities}  # fmt: skip
+        pred = {(item.id, e.start, e.end, e.label)
+                for item, entities in zip(items, predictions, strict=True)
+                for e in entities}  # fmt: skip
+        micro, per_label = strict_scores(gold, pred)
+        samples = []
+        for item in items:
+            g = sorted(s[1:] for s in gold if s[0] == item.id)
+            p = sorted(s[1:] for s in pred if s[0] == item.id)
+            tp = len(set(g) & set(p))
+            samples.append(
+                {
+                    "id": item.id,
+                    "gold": [[s, e, label, item.text[s:e]] for s, e, label in g],
+                    "pred": [[s, e, label, item.text[s:e]] for s, e, label in p],
+                    "tp": tp,
+                    "fp": len(p) - tp,
+                    "fn": len(g) - tp,
+                    "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
+                }
+            )
+        return TaskScore(
+            metrics={name: MetricValue(value) for name, value in micro.items()},
+            counts={"documents": len(items), "gold_entities": len(gold), "predicted": len(pred)},
+            samples=samples,
+            breakdown={"per_label": per_label},
+        )
