@@ -11,7 +11,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from bench.data.gold import GoldError
 from bench.report.tables import main_table, to_markdown
@@ -19,6 +19,11 @@ from bench.resources import resource_dir
 
 CONF_DIR = resource_dir("conf")
 _exit_code = 0
+
+# ${model_preset:} names run directories after the chosen preset ("none" without one).
+OmegaConf.register_new_resolver(
+    "model_preset", lambda: HydraConfig.get().runtime.choices.get("model", "none"), replace=True
+)
 
 
 def model_presets() -> list[str]:

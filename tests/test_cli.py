@@ -1,0 +1,74 @@
+"""The ``bench`` console script, run in a subprocess from a directory outside the repo."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = str(Path(sys.executable).with_name("bench"))
+TESTS_DIR = Path(__file__).resolve().parent
+
+pytestmark = pytest.mark.slow
+
+
+def bench(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"PYTHONPATH": str(TESTS_DIR), "HYDRA_FULL_ERROR": "1"}
+    return subprocess.run(
+        [BENCH, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_run_from_outside_the_repo_writes_results_under_cwd(tmp_path):
+    done = bench(tmp_path, "+model=oracle")
+    assert done.returncode == 0, done.stderr
+    assert "strict_f1" in done.stdout and "1.0000" in done.stdout
+    [result_file] = list((tmp_path / "results" / "runs").glob("*oracle/result.json"))
+    result = json.loads(result_file.read_text())
+    assert result["tasks"]["ner"]["metrics"]["strict_f1"]["value"] == 1.0
+    assert (result_file.parent / "tables" / "main.md").is_file()
+
+
+def test_without_model_lists_presets_and_fails(tmp_path):
+    done = bench(tmp_path)
+    assert done.returncode == 2
+    assert "+model=NAME" in done.stderr
+    for preset in ("empty", "oracle", "rules"):
+        assert preset in done.stderr
+    assert not list(tmp_path.glob("results/runs/*/result.json"))
+
+
+def test_failed_task_gives_exit_code_one_and_keeps_other_tasks(tmp_path):
+    done = bench(
+        tmp_path, "+model._target_=adapters_for_tests.OutOfRangeNer", "hydra.run.dir=out"
+    )
+    assert done.returncode == 1
+    assert "task ner failed" in done.stderr
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["tasks"]["ner"]["status"] == "failed"
+    assert result["tasks"]["toxicity"]["status"] == "ok"
+
+
+def test_multirun_over_presets(tmp_path):
+    done = bench(tmp_path, "-m", "+model=oracle,empty", "task=ner", "hydra.sweep.dir=sweep")
+    assert done.returncode == 0, done.stderr
+    results = sorted((tmp_path / "sweep").glob("*/result.json"))
+    assert [json.loads(p.read_text())["model"]["preset"] for p in results] == ["oracle", "empty"]
+
+
+def test_corrupted_gold_is_refused_without_result_files(tmp_path):
+    from bench.data.gold import default_gold_dir
+
+    gold = tmp_path / "gold"
+    shutil.copytree(default_gold_dir(), gold)
+    raw = next(gold.glob("*.txt"))
+    raw.write_text(raw.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    done = bench(tmp_path, "+model=rules", f"dataset.path={gold}", "hydra.run.dir=out")
+    assert done.returncode == 2
+    assert "sha256" in done.stderr and raw.name in done.stderr
+    assert not (tmp_path / "out" / "result.json").exists()

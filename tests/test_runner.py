@@ -1,0 +1,160 @@
+"""The runner in-process: presets, validation failures, determinism, result schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from bench.cli import CONF_DIR
+from bench.runner import run
+from bench.tasks import TASKS
+
+
+def _cfg(model: str | dict, *overrides: str):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        if isinstance(model, str):
+            return compose(config_name="config", overrides=[f"+model={model}", *overrides])
+        cfg = compose(config_name="config", overrides=list(overrides))
+    OmegaConf.set_struct(cfg, False)
+    cfg.model = model
+    return cfg
+
+
+def _run(tmp_path, model, *overrides):
+    name = model if isinstance(model, str) else model["_target_"].rsplit(".", 1)[-1]
+    return run(_cfg(model, *overrides), name, list(overrides), tmp_path)
+
+
+def _main_values(result):
+    return {
+        (task, name): record["metrics"][name]["value"]
+        for task, record in result["tasks"].items()
+        for name in record["main_metrics"]
+    }
+
+
+def test_oracle_scores_one_on_every_main_metric(tmp_path):
+    outcome = _run(tmp_path, "oracle")
+    assert outcome.ok
+    values = _main_values(outcome.result)
+    assert set(t for t, _ in values) == set(TASKS)
+    assert all(v == 1.0 for v in values.values()), values
+    doc_metrics = outcome.result["tasks"]["toxicity"]["metrics"]
+    assert doc_metrics["doc_roc_auc"]["value"] == 1.0
+
+
+def test_empty_scores_zero_recall_and_chance_auc(tmp_path):
+    result = _run(tmp_path, "empty").result
+    ner = result["tasks"]["ner"]["metrics"]
+    assert ner["strict_recall"]["value"] == 0.0
+    assert ner["strict_f1"]["value"] == 0.0
+    att = result["tasks"]["attribution"]["metrics"]
+    assert att["content_overlap_f1"]["value"] == 0.0
+    assert att["source_accuracy"]["value"] is None
+    assert "no matched content" in att["source_accuracy"]["undefined"]
+    tox = result["tasks"]["toxicity"]["metrics"]
+    assert tox["roc_auc"]["value"] == 0.5
+    counts = result["tasks"]["toxicity"]["counts"]
+    prevalence = counts["toxic_segments"] / counts["segments"]
+    assert tox["average_precision"]["value"] == pytest.approx(prevalence)
+
+
+def test_rules_baseline_is_honest_and_non_trivial(tmp_path):
+    values = _main_values(_run(tmp_path, "rules").result)
+    for key, value in values.items():
+        assert value is not None and 0.0 < value < 1.0, (key, value)
+
+
+def test_rules_baseline_does_not_read_the_gold(monkeypatch):
+    import bench.data.gold as gold_module
+    from bench.adapters.rules import RulesAdapter
+    from bench.metrics.attribution import normalise_name
+    from bench.predictions import TextItem
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the rules baseline read the gold")
+
+    monkeypatch.setattr(gold_module, "load_gold", forbidden)
+    item = TextItem("x", "“We will win,” Ms. Jane Doe said on Monday in Paris. Stupid idiots!")
+    adapter = RulesAdapter()
+    [entities] = adapter.predict_ner([item])
+    assert ("Jane Doe", "PERSON") in {(item.text[e.start : e.end], e.label) for e in entities}
+    assert ("Paris", "GPE") in {(item.text[e.start : e.end], e.label) for e in entities}
+    [[quote]] = adapter.predict_attribution([item])
+    assert item.text[slice(*quote.content[0])] == "We will win,"
+    assert normalise_name(quote.speaker) == "jane doe"
+    [toxic] = adapter.predict_toxicity([TextItem("y", "Stupid idiots!")])
+    [calm] = adapter.predict_toxicity([TextItem("z", "The meeting is on Monday.")])
+    assert toxic.score > 0.5 > calm.score == 0.0
+
+
+def test_result_files_and_schema(tmp_path):
+    _run(tmp_path, "rules")
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["schema_version"] == 1
+    assert result["model"]["preset"] == "rules"
+    assert result["model"]["target"] == "bench.adapters.rules.RulesAdapter"
+    assert len(result["model"]["fingerprint"]) == 64
+    assert len(result["dataset"]["sha256"]) == 64
+    prov = result["provenance"]
+    for key in ("bench_version", "git", "python", "packages", "config", "seed", "started_at"):
+        assert key in prov
+    for task in TASKS:
+        rows = (tmp_path / "samples" / f"{task}.jsonl").read_text().splitlines()
+        assert rows and all(json.loads(r) for r in rows)
+    assert (tmp_path / "tables" / "main.md").read_text().startswith("| task")
+    assert (tmp_path / "tables" / "main.csv").read_text().startswith("task,metric,value,status")
+
+
+def test_same_config_gives_identical_metrics(tmp_path):
+    first = _run(tmp_path / "a", "rules").result["tasks"]
+    second = _run(tmp_path / "b", "rules").result["tasks"]
+    for task in TASKS:
+        assert first[task]["metrics"] == second[task]["metrics"]
+    assert (tmp_path / "a/samples/ner.jsonl").read_bytes() == (
+        tmp_path / "b/samples/ner.jsonl"
+    ).read_bytes()
+
+
+def test_single_task_leaves_others_out(tmp_path):
+    result = _run(tmp_path, "oracle", "task=ner").result
+    assert list(result["tasks"]) == ["ner"]
+
+
+@pytest.mark.parametrize(
+    ("target", "task", "message"),
+    [
+        ("OutOfRangeNer", "ner", "entities[0]: span"),
+        ("UnknownLabelNer", "ner", "unknown label 'VILLAIN'"),
+        ("NanToxicity", "toxicity", "score: expected a probability in [0, 1], got nan"),
+        ("RaisingAdapter", "ner", "model server went away"),
+    ],
+)
+def test_bad_predictions_fail_their_task_only(tmp_path, target, task, message):
+    model = {"_target_": f"adapters_for_tests.{target}"}
+    outcome = _run(tmp_path, model)
+    assert not outcome.ok
+    record = outcome.result["tasks"][task]
+    assert record["status"] == "failed"
+    assert message in record["error"]
+    assert target in record["error"] or target == "RaisingAdapter"
+    others = [r["status"] for t, r in outcome.result["tasks"].items() if t != task]
+    assert "failed" not in others
+    assert (tmp_path / "result.json").is_file()
+
+
+def test_unsupported_tasks_are_marked(tmp_path):
+    result = _run(tmp_path, {"_target_": "adapters_for_tests.NanToxicity"}).result
+    assert result["tasks"]["ner"] == {"status": "unsupported"}
+
+
+def test_secrets_never_reach_the_result(tmp_path):
+    model = {"_target_": "bench.adapters.baselines.EmptyAdapter", "score": 0.1}
+    cfg = _cfg(model)
+    cfg.model_api_key = "sk-very-secret"
+    outcome = run(cfg, "empty", [], tmp_path)
+    assert "sk-very-secret" not in (tmp_path / "result.json").read_text()
+    assert outcome.result["provenance"]["config"]["model_api_key"] == "***"
