@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench.data.records import (
     Attribution,
@@ -40,6 +40,12 @@ GOLD_FILES = (
     "speakers.jsonl",
     "boilerplate.jsonl",
 )
+
+
+class _Range(NamedTuple):
+    start: int
+    end: int
+    text: str
 
 
 class GoldError(ValueError):
@@ -148,43 +154,62 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def gold_fingerprint(directory: Path) -> str:
+def gold_fingerprint(directory: Path, raw_file: str) -> str:
     """sha256 over the raw text and every gold file, in a fixed order."""
-    meta = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
     digest = hashlib.sha256()
-    for name in (meta["raw_file"], *GOLD_FILES):
+    for name in (raw_file, *GOLD_FILES):
         digest.update(name.encode() + b"\0" + (directory / name).read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _metadata(directory: Path) -> _Record:
+    """metadata.json as a record whose errors name the line of the offending key."""
+    path = directory / "metadata.json"
+    if not path.is_file():
+        raise GoldError(f"metadata.json: file missing in {directory}")
+    source = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(source)
+    except json.JSONDecodeError as err:
+        raise GoldError(f"metadata.json:{err.lineno}: (json): {err.msg}") from None
+    if not isinstance(data, dict):
+        raise GoldError("metadata.json:1: (json): expected an object")
+
+    class _Meta(_Record):
+        def fail(self, field: str, problem: str) -> GoldError:
+            line = next(
+                (no for no, row in enumerate(source.splitlines(), 1) if f'"{field}"' in row), 1
+            )
+            return GoldError(f"metadata.json:{line}: {field}: {problem}")
+
+    return _Meta(path, 1, data, "")
 
 
 def load_gold(directory: str | Path) -> GoldDataset:
     """Read, validate and return the gold dataset stored in ``directory``."""
     directory = Path(directory)
-    meta_path = directory / "metadata.json"
-    if not meta_path.is_file():
-        raise GoldError(f"metadata.json: file missing in {directory}")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    raw_path = directory / meta["raw_file"]
+    meta = _metadata(directory)
+    raw_file = meta.get("raw_file", str)
+    expected_sha = meta.get("raw_sha256", str)
+    raw_path = directory / raw_file
+    if not raw_path.is_file():
+        raise GoldError(f"{raw_file}: file missing in {directory}")
     raw_sha = sha256_file(raw_path)
-    if raw_sha != meta["raw_sha256"]:
-        raise GoldError(
-            f"{raw_path.name}: sha256 {raw_sha} differs from metadata.json raw_sha256 "
-            f"{meta['raw_sha256']}"
-        )
+    if raw_sha != expected_sha:
+        raise meta.fail("raw_sha256", f"{raw_file} has sha256 {raw_sha}, expected {expected_sha}")
     text = raw_path.read_bytes().decode("utf-8")
 
     documents = _load_documents(directory / "documents.jsonl", text)
     segments = _load_segments(directory / "segments.jsonl", text, documents)
-    boilerplate = tuple(r.start_end() for r in _records(directory / "boilerplate.jsonl", text))
-    _check_accounted(text, documents, boilerplate)
+    boilerplate = _load_boilerplate(directory / "boilerplate.jsonl", text, documents)
     speakers = _load_speakers(directory / "speakers.jsonl", text)
     entities = _load_entities(directory / "entities.jsonl", text, documents)
     attributions = _load_attributions(
         directory / "attributions.jsonl", text, documents, {s.id for s in speakers}
     )
     return GoldDataset(
-        name=meta["name"],
-        version=meta["version"],
+        name=meta.get("name", str),
+        version=meta.get("version", str),
         raw_text=text,
         raw_sha256=raw_sha,
         documents=documents,
@@ -193,22 +218,28 @@ def load_gold(directory: str | Path) -> GoldDataset:
         attributions=attributions,
         speakers=speakers,
         boilerplate=boilerplate,
-        files_sha256=gold_fingerprint(directory),
+        files_sha256=gold_fingerprint(directory, raw_file),
     )
+
+
+def _no_overlap(located: list[tuple[Any, _Record]], kind: str) -> None:
+    """Records sorted by start must not overlap; report the later one."""
+    located.sort(key=lambda pair: (pair[0].start, pair[0].end))
+    for (before, _), (after, record) in pairwise(located):
+        if after.start < before.end:
+            name = getattr(before, "id", None) or getattr(before, "text", "")
+            raise record.fail("start/end", f"overlaps {kind} {name!r}")
 
 
 def _load_documents(path: Path, text: str) -> tuple[Document, ...]:
     seen: set[str] = set()
-    documents = []
+    located = []
     for r in _records(path, text):
         doc_id = _unique(r, "id", r.one_of("id", DOCUMENT_IDS), seen)
         start, end = r.start_end()
-        documents.append(Document(doc_id, start, end, text[start:end], r.toxicity()))
-    documents.sort(key=lambda d: d.start)
-    for before, after in pairwise(documents):
-        if after.start < before.end:
-            raise GoldError(f"{path.name}: documents {before.id} and {after.id} overlap")
-    return tuple(documents)
+        located.append((Document(doc_id, start, end, text[start:end], r.toxicity()), r))
+    _no_overlap(located, "document")
+    return tuple(doc for doc, _ in located)
 
 
 def _owner(r: _Record, documents: tuple[Document, ...], start: int, end: int) -> Document:
@@ -223,23 +254,32 @@ def _owner(r: _Record, documents: tuple[Document, ...], start: int, end: int) ->
 
 def _load_segments(path: Path, text: str, documents: tuple[Document, ...]) -> tuple[Segment, ...]:
     seen: set[str] = set()
-    segments = []
+    located = []
     for r in _records(path, text):
         seg_id = _unique(r, "id", r.get("id", str), seen)
         start, end = r.start_end()
         doc = _owner(r, documents, start, end)
-        segments.append(Segment(seg_id, doc.id, start, end, text[start:end], r.toxicity()))
-    segments.sort(key=lambda s: s.start)
-    for before, after in pairwise(segments):
-        if after.start < before.end:
-            raise GoldError(f"{path.name}: segments {before.id} and {after.id} overlap")
+        located.append((Segment(seg_id, doc.id, start, end, text[start:end], r.toxicity()), r))
+    _no_overlap(located, "segment")
     for doc in documents:
-        covered = _uncovered(text, doc.start, doc.end, [(s.start, s.end) for s in segments])
-        if covered is not None:
-            raise GoldError(
-                f"{path.name}: document {doc.id}: non-space text at {covered} is in no segment"
+        own = [(seg, r) for seg, r in located if seg.doc_id == doc.id]
+        offset = _uncovered(text, doc.start, doc.end, [(seg.start, seg.end) for seg, _ in own])
+        if offset is not None:
+            record = _record_before(own, offset, path, text)
+            raise record.fail(
+                "start/end",
+                f"non-space text at {offset} ({text[offset : offset + 20]!r}) of document "
+                f"{doc.id} is in no segment",
             )
-    return tuple(segments)
+    return tuple(seg for seg, _ in located)
+
+
+def _record_before(
+    located: list[tuple[Any, _Record]], offset: int, path: Path, text: str
+) -> _Record:
+    """The record of the last span starting before ``offset`` (line 1 if there is none)."""
+    before = [r for item, r in located if item.start <= offset]
+    return before[-1] if before else _Record(path, 1, {}, text)
 
 
 def _uncovered(text: str, start: int, end: int, spans: list[Span]) -> int | None:
@@ -254,16 +294,25 @@ def _uncovered(text: str, start: int, end: int, spans: list[Span]) -> int | None
     return None
 
 
-def _check_accounted(
-    text: str, documents: tuple[Document, ...], boilerplate: tuple[Span, ...]
-) -> None:
-    spans = [(d.start, d.end) for d in documents] + list(boilerplate)
+def _load_boilerplate(path: Path, text: str, documents: tuple[Document, ...]) -> tuple[Span, ...]:
+    """Page furniture: outside every document; with the documents it covers all the text."""
+    located = []
+    for r in _records(path, text):
+        start, end = r.start_end()
+        for doc in documents:
+            if start < doc.end and doc.start < end:
+                raise r.fail("start/end", f"boilerplate overlaps document {doc.id}")
+        located.append((_Range(start, end, text[start:end]), r))
+    located.sort(key=lambda pair: pair[0].start)
+    spans = [(d.start, d.end) for d in documents] + [(b.start, b.end) for b, _ in located]
     offset = _uncovered(text, 0, len(text), spans)
     if offset is not None:
-        raise GoldError(
-            f"boilerplate.jsonl: non-space text at {offset} ({text[offset : offset + 20]!r}) "
-            "is in no document and no boilerplate range"
+        raise _record_before(located, offset, path, text).fail(
+            "start/end",
+            f"non-space text at {offset} ({text[offset : offset + 20]!r}) is in no document "
+            "and no boilerplate range",
         )
+    return tuple((b.start, b.end) for b, _ in located)
 
 
 def _load_speakers(path: Path, text: str) -> tuple[Speaker, ...]:
@@ -274,6 +323,9 @@ def _load_speakers(path: Path, text: str) -> tuple[Speaker, ...]:
         aliases = r.get("aliases", list)
         if not aliases or not all(isinstance(a, str) and a.strip() for a in aliases):
             raise r.fail("aliases", "expected a non-empty list of non-empty strings")
+        for alias in aliases:
+            if alias not in text:
+                raise r.fail("aliases", f"{alias!r} does not occur in the raw text")
         speakers.append(Speaker(speaker_id, tuple(aliases)))
     return tuple(speakers)
 
@@ -285,13 +337,9 @@ def _load_entities(path: Path, text: str, documents: tuple[Document, ...]) -> tu
         if "text" not in r.data:
             raise r.fail("text", "missing")
         doc = _owner(r, documents, start, end)
-        located.append(
-            (Entity(doc.id, start, end, r.one_of("label", ENTITY_LABELS), r.data["text"]), r)
-        )
-    located.sort(key=lambda pair: (pair[0].start, pair[0].end))
-    for (before, _), (after, r) in pairwise(located):
-        if after.start < before.end:
-            raise r.fail("start/end", f"entity {after.text!r} overlaps entity {before.text!r}")
+        label = r.one_of("label", ENTITY_LABELS)
+        located.append((Entity(doc.id, start, end, label, r.data["text"]), r))
+    _no_overlap(located, "entity")
     return tuple(entity for entity, _ in located)
 
 
@@ -307,6 +355,9 @@ def _load_attributions(
             raise r.fail("content", "expected at least one [start, end] piece")
         content = tuple(r.span(f"content[{i}]", piece) for i, piece in enumerate(pieces))
         cue, source = r.span("cue"), r.span("source")
+        doc_id = r.get("doc_id", str)
+        if doc_id not in {d.id for d in documents}:
+            raise r.fail("doc_id", f"unknown document {doc_id!r}")
         spans = [("cue", cue), ("source", source)]
         spans += [(f"content[{i}]", piece) for i, piece in enumerate(content)]
         for field, (start, end) in spans:

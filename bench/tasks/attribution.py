@@ -51,20 +51,33 @@ class AttributionTask(Task):
     ) -> TaskScore:
         starts = {d.id: d.start for d in self.gold.documents}
         aliases = build_alias_table((s.id, s.aliases) for s in self.gold.speakers)
+
+        def local(span: tuple[int, int], doc_id: str) -> tuple[int, int]:
+            return span[0] - starts[doc_id], span[1] - starts[doc_id]
+
         gold = [
             AttributionRecord(
                 a.doc_id,
-                tuple((s - starts[a.doc_id], e - starts[a.doc_id]) for s, e in a.content),
+                tuple(local(piece, a.doc_id) for piece in a.content),
                 a.source_entity,
+                local(a.cue, a.doc_id),
+                local(a.source, a.doc_id),
+                a.type,
             )
             for a in self.gold.attributions
         ]
         pred, raw_speakers = [], []
         for item, atts in zip(items, predictions, strict=True):
             for att in atts:
-                content = tuple(tuple(piece) for piece in att.content)
                 pred.append(
-                    AttributionRecord(item.id, content, resolve_speaker(att.speaker, aliases))
+                    AttributionRecord(
+                        item.id,
+                        tuple(tuple(piece) for piece in att.content),
+                        resolve_speaker(att.speaker, aliases),
+                        tuple(att.cue) if att.cue is not None else None,
+                        tuple(att.source) if att.source is not None else None,
+                        att.type,
+                    )
                 )
                 raw_speakers.append(att.speaker)
         metrics, pairs = attribution_scores(gold, pred)
