@@ -18,8 +18,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from bench.adapters.base import TASKS, Adapter
-from bench.data.gold import load_dataset
-from bench.data.records import GoldDataset
+from bench.data.dataset import Dataset
 from bench.provenance import environment, fingerprint, scrub_secrets
 from bench.report.files import write_json_atomic, write_jsonl_atomic, write_text_atomic
 from bench.report.tables import main_table, per_label_table, to_csv, to_markdown
@@ -27,6 +26,21 @@ from bench.tasks import TASKS as TASK_CLASSES
 from bench.tasks.base import Task
 
 SCHEMA_VERSION = 1
+
+
+class ConfigError(ValueError):
+    """A dataset or model could not be built from its config (exit code 2)."""
+
+
+def build(config: DictConfig, what: str) -> Any:
+    """``instantiate(config)``, with Hydra's wrapper removed from the error message."""
+    from hydra.errors import InstantiationException
+
+    try:
+        return instantiate(config)
+    except InstantiationException as err:
+        cause = err.__cause__ or err
+        raise ConfigError(f"{what}: {type(cause).__name__}: {cause}") from cause
 
 
 @dataclass
@@ -47,10 +61,11 @@ def selected_tasks(task: str) -> list[str]:
     return [task]
 
 
-def build_task(name: str, gold: GoldDataset, adapter_name: str, cfg: DictConfig) -> Task:
+def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) -> Task:
+    view = getattr(dataset, name)()
     if name == "toxicity":
-        return TASK_CLASSES[name](gold, adapter_name, threshold=cfg.toxicity.threshold)
-    return TASK_CLASSES[name](gold, adapter_name)
+        return TASK_CLASSES[name](view, adapter_name, threshold=cfg.toxicity.threshold)
+    return TASK_CLASSES[name](view, adapter_name)
 
 
 def run_task(task: Task, adapter: Adapter, batch_size: int) -> tuple[dict[str, Any], list]:
@@ -87,18 +102,21 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
     started_at = _now()
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
-    gold = load_dataset(cfg.dataset.path)
-    adapter: Adapter = instantiate(cfg.model)
+    dataset: Dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
+    adapter: Adapter = build(cfg.model, f"model {preset}")
     model_cfg = scrub_secrets(OmegaConf.to_container(cfg.model, resolve=True))
     identity = adapter.identity()
 
     tasks: dict[str, Any] = {}
     samples: dict[str, list] = {}
     for name in selected_tasks(cfg.task):
-        if name not in adapter.tasks:
-            tasks[name] = {"status": "unsupported"}
+        if name not in dataset.tasks:
+            tasks[name] = {"status": "unsupported", "reason": f"{dataset.name} has no {name} gold"}
             continue
-        task = build_task(name, gold, preset, cfg)
+        if name not in adapter.tasks:
+            tasks[name] = {"status": "unsupported", "reason": f"{preset} does not predict {name}"}
+            continue
+        task = build_task(name, dataset, preset, cfg)
         tasks[name], samples[name] = run_task(task, adapter, cfg.batch_size)
 
     result = {
@@ -110,12 +128,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
             "identity": identity,
             "fingerprint": fingerprint({"config": model_cfg, "identity": identity}),
         },
-        "dataset": {
-            "name": gold.name,
-            "version": gold.version,
-            "sha256": gold.files_sha256,
-            "raw_sha256": gold.raw_sha256,
-        },
+        "dataset": dataset.describe(),
         "provenance": environment()
         | {
             "config": scrub_secrets(OmegaConf.to_container(cfg, resolve=True)),

@@ -43,7 +43,7 @@ def test_oracle_scores_one_on_every_main_metric(tmp_path):
     assert set(t for t, _ in values) == set(TASKS)
     assert all(v == 1.0 for v in values.values()), values
     doc_metrics = outcome.result["tasks"]["toxicity"]["metrics"]
-    assert doc_metrics["doc_roc_auc"]["value"] == 1.0
+    assert doc_metrics["document_roc_auc"]["value"] == 1.0
 
 
 def test_empty_scores_zero_recall_and_chance_auc(tmp_path):
@@ -58,7 +58,7 @@ def test_empty_scores_zero_recall_and_chance_auc(tmp_path):
     tox = result["tasks"]["toxicity"]["metrics"]
     assert tox["roc_auc"]["value"] == 0.5
     counts = result["tasks"]["toxicity"]["counts"]
-    prevalence = counts["toxic_segments"] / counts["segments"]
+    prevalence = counts["toxic"] / counts["segments"]
     assert tox["average_precision"]["value"] == pytest.approx(prevalence)
 
 
@@ -148,7 +148,10 @@ def test_bad_predictions_fail_their_task_only(tmp_path, target, task, message):
 
 def test_unsupported_tasks_are_marked(tmp_path):
     result = _run(tmp_path, {"_target_": "adapters_for_tests.NanToxicity"}).result
-    assert result["tasks"]["ner"] == {"status": "unsupported"}
+    assert result["tasks"]["ner"] == {
+        "status": "unsupported",
+        "reason": "NanToxicity does not predict ner",
+    }
 
 
 def test_secrets_never_reach_the_result(tmp_path):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, ClassVar
 
 from bench.adapters.base import TASKS, Adapter
-from bench.data.gold import load_dataset
+from bench.data.dataset import Dataset
 from bench.predictions import (
     AttributionPrediction,
     EntityPrediction,
@@ -15,52 +16,37 @@ from bench.predictions import (
 
 
 class OracleAdapter(Adapter):
-    """Answers with the gold itself: every main metric must be 1.0 (the harness's sanity check)."""
+    """Answers with the gold itself: every main metric must be 1.0 (the harness's sanity check).
+
+    Its preset passes ``dataset: ${dataset}``, which Hydra builds into the
+    same Dataset the runner scores against.
+    """
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
 
-    def __init__(self, dataset_path: str | None = None) -> None:
-        self.gold = load_dataset(dataset_path)
-        self._starts = {d.id: d.start for d in self.gold.documents}
-        self._toxic = {u.id: u.labels.toxic for u in (*self.gold.documents, *self.gold.segments)}
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
-        return [
-            [
-                EntityPrediction(e.start - self._starts[d.id], e.end - self._starts[d.id], e.label)
-                for e in self.gold.entities
-                if e.doc_id == d.id
-            ]
-            for d in documents
-        ]
+        by_item: dict[str, list[EntityPrediction]] = defaultdict(list)
+        for item_id, start, end, label in self.dataset.ner().spans:
+            by_item[item_id].append(EntityPrediction(start, end, label))
+        return [by_item[d.id] for d in documents]
 
     def predict_attribution(self, documents: list[TextItem]) -> list[list[AttributionPrediction]]:
-        def shift(span: tuple[int, int], offset: int) -> tuple[int, int]:
-            return span[0] - offset, span[1] - offset
-
-        out = []
-        for d in documents:
-            offset = self._starts[d.id]
-            out.append(
-                [
-                    AttributionPrediction(
-                        content=tuple(shift(piece, offset) for piece in a.content),
-                        speaker=a.source_entity,
-                        cue=shift(a.cue, offset),
-                        source=shift(a.source, offset),
-                        type=a.type,
-                    )
-                    for a in self.gold.attributions
-                    if a.doc_id == d.id
-                ]
+        by_item: dict[str, list[AttributionPrediction]] = defaultdict(list)
+        for r in self.dataset.attribution().records:
+            by_item[r.item_id].append(
+                AttributionPrediction(r.content, r.speaker, r.cue, r.source, r.type)
             )
-        return out
+        return [by_item[d.id] for d in documents]
 
     def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
-        return [ToxicityPrediction(float(self._toxic[item.id])) for item in items]
+        toxic = self.dataset.toxicity().toxic
+        return [ToxicityPrediction(float(toxic[item.id])) for item in items]
 
     def identity(self) -> dict[str, Any]:
-        return {"gold_sha256": self.gold.files_sha256}
+        return {"gold_sha256": self.dataset.sha256}
 
 
 class EmptyAdapter(Adapter):

@@ -24,9 +24,6 @@ class AttributionTask(Task):
         "e2e_f1",
     )
 
-    def inputs(self) -> list[TextItem]:
-        return [TextItem(d.id, d.text) for d in self.gold.documents]
-
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, list | tuple):
             raise self.error(item, "attributions", "expected a list")
@@ -49,23 +46,8 @@ class AttributionTask(Task):
     def score(
         self, items: list[TextItem], predictions: list[list[AttributionPrediction]]
     ) -> TaskScore:
-        starts = {d.id: d.start for d in self.gold.documents}
-        aliases = build_alias_table((s.id, s.aliases) for s in self.gold.speakers)
-
-        def local(span: tuple[int, int], doc_id: str) -> tuple[int, int]:
-            return span[0] - starts[doc_id], span[1] - starts[doc_id]
-
-        gold = [
-            AttributionRecord(
-                a.doc_id,
-                tuple(local(piece, a.doc_id) for piece in a.content),
-                a.source_entity,
-                local(a.cue, a.doc_id),
-                local(a.source, a.doc_id),
-                a.type,
-            )
-            for a in self.gold.attributions
-        ]
+        aliases = build_alias_table(self.gold.speakers)
+        gold = list(self.gold.records)
         pred, raw_speakers = [], []
         for item, atts in zip(items, predictions, strict=True):
             for att in atts:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from bench.adapters.base import Adapter
-from bench.data.records import GoldDataset
 from bench.metrics.values import MetricValue
 from bench.predictions import TextItem
 
@@ -31,12 +30,12 @@ class Task:
     name: ClassVar[str]
     main_metrics: ClassVar[tuple[str, ...]]
 
-    def __init__(self, gold: GoldDataset, adapter_name: str) -> None:
-        self.gold = gold
+    def __init__(self, gold: Any, adapter_name: str) -> None:
+        self.gold = gold  # the dataset's view for this task (bench.data.views)
         self.adapter_name = adapter_name
 
     def inputs(self) -> list[TextItem]:
-        raise NotImplementedError
+        return list(self.gold.items)
 
     def predict(self, adapter: Adapter, items: list[TextItem]) -> list[Any]:
         return getattr(adapter, f"predict_{self.name}")(items)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from bench.data.schema import ENTITY_LABELS
 from bench.metrics.spans import strict_scores
 from bench.metrics.values import MetricValue, precision_recall_f1
 from bench.predictions import EntityPrediction, TextItem
@@ -15,9 +14,6 @@ class NerTask(Task):
     name: ClassVar[str] = "ner"
     main_metrics: ClassVar[tuple[str, ...]] = ("strict_precision", "strict_recall", "strict_f1")
 
-    def inputs(self) -> list[TextItem]:
-        return [TextItem(d.id, d.text) for d in self.gold.documents]
-
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, list | tuple):
             raise self.error(item, "entities", f"expected a list, got {type(prediction).__name__}")
@@ -25,21 +21,22 @@ class NerTask(Task):
             if not isinstance(entity, EntityPrediction):
                 raise self.error(item, f"entities[{i}]", "expected an EntityPrediction")
             self.check_span(item, f"entities[{i}]", (entity.start, entity.end))
-            if entity.label not in ENTITY_LABELS:
+            if entity.label not in self.gold.labels:
                 raise self.error(item, f"entities[{i}].label", f"unknown label {entity.label!r}")
 
     def score(self, items: list[TextItem], predictions: list[list[EntityPrediction]]) -> TaskScore:
-        starts = {d.id: d.start for d in self.gold.documents}
-        gold = {(e.doc_id, e.start - starts[e.doc_id], e.end - starts[e.doc_id], e.label)
-                for e in self.gold.entities}  # fmt: skip
+        gold = set(self.gold.spans)
         pred = {(item.id, e.start, e.end, e.label)
                 for item, entities in zip(items, predictions, strict=True)
                 for e in entities}  # fmt: skip
         micro, per_label = strict_scores(gold, pred)
+        by_item: dict[str, tuple[list, list]] = {item.id: ([], []) for item in items}
+        for which, spans in enumerate((gold, pred)):
+            for span in spans:
+                by_item[span[0]][which].append(span[1:])
         samples = []
         for item in items:
-            g = sorted(s[1:] for s in gold if s[0] == item.id)
-            p = sorted(s[1:] for s in pred if s[0] == item.id)
+            g, p = (sorted(spans) for spans in by_item[item.id])
             tp = len(set(g) & set(p))
             samples.append(
                 {
@@ -54,7 +51,7 @@ class NerTask(Task):
             )
         return TaskScore(
             metrics={name: MetricValue(value) for name, value in micro.items()},
-            counts={"documents": len(items), "gold_entities": len(gold), "predicted": len(pred)},
+            counts={"items": len(items), "gold_entities": len(gold), "predicted": len(pred)},
             samples=samples,
             breakdown={"per_label": per_label},
         )

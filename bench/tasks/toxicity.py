@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from bench.data.records import GoldDataset
 from bench.data.schema import TOXICITY_ATTRIBUTES
+from bench.data.views import ToxicityGold
 from bench.metrics.ranking import average_precision, f1_at_threshold, roc_auc
 from bench.metrics.values import MetricValue
 from bench.predictions import TextItem, ToxicityPrediction
@@ -16,14 +16,9 @@ class ToxicityTask(Task):
     name: ClassVar[str] = "toxicity"
     main_metrics: ClassVar[tuple[str, ...]] = ("roc_auc", "average_precision", "f1")
 
-    def __init__(self, gold: GoldDataset, adapter_name: str, threshold: float = 0.5) -> None:
+    def __init__(self, gold: ToxicityGold, adapter_name: str, threshold: float = 0.5) -> None:
         super().__init__(gold, adapter_name)
         self.threshold = threshold
-        self._labels = {u.id: u.labels for u in (*gold.segments, *gold.documents)}
-        self._documents = {d.id for d in gold.documents}
-
-    def inputs(self) -> list[TextItem]:
-        return [TextItem(u.id, u.text) for u in (*self.gold.segments, *self.gold.documents)]
 
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, ToxicityPrediction):
@@ -35,12 +30,14 @@ class ToxicityTask(Task):
             self.check_probability(item, f"attributes.{name}", value)
 
     def score(self, items: list[TextItem], predictions: list[ToxicityPrediction]) -> TaskScore:
+        gold = self.gold
         metrics: dict[str, MetricValue] = {}
-        for prefix, is_doc in (("", False), ("doc_", True)):
+        for level in gold.levels:
+            prefix = "" if level == gold.levels[0] else f"{level}_"
             rows = [
-                (self._labels[item.id].toxic, p.score)
+                (gold.toxic[item.id], p.score)
                 for item, p in zip(items, predictions, strict=True)
-                if (item.id in self._documents) == is_doc
+                if gold.level[item.id] == level
             ]
             labels = [label for label, _ in rows]
             scores = [score for _, score in rows]
@@ -50,21 +47,20 @@ class ToxicityTask(Task):
         samples = [
             {
                 "id": item.id,
-                "level": "document" if item.id in self._documents else "segment",
-                "gold": self._labels[item.id].toxic,
+                "level": gold.level[item.id],
+                "gold": gold.toxic[item.id],
                 "score": p.score,
-                "correct": int(p.score >= self.threshold) == self._labels[item.id].toxic,
+                "correct": int(p.score >= self.threshold) == gold.toxic[item.id],
             }
             for item, p in zip(items, predictions, strict=True)
         ]
-        n_docs = len(self._documents)
+        counts = {
+            f"{level}s": sum(gold.level[i.id] == level for i in items) for level in gold.levels
+        }
+        counts["toxic"] = sum(gold.toxic[i.id] for i in items if gold.level[i.id] == gold.levels[0])
         return TaskScore(
             metrics=metrics,
-            counts={
-                "segments": len(items) - n_docs,
-                "documents": n_docs,
-                "toxic_segments": sum(s["gold"] for s in samples if s["level"] == "segment"),
-            },
+            counts=counts,
             samples=samples,
             breakdown={"threshold": self.threshold},
         )

@@ -1,0 +1,28 @@
+"""The dataset protocol: a named, versioned, fingerprinted source of task views."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from bench.data.views import AttributionGold, NerGold, ToxicityGold
+
+
+class Dataset:
+    """Subclass it, set ``tasks`` and implement the views of those tasks."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset()
+    name: str
+    version: str
+    sha256: str  # over every file the gold is read from
+
+    def ner(self) -> NerGold:
+        raise NotImplementedError(f"{self.name} has no NER gold")
+
+    def attribution(self) -> AttributionGold:
+        raise NotImplementedError(f"{self.name} has no attribution gold")
+
+    def toxicity(self) -> ToxicityGold:
+        raise NotImplementedError(f"{self.name} has no toxicity gold")
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256}
