@@ -9,7 +9,7 @@ import random
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ class RunOutcome:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def selected_tasks(task: str) -> list[str]:
@@ -77,6 +77,7 @@ def run_task(task: Task, adapter: Adapter, batch_size: int) -> tuple[dict[str, A
         for i in range(0, len(items), batch_size):
             batch = items[i : i + batch_size]
             predictions += task.predict(adapter, batch)
+        adapter.end_task(task.name, items)
         task.validate(items, predictions)
         scored = task.score(items, predictions)
     except Exception as err:  # an adapter or a prediction failed: record it, go on

@@ -9,16 +9,15 @@ from typing import Any
 import pytest
 from seqeval.metrics.sequence_labeling import get_entities
 
+from bench.data.conll import ConllError, parse_conll
 from bench.data.export import (
     BIO_LABELS,
     CONFIGS,
     SPLIT,
     bio_tags,
-    decode_bio,
     features,
     from_dataset_dicts,
     from_jsonl,
-    read_conll,
     rows_from_dataset,
     to_conll,
     to_dataset_dict,
@@ -28,6 +27,7 @@ from bench.data.export import (
 )
 from bench.data.records import GoldDataset
 from bench.data.schema import ATTRIBUTION_TYPES, ENTITY_LABELS, IDENTITIES, TOXICITY_ATTRIBUTES
+from bench.metrics.bio import decode
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_bio_tags_reject_an_entity_off_token_boundaries() -> None:
     ],
 )
 def test_decode_bio(tags: list[str], entities: list[tuple[str, int, int]]) -> None:
-    assert decode_bio(tags) == entities
+    assert decode(tags) == [(s, e, label) for label, s, e in entities]
     assert get_entities(tags) == [(label, s, e - 1) for label, s, e in entities]
 
 
@@ -186,7 +186,7 @@ def test_hf_bio_view_decodes_to_the_gold_entities(
     for row in dataset:
         offsets = row["token_offsets"]
         tags = [names[i] for i in row["ner_tags"]]
-        decoded = [(lab, offsets[i][0], offsets[j - 1][1]) for lab, i, j in decode_bio(tags)]
+        decoded = [(lab, offsets[i][0], offsets[j - 1][1]) for i, j, lab in decode(tags)]
         assert decoded == local_entities(gold, row["id"])
 
 
@@ -194,16 +194,16 @@ def test_hf_bio_view_decodes_to_the_gold_entities(
 
 
 def test_conll_round_trip_gives_the_gold_entities(gold: GoldDataset) -> None:
-    blocks = read_conll(to_conll(gold))
-    assert len(blocks) == len(gold.documents)
-    for doc, block in zip(gold.documents, blocks, strict=True):
+    sentences = parse_conll(to_conll(gold))
+    assert len(sentences) == len(gold.documents)
+    for doc, sentence in zip(gold.documents, sentences, strict=True):
         offsets = tokenize(doc.text)
-        assert [token for token, _ in block] == [doc.text[s:e] for s, e in offsets]
-        tags = [tag for _, tag in block]
+        assert list(sentence.tokens) == [doc.text[s:e] for s, e in offsets]
+        tags = sentence.tags
         assert set(tags) <= set(BIO_LABELS)
-        decoded = [(lab, offsets[i][0], offsets[j - 1][1]) for lab, i, j in decode_bio(tags)]
+        decoded = [(lab, offsets[i][0], offsets[j - 1][1]) for i, j, lab in decode(tags)]
         assert decoded == local_entities(gold, doc.id)
-        assert get_entities(tags) == [(lab, i, j - 1) for lab, i, j in decode_bio(tags)]
+        assert get_entities(tags) == [(lab, i, j - 1) for i, j, lab in decode(tags)]
 
 
 def test_conll_layout(gold: GoldDataset) -> None:
@@ -214,11 +214,19 @@ def test_conll_layout(gold: GoldDataset) -> None:
     assert all(line.count("\t") == 1 for line in text.splitlines() if line)
 
 
-def test_read_conll_tolerates_docstart_and_spaces() -> None:
-    text = "-DOCSTART- -X- -X- O\n\nU.S. NNP B-GPE\nsaid VBD O\n\n\nMexico\tB-GPE\n"
-    assert read_conll(text) == [[("U.S.", "B-GPE"), ("said", "O")], [("Mexico", "B-GPE")]]
-    with pytest.raises(ValueError, match="line 2"):
-        read_conll("U.S.\tB-GPE\nsaid\n")
+def test_parse_conll_tolerates_docstart_spaces_crlf_and_no_final_blank_line() -> None:
+    text = "-DOCSTART- -X- O\r\n\r\nU.S. NNP B-GPE\r\nsaid VBD O\r\n\r\n\r\nMexico\tNNP\tB-GPE"
+    sentences = parse_conll(text)
+    assert [(s.tokens, s.tags, s.line) for s in sentences] == [
+        (("U.S.", "said"), ["B-GPE", "O"], 3),
+        (("Mexico",), ["B-GPE"], 7),
+    ]
+
+
+@pytest.mark.parametrize("text", ["U.S.\tB-GPE\nsaid\n", "U.S.\tB-GPE\nsaid\tVBD\tO\n"])
+def test_parse_conll_reports_the_line_of_a_bad_column_count(text: str) -> None:
+    with pytest.raises(ConllError, match=r"^f\.conll:2: columns:"):
+        parse_conll(text, "f.conll")
 
 
 # ---------------------------------------------------------------------------- JSONL

@@ -34,6 +34,9 @@ class Adapter:
     def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
         raise NotImplementedError(f"{type(self).__name__} does not predict toxicity")
 
+    def end_task(self, task: str, items: list[TextItem]) -> None:
+        """Called once all of a task's items were predicted; raise to fail the task."""
+
     def identity(self) -> dict[str, Any]:
         """Model name, version, file hash or revision: whatever identifies the weights."""
         return {}

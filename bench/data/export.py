@@ -88,24 +88,6 @@ def bio_tags(tokens: list[Span], entities: Iterable[tuple[int, int, str]]) -> li
     return tags
 
 
-def decode_bio(tags: list[str]) -> list[tuple[str, int, int]]:
-    """Entities ``(label, first_token, end_token)`` (end exclusive) of IOB2 ``tags``.
-
-    As in conlleval and seqeval, an ``I-X`` that does not continue an ``X`` entity
-    starts a new one.
-    """
-    entities: list[tuple[str, int, int]] = []
-    label, start = None, 0
-    for i, tag in enumerate([*tags, "O"]):
-        prefix, _, kind = tag.partition("-")
-        if label is not None and (prefix != "I" or kind != label):
-            entities.append((label, start, i))
-            label = None
-        if prefix in ("B", "I") and label is None:
-            label, start = kind, i
-    return entities
-
-
 def _entities_in(gold: GoldDataset, doc: Document) -> list[Entity]:
     return [e for e in gold.entities if e.doc_id == doc.id]
 
@@ -434,20 +416,3 @@ def to_conll(gold: GoldDataset) -> str:
         lines = (f"{doc.text[s:e]}\t{tag}\n" for (s, e), tag in zip(tokens, tags, strict=True))
         blocks.append("".join(lines))
     return "\n".join(blocks)
-
-
-def read_conll(text: str) -> list[list[tuple[str, str]]]:
-    """Blocks of ``(token, tag)`` from CoNLL text: first and last column of each line.
-
-    Blank lines end a block; ``-DOCSTART-`` lines and empty blocks are skipped.
-    """
-    blocks: list[list[tuple[str, str]]] = [[]]
-    for line_no, line in enumerate(text.splitlines(), 1):
-        columns = line.split()
-        if not columns:
-            blocks.append([])
-        elif columns[0] != "-DOCSTART-":
-            if len(columns) < 2:
-                raise ValueError(f"line {line_no}: expected 'token<TAB>tag', got {line!r}")
-            blocks[-1].append((columns[0], columns[-1]))
-    return [block for block in blocks if block]

@@ -1,0 +1,214 @@
+"""Scores precomputed outputs: the route for submissions from people who cannot share a model.
+
+Formats (nothing in a file is ever executed; only JSON and text are parsed):
+
+- ``jsonl``: ``path`` is a folder with ``ner.jsonl``, ``attribution.jsonl`` and/or
+  ``toxicity.jsonl`` (the tasks present are the tasks supported), one line per item:
+  ``{"id", "entities": [{"start", "end", "label"}]}``,
+  ``{"id", "attributions": [{"content": [[s, e], ...], "speaker", "cue", "source", "type"}]}``,
+  ``{"id", "score", "attributes": {...}}``. Offsets index the item's text.
+- ``conll``: ``path`` is a CoNLL file (token … predicted tag; e.g. a shared-task
+  system output) aligned sentence by sentence and token by token with the
+  dataset's items, whose text is their tokens joined by spaces.
+
+Every item must have exactly one prediction; a missing, duplicate or unknown id,
+a token that differs from the gold, or a malformed record is an error naming
+the file, line and field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bench.adapters.base import TASKS, Adapter
+from bench.data.conll import ConllError, read_conll, sentence_number, spans_from_tags
+from bench.predictions import (
+    AttributionPrediction,
+    EntityPrediction,
+    TextItem,
+    ToxicityPrediction,
+)
+
+
+class PredictionsFileError(ValueError):
+    """A predictions file is malformed; the message names file, line and field."""
+
+
+def _span(value: Any, where: str) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise PredictionsFileError(f"{where}: expected [start, end], got {value!r}")
+    return value[0], value[1]
+
+
+def _entity(record: dict[str, Any], where: str) -> EntityPrediction:
+    try:
+        start, end, label = record["start"], record["end"], record["label"]
+    except (KeyError, TypeError):
+        raise PredictionsFileError(f"{where}: expected {{start, end, label}}") from None
+    return EntityPrediction(start, end, label)
+
+
+def _attribution(record: dict[str, Any], where: str) -> AttributionPrediction:
+    if not isinstance(record, dict) or not isinstance(record.get("content"), list):
+        raise PredictionsFileError(f"{where}.content: expected a list of [start, end]")
+    content = tuple(_span(p, f"{where}.content[{i}]") for i, p in enumerate(record["content"]))
+    return AttributionPrediction(
+        content=content,  # type: ignore[arg-type]
+        speaker=record.get("speaker"),
+        cue=_span(record.get("cue"), f"{where}.cue"),
+        source=_span(record.get("source"), f"{where}.source"),
+        type=record.get("type"),
+    )
+
+
+def _toxicity(record: dict[str, Any], where: str) -> ToxicityPrediction:
+    if "score" not in record:
+        raise PredictionsFileError(f"{where}.score: missing")
+    attributes = record.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise PredictionsFileError(f"{where}.attributes: expected an object")
+    return ToxicityPrediction(record["score"], attributes)
+
+
+def _entities(rows: list[Any], where: str) -> list[EntityPrediction]:
+    return [_entity(row, f"{where}[{i}]") for i, row in enumerate(rows)]
+
+
+def _attributions(rows: list[Any], where: str) -> list[AttributionPrediction]:
+    return [_attribution(row, f"{where}[{i}]") for i, row in enumerate(rows)]
+
+
+# task -> (field holding the list of predictions, or None for one record; parser)
+_PARSERS = {
+    "ner": ("entities", _entities),
+    "attribution": ("attributions", _attributions),
+    "toxicity": (None, _toxicity),
+}
+
+
+class PredictionsAdapter(Adapter):
+    """Reads predictions from files instead of calling a model."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, path: str, format: str = "jsonl") -> None:
+        self.path = Path(path)
+        if format not in ("jsonl", "conll"):
+            raise PredictionsFileError(f"format: expected jsonl or conll, got {format!r}")
+        self.format = format
+        if not self.path.exists():
+            raise PredictionsFileError(f"{self.path}: not found")
+        if format == "conll":
+            self.tasks = frozenset({"ner"})
+            self.sentences = read_conll(self.path)
+            return
+        self.tasks = frozenset(t for t in TASKS if (self.path / f"{t}.jsonl").is_file())
+        if not self.tasks:
+            raise PredictionsFileError(f"{self.path}: no ner/attribution/toxicity.jsonl")
+        self._records: dict[str, dict[str, Any]] = {}
+
+    def records(self, task: str) -> dict[str, Any]:
+        """The parsed predictions of ``task`` by item id (read on first use, so that a
+        malformed file fails its own task only)."""
+        if task not in self._records:
+            self._records[task] = self._read_jsonl(task)
+        return self._records[task]
+
+    def _read_jsonl(self, task: str) -> dict[str, Any]:
+        path = self.path / f"{task}.jsonl"
+        field, parse = _PARSERS[task]
+        out: dict[str, Any] = {}
+        for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{line_no}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise PredictionsFileError(f"{where}: (json): {err.msg}") from None
+            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+                raise PredictionsFileError(f"{where}: id: expected an object with a string id")
+            if record["id"] in out:
+                raise PredictionsFileError(f"{where}: id: duplicate id {record['id']!r}")
+            if field is None:
+                out[record["id"]] = parse(record, f"{where}: ")
+            elif not isinstance(record.get(field), list):
+                raise PredictionsFileError(f"{where}: {field}: expected a list")
+            else:
+                out[record["id"]] = parse(record[field], f"{where}: {field}")
+        return out
+
+    def _lookup(self, task: str, items: list[TextItem]) -> list[Any]:
+        predictions = self.records(task)
+        missing = [item.id for item in items if item.id not in predictions]
+        if missing:
+            raise PredictionsFileError(
+                f"{self.path / f'{task}.jsonl'}: id: no prediction for item {missing[0]!r} "
+                f"({len(missing)} missing)"
+            )
+        return [predictions[item.id] for item in items]
+
+    def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
+        if self.format == "jsonl":
+            return self._lookup("ner", documents)
+        return [self._conll_entities(item) for item in documents]
+
+    def _conll_entities(self, item: TextItem) -> list[EntityPrediction]:
+        number = sentence_number(item.id)
+        if number is None or not 0 < number <= len(self.sentences):
+            raise ConllError(
+                f"{self.path}: sentences: the file has {len(self.sentences)} sentences, "
+                f"none for item {item.id!r}"
+            )
+        sentence = self.sentences[number - 1]
+        tokens = item.text.split(" ")
+        if list(sentence.tokens) != tokens:
+            pairs = zip(sentence.tokens, tokens, strict=False)
+            first = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
+            first = min(len(tokens), len(sentence.tokens)) if first is None else first
+            raise ConllError(
+                f"{self.path}:{sentence.line + first}: token: sentence {number} differs from "
+                f"the gold ({len(sentence.tokens)} tokens, gold {len(tokens)})"
+            )
+        _, offsets = sentence.text_and_offsets()
+        return [EntityPrediction(*span) for span in spans_from_tags(sentence.tags, offsets)]
+
+    def end_task(self, task: str, items: list[TextItem]) -> None:
+        """Every prediction in the file must belong to an item of the dataset."""
+        if self.format == "conll":
+            if len(self.sentences) != len(items):
+                raise ConllError(
+                    f"{self.path}: sentences: {len(self.sentences)} sentences, "
+                    f"the dataset has {len(items)}"
+                )
+            return
+        unknown = sorted(set(self.records(task)) - {item.id for item in items})
+        if unknown:
+            raise PredictionsFileError(
+                f"{self.path / f'{task}.jsonl'}: id: unknown item {unknown[0]!r} "
+                f"({len(unknown)} unknown)"
+            )
+
+    def predict_attribution(self, documents: list[TextItem]) -> list[list[AttributionPrediction]]:
+        return self._lookup("attribution", documents)
+
+    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+        return self._lookup("toxicity", items)
+
+    def identity(self) -> dict[str, Any]:
+        import hashlib
+
+        files = [self.path] if self.path.is_file() else sorted(self.path.glob("*.jsonl"))
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "sha256": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
+        }

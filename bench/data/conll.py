@@ -1,0 +1,129 @@
+"""CoNLL token files: strict reading and NER datasets built from them.
+
+A file is one token per line, columns separated by tabs or spaces, the tag in
+the last column; a blank line ends a sentence. CRLF line ends and a missing
+final blank line are accepted; ``-DOCSTART-`` lines are skipped. A line with a
+different number of columns than the file's first token line is an error that
+names the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from bench.data.dataset import Dataset
+from bench.data.views import NerGold
+from bench.predictions import TextItem
+from bench.resources import resource_dir
+
+
+class ConllError(ValueError):
+    """A CoNLL file is malformed; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class ConllSentence:
+    line: int  # line number of the first token
+    tokens: tuple[str, ...]
+    columns: tuple[tuple[str, ...], ...]  # every column of every token line
+
+    @property
+    def tags(self) -> list[str]:
+        return [row[-1] for row in self.columns]
+
+    def text_and_offsets(self) -> tuple[str, list[tuple[int, int]]]:
+        """The tokens joined by single spaces, and each token's character span."""
+        offsets, position = [], 0
+        for token in self.tokens:
+            offsets.append((position, position + len(token)))
+            position += len(token) + 1
+        return " ".join(self.tokens), offsets
+
+
+def sentence_id(number: int) -> str:
+    """Item id of the ``number``-th sentence (1-based) of a CoNLL dataset."""
+    return f"s{number:05d}"
+
+
+def sentence_number(item_id: str) -> int | None:
+    """Inverse of :func:`sentence_id`; None for an id of another form."""
+    return int(item_id[1:]) if item_id[:1] == "s" and item_id[1:].isdigit() else None
+
+
+def parse_conll(text: str, source: str = "<text>") -> list[ConllSentence]:
+    """Sentences of a CoNLL text; errors name ``source`` and the line."""
+    sentences: list[ConllSentence] = []
+    rows: list[tuple[str, ...]] = []
+    first_line = 0
+    width: int | None = None
+    for line_no, line in enumerate(text.splitlines(), 1):
+        columns = tuple(line.split())
+        if not columns:
+            if rows:
+                sentences.append(ConllSentence(first_line, tuple(r[0] for r in rows), tuple(rows)))
+            rows = []
+            continue
+        if columns[0] == "-DOCSTART-":
+            continue
+        width = width or len(columns)
+        if len(columns) < 2 or len(columns) != width:
+            raise ConllError(
+                f"{source}:{line_no}: columns: expected {max(width, 2)} columns "
+                f"(token … tag), got {len(columns)} in {line!r}"
+            )
+        if not rows:
+            first_line = line_no
+        rows.append(columns)
+    if rows:  # no final blank line
+        sentences.append(ConllSentence(first_line, tuple(r[0] for r in rows), tuple(rows)))
+    return sentences
+
+
+def read_conll(path: str | Path) -> list[ConllSentence]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConllError(f"{path}: file not found")
+    return parse_conll(path.read_text(encoding="utf-8"), str(path))
+
+
+def spans_from_tags(tags: list[str], offsets: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """Character spans ``(start, end, type)`` of the entities in a tag sequence.
+
+    Decoded as conlleval does (an ``I-X`` after ``O`` or another type starts an entity).
+    """
+    from bench.metrics.bio import decode  # conlleval / seqeval default mode
+
+    return [(offsets[i][0], offsets[j - 1][1], label) for i, j, label in decode(tags)]
+
+
+class ConllNer(Dataset):
+    """An NER test set in CoNLL format (e.g. WNUT-17), one item per sentence."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"ner"})
+
+    def __init__(
+        self, name: str, file: str, labels: list[str], path: str | None = None, version: str = ""
+    ) -> None:
+        directory = Path(path) if path else resource_dir("datasets") / name
+        self.file = directory / file
+        self.name, self.version = name, version
+        self.labels = tuple(labels)
+        self.sentences = read_conll(self.file)
+        self.sha256 = hashlib.sha256(self.file.read_bytes()).hexdigest()
+
+    def ner(self) -> NerGold:
+        items, spans = [], []
+        for number, sentence in enumerate(self.sentences, 1):
+            item_id = sentence_id(number)
+            text, offsets = sentence.text_and_offsets()
+            items.append(TextItem(item_id, text))
+            for start, end, label in spans_from_tags(sentence.tags, offsets):
+                if label not in self.labels:
+                    raise ConllError(
+                        f"{self.file}:{sentence.line}: tag: unknown entity type {label!r}"
+                    )
+                spans.append((item_id, start, end, label))
+        return NerGold(tuple(items), tuple(spans), self.labels)

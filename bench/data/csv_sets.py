@@ -1,0 +1,106 @@
+"""Toxicity test sets shipped as CSV: HateCheck and the Jigsaw identity madlibs."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from pathlib import Path
+from typing import ClassVar
+
+from bench.data.dataset import Dataset
+from bench.data.views import ToxicityGold
+from bench.predictions import TextItem
+from bench.resources import resource_dir
+
+
+class CsvError(ValueError):
+    """A CSV test set is malformed; the message names the file, line and field."""
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """``(line, row)`` pairs; the header must hold every ``required`` column."""
+    if not path.is_file():
+        raise CsvError(f"{path}: file not found (set dataset.path to its folder)")
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(required) - set(reader.fieldnames or ())
+        if missing:
+            raise CsvError(f"{path}:1: header: missing columns {sorted(missing)}")
+        return [(reader.line_num, row) for row in reader]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+class _CsvToxicity(Dataset):
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+
+    def __init__(self, name: str, file: str, path: str | None, version: str) -> None:
+        directory = Path(path) if path else resource_dir("datasets") / name
+        self.file = directory / file
+        self.name, self.version = name, version
+        self.sha256 = (
+            hashlib.sha256(self.file.read_bytes()).hexdigest() if self.file.is_file() else ""
+        )
+
+    def _label(self, line: int, field: str, value: str, labels: dict[str, int]) -> int:
+        if value not in labels:
+            raise CsvError(f"{self.file}:{line}: {field}: unknown label {value!r}")
+        return labels[value]
+
+
+class HateCheck(_CsvToxicity):
+    """HateCheck functional tests: one item per case; groups are the 29 functionalities."""
+
+    def __init__(self, name: str = "hatecheck", file: str = "test_suite_cases.csv",
+                 path: str | None = None, version: str = "") -> None:  # fmt: skip
+        super().__init__(name, file, path, version)
+
+    def toxicity(self) -> ToxicityGold:
+        labels = {"hateful": 1, "non-hateful": 0}
+        required = ("case_id", "test_case", "label_gold", "functionality", "target_ident")
+        items, toxic, groups, identities = [], {}, {}, {}
+        for line, row in _rows(self.file, required):
+            item_id = f"case-{row['case_id']}"
+            items.append(TextItem(item_id, row["test_case"].strip()))
+            toxic[item_id] = self._label(line, "label_gold", row["label_gold"], labels)
+            groups[item_id] = row["functionality"]
+            identities[item_id] = (_slug(row["target_ident"]),) if row["target_ident"] else ()
+        return ToxicityGold(
+            items=tuple(items),
+            toxic=toxic,
+            level=dict.fromkeys(toxic, "case"),
+            levels=("case",),
+            identities=identities,
+            groups=groups,
+        )
+
+
+class Madlibs(_CsvToxicity):
+    """Jigsaw identity-term templates; an item's identities are the terms it contains."""
+
+    def __init__(self, identity_terms: list[str], name: str = "madlibs",
+                 file: str = "bias_madlibs_77k.csv", path: str | None = None,
+                 version: str = "") -> None:  # fmt: skip
+        super().__init__(name, file, path, version)
+        terms = sorted(identity_terms, key=len, reverse=True)  # "african american" first
+        self._terms = re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\b", re.I)
+
+    def toxicity(self) -> ToxicityGold:
+        labels = {"BAD": 1, "NOT_BAD": 0}
+        items, toxic, identities = [], {}, {}
+        for line, row in _rows(self.file, ("Text", "Label")):
+            item_id = f"row-{line - 1:05d}"
+            items.append(TextItem(item_id, row["Text"]))
+            toxic[item_id] = self._label(line, "Label", row["Label"], labels)
+            found = {_slug(m) for m in self._terms.findall(row["Text"])}
+            identities[item_id] = tuple(sorted(found))
+        return ToxicityGold(
+            items=tuple(items),
+            toxic=toxic,
+            level=dict.fromkeys(toxic, "sentence"),
+            levels=("sentence",),
+            identities=identities,
+        )

@@ -1,0 +1,175 @@
+"""External datasets (WNUT-17, HateCheck, madlibs) and the predictions-file adapter."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from seqeval.metrics import f1_score
+
+from bench.cli import CONF_DIR
+from bench.data.conll import read_conll
+from bench.resources import resource_dir
+from bench.runner import run
+
+WNUT = resource_dir("datasets") / "wnut17"
+# Entity-level F1 (conlleval) of the WNUT-17 shared-task systems on emerging.test.annotated,
+# as published in Derczynski et al. (2017), Table 3.
+PUBLISHED_F1 = {
+    "arcada": 39.98,
+    "drexel_cci": 26.30,
+    "flytxt": 38.35,
+    "sjtu_adapt.txt": 40.42,
+    "uh_ritual": 41.86,
+}
+
+
+def _run(tmp_path: Path, *overrides: str) -> dict:
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    preset = next(o.split("=")[1] for o in overrides if o.startswith("+model="))
+    return run(cfg, preset, list(overrides), tmp_path).result
+
+
+def _wnut(tmp_path: Path, submission: Path) -> dict:
+    return _run(
+        tmp_path,
+        "+model=predictions",
+        "dataset=wnut17",
+        "model.format=conll",
+        f"model.path={submission}",
+    )["tasks"]["ner"]
+
+
+@pytest.mark.parametrize("system", sorted(PUBLISHED_F1))
+def test_wnut17_submissions_reproduce_conlleval_f1(tmp_path, system):
+    ner = _wnut(tmp_path, WNUT / "submissions" / system)
+    assert ner["status"] == "ok", ner.get("error")
+    f1 = ner["metrics"]["strict_f1"]["value"]
+    assert round(100 * f1, 2) == PUBLISHED_F1[system]
+    gold = [s.tags for s in read_conll(WNUT / "emerging.test.annotated")]
+    pred = [s.tags for s in read_conll(WNUT / "submissions" / system)]
+    assert f1 == pytest.approx(f1_score(gold, pred), abs=1e-12)  # seqeval default mode
+
+
+def _tamper(tmp_path: Path, change) -> Path:
+    path = tmp_path / "submission.conll"
+    lines = (WNUT / "submissions" / "uh_ritual").read_bytes().decode("utf-8").split("\r\n")
+    path.write_bytes("\r\n".join(change(lines)).encode("utf-8"))
+    return path
+
+
+def test_a_token_that_differs_from_the_gold_is_reported_with_its_line(tmp_path):
+    def rename(lines):
+        lines[4] = "CHANGED\tO"
+        return lines
+
+    ner = _wnut(tmp_path, _tamper(tmp_path, rename))
+    assert ner["status"] == "failed"
+    assert "submission.conll:5: token: sentence 1 differs from the gold" in ner["error"]
+
+
+def test_a_missing_sentence_is_reported(tmp_path):
+    def drop_last_sentence(lines):
+        return lines[: max(i for i, line in enumerate(lines) if not line.strip())]
+
+    ner = _wnut(tmp_path, _tamper(tmp_path, drop_last_sentence))
+    assert ner["status"] == "failed"
+    assert "sentences: the file has 1286 sentences, none for item 's01287'" in ner["error"]
+
+
+def test_an_extra_sentence_is_reported(tmp_path):
+    ner = _wnut(tmp_path, _tamper(tmp_path, lambda lines: [*lines, "", "extra\tO"]))
+    assert ner["status"] == "failed"
+    assert "sentences: 1288 sentences, the dataset has 1287" in ner["error"]
+
+
+def test_hatecheck_and_madlibs_run_toxicity_only(tmp_path):
+    for dataset, level in (("hatecheck", "cases"), ("madlibs", "sentences")):
+        tasks = _run(tmp_path / dataset, "+model=rules", f"dataset={dataset}")["tasks"]
+        assert tasks["ner"]["status"] == "unsupported"
+        assert tasks["toxicity"]["status"] == "ok"
+        assert 0.0 < tasks["toxicity"]["metrics"]["roc_auc"]["value"] < 1.0
+        assert tasks["toxicity"]["counts"][level] > 3000
+
+
+def test_installed_location_without_data_gives_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="file not found"):
+        _run(tmp_path, "+model=rules", "dataset=hatecheck", f"dataset.path={tmp_path}")
+
+
+# ---------------------------------------------------------------------------- JSONL files
+
+
+def _oracle_files(tmp_path: Path) -> Path:
+    """Write the seed-article gold as a predictions folder (what a submitter would send)."""
+    from bench.data.seed import SeedArticle
+
+    dataset = SeedArticle()
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    ner, att, tox = dataset.ner(), dataset.attribution(), dataset.toxicity()
+    rows = {
+        "ner": [
+            {"id": i.id, "entities": [{"start": s, "end": e, "label": lab}
+                                      for d, s, e, lab in ner.spans if d == i.id]}
+            for i in ner.items
+        ],
+        "attribution": [
+            {"id": i.id, "attributions": [
+                {"content": [list(p) for p in r.content], "speaker": r.speaker,
+                 "cue": list(r.cue), "source": list(r.source), "type": r.type}
+                for r in att.records if r.item_id == i.id]}
+            for i in att.items
+        ],
+        "toxicity": [{"id": i.id, "score": float(tox.toxic[i.id])} for i in tox.items],
+    }  # fmt: skip
+    for task, task_rows in rows.items():
+        text = "".join(json.dumps(r) + "\n" for r in task_rows)
+        (folder / f"{task}.jsonl").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_jsonl_predictions_of_the_gold_score_one(tmp_path):
+    folder = _oracle_files(tmp_path)
+    result = _run(tmp_path / "run", "+model=predictions", f"model.path={folder}")
+    for record in result["tasks"].values():
+        assert record["status"] == "ok"
+        assert all(record["metrics"][m]["value"] == 1.0 for m in record["main_metrics"])
+    assert set(result["model"]["identity"]["sha256"]) == {
+        "ner.jsonl", "attribution.jsonl", "toxicity.jsonl",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("task", "edit", "message"),
+    [
+        ("toxicity", lambda rows: rows[1:], "id: no prediction for item 'article-01'"),
+        ("toxicity", lambda rows: [*rows, '{"id": "nope", "score": 0.1}'], "unknown item 'nope'"),
+        ("toxicity", lambda rows: [*rows, rows[0]], "id: duplicate id 'article-01'"),
+        ("toxicity", lambda rows: ["{not json"] + rows[1:], "toxicity.jsonl:1: (json)"),
+        ("ner", lambda rows: [rows[0].replace('"start": ', '"start": -')] + rows[1:],
+         "entities[0]: span"),
+        ("toxicity", lambda rows: [rows[0].replace('"score": 0.0', '"score": NaN')] + rows[1:],
+         "got nan"),
+    ],
+)  # fmt: skip
+def test_bad_jsonl_predictions_fail_the_task_with_file_line_field(tmp_path, task, edit, message):
+    folder = _oracle_files(tmp_path)
+    path = folder / f"{task}.jsonl"
+    path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
+    result = _run(tmp_path / "run", "+model=predictions", f"model.path={folder}")
+    assert result["tasks"][task]["status"] == "failed"
+    assert message in result["tasks"][task]["error"]
+    others = [r["status"] for t, r in result["tasks"].items() if t != task]
+    assert others == ["ok", "ok"]
+
+
+def test_predictions_adapter_never_needs_code_from_the_file(tmp_path):
+    folder = _oracle_files(tmp_path)
+    shutil.copy(folder / "ner.jsonl", folder / "evil.pkl")
+    result = _run(tmp_path / "run", "+model=predictions", f"model.path={folder}")
+    assert "evil.pkl" not in json.dumps(result["model"])
