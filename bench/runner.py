@@ -106,7 +106,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
     dataset: Dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
     adapter: Adapter = build(cfg.model, f"model {preset}")
     model_cfg = scrub_secrets(OmegaConf.to_container(cfg.model, resolve=True))
-    identity = adapter.identity()
+    built_identity = adapter.identity()  # before predicting: what identifies the model
 
     tasks: dict[str, Any] = {}
     samples: dict[str, list] = {}
@@ -126,8 +126,8 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
             "preset": preset,
             "target": model_cfg.get("_target_"),
             "params": {k: v for k, v in model_cfg.items() if k != "_target_"},
-            "identity": identity,
-            "fingerprint": fingerprint({"config": model_cfg, "identity": identity}),
+            "identity": adapter.identity(),  # after predicting: may add counts of failures
+            "fingerprint": fingerprint({"config": model_cfg, "identity": built_identity}),
         },
         "dataset": dataset.describe(),
         "provenance": environment()
