@@ -1,0 +1,569 @@
+"""Seeded percentile-bootstrap confidence intervals and paired significance tests.
+
+A *unit* is what is resampled (an item, a segment, a document). A statistic is
+vectorised over resamples: it maps an index array of shape (B, n) — row b lists
+the n units drawn, with replacement, for resample b — to B values, so that a
+thousand resamples cost a few array operations rather than a thousand calls.
+:func:`mean_statistic`, :func:`f1_statistic` and :func:`roc_auc_statistic` build
+such statistics; :func:`bootstrap_ci` turns one into an interval.
+
+Resamples on which the statistic is undefined (it returns NaN, e.g. an AUC on
+a resample with a single class) are dropped, and the number dropped is
+reported with the interval. Everything is deterministic given ``seed``: the
+resample indices come from ``numpy.random.default_rng(seed)`` and do not depend
+on how they are batched.
+
+References: Efron & Tibshirani, *An Introduction to the Bootstrap* (1993), ch. 13
+(percentile interval); Koehn (2004) and Berg-Kirkpatrick, Burkett & Klein (2012)
+(paired bootstrap); Noreen, *Computer-Intensive Methods for Testing Hypotheses*
+(1989) and Riezler & Maxwell (2005) (approximate randomisation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from bench.metrics.ranking import check_binary_scores
+
+IndexStatistic = Callable[[np.ndarray], np.ndarray]
+"""statistic(indices: int array (B, n)) -> float array (B,) (NaN where undefined)."""
+
+# Elements of a (B, n) index batch held at once: 4M int64 = 32 MB.
+BATCH_ELEMENTS = 4_000_000
+# |δ*| counts as "at least as extreme" as |δ| within this relative tolerance, so
+# floating-point noise cannot turn an exact tie (e.g. identical systems) into a miss.
+_TIE_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True)
+class BootstrapCI:
+    """A point value with its (1 − alpha) percentile-bootstrap interval.
+
+    ``n_resamples`` were drawn; ``n_dropped`` of them gave an undefined
+    statistic and were left out of the interval and of ``standard_error``
+    (the standard deviation of the kept bootstrap values).
+    """
+
+    value: float | None
+    low: float | None
+    high: float | None
+    standard_error: float | None
+    n_resamples: int
+    n_dropped: int
+    n_units: int
+    alpha: float
+    seed: int
+    unit: str = "item"
+    method: str = "percentile bootstrap"
+    undefined: str | None = None
+
+    @property
+    def confidence(self) -> float:
+        return 1.0 - self.alpha
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.undefined is None:
+            del out["undefined"]
+        return out
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Difference ``statistic(A) − statistic(B)`` on the same units, with a p-value.
+
+    ``low``/``high`` bound the difference (paired bootstrap only; ``None`` for
+    the randomisation test). ``p_value`` is two-sided, for the null hypothesis
+    that the two systems are exchangeable / equally good.
+    """
+
+    difference: float | None
+    low: float | None
+    high: float | None
+    p_value: float | None
+    n_resamples: int
+    n_dropped: int
+    n_units: int
+    alpha: float | None
+    seed: int
+    method: str
+    unit: str = "item"
+    undefined: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.undefined is None:
+            del out["undefined"]
+        return out
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_counts(n_units: int, n_resamples: int, alpha: float) -> None:
+    if isinstance(n_units, bool) or not isinstance(n_units, (int, np.integer)) or n_units < 1:
+        raise ValueError(f"n_units must be a positive integer, got {n_units!r}")
+    if (
+        isinstance(n_resamples, bool)
+        or not isinstance(n_resamples, (int, np.integer))
+        or n_resamples < 1
+    ):
+        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+
+
+def _rows_per_batch(n_units: int, batch_size: int | None) -> int:
+    if batch_size is None:
+        return max(1, BATCH_ELEMENTS // n_units)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    return int(batch_size)
+
+
+# ------------------------------------------------------------------------ resampling
+
+
+def resample_indices(
+    n_units: int, n_resamples: int, seed: int = 0, batch_size: int | None = None
+) -> Iterator[np.ndarray]:
+    """Bootstrap resamples as int64 index arrays of shape (b, n_units), in batches.
+
+    Row r (counting across batches) is ``n_units`` draws with replacement from
+    ``range(n_units)``. The concatenated rows depend only on ``seed``, not on
+    ``batch_size`` (default: about :data:`BATCH_ELEMENTS` indices per batch).
+    """
+    _check_counts(n_units, n_resamples, 0.5)
+    rng = np.random.default_rng(seed)
+    rows = _rows_per_batch(n_units, batch_size)
+    for start in range(0, n_resamples, rows):
+        b = min(rows, n_resamples - start)
+        yield rng.integers(0, n_units, size=(b, n_units), dtype=np.int64)
+
+
+def resample_weights(indices: np.ndarray, n_units: int) -> np.ndarray:
+    """How often each unit is drawn in each resample: int64 array (B, n_units).
+
+    One ``np.bincount`` over all rows, offset so that each row has its own bins.
+    """
+    idx = np.asarray(indices)
+    n_rows = idx.shape[0]
+    offsets = (np.arange(n_rows, dtype=np.int64) * n_units)[:, None]
+    counts = np.bincount((idx + offsets).ravel(), minlength=n_rows * n_units)
+    return counts.reshape(n_rows, n_units)
+
+
+def _collect(
+    statistic: IndexStatistic,
+    n_units: int,
+    n_resamples: int,
+    seed: int,
+    batch_size: int | None,
+) -> np.ndarray:
+    """statistic over every resample: float array (n_resamples, ...)."""
+    parts = []
+    for indices in resample_indices(n_units, n_resamples, seed, batch_size):
+        out = np.asarray(statistic(indices), dtype=float)
+        if out.shape[:1] != (indices.shape[0],):
+            raise ValueError(
+                f"statistic returned shape {out.shape} for {indices.shape[0]} resamples"
+            )
+        parts.append(out)
+    return np.concatenate(parts)
+
+
+def _full_sample(statistic: IndexStatistic, n_units: int) -> np.ndarray:
+    return np.asarray(statistic(np.arange(n_units, dtype=np.int64)[None, :]), dtype=float)[0]
+
+
+def _percentile_ci(
+    value: float,
+    samples: np.ndarray,
+    *,
+    n_units: int,
+    alpha: float,
+    seed: int,
+    unit: str,
+) -> BootstrapCI:
+    n_resamples = samples.size
+    kept = samples[np.isfinite(samples)]
+    common = dict(
+        n_resamples=n_resamples,
+        n_dropped=n_resamples - kept.size,
+        n_units=n_units,
+        alpha=alpha,
+        seed=seed,
+        unit=unit,
+    )
+    if not np.isfinite(value):
+        return BootstrapCI(
+            None, None, None, None, undefined="undefined on the full sample", **common
+        )
+    if kept.size == 0:
+        return BootstrapCI(
+            float(value), None, None, None, undefined="undefined on every resample", **common
+        )
+    low, high = np.quantile(kept, [alpha / 2, 1 - alpha / 2])
+    se = float(np.std(kept, ddof=1)) if kept.size > 1 else None
+    return BootstrapCI(float(value), float(low), float(high), se, **common)
+
+
+def bootstrap_ci(
+    statistic: IndexStatistic,
+    n_units: int,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    *,
+    unit: str = "item",
+    batch_size: int | None = None,
+) -> BootstrapCI:
+    """Percentile-bootstrap (1 − alpha) interval of a vectorised statistic.
+
+    value = statistic(all units, once each); the resample values θ*_1..θ*_B come
+    from :func:`resample_indices`; non-finite ones (undefined statistic) are
+    dropped and counted. The interval is [q(alpha/2), q(1 − alpha/2)], with q
+    the empirical quantile of the kept θ* (``numpy.quantile``, linear
+    interpolation), and ``standard_error`` their standard deviation (ddof = 1).
+    """
+    _check_counts(n_units, n_resamples, alpha)
+    value = _full_sample(statistic, n_units)
+    samples = _collect(statistic, n_units, n_resamples, seed, batch_size)
+    if samples.ndim != 1:
+        raise ValueError("statistic must return one value per resample")
+    return _percentile_ci(value, samples, n_units=n_units, alpha=alpha, seed=seed, unit=unit)
+
+
+# ----------------------------------------------------------------- statistic builders
+
+
+def mean_statistic(values: Sequence[float] | np.ndarray) -> IndexStatistic:
+    """Mean of per-unit values (e.g. 0/1 correctness gives accuracy) per resample."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or not np.isfinite(v).all():
+        raise ValueError("values must be a 1-D array of finite numbers")
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        return v[indices].mean(axis=1)
+
+    return statistic
+
+
+def resample_sums(contributions: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Column sums of per-unit contribution rows over each resample: (B, k).
+
+    ``contributions`` has one row per unit (e.g. ``tp, n_pred, n_gold``); the sum
+    for resample b is Σ_i w_bi · c_i, with w_b the draw counts of
+    :func:`resample_weights` — one matrix product for all resamples. Integer
+    contributions sum exactly (float64 holds integers up to 2⁵³).
+    """
+    c = np.asarray(contributions, dtype=float)
+    if c.ndim != 2:
+        raise ValueError(f"contributions must be 2-D (units × columns), got shape {c.shape}")
+    return resample_weights(indices, c.shape[0]).astype(float) @ c
+
+
+def precision_recall_f1_arrays(
+    tp: np.ndarray, n_pred: np.ndarray, n_gold: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Element-wise P = tp/n_pred, R = tp/n_gold, F1 = 2·tp/(n_pred + n_gold).
+
+    A zero denominator gives 0.0, as in
+    :func:`bench.metrics.values.precision_recall_f1` (``zero_division=0``).
+    F1 = 2PR/(P + R) = 2·tp/(n_pred + n_gold) when both are non-zero.
+    """
+    tp, n_pred, n_gold = (np.asarray(a, dtype=float) for a in (tp, n_pred, n_gold))
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0)
+
+    return ratio(tp, n_pred), ratio(tp, n_gold), ratio(2 * tp, n_pred + n_gold)
+
+
+def _check_prf_contributions(contributions: np.ndarray) -> np.ndarray:
+    c = np.asarray(contributions, dtype=float)
+    if c.ndim != 2 or c.shape[1] != 3:
+        raise ValueError(f"contributions must have shape (n_units, 3), got {c.shape}")
+    if not np.isfinite(c).all() or (c < 0).any():
+        raise ValueError("contributions must be finite, non-negative counts")
+    if (c[:, 0] > c[:, 1:].min(axis=1)).any():
+        raise ValueError("tp cannot exceed n_pred or n_gold")
+    return c
+
+
+def prf_statistic(contributions: np.ndarray) -> IndexStatistic:
+    """Micro P, R and F1 per resample, shape (B, 3), from per-unit ``(tp, n_pred, n_gold)``."""
+    c = _check_prf_contributions(contributions)
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        sums = resample_sums(c, indices)
+        return np.stack(precision_recall_f1_arrays(sums[:, 0], sums[:, 1], sums[:, 2]), axis=1)
+
+    return statistic
+
+
+def f1_statistic(contributions: np.ndarray) -> IndexStatistic:
+    """Micro F1 = 2·ΣTP / (Σn_pred + Σn_gold) per resample, from ``(tp, n_pred, n_gold)`` rows."""
+    prf = prf_statistic(contributions)
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        return prf(indices)[:, 2]
+
+    return statistic
+
+
+def prf_bootstrap(
+    contributions: np.ndarray,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    *,
+    unit: str = "item",
+    batch_size: int | None = None,
+) -> dict[str, BootstrapCI]:
+    """Intervals for micro precision, recall and F1, all from the same resamples.
+
+    ``contributions`` has one row ``(tp, n_pred, n_gold)`` per unit (e.g. per
+    document for entity spans); a resample sums the rows of the drawn units.
+    """
+    c = _check_prf_contributions(contributions)
+    n_units = c.shape[0]
+    _check_counts(n_units, n_resamples, alpha)
+    statistic = prf_statistic(c)
+    value = _full_sample(statistic, n_units)
+    samples = _collect(statistic, n_units, n_resamples, seed, batch_size)
+    return {
+        name: _percentile_ci(
+            value[j], samples[:, j], n_units=n_units, alpha=alpha, seed=seed, unit=unit
+        )
+        for j, name in enumerate(("precision", "recall", "f1"))
+    }
+
+
+def roc_auc_statistic(
+    labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray
+) -> IndexStatistic:
+    """ROC-AUC per resample, by the weighted Mann–Whitney statistic; NaN on one class.
+
+    With w_i the number of times unit i is drawn, grouped by distinct score g
+    (ascending) into toxic weight P_g and non-toxic weight N_g:
+
+        AUC = Σ_g P_g · (Σ_{g' < g} N_g' + ½ N_g) / (P · N),  P = Σ P_g,  N = Σ N_g,
+
+    i.e. a toxic/non-toxic pair counts 1 when ordered correctly and ½ when tied.
+    P_g, N_g for all resamples come from one ``np.bincount``; the numerator is
+    summed in integers, so the only rounding is the final division. This equals
+    scikit-learn's ``roc_auc_score`` on ``labels[row], scores[row]`` to ~1e-15.
+    """
+    y, s = check_binary_scores(labels, scores)
+    distinct, group = np.unique(s, return_inverse=True)
+    n_groups = distinct.size
+    key = group.astype(np.int64) + n_groups * y  # non-toxic groups first, then toxic
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        n_rows = indices.shape[0]
+        offsets = (np.arange(n_rows, dtype=np.int64) * (2 * n_groups))[:, None]
+        counts = np.bincount((key[indices] + offsets).ravel(), minlength=n_rows * 2 * n_groups)
+        counts = counts.reshape(n_rows, 2, n_groups)
+        neg, pos = counts[:, 0], counts[:, 1]
+        neg_below = np.cumsum(neg, axis=1) - neg
+        twice_u = (pos * (2 * neg_below + neg)).sum(axis=1)
+        n_pairs = pos.sum(axis=1) * neg.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            auc = twice_u / (2.0 * n_pairs)
+        return np.where(n_pairs > 0, auc, np.nan)
+
+    return statistic
+
+
+def roc_auc_bootstrap(
+    labels: Sequence[int] | np.ndarray,
+    scores: Sequence[float] | np.ndarray,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    *,
+    unit: str = "item",
+    batch_size: int | None = None,
+) -> BootstrapCI:
+    """Percentile-bootstrap interval of ROC-AUC (vectorised; see :func:`roc_auc_statistic`).
+
+    Resamples with a single class are dropped and counted in ``n_dropped``;
+    undefined (with reason) when the full sample lacks a class.
+    """
+    y, s = check_binary_scores(labels, scores)
+    if y.size == 0 or y.min() == y.max():
+        _check_counts(max(y.size, 1), n_resamples, alpha)
+        return BootstrapCI(
+            None,
+            None,
+            None,
+            None,
+            n_resamples=n_resamples,
+            n_dropped=0,
+            n_units=int(y.size),
+            alpha=alpha,
+            seed=seed,
+            unit=unit,
+            undefined="needs both toxic and non-toxic items",
+        )
+    return bootstrap_ci(
+        roc_auc_statistic(y, s),
+        y.size,
+        n_resamples,
+        seed,
+        alpha,
+        unit=unit,
+        batch_size=batch_size,
+    )
+
+
+# ------------------------------------------------------------------------ paired tests
+
+StatisticBuilder = Callable[..., IndexStatistic]
+"""Builds an :data:`IndexStatistic` from per-unit arrays, e.g. :func:`roc_auc_statistic`."""
+
+
+def _stack_systems(
+    make_statistic: StatisticBuilder,
+    data_a: Sequence[Any] | np.ndarray,
+    data_b: Sequence[Any] | np.ndarray,
+) -> tuple[IndexStatistic, int]:
+    """One statistic over 2n stacked units: 0..n−1 are system A's, n..2n−1 system B's."""
+    if isinstance(data_a, np.ndarray):
+        data_a = (data_a,)
+    if isinstance(data_b, np.ndarray):
+        data_b = (data_b,)
+    if len(data_a) != len(data_b) or not data_a:
+        raise ValueError("data_a and data_b must give the same, non-zero number of arrays")
+    arrays_a = [np.asarray(a) for a in data_a]
+    arrays_b = [np.asarray(b) for b in data_b]
+    n_units = arrays_a[0].shape[0] if arrays_a[0].ndim else 0
+    for a, b in zip(arrays_a, arrays_b, strict=True):
+        if a.ndim == 0 or a.shape[0] != n_units or a.shape != b.shape:
+            raise ValueError("every array of both systems needs one entry per unit, same shape")
+    stacked = [np.concatenate([a, b]) for a, b in zip(arrays_a, arrays_b, strict=True)]
+    return make_statistic(*stacked), n_units
+
+
+def _two_sided_p(extreme: np.ndarray, n_kept: int) -> float:
+    """(1 + #extreme) / (1 + #kept): never 0, exactly 1 when every draw is as extreme."""
+    return float((1 + int(extreme.sum())) / (1 + n_kept))
+
+
+def _as_extreme(deltas: np.ndarray, observed: float) -> np.ndarray:
+    bound = abs(observed)
+    return np.abs(deltas) >= bound - _TIE_TOLERANCE * max(1.0, bound)
+
+
+def paired_bootstrap(
+    make_statistic: StatisticBuilder,
+    data_a: Sequence[Any] | np.ndarray,
+    data_b: Sequence[Any] | np.ndarray,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    *,
+    unit: str = "item",
+    batch_size: int | None = None,
+) -> PairedTest:
+    """Paired bootstrap of δ = θ(A) − θ(B) for two systems scored on the same units.
+
+    ``make_statistic(*data)`` builds the statistic from per-unit arrays, e.g.
+    ``paired_bootstrap(roc_auc_statistic, (labels, scores_a), (labels, scores_b))``
+    or ``paired_bootstrap(mean_statistic, correct_a, correct_b)``. Each resample
+    draws units once and scores both systems on them: δ*_b = θ*_b(A) − θ*_b(B).
+
+    Interval: percentile [q(alpha/2), q(1 − alpha/2)] of the kept δ*. p-value
+    (two-sided, H₀: δ = 0): the centred bootstrap distribution δ* − δ stands
+    in for δ under H₀, so p = (1 + #{b : |δ*_b − δ| ≥ |δ|}) / (1 + B_kept).
+    Identical systems give δ = 0 and p = 1. Resamples where either statistic
+    is undefined are dropped and counted.
+    """
+    statistic, n_units = _stack_systems(make_statistic, data_a, data_b)
+    _check_counts(n_units, n_resamples, alpha)
+
+    def delta(indices: np.ndarray) -> np.ndarray:
+        return statistic(indices) - statistic(indices + n_units)
+
+    observed = float(_full_sample(delta, n_units))
+    deltas = _collect(delta, n_units, n_resamples, seed, batch_size)
+    kept = deltas[np.isfinite(deltas)]
+    common = dict(
+        n_resamples=n_resamples,
+        n_dropped=n_resamples - kept.size,
+        n_units=n_units,
+        alpha=alpha,
+        seed=seed,
+        method="paired bootstrap",
+        unit=unit,
+    )
+    if not np.isfinite(observed):
+        return PairedTest(
+            None, None, None, None, undefined="undefined on the full sample", **common
+        )
+    if kept.size == 0:
+        return PairedTest(
+            observed, None, None, None, undefined="undefined on every resample", **common
+        )
+    low, high = np.quantile(kept, [alpha / 2, 1 - alpha / 2])
+    p = _two_sided_p(_as_extreme(kept - observed, observed), kept.size)
+    return PairedTest(observed, float(low), float(high), p, **common)
+
+
+def approximate_randomization(
+    make_statistic: StatisticBuilder,
+    data_a: Sequence[Any] | np.ndarray,
+    data_b: Sequence[Any] | np.ndarray,
+    n_permutations: int = 1000,
+    seed: int = 0,
+    *,
+    unit: str = "item",
+    batch_size: int | None = None,
+) -> PairedTest:
+    """Approximate randomisation (paired permutation) test of δ = θ(A) − θ(B).
+
+    Under H₀ the two systems' outputs on a unit are exchangeable. Each round
+    swaps A's and B's output on every unit independently with probability ½ and
+    recomputes δ_r; p = (1 + #{r : |δ_r| ≥ |δ|}) / (1 + R_kept). Identical
+    systems give p = 1. ``make_statistic`` and the data are as for
+    :func:`paired_bootstrap`; no interval is given (``low``/``high`` are None).
+    """
+    statistic, n_units = _stack_systems(make_statistic, data_a, data_b)
+    _check_counts(n_units, n_permutations, 0.05)
+    rng = np.random.default_rng(seed)
+    rows = _rows_per_batch(n_units, batch_size)
+    own = np.arange(n_units, dtype=np.int64)
+    observed = float(statistic(own[None, :])[0] - statistic(own[None, :] + n_units)[0])
+    parts = []
+    for start in range(0, n_permutations, rows):
+        swap = rng.random((min(rows, n_permutations - start), n_units)) < 0.5
+        idx_a = own + n_units * swap
+        idx_b = own + n_units * ~swap
+        parts.append(np.asarray(statistic(idx_a), float) - np.asarray(statistic(idx_b), float))
+    deltas = np.concatenate(parts)
+    kept = deltas[np.isfinite(deltas)]
+    common = dict(
+        n_resamples=n_permutations,
+        n_dropped=n_permutations - kept.size,
+        n_units=n_units,
+        alpha=None,
+        seed=seed,
+        method="approximate randomisation",
+        unit=unit,
+    )
+    if not np.isfinite(observed):
+        return PairedTest(
+            None, None, None, None, undefined="undefined on the full sample", **common
+        )
+    if kept.size == 0:
+        return PairedTest(
+            observed, None, None, None, undefined="undefined on every round", **common
+        )
+    return PairedTest(
+        observed, None, None, _two_sided_p(_as_extreme(kept, observed), kept.size), **common
+    )

@@ -1,0 +1,154 @@
+"""Time bench's vectorised bootstrap ROC-AUC interval against a loop of scikit-learn calls.
+
+Data: the Jigsaw "bias madlibs" 77k sentences (columns Text, Label, Template;
+Label BAD = toxic, NOT_BAD = non-toxic). The file carries no model scores, so
+every row gets a deterministic *synthetic* score — a seeded noisy function of
+its label, rounded to 3 decimals so that ties occur — and the numbers below
+measure speed and agreement only, not any model.
+
+Both sides compute a percentile interval from the same resample indices
+(``bench.metrics.bootstrap.resample_indices``); times include drawing the
+indices. Usage::
+
+    .venv/bin/python benchmarks/bench_bootstrap.py [--csv PATH] [--resamples 1000]
+        [--sklearn-resamples N]   # N < resamples: time the loop on N and extrapolate
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.metrics.bootstrap import (  # noqa: E402
+    resample_indices,
+    roc_auc_bootstrap,
+    roc_auc_statistic,
+)
+
+CANDIDATES = (
+    REPO / "datasets" / "madlibs" / "bias_madlibs_77k.csv",
+    Path("/work/shared/external/jigsaw-bias-madlibs/bias_madlibs_77k.csv"),
+)
+LABELS = {"BAD": 1, "NOT_BAD": 0}
+SCORE_SEED = 20190101
+
+
+def find_csv(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    for path in CANDIDATES:
+        if path.exists():
+            return path
+    raise SystemExit("madlibs CSV not found in: " + ", ".join(map(str, CANDIDATES)))
+
+
+def load_labels(path: Path) -> np.ndarray:
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = {"Text", "Label"} - set(reader.fieldnames or ())
+        if missing:
+            raise SystemExit(f"{path}: missing columns {sorted(missing)}")
+        return np.array([LABELS[row["Label"]] for row in reader], dtype=np.int64)
+
+
+def synthetic_scores(labels: np.ndarray, seed: int = SCORE_SEED) -> np.ndarray:
+    """sigmoid(1.5·(2y − 1) + N(0, 1.5²)), rounded to 3 decimals (so with ties)."""
+    noise = np.random.default_rng(seed).normal(0.0, 1.5, labels.size)
+    return np.round(1.0 / (1.0 + np.exp(-(1.5 * (2 * labels - 1) + noise))), 3)
+
+
+def sklearn_loop(labels: np.ndarray, scores: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    """One roc_auc_score call per resample row; NaN where a resample has one class."""
+    from sklearn.metrics import roc_auc_score
+
+    out = []
+    for batch in resample_indices(labels.size, n_resamples, seed):
+        for row in batch:
+            y = labels[row]
+            out.append(roc_auc_score(y, scores[row]) if 0 < y.sum() < y.size else np.nan)
+    return np.array(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv", help="path of bias_madlibs_77k.csv")
+    parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--sklearn-resamples", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    n_resamples = args.resamples
+    n_sk = (
+        n_resamples if args.sklearn_resamples is None else min(args.sklearn_resamples, n_resamples)
+    )
+
+    path = find_csv(args.csv)
+    labels = load_labels(path)
+    scores = synthetic_scores(labels)
+    print(f"data: {path} ({labels.size} rows, {labels.sum()} BAD = toxic)")
+    print(
+        "scores: SYNTHETIC, not a model — sigmoid(1.5*(2*label-1) + N(0, 1.5^2)), "
+        f"numpy seed {SCORE_SEED}, rounded to 3 decimals ({np.unique(scores).size} distinct)"
+    )
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"python {platform.python_version()}, numpy {np.__version__}"
+    )
+
+    roc_auc_bootstrap(labels[:1000], scores[:1000], n_resamples=10)  # warm-up
+    t0 = time.perf_counter()
+    ci = roc_auc_bootstrap(labels, scores, n_resamples=n_resamples, seed=args.seed)
+    t_bench = time.perf_counter() - t0
+    print(
+        f"bench vectorised: AUC {ci.value:.6f}, 95% CI [{ci.low:.6f}, {ci.high:.6f}], "
+        f"{ci.n_resamples} resamples ({ci.n_dropped} dropped) in {t_bench:.2f} s"
+    )
+
+    t0 = time.perf_counter()
+    reference = sklearn_loop(labels, scores, n_sk, args.seed)
+    t_loop = time.perf_counter() - t0
+    if n_sk < n_resamples:
+        t_sklearn = t_loop * n_resamples / n_sk
+        print(
+            f"sklearn loop: {n_sk} of {n_resamples} resamples in {t_loop:.2f} s; "
+            f"EXTRAPOLATED to {n_resamples}: {t_sklearn:.2f} s (not measured)"
+        )
+    else:
+        t_sklearn = t_loop
+        kept = reference[np.isfinite(reference)]
+        low, high = np.quantile(kept, [0.025, 0.975])
+        print(
+            f"sklearn loop: 95% CI [{low:.6f}, {high:.6f}], {n_sk} resamples "
+            f"({n_sk - kept.size} dropped) in {t_loop:.2f} s (measured)"
+        )
+        same = abs(low - ci.low) <= 1e-12 and abs(high - ci.high) <= 1e-12
+        print(
+            f"intervals equal to 1e-12: {same} (|Δlow| {abs(low - ci.low):.1e}, "
+            f"|Δhigh| {abs(high - ci.high):.1e})"
+        )
+
+    statistic = roc_auc_statistic(labels, scores)
+    ours = np.concatenate([statistic(b) for b in resample_indices(labels.size, n_sk, args.seed)])
+    both = np.isfinite(ours) & np.isfinite(reference)
+    same_dropped = bool((np.isfinite(ours) == np.isfinite(reference)).all())
+    diff = float(np.max(np.abs(ours[both] - reference[both]))) if both.any() else 0.0
+    print(
+        f"per resample, bench vs sklearn over {n_sk} resamples: max |diff| {diff:.1e}, "
+        f"same resamples dropped: {same_dropped}"
+    )
+    ratio = t_sklearn / t_bench
+    verdict = "meets" if ratio >= 10 else "MISSES"
+    print(f"speed-up: {ratio:.1f}x ({verdict} the 10x target)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Toxicity metrics: ranking and calibration (vs scikit-learn, by hand) and Jigsaw bias AUCs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    f1_score,
+    roc_auc_score,
+)
+
+from bench.metrics.bias import (
+    bnsp_auc,
+    bpsn_auc,
+    jigsaw_bias_score,
+    power_mean,
+    subgroup_auc,
+    subgroup_power_mean,
+)
+from bench.metrics.ranking import (
+    average_precision,
+    brier_score,
+    calibration_bins,
+    expected_calibration_error,
+    f1_at_threshold,
+    f1_best_threshold,
+    roc_auc,
+)
+from bench.metrics.values import MetricValue, undefined
+
+
+@pytest.fixture(scope="module")
+def scored() -> tuple[np.ndarray, np.ndarray]:
+    """400 labels with probability scores rounded to 2 decimals (many ties)."""
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, 400)
+    s = np.round(np.clip(0.35 * y + rng.normal(0.35, 0.2, 400), 0, 1), 2)
+    return y, s
+
+
+# ---------------------------------------------------------------- ranking vs sklearn
+
+
+def test_auc_ap_brier_equal_sklearn(scored):
+    y, s = scored
+    assert roc_auc(y, s).value == pytest.approx(roc_auc_score(y, s), abs=1e-15)
+    assert average_precision(y, s).value == pytest.approx(average_precision_score(y, s), abs=1e-15)
+    assert brier_score(y, s).value == pytest.approx(brier_score_loss(y, s), abs=1e-15)
+    assert brier_score(y, s).value == pytest.approx(np.mean((s - y) ** 2), abs=1e-15)
+
+
+def test_undefined_rather_than_zero():
+    assert roc_auc([1, 1], [0.2, 0.4]) == undefined("needs both toxic and non-toxic items")
+    assert roc_auc([], []).value is None
+    assert average_precision([0, 0], [0.2, 0.4]).undefined == "needs at least one toxic item"
+    assert brier_score([], []).undefined == "no items"
+    assert brier_score([1, 1], [1.0, 0.5]).value == pytest.approx(0.125)  # one class is fine
+    assert expected_calibration_error([], []).undefined == "no items"
+    assert f1_at_threshold([], [], 0.5).undefined == "no items"
+
+
+@pytest.mark.parametrize(
+    "labels, scores",
+    [
+        ([0, 1], [0.5]),
+        ([0, 2], [0.1, 0.2]),
+        ([0, 1], [0.1, float("nan")]),
+        ([[0, 1]], [[0.1, 0.2]]),
+    ],
+)
+def test_malformed_input_raises(labels, scores):
+    with pytest.raises(ValueError):
+        roc_auc(labels, scores)
+
+
+def test_probability_metrics_reject_scores_outside_unit_interval():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        brier_score([0, 1], [0.1, 1.2])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        expected_calibration_error([0, 1], [-0.1, 0.5])
+    with pytest.raises(ValueError, match="n_bins"):
+        expected_calibration_error([0, 1], [0.1, 0.5], n_bins=0)
+
+
+# ---------------------------------------------------------------- best-threshold F1
+
+
+def test_f1_best_threshold_by_hand():
+    # Thresholds 0.9 → F1 2·1/(1+3) = .5; 0.8 → 2·1/(2+3) = .4; 0.6 → 2·2/(3+3) = .667;
+    # 0.4 → 2·3/(4+3) = .857; 0.1 → 2·3/(5+3) = .75.
+    labels = [1, 0, 1, 1, 0]
+    scores = [0.9, 0.8, 0.6, 0.4, 0.1]
+    best = f1_best_threshold(labels, scores)
+    assert best.f1.value == pytest.approx(6 / 7)
+    assert best.threshold == 0.4
+    value, threshold = best  # unpacks like a tuple
+    assert f1_at_threshold(labels, scores, threshold).value == value.value
+
+
+def test_f1_best_threshold_is_the_max_over_distinct_scores(scored):
+    y, s = scored
+    best = f1_best_threshold(y, s)
+    brute = {t: 2 * y[s >= t].sum() / ((s >= t).sum() + y.sum()) for t in np.unique(s)}
+    top = max(brute.values())
+    assert best.f1.value == pytest.approx(top, abs=1e-15)
+    assert best.threshold == max(t for t, f in brute.items() if f == pytest.approx(top, abs=1e-15))
+    predicted = (s >= best.threshold).astype(int)
+    assert best.f1.value == pytest.approx(f1_score(y, predicted), abs=1e-15)
+
+
+def test_f1_best_threshold_ties_go_to_the_highest_threshold():
+    # t = 0.8 → TP 1, pred 1 → 2/(1+2); t = 0.2 → TP 2, pred 4 → 4/(4+2): both 2/3.
+    best = f1_best_threshold([1, 0, 0, 1], [0.8, 0.5, 0.5, 0.2])
+    assert best.f1.value == pytest.approx(2 / 3)
+    assert best.threshold == 0.8
+
+
+def test_f1_best_threshold_undefined_without_positives():
+    assert f1_best_threshold([0, 0], [0.1, 0.9]) == (
+        undefined("needs at least one toxic item"),
+        None,
+    )
+    assert f1_best_threshold([], []).f1.undefined == "no items"
+    assert f1_best_threshold([1, 1], [0.3, 0.3]) == (MetricValue(1.0), 0.3)
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def test_ece_by_hand():
+    # bins [.1,.2): scores .1,.15 labels 0,1 → |.5 − .125| · 2/6
+    # bins [.3,.4): scores .3,.35 labels 0,1 → |.5 − .325| · 2/6
+    # bin [.9, 1]: scores .9, 1.0 labels 1,1 → |1 − .95| · 2/6          ECE = 1.2/6
+    labels = [0, 1, 0, 1, 1, 1]
+    scores = [0.1, 0.15, 0.3, 0.35, 0.9, 1.0]
+    assert expected_calibration_error(labels, scores).value == pytest.approx(0.2, abs=1e-15)
+
+
+def test_ece_bin_edges_are_left_closed_and_the_last_bin_is_closed():
+    # 0.3 opens the fourth bin [0.3, 0.4): |0 − .29|/2 + |1 − .3|/2 = .495.
+    # (Were 0.3 in [0.2, 0.3] with 0.29: |1 − .59|/2 = .205.)
+    assert expected_calibration_error([0, 1], [0.29, 0.3]).value == pytest.approx(0.495)
+    edges, count, _, _ = calibration_bins([0, 1, 1, 0], [0.0, 0.3, 1.0, 0.7])
+    assert edges[3] == 0.3
+    assert count.tolist() == [1, 0, 0, 1, 0, 0, 0, 1, 0, 1]
+
+
+def test_ece_bins_match_numpy_histogram(scored):
+    y, s = scored
+    for n_bins in (1, 5, 10, 15):
+        edges, count, n_pos, score_sum = calibration_bins(y, s, n_bins)
+        assert count.tolist() == np.histogram(s, bins=edges)[0].tolist()
+        assert n_pos.tolist() == np.histogram(s, bins=edges, weights=y)[0].tolist()
+        hist_conf = np.histogram(s, bins=edges, weights=s)[0]
+        assert np.allclose(score_sum, hist_conf, atol=1e-12)
+
+
+def test_ece_special_cases(scored):
+    y, s = scored
+    # One bin: ECE = |mean(y) − mean(s)|.
+    assert expected_calibration_error(y, s, n_bins=1).value == pytest.approx(
+        abs(y.mean() - s.mean())
+    )
+    # Perfectly calibrated within each bin → 0; all wrong and certain → 1.
+    assert expected_calibration_error([1, 0, 0, 0, 1, 1], [0.25] * 4 + [1.0] * 2).value == 0.0
+    assert expected_calibration_error([0, 1], [1.0, 0.0]).value == 1.0
+
+
+# ---------------------------------------------------------------- power mean
+
+
+@pytest.mark.parametrize("p", [-5, -2, -1, -0.5, 0.5, 1, 2, 3])
+def test_power_mean_equals_scipy(p):
+    v = [0.5, 0.7, 0.93, 0.99]
+    assert power_mean(v, p) == pytest.approx(stats.pmean(v, p), rel=1e-12)
+
+
+def test_power_mean_properties():
+    v = np.array([0.55, 0.8, 0.9, 0.97])
+    assert power_mean(v, 1) == pytest.approx(v.mean())
+    assert power_mean(v, -1) == pytest.approx(stats.hmean(v))
+    assert power_mean(v, 0) == pytest.approx(stats.gmean(v))
+    ps = [-20, -5, -2, -1, 0, 1, 2, 5]
+    means = [power_mean(v, p) for p in ps]
+    assert all(a <= b for a, b in zip(means, means[1:], strict=False))  # non-decreasing in p
+    assert all(v.min() <= m <= v.max() for m in means)
+    assert power_mean(v, -5) < power_mean(v, 1)  # p = −5 leans towards the worst subgroup
+    assert power_mean([0.8] * 3, -5) == pytest.approx(0.8)
+    assert power_mean([0.8, 0.0], -5) == 0.0  # the p < 0 limit
+    assert power_mean([0.8, 0.0], 0) == 0.0
+    assert power_mean([0.9], -5) == pytest.approx(0.9)
+    for bad in ([], [0.5, -0.1], [0.5, float("nan")]):
+        with pytest.raises(ValueError):
+            power_mean(bad, -5)
+
+
+# ---------------------------------------------------------------- Jigsaw bias metrics
+
+# label, score, identities
+ITEMS = [
+    (0, 0.1, set()),
+    (1, 0.8, set()),
+    (0, 0.6, {"a"}),
+    (1, 0.7, {"a"}),
+    (0, 0.2, {"a", "b"}),
+    (1, 0.4, {"b"}),
+    (1, 0.9, {"c"}),  # the only "c" item is toxic: its subgroup AUC is undefined
+]
+LABELS = [label for label, _, _ in ITEMS]
+SCORES = [score for _, score, _ in ITEMS]
+IDENTITIES = [ids for _, _, ids in ITEMS]
+
+
+def _member(name: str) -> list[bool]:
+    return [name in ids for ids in IDENTITIES]
+
+
+def test_bias_aucs_by_hand():
+    # a: items 3,4,5. Subgroup: pos {.7} vs neg {.6,.2} → 1.
+    # BPSN a: subgroup neg {.6,.2} vs background pos {.8,.4,.9} → 5 of 6 pairs (.4 < .6).
+    # BNSP a: subgroup pos {.7} vs background neg {.1} → 1.
+    assert subgroup_auc(LABELS, SCORES, _member("a")).value == 1.0
+    assert bpsn_auc(LABELS, SCORES, _member("a")).value == pytest.approx(5 / 6)
+    assert bnsp_auc(LABELS, SCORES, _member("a")).value == 1.0
+    # b: items 5,6. BPSN: neg {.2} vs pos {.8,.7,.9} → 1. BNSP: pos {.4} vs neg {.1,.6} → 1/2.
+    assert subgroup_auc(LABELS, SCORES, _member("b")).value == 1.0
+    assert bpsn_auc(LABELS, SCORES, _member("b")).value == 1.0
+    assert bnsp_auc(LABELS, SCORES, _member("b")).value == 0.5
+    # c: item 7 only (toxic). BNSP: pos {.9} vs background neg {.1,.6,.2} → 1.
+    assert subgroup_auc(LABELS, SCORES, _member("c")) == undefined(
+        "no non-toxic item in the subgroup"
+    )
+    assert bpsn_auc(LABELS, SCORES, _member("c")) == undefined("no non-toxic item in the subgroup")
+    assert bnsp_auc(LABELS, SCORES, _member("c")).value == 1.0
+
+
+def test_bias_aucs_match_sklearn_on_the_defining_subsets(scored):
+    y, s = scored
+    member = np.random.default_rng(3).random(y.size) < 0.2
+    sub = member
+    bpsn = (member & (y == 0)) | (~member & (y == 1))
+    bnsp = (member & (y == 1)) | (~member & (y == 0))
+    assert subgroup_auc(y, s, member).value == roc_auc_score(y[sub], s[sub])
+    assert bpsn_auc(y, s, member).value == roc_auc_score(y[bpsn], s[bpsn])
+    assert bnsp_auc(y, s, member).value == roc_auc_score(y[bnsp], s[bnsp])
+
+
+def test_jigsaw_bias_score_by_hand():
+    report = jigsaw_bias_score(LABELS, SCORES, IDENTITIES)
+    assert list(report.subgroups) == ["a", "b", "c"]
+    assert report.overall_auc.value == pytest.approx(11 / 12)
+    assert (report.subgroups["c"].n_items, report.subgroups["c"].n_toxic) == (1, 1)
+
+    m_sub, m_bpsn, m_bnsp = (report.means[k] for k in ("subgroup_auc", "bpsn_auc", "bnsp_auc"))
+    assert m_sub.value.value == pytest.approx(1.0)
+    assert (m_sub.n_used, m_sub.n_subgroups, m_sub.excluded) == (2, 3, ("c",))
+    expected_bpsn = (((5 / 6) ** -5 + 1) / 2) ** (-1 / 5)
+    assert m_bpsn.value.value == pytest.approx(expected_bpsn)
+    assert (m_bpsn.n_used, m_bpsn.excluded) == (2, ("c",))
+    expected_bnsp = ((1 + 0.5**-5 + 1) / 3) ** (-1 / 5)  # = (34/3)^(−1/5)
+    assert m_bnsp.value.value == pytest.approx(expected_bnsp)
+    assert (m_bnsp.n_used, m_bnsp.excluded) == (3, ())
+
+    final = 0.25 * (11 / 12 + 1.0 + expected_bpsn + expected_bnsp)
+    assert report.final_score.value == pytest.approx(final)
+    weighted = jigsaw_bias_score(LABELS, SCORES, IDENTITIES, weights=(1.0, 0.0, 0.0, 0.0))
+    assert weighted.final_score.value == pytest.approx(11 / 12)
+
+    out = json.loads(json.dumps(report.to_json()))
+    assert out["subgroups"]["c"]["subgroup_auc"] == {
+        "value": None,
+        "undefined": "no non-toxic item in the subgroup",
+    }
+    assert out["means"]["subgroup_auc"]["n_used"] == 2
+
+
+def test_listed_subgroup_nobody_mentions_is_undefined_and_excluded():
+    report = jigsaw_bias_score(LABELS, SCORES, IDENTITIES, subgroups=["a", "z"])
+    z = report.subgroups["z"]
+    assert z.n_items == 0
+    for metric in ("subgroup_auc", "bpsn_auc", "bnsp_auc"):
+        assert getattr(z, metric) == undefined("no item mentions the identity")
+        assert report.means[metric].n_used == 1
+    assert report.means["bpsn_auc"].value.value == pytest.approx(5 / 6)
+
+
+def test_no_defined_subgroup_makes_the_mean_and_final_score_undefined():
+    report = jigsaw_bias_score(LABELS, SCORES, IDENTITIES, subgroups=["c"])
+    assert report.means["subgroup_auc"].value == undefined("undefined for every subgroup")
+    assert report.means["subgroup_auc"].n_used == 0
+    assert report.means["bnsp_auc"].value.value == 1.0
+    assert report.final_score.value is None
+    assert "mean subgroup_auc" in report.final_score.undefined
+    assert subgroup_power_mean({}).value == undefined("no subgroups")
+    empty = jigsaw_bias_score(LABELS, SCORES, [set()] * len(LABELS))
+    assert empty.subgroups == {} and empty.final_score.value is None
+
+
+def test_jigsaw_bias_score_validates_input():
+    with pytest.raises(ValueError, match="identity sets"):
+        jigsaw_bias_score(LABELS, SCORES, IDENTITIES[:-1])
+    with pytest.raises(ValueError, match="not a string"):
+        jigsaw_bias_score([0, 1], [0.1, 0.2], ["a", "b"])
+    with pytest.raises(ValueError, match="subgroup flags"):
+        subgroup_auc([0, 1], [0.1, 0.2], [True])
