@@ -21,9 +21,15 @@ from bench.adapters.base import TASKS, Adapter
 from bench.data.dataset import Dataset
 from bench.provenance import environment, fingerprint, scrub_secrets
 from bench.report.files import write_json_atomic, write_jsonl_atomic, write_text_atomic
-from bench.report.tables import main_table, per_label_table, to_csv, to_markdown
+from bench.report.tables import (
+    main_table,
+    metrics_table,
+    per_label_table,
+    to_csv,
+    to_markdown,
+)
 from bench.tasks import TASKS as TASK_CLASSES
-from bench.tasks.base import Task
+from bench.tasks.base import Bootstrap, Task
 
 SCHEMA_VERSION = 1
 
@@ -63,9 +69,18 @@ def selected_tasks(task: str) -> list[str]:
 
 def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) -> Task:
     view = getattr(dataset, name)()
+    b = cfg.bootstrap
+    bootstrap = Bootstrap(b.resamples, b.seed, b.alpha, b.unit[name]) if b.resamples > 0 else None
     if name == "toxicity":
-        return TASK_CLASSES[name](view, adapter_name, threshold=cfg.toxicity.threshold)
-    return TASK_CLASSES[name](view, adapter_name)
+        return TASK_CLASSES[name](view, adapter_name, bootstrap, threshold=cfg.toxicity.threshold)
+    return TASK_CLASSES[name](view, adapter_name, bootstrap)
+
+
+def _metric_json(value: Any, interval: Any) -> dict[str, Any]:
+    out = value.to_json()
+    if interval is not None:
+        out[f"ci{round(100 * interval.confidence)}"] = interval.to_json()
+    return out
 
 
 def run_task(task: Task, adapter: Adapter, batch_size: int) -> tuple[dict[str, Any], list]:
@@ -91,7 +106,10 @@ def run_task(task: Task, adapter: Adapter, batch_size: int) -> tuple[dict[str, A
     return {
         "status": "ok",
         "main_metrics": list(task.main_metrics),
-        "metrics": {name: value.to_json() for name, value in scored.metrics.items()},
+        "metrics": {
+            name: _metric_json(value, scored.intervals.get(name))
+            for name, value in scored.metrics.items()
+        },
         "counts": scored.counts,
         "breakdown": scored.breakdown,
         "seconds": round(time.perf_counter() - started, 3),
@@ -151,6 +169,7 @@ def write_outputs(out_dir: Path, result: dict[str, Any], samples: dict[str, list
         write_jsonl_atomic(out_dir / "samples" / f"{task}.jsonl", rows)
     for name, (headers, rows) in {
         "main": main_table(result),
+        "metrics": metrics_table(result),
         "ner_per_label": per_label_table(result),
     }.items():
         if rows:

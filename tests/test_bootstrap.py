@@ -253,3 +253,22 @@ def test_paired_tests_reject_mismatched_systems():
         paired_bootstrap(mean_statistic, np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError):
         approximate_randomization(roc_auc_statistic, (np.zeros(3),), (np.zeros(3), np.zeros(3)))
+
+
+def test_average_precision_statistic_equals_sklearn_on_each_resample():
+    from sklearn.metrics import average_precision_score
+
+    from bench.metrics.bootstrap import average_precision_statistic, resample_indices
+
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 2, 300)
+    scores = np.round(rng.random(300), 2)  # ties on purpose
+    [indices] = list(resample_indices(300, 50, seed=3))
+    values = average_precision_statistic(labels, scores)(indices)
+    for row, value in zip(indices, values, strict=True):
+        if labels[row].sum() == 0:
+            assert np.isnan(value)
+        else:
+            assert value == pytest.approx(
+                average_precision_score(labels[row], scores[row]), abs=1e-12
+            )

@@ -106,7 +106,11 @@ def test_result_files_and_schema(tmp_path):
         rows = (tmp_path / "samples" / f"{task}.jsonl").read_text().splitlines()
         assert rows and all(json.loads(r) for r in rows)
     assert (tmp_path / "tables" / "main.md").read_text().startswith("| task")
-    assert (tmp_path / "tables" / "main.csv").read_text().startswith("task,metric,value,status")
+    assert (
+        (tmp_path / "tables" / "main.csv")
+        .read_text()
+        .startswith("task,metric,value,ci95_low,ci95_high,status")
+    )
 
 
 def test_same_config_gives_identical_metrics(tmp_path):
@@ -161,3 +165,38 @@ def test_secrets_never_reach_the_result(tmp_path):
     outcome = run(cfg, "empty", [], tmp_path)
     assert "sk-very-secret" not in (tmp_path / "result.json").read_text()
     assert outcome.result["provenance"]["config"]["model_api_key"] == "***"
+
+
+def test_every_main_metric_has_a_seeded_interval(tmp_path):
+    result = _run(tmp_path, "rules", "bootstrap.resamples=200").result
+    for task, record in result["tasks"].items():
+        for name in record["main_metrics"]:
+            metric = record["metrics"][name]
+            ci = metric["ci95"]
+            assert ci["n_resamples"] == 200 and ci["alpha"] == 0.05, (task, name)
+            assert ci["low"] <= metric["value"] <= ci["high"], (task, name, metric)
+
+
+@pytest.mark.parametrize(("task", "unit", "n_units"), [("ner", "item", 3), ("ner", "entity", None)])
+def test_bootstrap_unit_is_configurable(tmp_path, task, unit, n_units):
+    result = _run(tmp_path, "rules", f"task={task}", f"bootstrap.unit.{task}={unit}").result
+    ci = result["tasks"][task]["metrics"]["strict_f1"]["ci95"]
+    assert ci["unit"] == unit
+    if n_units is not None:
+        assert ci["n_units"] == n_units
+    if unit == "entity":
+        assert ci["n_units"] > 150  # gold ∪ predicted spans
+
+
+def test_unknown_bootstrap_unit_is_a_config_error_without_result_files(tmp_path):
+    with pytest.raises(ValueError, match="bootstrap unit 'sentence' for ner"):
+        _run(tmp_path, "rules", "task=ner", "bootstrap.unit.ner=sentence")
+    assert not (tmp_path / "result.json").exists()
+
+
+def test_toxicity_reports_bias_and_calibration(tmp_path):
+    metrics = _run(tmp_path, "rules", "task=toxicity").result["tasks"]["toxicity"]
+    for name in ("bias_score", "subgroup_auc_power_mean", "bpsn_auc_power_mean", "brier", "ece"):
+        assert name in metrics["metrics"]
+    subgroups = metrics["breakdown"]["bias"]["subgroups"]
+    assert "mexican" in subgroups

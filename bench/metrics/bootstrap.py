@@ -267,6 +267,21 @@ def resample_sums(contributions: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return resample_weights(indices, c.shape[0]).astype(float) @ c
 
 
+def ratio_statistic(
+    numerators: Sequence[float] | np.ndarray, denominators: Sequence[float] | np.ndarray
+) -> IndexStatistic:
+    """Σ numerator / Σ denominator over the drawn units (e.g. correct / matched);
+    NaN on a resample whose denominators sum to 0."""
+    pairs = np.column_stack([np.asarray(numerators, float), np.asarray(denominators, float)])
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        sums = resample_sums(pairs, indices)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(sums[:, 1] > 0, sums[:, 0] / sums[:, 1], np.nan)
+
+    return statistic
+
+
 def precision_recall_f1_arrays(
     tp: np.ndarray, n_pred: np.ndarray, n_gold: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -376,6 +391,38 @@ def roc_auc_statistic(
         with np.errstate(invalid="ignore", divide="ignore"):
             auc = twice_u / (2.0 * n_pairs)
         return np.where(n_pairs > 0, auc, np.nan)
+
+    return statistic
+
+
+def average_precision_statistic(
+    labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray
+) -> IndexStatistic:
+    """Average precision per resample; NaN when a resample has no toxic unit.
+
+    With distinct scores in descending order g = 1, 2, … and the drawn toxic and
+    non-toxic weights P_g, N_g of each, TP_g = Σ_{g' ≤ g} P_g', FP_g likewise:
+
+        AP = Σ_g (P_g / P) · TP_g / (TP_g + FP_g),   P = Σ P_g,
+
+    scikit-learn's AP = Σ_n (R_n − R_{n−1}) P_n with one threshold per distinct score.
+    """
+    y, s = check_binary_scores(labels, scores)
+    distinct, group = np.unique(-s, return_inverse=True)  # ascending -s: descending s
+    n_groups = distinct.size
+    key = group.astype(np.int64) + n_groups * y
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        n_rows = indices.shape[0]
+        offsets = (np.arange(n_rows, dtype=np.int64) * (2 * n_groups))[:, None]
+        counts = np.bincount((key[indices] + offsets).ravel(), minlength=n_rows * 2 * n_groups)
+        counts = counts.reshape(n_rows, 2, n_groups)
+        neg, pos = counts[:, 0], counts[:, 1]
+        tp, drawn = np.cumsum(pos, axis=1), np.cumsum(pos + neg, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = np.where(drawn > 0, tp / np.maximum(drawn, 1), 0.0)
+            ap = (pos * precision).sum(axis=1) / pos.sum(axis=1)
+        return np.where(pos.sum(axis=1) > 0, ap, np.nan)
 
     return statistic
 

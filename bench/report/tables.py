@@ -10,7 +10,7 @@ from typing import Any
 
 def format_value(value: Any) -> str:
     if value is None:
-        return "undefined"
+        return "-"
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
@@ -38,17 +38,35 @@ def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def main_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    """One row per (task, metric): the run's scorecard."""
-    headers = ["task", "metric", "value", "status"]
+HEADERS = ["task", "metric", "value", "ci95_low", "ci95_high", "status"]
+
+
+def _interval(metric: dict[str, Any]) -> list[Any]:
+    ci = metric.get("ci95") or {}
+    return [ci.get("low"), ci.get("high")]
+
+
+def _rows(result: dict[str, Any], main_only: bool) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for task, record in result["tasks"].items():
         if record["status"] != "ok":
-            rows.append([task, "-", None, record["status"]])
+            rows.append([task, "-", None, None, None, record["status"]])
             continue
-        for name, metric in record["metrics"].items():
-            rows.append([task, name, metric["value"], "ok"])
-    return headers, rows
+        names = record["main_metrics"] if main_only else list(record["metrics"])
+        for name in names:
+            metric = record["metrics"][name]
+            rows.append([task, name, metric["value"], *_interval(metric), "ok"])
+    return rows
+
+
+def main_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """One row per (task, main metric) with its 95% interval: the run's scorecard."""
+    return HEADERS, _rows(result, main_only=True)
+
+
+def metrics_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Every metric of every task, with its interval where one was drawn."""
+    return HEADERS, _rows(result, main_only=False)
 
 
 def per_label_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:

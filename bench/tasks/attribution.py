@@ -11,6 +11,7 @@ from bench.metrics.attribution import (
     build_alias_table,
     resolve_speaker,
 )
+from bench.metrics.bootstrap import ratio_statistic
 from bench.predictions import AttributionPrediction, TextItem
 from bench.tasks.base import Task, TaskScore
 
@@ -23,6 +24,7 @@ class AttributionTask(Task):
         "source_accuracy",
         "e2e_f1",
     )
+    units: ClassVar[tuple[str, ...]] = ("quote", "item")
 
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, list | tuple):
@@ -64,15 +66,49 @@ class AttributionTask(Task):
                 raw_speakers.append(att.speaker)
         metrics, pairs = attribution_scores(gold, pred)
         texts = {item.id: item.text for item in items}
+        samples = _samples(gold, pred, raw_speakers, pairs, texts)
         return TaskScore(
+            intervals=self._intervals(samples),
             metrics=metrics,
             counts={
                 "documents": len(items),
                 "gold_attributions": len(gold),
                 "predicted": len(pred),
             },
-            samples=_samples(gold, pred, raw_speakers, pairs, texts),
+            samples=samples,
         )
+
+    def _intervals(self, samples: list[dict[str, Any]]) -> dict[str, Any]:
+        """Intervals of the main metrics; a unit is a quote (a gold record or a spurious
+        prediction, with its match) or an item (all the quotes of a document).
+
+        source_accuracy is the ratio correct / matched of the drawn units' sums.
+        """
+        if self.bootstrap is None:
+            return {}
+        key = (lambda i, row: i) if self.bootstrap.unit == "quote" else (lambda i, row: row["id"])
+        units: dict[Any, list[int]] = {}
+        for i, row in enumerate(samples):
+            has_gold, has_pred = int(row["gold"] is not None), int(row["pred"] is not None)
+            counts = units.setdefault(key(i, row), [0] * 5)
+            for k, v in enumerate(
+                (
+                    has_pred,
+                    has_gold,
+                    int(row["content_exact"]),
+                    int(row["overlap_match"]),
+                    int(row["speaker_correct"]),
+                )
+            ):
+                counts[k] += v  # fmt: skip
+        rows = list(units.values())
+        out: dict[str, Any] = {}
+        for name, tp in (("content_exact_f1", 2), ("content_overlap_f1", 3), ("e2e_f1", 4)):
+            out[name] = self.bootstrap.prf([(r[tp], r[0], r[1]) for r in rows], "")["f1"]
+        if any(r[3] for r in rows):
+            correct_over_matched = ratio_statistic([r[4] for r in rows], [r[3] for r in rows])
+            out["source_accuracy"] = self.bootstrap.statistic(correct_over_matched, len(rows))
+        return out
 
 
 def _samples(

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
+
 from bench.adapters.base import Adapter
 from bench.metrics.values import MetricValue
 from bench.predictions import TextItem
@@ -16,12 +18,42 @@ class PredictionError(ValueError):
     """A prediction breaks the task schema; the message names adapter, item and field."""
 
 
+@dataclass(frozen=True)
+class Bootstrap:
+    """How confidence intervals are drawn: seeded percentile bootstrap over ``unit``s."""
+
+    resamples: int = 1000
+    seed: int = 0
+    alpha: float = 0.05
+    unit: str = "item"
+
+    def prf(self, contributions: list[tuple[int, int, int]], prefix: str) -> dict[str, Any]:
+        """Intervals of ``<prefix>precision/recall/f1`` from per-unit (tp, n_pred, n_gold)."""
+        from bench.metrics.bootstrap import prf_bootstrap
+
+        if not contributions:
+            return {}
+        intervals = prf_bootstrap(
+            np.asarray(contributions, dtype=np.int64), self.resamples, self.seed, self.alpha,
+            unit=self.unit,
+        )  # fmt: skip
+        return {f"{prefix}{name}": ci for name, ci in intervals.items()}
+
+    def statistic(self, statistic: Any, n_units: int) -> Any:
+        from bench.metrics.bootstrap import bootstrap_ci
+
+        return bootstrap_ci(
+            statistic, n_units, self.resamples, self.seed, self.alpha, unit=self.unit
+        )
+
+
 @dataclass
 class TaskScore:
     metrics: dict[str, MetricValue]
     counts: dict[str, int]
     samples: list[dict[str, Any]]
     breakdown: dict[str, Any] = field(default_factory=dict)
+    intervals: dict[str, Any] = field(default_factory=dict)  # metric -> BootstrapCI
 
 
 class Task:
@@ -30,9 +62,16 @@ class Task:
     name: ClassVar[str]
     main_metrics: ClassVar[tuple[str, ...]]
 
-    def __init__(self, gold: Any, adapter_name: str) -> None:
+    units: ClassVar[tuple[str, ...]] = ("item",)  # what the bootstrap may resample
+
+    def __init__(self, gold: Any, adapter_name: str, bootstrap: Bootstrap | None = None) -> None:
         self.gold = gold  # the dataset's view for this task (bench.data.views)
         self.adapter_name = adapter_name
+        self.bootstrap = bootstrap
+        if bootstrap is not None and bootstrap.unit not in self.units:
+            raise ValueError(
+                f"bootstrap unit {bootstrap.unit!r} for {self.name}: expected one of {self.units}"
+            )
 
     def inputs(self) -> list[TextItem]:
         return list(self.gold.items)

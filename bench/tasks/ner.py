@@ -13,6 +13,7 @@ from bench.tasks.base import Task, TaskScore
 class NerTask(Task):
     name: ClassVar[str] = "ner"
     main_metrics: ClassVar[tuple[str, ...]] = ("strict_precision", "strict_recall", "strict_f1")
+    units: ClassVar[tuple[str, ...]] = ("entity", "item")
 
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, list | tuple):
@@ -50,8 +51,20 @@ class NerTask(Task):
                 }
             )
         return TaskScore(
+            intervals=self._intervals(gold, pred, samples),
             metrics={name: MetricValue(value) for name, value in micro.items()},
             counts={"items": len(items), "gold_entities": len(gold), "predicted": len(pred)},
             samples=samples,
             breakdown={"per_label": per_label},
         )
+
+    def _intervals(self, gold: set, pred: set, samples: list[dict[str, Any]]) -> dict[str, Any]:
+        """Strict P/R/F1 intervals; a unit is an entity (gold or predicted span) or an item."""
+        if self.bootstrap is None:
+            return {}
+        if self.bootstrap.unit == "entity":
+            rows = [(int(s in gold and s in pred), int(s in pred), int(s in gold))
+                    for s in sorted(gold | pred)]  # fmt: skip
+        else:
+            rows = [(s["tp"], s["tp"] + s["fp"], s["tp"] + s["fn"]) for s in samples]
+        return self.bootstrap.prf(rows, "strict_")

@@ -1,23 +1,47 @@
-"""Toxicity scored per segment, with whole documents as a second, coarser unit."""
+"""Toxicity: one score per item, scored per level (segments, documents, cases …).
+
+On the main level (the first of the dataset's levels) it also reports the
+best-threshold F1, calibration (Brier, ECE), the Jigsaw unintended-bias metrics
+where items carry identities, per-attribute ROC-AUC where the adapter scores
+attributes, and accuracy per group (e.g. HateCheck functionality).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, ClassVar
+
+import numpy as np
 
 from bench.data.schema import TOXICITY_ATTRIBUTES
 from bench.data.views import ToxicityGold
-from bench.metrics.ranking import average_precision, f1_at_threshold, roc_auc
-from bench.metrics.values import MetricValue
+from bench.metrics.bias import jigsaw_bias_score
+from bench.metrics.bootstrap import average_precision_statistic, roc_auc_statistic
+from bench.metrics.ranking import (
+    average_precision,
+    brier_score,
+    expected_calibration_error,
+    f1_at_threshold,
+    f1_best_threshold,
+    roc_auc,
+)
+from bench.metrics.values import MetricValue, undefined
 from bench.predictions import TextItem, ToxicityPrediction
-from bench.tasks.base import Task, TaskScore
+from bench.tasks.base import Bootstrap, Task, TaskScore
 
 
 class ToxicityTask(Task):
     name: ClassVar[str] = "toxicity"
     main_metrics: ClassVar[tuple[str, ...]] = ("roc_auc", "average_precision", "f1")
 
-    def __init__(self, gold: ToxicityGold, adapter_name: str, threshold: float = 0.5) -> None:
-        super().__init__(gold, adapter_name)
+    def __init__(
+        self,
+        gold: ToxicityGold,
+        adapter_name: str,
+        bootstrap: Bootstrap | None = None,
+        threshold: float = 0.5,
+    ) -> None:
+        super().__init__(gold, adapter_name, bootstrap)
         self.threshold = threshold
 
     def validate_item(self, item: TextItem, prediction: Any) -> None:
@@ -32,18 +56,38 @@ class ToxicityTask(Task):
     def score(self, items: list[TextItem], predictions: list[ToxicityPrediction]) -> TaskScore:
         gold = self.gold
         metrics: dict[str, MetricValue] = {}
+        intervals: dict[str, Any] = {}
+        breakdown: dict[str, Any] = {"threshold": self.threshold}
         for level in gold.levels:
             prefix = "" if level == gold.levels[0] else f"{level}_"
-            rows = [
-                (gold.toxic[item.id], p.score)
-                for item, p in zip(items, predictions, strict=True)
-                if gold.level[item.id] == level
-            ]
-            labels = [label for label, _ in rows]
-            scores = [score for _, score in rows]
+            rows = [(item, p) for item, p in zip(items, predictions, strict=True)
+                    if gold.level[item.id] == level]  # fmt: skip
+            labels = np.array([gold.toxic[item.id] for item, _ in rows], dtype=np.int64)
+            scores = np.array([p.score for _, p in rows], dtype=float)
             metrics[f"{prefix}roc_auc"] = roc_auc(labels, scores)
             metrics[f"{prefix}average_precision"] = average_precision(labels, scores)
             metrics[f"{prefix}f1"] = f1_at_threshold(labels, scores, self.threshold)
+            intervals |= self._intervals(prefix, labels, scores)
+            if prefix:
+                continue
+            best = f1_best_threshold(labels, scores)
+            metrics["f1_best"] = best.f1
+            breakdown["f1_best_threshold"] = best.threshold
+            metrics["brier"] = brier_score(labels, scores)
+            metrics["ece"] = expected_calibration_error(labels, scores)
+            metrics |= self._attributes(rows)
+            if any(gold.identities.get(item.id) for item, _ in rows):
+                bias = jigsaw_bias_score(
+                    labels, scores, [gold.identities.get(item.id, ()) for item, _ in rows]
+                )
+                metrics["bias_score"] = bias.final_score
+                for name, mean in bias.means.items():
+                    metrics[f"{name}_power_mean"] = mean.value
+                breakdown["bias"] = bias.to_json()
+            if gold.groups:
+                breakdown["groups"] = self._group_accuracy(rows)
+                accuracies = [g["accuracy"] for g in breakdown["groups"].values()]
+                metrics["group_accuracy_macro"] = MetricValue(float(np.mean(accuracies)))
         samples = [
             {
                 "id": item.id,
@@ -58,9 +102,48 @@ class ToxicityTask(Task):
             f"{level}s": sum(gold.level[i.id] == level for i in items) for level in gold.levels
         }
         counts["toxic"] = sum(gold.toxic[i.id] for i in items if gold.level[i.id] == gold.levels[0])
-        return TaskScore(
-            metrics=metrics,
-            counts=counts,
-            samples=samples,
-            breakdown={"threshold": self.threshold},
-        )
+        return TaskScore(metrics, counts, samples, breakdown, intervals)
+
+    def _intervals(self, prefix: str, labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+        """Intervals of ROC-AUC, AP and F1 at the threshold; the unit is the item."""
+        if self.bootstrap is None or labels.size == 0:
+            return {}
+        predicted = (scores >= self.threshold).astype(np.int64)
+        f1_rows = list(zip(predicted & labels, predicted, labels, strict=True))
+        out = {f"{prefix}f1": self.bootstrap.prf(f1_rows, "")["f1"]}
+        if 0 < labels.sum() < labels.size:
+            out[f"{prefix}roc_auc"] = self.bootstrap.statistic(
+                roc_auc_statistic(labels, scores), labels.size
+            )
+            out[f"{prefix}average_precision"] = self.bootstrap.statistic(
+                average_precision_statistic(labels, scores), labels.size
+            )
+        return out
+
+    def _attributes(
+        self, rows: list[tuple[TextItem, ToxicityPrediction]]
+    ) -> dict[str, MetricValue]:
+        """ROC-AUC per attribute the adapter scores and the gold labels."""
+        out = {}
+        for name in TOXICITY_ATTRIBUTES:
+            pairs = [(self.gold.attributes[item.id][name], p.attributes[name])
+                     for item, p in rows
+                     if name in p.attributes and item.id in self.gold.attributes]  # fmt: skip
+            if pairs:
+                labels, scores = zip(*pairs, strict=True)
+                out[f"attribute.{name}.roc_auc"] = (
+                    roc_auc(labels, scores)
+                    if len(pairs) == len(rows)
+                    else undefined("the adapter scored this attribute for some items only")
+                )
+        return out
+
+    def _group_accuracy(
+        self, rows: list[tuple[TextItem, ToxicityPrediction]]
+    ) -> dict[str, dict[str, Any]]:
+        """Accuracy at the threshold per group (e.g. HateCheck functionality)."""
+        hits: dict[str, list[bool]] = defaultdict(list)
+        for item, p in rows:
+            correct = int(p.score >= self.threshold) == self.gold.toxic[item.id]
+            hits[self.gold.groups[item.id]].append(correct)
+        return {g: {"accuracy": float(np.mean(h)), "n": len(h)} for g, h in sorted(hits.items())}
