@@ -1,0 +1,27 @@
+"""``bench-report``: work from the result files of earlier runs, without re-running models.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
+``main(args) -> int`` (the exit code); register it in ``SUBCOMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help)
+SUBCOMMANDS = {
+    "compare": ("bench.report.compare_cli", "paired significance test between two runs"),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench-report", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    modules = {}
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        modules[name] = importlib.import_module(module_name)
+        modules[name].add_arguments(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    sys.exit(modules[args.command].main(args))

@@ -1,0 +1,142 @@
+"""Paired comparison of two runs on the same gold, from their ``samples/`` files.
+
+Each task is compared on its primary metric, with the units paired across runs:
+
+- ner, ``strict_f1``: a unit is an entity — any span in the gold or in either
+  run's predictions — contributing (tp, predicted, gold) to each run;
+- attribution, ``e2e_f1``: a unit is a gold quote (paired by item and content) or a
+  spurious prediction of one run (contributing nothing to the other);
+- toxicity, ``roc_auc``: a unit is an item of the main level, paired by id.
+
+The test is a paired bootstrap (difference, interval, p-value) or approximate
+randomisation (difference, p-value); see :mod:`bench.metrics.bootstrap`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.metrics.bootstrap import (
+    PairedTest,
+    approximate_randomization,
+    f1_statistic,
+    paired_bootstrap,
+    roc_auc_statistic,
+)
+
+PRIMARY_METRIC = {"ner": "strict_f1", "attribution": "e2e_f1", "toxicity": "roc_auc"}
+
+
+class CompareError(ValueError):
+    """The runs cannot be compared (missing files, different gold, failed task)."""
+
+
+@dataclass(frozen=True)
+class Run:
+    directory: Path
+    result: dict[str, Any]
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Run:
+        directory = Path(directory)
+        path = directory / "result.json"
+        if not path.is_file():
+            raise CompareError(f"{path}: not found")
+        try:
+            return cls(directory, json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as err:
+            raise CompareError(f"{path}:{err.lineno}: (json): {err.msg}") from None
+
+    @property
+    def name(self) -> str:
+        return self.result["model"]["preset"]
+
+    def samples(self, task: str) -> list[dict[str, Any]]:
+        path = self.directory / "samples" / f"{task}.jsonl"
+        if not path.is_file():
+            raise CompareError(f"{path}: not found")
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _ner_units(a: list[dict], b: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    def spans(rows: list[dict], field: str) -> set[tuple]:
+        return {(r["id"], *span[:3]) for r in rows for span in r[field]}
+
+    gold, pred_a, pred_b = spans(a, "gold"), spans(a, "pred"), spans(b, "pred")
+    units = sorted(gold | pred_a | pred_b)
+
+    def rows(pred: set[tuple]) -> np.ndarray:
+        return np.array([(k in gold and k in pred, k in pred, k in gold) for k in units], int)
+
+    return rows(pred_a), rows(pred_b)
+
+
+def _attribution_units(a: list[dict], b: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    def by_gold(rows: list[dict]) -> dict[tuple, dict]:
+        return {(r["id"], json.dumps(r["gold"]["content"])): r for r in rows if r["gold"]}
+
+    gold_a, gold_b = by_gold(a), by_gold(b)
+    if set(gold_a) != set(gold_b):
+        raise CompareError("attribution: the runs' gold quotes differ")
+    rows_a, rows_b = [], []
+    for key in sorted(gold_a):
+        for out, row in ((rows_a, gold_a[key]), (rows_b, gold_b[key])):
+            out.append((int(row["speaker_correct"]), int(row["pred"] is not None), 1))
+    spurious_a = sum(r["gold"] is None for r in a)
+    spurious_b = sum(r["gold"] is None for r in b)
+    rows_a += [(0, 1, 0)] * spurious_a + [(0, 0, 0)] * spurious_b
+    rows_b += [(0, 0, 0)] * spurious_a + [(0, 1, 0)] * spurious_b
+    return np.array(rows_a, int), np.array(rows_b, int)
+
+
+def _toxicity_units(a: list[dict], b: list[dict]) -> tuple[tuple, tuple]:
+    main = a[0]["level"] if a else None
+    rows_a = {r["id"]: r for r in a if r["level"] == main}
+    rows_b = {r["id"]: r for r in b if r["level"] == main}
+    if set(rows_a) != set(rows_b):
+        raise CompareError("toxicity: the runs scored different items")
+    ids = sorted(rows_a)
+    labels = np.array([rows_a[i]["gold"] for i in ids], int)
+    return (
+        (labels, np.array([rows_a[i]["score"] for i in ids], float)),
+        (labels, np.array([rows_b[i]["score"] for i in ids], float)),
+    )
+
+
+_UNITS = {
+    "ner": (_ner_units, f1_statistic, "entity"),
+    "attribution": (_attribution_units, f1_statistic, "quote"),
+    "toxicity": (_toxicity_units, roc_auc_statistic, "item"),
+}
+
+
+def compare_task(
+    run_a: Run,
+    run_b: Run,
+    task: str,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    method: str = "bootstrap",
+) -> PairedTest:
+    """Paired test of ``PRIMARY_METRIC[task]`` of run A minus run B."""
+    if run_a.result["dataset"]["sha256"] != run_b.result["dataset"]["sha256"]:
+        raise CompareError(
+            f"{run_a.directory} and {run_b.directory} were scored on different gold "
+            "(dataset sha256 differs)"
+        )
+    for run in (run_a, run_b):
+        status = run.result["tasks"].get(task, {}).get("status")
+        if status != "ok":
+            raise CompareError(f"{run.directory}: task {task} is {status or 'missing'}")
+    units, statistic, unit = _UNITS[task]
+    data_a, data_b = units(run_a.samples(task), run_b.samples(task))
+    if method == "bootstrap":
+        return paired_bootstrap(statistic, data_a, data_b, n_resamples, seed, unit=unit)
+    if method == "randomization":
+        return approximate_randomization(statistic, data_a, data_b, n_resamples, seed, unit=unit)
+    raise CompareError(f"method: expected bootstrap or randomization, got {method!r}")
