@@ -6,7 +6,8 @@ a model was given), half-open. The tasks shift them to the gold's global offsets
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 Span = tuple[int, int]
 
@@ -43,3 +44,32 @@ class ToxicityPrediction:
 
     score: float
     attributes: dict[str, float] = field(default_factory=dict)
+
+
+def prediction_to_json(task: str, prediction: Any) -> Any:
+    """A task's prediction for one item as plain JSON (for caches and files)."""
+    if task == "toxicity":
+        return asdict(prediction)
+    return [asdict(p) for p in prediction]
+
+
+def _span(value: Any) -> Span | None:
+    return None if value is None else (value[0], value[1])
+
+
+def prediction_from_json(task: str, data: Any) -> Any:
+    """Inverse of :func:`prediction_to_json`."""
+    if task == "toxicity":
+        return ToxicityPrediction(data["score"], dict(data.get("attributes", {})))
+    if task == "ner":
+        return [EntityPrediction(d["start"], d["end"], d["label"]) for d in data]
+    return [
+        AttributionPrediction(
+            tuple(_span(p) for p in d["content"]),
+            d.get("speaker"),
+            _span(d.get("cue")),
+            _span(d.get("source")),
+            d.get("type"),
+        )
+        for d in data
+    ]

@@ -18,6 +18,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from bench.adapters.base import TASKS, Adapter
+from bench.cache import PredictionCache, adapter_code_sha256
 from bench.data.dataset import Dataset
 from bench.provenance import environment, fingerprint, scrub_secrets
 from bench.report.files import write_json_atomic, write_jsonl_atomic, write_text_atomic
@@ -83,15 +84,34 @@ def _metric_json(value: Any, interval: Any) -> dict[str, Any]:
     return out
 
 
-def run_task(task: Task, adapter: Adapter, batch_size: int) -> tuple[dict[str, Any], list]:
-    """Predict in batches, validate, score; any error marks the task failed."""
+def predict(
+    task: Task, adapter: Adapter, items: list, batch_size: int, cache: PredictionCache | None
+) -> tuple[list[Any], dict[str, Any]]:
+    """Predictions for ``items`` in order: from the cache where present, else from the
+    adapter in batches, each batch validated and then cached before the next."""
+    cached = cache.load() if cache else {}
+    missing = [item for item in items if item.id not in cached]
+    for i in range(0, len(missing), batch_size):
+        batch = missing[i : i + batch_size]
+        fresh = task.predict(adapter, batch)
+        task.validate(batch, fresh)
+        if cache:
+            keep = [k for k, item in enumerate(batch)
+                    if adapter.cacheable_prediction(task.name, item.id)]  # fmt: skip
+            cache.append([batch[k].id for k in keep], [fresh[k] for k in keep])
+        cached.update(zip((item.id for item in batch), fresh, strict=True))
+    stats = {"path": str(cache.path), "hits": len(items) - len(missing)} if cache else {}
+    return [cached[item.id] for item in items], stats | {"predicted": len(missing)}
+
+
+def run_task(
+    task: Task, adapter: Adapter, batch_size: int, cache: PredictionCache | None = None
+) -> tuple[dict[str, Any], list]:
+    """Predict (through the cache), validate, score; any error marks the task failed."""
     started = time.perf_counter()
     try:
         items = task.inputs()
-        predictions: list[Any] = []
-        for i in range(0, len(items), batch_size):
-            batch = items[i : i + batch_size]
-            predictions += task.predict(adapter, batch)
+        predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
         adapter.end_task(task.name, items)
         task.validate(items, predictions)
         scored = task.score(items, predictions)
@@ -112,6 +132,7 @@ def run_task(task: Task, adapter: Adapter, batch_size: int) -> tuple[dict[str, A
         },
         "counts": scored.counts,
         "breakdown": scored.breakdown,
+        "predictions": cache_stats,
         "seconds": round(time.perf_counter() - started, 3),
     }, scored.samples
 
@@ -136,7 +157,16 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
             tasks[name] = {"status": "unsupported", "reason": f"{preset} does not predict {name}"}
             continue
         task = build_task(name, dataset, preset, cfg)
-        tasks[name], samples[name] = run_task(task, adapter, cfg.batch_size)
+        cache = None
+        if cfg.cache.enabled and adapter.cacheable:
+            key = {
+                "model": model_cfg,
+                "identity": built_identity,
+                "code_sha256": adapter_code_sha256(adapter),
+                "dataset_sha256": dataset.sha256,
+            }
+            cache = PredictionCache(cfg.cache.dir, name, key)
+        tasks[name], samples[name] = run_task(task, adapter, cfg.batch_size, cache)
 
     result = {
         "schema_version": SCHEMA_VERSION,

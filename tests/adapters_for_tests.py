@@ -44,3 +44,24 @@ class RaisingAdapter(Adapter):
 
     def predict_attribution(self, documents: list[TextItem]) -> list[list]:
         return [[] for _ in documents]
+
+
+class CountingToxicity(Adapter):
+    """A cacheable model that records every item it is asked about in ``log`` (a file),
+    and raises once, on its ``crash_on_batch``-th call, if ``crash_marker`` is missing."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+
+    def __init__(self, log: str, crash_marker: str = "", crash_on_batch: int = 0) -> None:
+        self.log, self.marker, self.crash_on, self.calls = log, crash_marker, crash_on_batch, 0
+
+    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+        from pathlib import Path
+
+        self.calls += 1
+        if self.crash_on and self.calls == self.crash_on and not Path(self.marker).exists():
+            Path(self.marker).touch()
+            raise RuntimeError("interrupted")
+        with open(self.log, "a", encoding="utf-8") as handle:
+            handle.write("".join(f"{item.id}\n" for item in items))
+        return [ToxicityPrediction(min(len(item.text) / 300, 1.0)) for item in items]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,12 @@ import pytest
 
 from bench.data.gold import default_gold_dir, load_gold
 from bench.data.records import GoldDataset
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_prediction_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Runs in the tests (in-process and subprocesses) cache predictions in a temp dir."""
+    os.environ["BENCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("prediction-cache"))
 
 
 @pytest.fixture(scope="session")

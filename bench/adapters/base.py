@@ -24,6 +24,9 @@ class Adapter:
     """Base class: subclass it, set ``tasks`` and implement the predict methods."""
 
     tasks: ClassVar[frozenset[str]] = frozenset()
+    # Predictions go through the on-disk cache (bench.cache); off for adapters that
+    # are cheaper to rerun than to cache (baselines) or read files themselves.
+    cacheable: ClassVar[bool] = True
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
         raise NotImplementedError(f"{type(self).__name__} does not predict entities")
@@ -33,6 +36,10 @@ class Adapter:
 
     def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
         raise NotImplementedError(f"{type(self).__name__} does not predict toxicity")
+
+    def cacheable_prediction(self, task: str, item_id: str) -> bool:
+        """False for a prediction that stands in for a failed call (so a rerun retries it)."""
+        return True
 
     def end_task(self, task: str, items: list[TextItem]) -> None:
         """Called once all of a task's items were predicted; raise to fail the task."""

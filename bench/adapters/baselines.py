@@ -23,6 +23,7 @@ class OracleAdapter(Adapter):
     """
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
+    cacheable: ClassVar[bool] = False
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
@@ -53,6 +54,7 @@ class EmptyAdapter(Adapter):
     """Predicts no entities, no attributions and a constant toxicity score."""
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
+    cacheable: ClassVar[bool] = False
 
     def __init__(self, score: float = 0.0) -> None:
         self.score = score

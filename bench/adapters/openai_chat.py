@@ -645,6 +645,13 @@ class OpenAIChatAdapter(Adapter):
             )
         return [o.prediction for o in outcomes]
 
+    def cacheable_prediction(self, task: str, item_id: str) -> bool:
+        """An item whose whole answer was lost is not cached, so a rerun asks again."""
+        return not any(
+            f["task"] == task and f["item_id"] == item_id and f["scope"] == "item"
+            for f in self.failures
+        )
+
     def _record(self, task: str, item_id: str, scope: str, reason: str) -> None:
         self.failures.append({"task": task, "item_id": item_id, "scope": scope, "reason": reason})
         counts = self._counts.setdefault(task, {"items": 0, "parts": 0})

@@ -98,6 +98,7 @@ class PredictionsAdapter(Adapter):
     """Reads predictions from files instead of calling a model."""
 
     tasks: ClassVar[frozenset[str]] = frozenset()
+    cacheable: ClassVar[bool] = False
 
     def __init__(self, path: str, format: str = "jsonl") -> None:
         self.path = Path(path)

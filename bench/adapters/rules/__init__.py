@@ -24,6 +24,7 @@ class RulesAdapter(Adapter):
     """Patterns and gazetteers for NER, quote + cue verb for attribution, lexicon toxicity."""
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
+    cacheable: ClassVar[bool] = False
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
         return [find_entities(d.text) for d in documents]
