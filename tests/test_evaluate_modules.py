@@ -1,0 +1,39 @@
+"""bench's metrics loaded offline as Hugging Face ``evaluate`` modules give the same numbers."""
+
+from __future__ import annotations
+
+import evaluate
+import numpy as np
+import pytest
+
+from bench.evaluate_modules import module_path
+from bench.metrics import ranking
+
+
+@pytest.fixture(scope="module")
+def toxicity():
+    return evaluate.load(module_path("bench_toxicity"))
+
+
+def test_toxicity_module_equals_the_library_functions(toxicity):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200).tolist()
+    scores = np.round(rng.random(200), 3).tolist()
+    out = toxicity.compute(predictions=scores, references=labels, threshold=0.4)
+    assert out["roc_auc"] == ranking.roc_auc(labels, scores).value
+    assert out["average_precision"] == ranking.average_precision(labels, scores).value
+    assert out["f1"] == ranking.f1_at_threshold(labels, scores, 0.4).value
+    assert out["brier"] == ranking.brier_score(labels, scores).value
+    assert out["ece"] == ranking.expected_calibration_error(labels, scores).value
+    best = ranking.f1_best_threshold(labels, scores)
+    assert (out["f1_best"], out["f1_best_threshold"]) == (best.f1.value, best.threshold)
+
+
+def test_toxicity_module_reports_undefined_as_none(toxicity):
+    out = toxicity.compute(predictions=[0.2, 0.4], references=[0, 0])
+    assert out["roc_auc"] is None and out["average_precision"] is None
+
+
+def test_unknown_module_is_refused():
+    with pytest.raises(FileNotFoundError):
+        module_path("bench_nothing")
