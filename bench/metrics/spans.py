@@ -1,14 +1,101 @@
-"""Entity span matching (strict: same boundaries and same type)."""
+"""Entity span matching: CoNLL strict sets and the SemEval-2013 schemes of nervaluate.
+
+Spans are ``(item_id, start, end, label)`` tuples. ``item_id`` is any hashable naming a
+document or a sentence, ``start``/``end`` are integer offsets (characters or tokens) of
+the **half-open** interval ``[start, end)`` with ``0 <= start < end``, and ``label`` is a
+string. Spans of different items never interact. Each input is treated as a *set*:
+duplicate tuples count once.
+
+Two families of scores live here.
+
+``strict_counts`` / ``strict_scores`` (CoNLL, seqeval)
+    A prediction is a true positive when a gold span has the same item, start, end and
+    label: ``TP = |gold ∩ pred|``, ``P = TP / |pred|``, ``R = TP / |gold|``,
+    ``F1 = 2PR / (P + R)``. This is what ``bench.tasks.ner`` reports.
+
+``span_counts`` / ``span_report`` / ``span_scores`` (SemEval-2013 Task 9.1, nervaluate)
+    Every prediction is classified once as COR (correct), INC (incorrect), PAR (partial)
+    or SPU (spurious), and every gold span left unmatched is MIS (missed), under four
+    schemes, exactly as ``nervaluate.Evaluator`` (v1.x) does:
+
+    ========== ======================================= ================================
+    scheme     COR                                     otherwise, if it overlaps a gold
+    ========== ======================================= ================================
+    strict     same boundaries and same label          INC
+    exact      same boundaries, any label              INC
+    partial    same boundaries, any label              PAR
+    ent_type   overlaps a gold span of the same label  INC (it overlaps another label)
+    ========== ======================================= ================================
+
+    ``POSSIBLE = COR + INC + PAR + MIS`` (the gold spans),
+    ``ACTUAL = COR + INC + PAR + SPU`` (the predictions);
+    for ``strict``/``exact``: ``P = COR / ACTUAL``, ``R = COR / POSSIBLE``;
+    for ``partial``/``ent_type``: ``P = (COR + 0.5 PAR) / ACTUAL``,
+    ``R = (COR + 0.5 PAR) / POSSIBLE``; ``F1 = 2PR / (P + R)``.
+
+Conventions (where the references differ or leave room, bench does the following):
+
+* Matching is nervaluate's greedy one-to-one assignment, not an optimal one. Within an
+  item, predictions are visited in ``(start, end, label)`` order, and each looks at the
+  still-unmatched gold spans in ``(start, end, label)`` order: it takes the first exact
+  match (``strict``/``exact``/``partial``), or for ``ent_type`` the same-label gold span
+  with the smallest ``|Δstart| + |Δend|`` (first on ties); failing that, the first
+  overlapping gold span, which it consumes as INC/PAR. nervaluate visits spans in list
+  order; passing it each item's spans sorted by ``(start, end, label)`` gives bench's
+  numbers exactly.
+* "Overlap" is nervaluate's ``min_overlap_percentage`` test (default 1 %): the shared
+  length must be at least that percentage of the *gold* span's length, computed as
+  ``(overlap / gold_length) * 100.0 >= min_overlap_percentage`` in floating point.
+  With character offsets, a 1-character overlap with a gold span longer than 100
+  characters is therefore *no* overlap (SPU + MIS).
+* Offsets: bench's ``end`` is exclusive; nervaluate's ``Entity.end`` is inclusive
+  (``end = bench_end - 1``), as are the token offsets its list/CoNLL loaders produce.
+* Duplicates count once (set semantics), like ``strict_counts``; nervaluate would count
+  a duplicated prediction again (as SPU or INC).
+* Because of the greedy assignment, the SemEval ``strict`` scheme can count fewer COR
+  than ``strict_counts``' ``|gold ∩ pred|`` when *predicted spans overlap one another*
+  (an earlier overlapping prediction consumes the gold span as INC). Spans decoded from
+  one tag sequence never overlap, and then the two agree.
+* Per label, nervaluate re-runs the matching on the spans of that label only, so a type
+  confusion is INC in the overall counts but SPU (predicted label) + MIS (gold label) in
+  the per-label counts; the per-label counts need not add up to the overall ones.
+  Labels reported are those present in gold or predictions (restricted to ``labels``
+  when given; spans with other labels are dropped before matching, as nervaluate drops
+  spans whose label is not in its ``tags``).
+* ``micro`` is nervaluate's ``overall`` (scores from the pooled counts). ``macro`` is the
+  unweighted mean over the reported labels of the per-label P, R and F1 (scikit-learn's
+  and seqeval's ``average="macro"``: macro-F1 is the mean of the F1s, not the F1 of the
+  mean P and R); nervaluate does not compute it. With no labels it is 0.0.
+* A zero denominator gives 0.0 (nervaluate's behaviour, and scikit-learn's
+  ``zero_division=0``).
+
+Complexity: the matching is vectorised with numpy. Candidate pairs come from two binary
+searches per prediction; pairs in which each side overlaps exactly one span of the other
+side (nearly all of them in practice) are scored in bulk, and only the remaining
+"conflict" components go through the greedy loop in Python.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any, Literal
+
+import numpy as np
 
 from bench.metrics.values import precision_recall_f1
 
-# (item id, start, end, label)
-LabelledSpan = tuple[str, int, int, str]
+# (item id, start, end, label); the end is exclusive.
+LabelledSpan = tuple[Hashable, int, int, str]
+Scheme = Literal["strict", "exact", "partial", "ent_type"]
+SCHEMES: tuple[Scheme, ...] = ("strict", "exact", "partial", "ent_type")
+
+_COR, _INC, _PAR, _SPU = 0, 1, 2, 3
+
+
+# --------------------------------------------------------------------------- CoNLL strict
 
 
 def strict_counts(
@@ -52,3 +139,414 @@ def strict_scores(
             "predicted": counts["pred"][label],
         }
     return micro, per_label
+
+
+# ------------------------------------------------------------------ SemEval-2013 schemes
+
+
+@dataclass(frozen=True)
+class SchemeCounts:
+    """COR/INC/PAR/MIS/SPU counts of one scheme (overall or for one label)."""
+
+    scheme: Scheme
+    correct: int = 0
+    incorrect: int = 0
+    partial: int = 0
+    missed: int = 0
+    spurious: int = 0
+
+    @property
+    def possible(self) -> int:
+        """POSSIBLE = COR + INC + PAR + MIS: the number of gold spans."""
+        return self.correct + self.incorrect + self.partial + self.missed
+
+    @property
+    def actual(self) -> int:
+        """ACTUAL = COR + INC + PAR + SPU: the number of predicted spans."""
+        return self.correct + self.incorrect + self.partial + self.spurious
+
+
+@dataclass(frozen=True)
+class SpanCounts:
+    """All counts of one comparison: ``overall[scheme]`` and ``per_label[label][scheme]``."""
+
+    overall: dict[str, SchemeCounts]
+    per_label: dict[str, dict[str, SchemeCounts]] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.per_label)
+
+
+def _credit(counts: SchemeCounts) -> float:
+    if counts.scheme in ("partial", "ent_type"):
+        return counts.correct + 0.5 * counts.partial
+    return counts.correct
+
+
+def span_precision(counts: SchemeCounts) -> float:
+    """Precision of one scheme's counts.
+
+    ``strict``/``exact``: P = COR / ACTUAL; ``partial``/``ent_type``:
+    P = (COR + 0.5 PAR) / ACTUAL. 0.0 when ACTUAL = 0.
+    """
+    actual = counts.actual
+    return _credit(counts) / actual if actual > 0 else 0.0
+
+
+def span_recall(counts: SchemeCounts) -> float:
+    """Recall of one scheme's counts.
+
+    ``strict``/``exact``: R = COR / POSSIBLE; ``partial``/``ent_type``:
+    R = (COR + 0.5 PAR) / POSSIBLE. 0.0 when POSSIBLE = 0.
+    """
+    possible = counts.possible
+    return _credit(counts) / possible if possible > 0 else 0.0
+
+
+def span_f1(counts: SchemeCounts) -> float:
+    """F1 = 2PR / (P + R) of one scheme's counts; 0.0 when P + R = 0."""
+    precision, recall = span_precision(counts), span_recall(counts)
+    return 2 * (precision * recall) / (precision + recall) if precision + recall > 0 else 0.0
+
+
+def span_counts(
+    gold: Iterable[LabelledSpan],
+    pred: Iterable[LabelledSpan],
+    *,
+    labels: Iterable[str] | None = None,
+    min_overlap_percentage: float = 1.0,
+) -> SpanCounts:
+    """COR/INC/PAR/MIS/SPU for the four SemEval-2013 schemes, overall and per label.
+
+    Parameters
+    ----------
+    gold, pred:
+        Spans ``(item_id, start, end, label)``, half-open ``[start, end)``; duplicates
+        count once.
+    labels:
+        If given, only spans with these labels take part (others are dropped first).
+    min_overlap_percentage:
+        Minimum overlap, in percent of the gold span's length, for two spans to
+        "overlap" (nervaluate's parameter; 1.0 to 100.0).
+
+    Returns
+    -------
+    SpanCounts
+        ``overall[scheme]`` (nervaluate's ``overall``) and ``per_label[label][scheme]``
+        (nervaluate's ``entities``), labels sorted.
+    """
+    if isinstance(min_overlap_percentage, bool) or not isinstance(
+        min_overlap_percentage, int | float
+    ):
+        raise TypeError("min_overlap_percentage must be a number")
+    if not 1.0 <= min_overlap_percentage <= 100.0:
+        raise ValueError(
+            f"min_overlap_percentage must be between 1.0 and 100.0, got {min_overlap_percentage}"
+        )
+    keep = None
+    if labels is not None:
+        if isinstance(labels, str):
+            raise TypeError("labels must be an iterable of strings, not a string")
+        keep = set(labels)
+        if not all(isinstance(label, str) for label in keep):
+            raise TypeError("labels must be strings")
+
+    items = _Codes()
+    g_item, g_start, g_end, g_label = _columns(gold, "gold", items, keep)
+    p_item, p_start, p_end, p_label = _columns(pred, "pred", items, keep)
+    names = sorted(set(g_label) | set(p_label))
+    code = {name: i for i, name in enumerate(names)}
+    g = _sorted_arrays(g_item, g_start, g_end, list(map(code.__getitem__, g_label)))
+    p = _sorted_arrays(p_item, p_start, p_end, list(map(code.__getitem__, p_label)))
+
+    # Global coordinates: item k occupies [offset[k], offset[k] + max_end[k]], so spans of
+    # different items can never overlap and one sorted array serves all items at once.
+    max_end = np.zeros(len(items), dtype=np.int64)
+    np.maximum.at(max_end, g["item"], g["end"])
+    np.maximum.at(max_end, p["item"], p["end"])
+    offset = np.concatenate(([0], np.cumsum(max_end + 1)[:-1])).astype(np.int64)
+    gs, ge = g["start"] + offset[g["item"]], g["end"] + offset[g["item"]]
+    ps, pe = p["start"] + offset[p["item"]], p["end"] + offset[p["item"]]
+    gl, pl = g["label"], p["label"]
+
+    edge_p, edge_g = _overlap_edges(gs, ge, ps, pe, float(min_overlap_percentage))
+    spans = _Spans(ps, pe, pl, gs, ge, gl)
+    same = pl[edge_p] == gl[edge_g]
+    label_p, label_g = edge_p[same], edge_g[same]
+    n_labels = len(names)
+
+    overall: dict[str, SchemeCounts] = {}
+    per_label: dict[str, dict[str, SchemeCounts]] = {name: {} for name in names}
+    for scheme in SCHEMES:
+        category, missed = _assign(scheme, edge_p, edge_g, spans)
+        c = np.bincount(category, minlength=4)
+        overall[scheme] = SchemeCounts(
+            scheme, int(c[_COR]), int(c[_INC]), int(c[_PAR]), int(missed.sum()), int(c[_SPU])
+        )
+        category, missed = _assign(scheme, label_p, label_g, spans)
+        by_label = np.bincount(pl * 4 + category, minlength=4 * n_labels).reshape(n_labels, 4)
+        missed_by_label = np.bincount(gl[missed], minlength=n_labels)
+        for i, name in enumerate(names):
+            row = by_label[i]
+            per_label[name][scheme] = SchemeCounts(
+                scheme,
+                int(row[_COR]),
+                int(row[_INC]),
+                int(row[_PAR]),
+                int(missed_by_label[i]),
+                int(row[_SPU]),
+            )
+    return SpanCounts(overall, per_label)
+
+
+def _scores(counts: SchemeCounts) -> dict[str, Any]:
+    return {
+        "correct": counts.correct,
+        "incorrect": counts.incorrect,
+        "partial": counts.partial,
+        "missed": counts.missed,
+        "spurious": counts.spurious,
+        "possible": counts.possible,
+        "actual": counts.actual,
+        "precision": span_precision(counts),
+        "recall": span_recall(counts),
+        "f1": span_f1(counts),
+    }
+
+
+def span_report(counts: SpanCounts) -> dict[str, Any]:
+    """Scores of every scheme from :func:`span_counts`' result.
+
+    Returns ``{"micro": {scheme: row}, "macro": {scheme: {precision, recall, f1}},
+    "per_label": {label: {scheme: row}}}`` where a row holds the five counts, POSSIBLE,
+    ACTUAL, precision, recall and F1. ``macro`` = (1/|L|) Σ_l score_l over the reported
+    labels L (0.0 when L is empty).
+    """
+    per_label = {
+        label: {scheme: _scores(c) for scheme, c in by_scheme.items()}
+        for label, by_scheme in counts.per_label.items()
+    }
+    macro = {}
+    for scheme in SCHEMES:
+        rows = [by_scheme[scheme] for by_scheme in per_label.values()]
+        macro[scheme] = {
+            key: (sum(row[key] for row in rows) / len(rows) if rows else 0.0)
+            for key in ("precision", "recall", "f1")
+        }
+    return {
+        "micro": {scheme: _scores(c) for scheme, c in counts.overall.items()},
+        "macro": macro,
+        "per_label": per_label,
+    }
+
+
+def span_scores(
+    gold: Iterable[LabelledSpan],
+    pred: Iterable[LabelledSpan],
+    *,
+    labels: Iterable[str] | None = None,
+    min_overlap_percentage: float = 1.0,
+) -> dict[str, Any]:
+    """``span_report(span_counts(gold, pred, ...))``: all four schemes, micro, macro, per label."""
+    return span_report(
+        span_counts(gold, pred, labels=labels, min_overlap_percentage=min_overlap_percentage)
+    )
+
+
+# ------------------------------------------------------------------------------ internals
+
+
+class _Codes(dict):
+    """Item id → code; an unseen id gets the next code (one hash lookup per span)."""
+
+    def __missing__(self, key: Hashable) -> int:
+        code = self[key] = len(self)
+        return code
+
+
+def _columns(
+    spans: Iterable[LabelledSpan],
+    name: str,
+    items: _Codes,
+    keep: set[str] | None,
+) -> tuple[list[int], np.ndarray, np.ndarray, list[str]]:
+    """Validate and deduplicate spans; item ids are coded through the shared ``items``."""
+    if isinstance(spans, str | bytes):
+        raise TypeError(f"{name} must be an iterable of (item_id, start, end, label) tuples")
+    try:
+        spans = list(spans)
+        rows = set(spans) if set(map(type, spans)) <= {tuple} else set(map(tuple, spans))
+    except TypeError as exc:
+        raise TypeError(
+            f"{name} must be an iterable of hashable (item_id, start, end, label) tuples"
+        ) from exc
+    if keep is not None:
+        rows = {row for row in rows if len(row) != 4 or row[3] in keep}
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return [], empty, empty, []
+    if set(map(len, rows)) != {4}:
+        bad = next(row for row in rows if len(row) != 4)
+        raise ValueError(f"{name}: a span must be (item_id, start, end, label), got {bad!r}")
+    ordered = list(rows)
+    item_ids, starts, ends, span_labels = (list(map(itemgetter(i), ordered)) for i in range(4))
+    bad_label = next((x for x in set(span_labels) if not isinstance(x, str)), None)
+    if bad_label is not None:
+        raise TypeError(f"{name}: labels must be strings, got {bad_label!r}")
+    start, end = np.asarray(starts), np.asarray(ends)  # dtype inferred, then checked
+    for what, column in (("start", start), ("end", end)):
+        if column.dtype.kind not in "iu":
+            raise TypeError(f"{name}: {what} offsets must be integers")
+    start, end = start.astype(np.int64), end.astype(np.int64)
+    invalid = (start < 0) | (end <= start)
+    if invalid.any():
+        row = ordered[int(np.flatnonzero(invalid)[0])]
+        raise ValueError(f"{name}: a span needs 0 <= start < end (half-open), got {row!r}")
+    coded = list(map(items.__getitem__, item_ids))
+    return coded, start, end, span_labels
+
+
+def _sorted_arrays(
+    item: list[int], start: np.ndarray, end: np.ndarray, label: list[int]
+) -> dict[str, np.ndarray]:
+    """Columns sorted by (item, start, end, label): the order the greedy matching visits."""
+    item_a = np.asarray(item, dtype=np.int64)
+    label_a = np.asarray(label, dtype=np.int64)
+    order = np.lexsort((label_a, end, start, item_a))
+    return {
+        "item": item_a[order],
+        "start": start[order],
+        "end": end[order],
+        "label": label_a[order],
+    }
+
+
+def _overlap_edges(
+    gs: np.ndarray, ge: np.ndarray, ps: np.ndarray, pe: np.ndarray, min_overlap: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """All (prediction, gold) pairs that overlap enough, sorted by prediction then gold.
+
+    Gold spans are sorted by start; the running maximum of their ends is monotone, so the
+    gold spans that can overlap prediction ``[s, e)`` lie in ``[lo, hi)`` with ``lo`` the
+    first whose running end exceeds ``s`` and ``hi`` the first starting at or after ``e``.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    if len(gs) == 0 or len(ps) == 0:
+        return empty, empty
+    reach = np.maximum.accumulate(ge)
+    lo = np.searchsorted(reach, ps, side="right")
+    hi = np.searchsorted(gs, pe, side="left")
+    n = np.maximum(hi - lo, 0)
+    total = int(n.sum())
+    if total == 0:
+        return empty, empty
+    edge_p = np.repeat(np.arange(len(ps), dtype=np.int64), n)
+    first = np.cumsum(n) - n
+    edge_g = np.arange(total, dtype=np.int64) - np.repeat(first - lo, n)
+    overlap = np.minimum(pe[edge_p], ge[edge_g]) - np.maximum(ps[edge_p], gs[edge_g])
+    length = ge[edge_g] - gs[edge_g]
+    # nervaluate: (overlap_span / true_span) * 100.0 >= min_overlap_percentage
+    ok = (overlap > 0) & ((overlap / length) * 100.0 >= min_overlap)
+    return edge_p[ok], edge_g[ok]
+
+
+class _Spans:
+    """Sorted predicted and gold columns (global coordinates), with lazy list copies."""
+
+    def __init__(self, ps, pe, pl, gs, ge, gl) -> None:
+        self.ps, self.pe, self.pl, self.gs, self.ge, self.gl = ps, pe, pl, gs, ge, gl
+        self._lists: tuple[list[int], ...] | None = None
+
+    def lists(self) -> tuple[list[int], ...]:
+        if self._lists is None:
+            columns = (self.ps, self.pe, self.pl, self.gs, self.ge, self.gl)
+            self._lists = tuple(column.tolist() for column in columns)
+        return self._lists
+
+
+def _assign(
+    scheme: str, edge_p: np.ndarray, edge_g: np.ndarray, spans: _Spans
+) -> tuple[np.ndarray, np.ndarray]:
+    """nervaluate's greedy matching: a category per prediction and a missed flag per gold."""
+    ps, pe, pl, gs, ge, gl = spans.ps, spans.pe, spans.pl, spans.gs, spans.ge, spans.gl
+    n_pred, n_gold = len(ps), len(gs)
+    category = np.full(n_pred, _SPU, dtype=np.int64)
+    matched = np.zeros(n_gold, dtype=bool)
+    if len(edge_p):
+        deg_p = np.bincount(edge_p, minlength=n_pred)
+        deg_g = np.bincount(edge_g, minlength=n_gold)
+        simple = (deg_p[edge_p] == 1) & (deg_g[edge_g] == 1)
+        sp, sg = edge_p[simple], edge_g[simple]
+        same_bounds = (ps[sp] == gs[sg]) & (pe[sp] == ge[sg])
+        same_label = pl[sp] == gl[sg]
+        if scheme == "strict":
+            category[sp] = np.where(same_bounds & same_label, _COR, _INC)
+        elif scheme == "exact":
+            category[sp] = np.where(same_bounds, _COR, _INC)
+        elif scheme == "partial":
+            category[sp] = np.where(same_bounds, _COR, _PAR)
+        else:
+            category[sp] = np.where(same_label, _COR, _INC)
+        matched[sg] = True
+        if not simple.all():
+            _greedy(
+                scheme,
+                edge_p[~simple].tolist(),
+                edge_g[~simple].tolist(),
+                spans.lists(),
+                category,
+                matched,
+            )
+    return category, ~matched
+
+
+def _greedy(
+    scheme: str,
+    edge_p: list[int],
+    edge_g: list[int],
+    columns: tuple[list[int], ...],
+    category: np.ndarray,
+    matched: np.ndarray,
+) -> None:
+    """The sequential part of the matching, for predictions whose candidates conflict.
+
+    ``edge_p`` is sorted, and the gold candidates of each prediction are in gold order,
+    so visiting them in turn reproduces nervaluate's loops over its lists.
+    """
+    ps, pe, pl, gs, ge, gl = columns
+    taken: set[int] = set()
+    decided: dict[int, int] = {}
+    i, n = 0, len(edge_p)
+    while i < n:
+        p, j = edge_p[i], i
+        while j < n and edge_p[j] == p:
+            j += 1
+        free = [g for g in edge_g[i:j] if g not in taken]
+        i = j
+        if not free:
+            continue  # stays SPU
+        s, e, label = ps[p], pe[p], pl[p]
+        hit = None
+        if scheme == "ent_type":
+            best = None
+            for g in free:
+                if gl[g] == label:
+                    distance = abs(s - gs[g]) + abs(e - ge[g])
+                    if best is None or distance < best:
+                        hit, best = g, distance
+        else:
+            for g in free:
+                if gs[g] == s and ge[g] == e and (scheme != "strict" or gl[g] == label):
+                    hit = g
+                    break
+        if hit is not None:
+            decided[p] = _COR
+        else:
+            hit = free[0]
+            decided[p] = _PAR if scheme == "partial" else _INC
+        taken.add(hit)
+    if decided:
+        category[list(decided)] = list(decided.values())
+    if taken:
+        matched[list(taken)] = True

@@ -1,0 +1,681 @@
+"""bench's NER metrics against the references: seqeval (default and strict, every scheme)
+and nervaluate (the four SemEval-2013 schemes).
+
+The randomised tests are seeded and compare *exact* floats. The hand-written tests pin
+the conventions bench follows where the references diverge or leave room:
+
+* Decoding: ``mode="default"`` is conlleval/seqeval ``get_entities`` (an ``I-X`` after
+  ``O`` or another type starts an entity) — nervaluate's list loader decodes B/I/O tags
+  the same way; ``mode="strict"`` is seqeval's ``mode="strict"`` for the given scheme
+  (an IOB2 entity starting with ``I-`` is dropped).
+* Zero division is 0.0 (seqeval's ``"warn"``/``0``, nervaluate's behaviour); seqeval's
+  ``zero_division=1`` is available. Macro over no entity type is ``zero_division``
+  (seqeval: NaN).
+* ``mode="strict"`` needs a scheme (seqeval's ``*_score`` silently falls back to the
+  default decoding); malformed tags raise instead of warning.
+* SemEval matching is nervaluate's greedy one, visiting spans in ``(start, end, label)``
+  order; spans are half-open (nervaluate's ends are inclusive); duplicates count once;
+  "overlap" is nervaluate's 1 %-of-the-gold-span threshold; a type confusion is INC
+  overall but SPU + MIS per label; macro is the mean of per-label scores.
+* ``strict_scores`` (what the NER task reports) is the CoNLL set intersection, which
+  equals SemEval ``strict`` unless predicted spans overlap one another.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import warnings
+from itertools import product
+
+import pytest
+from nervaluate import Evaluator
+from seqeval import scheme as seqeval_schemes
+from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+from seqeval.metrics.sequence_labeling import get_entities
+from seqeval.scheme import Tokens
+
+from bench.metrics.bio import (
+    SCHEMES as TAG_SCHEMES,
+)
+from bench.metrics.bio import (
+    bio_f1_score,
+    bio_precision_score,
+    bio_recall_score,
+    bio_scores,
+    bio_to_spans,
+    decode,
+)
+from bench.metrics.spans import (
+    SCHEMES,
+    SchemeCounts,
+    span_counts,
+    span_f1,
+    span_precision,
+    span_recall,
+    span_scores,
+    strict_scores,
+)
+
+TYPES = ("PER", "LOC", "ORG")
+ROWS = {"micro avg": "micro", "macro avg": "macro", "weighted avg": "weighted"}
+COUNT_KEYS = ("correct", "incorrect", "partial", "missed", "spurious", "possible", "actual")
+SCORE_KEYS = ("precision", "recall", "f1")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_references():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # seqeval's UndefinedMetricWarning, NaN means
+        yield
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _encode(entities: list[tuple[int, int, str]], length: int, scheme: str) -> list[str]:
+    """Valid tags of ``scheme`` for non-overlapping half-open entities."""
+    tags = ["O"] * length
+    by_start = {s: (e, t) for s, e, t in entities}
+    by_end = {e: (s, t) for s, e, t in entities}
+    for s, e, t in entities:
+        n = e - s
+        if scheme == "IOB2":
+            body = ["B"] + ["I"] * (n - 1)
+        elif scheme == "IOB1":
+            after_same = s in by_end and by_end[s][1] == t
+            body = ["B" if after_same else "I"] + ["I"] * (n - 1)
+        elif scheme == "IOE2":
+            body = ["I"] * (n - 1) + ["E"]
+        elif scheme == "IOE1":
+            before_same = e in by_start and by_start[e][1] == t
+            body = ["I"] * (n - 1) + ["E" if before_same else "I"]
+        elif scheme == "IOBES":
+            body = ["S"] if n == 1 else ["B"] + ["I"] * (n - 2) + ["E"]
+        else:  # BILOU
+            body = ["U"] if n == 1 else ["B"] + ["I"] * (n - 2) + ["L"]
+        tags[s:e] = [f"{prefix}-{t}" for prefix in body]
+    return tags
+
+
+def _random_entities(rng: random.Random, length: int) -> list[tuple[int, int, str]]:
+    entities, i = [], 0
+    while i < length:
+        if rng.random() < 0.35:
+            n = min(rng.randint(1, 4), length - i)
+            entities.append((i, i + n, rng.choice(TYPES)))
+            i += n + (0 if rng.random() < 0.3 else 1)  # sometimes adjacent
+        else:
+            i += 1
+    return entities
+
+
+def _corrupt(rng: random.Random, tags: list[str], prefixes: str) -> list[str]:
+    """Token-level noise: wrong prefix (invalid starts, splits), type confusion, O, junk."""
+    kind = rng.random()
+    if kind < 0.1:
+        return ["O"] * len(tags)  # empty prediction
+    if kind < 0.2:
+        return list(tags)  # perfect
+    out = []
+    for tag in tags:
+        r = rng.random()
+        if r < 0.08 and tag != "O":
+            out.append(f"{rng.choice(prefixes)}-{tag[2:]}")  # e.g. B→I: invalid start / split
+        elif r < 0.14 and tag != "O":
+            out.append(f"{tag[0]}-{rng.choice(TYPES)}")  # type confusion
+        elif r < 0.19:
+            out.append("O")
+        elif r < 0.23:
+            out.append(f"{rng.choice(prefixes)}-{rng.choice(TYPES)}")
+        else:
+            out.append(tag)
+    return out
+
+
+def _random_corpus(rng: random.Random, scheme: str | None, prefixes: str):
+    y_true, y_pred = [], []
+    for _ in range(rng.randint(1, 6)):
+        length = rng.choice((0, 1, 2, rng.randint(3, 14)))
+        encoding = scheme or rng.choice(("IOB2", "IOB1", "IOE2", "IOBES"))
+        tags = _encode(_random_entities(rng, length), length, encoding)
+        y_true.append(tags)
+        y_pred.append(_corrupt(rng, tags, prefixes))
+    if rng.random() < 0.1:
+        y_true = [["O"] * len(seq) for seq in y_true]  # no gold entity: recall 0/0
+    return y_true, y_pred
+
+
+def _assert_same_as_seqeval(ours: dict, theirs: dict, zero_division: float) -> None:
+    assert set(theirs) - set(ROWS) == set(ours["per_type"])
+    for name, row in theirs.items():
+        mine = ours[ROWS[name]] if name in ROWS else ours["per_type"][name]
+        for key, my_key in (
+            ("precision", "precision"),
+            ("recall", "recall"),
+            ("f1-score", "f1"),
+            ("support", "support"),
+        ):
+            if isinstance(row[key], float) and math.isnan(row[key]):
+                assert name == "macro avg" and not ours["per_type"]
+                assert mine[my_key] == zero_division  # bench's convention, see module doc
+            else:
+                assert row[key] == mine[my_key], (name, key, row[key], mine[my_key])
+
+
+def _nervaluate(gold, pred, labels, min_overlap=1.0):
+    """nervaluate on bench spans: per item, sorted by (start, end, label), inclusive ends."""
+    items = sorted({s[0] for s in gold} | {s[0] for s in pred}, key=repr)
+
+    def documents(spans):
+        spans = set(spans)
+        return [
+            [
+                {"label": lab, "start": s, "end": e - 1}
+                for _, s, e, lab in sorted(
+                    (x for x in spans if x[0] == item), key=lambda x: (x[1], x[2], x[3])
+                )
+            ]
+            for item in items
+        ]
+
+    evaluator = Evaluator(
+        documents(gold),
+        documents(pred),
+        tags=list(labels),
+        loader="dict",
+        min_overlap_percentage=min_overlap,
+    )
+    return evaluator.evaluate()
+
+
+def _assert_same_as_nervaluate(report: dict, result: dict) -> None:
+    keys = COUNT_KEYS + SCORE_KEYS
+    for scheme in SCHEMES:
+        theirs = result["overall"].get(scheme)
+        for key in keys:
+            expected = getattr(theirs, key) if theirs else 0
+            assert report["micro"][scheme][key] == expected, (scheme, key)
+    assert set(report["per_label"]) == set(result["entities"])
+    for label, by_scheme in result["entities"].items():
+        for scheme in SCHEMES:
+            for key in keys:
+                mine = report["per_label"][label][scheme][key]
+                assert mine == getattr(by_scheme[scheme], key), (label, scheme, key)
+
+
+# --------------------------------------------------------------- seqeval, randomised
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_default_mode_equals_seqeval(seed):
+    rng = random.Random(seed)
+    for _ in range(60):
+        y_true, y_pred = _random_corpus(rng, None, "BIES")
+        for seq in y_true + y_pred:
+            expected = [(s, e + 1, t) for t, s, e in get_entities(seq)]
+            assert decode(seq) == expected, seq
+        for zd in (0, 1):
+            theirs = classification_report(y_true, y_pred, output_dict=True, zero_division=zd)
+            _assert_same_as_seqeval(bio_scores(y_true, y_pred, zero_division=zd), theirs, zd)
+
+
+@pytest.mark.parametrize("scheme", TAG_SCHEMES)
+def test_strict_mode_equals_seqeval(scheme):
+    """Every scheme, with seqeval's own (sometimes odd, e.g. IOE1) patterns."""
+    rng = random.Random(100 + TAG_SCHEMES.index(scheme))
+    prefixes = {
+        "IOB1": "IB",
+        "IOB2": "IB",
+        "IOE1": "IE",
+        "IOE2": "IE",
+        "IOBES": "IBES",
+        "BILOU": "BILU",
+    }[scheme]
+    reference = getattr(seqeval_schemes, scheme)
+    for _ in range(60):
+        y_true, y_pred = _random_corpus(rng, scheme, prefixes)
+        for seq in y_true + y_pred:
+            expected = [(x.start, x.end, x.tag) for x in Tokens(seq, reference).entities]
+            assert decode(seq, mode="strict", scheme=scheme) == expected, seq
+        for zd in (0, 1):
+            theirs = classification_report(
+                y_true, y_pred, output_dict=True, mode="strict", scheme=reference, zero_division=zd
+            )
+            ours = bio_scores(y_true, y_pred, mode="strict", scheme=scheme, zero_division=zd)
+            _assert_same_as_seqeval(ours, theirs, zd)
+
+
+@pytest.mark.parametrize("scheme", (None, *TAG_SCHEMES))
+def test_decoding_every_short_sequence_equals_seqeval(scheme):
+    """Exhaustive: every sequence of up to 4 tags over O and <prefix>-{A,B}."""
+    prefixes = {
+        None: "BIES",
+        "IOB1": "IB",
+        "IOB2": "IB",
+        "IOE1": "IE",
+        "IOE2": "IE",
+        "IOBES": "IBES",
+        "BILOU": "BILU",
+    }[scheme]
+    alphabet = ["O"] + [f"{p}-{t}" for p in prefixes for t in "AB"]
+    sequences = [list(seq) for n in range(1, 5) for seq in product(alphabet, repeat=n)]
+    if scheme is None:
+        ours = bio_to_spans(sequences)
+        expected = [
+            (i, s, e + 1, t) for i, seq in enumerate(sequences) for t, s, e in get_entities(seq)
+        ]
+    else:
+        ours = bio_to_spans(sequences, mode="strict", scheme=scheme)
+        reference = getattr(seqeval_schemes, scheme)
+        expected = [
+            (i, x.start, x.end, x.tag)
+            for i, seq in enumerate(sequences)
+            for x in Tokens(seq, reference).entities
+        ]
+    assert ours == expected
+    mode = "default" if scheme is None else "strict"
+    one_by_one = [
+        (i, *span)
+        for i, seq in enumerate(sequences)
+        for span in decode(seq, mode=mode, scheme=scheme)
+    ]
+    assert one_by_one == expected
+
+
+def test_large_tag_vocabulary_takes_the_per_token_path():
+    """Over 1024 distinct tags the pair table is not built; the result is the same."""
+    rng = random.Random(5)
+    types = [f"T{i}" for i in range(1500)]
+    y_true = [
+        [
+            f"{rng.choice('BI')}-{rng.choice(types)}" if rng.random() < 0.7 else "O"
+            for _ in range(40)
+        ]
+        for _ in range(60)
+    ]
+    y_pred = [_corrupt(rng, seq, "BI") for seq in y_true]
+    for mode, scheme, reference in (
+        ("default", None, None),
+        ("strict", "IOB2", seqeval_schemes.IOB2),
+    ):
+        ours = bio_scores(y_true, y_pred, mode=mode, scheme=scheme)
+        theirs = classification_report(
+            y_true,
+            y_pred,
+            output_dict=True,
+            scheme=reference,
+            mode=None if scheme is None else "strict",
+        )
+        _assert_same_as_seqeval(ours, theirs, 0.0)
+
+
+@pytest.mark.parametrize("average", ["micro", "macro", "weighted"])
+def test_score_functions_equal_seqeval_score_functions(average):
+    rng = random.Random(7)
+    for _ in range(40):
+        y_true, y_pred = _random_corpus(rng, "IOB2", "IB")
+        if not any(t != "O" for seq in y_true + y_pred for t in seq):
+            continue  # seqeval's macro/weighted are NaN here (see the hand-written test)
+        for mine, theirs in (
+            (bio_precision_score, precision_score),
+            (bio_recall_score, recall_score),
+            (bio_f1_score, f1_score),
+        ):
+            assert mine(y_true, y_pred, average=average) == theirs(y_true, y_pred, average=average)
+            assert mine(y_true, y_pred, mode="strict", scheme="IOB2", average=average) == theirs(
+                y_true, y_pred, average=average, mode="strict", scheme=seqeval_schemes.IOB2
+            )
+
+
+# ------------------------------------------------------------ nervaluate, randomised
+
+
+def _random_spans(rng, n, items, max_start, max_length):
+    return [
+        (rng.choice(items), s, s + rng.randint(1, max_length), rng.choice(TYPES))
+        for s in (rng.randrange(max_start) for _ in range(n))
+    ]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_span_schemes_equal_nervaluate(seed):
+    """Overlapping, nested, duplicated and long (>100) spans; several items; thresholds."""
+    rng = random.Random(seed)
+    items = ["doc-a", "doc-b", 3]
+    for _ in range(250):
+        max_length = rng.choice((1, 3, 8, 150))
+        gold = _random_spans(rng, rng.randint(0, 8), items, 30, max_length)
+        if rng.random() < 0.6:  # predictions near the gold: shifted, retyped, duplicated
+            pred = []
+            for item, s, e, label in gold:
+                if rng.random() < 0.15:
+                    continue
+                s2 = max(0, s + rng.choice((0, 0, -1, 1, -3)))
+                e2 = max(s2 + 1, e + rng.choice((0, 0, -1, 1, 2)))
+                label2 = label if rng.random() < 0.75 else rng.choice(TYPES)
+                pred.append((item, s2, e2, label2))
+            pred += _random_spans(rng, rng.randint(0, 3), items, 30, max_length)
+            pred += rng.sample(pred, min(len(pred), 1))  # a duplicate
+        else:
+            pred = _random_spans(rng, rng.randint(0, 8), items, 30, max_length)
+        if not gold and not pred:
+            continue
+        min_overlap = rng.choice((1.0, 1.0, 10.0, 50.0, 100.0))
+        labels = rng.choice((TYPES, TYPES[:2]))
+        report = span_scores(gold, pred, labels=labels, min_overlap_percentage=min_overlap)
+        _assert_same_as_nervaluate(report, _nervaluate(gold, pred, labels, min_overlap))
+
+
+def test_tag_sequences_equal_nervaluate_list_loader_and_seqeval():
+    """On B/I/O tags: default decoding = nervaluate's list loader; SemEval strict = seqeval."""
+    rng = random.Random(11)
+    for _ in range(80):
+        y_true, y_pred = _random_corpus(rng, "IOB2", "IB")
+        gold, pred = bio_to_spans(y_true), bio_to_spans(y_pred)
+        report = span_scores(gold, pred)
+        if not gold and not pred:
+            continue  # nervaluate reports no entity type
+        theirs = Evaluator(y_true, y_pred, tags=list(TYPES), loader="list").evaluate()
+        _assert_same_as_nervaluate(report, theirs)
+        strict = report["micro"]["strict"]
+        seq = bio_scores(y_true, y_pred)["micro"]
+        assert (strict["precision"], strict["recall"], strict["f1"]) == (
+            seq["precision"],
+            seq["recall"],
+            seq["f1"],
+        )
+        assert strict_scores(gold, pred)[0]["strict_f1"] == seq["f1"]
+
+
+# ----------------------------------------------------------------- hand-written cases
+
+
+def test_invalid_i_start_default_keeps_it_strict_iob2_drops_it():
+    """conlleval/seqeval default: ``O I-PER`` is a PER entity; strict IOB2: no entity."""
+    tags = ["O", "I-PER", "I-PER", "B-LOC", "I-ORG"]
+    assert decode(tags) == [(1, 3, "PER"), (3, 4, "LOC"), (4, 5, "ORG")]
+    assert decode(tags, mode="strict", scheme="IOB2") == [(3, 4, "LOC")]
+    y_true = [["B-PER", "I-PER", "O"]]
+    y_pred = [["I-PER", "I-PER", "O"]]
+    assert bio_scores(y_true, y_pred)["micro"]["f1"] == 1.0
+    assert bio_scores(y_true, y_pred, mode="strict", scheme="iob2")["micro"]["f1"] == 0.0
+
+
+def test_default_mode_reads_e_and_s_like_seqeval():
+    """``E-``/``S-`` close the chunk; a lone ``E-X`` or ``S-X`` is a one-token entity."""
+    tags = ["B-PER", "E-PER", "E-PER", "S-LOC", "I-LOC", "E-LOC", "B-ORG", "S-ORG"]
+    expected = [(s, e + 1, t) for t, s, e in get_entities(tags)]
+    assert (
+        decode(tags)
+        == expected
+        == [
+            (0, 2, "PER"),
+            (2, 3, "PER"),
+            (3, 4, "LOC"),
+            (4, 6, "LOC"),
+            (6, 7, "ORG"),
+            (7, 8, "ORG"),
+        ]
+    )
+
+
+def test_bare_prefixes_have_seqeval_type_underscore():
+    assert decode(["B", "I", "O", "B-"]) == [(0, 2, "_"), (3, 4, "_")]
+    assert decode(["B", "I"], mode="strict", scheme="IOB2") == [(0, 2, "_")]
+
+
+def test_zero_division_is_zero_and_one_is_available():
+    """No predictions: precision 0/0. bench returns 0.0 like seqeval's default ("warn")."""
+    y_true = [["B-PER", "O"], ["O", "B-LOC"]]
+    y_pred = [["O", "O"], ["O", "O"]]
+    ours = bio_scores(y_true, y_pred)
+    assert ours["micro"] == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "support": 2,
+        "predicted": 0,
+        "true_positives": 0,
+    }
+    theirs = classification_report(y_true, y_pred, output_dict=True)
+    _assert_same_as_seqeval(ours, theirs, 0.0)
+    ones = bio_scores(y_true, y_pred, zero_division=1)
+    assert ones["micro"]["precision"] == 1.0 and ones["micro"]["f1"] == 0.0
+    assert precision_score(y_true, y_pred, zero_division=1) == 1.0
+
+
+def test_macro_over_no_entity_type_is_zero_division_not_nan():
+    """seqeval: macro avg of an empty per-type array is NaN (with a RuntimeWarning)."""
+    y = [["O", "O"]]
+    theirs = classification_report(y, y, output_dict=True)
+    assert math.isnan(theirs["macro avg"]["f1-score"])
+    ours = bio_scores(y, y)
+    assert ours["macro"]["f1"] == 0.0 and ours["per_type"] == {}
+    assert ours["micro"]["f1"] == theirs["micro avg"]["f1-score"] == 0.0
+    assert ours["weighted"]["f1"] == theirs["weighted avg"]["f1-score"] == 0.0
+    assert bio_scores(y, y, zero_division=1)["macro"]["f1"] == 1.0
+
+
+def test_strict_needs_a_scheme_and_default_refuses_one():
+    """seqeval's f1_score(mode="strict") without a scheme silently decodes leniently."""
+    y_true, y_pred = [["B-PER", "I-PER"]], [["I-PER", "I-PER"]]
+    assert f1_score(y_true, y_pred, mode="strict") == 1.0  # the silent fallback
+    with pytest.raises(ValueError, match="needs a scheme"):
+        bio_scores(y_true, y_pred, mode="strict")
+    with pytest.raises(ValueError, match="strict' only"):
+        bio_scores(y_true, y_pred, scheme="IOB2")
+    with pytest.raises(ValueError, match="unknown scheme"):
+        bio_scores(y_true, y_pred, mode="strict", scheme="IOB3")
+    with pytest.raises(ValueError, match="mode"):
+        bio_scores(y_true, y_pred, mode="lenient")
+
+
+@pytest.mark.parametrize("tag", ["PER", "X-PER", "O-PER", "BPER", "U-PER", "L-PER", ""])
+def test_default_mode_rejects_malformed_tags(tag):
+    """seqeval only warns ("seems not to be NE tag") and reads tag[0] as the prefix."""
+    with pytest.raises(ValueError):
+        bio_scores([["O", tag]], [["O", "O"]])
+
+
+def test_strict_mode_rejects_prefixes_outside_the_scheme_like_seqeval():
+    with pytest.raises(ValueError, match="not allowed"):
+        bio_scores([["B-PER", "E-PER"]], [["O", "O"]], mode="strict", scheme="IOB2")
+    with pytest.raises(ValueError, match="Invalid token"):
+        classification_report(
+            [["B-PER", "E-PER"]], [["O", "O"]], mode="strict", scheme=seqeval_schemes.IOB2
+        )
+
+
+def test_bio_input_validation():
+    with pytest.raises(ValueError, match="sequence 1"):
+        bio_scores([["O"], ["O", "O"]], [["O"], ["O"]])
+    with pytest.raises(ValueError, match="2 true sequences"):
+        bio_scores([["O"], ["O"]], [["O"]])
+    with pytest.raises(TypeError):
+        bio_scores(["B-PER O"], ["O O"])
+    with pytest.raises(TypeError):
+        bio_scores([["O", 3]], [["O", "O"]])
+    with pytest.raises(ValueError, match="zero_division"):
+        bio_scores([["O"]], [["O"]], zero_division="warn")
+    with pytest.raises(ValueError, match="item_ids"):
+        bio_to_spans([["O"]], item_ids=["a", "b"])
+    assert bio_scores([], [])["micro"]["f1"] == 0.0
+
+
+def test_bio_to_spans_is_half_open_and_named():
+    spans = bio_to_spans([["B-PER", "I-PER", "O"], [], ["S-LOC"]], item_ids=["s1", "s2", "s3"])
+    assert spans == [("s1", 0, 2, "PER"), ("s3", 0, 1, "LOC")]
+
+
+def test_nervaluate_ends_are_inclusive():
+    """bench [3, 5) is nervaluate {"start": 3, "end": 4}: tokens 3 and 4."""
+    gold = [("d", 3, 5, "PER")]
+    pred = [("d", 4, 5, "PER")]
+    theirs = Evaluator(
+        [[{"label": "PER", "start": 3, "end": 4}]],
+        [[{"label": "PER", "start": 4, "end": 4}]],
+        tags=["PER"],
+    ).evaluate()
+    report = span_scores(gold, pred)
+    _assert_same_as_nervaluate(report, theirs)
+    assert report["micro"]["partial"]["partial"] == 1
+
+
+def test_greedy_matching_diverges_from_the_conll_set_intersection():
+    """Gold [0, 5) PER; predictions [0, 3) PER and [0, 5) PER (they overlap each other).
+
+    nervaluate visits [0, 3) first: it overlaps the gold span, which it consumes as INC;
+    the exact prediction then finds no free gold span: SPU. bench's SemEval ``strict``
+    reproduces this; ``strict_scores`` (CoNLL, what the NER task reports) counts the
+    exact prediction as a true positive. With disjoint predictions they agree.
+    """
+    gold = [("d", 0, 5, "PER")]
+    pred = [("d", 0, 3, "PER"), ("d", 0, 5, "PER")]
+    report = span_scores(gold, pred)
+    strict = report["micro"]["strict"]
+    assert (strict["correct"], strict["incorrect"], strict["spurious"]) == (0, 1, 1)
+    _assert_same_as_nervaluate(report, _nervaluate(gold, pred, ["PER"]))
+    micro, _ = strict_scores(gold, pred)
+    assert micro["strict_precision"] == 0.5 and micro["strict_recall"] == 1.0
+
+
+def test_order_is_start_end_label_within_an_item():
+    """nervaluate depends on list order; bench always visits spans sorted.
+
+    Gold [0, 10) PER; predictions [5, 10) PER and [0, 4) PER: the one at 0 comes first and
+    takes the gold span (PAR), the other is SPU — whatever order they were given in.
+    """
+    gold = [("d", 0, 10, "PER")]
+    pred = [("d", 5, 10, "PER"), ("d", 0, 4, "PER")]
+    partial = span_scores(gold, pred)["micro"]["partial"]
+    assert (partial["partial"], partial["spurious"]) == (1, 1)
+    reversed_input = span_scores(gold, pred[::-1])["micro"]["partial"]
+    assert reversed_input == partial
+
+
+def test_duplicates_count_once():
+    """nervaluate would count the second copy as SPU; bench treats inputs as sets."""
+    gold = [("d", 0, 2, "PER")]
+    once = span_scores(gold, [("d", 0, 2, "PER")])
+    twice = span_scores(gold, [("d", 0, 2, "PER")] * 2)
+    assert once == twice and twice["micro"]["strict"]["spurious"] == 0
+
+
+def test_overlap_threshold_is_a_percentage_of_the_gold_span():
+    """nervaluate's default 1 %: 1 of 150 characters is not an overlap, 2 of 150 is."""
+    gold = [("d", 0, 150, "PER")]
+    one = span_scores(gold, [("d", 149, 160, "PER")])["micro"]["ent_type"]
+    two = span_scores(gold, [("d", 148, 160, "PER")])["micro"]["ent_type"]
+    assert (one["correct"], one["missed"], one["spurious"]) == (0, 1, 1)
+    assert (two["correct"], two["missed"], two["spurious"]) == (1, 0, 0)
+    half = span_scores(gold, [("d", 148, 160, "PER")], min_overlap_percentage=50)
+    assert half["micro"]["ent_type"]["correct"] == 0
+    for pred in ([("d", 149, 160, "PER")], [("d", 148, 160, "PER")]):
+        _assert_same_as_nervaluate(span_scores(gold, pred), _nervaluate(gold, pred, ["PER"]))
+
+
+def test_type_confusion_is_inc_overall_but_spu_and_mis_per_label():
+    gold = [("d", 0, 2, "PER")]
+    pred = [("d", 0, 2, "LOC")]
+    report = span_scores(gold, pred)
+    strict = report["micro"]["strict"]
+    assert (strict["incorrect"], strict["missed"], strict["spurious"]) == (1, 0, 0)
+    assert report["micro"]["exact"]["correct"] == 1
+    assert report["per_label"]["PER"]["strict"]["missed"] == 1
+    assert report["per_label"]["LOC"]["strict"]["spurious"] == 1
+    _assert_same_as_nervaluate(report, _nervaluate(gold, pred, ["PER", "LOC"]))
+
+
+def test_ent_type_prefers_the_closest_same_label_span():
+    """Among overlapping same-label gold spans, the smallest |Δstart| + |Δend| wins."""
+    gold = [("d", 0, 4, "PER"), ("d", 4, 7, "PER")]
+    pred = [("d", 3, 7, "PER")]
+    report = span_scores(gold, pred)
+    assert report["micro"]["ent_type"]["correct"] == 1
+    _assert_same_as_nervaluate(report, _nervaluate(gold, pred, ["PER"]))
+
+
+def test_partial_scores_and_macro_by_hand():
+    """partial: P = (COR + 0.5 PAR) / ACT; macro = mean of per-label values."""
+    gold = [("d", 0, 2, "PER"), ("d", 5, 9, "LOC")]
+    pred = [("d", 0, 2, "PER"), ("d", 6, 9, "LOC"), ("d", 12, 13, "ORG")]
+    report = span_scores(gold, pred)
+    partial = report["micro"]["partial"]
+    assert (partial["correct"], partial["partial"], partial["spurious"]) == (1, 1, 1)
+    assert partial["precision"] == 1.5 / 3 and partial["recall"] == 1.5 / 2
+    per = report["per_label"]
+    assert report["macro"]["strict"]["f1"] == sum(per[x]["strict"]["f1"] for x in per) / 3
+    assert report["macro"]["strict"]["f1"] == (1.0 + 0.0 + 0.0) / 3
+
+
+def test_scheme_count_functions():
+    counts = SchemeCounts("partial", correct=2, incorrect=1, partial=2, missed=1, spurious=3)
+    assert (counts.possible, counts.actual) == (6, 8)
+    assert span_precision(counts) == 3 / 8 and span_recall(counts) == 3 / 6
+    assert span_f1(counts) == 2 * (3 / 8 * 3 / 6) / (3 / 8 + 3 / 6)
+    strict = SchemeCounts("strict", correct=2, partial=0, incorrect=1, missed=1, spurious=1)
+    assert span_precision(strict) == 2 / 4
+    empty = SchemeCounts("exact")
+    assert (span_precision(empty), span_recall(empty), span_f1(empty)) == (0.0, 0.0, 0.0)
+
+
+def test_no_spans_at_all():
+    report = span_scores([], [])
+    assert report["per_label"] == {}
+    assert all(report["micro"][s]["f1"] == 0.0 for s in SCHEMES)
+    assert all(report["macro"][s]["f1"] == 0.0 for s in SCHEMES)
+    counts = span_counts([], [("d", 0, 1, "PER")])
+    assert counts.overall["strict"].spurious == 1 and counts.labels == ("PER",)
+
+
+def test_labels_restrict_the_comparison():
+    gold = [("d", 0, 2, "PER"), ("d", 3, 4, "MISC")]
+    pred = [("d", 0, 2, "PER"), ("d", 3, 4, "PER")]
+    report = span_scores(gold, pred, labels=["PER"])
+    assert set(report["per_label"]) == {"PER"}
+    assert report["micro"]["strict"]["spurious"] == 1
+    _assert_same_as_nervaluate(report, _nervaluate(gold, pred, ["PER"]))
+
+
+@pytest.mark.parametrize(
+    "span, error",
+    [
+        (("d", 3, 3, "PER"), ValueError),  # empty
+        (("d", 4, 3, "PER"), ValueError),  # reversed
+        (("d", -1, 3, "PER"), ValueError),  # negative
+        (("d", 0.0, 3, "PER"), TypeError),  # float offset
+        (("d", 0, 3, 7), TypeError),  # label not a string
+        (("d", 0, 3), ValueError),  # arity
+        (("d", 0, 3, "PER", "x"), ValueError),
+    ],
+)
+def test_span_input_validation(span, error):
+    with pytest.raises(error):
+        span_scores([span], [])
+    with pytest.raises(error):
+        span_scores([], [span])
+
+
+def test_span_argument_validation():
+    with pytest.raises(ValueError, match="min_overlap"):
+        span_scores([], [], min_overlap_percentage=0.5)
+    with pytest.raises(TypeError):
+        span_scores([], [], labels="PER")
+    with pytest.raises(TypeError):
+        span_scores("d 0 3 PER", [])
+    assert span_scores([["d", 0, 3, "PER"]], [("d", 0, 3, "PER")])["micro"]["strict"]["f1"] == 1
+
+
+def test_strict_scores_keeps_its_keys():
+    gold = {("a", 0, 3, "PER"), ("a", 5, 8, "LOC")}
+    pred = {("a", 0, 3, "PER"), ("a", 5, 7, "LOC")}
+    micro, per_label = strict_scores(gold, pred)
+    assert micro == {"strict_precision": 0.5, "strict_recall": 0.5, "strict_f1": 0.5}
+    assert per_label["PER"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
+        "support": 1,
+        "predicted": 1,
+    }
