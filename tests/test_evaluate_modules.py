@@ -37,3 +37,21 @@ def test_toxicity_module_reports_undefined_as_none(toxicity):
 def test_unknown_module_is_refused():
     with pytest.raises(FileNotFoundError):
         module_path("bench_nothing")
+
+
+@pytest.mark.parametrize(("mode", "scheme"), [("default", None), ("strict", "IOB2")])
+def test_ner_module_equals_seqeval(mode, scheme):
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
+    references = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "I-ORG", "I-ORG", "B-PER"]]
+    predictions = [["B-PER", "I-PER", "O", "B-ORG"], ["O", "B-ORG", "I-ORG", "I-PER"]]
+    ner = evaluate.load(module_path("bench_ner"))
+    out = ner.compute(predictions=predictions, references=references, mode=mode, scheme=scheme)
+    kwargs = {"mode": "strict", "scheme": IOB2} if mode == "strict" else {}
+    reference = classification_report(references, predictions, output_dict=True, **kwargs)
+    assert out["overall_f1"] == pytest.approx(reference["micro avg"]["f1-score"])
+    assert out["overall_precision"] == pytest.approx(reference["micro avg"]["precision"])
+    for label in ("PER", "LOC", "ORG"):
+        assert out[label]["f1"] == pytest.approx(reference[label]["f1-score"])
+        assert out[label]["number"] == reference[label]["support"]

@@ -1,10 +1,16 @@
-"""Named entities on whole documents, scored by strict span match."""
+"""Named entities, scored by strict span match (CoNLL) and the SemEval-2013 schemes.
+
+``strict_*`` are the CoNLL / seqeval numbers (same span and type); ``exact_*``,
+``partial_*`` and ``ent_type_*`` are nervaluate's schemes (span only; overlap
+with half credit; overlap with the right type), with their COR/INC/PAR/MIS/SPU
+counts per label under ``breakdown.semeval``.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from bench.metrics.spans import strict_scores
+from bench.metrics.spans import span_scores, strict_scores
 from bench.metrics.values import MetricValue, precision_recall_f1
 from bench.predictions import EntityPrediction, TextItem
 from bench.tasks.base import Task, TaskScore
@@ -31,6 +37,11 @@ class NerTask(Task):
                 for item, entities in zip(items, predictions, strict=True)
                 for e in entities}  # fmt: skip
         micro, per_label = strict_scores(gold, pred)
+        semeval = span_scores(gold, pred)
+        for scheme in ("exact", "partial", "ent_type"):
+            for name in ("precision", "recall", "f1"):
+                micro[f"{scheme}_{name}"] = semeval["micro"][scheme][name]
+        micro["strict_macro_f1"] = semeval["macro"]["strict"]["f1"]
         by_item: dict[str, tuple[list, list]] = {item.id: ([], []) for item in items}
         for which, spans in enumerate((gold, pred)):
             for span in spans:
@@ -55,7 +66,7 @@ class NerTask(Task):
             metrics={name: MetricValue(value) for name, value in micro.items()},
             counts={"items": len(items), "gold_entities": len(gold), "predicted": len(pred)},
             samples=samples,
-            breakdown={"per_label": per_label},
+            breakdown={"per_label": per_label, "semeval": semeval},
         )
 
     def _intervals(self, gold: set, pred: set, samples: list[dict[str, Any]]) -> dict[str, Any]:
