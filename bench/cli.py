@@ -1,7 +1,8 @@
 """The ``bench`` command: Hydra composes conf/, the runner does the work.
 
-Exit codes: 0 every task ran (or is unsupported), 1 a task failed, 2 unusable
-input (no model preset, bad gold data, bad option).
+Exit codes: 0 every task ran (or is unsupported), 1 a task failed or, with
+``+check.baseline=FILE``, the run regressed against the baseline, 2 unusable input
+(no model preset, bad gold data, bad option, unusable baseline).
 """
 
 from __future__ import annotations
@@ -56,6 +57,25 @@ def _run(cfg: DictConfig) -> None:
     for task, record in outcome.result["tasks"].items():
         if record["status"] == "failed":
             _fail(1, f"bench: task {task} failed: {record['error']}")
+    if cfg.get("check") is not None:
+        _check(out_dir, cfg.check, outcome.ok)
+
+
+def _check(out_dir: Path, options: DictConfig, run_ok: bool) -> None:
+    """``+check.baseline=FILE``: regression check of this run (see bench.report.check)."""
+    from bench.report.check import CheckError, check_after_run
+
+    if not run_ok:
+        print("bench: check skipped: a task failed", file=sys.stderr)
+        return
+    try:
+        report = check_after_run(out_dir, options)
+    except CheckError as err:
+        _fail(2, f"bench: check: {err}")
+        return
+    print(report.render(), end="")
+    if not report.passed:
+        _fail(1, f"bench: check: {report.summary()}")
 
 
 def main() -> None:

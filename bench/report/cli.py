@@ -13,6 +13,7 @@ import sys
 # name -> (module, one-line help)
 SUBCOMMANDS = {
     "compare": ("bench.report.compare_cli", "paired significance test between two runs"),
+    "check": ("bench.report.check_cli", "regression check of a run against a baseline (CI)"),
 }
 
 

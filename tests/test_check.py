@@ -1,0 +1,401 @@
+"""Regression check of a run against a baseline (bench-report check, +check.baseline, testing)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from bench.cli import CONF_DIR
+from bench.report import check_cli
+from bench.report import cli as report_cli
+from bench.report.check import CheckError, check, check_after_run, load_baseline
+from bench.runner import run
+from bench.testing import RegressionNoiseWarning, assert_no_regression
+
+BENCH = str(Path(sys.executable).with_name("bench"))
+TESTS_DIR = Path(__file__).resolve().parent
+DEGRADED = "degraded_adapters.DegradedRules"
+
+# name -> model: the preset "rules" or DegradedRules' parameters (see degraded_adapters.py)
+MODELS = {
+    "baseline": "rules",
+    "rules": "rules",  # a second, independent run of the unchanged model
+    "halved": {"drop_every": 2},  # half of the entities gone: a real regression
+    "jitter": {"jitter": 0.005, "seed": 3},  # tiny noise on toxicity scores
+    "noisy": {"noise": 0.05, "seed": 2},  # ROC-AUC −0.061 on 40 items, p ≈ 0.13
+    "failed": {"_target_": "adapters_for_tests.OutOfRangeNer"},  # ner fails
+}
+
+
+def _run(model: str | dict, directory: Path) -> Path:
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["+model=rules", "bootstrap.resamples=0"])
+    OmegaConf.set_struct(cfg, False)
+    if isinstance(model, dict):
+        cfg.model = model if "_target_" in model else {"_target_": DEGRADED, **model}
+    run(cfg, "rules" if model == "rules" else "degraded", [], directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("runs")
+    return {name: _run(model, root / name) for name, model in MODELS.items()}
+
+
+def _verdicts(report) -> dict[str, str]:
+    return {row.key: row.verdict for row in report.rows}
+
+
+def _report_cli(*args: str) -> int:
+    """``bench-report check ARGS`` in-process (the parser and main of the subcommand)."""
+    parser = argparse.ArgumentParser(prog="bench-report check")
+    check_cli.add_arguments(parser)
+    return check_cli.main(parser.parse_args([str(a) for a in args]))
+
+
+def test_check_is_a_bench_report_subcommand():
+    assert report_cli.SUBCOMMANDS["check"][0] == "bench.report.check_cli"
+
+
+def _yaml(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------ the rule
+
+
+def test_unchanged_model_passes_against_its_own_baseline(runs, capsys):
+    report = check(runs["rules"], runs["baseline"])
+    assert report.passed
+    assert set(_verdicts(report).values()) == {"ok"}
+    assert len(report.rows) == 10  # every main metric of the three tasks
+    primary = {r.key: r.p_value for r in report.rows if r.p_value is not None}
+    assert primary == {"ner.strict_f1": 1.0, "attribution.e2e_f1": 1.0, "toxicity.roc_auc": 1.0}
+    assert _report_cli(runs["rules"], "--baseline", runs["baseline"] / "result.json") == 0
+    out = capsys.readouterr().out
+    assert "| metric " in out and "| p-value | verdict |" in out and out.rstrip().endswith("10 ok")
+
+
+def test_degraded_adapter_is_a_regression_with_junit_failures(runs, tmp_path, capsys):
+    junit = tmp_path / "reports" / "junit.xml"
+    assert _report_cli(runs["halved"], "--baseline", runs["baseline"], "--junit", junit) == 1
+    out = capsys.readouterr().out
+    assert "significant: paired p = 0.001 < alpha 0.05" in out
+    assert "| ner.strict_f1 " in out and "FAIL: 10 metrics" in out
+    suite = ET.parse(junit).getroot()
+    assert suite.tag == "testsuite"
+    cases = suite.findall("testcase")
+    failed = sorted(c.get("name") for c in cases if c.find("failure") is not None)
+    assert failed == ["ner.strict_f1", "ner.strict_recall"]
+    assert suite.get("tests") == str(len(cases)) == "10"
+    assert suite.get("failures") == "2" and suite.get("errors") == "0"
+    assert not list(junit.parent.glob(".*.tmp"))  # written atomically, nothing left over
+
+
+def test_tiny_noise_within_tolerance_passes(runs):
+    report = check(runs["jitter"], runs["baseline"], tolerance=0.02)
+    assert report.passed and set(_verdicts(report).values()) == {"ok"}
+    auc = next(r for r in report.rows if r.key == "toxicity.roc_auc")
+    assert -0.02 < auc.delta < 0  # it did move, a little
+    assert report.warnings() == []
+
+
+def test_drop_beyond_tolerance_not_significant_is_noise(runs):
+    report = check(runs["noisy"], runs["baseline"])
+    auc = next(r for r in report.rows if r.key == "toxicity.roc_auc")
+    assert auc.delta < -0.05 and auc.p_value >= 0.05
+    assert auc.verdict == "noise"
+    assert report.passed
+    [warning] = report.warnings()
+    assert "toxicity.roc_auc" in warning and "not significant" in warning
+    # a larger alpha calls the same drop significant
+    assert _verdicts(check(runs["noisy"], runs["baseline"], alpha=0.2))["toxicity.roc_auc"] == (
+        "regression"
+    )
+
+
+def test_without_baseline_samples_a_drop_beyond_tolerance_is_a_regression(runs, tmp_path):
+    shutil.copy(runs["baseline"] / "result.json", tmp_path / "result.json")  # no samples/
+    report = check(runs["noisy"], tmp_path / "result.json")
+    assert _verdicts(report)["toxicity.roc_auc"] == "regression"
+    assert all(r.p_value is None for r in report.rows)
+    assert "no samples/" in report.render()
+
+
+def test_cli_noise_exits_zero_with_a_warning(runs, capsys):
+    assert _report_cli(runs["noisy"], "--baseline", runs["baseline"], "--resamples", "500") == 0
+    out = capsys.readouterr().out
+    assert "| noise " in out and "warning: toxicity.roc_auc" in out and "1 noise" in out
+
+
+# ------------------------------------------------------------------ YAML baselines
+
+
+def test_yaml_min_and_value_with_tolerance(runs, tmp_path):
+    sha = json.loads((runs["baseline"] / "result.json").read_text())["dataset"]["sha256"]
+    baseline = _yaml(
+        tmp_path / "expected.yaml",
+        f"dataset_sha256: {sha}\n"
+        "metrics:\n"
+        "  ner.strict_f1: {min: 0.80}\n"
+        "  toxicity.roc_auc: {value: 0.78, tolerance: 0.05}\n"
+        "  toxicity.brier: {max: 0.2}\n"
+        "  attribution.e2e_f1: {value: 0.70}\n",  # −0.009: within the default 0.01
+    )
+    report = check(runs["rules"], baseline)
+    assert report.passed, report.render()
+    assert [r.key for r in report.rows] == [
+        "ner.strict_f1", "toxicity.roc_auc", "toxicity.brier", "attribution.e2e_f1",
+    ]  # fmt: skip
+    cells = {r.key: r.cells() for r in report.rows}
+    assert cells["ner.strict_f1"][1] == "≥ 0.8000" and cells["ner.strict_f1"][4] is None
+    assert cells["toxicity.roc_auc"][4] == 0.05
+    assert all(r.p_value is None for r in report.rows)  # no samples: no paired test
+
+    halved = check(runs["halved"], baseline)
+    assert _verdicts(halved)["ner.strict_f1"] == "regression"  # 0.595 < min 0.80
+    assert "below the minimum 0.8000" in halved.render()
+    assert _verdicts(check(runs["rules"], baseline, tolerance=0.001))["attribution.e2e_f1"] == (
+        "regression"
+    )
+
+
+def test_yaml_on_top_of_a_baseline_run_overrides_tolerances(runs, tmp_path):
+    shutil.copytree(runs["baseline"], tmp_path / "baseline")
+    baseline = _yaml(
+        tmp_path / "check.yaml",
+        "baseline: baseline\n"
+        "metrics:\n"
+        "  ner.strict_recall: {tolerance: 0.5}\n"
+        "  toxicity.ece: {tolerance: 0.02}\n",
+    )
+    report = check(runs["halved"], baseline)
+    verdicts = _verdicts(report)
+    assert len(verdicts) == 11 and verdicts["toxicity.ece"] == "ok"
+    assert verdicts["ner.strict_recall"] == "ok"  # −0.41, within its own 0.5
+    assert verdicts["ner.strict_f1"] == "regression"  # still the paired test's verdict
+
+
+def test_a_yaml_value_is_not_judged_by_the_paired_test(runs, tmp_path):
+    shutil.copytree(runs["baseline"], tmp_path / "baseline")
+    text = "baseline: baseline\nmetrics:\n  toxicity.roc_auc: {%s}\n"
+    measured = check(runs["noisy"], _yaml(tmp_path / "a.yaml", text % "tolerance: 0.01"))
+    written = check(runs["noisy"], _yaml(tmp_path / "b.yaml", text % "value: 0.7884"))
+    assert _verdicts(measured)["toxicity.roc_auc"] == "noise"
+    assert _verdicts(written)["toxicity.roc_auc"] == "regression"
+    assert "set in the YAML" in written.render()
+
+
+def test_lower_is_better_metrics_regress_upwards(runs, tmp_path):
+    baseline = _yaml(tmp_path / "b.yaml", "metrics:\n  toxicity.brier: {value: 0.10}\n")
+    [row] = check(runs["rules"], baseline).rows  # brier 0.1396: 0.04 worse
+    assert row.verdict == "regression" and row.delta > 0.01
+    baseline = _yaml(tmp_path / "c.yaml", "metrics:\n  toxicity.brier: {value: 0.20}\n")
+    assert check(runs["rules"], baseline).rows[0].verdict == "improved"
+
+
+# ------------------------------------------------------------------ unusable input: exit 2
+
+
+def _tampered(runs, tmp_path, **dataset) -> Path:
+    target = tmp_path / "tampered"
+    shutil.copytree(runs["baseline"], target)
+    result = json.loads((target / "result.json").read_text())
+    result["dataset"] |= dataset
+    (target / "result.json").write_text(json.dumps(result))
+    return target
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing baseline", "nothing.yaml: not found"),
+        ("missing run", "no-run: not found"),
+        ("different gold", "tampered/result.json: dataset.sha256 000000000000… differs"),
+        ("different gold in yaml", "bad.yaml: dataset_sha256 ffffffffffff… differs"),
+        ("metric missing", "result.json: tasks.ner.metrics.strict_f2: missing"),
+        ("task missing", "result.json: tasks.attribution.status: unsupported"),
+        ("failed task", "failed/result.json: tasks.ner.status: failed (PredictionError"),
+        ("bad yaml", "bad.yaml:3: (yaml) expected ',' or '}'"),
+        ("bad rule", "bad.yaml: metrics.ner.strict_f1.min: expected a finite number, got 'high'"),
+        ("unknown key", "bad.yaml: metrics.ner.strict_f1.minimum: unknown key"),
+        ("no rule", "bad.yaml: metrics.ner.strict_f1: expected min, max or value"),
+        ("bad json", "result.json:1: (json)"),
+    ],
+)
+def test_unusable_input_exits_two_with_one_line_naming_file_and_field(
+    runs, tmp_path, capsys, case, message
+):
+    run_dir, baseline = runs["rules"], runs["baseline"]
+    bad = tmp_path / "bad.yaml"
+    if case == "missing baseline":
+        baseline = tmp_path / "nothing.yaml"
+    elif case == "missing run":
+        run_dir = tmp_path / "no-run"
+    elif case == "different gold":
+        baseline = _tampered(runs, tmp_path, sha256="0" * 64)
+    elif case == "different gold in yaml":
+        baseline = _yaml(
+            bad, f"dataset_sha256: {'f' * 64}\nmetrics:\n  ner.strict_f1: {{min: 0}}\n"
+        )
+    elif case == "metric missing":
+        baseline = _yaml(bad, "metrics:\n  ner.strict_f2: {min: 0.5}\n")
+    elif case == "task missing":
+        run_dir = _tampered(runs, tmp_path)
+        result = json.loads((run_dir / "result.json").read_text())
+        result["tasks"]["attribution"] = {"status": "unsupported", "reason": "no attribution"}
+        (run_dir / "result.json").write_text(json.dumps(result))
+    elif case == "failed task":
+        run_dir, baseline = runs["failed"], _yaml(bad, "metrics:\n  toxicity.roc_auc: {min: 0}\n")
+    elif case == "bad yaml":
+        baseline = _yaml(bad, "metrics:\n  ner.strict_f1: {min: 0.8\n  toxicity: [\n")
+    elif case == "bad rule":
+        baseline = _yaml(bad, "metrics:\n  ner.strict_f1: {min: high}\n")
+    elif case == "unknown key":
+        baseline = _yaml(bad, "metrics:\n  ner.strict_f1: {minimum: 0.8}\n")
+    elif case == "no rule":
+        baseline = _yaml(bad, "metrics:\n  ner.strict_f1: {tolerance: 0.8}\n")
+    elif case == "bad json":
+        (tmp_path / "b").mkdir()
+        baseline = tmp_path / "b" / "result.json"
+        baseline.write_text("{not json")
+    junit = tmp_path / "junit.xml"
+    assert _report_cli(run_dir, "--baseline", baseline, "--junit", junit) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith("bench-report check: ") and message in line, line
+    suite = ET.parse(junit).getroot()  # CI still gets a report, with one <error>
+    assert (suite.get("tests"), suite.get("errors"), suite.get("failures")) == ("1", "1", "0")
+
+
+def test_load_baseline_reads_a_run_directory_or_its_result_file(runs):
+    from_dir, from_file = (
+        load_baseline(runs["baseline"]),
+        load_baseline(runs["baseline"] / "result.json"),
+    )
+    assert from_dir.rules == from_file.rules and len(from_dir.rules) == 10
+    assert from_file.run is not None and from_file.run.directory == runs["baseline"]
+
+
+def test_bad_options_are_unusable_input(runs):
+    with pytest.raises(CheckError, match="alpha: expected a number in"):
+        check(runs["rules"], runs["baseline"], alpha=1.5)
+    with pytest.raises(CheckError, match="tolerance: expected a number ≥ 0"):
+        check(runs["rules"], runs["baseline"], tolerance=-0.1)
+
+
+# ------------------------------------------------------------------ bench.testing
+
+
+def test_assert_no_regression_passes_and_returns_the_report(runs, tmp_path):
+    report = assert_no_regression(runs["rules"], runs["baseline"], junit=tmp_path / "j.xml")
+    assert report.passed
+    assert ET.parse(tmp_path / "j.xml").getroot().get("failures") == "0"
+
+
+def test_assert_no_regression_raises_with_the_table(runs):
+    with pytest.raises(AssertionError) as info:
+        assert_no_regression(runs["halved"], runs["baseline"], resamples=300)
+    text = str(info.value)
+    assert "| ner.strict_f1 " in text and "regression" in text and "FAIL" in text
+
+
+def test_assert_no_regression_warns_on_noise(runs):
+    with pytest.warns(RegressionNoiseWarning, match="toxicity.roc_auc"):
+        assert_no_regression(runs["noisy"], runs["baseline"])
+
+
+def test_assert_no_regression_lets_unusable_input_through(runs, tmp_path):
+    with pytest.raises(CheckError, match="not found"):
+        assert_no_regression(runs["rules"], tmp_path / "missing.yaml")
+
+
+# ------------------------------------------------------------------ bench +check.baseline
+
+
+def _bench(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"PYTHONPATH": str(TESTS_DIR)}
+    return subprocess.run(
+        [BENCH, "+model=rules", "bootstrap.resamples=0", "hydra.run.dir=out", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_bench_checks_its_run_against_its_own_baseline(runs, tmp_path):
+    baseline = tmp_path / "baselines"
+    shutil.copytree(runs["baseline"], baseline)
+    done = _bench(tmp_path, "+check.baseline=baselines/result.json")
+    assert done.returncode == 0, done.stderr
+    assert "PASS: 10 metrics" in done.stdout
+    suite = ET.parse(tmp_path / "out" / "check" / "junit.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("10", "0")
+    assert (tmp_path / "out" / "check" / "report.md").read_text().startswith("check: ")
+
+
+@pytest.mark.slow
+def test_bench_fails_against_a_stricter_yaml(tmp_path):
+    _yaml(tmp_path / "strict.yaml", "metrics:\n  ner.strict_f1: {min: 0.99}\n")
+    done = _bench(tmp_path, "+check.baseline=strict.yaml", "+check.junit=junit.xml")
+    assert done.returncode == 1, done.stderr
+    assert "bench: check: FAIL" in done.stderr and "ner.strict_f1" in done.stderr
+    suite = ET.parse(tmp_path / "junit.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
+
+
+def test_check_after_run_writes_an_error_junit_on_unusable_input(runs, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(runs["rules"], out)
+    with pytest.raises(CheckError, match="missing.yaml: not found"):
+        check_after_run(out, {"baseline": str(tmp_path / "missing.yaml")})
+    suite = ET.parse(out / "check" / "junit.xml").getroot()
+    assert suite.find("testcase/error").get("message").endswith("missing.yaml: not found")
+    with pytest.raises(CheckError, match="check.tolerence: unknown option"):
+        check_after_run(out, {"baseline": str(runs["baseline"]), "tolerence": 0.1})
+    with pytest.raises(CheckError, match="check.baseline: missing"):
+        check_after_run(out, {"junit": "x.xml"})
+    report = check_after_run(out, OmegaConf.create({"baseline": str(runs["baseline"]), "seed": 1}))
+    assert report.passed and (out / "check" / "report.md").is_file()
+
+
+# ------------------------------------------------------------------ examples/
+
+EXAMPLES = TESTS_DIR.parent / "examples"
+
+
+def test_the_example_workflow_runs_bench_with_the_check_and_uploads_artifacts():
+    import yaml
+
+    workflow = yaml.safe_load((EXAMPLES / "github-actions" / "bench-regression.yml").read_text())
+    steps = workflow["jobs"]["bench"]["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    assert uses[0].startswith("actions/checkout@") and uses[1].startswith("actions/setup-python@")
+    command = next(s["run"] for s in steps if "+check.baseline=" in s.get("run", ""))
+    assert command.startswith("bench +model=") and "hydra.run.dir=out" in command
+    uploaded = [s["with"]["path"] for s in steps if "upload-artifact" in s.get("uses", "")]
+    assert uploaded == ["out/check/junit.xml", "out/"]
+
+
+def test_the_readme_yaml_baseline_works(runs, tmp_path):
+    import re
+
+    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    [text] = re.findall(r"```yaml\n(# baselines/check\.yaml\n.*?)```", readme, re.S)
+    shutil.copytree(runs["baseline"], tmp_path / "baselines")
+    baseline = _yaml(tmp_path / "baselines" / "check.yaml", text)
+    assert check(runs["rules"], baseline).passed
+    assert check(runs["noisy"], baseline).passed
+    assert not check(runs["halved"], baseline).passed
