@@ -44,9 +44,7 @@ def test_without_model_lists_presets_and_fails(tmp_path):
 
 
 def test_failed_task_gives_exit_code_one_and_keeps_other_tasks(tmp_path):
-    done = bench(
-        tmp_path, "+model._target_=adapters_for_tests.OutOfRangeNer", "hydra.run.dir=out"
-    )
+    done = bench(tmp_path, "+model._target_=adapters_for_tests.OutOfRangeNer", "hydra.run.dir=out")
     assert done.returncode == 1
     assert "task ner failed" in done.stderr
     result = json.loads((tmp_path / "out" / "result.json").read_text())

@@ -24,7 +24,6 @@ Record = dict[str, Any]
 _LOCATION = re.compile(r"(?P<file>[^:\s]+):(?P<line>\d+): (?P<field>[^:]+): \S")
 
 
-
 # ---------------------------------------------------------------------------- helpers
 
 

@@ -13,6 +13,8 @@ import sys
 # name -> (module, one-line help)
 SUBCOMMANDS = {
     "compare": ("bench.report.compare_cli", "paired significance test between two runs"),
+    "leaderboard": ("bench.report.leaderboard_cli", "rank runs scored on the same gold"),
+    "errors": ("bench.report.errors_cli", "error-analysis HTML page of one run"),
     "check": ("bench.report.check_cli", "regression check of a run against a baseline (CI)"),
 }
 

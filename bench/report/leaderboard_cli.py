@@ -1,0 +1,57 @@
+"""``bench-report leaderboard RUN_DIR_OR_GLOB… --out DIR``: rank runs scored on the same gold.
+
+Writes ``leaderboard.md``, ``.csv``, ``.json``, ``.tex`` (booktabs), ``index.html``
+(self-contained), ``model-index/<model>.yaml`` (Hugging Face model-card metadata) and
+the PNG plots into DIR. The ranking rule is documented in :mod:`bench.report.leaderboard`.
+Exit codes: 0 written; 2 unusable input (no runs, different gold, missing files,
+matplotlib missing without ``--no-plots``), nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.report.leaderboard import LeaderboardError, build_leaderboard, write_leaderboard
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN_DIR_OR_GLOB",
+        help="run directories (holding result.json and samples/), glob patterns, or folders "
+        "whose sub-directories are runs",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output directory")
+    parser.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level of ties")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.resamples < 1 or not 0 < args.alpha < 1:
+        print(
+            "bench-report leaderboard: --resamples must be ≥ 1, --alpha in (0, 1)", file=sys.stderr
+        )
+        return 2
+    try:
+        board = build_leaderboard(args.runs, args.resamples, args.seed, args.alpha)
+        if not args.no_plots:
+            from bench.report.plots import PlotError, _figure
+
+            try:
+                _figure(1, 1)
+            except PlotError as err:
+                raise LeaderboardError(str(err)) from None
+        written = write_leaderboard(board, args.out, with_plots=not args.no_plots)
+    except LeaderboardError as err:
+        print(f"bench-report leaderboard: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"{len(board.entries)} runs on {board.dataset['name']} {board.dataset['version']}: "
+        f"{len(written)} files in {args.out}"
+    )
+    return 0

@@ -1,0 +1,330 @@
+"""Leaderboard plots as PNG bytes (matplotlib, Agg, no pyplot state, deterministic).
+
+Each plot is drawn on a fresh :class:`matplotlib.figure.Figure` and saved without
+the "Software" PNG text chunk, so the same runs give byte-identical files.
+A model keeps its colour across plots (its position on the leaderboard).
+
+- ``ner_per_label_f1.png``: strict F1 per label, error bars the 95% bootstrap
+  interval over that label's entities (:func:`bench.report.leaderboard.ner_label_f1`);
+- ``attribution_by_quote_type.png``: ``content_overlap_f1.<type>`` (direct,
+  indirect, mixed) from ``result.json`` — the samples do not record the type;
+- ``toxicity_roc.png``, ``toxicity_pr.png``, ``toxicity_calibration.png``: from
+  ``samples/toxicity.jsonl``, main level only (the level of its first row);
+  calibration in 10 equal-width bins;
+- ``toxicity_bias_heatmap.png``: identities × (subgroup, BPSN, BNSP) AUC, one panel
+  per model; grey cells are undefined.
+
+Requires matplotlib (the ``report`` extra).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bench.report.leaderboard import Entry, Leaderboard
+
+PALETTE = (
+    "#4477aa",
+    "#ee6677",
+    "#228833",
+    "#ccbb44",
+    "#66ccee",
+    "#aa3377",
+    "#bbbbbb",
+    "#000000",
+    "#ee7733",
+    "#009988",
+)  # Paul Tol's bright scheme, then more
+DPI = 100
+
+
+class PlotError(RuntimeError):
+    """matplotlib is missing or a plot could not be drawn."""
+
+
+def _figure(width: float, height: float) -> Any:
+    try:
+        from matplotlib.figure import Figure  # no pyplot: PNGs are drawn by Agg
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise PlotError(
+            "plots need matplotlib: pip install 'bench[report]' (or pass --no-plots)"
+        ) from err
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """As :func:`bench.report.files.write_text_atomic`, for binary content."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def label(text: Any, limit: int = 40) -> str:
+    """Plot text from a result file: ``$`` escaped (no mathtext), long names shortened."""
+    text = str(text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("\\", "\\\\").replace("$", r"\$")
+
+
+def _colours(board: Leaderboard) -> dict[str, str]:
+    return {e.name: PALETTE[i % len(PALETTE)] for i, e in enumerate(board.entries)}
+
+
+# ----------------------------------------------------------------------------- NER
+
+
+def ner_per_label(board: Leaderboard) -> bytes | None:
+    names = [e.name for e in board.entries if e.name in board.ner_labels]
+    if not names:
+        return None
+    labels = sorted({lab for n in names for lab in board.ner_labels[n]})
+    colours = _colours(board)
+    width = 0.8 / len(names)
+    fig = _figure(max(6.0, 0.55 * len(labels) * max(1, len(names) / 2) + 2), 4.2)
+    ax = fig.add_subplot()
+    x = np.arange(len(labels))
+    for i, name in enumerate(names):
+        per = board.ner_labels[name]
+        values = np.array([per.get(lab, {}).get("f1", np.nan) for lab in labels], float)
+        lows = np.array([_or_nan(per.get(lab, {}).get("low")) for lab in labels], float)
+        highs = np.array([_or_nan(per.get(lab, {}).get("high")) for lab in labels], float)
+        err = np.vstack([np.clip(values - lows, 0, None), np.clip(highs - values, 0, None)])
+        err = np.nan_to_num(err)
+        ax.bar(
+            x - 0.4 + width * (i + 0.5),
+            np.nan_to_num(values),
+            width,
+            yerr=err,
+            capsize=2,
+            color=colours[name],
+            label=label(name),
+            error_kw={"elinewidth": 0.8},
+        )
+    ax.set_xticks(x, [label(lab, 18) for lab in labels], rotation=45, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("strict F1")
+    ax.set_title("NER F1 per label (95% bootstrap CI over the label's entities)")
+    ax.legend(
+        fontsize="small", ncols=min(len(names), 5), loc="upper left", bbox_to_anchor=(0, -0.25)
+    )
+    ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
+
+
+def _or_nan(value: float | None) -> float:
+    return np.nan if value is None else float(value)
+
+
+# ----------------------------------------------------------------------------- attribution
+
+
+def attribution_by_type(board: Leaderboard) -> bytes | None:
+    entries = board.entries_with("attribution") if "attribution" in board.tasks else []
+    prefix = "content_overlap_f1."
+    per_model = {
+        e.name: {
+            name[len(prefix) :]: metric.get("value")
+            for name, metric in e.result["tasks"]["attribution"]["metrics"].items()
+            if name.startswith(prefix)
+        }
+        for e in entries
+    }
+    kinds = sorted({k for values in per_model.values() for k in values})
+    if not kinds:
+        return None
+    colours = _colours(board)
+    names = list(per_model)
+    width = 0.8 / len(names)
+    fig = _figure(max(5.5, 1.2 * len(kinds) + 3), 3.8)
+    ax = fig.add_subplot()
+    x = np.arange(len(kinds))
+    for i, name in enumerate(names):
+        values = [_or_nan(per_model[name].get(k)) for k in kinds]
+        bars = ax.bar(
+            x - 0.4 + width * (i + 0.5),
+            np.nan_to_num(values),
+            width,
+            color=colours[name],
+            label=label(name),
+        )
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    ax.set_xticks(x, [label(k) for k in kinds])
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("content overlap F1")
+    ax.set_title("Attribution by quote type")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
+
+
+# ----------------------------------------------------------------------------- toxicity
+
+
+def toxicity_main_level(entry: Entry) -> tuple[str, np.ndarray, np.ndarray]:
+    """(level, gold labels, scores) of the main level, rows sorted by id."""
+    rows = entry.run.samples("toxicity")
+    level = rows[0]["level"] if rows else ""
+    main = sorted((r for r in rows if r["level"] == level), key=lambda r: r["id"])
+    return (
+        level,
+        np.array([r["gold"] for r in main], int),
+        np.array([r["score"] for r in main], float),
+    )
+
+
+def _toxicity_entries(board: Leaderboard) -> list[Entry]:
+    return board.entries_with("toxicity") if "toxicity" in board.tasks else []
+
+
+def toxicity_curves(board: Leaderboard) -> tuple[bytes | None, bytes | None, bytes | None]:
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
+
+    entries = _toxicity_entries(board)
+    data = [(e, *toxicity_main_level(e)) for e in entries]
+    data = [d for d in data if len(set(d[2].tolist())) == 2]  # both classes: curves defined
+    if not data:
+        return None, None, None
+    colours = _colours(board)
+    level = data[0][1]
+
+    roc_fig = _figure(5.6, 4.6)
+    roc = roc_fig.add_subplot()
+    roc.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=0.8)
+    pr_fig = _figure(5.6, 4.6)
+    pr = pr_fig.add_subplot()
+    cal_fig = _figure(5.6, 4.6)
+    cal = cal_fig.add_subplot()
+    cal.plot(
+        [0, 1], [0, 1], color="#999999", linestyle="--", linewidth=0.8, label="perfectly calibrated"
+    )
+    prevalence = float(data[0][2].mean())
+    pr.axhline(
+        prevalence,
+        color="#999999",
+        linestyle="--",
+        linewidth=0.8,
+        label=f"prevalence {prevalence:.2f}",
+    )
+    for entry, _, gold, score in data:
+        c, name = colours[entry.name], label(entry.name)
+        fpr, tpr, _ = roc_curve(gold, score)
+        roc.plot(fpr, tpr, color=c, label=f"{name} (AUC {auc(fpr, tpr):.3f})", drawstyle="default")
+        precision, recall, _ = precision_recall_curve(gold, score)
+        ap = average_precision_score(gold, score)
+        pr.step(recall, precision, where="post", color=c, label=f"{name} (AP {ap:.3f})")
+        frac, mean_pred = calibration_curve(gold, score, n_bins=10, strategy="uniform")
+        cal.plot(mean_pred, frac, marker="o", markersize=4, color=c, label=name)
+    for ax, title, xl, yl in (
+        (roc, "ROC", "false positive rate", "true positive rate"),
+        (pr, "Precision-recall", "recall", "precision"),
+        (cal, "Calibration (10 equal-width bins)", "mean predicted score", "fraction toxic"),
+    ):
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.05)
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.set_title(f"Toxicity {title} ({label(level)} level)", fontsize="medium")
+        ax.legend(fontsize="small", loc="lower right" if ax is roc else "best")
+        ax.grid(alpha=0.3)
+    return _png(roc_fig), _png(pr_fig), _png(cal_fig)
+
+
+def bias_heatmap(board: Leaderboard) -> bytes | None:
+    from bench.report.leaderboard import BIAS_METRICS, BIAS_TITLES
+
+    panels = []
+    for e in _toxicity_entries(board):
+        subgroups = (
+            e.result["tasks"]["toxicity"].get("breakdown", {}).get("bias", {}).get("subgroups")
+        )
+        if subgroups:
+            panels.append((e, subgroups))
+    if not panels:
+        return None
+    identities = sorted({i for _, s in panels for i in s})
+    n = len(panels)
+    fig = _figure(max(4.0, 2.9 * n + 1.2), max(2.5, 0.32 * len(identities) + 1.6))
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["RdYlGn"].with_extremes(bad="#dddddd")
+    image = None
+    for ax, (entry, subgroups) in zip(axes, panels, strict=True):
+        grid = np.array(
+            [
+                [_or_nan((subgroups.get(i, {}).get(m) or {}).get("value")) for m in BIAS_METRICS]
+                for i in identities
+            ],
+            float,
+        )
+        image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
+        for (r, c), v in np.ndenumerate(grid):
+            dark = not np.isnan(v) and (v > 0.85 or v < 0.15)
+            text = "n/a" if np.isnan(v) else f"{v:.2f}"
+            colour = "white" if dark else "#333333"
+            ax.text(c, r, text, ha="center", va="center", fontsize=7, color=colour)
+        short = [BIAS_TITLES[m].replace(" AUC", "") for m in BIAS_METRICS]
+        ax.set_xticks(range(len(BIAS_METRICS)), short)
+        ax.set_yticks(range(len(identities)), [label(i, 24) for i in identities])
+        ax.set_title(label(entry.name, 28), fontsize="medium")
+        if ax is not axes[0]:
+            ax.tick_params(labelleft=False)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="AUC")
+    fig.suptitle("Toxicity bias AUC per identity", fontsize="medium")
+    return _png(fig)
+
+
+# ----------------------------------------------------------------------------- all
+
+
+def leaderboard_plots(board: Leaderboard) -> dict[str, tuple[str, bytes]]:
+    """File name -> (caption, PNG bytes), for the plots whose data the runs have."""
+    out: dict[str, tuple[str, bytes]] = {}
+
+    def add(name: str, caption: str, data: bytes | None) -> None:
+        if data is not None:
+            out[name] = (caption, data)
+
+    add(
+        "ner_per_label_f1.png",
+        "NER strict F1 per label, with 95% bootstrap intervals over the label's entities",
+        ner_per_label(board),
+    )
+    add(
+        "attribution_by_quote_type.png",
+        "Attribution content overlap F1 by quote type",
+        attribution_by_type(board),
+    )
+    roc, pr, cal = toxicity_curves(board)
+    add("toxicity_roc.png", "Toxicity ROC curves (main level)", roc)
+    add("toxicity_pr.png", "Toxicity precision-recall curves (main level)", pr)
+    add("toxicity_calibration.png", "Toxicity calibration (reliability) curves", cal)
+    add(
+        "toxicity_bias_heatmap.png",
+        "Toxicity subgroup, BPSN and BNSP AUC per identity, per model",
+        bias_heatmap(board),
+    )
+    return out

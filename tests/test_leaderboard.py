@@ -1,0 +1,508 @@
+"""``bench-report leaderboard`` and ``bench-report errors`` on runs made in-process.
+
+The runs (oracle, rules, empty, a copy of rules whose preset is a script tag, and a
+model whose every task failed or is unsupported) are built once per module with 200
+bootstrap resamples. The HTML pages are also rendered by headless Chromium (Debian's
+``chromium`` package) when it is installed; those tests skip otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from bench.cli import CONF_DIR
+from bench.report import errors_cli, leaderboard_cli
+from bench.report.cli import SUBCOMMANDS
+from bench.report.leaderboard import (
+    build_leaderboard,
+    latex_escape,
+    ner_label_f1,
+    ranks_from_tests,
+)
+from bench.runner import run
+
+SCRIPT = "<script>alert(1)</script>"
+RESAMPLES = "200"
+PLOTS = (
+    "ner_per_label_f1.png",
+    "attribution_by_quote_type.png",
+    "toxicity_roc.png",
+    "toxicity_pr.png",
+    "toxicity_calibration.png",
+    "toxicity_bias_heatmap.png",
+)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium not installed (apt-get install -y chromium)"
+)
+
+
+def _cfg(model: str | dict, *overrides: str):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        if isinstance(model, str):
+            return compose(config_name="config", overrides=[f"+model={model}", *overrides])
+        cfg = compose(config_name="config", overrides=list(overrides))
+    OmegaConf.set_struct(cfg, False)
+    cfg.model = model
+    return cfg
+
+
+def _make_run(out: Path, model: str | dict, preset: str) -> Path:
+    overrides = [f"bootstrap.resamples={RESAMPLES}"]
+    run(_cfg(model, *overrides), preset, overrides, out)
+    return out
+
+
+def _copy_run(source: Path, target: Path, edit) -> Path:
+    shutil.copytree(source, target)
+    result = json.loads((target / "result.json").read_text())
+    edit(result)
+    (target / "result.json").write_text(json.dumps(result, indent=2))
+    return target
+
+
+def _cli(module, *argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    return module.main(parser.parse_args(list(argv)))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("runs")
+    out = {name: _make_run(base / name, name, name) for name in ("oracle", "rules", "empty")}
+    out["broken"] = _make_run(
+        base / "broken", {"_target_": "adapters_for_tests.NanToxicity"}, "broken"
+    )  # toxicity fails (NaN scores), ner and attribution unsupported
+
+    def rename(result):
+        result["model"]["preset"] = SCRIPT
+
+    out["script"] = _copy_run(out["rules"], base / "script", rename)
+    return out
+
+
+@pytest.fixture(scope="module")
+def board_dir(runs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("board")
+    sources = [str(runs[n]) for n in ("empty", "script", "broken", "rules", "oracle")]
+    assert _cli(leaderboard_cli, *sources, "--out", str(out), "--resamples", RESAMPLES) == 0
+    return out
+
+
+def _by_name(data: dict) -> dict[str, dict]:
+    return {m["name"]: m for m in data["models"]}
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def test_subcommands_are_registered():
+    assert SUBCOMMANDS["leaderboard"][0] == "bench.report.leaderboard_cli"
+    assert SUBCOMMANDS["errors"][0] == "bench.report.errors_cli"
+
+
+def test_every_output_file_exists_and_parses(board_dir, runs):
+    sha = json.loads((runs["rules"] / "result.json").read_text())["dataset"]["sha256"]
+    data = json.loads((board_dir / "leaderboard.json").read_text())
+    assert data["dataset"]["sha256"] == sha and data["dataset"]["name"] == "seed_article"
+    assert data["bench_versions"] == ["0.1.0"]
+    assert [m["name"] for m in data["models"]][0] == "oracle"
+    assert len(data["models"]) == 5
+
+    rows = list(csv.DictReader(io.StringIO((board_dir / "leaderboard.csv").read_text())))
+    assert [r["model"] for r in rows] == [m["name"] for m in data["models"]]
+    assert {r["ner.rank"] for r in rows if r["model"] == "oracle"} == {"1"}
+    broken = next(r for r in rows if r["model"] == "broken")
+    assert (broken["ner.status"], broken["toxicity.status"]) == ("unsupported", "failed")
+    assert broken["toxicity.roc_auc"] == ""
+
+    md = (board_dir / "leaderboard.md").read_text()
+    assert sha in md and "seed_article" in md and "0.1.0" in md
+    broken_line = next(line for line in md.splitlines() if line.startswith("| broken"))
+    assert broken_line.count("—") == 6  # value and rank of three tasks
+
+    tex = (board_dir / "leaderboard.tex").read_text()
+    for command in ("\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}"):
+        assert command in tex
+    assert tex.count("\\begin{") == tex.count("\\end{")
+    assert "seed\\_article" in tex
+
+    html_text = (board_dir / "index.html").read_text()
+    assert html_text.startswith("<!DOCTYPE html>") and "http://" not in html_text
+    assert "https://" not in html_text
+    for name in PLOTS:
+        png = (board_dir / name).read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000, name
+        assert f'id="plot-{name.removesuffix(".png")}"' in html_text
+
+    cards = sorted(p.name for p in (board_dir / "model-index").iterdir())
+    assert cards == sorted(
+        ["oracle.yaml", "rules.yaml", "empty.yaml", "broken.yaml", "script_alert_1_script.yaml"]
+    )
+    card = yaml.safe_load((board_dir / "model-index" / "rules.yaml").read_text())
+    [entry] = card["model-index"]
+    assert entry["name"] == "rules"
+    by_task = {r["task"]["type"]: r for r in entry["results"]}
+    assert set(by_task) == {"token-classification", "quote-attribution", "text-classification"}
+    ner = by_task["token-classification"]
+    assert ner["dataset"]["revision"] == sha and ner["dataset"]["split"] == "test"
+    assert ner["dataset"]["name"] == "seed_article" and ner["dataset"]["config"] == "1.0.0"
+    assert ner["metrics"][0]["type"] == "f1" and 0 < ner["metrics"][0]["value"] < 1
+    broken_card = yaml.safe_load((board_dir / "model-index" / "broken.yaml").read_text())
+    assert broken_card["model-index"][0]["results"] == []
+
+
+def test_ranks_oracle_first_and_ties_where_not_significant(board_dir):
+    data = json.loads((board_dir / "leaderboard.json").read_text())
+    for task in ("ner", "attribution", "toxicity"):
+        ranking = data["tasks"][task]["ranking"]
+        assert ranking[0]["model"] == "oracle" and ranking[0]["rank"] == 1
+        assert ranking[0]["vs_above"] is None
+        ranks = {r["model"]: r for r in ranking}
+        # The script-named copy of rules has identical predictions: p = 1, same rank.
+        assert ranks[SCRIPT]["rank"] == ranks["rules"]["rank"] == 2
+        tied = ranks["rules"]["vs_above"]  # equal values: ordered by name, "<" before "r"
+        assert tied["model"] == SCRIPT and tied["p_value"] == 1.0 and not tied["significant"]
+        # Empty is significantly worse than the rules baseline: its own position (4).
+        assert ranks["empty"]["rank"] == 4
+        assert ranks["empty"]["vs_above"]["significant"]
+        assert ranks["empty"]["vs_above"]["p_value"] < 0.05
+        assert "broken" not in ranks
+    assert _by_name(data)["broken"]["tasks"]["toxicity"]["status"] == "failed"
+
+
+def test_ranks_from_tests_chain_ties():
+    assert ranks_from_tests([True]) == [1]
+    assert ranks_from_tests([True, False, True, False, False, True]) == [1, 1, 3, 3, 3, 6]
+    assert ranks_from_tests([True, True, True]) == [1, 2, 3]
+
+
+def test_per_label_f1_matches_the_run_breakdown(runs):
+    from bench.report.compare import Run
+
+    run_ = Run.load(runs["rules"])
+    per_label = run_.result["tasks"]["ner"]["breakdown"]["per_label"]
+    computed = ner_label_f1(run_, 200, 0)
+    for label, scores in per_label.items():
+        assert computed[label]["f1"] == pytest.approx(scores["f1"]), label
+        assert computed[label]["support"] == scores["support"]
+        assert computed[label]["low"] <= computed[label]["f1"] <= computed[label]["high"]
+
+
+def test_mixed_gold_is_refused_with_exit_2(runs, tmp_path, capsys):
+    def other_gold(result):
+        result["dataset"]["sha256"] = "0" * 64
+
+    other = _copy_run(runs["empty"], tmp_path / "other", other_gold)
+    out = tmp_path / "board"
+    code = _cli(leaderboard_cli, str(runs["rules"]), str(other), "--out", str(out))
+    assert code == 2
+    assert "different gold" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_missing_run_and_glob_are_exit_2(tmp_path, capsys):
+    assert _cli(leaderboard_cli, str(tmp_path / "nope-*"), "--out", str(tmp_path / "o")) == 2
+    assert "no run directory matches" in capsys.readouterr().err
+    assert _cli(leaderboard_cli, str(tmp_path), "--out", str(tmp_path / "o")) == 2
+
+
+def test_globs_expand_and_output_is_deterministic(runs, board_dir, tmp_path):
+    out = tmp_path / "again"
+    parent = runs["rules"].parent  # every run directory of the module lives here
+    assert (
+        _cli(leaderboard_cli, str(parent / "*"), "--out", str(out), "--resamples", RESAMPLES) == 0
+    )
+    first = sorted(p.relative_to(board_dir) for p in board_dir.rglob("*") if p.is_file())
+    second = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert first == second
+    for rel in first:
+        if rel.name == "leaderboard.json":  # holds the run directories as given
+            continue
+        assert (board_dir / rel).read_bytes() == (out / rel).read_bytes(), rel
+    a = json.loads((board_dir / "leaderboard.json").read_text())
+    b = json.loads((out / "leaderboard.json").read_text())
+    assert a["tasks"] == b["tasks"]
+
+
+def test_text_from_results_is_escaped(board_dir):
+    html_text = (board_dir / "index.html").read_text()
+    assert SCRIPT not in html_text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_text
+    assert html_text.count("<script>") == 1  # the page's own sorting script
+    md = (board_dir / "leaderboard.md").read_text()
+    assert SCRIPT not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    tex = (board_dir / "leaderboard.tex").read_text()
+    assert "\\textless{}script\\textgreater{}alert(1)\\textless{}/script\\textgreater{}" in tex
+    card = yaml.safe_load((board_dir / "model-index" / "script_alert_1_script.yaml").read_text())
+    assert card["model-index"][0]["name"] == SCRIPT  # YAML is data: kept verbatim
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_latex_table_compiles(board_dir, tmp_path):
+    (tmp_path / "doc.tex").write_text(
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
+        "\\usepackage[margin=1cm,landscape]{geometry}\n\\begin{document}\n"
+        f"\\input{{{board_dir / 'leaderboard.tex'}}}\n\\end{{document}}\n"
+    )
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 1000
+
+
+def test_no_plots_writes_no_png(runs, tmp_path):
+    out = tmp_path / "board"
+    sources = [str(runs["rules"]), str(runs["empty"])]
+    assert (
+        _cli(leaderboard_cli, *sources, "--out", str(out), "--resamples", "50", "--no-plots") == 0
+    )
+    assert not list(out.glob("*.png")) and (out / "index.html").is_file()
+    assert "<img" not in (out / "index.html").read_text()
+
+
+def test_latex_escape_covers_special_characters():
+    assert latex_escape("a_b & 50% $x$ #1 {y} ~z ^w \\") == (
+        "a\\_b \\& 50\\% \\$x\\$ \\#1 \\{y\\} \\textasciitilde{}z \\textasciicircum{}w "
+        "\\textbackslash{}"
+    )
+
+
+def test_build_leaderboard_api(runs):
+    board = build_leaderboard([str(runs["rules"]), str(runs["oracle"])], n_resamples=50)
+    assert [e.name for e in board.entries] == ["oracle", "rules"]
+    assert board.tasks == ["ner", "attribution", "toxicity"]
+
+
+# ----------------------------------------------------------------------------- errors page
+
+
+class _Collector(HTMLParser):
+    """Classes of <mark> elements and the rows of tables, from a static HTML file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marks: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "mark":
+            self.marks.append(attrs.get("class", ""))
+        if tag == "script":
+            self.scripts += 1
+
+
+def test_errors_page_classes_and_escaping(runs, tmp_path):
+    out = tmp_path / "errors.html"
+    assert _cli(errors_cli, str(runs["script"]), "--out", str(out)) == 0
+    text = out.read_text()
+    parser = _Collector()
+    parser.feed(text)
+    assert {"correct", "missed", "spurious", "wrong-type"} <= set(parser.marks)
+    assert parser.scripts == 1 and SCRIPT not in text
+    assert "Mexico" in text  # document text re-loaded from the dataset
+    for cls in ("missed", "spurious", "wrong speaker"):
+        assert f">{cls}" in text, cls
+    # toxicity rows sorted by |score - gold|, largest first
+    segment = text.split('id="toxicity-segment"')[1].split("</table>")[0]
+    errors = [float(x) for x in re.findall(r'<td class="num" data-sort="([0-9.e-]+)">', segment)]
+    per_row = errors[2::3]  # gold, score, error per row
+    assert per_row == sorted(per_row, reverse=True) and per_row[0] > 0.5
+
+
+def test_errors_page_without_dataset_lists_spans(runs, tmp_path):
+    out = tmp_path / "errors.html"
+    assert _cli(errors_cli, str(runs["rules"]), "--out", str(out), "--no-dataset") == 0
+    text = out.read_text()
+    assert "spans recorded in the samples only" in text
+    assert '<ul class="spans">' in text
+
+
+def test_errors_page_missing_run_is_exit_2(tmp_path):
+    assert _cli(errors_cli, str(tmp_path), "--out", str(tmp_path / "x.html")) == 2
+
+
+# ----------------------------------------------------------------------------- Chromium
+
+
+def _chromium(tmp_path: Path, url: str, *args: str) -> tuple[str, list[str]]:
+    """Run headless Chromium; return stdout and the console lines about the page."""
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
+        url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    console = [
+        line
+        for line in done.stderr.splitlines()
+        if ":CONSOLE" in line or "Uncaught" in line or "console error" in line.lower()
+    ]
+    return done.stdout, console
+
+
+class _TableRows(HTMLParser):
+    """Text of the cells of one table (by id), row by row."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.inside, self.in_body = table_id, False, False
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+        self.scripts: list[str] = []
+        self._script = False
+        self.attrs: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "body":
+            self.attrs = {k: v or "" for k, v in attrs.items()}
+        if tag == "table" and attrs.get("id") == self.table_id:
+            self.inside = True
+        if self.inside and tag == "tbody":
+            self.in_body = True
+        if self.in_body and tag == "tr":
+            self.rows.append([])
+        if self.in_body and tag == "td":
+            self.cell = []
+        if tag == "script":
+            self._script = True
+            self.scripts.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "table" and self.inside:
+            self.inside = self.in_body = False
+        if tag == "td" and self.cell is not None:
+            self.rows[-1].append("".join(self.cell).strip())
+            self.cell = None
+        if tag == "script":
+            self._script = False
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+        if self._script:
+            self.scripts[-1] += data
+
+
+@needs_chromium
+def test_chromium_renders_rows_without_injection_or_console_errors(board_dir, tmp_path):
+    dom, console = _chromium(tmp_path, (board_dir / "index.html").as_uri(), "--dump-dom")
+    assert console == []
+    table = _TableRows("leaderboard")
+    table.feed(dom)
+    models = [row[1] for row in table.rows]
+    assert models[0] == "oracle" and len(models) == 5
+    assert SCRIPT in models  # the preset renders as text
+    assert set(models) == {"oracle", "rules", "empty", "broken", SCRIPT}
+    broken = table.rows[models.index("broken")]
+    assert broken[2:8] == ["—"] * 6
+    assert len(table.scripts) == 1 and "alert(1)" not in table.scripts[0]
+    ner = _TableRows("ner-per-label")
+    ner.feed(dom)
+    assert {row[0] for row in ner.rows} >= {"GPE", "PERSON", "ORG"}
+    bias = _TableRows("bias-rules")
+    bias.feed(dom)
+    assert "mexican" in {row[0] for row in bias.rows}
+    assert dom.count('<img src="data:image/png;base64,') == len(PLOTS)
+
+
+@needs_chromium
+def test_chromium_sorts_the_table_on_header_click(board_dir, tmp_path):
+    page = (board_dir / "index.html").read_text()
+    probe = """<script>
+    (function () {
+      function order() {
+        var rows = document.querySelectorAll("#leaderboard tbody tr");
+        return Array.prototype.map.call(rows, function (r) { return r.cells[1].textContent; });
+      }
+      var buttons = document.querySelectorAll("#leaderboard thead th button");
+      buttons[1].click();  // Model: ascending
+      document.body.setAttribute("data-by-model", JSON.stringify(order()));
+      buttons[1].click();  // Model again: descending
+      document.body.setAttribute("data-by-model-desc", JSON.stringify(order()));
+      buttons[6].click();  // Toxicity ROC-AUC: best first, missing last
+      document.body.setAttribute("data-by-toxicity", JSON.stringify(order()));
+    })();
+    </script></body>"""
+    probe_page = tmp_path / "probe.html"
+    probe_page.write_text(page.replace("</body>", probe))
+    dom, console = _chromium(tmp_path, probe_page.as_uri(), "--dump-dom")
+    assert console == []
+    body = _TableRows("leaderboard")
+    body.feed(dom)
+    by_model = json.loads(body.attrs["data-by-model"])
+    assert by_model == sorted(by_model, key=str.lower)
+    assert json.loads(body.attrs["data-by-model-desc"]) == by_model[::-1]
+    by_toxicity = json.loads(body.attrs["data-by-toxicity"])
+    assert by_toxicity[0] == "oracle" and by_toxicity[-1] == "broken"
+    assert by_toxicity[-2] == "empty"
+
+
+@needs_chromium
+def test_chromium_screenshot_is_not_blank(board_dir, tmp_path):
+    from matplotlib.image import imread
+
+    shot = tmp_path / "shot.png"
+    _, console = _chromium(
+        tmp_path,
+        (board_dir / "index.html").as_uri(),
+        f"--screenshot={shot}",
+        "--window-size=1280,900",
+        "--hide-scrollbars",
+    )
+    assert console == []
+    assert shot.is_file() and shot.stat().st_size > 20_000
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[:2] == (900, 1280)
+    assert pixels.std() > 0.05  # not a flat page
+    assert (pixels.mean(axis=2) < 0.5).mean() > 0.01  # some dark text on it
+
+
+@needs_chromium
+def test_chromium_renders_the_errors_page(runs, tmp_path):
+    out = tmp_path / "errors.html"
+    assert _cli(errors_cli, str(runs["script"]), "--out", str(out)) == 0
+    dom, console = _chromium(tmp_path, out.as_uri(), "--dump-dom")
+    assert console == []
+    parser = _Collector()
+    parser.feed(dom)
+    assert parser.scripts == 1
+    assert {"correct", "missed", "spurious", "wrong-type"} <= set(parser.marks)
+    rows = _TableRows("attribution")
+    rows.feed(dom)
+    assert {r[0].split(" (")[0] for r in rows.rows} >= {"missed", "wrong speaker", "correct"}
