@@ -315,9 +315,9 @@ def test_long_documents_in_a_batch_match_one_by_one(ner_dir):
 
 
 def test_conll_labels_without_a_map_are_a_clear_error(ner_dir):
-    with pytest.raises(ValueError, match=r"not OntoNotes labels: MISC, PER; .*label_map"):
+    with pytest.raises(ValueError, match=r"outside the target set: MISC, PER; .*label_map"):
         HFTokenClassification(str(ner_dir))
-    with pytest.raises(ValueError, match="'PLACE' is not an OntoNotes label"):
+    with pytest.raises(ValueError, match="'PLACE' is not a target label"):
         HFTokenClassification(str(ner_dir), label_map={"LOC": "PLACE"})
     with pytest.raises(ValueError, match="aggregation_strategy"):
         HFTokenClassification(

@@ -108,12 +108,12 @@ def test_label_map_renames_and_drops(adapter, documents):
 
 
 def test_label_map_target_must_be_ontonotes():
-    with pytest.raises(ValueError, match="'PLACE' is not an OntoNotes label"):
+    with pytest.raises(ValueError, match="'PLACE' is not a target label"):
         SpacyAdapter(PIPELINE, label_map={"GPE": "PLACE"})
 
 
 def test_unknown_label_is_a_clear_error(villain_pipeline):
-    with pytest.raises(ValueError, match="not OntoNotes labels: VILLAIN.*label_map"):
+    with pytest.raises(ValueError, match="outside the target set: VILLAIN.*label_map"):
         SpacyAdapter(villain_pipeline)
 
 
@@ -151,3 +151,24 @@ def test_spacy_is_not_imported_with_bench():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_spacy_scores_wnut17_through_a_label_map(tmp_path):
+    """OntoNotes labels mapped onto WNUT-17's types: the adapter scores another label set."""
+    from omegaconf import OmegaConf
+
+    from bench.runner import run
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["+model=spacy_sm", "dataset=wnut17",
+                                                       "bootstrap.resamples=0"])  # fmt: skip
+    OmegaConf.set_struct(cfg, False)
+    cfg.model.labels = list(cfg.dataset.labels)
+    keep = {"PERSON": "person", "ORG": "corporation", "GPE": "location", "LOC": "location",
+            "FAC": "location", "PRODUCT": "product", "WORK_OF_ART": "creative-work",
+            "NORP": "group"}  # fmt: skip
+    nlp_labels = SpacyAdapter(PIPELINE, label_map=dict.fromkeys(ENTITY_LABELS)).nlp.get_pipe("ner")
+    cfg.model.label_map = {label: keep.get(label) for label in nlp_labels.labels}
+    ner = run(cfg, "spacy_sm", [], tmp_path).result["tasks"]["ner"]
+    assert ner["status"] == "ok", ner.get("error")
+    assert 0.05 < ner["metrics"]["strict_f1"]["value"] < 0.6

@@ -55,7 +55,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters.base import Adapter
-from bench.data.schema import ENTITY_LABELS, TOXICITY_ATTRIBUTES
+from bench.adapters.labels import LabelMap
+from bench.data.schema import TOXICITY_ATTRIBUTES
 from bench.predictions import EntityPrediction, TextItem, ToxicityPrediction
 
 _AGGREGATIONS = ("simple", "first", "average", "max")
@@ -273,6 +274,7 @@ class HFTokenClassification(_HFAdapter):
         max_length: int | None = None,
         revision: str | None = None,
         dtype: str = "float32",
+        labels: list[str] | None = None,
     ) -> None:
         if aggregation_strategy not in _AGGREGATIONS:
             raise ValueError(
@@ -280,36 +282,14 @@ class HFTokenClassification(_HFAdapter):
                 f"per-token tags), got {aggregation_strategy!r}"
             )
         self.aggregation_strategy = aggregation_strategy
-        self.label_map: dict[str, str | None] = dict(label_map or {})
-        for source, target in self.label_map.items():
-            if target is not None and target not in ENTITY_LABELS:
-                raise ValueError(
-                    f"label_map[{source!r}] = {target!r} is not an OntoNotes label; "
-                    f"expected one of {', '.join(ENTITY_LABELS)} or null (drop)"
-                )
+        self.label_map = LabelMap(label_map, f"Hugging Face model {model!r}", labels)
         self._load(model, revision, device, batch_size, max_length, dtype)
         declared = {_entity_name(label) for label in self._labels()} - {"O"}
-        self._check_labels(declared)
+        self.label_map.check(declared)
         self._special = len(self.tokenizer("")["input_ids"])
         self.window_tokens = self.max_length - self._special
         if self.window_tokens < 1:
             raise ValueError(f"max_length {self.max_length} leaves no room for text tokens")
-
-    def _map(self, label: str) -> str | None:
-        return self.label_map.get(label, label)
-
-    def _check_labels(self, labels: set[str]) -> None:
-        unknown = sorted(
-            label
-            for label in labels
-            if (m := self._map(label)) is not None and m not in ENTITY_LABELS
-        )
-        if unknown:
-            raise ValueError(
-                f"Hugging Face model {self.model!r} predicts labels that are not OntoNotes "
-                f"labels: {', '.join(unknown)}; map each in the model config, e.g. "
-                f"label_map: {{{unknown[0]}: PERSON}} or {{{unknown[0]}: null}} to drop it"
-            )
 
     # windows
 
@@ -400,8 +380,8 @@ class HFTokenClassification(_HFAdapter):
             text = documents[k].text
             for entity in entities:
                 name = str(entity.get("entity_group", entity.get("entity")))
-                self._check_labels({name})
-                label = self._map(name)
+                self.label_map.check([name])
+                label = self.label_map(name)
                 if label is None or entity.get("start") is None:
                     continue
                 start, end = shift + int(entity["start"]), shift + int(entity["end"])

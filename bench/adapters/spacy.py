@@ -32,11 +32,11 @@ with surrounding whitespace stripped (an all-whitespace entity is dropped).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from bench.adapters.base import Adapter
-from bench.data.schema import ENTITY_LABELS
+from bench.adapters.labels import LabelMap
 from bench.predictions import EntityPrediction, TextItem
 
 
@@ -50,6 +50,7 @@ class SpacyAdapter(Adapter):
         pipeline: str,
         label_map: Mapping[str, str | None] | None = None,
         batch_size: int = 32,
+        labels: list[str] | None = None,
     ) -> None:
         import spacy  # lazy: spaCy is an optional dependency
 
@@ -57,13 +58,7 @@ class SpacyAdapter(Adapter):
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.pipeline = str(pipeline)
         self.batch_size = int(batch_size)
-        self.label_map: dict[str, str | None] = dict(label_map or {})
-        for source, target in self.label_map.items():
-            if target is not None and target not in ENTITY_LABELS:
-                raise ValueError(
-                    f"label_map[{source!r}] = {target!r} is not an OntoNotes label; "
-                    f"expected one of {', '.join(ENTITY_LABELS)} or null (drop)"
-                )
+        self.label_map = LabelMap(label_map, f"spaCy pipeline {self.pipeline!r}", labels)
         try:
             self.nlp = spacy.load(self.pipeline)
         except OSError as err:
@@ -88,20 +83,7 @@ class SpacyAdapter(Adapter):
             for name in entity_components
             for label in getattr(self.nlp.get_pipe(name), "labels", ()) or ()
         }
-        self._check_labels(declared)
-
-    def _map(self, label: str) -> str | None:
-        return self.label_map.get(label, label)
-
-    def _check_labels(self, labels: Iterable[str]) -> None:
-        mapped = {label: self._map(label) for label in labels}
-        unknown = sorted(k for k, v in mapped.items() if v is not None and v not in ENTITY_LABELS)
-        if unknown:
-            raise ValueError(
-                f"spaCy pipeline {self.pipeline!r} predicts labels that are not OntoNotes "
-                f"labels: {', '.join(unknown)}; map each in the model config, e.g. "
-                f"label_map: {{{unknown[0]}: PERSON}} or {{{unknown[0]}: null}} to drop it"
-            )
+        self.label_map.check(declared)
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
         texts = [d.text for d in documents]
@@ -116,8 +98,8 @@ class SpacyAdapter(Adapter):
                 )
             entities = []
             for ent in doc.ents:
-                self._check_labels([ent.label_])
-                label = self._map(ent.label_)
+                self.label_map.check([ent.label_])
+                label = self.label_map(ent.label_)
                 if label is None:
                     continue
                 start, end = ent.start_char, ent.end_char
