@@ -42,7 +42,7 @@ import numpy as np
 
 from bench.report import html as page_html
 from bench.report.compare import PRIMARY_METRIC, CompareError, Run, compare_task
-from bench.report.files import write_json_atomic, write_text_atomic
+from bench.report.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from bench.report.tables import to_csv, to_markdown
 
 SCHEMA_VERSION = 1
@@ -821,7 +821,7 @@ def write_leaderboard(board: Leaderboard, out: Path, with_plots: bool = True) ->
         written.append(out / name)
 
     for name, (_, data) in plots.items():
-        plot_module.write_bytes_atomic(out / name, data)
+        write_bytes_atomic(out / name, data)
         written.append(out / name)
     captions = [(name, caption) for name, (caption, _) in plots.items()]
     text("leaderboard.md", to_markdown_text(board, captions))
