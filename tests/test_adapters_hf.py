@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 import transformers
-from hydra import compose, initialize_config_dir
+from bench_config import run_model
 from tokenizers import ByteLevelBPETokenizer, Tokenizer, processors
 from transformers import (
     BertConfig,
@@ -36,10 +36,8 @@ from transformers import (
 )
 
 from bench.adapters.huggingface import HFTextClassification, HFTokenClassification
-from bench.cli import CONF_DIR
 from bench.data.schema import ENTITY_LABELS
 from bench.predictions import TextItem
-from bench.runner import run
 
 MAX_POSITIONS = 64  # the models' token limit, so that short texts already need windows
 CONLL = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"]
@@ -471,10 +469,7 @@ def test_toxicity_label_errors_list_the_models_labels(tox_dir):
 
 
 def _run_preset(tmp_path: Path, preset: str, *overrides: str):
-    overrides = (f"+model={preset}", *overrides)
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=list(overrides))
-    return run(cfg, preset, list(overrides), tmp_path)
+    return run_model(tmp_path, preset, *overrides)
 
 
 def test_ner_preset_runs_through_the_runner(ner_dir, gold, tmp_path):

@@ -13,8 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from bench_config import compose_config
 
 from bench.adapters.openai_chat import (
     Locator,
@@ -25,7 +24,6 @@ from bench.adapters.openai_chat import (
     map_entities,
     prompt_sha256,
 )
-from bench.cli import CONF_DIR
 from bench.data.gold import load_dataset
 from bench.predictions import TextItem
 from bench.runner import run
@@ -475,19 +473,10 @@ def test_json_extraction():
 
 
 def _cfg(base_url: str, *overrides: str):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name="config",
-            overrides=[
-                "+model=openai_chat",
-                f"model.base_url='{base_url}'",
-                f"model.model={MODEL}",
-                "model.backoff_base=0",
-                *overrides,
-            ],
-        )
-    OmegaConf.set_struct(cfg, False)
-    return cfg
+    return compose_config(
+        f"model.base_url='{base_url}'", f"model.model={MODEL}", "model.backoff_base=0",
+        *overrides, model="openai_chat",
+    )  # fmt: skip
 
 
 def test_runner_with_the_preset_scores_a_perfect_server_perfectly(serve, tmp_path):

@@ -10,8 +10,7 @@ import joblib
 import numpy as np
 import pytest
 import skops.io as sio
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from bench_config import compose_config, run_model
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -19,9 +18,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
 from bench.adapters.sklearn import ProfanityCheckAdapter, SklearnPipelineAdapter
-from bench.cli import CONF_DIR
 from bench.predictions import TextItem
-from bench.runner import run
 
 PROFANE = "You are a fucking idiot and a piece of shit."
 NEUTRAL = "The city council meets on Monday to discuss the budget."
@@ -38,16 +35,6 @@ TRAIN_TEXTS = [
 ]
 TRAIN_LABELS = ["toxic"] * 4 + ["ok"] * 4
 PROBE = [PROFANE, NEUTRAL, "stupid meeting", "kind idiot", "", "completely unseen words"]
-
-
-def _cfg(model, *overrides):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        if isinstance(model, str):
-            return compose(config_name="config", overrides=[f"+model={model}", *overrides])
-        cfg = compose(config_name="config", overrides=list(overrides))
-    OmegaConf.set_struct(cfg, False)
-    cfg.model = model
-    return cfg
 
 
 def _items(texts):
@@ -102,7 +89,7 @@ def test_profanity_check_identity_hashes_its_model_files():
 
 
 def test_profanity_check_preset_runs_through_the_runner(tmp_path):
-    outcome = run(_cfg("profanity_check"), "profanity_check", [], tmp_path)
+    outcome = run_model(tmp_path, "profanity_check")
     assert outcome.ok
     tasks = outcome.result["tasks"]
     assert tasks["toxicity"]["status"] == "ok"
@@ -189,11 +176,11 @@ def test_template_preset_needs_a_path(tmp_path, pipeline, expected):
     from omegaconf.errors import MissingMandatoryValue
 
     with pytest.raises(MissingMandatoryValue):
-        instantiate(_cfg("sklearn_pipeline").model)
+        instantiate(compose_config(model="sklearn_pipeline").model)
     path = tmp_path / "model.skops"
     sio.dump(pipeline, path)
     overrides = [f"model.path='{path}'", "model.positive_class=toxic"]
-    outcome = run(_cfg("sklearn_pipeline", *overrides), "sklearn_pipeline", overrides, tmp_path)
+    outcome = run_model(tmp_path, "sklearn_pipeline", *overrides)
     assert outcome.ok
     assert outcome.result["tasks"]["toxicity"]["status"] == "ok"
     assert outcome.result["model"]["identity"]["sha256"] == _sha256(path)

@@ -8,26 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from bench_config import run_model
 
 from bench.cache import PredictionCache
-from bench.cli import CONF_DIR
 from bench.predictions import ToxicityPrediction
-from bench.runner import run
 
 N_ITEMS = 43  # seed-article toxicity items: 40 segments + 3 documents
 
 
 def _run(tmp_path: Path, out: str, **model):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name="config",
-            overrides=["task=toxicity", "batch_size=10", f"cache.dir={tmp_path / 'cache'}"],
-        )
-    OmegaConf.set_struct(cfg, False)
-    cfg.model = {"_target_": "adapters_for_tests.CountingToxicity", **model}
-    return run(cfg, "counting", [], tmp_path / out).result["tasks"]["toxicity"]
+    overrides = ("task=toxicity", "batch_size=10", f"cache.dir={tmp_path / 'cache'}")
+    model = {"_target_": "adapters_for_tests.CountingToxicity", **model}
+    return run_model(tmp_path / out, model, *overrides).result["tasks"]["toxicity"]
 
 
 def _asked(log: Path) -> list[str]:

@@ -12,14 +12,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from bench_config import run_model
 from omegaconf import OmegaConf
 
-from bench.cli import CONF_DIR
 from bench.report import check_cli
 from bench.report import cli as report_cli
 from bench.report.check import CheckError, check, check_after_run, load_baseline
-from bench.runner import run
 from bench.testing import RegressionNoiseWarning, assert_no_regression
 
 BENCH = str(Path(sys.executable).with_name("bench"))
@@ -38,12 +36,10 @@ MODELS = {
 
 
 def _run(model: str | dict, directory: Path) -> Path:
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["+model=rules", "bootstrap.resamples=0"])
-    OmegaConf.set_struct(cfg, False)
-    if isinstance(model, dict):
-        cfg.model = model if "_target_" in model else {"_target_": DEGRADED, **model}
-    run(cfg, "rules" if model == "rules" else "degraded", [], directory)
+    if isinstance(model, dict) and "_target_" not in model:
+        model = {"_target_": DEGRADED, **model}
+    preset = "rules" if model == "rules" else "degraded"
+    run_model(directory, model, "bootstrap.resamples=0", preset=preset)
     return directory
 
 

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from hydra import compose, initialize_config_dir
+from bench_config import compose_config
 from hydra.utils import instantiate
 
 from bench.adapters.base import Adapter
-from bench.cli import CONF_DIR, model_presets
-
-
-def _compose(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+from bench.cli import model_presets
 
 
 def test_defaults_have_dataset_but_no_model():
-    cfg = _compose()
+    cfg = compose_config()
     assert cfg.dataset.name == "seed_article"
     assert cfg.task == "all"
     assert "model" not in cfg
@@ -26,7 +21,7 @@ def test_every_model_preset_composes_and_instantiates():
     presets = model_presets()
     assert {"oracle", "empty", "rules"} <= set(presets)
     for preset in presets:
-        cfg = _compose(f"+model={preset}")
+        cfg = compose_config(f"+model={preset}")
         assert cfg.model._target_.startswith("bench.adapters.")
         if preset in {"oracle", "empty", "rules"}:
             adapter = instantiate(cfg.model)
@@ -36,9 +31,9 @@ def test_every_model_preset_composes_and_instantiates():
 
 @pytest.mark.parametrize("task", ["ner", "attribution", "toxicity"])
 def test_task_override(task):
-    assert _compose("+model=empty", f"task={task}").task == task
+    assert compose_config("+model=empty", f"task={task}").task == task
 
 
 def test_unknown_preset_is_refused():
     with pytest.raises(Exception, match="nonexistent"):
-        _compose("+model=nonexistent")
+        compose_config("+model=nonexistent")

@@ -7,13 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from bench_config import run_model
 from seqeval.metrics import f1_score
 
-from bench.cli import CONF_DIR
 from bench.data.conll import read_conll
 from bench.resources import resource_dir
-from bench.runner import run
 
 WNUT = resource_dir("datasets") / "wnut17"
 # Entity-level F1 (conlleval) of the WNUT-17 shared-task systems on emerging.test.annotated,
@@ -28,10 +26,9 @@ PUBLISHED_F1 = {
 
 
 def _run(tmp_path: Path, *overrides: str) -> dict:
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=list(overrides))
-    preset = next(o.split("=")[1] for o in overrides if o.startswith("+model="))
-    return run(cfg, preset, list(overrides), tmp_path).result
+    model = next(o.split("=")[1] for o in overrides if o.startswith("+model="))
+    rest = [o for o in overrides if not o.startswith("+model=")]
+    return run_model(tmp_path, model, *rest).result
 
 
 def _wnut(tmp_path: Path, submission: Path) -> dict:

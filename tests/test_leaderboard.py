@@ -20,10 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from bench_config import run_model
 
-from bench.cli import CONF_DIR
 from bench.report import errors_cli, leaderboard_cli
 from bench.report.cli import SUBCOMMANDS
 from bench.report.leaderboard import (
@@ -32,7 +30,6 @@ from bench.report.leaderboard import (
     ner_label_f1,
     ranks_from_tests,
 )
-from bench.runner import run
 
 SCRIPT = "<script>alert(1)</script>"
 RESAMPLES = "200"
@@ -50,19 +47,8 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
-def _cfg(model: str | dict, *overrides: str):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        if isinstance(model, str):
-            return compose(config_name="config", overrides=[f"+model={model}", *overrides])
-        cfg = compose(config_name="config", overrides=list(overrides))
-    OmegaConf.set_struct(cfg, False)
-    cfg.model = model
-    return cfg
-
-
 def _make_run(out: Path, model: str | dict, preset: str) -> Path:
-    overrides = [f"bootstrap.resamples={RESAMPLES}"]
-    run(_cfg(model, *overrides), preset, overrides, out)
+    run_model(out, model, f"bootstrap.resamples={RESAMPLES}", preset=preset)
     return out
 
 

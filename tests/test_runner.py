@@ -5,27 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from bench_config import compose_config, run_model
 
-from bench.cli import CONF_DIR
 from bench.runner import run
 from bench.tasks import TASKS
 
 
-def _cfg(model: str | dict, *overrides: str):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        if isinstance(model, str):
-            return compose(config_name="config", overrides=[f"+model={model}", *overrides])
-        cfg = compose(config_name="config", overrides=list(overrides))
-    OmegaConf.set_struct(cfg, False)
-    cfg.model = model
-    return cfg
-
-
 def _run(tmp_path, model, *overrides):
-    name = model if isinstance(model, str) else model["_target_"].rsplit(".", 1)[-1]
-    return run(_cfg(model, *overrides), name, list(overrides), tmp_path)
+    return run_model(tmp_path, model, *overrides)
 
 
 def _main_values(result):
@@ -160,7 +147,7 @@ def test_unsupported_tasks_are_marked(tmp_path):
 
 def test_secrets_never_reach_the_result(tmp_path):
     model = {"_target_": "bench.adapters.baselines.EmptyAdapter", "score": 0.1}
-    cfg = _cfg(model)
+    cfg = compose_config(model=model)
     cfg.model_api_key = "sk-very-secret"
     outcome = run(cfg, "empty", [], tmp_path)
     assert "sk-very-secret" not in (tmp_path / "result.json").read_text()

@@ -1,0 +1,31 @@
+"""Compose bench's config in tests as the ``bench`` command does, and run it in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from bench.cli import CONF_DIR
+from bench.runner import RunOutcome, run
+
+
+def compose_config(*overrides: str, model: str | dict[str, Any] | None = None) -> DictConfig:
+    """The composed config; ``model`` is a preset name or an adapter config (``_target_`` …)."""
+    preset = [f"+model={model}"] if isinstance(model, str) else []
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[*preset, *overrides])
+    OmegaConf.set_struct(cfg, False)
+    if isinstance(model, dict):
+        cfg.model = model
+    return cfg
+
+
+def run_model(
+    out_dir: Path, model: str | dict[str, Any], *overrides: str, preset: str | None = None
+) -> RunOutcome:
+    """Run ``model`` into ``out_dir``; ``preset`` names it (default: the preset or class name)."""
+    name = preset or (model if isinstance(model, str) else model["_target_"].rsplit(".", 1)[-1])
+    return run(compose_config(*overrides, model=model), name, list(overrides), out_dir)
