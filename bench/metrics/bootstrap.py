@@ -507,6 +507,48 @@ def _as_extreme(deltas: np.ndarray, observed: float) -> np.ndarray:
     return np.abs(deltas) >= bound - _TIE_TOLERANCE * max(1.0, bound)
 
 
+def _paired_test(
+    observed: float,
+    deltas: np.ndarray,
+    *,
+    bootstrap: bool,
+    n_units: int,
+    alpha: float | None,
+    seed: int,
+    unit: str,
+) -> PairedTest:
+    """The result of a paired test from the observed and the resampled differences.
+
+    Bootstrap: percentile interval of δ*, with the centred δ* − δ as the null
+    distribution. Randomisation: the δ_r are draws under the null; no interval.
+    """
+    kept = deltas[np.isfinite(deltas)]
+    common = dict(
+        n_resamples=deltas.size,
+        n_dropped=deltas.size - kept.size,
+        n_units=n_units,
+        alpha=alpha,
+        seed=seed,
+        method="paired bootstrap" if bootstrap else "approximate randomisation",
+        unit=unit,
+    )
+    if not np.isfinite(observed):
+        return PairedTest(
+            None, None, None, None, undefined="undefined on the full sample", **common
+        )
+    if kept.size == 0:
+        what = "resample" if bootstrap else "round"
+        return PairedTest(
+            observed, None, None, None, undefined=f"undefined on every {what}", **common
+        )
+    if not bootstrap:
+        p = _two_sided_p(_as_extreme(kept, observed), kept.size)
+        return PairedTest(observed, None, None, p, **common)
+    low, high = np.quantile(kept, [alpha / 2, 1 - alpha / 2])
+    p = _two_sided_p(_as_extreme(kept - observed, observed), kept.size)
+    return PairedTest(observed, float(low), float(high), p, **common)
+
+
 def paired_bootstrap(
     make_statistic: StatisticBuilder,
     data_a: Sequence[Any] | np.ndarray,
@@ -539,27 +581,9 @@ def paired_bootstrap(
 
     observed = float(_full_sample(delta, n_units))
     deltas = _collect(delta, n_units, n_resamples, seed, batch_size)
-    kept = deltas[np.isfinite(deltas)]
-    common = dict(
-        n_resamples=n_resamples,
-        n_dropped=n_resamples - kept.size,
-        n_units=n_units,
-        alpha=alpha,
-        seed=seed,
-        method="paired bootstrap",
-        unit=unit,
+    return _paired_test(
+        observed, deltas, bootstrap=True, n_units=n_units, alpha=alpha, seed=seed, unit=unit
     )
-    if not np.isfinite(observed):
-        return PairedTest(
-            None, None, None, None, undefined="undefined on the full sample", **common
-        )
-    if kept.size == 0:
-        return PairedTest(
-            observed, None, None, None, undefined="undefined on every resample", **common
-        )
-    low, high = np.quantile(kept, [alpha / 2, 1 - alpha / 2])
-    p = _two_sided_p(_as_extreme(kept - observed, observed), kept.size)
-    return PairedTest(observed, float(low), float(high), p, **common)
 
 
 def approximate_randomization(
@@ -593,24 +617,6 @@ def approximate_randomization(
         idx_b = own + n_units * ~swap
         parts.append(np.asarray(statistic(idx_a), float) - np.asarray(statistic(idx_b), float))
     deltas = np.concatenate(parts)
-    kept = deltas[np.isfinite(deltas)]
-    common = dict(
-        n_resamples=n_permutations,
-        n_dropped=n_permutations - kept.size,
-        n_units=n_units,
-        alpha=None,
-        seed=seed,
-        method="approximate randomisation",
-        unit=unit,
-    )
-    if not np.isfinite(observed):
-        return PairedTest(
-            None, None, None, None, undefined="undefined on the full sample", **common
-        )
-    if kept.size == 0:
-        return PairedTest(
-            observed, None, None, None, undefined="undefined on every round", **common
-        )
-    return PairedTest(
-        observed, None, None, _two_sided_p(_as_extreme(kept, observed), kept.size), **common
+    return _paired_test(
+        observed, deltas, bootstrap=False, n_units=n_units, alpha=None, seed=seed, unit=unit
     )
