@@ -13,6 +13,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from bench.data.gold import GoldError
 from bench.report.tables import main_table, to_markdown
@@ -49,8 +50,8 @@ def _run(cfg: DictConfig) -> None:
     preset = hydra_cfg.runtime.choices.get("model", "custom")
     try:
         outcome = run(cfg, preset, list(hydra_cfg.overrides.task), out_dir)
-    except (GoldError, ValueError) as err:
-        _fail(2, f"bench: {err}")
+    except (GoldError, ValueError, OmegaConfBaseException) as err:
+        _fail(2, f"bench: {type(err).__name__}: {err}".replace("\n", " "))
         return
     print(f"model: {preset}   dataset: {outcome.result['dataset']['name']}   out: {out_dir}")
     print(to_markdown(*main_table(outcome.result)))
@@ -79,5 +80,8 @@ def _check(out_dir: Path, options: DictConfig, run_ok: bool) -> None:
 
 
 def main() -> None:
-    _run()
+    try:
+        _run()
+    except SystemExit as hydra_exit:  # Hydra refused the command line (unknown preset …)
+        sys.exit(2 if hydra_exit.code else 0)
     sys.exit(_exit_code)

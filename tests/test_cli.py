@@ -70,3 +70,17 @@ def test_corrupted_gold_is_refused_without_result_files(tmp_path):
     assert done.returncode == 2
     assert "sha256" in done.stderr and raw.name in done.stderr
     assert not (tmp_path / "out" / "result.json").exists()
+
+
+def test_unknown_preset_exits_two(tmp_path):
+    done = bench(tmp_path, "+model=nonexistent")
+    assert done.returncode == 2
+    assert "Could not find 'model/nonexistent'" in done.stderr
+
+
+def test_missing_mandatory_parameter_exits_two_in_one_line(tmp_path):
+    done = bench(tmp_path, "+model=predictions", "hydra.run.dir=out")
+    assert done.returncode == 2
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("bench:")]
+    assert "model.path" in line
+    assert not (tmp_path / "out" / "result.json").exists()
