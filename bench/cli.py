@@ -8,10 +8,12 @@ Exit codes: 0 every task ran (or is unsupported), 1 a task failed or, with
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -84,4 +86,7 @@ def main() -> None:
         _run()
     except SystemExit as hydra_exit:  # Hydra refused the command line (unknown preset …)
         sys.exit(2 if hydra_exit.code else 0)
+    except HydraException:  # the same, raised as is under HYDRA_FULL_ERROR=1
+        traceback.print_exc()
+        sys.exit(2)
     sys.exit(_exit_code)
