@@ -69,7 +69,7 @@ def selected_tasks(task: str) -> list[str]:
 
 
 def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) -> Task:
-    view = getattr(dataset, name)()
+    view = dataset.view(name)
     b = cfg.bootstrap
     bootstrap = Bootstrap(b.resamples, b.seed, b.alpha, b.unit[name]) if b.resamples > 0 else None
     if name == "toxicity":

@@ -30,20 +30,20 @@ class OracleAdapter(Adapter):
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
         by_item: dict[str, list[EntityPrediction]] = defaultdict(list)
-        for item_id, start, end, label in self.dataset.ner().spans:
+        for item_id, start, end, label in self.dataset.view("ner").spans:
             by_item[item_id].append(EntityPrediction(start, end, label))
         return [by_item[d.id] for d in documents]
 
     def predict_attribution(self, documents: list[TextItem]) -> list[list[AttributionPrediction]]:
         by_item: dict[str, list[AttributionPrediction]] = defaultdict(list)
-        for r in self.dataset.attribution().records:
+        for r in self.dataset.view("attribution").records:
             by_item[r.item_id].append(
                 AttributionPrediction(r.content, r.speaker, r.cue, r.source, r.type)
             )
         return [by_item[d.id] for d in documents]
 
     def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
-        toxic = self.dataset.toxicity().toxic
+        toxic = self.dataset.view("toxicity").toxic
         return [ToxicityPrediction(float(toxic[item.id])) for item in items]
 
     def identity(self) -> dict[str, Any]:

@@ -15,6 +15,13 @@ class Dataset:
     version: str
     sha256: str  # over every file the gold is read from
 
+    def view(self, task: str) -> NerGold | AttributionGold | ToxicityGold:
+        """The view of ``task``, built once (a CSV of 77k rows is parsed one time only)."""
+        views = self.__dict__.setdefault("_views", {})
+        if task not in views:
+            views[task] = getattr(self, task)()
+        return views[task]
+
     def ner(self) -> NerGold:
         raise NotImplementedError(f"{self.name} has no NER gold")
 
