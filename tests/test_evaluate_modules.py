@@ -55,3 +55,28 @@ def test_ner_module_equals_seqeval(mode, scheme):
     for label in ("PER", "LOC", "ORG"):
         assert out[label]["f1"] == pytest.approx(reference[label]["f1-score"])
         assert out[label]["number"] == reference[label]["support"]
+
+
+def test_attribution_module_equals_the_library_function():
+    from bench.data.seed import SeedArticle
+    from bench.metrics.attribution import attribution_scores
+
+    view = SeedArticle().view("attribution")
+    items = [item.id for item in view.items]
+
+    def rows(records):
+        return [
+            [{"content": [list(p) for p in r.content], "speaker": r.speaker or "",
+              "cue": list(r.cue or ()), "source": list(r.source or ()), "type": r.type or ""}
+             for r in records if r.item_id == item]
+            for item in items
+        ]  # fmt: skip
+
+    gold = list(view.records)
+    # a degraded system: every second record dropped, speakers of the rest swapped
+    pred = [r.__class__(r.item_id, r.content, "someone", r.cue, None, r.type) for r in gold[::2]]
+    module = evaluate.load(module_path("bench_attribution"))
+    out = module.compute(predictions=rows(pred), references=rows(gold))
+    expected, _ = attribution_scores(gold, pred)
+    assert out == {name: value.value for name, value in expected.items()}
+    assert 0 < out["content_overlap_f1"] < 1 and out["source_accuracy"] == 0.0

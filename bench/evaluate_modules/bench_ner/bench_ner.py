@@ -1,8 +1,8 @@
 """Entity-level scores of BIO tag sequences: bench.metrics.bio as an evaluate module."""
 
+import datasets
 import evaluate
 
-import datasets
 from bench.metrics.bio import bio_scores
 
 _DESCRIPTION = """Entity precision, recall and F1 of tag sequences, equal to seqeval:

@@ -1,8 +1,8 @@
 """Toxicity scores against binary labels: bench.metrics.ranking as an evaluate module."""
 
+import datasets
 import evaluate
 
-import datasets
 from bench.metrics.ranking import (
     average_precision,
     brier_score,
