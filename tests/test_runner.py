@@ -187,3 +187,11 @@ def test_toxicity_reports_bias_and_calibration(tmp_path):
         assert name in metrics["metrics"]
     subgroups = metrics["breakdown"]["bias"]["subgroups"]
     assert "mexican" in subgroups
+
+
+def test_brier_and_attribute_aucs_have_intervals(tmp_path):
+    metrics = run_model(tmp_path, "rules", "task=toxicity", "bootstrap.resamples=200").result
+    metrics = metrics["tasks"]["toxicity"]["metrics"]
+    for name in ("brier", "attribute.obscene.roc_auc"):
+        ci = metrics[name]["ci95"]
+        assert ci["low"] <= metrics[name]["value"] <= ci["high"], name

@@ -16,7 +16,11 @@ import numpy as np
 from bench.data.schema import TOXICITY_ATTRIBUTES
 from bench.data.views import ToxicityGold
 from bench.metrics.bias import jigsaw_bias_score
-from bench.metrics.bootstrap import average_precision_statistic, roc_auc_statistic
+from bench.metrics.bootstrap import (
+    average_precision_statistic,
+    mean_statistic,
+    roc_auc_statistic,
+)
 from bench.metrics.ranking import (
     average_precision,
     brier_score,
@@ -74,8 +78,13 @@ class ToxicityTask(Task):
             metrics["f1_best"] = best.f1
             breakdown["f1_best_threshold"] = best.threshold
             metrics["brier"] = brier_score(labels, scores)
+            if self.bootstrap is not None and labels.size:
+                squared_errors = mean_statistic((scores - labels) ** 2)
+                intervals["brier"] = self.bootstrap.statistic(squared_errors, labels.size)
             metrics["ece"] = expected_calibration_error(labels, scores)
-            metrics |= self._attributes(rows)
+            attribute_metrics, attribute_intervals = self._attributes(rows)
+            metrics |= attribute_metrics
+            intervals |= attribute_intervals
             if any(gold.identities.get(item.id) for item, _ in rows):
                 bias = jigsaw_bias_score(
                     labels, scores, [gold.identities.get(item.id, ()) for item, _ in rows]
@@ -122,21 +131,24 @@ class ToxicityTask(Task):
 
     def _attributes(
         self, rows: list[tuple[TextItem, ToxicityPrediction]]
-    ) -> dict[str, MetricValue]:
-        """ROC-AUC per attribute the adapter scores and the gold labels."""
-        out = {}
+    ) -> tuple[dict[str, MetricValue], dict[str, Any]]:
+        """ROC-AUC (and its interval) per attribute the adapter scores and the gold labels."""
+        out, intervals = {}, {}
         for name in TOXICITY_ATTRIBUTES:
             pairs = [(self.gold.attributes[item.id][name], p.attributes[name])
                      for item, p in rows
                      if name in p.attributes and item.id in self.gold.attributes]  # fmt: skip
             if pairs:
-                labels, scores = zip(*pairs, strict=True)
-                out[f"attribute.{name}.roc_auc"] = (
-                    roc_auc(labels, scores)
-                    if len(pairs) == len(rows)
-                    else undefined("the adapter scored this attribute for some items only")
-                )
-        return out
+                key = f"attribute.{name}.roc_auc"
+                if len(pairs) < len(rows):
+                    out[key] = undefined("the adapter scored this attribute for some items only")
+                    continue
+                labels, scores = (np.array(column) for column in zip(*pairs, strict=True))
+                out[key] = roc_auc(labels, scores)
+                if self.bootstrap is not None and out[key].value is not None:
+                    auc = roc_auc_statistic(labels, scores.astype(float))
+                    intervals[key] = self.bootstrap.statistic(auc, labels.size)
+        return out, intervals
 
     def _group_accuracy(
         self, rows: list[tuple[TextItem, ToxicityPrediction]]
