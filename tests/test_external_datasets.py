@@ -165,7 +165,7 @@ def test_bad_jsonl_predictions_fail_the_task_with_file_line_field(tmp_path, task
     assert others == ["ok", "ok"]
 
 
-def test_predictions_adapter_never_needs_code_from_the_file(tmp_path):
+def test_identity_hashes_only_the_prediction_files(tmp_path):
     folder = _oracle_files(tmp_path)
     shutil.copy(folder / "ner.jsonl", folder / "evil.pkl")
     result = _run(tmp_path / "run", "+model=predictions", f"model.path={folder}")

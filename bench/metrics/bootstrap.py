@@ -359,6 +359,25 @@ def prf_bootstrap(
     }
 
 
+def _class_counts_by_score(
+    y: np.ndarray, s: np.ndarray
+) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """For index batches (B, n): the drawn non-toxic and toxic counts per distinct
+    score, each (B, G) with groups in ascending ``s``, from one ``np.bincount``."""
+    distinct, group = np.unique(s, return_inverse=True)
+    n_groups = distinct.size
+    key = group.astype(np.int64) + n_groups * y  # non-toxic groups first, then toxic
+
+    def counts_of(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n_rows = indices.shape[0]
+        offsets = (np.arange(n_rows, dtype=np.int64) * (2 * n_groups))[:, None]
+        counts = np.bincount((key[indices] + offsets).ravel(), minlength=n_rows * 2 * n_groups)
+        counts = counts.reshape(n_rows, 2, n_groups)
+        return counts[:, 0], counts[:, 1]
+
+    return counts_of
+
+
 def roc_auc_statistic(
     labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray
 ) -> IndexStatistic:
@@ -375,16 +394,10 @@ def roc_auc_statistic(
     scikit-learn's ``roc_auc_score`` on ``labels[row], scores[row]`` to ~1e-15.
     """
     y, s = check_binary_scores(labels, scores)
-    distinct, group = np.unique(s, return_inverse=True)
-    n_groups = distinct.size
-    key = group.astype(np.int64) + n_groups * y  # non-toxic groups first, then toxic
+    counts_of = _class_counts_by_score(y, s)
 
     def statistic(indices: np.ndarray) -> np.ndarray:
-        n_rows = indices.shape[0]
-        offsets = (np.arange(n_rows, dtype=np.int64) * (2 * n_groups))[:, None]
-        counts = np.bincount((key[indices] + offsets).ravel(), minlength=n_rows * 2 * n_groups)
-        counts = counts.reshape(n_rows, 2, n_groups)
-        neg, pos = counts[:, 0], counts[:, 1]
+        neg, pos = counts_of(indices)
         neg_below = np.cumsum(neg, axis=1) - neg
         twice_u = (pos * (2 * neg_below + neg)).sum(axis=1)
         n_pairs = pos.sum(axis=1) * neg.sum(axis=1)
@@ -408,16 +421,10 @@ def average_precision_statistic(
     scikit-learn's AP = Σ_n (R_n − R_{n−1}) P_n with one threshold per distinct score.
     """
     y, s = check_binary_scores(labels, scores)
-    distinct, group = np.unique(-s, return_inverse=True)  # ascending -s: descending s
-    n_groups = distinct.size
-    key = group.astype(np.int64) + n_groups * y
+    counts_of = _class_counts_by_score(y, -s)  # groups in descending score order
 
     def statistic(indices: np.ndarray) -> np.ndarray:
-        n_rows = indices.shape[0]
-        offsets = (np.arange(n_rows, dtype=np.int64) * (2 * n_groups))[:, None]
-        counts = np.bincount((key[indices] + offsets).ravel(), minlength=n_rows * 2 * n_groups)
-        counts = counts.reshape(n_rows, 2, n_groups)
-        neg, pos = counts[:, 0], counts[:, 1]
+        neg, pos = counts_of(indices)
         tp, drawn = np.cumsum(pos, axis=1), np.cumsum(pos + neg, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             precision = np.where(drawn > 0, tp / np.maximum(drawn, 1), 0.0)
