@@ -71,6 +71,8 @@ def selected_tasks(task: str) -> list[str]:
 def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) -> Task:
     view = dataset.view(name)
     b = cfg.bootstrap
+    if b.alpha != 0.05:  # result.json, tables, leaderboards and checks all read "ci95"
+        raise ValueError(f"bootstrap.alpha={b.alpha}: only 0.05 is supported (stored as ci95)")
     bootstrap = Bootstrap(b.resamples, b.seed, b.alpha, b.unit[name]) if b.resamples > 0 else None
     if name == "toxicity":
         return TASK_CLASSES[name](view, adapter_name, bootstrap, threshold=cfg.toxicity.threshold)
@@ -80,7 +82,7 @@ def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) 
 def _metric_json(value: Any, interval: Any) -> dict[str, Any]:
     out = value.to_json()
     if interval is not None:
-        out[f"ci{round(100 * interval.confidence)}"] = interval.to_json()
+        out["ci95"] = interval.to_json()
     return out
 
 

@@ -195,3 +195,8 @@ def test_brier_and_attribute_aucs_have_intervals(tmp_path):
     for name in ("brier", "attribute.obscene.roc_auc"):
         ci = metrics[name]["ci95"]
         assert ci["low"] <= metrics[name]["value"] <= ci["high"], name
+
+
+def test_other_confidence_levels_are_refused_not_mislabelled(tmp_path):
+    with pytest.raises(ValueError, match="bootstrap.alpha=0.1: only 0.05"):
+        run_model(tmp_path, "rules", "bootstrap.alpha=0.1")
