@@ -159,16 +159,19 @@ class FakeServer:
                 }
             else:
                 payload = {"error": {"message": f"scripted {reply.status}"}}
-            data = json.dumps(payload).encode()
-            h.send_response(reply.status)
-            for name, value in {"Content-Type": "application/json", **reply.headers}.items():
-                h.send_header(name, value)
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
         finally:
+            # A request stops counting as active before its answer is written: the client
+            # may send its next request the moment it has read this one, and that must not
+            # overlap with this handler's bookkeeping.
             with self._lock:
                 self.active -= 1
+        data = json.dumps(payload).encode()
+        h.send_response(reply.status)
+        for name, value in {"Content-Type": "application/json", **reply.headers}.items():
+            h.send_header(name, value)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
 
     def close(self) -> None:
         self.httpd.shutdown()
