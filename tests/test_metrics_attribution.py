@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from bench.metrics.attribution import (
+    COUNT_COLUMNS,
     AttributionRecord,
+    attribution_counts,
+    attribution_metrics,
     attribution_scores,
     build_alias_table,
+    match_attributions,
     match_overlap,
     normalise_name,
     resolve_speaker,
 )
+from bench.metrics.bootstrap import resample_indices, resample_sums
 
 
 def rec(item, content, speaker=None, cue=None, source=None, type=None):
@@ -105,3 +113,87 @@ def test_resolve_speaker_through_aliases():
     assert resolve_speaker("luis_videgaray", table) == "luis_videgaray"
     assert resolve_speaker("Someone Else", table) is None
     assert resolve_speaker(None, table) is None
+
+
+# ---------------------------------------------------------------- per-unit counts
+
+
+def random_records(rng, n, typed):
+    def span():
+        start = int(rng.integers(0, 90))
+        return (start, start + int(rng.integers(1, 12)))
+
+    def maybe(value):
+        return value if rng.random() < 0.7 else None
+
+    return [
+        rec(
+            str(rng.choice(["a", "b", "c"])),
+            sorted({span() for _ in range(int(rng.integers(1, 3)))}),
+            maybe(str(rng.choice(["ann", "bob"]))),
+            maybe(span()),
+            maybe(span()),
+            str(rng.choice(["direct", "indirect", "mixed"])) if typed else maybe("direct"),
+        )
+        for _ in range(n)
+    ]
+
+
+def metric_values(metrics):
+    return {name: m.value for name, m in metrics.items() if m.value is not None}
+
+
+def statistic_values(sums):
+    return {name: float(v[0]) for name, v in attribution_metrics(sums).items() if np.isfinite(v[0])}
+
+
+def resampled(records, copies):
+    return [replace(r, item_id=copy) for r in records for copy in copies.get(r.item_id, [])]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_item_bootstrap_statistic_equals_the_metrics_on_the_resampled_items(seed):
+    rng = np.random.default_rng(seed)
+    gold, pred = random_records(rng, 9, typed=True), random_records(rng, 8, typed=False)
+    counts = attribution_counts(gold, pred, match_attributions(gold, pred), "item")
+    items = sorted({r.item_id for r in (*gold, *pred)})
+    assert len(counts) == len(items)
+    for row in next(resample_indices(len(items), 5, seed=seed)):
+        # each draw of an item becomes an item of its own
+        drawn = {items[k]: [] for k in row}
+        for copy, k in enumerate(row):
+            drawn[items[k]].append(f"{items[k]}#{copy}")
+
+        expected = attribution_scores(resampled(gold, drawn), resampled(pred, drawn))[0]
+        got = statistic_values(resample_sums(counts, row[None, :]))
+        assert set(got) == set(metric_values(expected))
+        assert got == pytest.approx(metric_values(expected), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_unit_rows_add_up_to_the_whole_sample(seed):
+    rng = np.random.default_rng(seed)
+    gold, pred = random_records(rng, 10, typed=True), random_records(rng, 10, typed=False)
+    matches = match_attributions(gold, pred)
+    item, quote = (attribution_counts(gold, pred, matches, unit) for unit in ("item", "quote"))
+    np.testing.assert_array_equal(item.sum(axis=0), quote.sum(axis=0))
+    full = statistic_values(quote.sum(axis=0, keepdims=True))
+    assert full == metric_values(attribution_scores(gold, pred)[0])
+
+
+def test_a_quote_unit_holds_every_prediction_matched_to_its_gold_record():
+    gold = [rec("d", [(0, 10)], cue=(20, 24)), rec("d", [(40, 50)], cue=(60, 64))]
+    pred = [
+        rec("d", [(0, 10)], cue=(60, 64)),  # content of gold 0, cue of gold 1: links both
+        rec("d", [(40, 45)]),  # content of gold 1
+        rec("d", [(80, 90)]),  # spurious: a unit of its own
+    ]
+    counts = attribution_counts(gold, pred, match_attributions(gold, pred), "quote")
+    columns = [COUNT_COLUMNS.index("gold"), COUNT_COLUMNS.index("pred")]
+    assert sorted(map(tuple, counts[:, columns].tolist())) == [(0, 1), (2, 2)]
+
+
+def test_items_without_records_are_units_of_the_item_bootstrap():
+    counts = attribution_counts(GOLD, GOLD[:1], match_attributions(GOLD, GOLD[:1]), "item", "def")
+    assert counts.shape[0] == 3  # d, e (records) and f (none)
+    assert counts[2].sum() == 0 and counts[:2].sum() > 0

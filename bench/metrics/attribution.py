@@ -9,13 +9,13 @@ the same item are paired to maximise the total number of shared characters
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bench.metrics.values import MetricValue, precision_recall_f1, undefined
+from bench.data.schema import ATTRIBUTION_TYPES
+from bench.metrics.values import MetricValue, undefined
 
 Span = tuple[int, int]
 
@@ -97,13 +97,14 @@ def match_overlap(
     return sorted(pairs)
 
 
-def exact_matches(
+def exact_pairs(
     gold: Sequence[AttributionRecord], pred: Sequence[AttributionRecord], part: str = "content"
-) -> int:
-    """Number of one-to-one pairs whose ``part`` spans are equal (same item).
+) -> list[tuple[int, int]]:
+    """One-to-one (gold index, pred index) pairs whose ``part`` spans are equal (same item).
 
-    Counted as a multiset intersection: two gold records sharing one cue span
-    are matched by two predictions with that span, not one.
+    A multiset intersection made explicit: the k-th gold record with a given
+    span pairs with the k-th prediction with that span, so two gold records
+    sharing one cue span are matched by two predictions with that span, not one.
     """
 
     def key(record: AttributionRecord) -> tuple | None:
@@ -112,65 +113,203 @@ def exact_matches(
             return None
         return (record.item_id, tuple(sorted(value)) if part == "content" else value)
 
-    gold_keys = Counter(key(g) for g in gold if key(g) is not None)
-    pred_keys = Counter(key(p) for p in pred if key(p) is not None)
-    return sum((gold_keys & pred_keys).values())
+    waiting: dict[tuple, list[int]] = {}
+    for j, p in enumerate(pred):
+        if key(p) is not None:
+            waiting.setdefault(key(p), []).append(j)
+    pairs = []
+    for i, g in enumerate(gold):
+        if waiting.get(key(g)):
+            pairs.append((i, waiting[key(g)].pop(0)))
+    return pairs
 
 
-def _f1(tp: int, n_pred: int, n_gold: int) -> MetricValue:
-    return MetricValue(precision_recall_f1(tp, n_pred, n_gold)[2])
+MATCHINGS: tuple[str, ...] = (
+    "content_exact", "content_overlap", "cue_exact", "cue_overlap", "source_exact",
+    "source_overlap",
+)  # fmt: skip
+
+
+def match_attributions(
+    gold: Sequence[AttributionRecord], pred: Sequence[AttributionRecord]
+) -> dict[str, list[tuple[int, int]]]:
+    """Every matching the metrics use: ``<part>_exact`` (:func:`exact_pairs`) and
+    ``<part>_overlap`` (:func:`match_overlap`) for content, cue and source."""
+    out = {}
+    for name in MATCHINGS:
+        part, how = name.split("_")
+        out[name] = (exact_pairs if how == "exact" else match_overlap)(gold, pred, part)
+    return out
+
+
+COUNT_COLUMNS: tuple[str, ...] = (
+    "gold", "pred", "cue_pred", "source_pred", *MATCHINGS, "speaker_correct", "typed",
+    "type_correct",
+    *(f"{kind}.{what}" for kind in ATTRIBUTION_TYPES
+      for what in ("gold", "pred", "gold_matched", "pred_matched")),
+)  # fmt: skip
+"""The additive counts every attribution metric is computed from (:func:`attribution_counts`)."""
+_COLUMN = {name: k for k, name in enumerate(COUNT_COLUMNS)}
+
+
+def _quote_units(n_gold: int, matches: dict[str, list[tuple[int, int]]]) -> dict[int, int]:
+    """Connected components of the records under all matchings: node i < n_gold is gold
+    record i, node n_gold + j prediction j; each node maps to its component's root."""
+    parent: dict[int, int] = {}
+
+    def root(node: int) -> int:
+        while parent.get(node, node) != node:
+            node = parent[node]
+        return node
+
+    for pairs in matches.values():
+        for i, j in pairs:
+            a, b = sorted((root(i), root(n_gold + j)))
+            if a != b:
+                parent[b] = a
+    return {node: root(node) for node in parent}
+
+
+def attribution_counts(
+    gold: Sequence[AttributionRecord],
+    pred: Sequence[AttributionRecord],
+    matches: dict[str, list[tuple[int, int]]],
+    unit: str = "item",
+    items: Iterable[Hashable] = (),
+) -> np.ndarray:
+    """Per-unit counts, one row per unit and one column per :data:`COUNT_COLUMNS`.
+
+    ``unit="item"``: the records of one item; ``items`` names items that get a
+    (zero) row even without records, so that the bootstrap draws them too.
+    ``unit="quote"``: a gold record together with every prediction matched to
+    it under any of ``matches`` (transitively, so a unit is a connected
+    component of the matchings); a prediction matched to nothing is a unit of
+    its own. A pair is counted in the unit holding both its records, so the
+    rows add up to the counts of the whole sample under either unit, and
+    :func:`attribution_metrics` of their sum is :func:`attribution_scores`.
+    Rows are sorted by item id (``item``) or by
+    each unit's first record, gold records before predictions (``quote``).
+    """
+    if unit not in ("item", "quote"):
+        raise ValueError(f"unit must be 'item' or 'quote', got {unit!r}")
+    n_gold = len(gold)
+    components = _quote_units(n_gold, matches) if unit == "quote" else {}
+
+    def unit_of(node: int) -> Hashable:
+        if unit == "item":
+            return (gold[node] if node < n_gold else pred[node - n_gold]).item_id
+        return components.get(node, node)
+
+    rows: dict[Hashable, np.ndarray] = {}
+    if unit == "item":
+        rows |= {item: np.zeros(len(COUNT_COLUMNS), dtype=np.int64) for item in items}
+
+    def add(node: int, *columns: str) -> None:
+        row = rows.setdefault(unit_of(node), np.zeros(len(COUNT_COLUMNS), dtype=np.int64))
+        for name in columns:
+            row[_COLUMN[name]] += 1
+
+    for i, g in enumerate(gold):
+        add(i, "gold", *([f"{g.type}.gold"] if g.type else []))
+    for j, p in enumerate(pred):
+        add(n_gold + j, "pred", *(f"{part}_pred" for part in ("cue", "source")
+                                  if getattr(p, part) is not None))  # fmt: skip
+        if p.type:
+            add(n_gold + j, f"{p.type}.pred")
+    for name, pairs in matches.items():
+        for i, _ in pairs:
+            add(i, name)
+    for i, j in matches["content_overlap"]:
+        g, p = gold[i], pred[j]
+        add(i, *(["speaker_correct"] if g.speaker == p.speaker else []))
+        if g.type:
+            add(i, f"{g.type}.gold_matched")
+        if p.type:
+            add(i, f"{p.type}.pred_matched", "typed",
+                *(["type_correct"] if p.type == g.type else []))  # fmt: skip
+    if not rows:
+        return np.zeros((0, len(COUNT_COLUMNS)), dtype=np.int64)
+    return np.stack([rows[key] for key in sorted(rows)])
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.maximum(den, 1), empty)
+
+
+def _f1(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    total = precision + recall
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
+
+
+def attribution_metrics(sums: np.ndarray) -> dict[str, np.ndarray]:
+    """Every attribution metric from summed :data:`COUNT_COLUMNS`, shape (B, k) -> (B,).
+
+    With #pred and #gold the numbers of predicted and gold records,
+    F1 = 2PR / (P + R), P = TP / #pred, R = TP / #gold (0 on a zero denominator),
+    and TP counted as:
+
+    - content_exact_f1: predictions whose content pieces equal a gold record's
+      (:func:`exact_pairs`);
+    - content_overlap_f1: one-to-one character-overlap pairs (:func:`match_overlap`);
+    - cue_exact_f1 / cue_overlap_f1, source_exact_f1 / source_overlap_f1: the same
+      on the cue and source spans (#pred counts predictions that give the span);
+    - source_accuracy: among content-overlap pairs, the fraction whose resolved
+      speaker equals the gold speaker id (NaN without a pair);
+    - type_accuracy: among content-overlap pairs whose prediction gives a type,
+      the fraction with the gold type (NaN without one);
+    - e2e_f1: TP = content-overlap pairs with the correct speaker;
+    - per type (``direct``, ``indirect``, ``mixed``): ``content_overlap_f1.<type>``
+      with R = matched gold records of that type / gold records of that type
+      (NaN without one) and P = matched predictions of that type / predictions
+      of that type (predictions without a type count for no type).
+    """
+    s = {name: np.asarray(sums, dtype=float)[:, k] for name, k in _COLUMN.items()}
+
+    def f1(tp: str, n_pred: str) -> np.ndarray:
+        return _f1(_ratio(s[tp], s[n_pred], 0.0), _ratio(s[tp], s["gold"], 0.0))
+
+    out = {
+        "content_exact_f1": f1("content_exact", "pred"),
+        "content_overlap_f1": f1("content_overlap", "pred"),
+        "source_accuracy": _ratio(s["speaker_correct"], s["content_overlap"], np.nan),
+        "e2e_f1": f1("speaker_correct", "pred"),
+    }
+    for part in ("cue", "source"):
+        for how in ("exact", "overlap"):
+            out[f"{part}_{how}_f1"] = f1(f"{part}_{how}", f"{part}_pred")
+    out["type_accuracy"] = _ratio(s["type_correct"], s["typed"], np.nan)
+    for kind in ATTRIBUTION_TYPES:
+        precision = _ratio(s[f"{kind}.pred_matched"], s[f"{kind}.pred"], 0.0)
+        recall = _ratio(s[f"{kind}.gold_matched"], s[f"{kind}.gold"], np.nan)
+        out[f"content_overlap_f1.{kind}"] = np.where(
+            np.isnan(recall), np.nan, _f1(precision, np.nan_to_num(recall))
+        )
+    return out
+
+
+_UNDEFINED = {
+    "source_accuracy": "no matched content",
+    "type_accuracy": "no matched prediction gives a type",
+}
 
 
 def attribution_scores(
     gold: Sequence[AttributionRecord], pred: Sequence[AttributionRecord]
 ) -> tuple[dict[str, MetricValue], list[tuple[int, int]]]:
-    """Content, cue and source scored separately, speaker and type on matched contents.
+    """Content, cue and source scored separately, speaker and type on matched contents
+    (formulas in :func:`attribution_metrics`).
 
-    With #pred and #gold the numbers of predicted and gold records,
-    F1 = 2PR / (P + R), P = TP / #pred, R = TP / #gold, and TP counted as:
-
-    - content_exact_f1: predictions whose content pieces equal a gold record's;
-    - content_overlap_f1: one-to-one character-overlap pairs (:func:`match_overlap`);
-    - cue_exact_f1 / cue_overlap_f1, source_exact_f1 / source_overlap_f1: the same
-      on the cue and source spans (#pred counts predictions that give the span);
-    - source_accuracy: among content-overlap pairs, the fraction whose resolved
-      speaker equals the gold speaker id (undefined without a pair);
-    - type_accuracy: among content-overlap pairs whose prediction gives a type,
-      the fraction with the gold type;
-    - e2e_f1: TP = content-overlap pairs with the correct speaker;
-    - per type (``direct``, ``indirect``, ``mixed``): ``content_overlap_f1.<type>``
-      with R over gold records of that type and P over predictions of that type
-      (predictions without a type count for no type).
+    ``content_overlap_f1.<type>`` is reported for the types present in the gold.
     Returns the metrics and the content-overlap pairs (for per-item samples).
     """
-    n_gold, n_pred = len(gold), len(pred)
-    pairs = match_overlap(gold, pred)
-    correct = sum(gold[i].speaker == pred[j].speaker for i, j in pairs)
-    metrics = {
-        "content_exact_f1": _f1(exact_matches(gold, pred), n_pred, n_gold),
-        "content_overlap_f1": _f1(len(pairs), n_pred, n_gold),
-        "source_accuracy": (
-            MetricValue(correct / len(pairs)) if pairs else undefined("no matched content")
-        ),
-        "e2e_f1": _f1(correct, n_pred, n_gold),
-    }
-    for part in ("cue", "source"):
-        n_part = sum(getattr(p, part) is not None for p in pred)
-        metrics[f"{part}_exact_f1"] = _f1(exact_matches(gold, pred, part), n_part, n_gold)
-        metrics[f"{part}_overlap_f1"] = _f1(len(match_overlap(gold, pred, part)), n_part, n_gold)
-    typed = [(i, j) for i, j in pairs if pred[j].type is not None]
-    metrics["type_accuracy"] = (
-        MetricValue(sum(gold[i].type == pred[j].type for i, j in typed) / len(typed))
-        if typed
-        else undefined("no matched prediction gives a type")
-    )
-    for kind in sorted({g.type for g in gold} - {None}):
-        gold_kind = sum(g.type == kind for g in gold)
-        pred_kind = sum(p.type == kind for p in pred)
-        recall_tp = sum(gold[i].type == kind for i, _ in pairs)
-        precision_tp = sum(pred[j].type == kind for _, j in pairs)
-        precision = precision_tp / pred_kind if pred_kind else 0.0
-        recall = recall_tp / gold_kind
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        metrics[f"content_overlap_f1.{kind}"] = MetricValue(f1)
-    return metrics, pairs
+    matches = match_attributions(gold, pred)
+    sums = attribution_counts(gold, pred, matches).sum(axis=0, keepdims=True)
+    metrics = {}
+    for name, value in attribution_metrics(sums).items():
+        if name in _UNDEFINED or not np.isnan(value[0]):
+            metrics[name] = (
+                undefined(_UNDEFINED[name]) if np.isnan(value[0]) else MetricValue(float(value[0]))
+            )
+    return metrics, matches["content_overlap"]

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
+
+import numpy as np
 
 from bench.data.schema import ATTRIBUTION_TYPES
 from bench.metrics.attribution import (
     AttributionRecord,
+    attribution_counts,
+    attribution_metrics,
     attribution_scores,
     build_alias_table,
+    match_attributions,
     resolve_speaker,
 )
-from bench.metrics.bootstrap import ratio_statistic
+from bench.metrics.bootstrap import resample_sums
+from bench.metrics.values import MetricValue
 from bench.predictions import AttributionPrediction, TextItem
 from bench.tasks.base import Task, TaskScore
 
@@ -68,7 +75,7 @@ class AttributionTask(Task):
         texts = {item.id: item.text for item in items}
         samples = _samples(gold, pred, raw_speakers, pairs, texts)
         return TaskScore(
-            intervals=self._intervals(samples),
+            intervals=self._intervals(gold, pred, metrics, [item.id for item in items]),
             metrics=metrics,
             counts={
                 "documents": len(items),
@@ -78,37 +85,30 @@ class AttributionTask(Task):
             samples=samples,
         )
 
-    def _intervals(self, samples: list[dict[str, Any]]) -> dict[str, Any]:
-        """Intervals of the main metrics; a unit is a quote (a gold record or a spurious
-        prediction, with its match) or an item (all the quotes of a document).
-
-        source_accuracy is the ratio correct / matched of the drawn units' sums.
-        """
-        if self.bootstrap is None:
+    def _intervals(
+        self,
+        gold: list[AttributionRecord],
+        pred: list[AttributionRecord],
+        metrics: dict[str, MetricValue],
+        item_ids: list[str],
+    ) -> dict[str, Any]:
+        """An interval for every defined metric, all from the same resamples of units:
+        quotes (a gold record with the predictions matched to it, or a spurious
+        prediction) or items; see :func:`bench.metrics.attribution.attribution_counts`."""
+        if self.bootstrap is None or not (gold or pred):
             return {}
-        key = (lambda i, row: i) if self.bootstrap.unit == "quote" else (lambda i, row: row["id"])
-        units: dict[Any, list[int]] = {}
-        for i, row in enumerate(samples):
-            has_gold, has_pred = int(row["gold"] is not None), int(row["pred"] is not None)
-            counts = units.setdefault(key(i, row), [0] * 5)
-            for k, v in enumerate(
-                (
-                    has_pred,
-                    has_gold,
-                    int(row["content_exact"]),
-                    int(row["overlap_match"]),
-                    int(row["speaker_correct"]),
-                )
-            ):
-                counts[k] += v  # fmt: skip
-        rows = list(units.values())
-        out: dict[str, Any] = {}
-        for name, tp in (("content_exact_f1", 2), ("content_overlap_f1", 3), ("e2e_f1", 4)):
-            out[name] = self.bootstrap.prf([(r[tp], r[0], r[1]) for r in rows], "")["f1"]
-        if any(r[3] for r in rows):
-            correct_over_matched = ratio_statistic([r[4] for r in rows], [r[3] for r in rows])
-            out["source_accuracy"] = self.bootstrap.statistic(correct_over_matched, len(rows))
+        matches = match_attributions(gold, pred)
+        counts = attribution_counts(gold, pred, matches, self.bootstrap.unit, item_ids)
+        out = {}
+        for name, metric in metrics.items():
+            if metric.value is not None:
+                statistic = functools.partial(_metric_statistic, counts, name)
+                out[name] = self.bootstrap.statistic(statistic, len(counts))
         return out
+
+
+def _metric_statistic(counts: np.ndarray, name: str, indices: np.ndarray) -> np.ndarray:
+    return attribution_metrics(resample_sums(counts, indices))[name]
 
 
 def _samples(
