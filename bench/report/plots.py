@@ -7,7 +7,7 @@ A model keeps its colour across plots (its position on the leaderboard).
 - ``ner_per_label_f1.png``: strict F1 per label, error bars the 95% bootstrap
   interval over that label's entities (:func:`bench.report.leaderboard.ner_label_f1`);
 - ``attribution_by_quote_type.png``: ``content_overlap_f1.<type>`` (direct,
-  indirect, mixed) from ``result.json`` — the samples do not record the type;
+  indirect, mixed) from ``result.json``, error bars its ``ci95``;
 - ``toxicity_roc.png``, ``toxicity_pr.png``, ``toxicity_calibration.png``: from
   ``samples/toxicity.jsonl``, main level only (the level of its first row);
   calibration in 10 equal-width bins;
@@ -92,13 +92,11 @@ def ner_per_label(board: Leaderboard) -> bytes | None:
         values = np.array([per.get(lab, {}).get("f1", np.nan) for lab in labels], float)
         lows = np.array([_or_nan(per.get(lab, {}).get("low")) for lab in labels], float)
         highs = np.array([_or_nan(per.get(lab, {}).get("high")) for lab in labels], float)
-        err = np.vstack([np.clip(values - lows, 0, None), np.clip(highs - values, 0, None)])
-        err = np.nan_to_num(err)
         ax.bar(
             x - 0.4 + width * (i + 0.5),
             np.nan_to_num(values),
             width,
-            yerr=err,
+            yerr=_error_bars(values, lows, highs),
             capsize=2,
             color=colours[name],
             label=label(name),
@@ -119,6 +117,12 @@ def _or_nan(value: float | None) -> float:
     return np.nan if value is None else float(value)
 
 
+def _error_bars(values: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
+    """matplotlib's ``yerr`` (2, n) from interval bounds; no bar where a bound is missing."""
+    err = np.vstack([np.clip(values - lows, 0, None), np.clip(highs - values, 0, None)])
+    return np.nan_to_num(err)
+
+
 # ----------------------------------------------------------------------------- attribution
 
 
@@ -127,13 +131,13 @@ def attribution_by_type(board: Leaderboard) -> bytes | None:
     prefix = "content_overlap_f1."
     per_model = {
         e.name: {
-            name[len(prefix) :]: metric.get("value")
+            name[len(prefix) :]: metric
             for name, metric in e.result["tasks"]["attribution"]["metrics"].items()
             if name.startswith(prefix)
         }
         for e in entries
     }
-    kinds = sorted({k for values in per_model.values() for k in values})
+    kinds = sorted({k for metrics in per_model.values() for k in metrics})
     if not kinds:
         return None
     colours = _colours(board)
@@ -143,19 +147,27 @@ def attribution_by_type(board: Leaderboard) -> bytes | None:
     ax = fig.add_subplot()
     x = np.arange(len(kinds))
     for i, name in enumerate(names):
-        values = [_or_nan(per_model[name].get(k)) for k in kinds]
+        metrics = [per_model[name].get(k, {}) for k in kinds]
+        values = np.array([_or_nan(m.get("value")) for m in metrics], float)
+        lows, highs = (
+            np.array([_or_nan((m.get("ci95") or {}).get(bound)) for m in metrics], float)
+            for bound in ("low", "high")
+        )
         bars = ax.bar(
             x - 0.4 + width * (i + 0.5),
             np.nan_to_num(values),
             width,
+            yerr=_error_bars(values, lows, highs),
+            capsize=2,
             color=colours[name],
             label=label(name),
+            error_kw={"elinewidth": 0.8},
         )
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
     ax.set_xticks(x, [label(k) for k in kinds])
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("content overlap F1")
-    ax.set_title("Attribution by quote type")
+    ax.set_title("Attribution by quote type (95% bootstrap CI)")
     ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
