@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 import spacy
+from bench_config import run_model
 from hydra import compose, initialize_config_dir
 
 from bench.adapters.spacy import SpacyAdapter
@@ -153,22 +155,13 @@ def test_spacy_is_not_imported_with_bench():
     assert done.stdout.strip() == "False"
 
 
-def test_spacy_scores_wnut17_through_a_label_map(tmp_path):
-    """OntoNotes labels mapped onto WNUT-17's types: the adapter scores another label set."""
-    from omegaconf import OmegaConf
-
-    from bench.runner import run
-
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["+model=spacy_sm", "dataset=wnut17",
-                                                       "bootstrap.resamples=0"])  # fmt: skip
-    OmegaConf.set_struct(cfg, False)
-    cfg.model.labels = list(cfg.dataset.labels)
-    keep = {"PERSON": "person", "ORG": "corporation", "GPE": "location", "LOC": "location",
-            "FAC": "location", "PRODUCT": "product", "WORK_OF_ART": "creative-work",
-            "NORP": "group"}  # fmt: skip
-    nlp_labels = SpacyAdapter(PIPELINE, label_map=dict.fromkeys(ENTITY_LABELS)).nlp.get_pipe("ner")
-    cfg.model.label_map = {label: keep.get(label) for label in nlp_labels.labels}
-    ner = run(cfg, "spacy_sm", [], tmp_path).result["tasks"]["ner"]
+def test_wnut17_preset_maps_ontonotes_onto_wnut_types(tmp_path):
+    """``+model=spacy_sm_wnut17 dataset=wnut17``: the adapter scores another label set."""
+    outcome = run_model(tmp_path, "spacy_sm_wnut17", "dataset=wnut17", "bootstrap.resamples=0")
+    ner = outcome.result["tasks"]["ner"]
     assert ner["status"] == "ok", ner.get("error")
     assert 0.05 < ner["metrics"]["strict_f1"]["value"] < 0.6
+    wnut = set(outcome.result["provenance"]["config"]["dataset"]["labels"])
+    predicted = {span[2] for line in (tmp_path / "samples" / "ner.jsonl").open()
+                 for span in json.loads(line)["pred"]}  # fmt: skip
+    assert predicted <= wnut and {"person", "location"} <= predicted
