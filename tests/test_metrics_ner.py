@@ -28,6 +28,7 @@ import random
 import warnings
 from itertools import product
 
+import numpy as np
 import pytest
 from nervaluate import Evaluator
 from seqeval import scheme as seqeval_schemes
@@ -35,6 +36,7 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.scheme import Tokens
 
+from bench.data.views import NerGold
 from bench.metrics.bio import (
     SCHEMES as TAG_SCHEMES,
 )
@@ -46,16 +48,23 @@ from bench.metrics.bio import (
     bio_to_spans,
     decode,
 )
+from bench.metrics.bootstrap import prf_statistic
 from bench.metrics.spans import (
     SCHEMES,
+    UNITS,
     SchemeCounts,
     span_counts,
     span_f1,
+    span_macro_f1_statistic,
     span_precision,
     span_recall,
     span_scores,
+    span_units,
     strict_scores,
 )
+from bench.predictions import EntityPrediction, TextItem
+from bench.tasks.base import Bootstrap
+from bench.tasks.ner import NerTask
 
 TYPES = ("PER", "LOC", "ORG")
 ROWS = {"micro avg": "micro", "macro avg": "macro", "weighted avg": "weighted"}
@@ -338,27 +347,34 @@ def _random_spans(rng, n, items, max_start, max_length):
     ]
 
 
+def _random_case(rng, items):
+    """Gold and predictions on ``items``: nested, overlapping, duplicated and long (>100)
+    spans; predictions near the gold (shifted, retyped, missed) or unrelated."""
+    max_length = rng.choice((1, 3, 8, 150))
+    gold = _random_spans(rng, rng.randint(0, 8), items, 30, max_length)
+    if rng.random() < 0.6:  # predictions near the gold: shifted, retyped, duplicated
+        pred = []
+        for item, s, e, label in gold:
+            if rng.random() < 0.15:
+                continue
+            s2 = max(0, s + rng.choice((0, 0, -1, 1, -3)))
+            e2 = max(s2 + 1, e + rng.choice((0, 0, -1, 1, 2)))
+            label2 = label if rng.random() < 0.75 else rng.choice(TYPES)
+            pred.append((item, s2, e2, label2))
+        pred += _random_spans(rng, rng.randint(0, 3), items, 30, max_length)
+        pred += rng.sample(pred, min(len(pred), 1))  # a duplicate
+    else:
+        pred = _random_spans(rng, rng.randint(0, 8), items, 30, max_length)
+    return gold, pred
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_span_schemes_equal_nervaluate(seed):
     """Overlapping, nested, duplicated and long (>100) spans; several items; thresholds."""
     rng = random.Random(seed)
     items = ["doc-a", "doc-b", 3]
     for _ in range(250):
-        max_length = rng.choice((1, 3, 8, 150))
-        gold = _random_spans(rng, rng.randint(0, 8), items, 30, max_length)
-        if rng.random() < 0.6:  # predictions near the gold: shifted, retyped, duplicated
-            pred = []
-            for item, s, e, label in gold:
-                if rng.random() < 0.15:
-                    continue
-                s2 = max(0, s + rng.choice((0, 0, -1, 1, -3)))
-                e2 = max(s2 + 1, e + rng.choice((0, 0, -1, 1, 2)))
-                label2 = label if rng.random() < 0.75 else rng.choice(TYPES)
-                pred.append((item, s2, e2, label2))
-            pred += _random_spans(rng, rng.randint(0, 3), items, 30, max_length)
-            pred += rng.sample(pred, min(len(pred), 1))  # a duplicate
-        else:
-            pred = _random_spans(rng, rng.randint(0, 8), items, 30, max_length)
+        gold, pred = _random_case(rng, items)
         if not gold and not pred:
             continue
         min_overlap = rng.choice((1.0, 1.0, 10.0, 50.0, 100.0))
@@ -679,3 +695,178 @@ def test_strict_scores_keeps_its_keys():
         "support": 1,
         "predicted": 1,
     }
+
+
+# ------------------------------------------------------------------- bootstrap units
+
+ITEMS = ["doc-a", "doc-b", 3, "no-spans"]
+# The rows an entity unit can have: COR, INC, PAR pairs, SPU, MIS.
+ENTITY_ROWS = {(1.0, 1.0, 1.0), (0.0, 1.0, 1.0), (0.5, 1.0, 1.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)}
+
+
+def _random_cases(seed, n):
+    """``n`` random comparisons with options; every 5th has no gold or no predictions."""
+    rng = random.Random(seed)
+    for i in range(n):
+        gold, pred = _random_case(rng, ITEMS[:3])
+        if i % 5 == 0:
+            gold, pred = rng.choice(((gold, []), ([], pred)))
+        options = {
+            "labels": rng.choice((None, TYPES[:2])),
+            "min_overlap_percentage": rng.choice((1.0, 50.0, 100.0)),
+        }
+        yield gold, pred, options
+
+
+def _credit_actual_possible(counts: SchemeCounts) -> list[float]:
+    return [counts.correct + 0.5 * counts.partial, counts.actual, counts.possible]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_span_units_add_up_to_span_counts(unit):
+    """Σ over units of (credit, ACTUAL, POSSIBLE) = span_counts', overall and per label."""
+    for gold, pred, options in _random_cases(20, 150):
+        counts = span_counts(gold, pred, **options)
+        units = span_units(gold, pred, unit, items=ITEMS, **options)
+        assert units.unit == unit and units.labels == counts.labels
+        for scheme in SCHEMES:
+            overall, per_label = units.overall[scheme], units.per_label[scheme]
+            assert overall.sum(axis=0).tolist() == _credit_actual_possible(counts.overall[scheme])
+            by_label = per_label.sum(axis=0).reshape(-1, 3).tolist()
+            assert by_label == [
+                _credit_actual_possible(counts.per_label[label][scheme]) for label in units.labels
+            ]
+            if unit == "item":
+                assert overall.shape[0] == per_label.shape[0] == len(ITEMS)
+                assert not overall[ITEMS.index("no-spans")].any()
+                continue
+            c = counts.overall[scheme]
+            assert overall.shape[0] == c.actual + c.missed  # each pair, SPU and MIS once
+            assert set(map(tuple, overall.tolist())) <= ENTITY_ROWS
+            blocks = per_label.reshape(per_label.shape[0], len(units.labels), 3)
+            assert ((blocks != 0).any(axis=2).sum(axis=1) == 1).all()  # one label per unit
+            assert set(map(tuple, blocks.sum(axis=1).tolist())) <= ENTITY_ROWS
+
+
+def test_item_resamples_equal_span_scores_of_the_resampled_items():
+    """A resample of items, scored from the unit rows, is span_scores of the drawn items
+    (an item drawn twice becomes two items): micro P/R/F1 and macro F1 of every scheme."""
+    draws = np.random.default_rng(0)
+    for gold, pred, options in _random_cases(21, 60):
+        units = span_units(gold, pred, "item", items=ITEMS, **options)
+        indices = draws.integers(0, len(ITEMS), size=(4, len(ITEMS)))
+        statistics = {
+            scheme: (
+                prf_statistic(units.overall[scheme])(indices),
+                span_macro_f1_statistic(units.per_label[scheme])(indices),
+            )
+            for scheme in SCHEMES
+        }
+        for b, drawn in enumerate(indices):
+            resampled = [
+                [(j, s, e, label) for item, s, e, label in spans if item == ITEMS[k]]
+                for spans in (gold, pred)
+                for j, k in enumerate(drawn)
+            ]
+            n = len(drawn)
+            report = span_scores(sum(resampled[:n], []), sum(resampled[n:], []), **options)
+            for scheme, (prf, macro) in statistics.items():
+                micro = report["micro"][scheme]
+                expected = [micro["precision"], micro["recall"], micro["f1"]]
+                assert prf[b].tolist() == pytest.approx(expected, abs=1e-12, rel=0)
+                assert macro[b] == pytest.approx(report["macro"][scheme]["f1"], abs=1e-12, rel=0)
+
+
+def test_span_units_by_hand():
+    """partial: pairs COR and PAR, an SPU and a MIS; a type confusion is one INC unit
+    overall but an SPU and a MIS per label."""
+    gold = [("d", 0, 2, "PER"), ("d", 5, 9, "LOC"), ("d", 20, 22, "ORG")]
+    pred = [("d", 0, 2, "PER"), ("d", 6, 9, "LOC"), ("d", 12, 13, "ORG")]
+    units = span_units(gold, pred, "entity")
+    assert units.overall["partial"].tolist() == [[1, 1, 1], [0.5, 1, 1], [0, 1, 0], [0, 0, 1]]
+    assert units.overall["strict"].tolist() == [[1, 1, 1], [0, 1, 1], [0, 1, 0], [0, 0, 1]]
+    assert span_units(gold, pred, "item").overall["partial"].tolist() == [[1.5, 3, 3]]
+    confused = span_units([("d", 0, 2, "PER")], [("d", 0, 2, "LOC")], "entity")
+    assert confused.labels == ("LOC", "PER")
+    assert confused.overall["strict"].tolist() == [[0, 1, 1]]
+    assert confused.per_label["strict"].tolist() == [[0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1]]
+
+
+def test_macro_f1_averages_the_labels_present_in_the_resample():
+    """Item a: PER found; item b: LOC missed; item c: no span. Full sample: (1 + 0) / 2."""
+    gold = [("a", 0, 2, "PER"), ("b", 0, 2, "LOC")]
+    pred = [("a", 0, 2, "PER")]
+    items = ["a", "b", "c"]
+    for unit in UNITS:
+        rows = span_units(gold, pred, unit, items=items).per_label["strict"]
+        full = np.arange(len(rows))[None, :]
+        assert span_macro_f1_statistic(rows)(full).tolist() == [0.5]
+    assert span_scores(gold, pred)["macro"]["strict"]["f1"] == 0.5
+    rows = span_units(gold, pred, "item", items=items).per_label["strict"]
+    drawn = np.array([[0, 0, 0], [1, 1, 2], [0, 1, 1], [2, 2, 2]])
+    assert span_macro_f1_statistic(rows)(drawn).tolist() == [
+        1.0,  # only PER drawn: LOC is not averaged in
+        0.0,
+        0.5,
+        0.0,  # no label at all: 0.0, as span_report on no spans
+    ]
+
+
+def test_span_unit_order_does_not_depend_on_input_order():
+    """The bootstrap draws unit indices: the rows' order must be reproducible."""
+    rng = random.Random(3)
+    for gold, pred, options in _random_cases(22, 30):
+        for unit in UNITS:
+            units = span_units(gold, pred, unit, items=ITEMS, **options)
+            shuffled = span_units(
+                rng.sample(gold, len(gold)), rng.sample(pred, len(pred)), unit, items=ITEMS,
+                **options,
+            )  # fmt: skip
+            for scheme in SCHEMES:
+                assert np.array_equal(units.overall[scheme], shuffled.overall[scheme])
+                assert np.array_equal(units.per_label[scheme], shuffled.per_label[scheme])
+
+
+def test_span_units_validation():
+    gold = [("a", 0, 2, "PER")]
+    with pytest.raises(ValueError, match="unit"):
+        span_units(gold, [], "document")
+    with pytest.raises(ValueError, match="does not list"):
+        span_units(gold, [("b", 0, 1, "PER")], "item", items=["a"])
+    with pytest.raises(ValueError, match="distinct"):
+        span_units(gold, [], "item", items=["a", "a"])
+    with pytest.raises(TypeError):
+        span_units(gold, [], "item", items="a")
+    with pytest.raises(ValueError, match="shape"):
+        span_macro_f1_statistic(np.zeros((2, 4)))
+    assert span_units([], [], "entity").overall["strict"].shape == (0, 3)
+    no_label = span_units([], [], "item", items=["a"]).per_label["strict"]
+    assert no_label.shape == (1, 0)
+    assert span_macro_f1_statistic(no_label)(np.zeros((2, 1), dtype=np.int64)).tolist() == [0, 0]
+
+
+# ------------------------------------------------------------------------ the NER task
+
+
+@pytest.mark.parametrize("unit", NerTask.units)
+def test_ner_task_gives_an_interval_for_every_metric(unit):
+    """Every reported metric has an interval around it, from the task's units (at unit
+    "item", every item, including the two without any span)."""
+    rng = random.Random(30)
+    texts = [TextItem(f"s{i}", "x" * 40) for i in range(14)]
+    gold, predictions = [], []
+    for item in texts[:12]:
+        g, p = _random_case(rng, [item.id])
+        gold += [span for span in g if span[2] <= 40]
+        predictions.append([EntityPrediction(s, e, label) for _, s, e, label in set(p) if e <= 40])
+    predictions += [[], []]
+    task = NerTask(NerGold(tuple(texts), tuple(gold), TYPES), "test", Bootstrap(200, unit=unit))
+    score = task.score(texts, predictions)
+    assert set(score.intervals) == set(score.metrics)
+    for name, metric in score.metrics.items():
+        ci = score.intervals[name]
+        assert ci.unit == unit and ci.n_resamples == 200 and ci.n_dropped == 0
+        assert unit == "entity" or ci.n_units == len(texts)
+        assert ci.value == pytest.approx(metric.value, abs=1e-12, rel=0), name
+        assert ci.low <= metric.value <= ci.high, (name, ci)
+        assert ci.low < ci.high, name  # a degenerate interval would hide a missing unit

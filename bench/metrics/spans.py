@@ -33,6 +33,14 @@ Two families of scores live here.
     for ``partial``/``ent_type``: ``P = (COR + 0.5 PAR) / ACTUAL``,
     ``R = (COR + 0.5 PAR) / POSSIBLE``; ``F1 = 2PR / (P + R)``.
 
+``span_units`` / ``span_macro_f1_statistic`` (bootstrap over units)
+    One matching gives every scheme's per-unit rows ``(credit, ACTUAL, POSSIBLE)``,
+    credit = COR + 0.5 PAR, overall and per label; summed over any multiset of units
+    they give that scheme's counts, so a resample is one matrix product
+    (``bench.metrics.bootstrap.resample_sums``). A unit is an item (its spans' sums),
+    or an "entity": a matched (pred, gold) pair of the scheme's assignment (COR, INC
+    or PAR), an unmatched prediction (SPU) or an unmatched gold span (MIS).
+
 Conventions (where the references differ or leave room, bench does the following):
 
 * Matching is nervaluate's greedy one-to-one assignment, not an optimal one. Within an
@@ -85,6 +93,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bench.metrics.bootstrap import IndexStatistic, precision_recall_f1_arrays, resample_sums
 from bench.metrics.values import precision_recall_f1
 
 # (item id, start, end, label); the end is exclusive.
@@ -236,67 +245,16 @@ def span_counts(
         ``overall[scheme]`` (nervaluate's ``overall``) and ``per_label[label][scheme]``
         (nervaluate's ``entities``), labels sorted.
     """
-    if isinstance(min_overlap_percentage, bool) or not isinstance(
-        min_overlap_percentage, int | float
-    ):
-        raise TypeError("min_overlap_percentage must be a number")
-    if not 1.0 <= min_overlap_percentage <= 100.0:
-        raise ValueError(
-            f"min_overlap_percentage must be between 1.0 and 100.0, got {min_overlap_percentage}"
-        )
-    keep = None
-    if labels is not None:
-        if isinstance(labels, str):
-            raise TypeError("labels must be an iterable of strings, not a string")
-        keep = set(labels)
-        if not all(isinstance(label, str) for label in keep):
-            raise TypeError("labels must be strings")
-
-    items = _Codes()
-    g_item, g_start, g_end, g_label = _columns(gold, "gold", items, keep)
-    p_item, p_start, p_end, p_label = _columns(pred, "pred", items, keep)
-    names = sorted(set(g_label) | set(p_label))
-    code = {name: i for i, name in enumerate(names)}
-    g = _sorted_arrays(g_item, g_start, g_end, list(map(code.__getitem__, g_label)))
-    p = _sorted_arrays(p_item, p_start, p_end, list(map(code.__getitem__, p_label)))
-
-    # Global coordinates: item k occupies [offset[k], offset[k] + max_end[k]], so spans of
-    # different items can never overlap and one sorted array serves all items at once.
-    max_end = np.zeros(len(items), dtype=np.int64)
-    np.maximum.at(max_end, g["item"], g["end"])
-    np.maximum.at(max_end, p["item"], p["end"])
-    offset = np.concatenate(([0], np.cumsum(max_end + 1)[:-1])).astype(np.int64)
-    gs, ge = g["start"] + offset[g["item"]], g["end"] + offset[g["item"]]
-    ps, pe = p["start"] + offset[p["item"]], p["end"] + offset[p["item"]]
-    gl, pl = g["label"], p["label"]
-
-    edge_p, edge_g = _overlap_edges(gs, ge, ps, pe, float(min_overlap_percentage))
-    spans = _Spans(ps, pe, pl, gs, ge, gl)
-    same = pl[edge_p] == gl[edge_g]
-    label_p, label_g = edge_p[same], edge_g[same]
-    n_labels = len(names)
-
+    m = _match(gold, pred, labels, min_overlap_percentage)
+    p_none, g_none = np.zeros_like(m.p_label), np.zeros_like(m.g_label)
+    n_labels = len(m.labels)
     overall: dict[str, SchemeCounts] = {}
-    per_label: dict[str, dict[str, SchemeCounts]] = {name: {} for name in names}
+    per_label: dict[str, dict[str, SchemeCounts]] = {name: {} for name in m.labels}
     for scheme in SCHEMES:
-        category, missed = _assign(scheme, edge_p, edge_g, spans)
-        c = np.bincount(category, minlength=4)
-        overall[scheme] = SchemeCounts(
-            scheme, int(c[_COR]), int(c[_INC]), int(c[_PAR]), int(missed.sum()), int(c[_SPU])
-        )
-        category, missed = _assign(scheme, label_p, label_g, spans)
-        by_label = np.bincount(pl * 4 + category, minlength=4 * n_labels).reshape(n_labels, 4)
-        missed_by_label = np.bincount(gl[missed], minlength=n_labels)
-        for i, name in enumerate(names):
-            row = by_label[i]
-            per_label[name][scheme] = SchemeCounts(
-                scheme,
-                int(row[_COR]),
-                int(row[_INC]),
-                int(row[_PAR]),
-                int(missed_by_label[i]),
-                int(row[_SPU]),
-            )
+        [overall[scheme]] = _tally(scheme, m.overall[scheme], p_none, g_none, 1)
+        by_label = _tally(scheme, m.per_label[scheme], m.p_label, m.g_label, n_labels)
+        for name, counts in zip(m.labels, by_label, strict=True):
+            per_label[name][scheme] = counts
     return SpanCounts(overall, per_label)
 
 
@@ -354,7 +312,247 @@ def span_scores(
     )
 
 
+# --------------------------------------------------------------------- bootstrap units
+
+Unit = Literal["entity", "item"]
+UNITS: tuple[Unit, ...] = ("entity", "item")
+
+# Credit of a prediction by category: COR 1, INC 0, PAR ½, SPU 0 (PAR only in ``partial``).
+_CREDIT = np.array([1.0, 0.0, 0.5, 0.0])
+
+
+@dataclass(frozen=True)
+class SpanUnits:
+    """Per-unit contributions of one comparison: the rows a bootstrap over units sums.
+
+    ``overall[scheme]`` has one row ``(credit, ACTUAL, POSSIBLE)`` per unit, with
+    credit = COR + ½·PAR, so that summed over all units it gives the scheme's P, R and
+    F1 of :func:`span_counts` (P = Σcredit / ΣACTUAL, R = Σcredit / ΣPOSSIBLE).
+    ``per_label[scheme]`` has ``3·len(labels)`` columns: ``3j, 3j + 1, 3j + 2`` hold
+    ``labels[j]``'s credit, ACTUAL and POSSIBLE from the per-label re-matching (its
+    units are those of that matching). Rows are floats (½ credits).
+    """
+
+    unit: Unit
+    labels: tuple[str, ...]
+    overall: dict[str, np.ndarray]
+    per_label: dict[str, np.ndarray]
+
+
+def span_units(
+    gold: Iterable[LabelledSpan],
+    pred: Iterable[LabelledSpan],
+    unit: Unit,
+    *,
+    items: Iterable[Hashable] | None = None,
+    labels: Iterable[str] | None = None,
+    min_overlap_percentage: float = 1.0,
+) -> SpanUnits:
+    """Each unit's contribution to every scheme's counts, from one matching of all spans.
+
+    ``unit="item"``: one unit per item; its row is the sum over the item's spans. The
+    matching never crosses items, so a resample of items (duplicates renamed apart) has
+    exactly the counts of the drawn items' rows summed.
+
+    ``unit="entity"``: one unit per outcome of the scheme's greedy assignment —
+    a matched (pred, gold) pair is one unit, ``(1, 1, 1)`` when COR, ``(0, 1, 1)`` when
+    INC, ``(½, 1, 1)`` when PAR; an unmatched prediction (SPU) is ``(0, 1, 0)``; an
+    unmatched gold span (MIS) is ``(0, 0, 1)``. For ``strict`` with disjoint
+    predictions this is the CoNLL unit "each span of gold ∪ pred, a correct span
+    counted once", except that an INC pair is one unit rather than two. The matching
+    is not redone on a resample: units keep the outcome of the full-sample matching.
+
+    Unit order is deterministic: ``items`` (default: the items having a span, in order
+    of first appearance in ``gold`` then ``pred``); at unit "entity", the predictions
+    in ``(item, start, end, label)`` order, then the unmatched gold spans in that order.
+    ``items`` may list items without spans (all-zero rows at unit "item") and must
+    list every item a span names. ``labels`` and ``min_overlap_percentage`` are as
+    for :func:`span_counts`.
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    m = _match(gold, pred, labels, min_overlap_percentage, items)
+    p_none, g_none = np.zeros_like(m.p_label), np.zeros_like(m.g_label)
+    n_labels = len(m.labels)
+    return SpanUnits(
+        unit,
+        tuple(m.labels),
+        {s: _unit_rows(unit, m, m.overall[s], p_none, g_none, 1) for s in SCHEMES},
+        {s: _unit_rows(unit, m, m.per_label[s], m.p_label, m.g_label, n_labels) for s in SCHEMES},
+    )
+
+
+def span_macro_f1_statistic(per_label_rows: np.ndarray) -> IndexStatistic:
+    """Macro F1 per resample from :attr:`SpanUnits.per_label` rows (units × 3·|L|).
+
+    With C_l, A_l, P_l label l's credit, ACTUAL and POSSIBLE summed over the drawn
+    units, F1_l = 2·C_l / (A_l + P_l) (= 2PR / (P + R); 0.0 when A_l + P_l = 0) and
+
+        macro F1 = (1 / |L*|) Σ_{l ∈ L*} F1_l,   L* = {l : A_l + P_l > 0},
+
+    the labels present in the resample — those :func:`span_report` would report on the
+    resampled spans; 0.0 when L* is empty.
+    """
+    rows = np.asarray(per_label_rows, dtype=float)
+    if rows.ndim != 2 or rows.shape[1] % 3:
+        raise ValueError(f"per-label rows must have shape (n_units, 3·n_labels), got {rows.shape}")
+    n_labels = rows.shape[1] // 3
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        sums = resample_sums(rows, indices).reshape(len(indices), n_labels, 3)
+        _, _, f1 = precision_recall_f1_arrays(sums[..., 0], sums[..., 1], sums[..., 2])
+        n_present = ((sums[..., 1] + sums[..., 2]) > 0).sum(axis=1)
+        return np.where(n_present > 0, f1.sum(axis=1) / np.maximum(n_present, 1), 0.0)
+
+    return statistic
+
+
 # ------------------------------------------------------------------------------ internals
+
+
+# (COR/INC/PAR/SPU code per prediction, missed flag per gold span) of one matching.
+_Assignment = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Matching:
+    """Every scheme's greedy assignment of one comparison, overall and within labels.
+
+    Prediction and gold columns are in matching order, ``(item, start, end, label)``;
+    items and labels are coded (``labels`` sorted, items in order of first sight).
+    """
+
+    labels: list[str]
+    n_items: int
+    p_item: np.ndarray
+    p_label: np.ndarray
+    g_item: np.ndarray
+    g_label: np.ndarray
+    overall: dict[str, _Assignment]
+    per_label: dict[str, _Assignment]
+
+
+def _match(
+    gold: Iterable[LabelledSpan],
+    pred: Iterable[LabelledSpan],
+    labels: Iterable[str] | None,
+    min_overlap_percentage: float,
+    items: Iterable[Hashable] | None = None,
+) -> _Matching:
+    """Validate, code and sort the spans, then run the matching of every scheme twice:
+    on all spans, and on same-label pairs only (nervaluate's per-label re-matching)."""
+    keep = _check_options(labels, min_overlap_percentage)
+    codes = _item_codes(items)
+    n_listed = len(codes)
+    g_item, g_start, g_end, g_label = _columns(gold, "gold", codes, keep)
+    p_item, p_start, p_end, p_label = _columns(pred, "pred", codes, keep)
+    if items is not None and len(codes) > n_listed:
+        raise ValueError(f"items does not list item {next(reversed(codes))!r} of a span")
+    names = sorted(set(g_label) | set(p_label))
+    code = {name: i for i, name in enumerate(names)}
+    g = _sorted_arrays(g_item, g_start, g_end, list(map(code.__getitem__, g_label)))
+    p = _sorted_arrays(p_item, p_start, p_end, list(map(code.__getitem__, p_label)))
+
+    # Global coordinates: item k occupies [offset[k], offset[k] + max_end[k]], so spans of
+    # different items can never overlap and one sorted array serves all items at once.
+    max_end = np.zeros(len(codes), dtype=np.int64)
+    np.maximum.at(max_end, g["item"], g["end"])
+    np.maximum.at(max_end, p["item"], p["end"])
+    offset = np.concatenate(([0], np.cumsum(max_end + 1)[:-1])).astype(np.int64)
+    gs, ge = g["start"] + offset[g["item"]], g["end"] + offset[g["item"]]
+    ps, pe = p["start"] + offset[p["item"]], p["end"] + offset[p["item"]]
+    gl, pl = g["label"], p["label"]
+
+    edge_p, edge_g = _overlap_edges(gs, ge, ps, pe, float(min_overlap_percentage))
+    spans = _Spans(ps, pe, pl, gs, ge, gl)
+    same = pl[edge_p] == gl[edge_g]
+    label_p, label_g = edge_p[same], edge_g[same]
+    return _Matching(
+        labels=names,
+        n_items=len(codes),
+        p_item=p["item"],
+        p_label=pl,
+        g_item=g["item"],
+        g_label=gl,
+        overall={s: _assign(s, edge_p, edge_g, spans) for s in SCHEMES},
+        per_label={s: _assign(s, label_p, label_g, spans) for s in SCHEMES},
+    )
+
+
+def _check_options(labels: Iterable[str] | None, min_overlap_percentage: float) -> set[str] | None:
+    """Check the shared keyword arguments; return the labels to keep (None: all)."""
+    if isinstance(min_overlap_percentage, bool) or not isinstance(
+        min_overlap_percentage, int | float
+    ):
+        raise TypeError("min_overlap_percentage must be a number")
+    if not 1.0 <= min_overlap_percentage <= 100.0:
+        raise ValueError(
+            f"min_overlap_percentage must be between 1.0 and 100.0, got {min_overlap_percentage}"
+        )
+    if labels is None:
+        return None
+    if isinstance(labels, str):
+        raise TypeError("labels must be an iterable of strings, not a string")
+    keep = set(labels)
+    if not all(isinstance(label, str) for label in keep):
+        raise TypeError("labels must be strings")
+    return keep
+
+
+def _item_codes(items: Iterable[Hashable] | None) -> _Codes:
+    """Item codes, pre-assigned in the order of ``items`` when given (distinct ids)."""
+    if items is None:
+        return _Codes()
+    if isinstance(items, str | bytes):
+        raise TypeError("items must be an iterable of item ids, not a string")
+    listed = list(items)
+    codes = _Codes((item, code) for code, item in enumerate(listed))
+    if len(codes) != len(listed):
+        raise ValueError("items must be distinct")
+    return codes
+
+
+def _tally(
+    scheme: Scheme, assignment: _Assignment, p_key: np.ndarray, g_key: np.ndarray, n_keys: int
+) -> list[SchemeCounts]:
+    """The counts of each key ``0 .. n_keys − 1`` (e.g. a label) of the spans."""
+    category, missed = assignment
+    by_key = np.bincount(p_key * 4 + category, minlength=4 * n_keys).reshape(n_keys, 4)
+    missed_by_key = np.bincount(g_key[missed], minlength=n_keys)
+    return [
+        SchemeCounts(
+            scheme, int(row[_COR]), int(row[_INC]), int(row[_PAR]), int(n_missed), int(row[_SPU])
+        )
+        for row, n_missed in zip(by_key, missed_by_key, strict=True)
+    ]
+
+
+def _unit_rows(
+    unit: Unit,
+    m: _Matching,
+    assignment: _Assignment,
+    p_key: np.ndarray,
+    g_key: np.ndarray,
+    n_keys: int,
+) -> np.ndarray:
+    """Rows (n_units, 3·n_keys): a prediction adds (credit, 1, matched) to its unit's
+    block of its key, a missed gold span (0, 0, 1); see :func:`span_units`."""
+    category, missed = assignment
+    n_pred, n_missed = len(category), int(missed.sum())
+    if unit == "item":
+        p_unit, g_unit, n_units = m.p_item, m.g_item[missed], m.n_items
+    else:
+        p_unit = np.arange(n_pred, dtype=np.int64)
+        g_unit = n_pred + np.arange(n_missed, dtype=np.int64)
+        n_units = n_pred + n_missed
+    p_cell = (p_unit * n_keys + p_key) * 3
+    g_cell = (g_unit * n_keys + g_key[missed]) * 3 + 2
+    index = np.concatenate([p_cell, p_cell + 1, p_cell + 2, g_cell])
+    weights = np.concatenate(
+        [_CREDIT[category], np.ones(n_pred), (category != _SPU).astype(float), np.ones(n_missed)]
+    )
+    sums = np.bincount(index, weights, minlength=n_units * n_keys * 3)
+    return sums.reshape(n_units, 3 * n_keys)
 
 
 class _Codes(dict):
@@ -376,13 +574,14 @@ def _columns(
         raise TypeError(f"{name} must be an iterable of (item_id, start, end, label) tuples")
     try:
         spans = list(spans)
-        rows = set(spans) if set(map(type, spans)) <= {tuple} else set(map(tuple, spans))
+        # dict, not set: deduplicated in input order, so item codes follow first sight
+        rows = dict.fromkeys(spans if set(map(type, spans)) <= {tuple} else map(tuple, spans))
     except TypeError as exc:
         raise TypeError(
             f"{name} must be an iterable of hashable (item_id, start, end, label) tuples"
         ) from exc
     if keep is not None:
-        rows = {row for row in rows if len(row) != 4 or row[3] in keep}
+        rows = {row: None for row in rows if len(row) != 4 or row[3] in keep}
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return [], empty, empty, []

@@ -27,14 +27,15 @@ class Bootstrap:
     alpha: float = 0.05
     unit: str = "item"
 
-    def prf(self, contributions: list[tuple[int, int, int]], prefix: str) -> dict[str, Any]:
-        """Intervals of ``<prefix>precision/recall/f1`` from per-unit (tp, n_pred, n_gold)."""
+    def prf(self, contributions: Sequence[Sequence[float]], prefix: str) -> dict[str, Any]:
+        """Intervals of ``<prefix>precision/recall/f1`` from per-unit (tp, n_pred, n_gold);
+        tp may be fractional (partial credit)."""
         from bench.metrics.bootstrap import prf_bootstrap
 
-        if not contributions:
+        if len(contributions) == 0:
             return {}
         intervals = prf_bootstrap(
-            np.asarray(contributions, dtype=np.int64), self.resamples, self.seed, self.alpha,
+            np.asarray(contributions, dtype=float), self.resamples, self.seed, self.alpha,
             unit=self.unit,
         )  # fmt: skip
         return {f"{prefix}{name}": ci for name, ci in intervals.items()}

@@ -3,14 +3,15 @@
 ``strict_*`` are the CoNLL / seqeval numbers (same span and type); ``exact_*``,
 ``partial_*`` and ``ent_type_*`` are nervaluate's schemes (span only; overlap
 with half credit; overlap with the right type), with their COR/INC/PAR/MIS/SPU
-counts per label under ``breakdown.semeval``.
+counts per label under ``breakdown.semeval``. Every metric gets a bootstrap interval
+(``NerTask._intervals``).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from bench.metrics.spans import span_scores, strict_scores
+from bench.metrics.spans import span_macro_f1_statistic, span_scores, span_units, strict_scores
 from bench.metrics.values import MetricValue, precision_recall_f1
 from bench.predictions import EntityPrediction, TextItem
 from bench.tasks.base import Task, TaskScore
@@ -62,20 +63,38 @@ class NerTask(Task):
                 }
             )
         return TaskScore(
-            intervals=self._intervals(gold, pred, samples),
+            intervals=self._intervals(gold, pred, items, samples),
             metrics={name: MetricValue(value) for name, value in micro.items()},
             counts={"items": len(items), "gold_entities": len(gold), "predicted": len(pred)},
             samples=samples,
             breakdown={"per_label": per_label, "semeval": semeval},
         )
 
-    def _intervals(self, gold: set, pred: set, samples: list[dict[str, Any]]) -> dict[str, Any]:
-        """Strict P/R/F1 intervals; a unit is an entity (gold or predicted span) or an item."""
+    def _intervals(
+        self, gold: set, pred: set, items: list[TextItem], samples: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """An interval for every metric, all resampling the same kind of unit.
+
+        ``strict_*`` (CoNLL): a unit is an item, or an entity — each span of gold ∪ pred,
+        a correct one counted once. ``exact_*``, ``partial_*``, ``ent_type_*`` and
+        ``strict_macro_f1``: the units of :func:`bench.metrics.spans.span_units` — an
+        item, or an entity of that scheme's matching (a matched pair, an SPU or a MIS).
+        """
         if self.bootstrap is None:
             return {}
-        if self.bootstrap.unit == "entity":
+        unit = self.bootstrap.unit
+        if unit == "entity":
             rows = [(int(s in gold and s in pred), int(s in pred), int(s in gold))
                     for s in sorted(gold | pred)]  # fmt: skip
         else:
             rows = [(s["tp"], s["tp"] + s["fp"], s["tp"] + s["fn"]) for s in samples]
-        return self.bootstrap.prf(rows, "strict_")
+        intervals = self.bootstrap.prf(rows, "strict_")
+        units = span_units(gold, pred, unit, items=[item.id for item in items])
+        for scheme in ("exact", "partial", "ent_type"):
+            intervals |= self.bootstrap.prf(units.overall[scheme], f"{scheme}_")
+        macro = units.per_label["strict"]
+        if len(macro):
+            intervals["strict_macro_f1"] = self.bootstrap.statistic(
+                span_macro_f1_statistic(macro), len(macro)
+            )
+        return intervals
