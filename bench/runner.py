@@ -174,6 +174,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
         "schema_version": SCHEMA_VERSION,
         "model": {
             "preset": preset,
+            "name": cfg.get("name") or preset,
             "target": model_cfg.get("_target_"),
             "params": {k: v for k, v in model_cfg.items() if k != "_target_"},
             "identity": adapter.identity(),  # after predicting: may add counts of failures

@@ -75,7 +75,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     )  # toxicity fails (NaN scores), ner and attribution unsupported
 
     def rename(result):
-        result["model"]["preset"] = SCRIPT
+        result["model"]["preset"] = result["model"]["name"] = SCRIPT
 
     out["script"] = _copy_run(out["rules"], base / "script", rename)
     return out
@@ -278,6 +278,22 @@ def test_build_leaderboard_api(runs):
     board = build_leaderboard([str(runs["rules"]), str(runs["oracle"])], n_resamples=50)
     assert [e.name for e in board.entries] == ["oracle", "rules"]
     assert board.tasks == ["ner", "attribution", "toxicity"]
+
+
+def test_a_run_is_listed_under_its_name(runs, tmp_path):
+    """``bench … name=X`` names the entry (e.g. one of several prediction-file submissions);
+    result files without a name fall back to the preset."""
+
+    def name_it(result):
+        result["model"]["name"] = "team-x"
+
+    def drop_name(result):
+        del result["model"]["name"]
+
+    named = _copy_run(runs["rules"], tmp_path / "named", name_it)
+    unnamed = _copy_run(runs["empty"], tmp_path / "unnamed", drop_name)
+    board = build_leaderboard([str(named), str(unnamed)], n_resamples=50)
+    assert sorted(e.name for e in board.entries) == ["empty", "team-x"]
 
 
 # ----------------------------------------------------------------------------- errors page

@@ -54,7 +54,9 @@ class Run:
 
     @property
     def name(self) -> str:
-        return self.result["model"]["preset"]
+        """The display name: ``name=`` of the run, or its preset (result files before it)."""
+        model = self.result["model"]
+        return str(model.get("name") or model["preset"])
 
     def samples(self, task: str) -> list[dict[str, Any]]:
         path = self.directory / "samples" / f"{task}.jsonl"

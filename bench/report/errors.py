@@ -399,12 +399,12 @@ def errors_page(run: Run, load_dataset: bool = True, limit: int = 200) -> str:
     model, dataset = result["model"], result.get("dataset", {})
     prov = result.get("provenance", {})
     texts = load_texts(run, load_dataset)
-    title = f"Errors: {model['preset']} on {dataset.get('name', '?')}"
+    title = f"Errors: {run.name} on {dataset.get('name', '?')}"
     parts = [
         f"<h1>{esc(title)}</h1>",
-        f'<p class="meta">Model <code>{esc(model["preset"])}</code> '
-        f"(<code>{esc(model.get('target') or '')}</code>, fingerprint "
-        f"<code>{esc(str(model.get('fingerprint', ''))[:12])}</code>); dataset "
+        f'<p class="meta">Model <code>{esc(run.name)}</code> (preset '
+        f"<code>{esc(model['preset'])}</code>, <code>{esc(model.get('target') or '')}</code>, "
+        f"fingerprint <code>{esc(str(model.get('fingerprint', ''))[:12])}</code>); dataset "
         f"<code>{esc(dataset.get('name'))}</code> {esc(dataset.get('version'))}, sha256 "
         f"<code>{esc(dataset.get('sha256'))}</code>; bench {esc(prov.get('bench_version'))}, "
         f"run started {esc(prov.get('started_at'))}.</p>",

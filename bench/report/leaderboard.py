@@ -121,7 +121,7 @@ class Cell:
 class Entry:
     run: Run
     source: str  # the run directory as given
-    name: str  # display name: the preset, disambiguated when two runs share it
+    name: str  # display name: the run's name (or preset), disambiguated when two runs share it
     slug: str  # file-name-safe form of the name
     cells: dict[str, Cell] = field(default_factory=dict)
     mean_rank: float = 0.0
@@ -194,8 +194,8 @@ def _load(sources: Sequence[str]) -> list[Entry]:
             raise LeaderboardError(str(err)) from None
         except (KeyError, TypeError) as err:
             raise LeaderboardError(f"{source}/result.json: missing field {err}") from None
-        entries.append(Entry(run, source, str(run.result["model"]["preset"]), ""))
-    # Disambiguate display names: preset, then preset (fingerprint), then a counter.
+        entries.append(Entry(run, source, run.name, ""))
+    # Disambiguate display names: name, then name (fingerprint), then a counter.
     counts: dict[str, int] = {}
     for e in entries:
         counts[e.name] = counts.get(e.name, 0) + 1
