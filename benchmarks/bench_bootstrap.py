@@ -1,7 +1,12 @@
-"""Time bench's vectorised bootstrap ROC-AUC interval against a loop of scikit-learn calls.
+"""Time bench's vectorised bootstrap intervals against loops of the reference functions.
+
+ROC-AUC against a loop of scikit-learn calls; the Jigsaw bias score and its power
+means (``jigsaw_bias_statistic``) against a loop of ``jigsaw_bias_score``.
 
 Data: the Jigsaw "bias madlibs" 77k sentences (columns Text, Label, Template;
-Label BAD = toxic, NOT_BAD = non-toxic). The file carries no model scores, so
+Label BAD = toxic, NOT_BAD = non-toxic); identities are found in the text as
+``bench.data.csv_sets.Madlibs`` finds them, with the terms of
+``conf/dataset/madlibs.yaml``. The file carries no model scores, so
 every row gets a deterministic *synthetic* score — a seeded noisy function of
 its label, rounded to 3 decimals so that ties occur — and the numbers below
 measure speed and agreement only, not any model.
@@ -12,6 +17,7 @@ indices. Usage::
 
     .venv/bin/python benchmarks/bench_bootstrap.py [--csv PATH] [--resamples 1000]
         [--sklearn-resamples N]   # N < resamples: time the loop on N and extrapolate
+        [--bias-resamples M]      # the bias loop on M resamples (~2 s each), extrapolated
 """
 
 from __future__ import annotations
@@ -29,7 +35,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.metrics.bias import (  # noqa: E402
+    BIAS_AUCS,
+    BIAS_SUMMARIES,
+    jigsaw_bias_score,
+    jigsaw_bias_statistic,
+)
 from bench.metrics.bootstrap import (  # noqa: E402
+    bootstrap_cis,
     resample_indices,
     roc_auc_bootstrap,
     roc_auc_statistic,
@@ -61,6 +74,17 @@ def load_labels(path: Path) -> np.ndarray:
         return np.array([LABELS[row["Label"]] for row in reader], dtype=np.int64)
 
 
+def load_identities(path: Path) -> list[tuple[str, ...]]:
+    """The identity terms each row mentions, as the madlibs dataset of bench finds them."""
+    from omegaconf import OmegaConf
+
+    from bench.data.csv_sets import Madlibs
+
+    terms = list(OmegaConf.load(REPO / "conf" / "dataset" / "madlibs.yaml").identity_terms)
+    gold = Madlibs(terms, file=path.name, path=str(path.parent)).toxicity()
+    return [gold.identities[item.id] for item in gold.items]
+
+
 def synthetic_scores(labels: np.ndarray, seed: int = SCORE_SEED) -> np.ndarray:
     """sigmoid(1.5·(2y − 1) + N(0, 1.5²)), rounded to 3 decimals (so with ties)."""
     noise = np.random.default_rng(seed).normal(0.0, 1.5, labels.size)
@@ -84,6 +108,7 @@ def main() -> None:
     parser.add_argument("--csv", help="path of bias_madlibs_77k.csv")
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--sklearn-resamples", type=int, default=None)
+    parser.add_argument("--bias-resamples", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     n_resamples = args.resamples
@@ -148,6 +173,52 @@ def main() -> None:
     ratio = t_sklearn / t_bench
     verdict = "meets" if ratio >= 10 else "MISSES"
     print(f"speed-up: {ratio:.1f}x ({verdict} the 10x target)")
+    compare_bias(path, labels, scores, n_resamples, args.bias_resamples, args.seed)
+
+
+def bias_loop(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    identities: list[tuple[str, ...]],
+    indices: np.ndarray,
+) -> np.ndarray:
+    """jigsaw_bias_score's final score and power means per resample row; NaN where undefined."""
+    out = []
+    for row in indices:
+        report = jigsaw_bias_score(labels[row], scores[row], [identities[i] for i in row])
+        values = [report.final_score.value, *(report.means[m].value.value for m in BIAS_AUCS)]
+        out.append([np.nan if v is None else v for v in values])
+    return np.array(out, dtype=float)
+
+
+def compare_bias(
+    path: Path, labels: np.ndarray, scores: np.ndarray, n_resamples: int, n_loop: int, seed: int
+) -> None:
+    """Time the bias intervals, and check them per resample against a loop on the first rows."""
+    identities = load_identities(path)
+    print(f"identities: {sum(map(len, identities))} mentions on {sum(map(bool, identities))} rows")
+    t0 = time.perf_counter()
+    statistic = jigsaw_bias_statistic(labels, scores, identities)
+    cis = bootstrap_cis(statistic, BIAS_SUMMARIES, labels.size, n_resamples, seed)
+    t_bench = time.perf_counter() - t0
+    for name, ci in cis.items():
+        print(f"bench vectorised {name}: {ci.value:.6f}, 95% CI [{ci.low:.6f}, {ci.high:.6f}]")
+    print(f"bench vectorised bias intervals: {n_resamples} resamples in {t_bench:.2f} s")
+
+    rows = next(resample_indices(labels.size, n_resamples, seed, batch_size=n_loop))
+    t0 = time.perf_counter()
+    reference = bias_loop(labels, scores, identities, rows)
+    t_loop = time.perf_counter() - t0
+    ours = statistic(rows)
+    same_nan = bool((np.isnan(ours) == np.isnan(reference)).all())
+    both = ~np.isnan(ours) & ~np.isnan(reference)
+    diff = float(np.max(np.abs(ours[both] - reference[both]), initial=0.0))
+    t_reference = t_loop * n_resamples / n_loop
+    print(
+        f"jigsaw_bias_score loop: {n_loop} resamples in {t_loop:.2f} s; EXTRAPOLATED to "
+        f"{n_resamples}: {t_reference:.0f} s (not measured); per resample max |diff| "
+        f"{diff:.1e}, same undefined: {same_nan}; speed-up {t_reference / t_bench:.0f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,11 @@ from sklearn.metrics import roc_auc_score
 from bench.metrics.bootstrap import (
     approximate_randomization,
     bootstrap_ci,
+    bootstrap_cis,
+    ece_statistic,
+    f1_best_statistic,
     f1_statistic,
+    macro_mean_statistic,
     mean_statistic,
     paired_bootstrap,
     precision_recall_f1_arrays,
@@ -24,11 +28,26 @@ from bench.metrics.bootstrap import (
     roc_auc_bootstrap,
     roc_auc_statistic,
 )
+from bench.metrics.ranking import expected_calibration_error, f1_best_threshold
 from bench.metrics.values import precision_recall_f1
 
 
 def _all_indices(n_units: int, n_resamples: int, seed: int = 0) -> np.ndarray:
     return np.concatenate(list(resample_indices(n_units, n_resamples, seed)))
+
+
+def _full_and_drawn(n_units: int, n_resamples: int, seed: int = 0) -> np.ndarray:
+    """The full sample (row 0) followed by bootstrap resamples (rows with duplicates)."""
+    return np.vstack([np.arange(n_units), _all_indices(n_units, n_resamples, seed)])
+
+
+def _assert_equals_on_rows(values: np.ndarray, reference, indices: np.ndarray) -> None:
+    """values[r] == reference(indices[r]) to 1e-12, NaN exactly where reference is None."""
+    expected = [reference(row) for row in indices]
+    expected = np.array([np.nan if v is None else v for v in expected], dtype=float)
+    assert np.array_equal(np.isnan(values), np.isnan(expected))
+    defined = ~np.isnan(expected)
+    assert np.max(np.abs(values[defined] - expected[defined]), initial=0.0) <= 1e-12
 
 
 @pytest.fixture(scope="module")
@@ -272,3 +291,87 @@ def test_average_precision_statistic_equals_sklearn_on_each_resample():
             assert value == pytest.approx(
                 average_precision_score(labels[row], scores[row]), abs=1e-12
             )
+
+
+# ------------------------------------------------- best-threshold F1, ECE, macro mean
+
+
+def test_f1_best_statistic_equals_f1_best_threshold_on_each_resample(tied_scores):
+    y, s = tied_scores
+    idx = _full_and_drawn(y.size, 60, seed=5)
+    values = f1_best_statistic(y, s)(idx)
+    _assert_equals_on_rows(values, lambda row: f1_best_threshold(y[row], s[row]).f1.value, idx)
+    assert values[0] == f1_best_threshold(y, s).f1.value
+
+
+def test_f1_best_statistic_is_nan_without_a_toxic_unit():
+    y = np.array([1, 0, 0, 0, 0, 0])
+    s = np.array([0.9, 0.1, 0.5, 0.5, 0.2, 0.95])
+    idx = _full_and_drawn(y.size, 150, seed=2)
+    values = f1_best_statistic(y, s)(idx)
+    no_toxic = y[idx].sum(axis=1) == 0
+    assert 25 < no_toxic.sum() < 140
+    _assert_equals_on_rows(values, lambda row: f1_best_threshold(y[row], s[row]).f1.value, idx)
+
+
+@pytest.mark.parametrize("n_bins", [1, 7, 10])
+def test_ece_statistic_equals_expected_calibration_error_on_each_resample(n_bins):
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 200)
+    s = np.round(rng.random(200), 1)  # ties, and scores on bin edges: 0.0, 0.3, 1.0 …
+    idx = _full_and_drawn(y.size, 60, seed=6)
+    values = ece_statistic(y, s, n_bins)(idx)
+    _assert_equals_on_rows(
+        values, lambda row: expected_calibration_error(y[row], s[row], n_bins).value, idx
+    )
+
+
+def test_ece_statistic_is_defined_on_one_class_and_checks_probabilities():
+    y = np.array([1, 0, 0, 0, 0, 0])
+    s = np.array([0.9, 0.1, 0.5, 0.5, 0.2, 0.95])
+    idx = _full_and_drawn(y.size, 80, seed=2)
+    assert (y[idx].sum(axis=1) == 0).any()
+    values = ece_statistic(y, s)(idx)
+    _assert_equals_on_rows(
+        values, lambda row: expected_calibration_error(y[row], s[row]).value, idx
+    )
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        ece_statistic([0, 1], [0.5, 1.5])
+    with pytest.raises(ValueError, match="n_bins"):
+        ece_statistic([0, 1], [0.5, 0.5], n_bins=0)
+
+
+def _macro_mean(values: np.ndarray, groups: np.ndarray) -> float:
+    """Mean over the groups present of each group's mean value, by plain Python."""
+    by_group: dict[str, list[float]] = {}
+    for value, group in zip(values, groups, strict=True):
+        by_group.setdefault(group, []).append(value)
+    return float(np.mean([np.mean(v) for v in by_group.values()]))
+
+
+def test_macro_mean_statistic_leaves_absent_groups_out():
+    rng = np.random.default_rng(9)
+    correct = rng.integers(0, 2, 40).astype(float)
+    groups = np.array(["rare"] + list(rng.choice(["a", "b", "c"], 39)))
+    correct[0] = 1.0  # the rare group, drawn or not, moves the macro mean
+    idx = _full_and_drawn(correct.size, 100, seed=3)
+    rare_absent = (idx != 0).all(axis=1)
+    assert 10 < rare_absent.sum() < 90
+    values = macro_mean_statistic(correct, groups)(idx)
+    _assert_equals_on_rows(values, lambda row: _macro_mean(correct[row], groups[row]), idx)
+    with pytest.raises(ValueError, match="group labels"):
+        macro_mean_statistic([1.0, 0.0], ["a"])
+
+
+def test_bootstrap_cis_equal_one_bootstrap_ci_per_column(tied_scores):
+    y, s = tied_scores
+    auc, f1_best = roc_auc_statistic(y, s), f1_best_statistic(y, s)
+
+    def both(indices: np.ndarray) -> np.ndarray:
+        return np.column_stack([auc(indices), f1_best(indices)])
+
+    cis = bootstrap_cis(both, ("auc", "f1_best"), y.size, 200, seed=7, batch_size=33)
+    assert cis["auc"] == bootstrap_ci(auc, y.size, 200, seed=7)
+    assert cis["f1_best"] == bootstrap_ci(f1_best, y.size, 200, seed=7)
+    with pytest.raises(ValueError, match="3 values per resample"):
+        bootstrap_cis(both, ("a", "b", "c"), y.size, 10)

@@ -14,14 +14,20 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from bench.data.views import ToxicityGold
 from bench.metrics.bias import (
+    BIAS_AUCS,
+    BIAS_SUMMARIES,
     bnsp_auc,
     bpsn_auc,
     jigsaw_bias_score,
+    jigsaw_bias_statistic,
     power_mean,
+    power_means,
     subgroup_auc,
     subgroup_power_mean,
 )
+from bench.metrics.bootstrap import resample_indices
 from bench.metrics.ranking import (
     average_precision,
     brier_score,
@@ -32,6 +38,9 @@ from bench.metrics.ranking import (
     roc_auc,
 )
 from bench.metrics.values import MetricValue, undefined
+from bench.predictions import TextItem, ToxicityPrediction
+from bench.tasks.base import Bootstrap
+from bench.tasks.toxicity import ToxicityTask
 
 
 @pytest.fixture(scope="module")
@@ -308,3 +317,155 @@ def test_jigsaw_bias_score_validates_input():
         jigsaw_bias_score([0, 1], [0.1, 0.2], ["a", "b"])
     with pytest.raises(ValueError, match="subgroup flags"):
         subgroup_auc([0, 1], [0.1, 0.2], [True])
+
+
+# ------------------------------------------------- bias metrics on bootstrap resamples
+
+
+def test_power_means_leave_nan_out_row_by_row():
+    rows = np.array(
+        [
+            [0.5, np.nan, 0.9, 0.7],
+            [np.nan, np.nan, np.nan, np.nan],
+            [0.8, 0.0, np.nan, 0.6],
+            [0.61, 0.62, 0.99, 0.75],
+        ]
+    )
+    for p in (-5, -1, 0, 2):
+        got = power_means(rows, p)
+        assert np.isnan(got[1])
+        for i in (0, 2, 3):
+            defined = rows[i][~np.isnan(rows[i])]
+            assert got[i] == pytest.approx(power_mean(defined, p), abs=1e-15)
+    assert power_means(rows[2:3], -5)[0] == 0.0  # a zero AUC pulls M_−5 to 0
+
+
+def _bias_reference(y, s, identities, **kwargs):
+    """jigsaw_bias_score's final score and power means on the items of ``row`` (None: undefined)."""
+
+    def of_row(row: np.ndarray) -> list[float | None]:
+        report = jigsaw_bias_score(y[row], s[row], [identities[i] for i in row], **kwargs)
+        return [report.final_score.value, *(report.means[m].value.value for m in BIAS_AUCS)]
+
+    return of_row
+
+
+def _assert_bias_equal(statistic, reference, indices: np.ndarray) -> np.ndarray:
+    values = statistic(indices)
+    assert values.shape == (indices.shape[0], len(BIAS_SUMMARIES))
+    expected = np.array(
+        [[np.nan if v is None else v for v in reference(row)] for row in indices], dtype=float
+    )
+    assert np.array_equal(np.isnan(values), np.isnan(expected))
+    defined = ~np.isnan(expected)
+    assert np.max(np.abs(values[defined] - expected[defined]), initial=0.0) <= 1e-12
+    return values
+
+
+def _rows(n_units: int, n_resamples: int, seed: int) -> np.ndarray:
+    """The full sample (row 0), then bootstrap resamples drawn as the interval draws them."""
+    drawn = np.concatenate(list(resample_indices(n_units, n_resamples, seed)))
+    return np.vstack([np.arange(n_units), drawn])
+
+
+@pytest.fixture(scope="module")
+def identity_scored() -> tuple[np.ndarray, np.ndarray, list[set[str]]]:
+    """160 items, scores with ties, 0–2 of four identities each, and one rare identity."""
+    rng = np.random.default_rng(21)
+    y = rng.integers(0, 2, 160)
+    s = np.round(np.clip(0.3 * y + rng.normal(0.35, 0.25, 160), 0, 1), 1)
+    identities = [set(rng.choice(list("abcd"), rng.integers(0, 3), replace=False)) for _ in y]
+    identities[0] |= {"rare"}
+    identities[1] |= {"rare"}
+    y[:2] = [0, 1]  # "rare" has one non-toxic and one toxic item
+    return y, s, identities
+
+
+def test_bias_statistic_equals_jigsaw_bias_score_on_each_resample(identity_scored):
+    y, s, identities = identity_scored
+    idx = _rows(y.size, 20, seed=1)
+    # "rare" is undefined on most resamples: its AUCs must be left out of the means there.
+    rare_both = np.array([{0, 1} <= set(row) for row in idx])
+    assert rare_both[0] and not rare_both.all()
+    values = _assert_bias_equal(
+        jigsaw_bias_statistic(y, s, identities), _bias_reference(y, s, identities), idx
+    )
+    report = jigsaw_bias_score(y, s, identities)
+    assert values[0, 0] == pytest.approx(report.final_score.value, abs=1e-12)
+
+
+def test_bias_statistic_with_options_and_undefined_means(identity_scored):
+    y, s, identities = identity_scored
+    idx = _rows(y.size, 40, seed=2)
+    # Only "rare" (plus one nobody mentions): its subgroup mean is NaN unless both items are drawn.
+    kwargs = {"subgroups": ["rare", "nobody"], "p": -2.0, "weights": (0.1, 0.2, 0.3, 0.4)}
+    values = _assert_bias_equal(
+        jigsaw_bias_statistic(y, s, identities, **kwargs),
+        _bias_reference(y, s, identities, **kwargs),
+        idx,
+    )
+    assert np.isnan(values[:, 0]).any() and not np.isnan(values[:, 0]).all()
+
+
+def test_bias_statistic_is_nan_where_a_resample_has_one_class():
+    labels = np.array([1, 0, 0, 0, 0, 1, 0, 0])
+    scores = np.array([0.9, 0.1, 0.5, 0.5, 0.2, 0.5, 0.7, 0.5])
+    identities = [{"a"}, {"a"}, {"a", "b"}, {"b"}, set(), {"b"}, {"a"}, set()]
+    idx = _rows(labels.size, 60, seed=3)
+    one_class = labels[idx].min(axis=1) == labels[idx].max(axis=1)
+    assert one_class.any()
+    values = _assert_bias_equal(
+        jigsaw_bias_statistic(labels, scores, identities),
+        _bias_reference(labels, scores, identities),
+        idx,
+    )
+    assert np.isnan(values[one_class]).all()
+
+
+def test_bias_statistic_chunks_rows_without_changing_values(identity_scored, monkeypatch):
+    y, s, identities = identity_scored
+    idx = _rows(y.size, 30, seed=4)
+    whole = jigsaw_bias_statistic(y, s, identities)(idx)
+    monkeypatch.setattr("bench.metrics.bias.BATCH_ELEMENTS", 1)  # one resample per chunk
+    assert np.array_equal(jigsaw_bias_statistic(y, s, identities)(idx), whole, equal_nan=True)
+
+
+# ------------------------------------------------------------- intervals of the task
+
+
+NEW_INTERVALS = ("f1_best", "ece", *BIAS_SUMMARIES, "group_accuracy_macro")
+
+
+def _toxicity_gold(labels: np.ndarray, identities: list[set[str]]) -> ToxicityGold:
+    ids = [f"t{i}" for i in range(labels.size)]
+    return ToxicityGold(
+        items=tuple(TextItem(i, f"text {i}") for i in ids),
+        toxic={i: int(label) for i, label in zip(ids, labels, strict=True)},
+        level=dict.fromkeys(ids, "item"),
+        levels=("item",),
+        identities={i: tuple(sorted(ids_)) for i, ids_ in zip(ids, identities, strict=True)},
+        groups={i: f"group {k % 5}" for k, i in enumerate(ids)},
+    )
+
+
+def test_toxicity_task_has_an_interval_for_every_new_metric(identity_scored):
+    y, s, identities = identity_scored
+    gold = _toxicity_gold(y, identities)
+    task = ToxicityTask(gold, "test", Bootstrap(resamples=200, seed=3))
+    scored = task.score(list(gold.items), [ToxicityPrediction(float(x)) for x in s])
+    for name in NEW_INTERVALS:
+        value, ci = scored.metrics[name].value, scored.intervals[name]
+        assert ci.n_resamples == 200 and ci.unit == "item" and ci.n_units == y.size, name
+        assert ci.value == pytest.approx(value, abs=1e-12), name
+        assert ci.low <= value <= ci.high and ci.low < ci.high, (name, ci)
+
+
+def test_toxicity_task_skips_intervals_of_undefined_metrics():
+    labels = np.zeros(30, dtype=int)  # no toxic item: best-threshold F1 and the AUCs are undefined
+    gold = _toxicity_gold(labels, [{"a"} if i % 2 else set() for i in range(30)])
+    task = ToxicityTask(gold, "test", Bootstrap(resamples=50))
+    scores = np.linspace(0, 1, 30)
+    scored = task.score(list(gold.items), [ToxicityPrediction(float(x)) for x in scores])
+    for name in ("f1_best", *BIAS_SUMMARIES):
+        assert scored.metrics[name].value is None and name not in scored.intervals, name
+    assert "ece" in scored.intervals and "group_accuracy_macro" in scored.intervals

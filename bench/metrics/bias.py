@@ -23,6 +23,9 @@ subgroups, and the final score is
 with every weight 0.25. A subgroup AUC that is undefined (a single class among
 its items) is reported as such and left out of its power mean; the mean says
 how many subgroups it used and is undefined when none is left.
+
+:func:`jigsaw_bias_statistic` computes the final score and the three power
+means on bootstrap resamples, vectorised (see :mod:`bench.metrics.bootstrap`).
 """
 
 from __future__ import annotations
@@ -33,12 +36,20 @@ from typing import Any
 
 import numpy as np
 
+from bench.metrics.bootstrap import (
+    BATCH_ELEMENTS,
+    IndexStatistic,
+    auc_from_twice_u,
+    resample_weights,
+)
 from bench.metrics.ranking import check_binary_scores
 from bench.metrics.values import MetricValue, undefined
 
 POWER = -5.0
 WEIGHTS = (0.25, 0.25, 0.25, 0.25)
 BIAS_AUCS = ("subgroup_auc", "bpsn_auc", "bnsp_auc")
+BIAS_SUMMARIES = ("bias_score", *(f"{name}_power_mean" for name in BIAS_AUCS))
+"""Columns of :func:`jigsaw_bias_statistic`: the final score, then M_p of each bias AUC."""
 _SUB_POS = "toxic item in the subgroup"
 _SUB_NEG = "non-toxic item in the subgroup"
 
@@ -127,11 +138,26 @@ def power_mean(values: Sequence[float] | np.ndarray, p: float = POWER) -> float:
         raise ValueError("power_mean needs finite, non-negative values")
     if not np.isfinite(p):
         raise ValueError(f"p must be finite, got {p}")
-    if p == 0:
-        return 0.0 if (v == 0).any() else float(np.exp(np.log(v).mean()))
-    if p < 0 and (v == 0).any():
-        return 0.0
-    return float(np.mean(v**p) ** (1.0 / p))
+    return float(power_means(v[None, :], p)[0])
+
+
+def power_means(values: np.ndarray, p: float = POWER) -> np.ndarray:
+    """M_p of each row of ``values`` (shape (B, N)) over its non-NaN entries: (B,).
+
+    NaN marks an undefined value, left out of its row's mean; a row with none
+    defined gives NaN. Defined values must be non-negative (not checked). As in
+    :func:`power_mean`: M_0 = exp(mean log v), and a zero gives 0 when p ≤ 0
+    (v^p = ∞ and ∞^(1/p) = 0 for p < 0; log 0 = −∞ for p = 0).
+    """
+    v = np.asarray(values, dtype=float)
+    defined = ~np.isnan(v)
+    n_used = defined.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 0:
+            means = np.exp(np.where(defined, np.log(v), 0.0).sum(axis=1) / n_used)
+        else:
+            means = (np.where(defined, v**p, 0.0).sum(axis=1) / n_used) ** (1.0 / p)
+    return np.where(n_used > 0, means, np.nan)
 
 
 @dataclass(frozen=True)
@@ -209,6 +235,31 @@ class BiasReport:
         }
 
 
+def _check_bias_input(
+    labels: Sequence[int],
+    scores: Sequence[float],
+    identities: Sequence[Collection[str]],
+    subgroups: Sequence[str] | None,
+    weights: Sequence[float],
+) -> tuple[np.ndarray, np.ndarray, list[frozenset[str]], list[str]]:
+    """Checked ``(labels, scores, identity set per item, subgroup names)``.
+
+    The subgroups default to every identity that occurs, sorted.
+    """
+    y, s = check_binary_scores(labels, scores)
+    if len(identities) != y.size:
+        raise ValueError(f"{y.size} labels but {len(identities)} identity sets")
+    if any(isinstance(ids, str) for ids in identities):
+        raise ValueError("each item's identities must be a collection of names, not a string")
+    if len(weights) != 4:
+        raise ValueError(f"weights must have four entries, got {len(weights)}")
+    item_sets = [frozenset(ids) for ids in identities]
+    names = sorted(set().union(*item_sets)) if subgroups is None else list(subgroups)
+    if len(set(names)) != len(names):
+        raise ValueError("subgroups must be distinct")
+    return y, s, item_sets, names
+
+
 def jigsaw_bias_score(
     labels: Sequence[int],
     scores: Sequence[float],
@@ -228,18 +279,7 @@ def jigsaw_bias_score(
     """
     from bench.metrics.ranking import roc_auc
 
-    y, s = check_binary_scores(labels, scores)
-    if len(identities) != y.size:
-        raise ValueError(f"{y.size} labels but {len(identities)} identity sets")
-    if any(isinstance(ids, str) for ids in identities):
-        raise ValueError("each item's identities must be a collection of names, not a string")
-    if len(weights) != 4:
-        raise ValueError(f"weights must have four entries, got {len(weights)}")
-    item_sets = [frozenset(ids) for ids in identities]
-    names = sorted(set().union(*item_sets)) if subgroups is None else list(subgroups)
-    if len(set(names)) != len(names):
-        raise ValueError("subgroups must be distinct")
-
+    y, s, item_sets, names = _check_bias_input(labels, scores, identities, subgroups, weights)
     overall = roc_auc(y, s)
     per_subgroup: dict[str, SubgroupBias] = {}
     for name in names:
@@ -266,3 +306,156 @@ def jigsaw_bias_score(
             float(sum(w * t.value for w, (_, t) in zip(weights, terms, strict=True)))
         )
     return BiasReport(overall, per_subgroup, means, final, p, tuple(weights))
+
+
+# ------------------------------------------------------------------ bootstrap statistic
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """Items grouped into cells (segment, distinct score) for the bias AUCs.
+
+    Segment 0 holds every item and segment k ≥ 1 the items of subgroup k − 1,
+    so an item lies in one cell per segment it is in. Cells are ordered by
+    segment, then ascending score; segment 0 has one cell per distinct score,
+    so its cell g is score group g.
+    """
+
+    pair_item: np.ndarray  # (n_pairs,) item of each (item, segment) pair, sorted by key
+    key_start: np.ndarray  # where each used key's pairs start; key = class · n_cells + cell
+    key_used: np.ndarray  # the keys with a pair
+    n_items: int
+    cell_score: np.ndarray  # (n_cells,) score group of each cell
+    cell_first: np.ndarray  # (n_cells,) first cell of the cell's segment
+    seg_start: np.ndarray  # (n_segments,) first cell of each segment, or of the next if empty
+    nonempty: np.ndarray  # the segments with a cell
+    n_scores: int
+
+    @classmethod
+    def build(
+        cls, y: np.ndarray, s: np.ndarray, item_sets: list[frozenset[str]], names: list[str]
+    ) -> _Cells:
+        distinct, score_group = np.unique(s, return_inverse=True)
+        n_scores = max(distinct.size, 1)
+        segment_of = {name: k for k, name in enumerate(names, start=1)}
+        members = [
+            (i, segment_of[n]) for i, ids in enumerate(item_sets) for n in ids if n in segment_of
+        ]
+        item = np.array([*range(y.size), *(i for i, _ in members)], dtype=np.int64)
+        segment = np.array([0] * y.size + [k for _, k in members], dtype=np.int64)
+        cell_ids, cell = np.unique(segment * n_scores + score_group[item], return_inverse=True)
+        n_cells, cell_segment = cell_ids.size, cell_ids // n_scores
+        key = y[item] * n_cells + cell
+        order = np.argsort(key, kind="stable")
+        key_used, key_start = np.unique(key[order], return_index=True)
+        seg_start = np.searchsorted(cell_segment, np.arange(len(names) + 1))
+        return cls(
+            pair_item=item[order],
+            key_start=key_start,
+            key_used=key_used,
+            n_items=y.size,
+            cell_score=cell_ids % n_scores,
+            cell_first=seg_start[cell_segment],
+            seg_start=seg_start,
+            nonempty=np.flatnonzero(np.diff(seg_start, append=n_cells) > 0),
+            n_scores=n_scores,
+        )
+
+    @property
+    def width(self) -> int:
+        """Elements per resample of the largest arrays: pair weights and cell counts."""
+        return self.pair_item.size + 2 * self.cell_score.size
+
+    def counts(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Drawn non-toxic and toxic weight of every cell: two int64 arrays (B, n_cells).
+
+        A pair weighs its item's draw count (:func:`resample_weights`); the pairs
+        of a key are contiguous, so one ``np.add.reduceat`` sums every key of
+        every resample.
+        """
+        pair_weight = np.take(resample_weights(indices, self.n_items), self.pair_item, axis=1)
+        counts = np.zeros((indices.shape[0], 2 * self.cell_score.size), dtype=np.int64)
+        counts[:, self.key_used] = np.add.reduceat(pair_weight, self.key_start, axis=1)
+        return counts[:, : self.cell_score.size], counts[:, self.cell_score.size :]
+
+    def per_segment(self, x: np.ndarray) -> np.ndarray:
+        """Sums of the cell columns of ``x`` (B, n_cells) per segment: (B, n_segments)."""
+        out = np.zeros((x.shape[0], self.seg_start.size), dtype=x.dtype)
+        out[:, self.nonempty] = np.add.reduceat(x, self.seg_start[self.nonempty], axis=1)
+        return out
+
+
+def _resample_aucs(cells: _Cells, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Overall AUC (B,) and subgroup, BPSN, BNSP AUCs (B, 3, K) per resample.
+
+    As in :func:`bench.metrics.bootstrap.roc_auc_statistic`, 2U(pos, neg) =
+    Σ_g pos_g · (2 · neg below g + neg_g) over score groups g. With P_k, N_k
+    the drawn toxic and non-toxic weights of subgroup k and P, N of all items:
+
+        subgroup: 2U(P_k, N_k),                           pairs P_k · N_k
+        BPSN:     2U(P − P_k, N_k) = 2U(P, N_k) − 2U(P_k, N_k),  pairs (P − P_k) · N_k
+        BNSP:     2U(P_k, N − N_k) = 2U(P_k, N) − 2U(P_k, N_k),  pairs P_k · (N − N_k)
+
+    where 2U(P_k, N) and 2U(P, N_k) weigh each cell of k by the all-items counts
+    at its score. Every term is an integer; NaN where a class is missing.
+    """
+    neg, pos = cells.counts(indices)
+    g = cells.n_scores
+    neg_before = np.cumsum(neg, axis=1) - neg
+    # 2 × (non-toxic below + ½ non-toxic at the score), within each cell's segment.
+    twice_neg_below = 2 * (neg_before - np.take(neg_before, cells.cell_first, axis=1)) + neg
+    # The same over all items (segment 0) at each cell's score, and likewise toxic above.
+    all_neg_below = np.take(twice_neg_below[:, :g], cells.cell_score, axis=1)
+    pos_upto = np.cumsum(pos[:, :g], axis=1)
+    twice_pos_above = 2 * (pos_upto[:, -1:] - pos_upto) + pos[:, :g]
+    all_pos_above = np.take(twice_pos_above, cells.cell_score, axis=1)
+
+    n_pos, n_neg = cells.per_segment(pos), cells.per_segment(neg)
+    within = cells.per_segment(pos * twice_neg_below)
+    pos_vs_all_neg = cells.per_segment(pos * all_neg_below)
+    all_pos_vs_neg = cells.per_segment(neg * all_pos_above)
+    p_all, n_all = n_pos[:, :1], n_neg[:, :1]
+    aucs = np.stack(
+        [
+            auc_from_twice_u(within, n_pos * n_neg),
+            auc_from_twice_u(all_pos_vs_neg - within, (p_all - n_pos) * n_neg),
+            auc_from_twice_u(pos_vs_all_neg - within, n_pos * (n_all - n_neg)),
+        ],
+        axis=1,
+    )  # (B, 3, n_segments)
+    return aucs[:, 0, 0], aucs[:, :, 1:]
+
+
+def jigsaw_bias_statistic(
+    labels: Sequence[int],
+    scores: Sequence[float],
+    identities: Sequence[Collection[str]],
+    subgroups: Sequence[str] | None = None,
+    p: float = POWER,
+    weights: tuple[float, float, float, float] = WEIGHTS,
+) -> IndexStatistic:
+    """The bias score and the three power means per resample: (B, 4), see :data:`BIAS_SUMMARIES`.
+
+    Arguments as for :func:`jigsaw_bias_score`, which it equals on the resampled
+    items: every subgroup AUC comes from the same drawn items, one undefined on
+    a resample (a class missing among its drawn items) is left out of that
+    resample's power mean, and a mean or the final score with nothing to
+    average or an undefined term is NaN. Index batches are processed in row
+    chunks of about :data:`~bench.metrics.bootstrap.BATCH_ELEMENTS` pair weights
+    and cell counts, so memory stays bounded however many distinct scores occur.
+    """
+    y, s, item_sets, names = _check_bias_input(labels, scores, identities, subgroups, weights)
+    cells = _Cells.build(y, s, item_sets, names)
+    rows_per_chunk = max(1, BATCH_ELEMENTS // cells.width)
+
+    def summaries(indices: np.ndarray) -> np.ndarray:
+        overall, aucs = _resample_aucs(cells, indices)
+        means = [power_means(aucs[:, j], p) for j in range(len(BIAS_AUCS))]
+        final = sum(w * term for w, term in zip(weights, [overall, *means], strict=True))
+        return np.column_stack([final, *means])
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        chunks = range(0, indices.shape[0], rows_per_chunk)
+        return np.concatenate([summaries(indices[i : i + rows_per_chunk]) for i in chunks])
+
+    return statistic

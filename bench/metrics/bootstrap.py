@@ -5,7 +5,8 @@ vectorised over resamples: it maps an index array of shape (B, n) — row b list
 the n units drawn, with replacement, for resample b — to B values, so that a
 thousand resamples cost a few array operations rather than a thousand calls.
 :func:`mean_statistic`, :func:`f1_statistic` and :func:`roc_auc_statistic` build
-such statistics; :func:`bootstrap_ci` turns one into an interval.
+such statistics; :func:`bootstrap_ci` turns one into an interval, and
+:func:`bootstrap_cis` several computed together into one interval each.
 
 Resamples on which the statistic is undefined (it returns NaN, e.g. an AUC on
 a resample with a single class) are dropped, and the number dropped is
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics.ranking import check_binary_scores
+from bench.metrics.ranking import calibration_bin_of, check_binary_scores
 
 IndexStatistic = Callable[[np.ndarray], np.ndarray]
 """statistic(indices: int array (B, n)) -> float array (B,) (NaN where undefined)."""
@@ -238,6 +239,37 @@ def bootstrap_ci(
     return _percentile_ci(value, samples, n_units=n_units, alpha=alpha, seed=seed, unit=unit)
 
 
+def bootstrap_cis(
+    statistic: IndexStatistic,
+    names: Sequence[str],
+    n_units: int,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    *,
+    unit: str = "item",
+    batch_size: int | None = None,
+) -> dict[str, BootstrapCI]:
+    """Intervals of several statistics computed together, all from the same resamples.
+
+    ``statistic`` returns shape (B, k), column j being the statistic ``names[j]``;
+    each column gets the interval of :func:`bootstrap_ci` (with its own
+    ``n_dropped``). Equal to k separate :func:`bootstrap_ci` calls with the same
+    seed, at the cost of one.
+    """
+    _check_counts(n_units, n_resamples, alpha)
+    value = _full_sample(statistic, n_units)
+    samples = _collect(statistic, n_units, n_resamples, seed, batch_size)
+    if samples.ndim != 2 or samples.shape[1] != len(names):
+        raise ValueError(f"statistic must return {len(names)} values per resample")
+    return {
+        name: _percentile_ci(
+            value[j], samples[:, j], n_units=n_units, alpha=alpha, seed=seed, unit=unit
+        )
+        for j, name in enumerate(names)
+    }
+
+
 # ----------------------------------------------------------------- statistic builders
 
 
@@ -278,6 +310,49 @@ def ratio_statistic(
         sums = resample_sums(pairs, indices)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(sums[:, 1] > 0, sums[:, 0] / sums[:, 1], np.nan)
+
+    return statistic
+
+
+def resample_group_sums(
+    groups: np.ndarray, values: np.ndarray, n_groups: int, indices: np.ndarray
+) -> np.ndarray:
+    """Per-group sums of per-unit value columns over each resample: (B, n_groups, k).
+
+    Entry [b, j, c] = Σ_{i : group_i = j} w_bi · values_ic, with w_b the draw counts
+    of :func:`resample_weights` — :func:`resample_sums` of the one-hot rows
+    values_ic · [group_i = j], so one matrix product for all resamples.
+    """
+    v = np.asarray(values, dtype=float)
+    one_hot = np.zeros((v.shape[0], n_groups, v.shape[1]))
+    one_hot[np.arange(v.shape[0]), groups] = v
+    sums = resample_sums(one_hot.reshape(v.shape[0], -1), indices)
+    return sums.reshape(-1, n_groups, v.shape[1])
+
+
+def macro_mean_statistic(
+    values: Sequence[float] | np.ndarray, groups: Sequence[Any] | np.ndarray
+) -> IndexStatistic:
+    """Mean over groups of the group's mean value, per resample (macro average).
+
+    θ* = (1/|J*|) Σ_{j ∈ J*} (Σ_{i ∈ j} w_i v_i) / (Σ_{i ∈ j} w_i), where J* are the
+    groups with a unit drawn: a group absent from a resample is left out of
+    its mean. With 0/1 correctness as ``values`` this is macro accuracy.
+    """
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or not np.isfinite(v).all():
+        raise ValueError("values must be a 1-D array of finite numbers")
+    names, group = np.unique(np.asarray(groups), return_inverse=True)
+    if group.size != v.size:
+        raise ValueError(f"{v.size} values but {group.size} group labels")
+    columns = np.column_stack([v, np.ones_like(v)])
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        sums = resample_group_sums(group, columns, names.size, indices)
+        total, count = sums[..., 0], sums[..., 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(count > 0, total / count, np.nan)
+        return np.nanmean(means, axis=1)
 
     return statistic
 
@@ -346,17 +421,16 @@ def prf_bootstrap(
     document for entity spans); a resample sums the rows of the drawn units.
     """
     c = _check_prf_contributions(contributions)
-    n_units = c.shape[0]
-    _check_counts(n_units, n_resamples, alpha)
-    statistic = prf_statistic(c)
-    value = _full_sample(statistic, n_units)
-    samples = _collect(statistic, n_units, n_resamples, seed, batch_size)
-    return {
-        name: _percentile_ci(
-            value[j], samples[:, j], n_units=n_units, alpha=alpha, seed=seed, unit=unit
-        )
-        for j, name in enumerate(("precision", "recall", "f1"))
-    }
+    return bootstrap_cis(
+        prf_statistic(c),
+        ("precision", "recall", "f1"),
+        c.shape[0],
+        n_resamples,
+        seed,
+        alpha,
+        unit=unit,
+        batch_size=batch_size,
+    )
 
 
 def _class_counts_by_score(
@@ -376,6 +450,17 @@ def _class_counts_by_score(
         return counts[:, 0], counts[:, 1]
 
     return counts_of
+
+
+def auc_from_twice_u(twice_u: np.ndarray, n_pairs: np.ndarray) -> np.ndarray:
+    """AUC = 2U / (2 · n_pairs), element-wise; NaN where there is no toxic/non-toxic pair.
+
+    2U = Σ over toxic/non-toxic pairs of 2 (correctly ordered) or 1 (tied), kept
+    in integers so that the division is the only rounding.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = twice_u / (2.0 * n_pairs)
+    return np.where(n_pairs > 0, auc, np.nan)
 
 
 def roc_auc_statistic(
@@ -400,10 +485,7 @@ def roc_auc_statistic(
         neg, pos = counts_of(indices)
         neg_below = np.cumsum(neg, axis=1) - neg
         twice_u = (pos * (2 * neg_below + neg)).sum(axis=1)
-        n_pairs = pos.sum(axis=1) * neg.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            auc = twice_u / (2.0 * n_pairs)
-        return np.where(n_pairs > 0, auc, np.nan)
+        return auc_from_twice_u(twice_u, pos.sum(axis=1) * neg.sum(axis=1))
 
     return statistic
 
@@ -430,6 +512,59 @@ def average_precision_statistic(
             precision = np.where(drawn > 0, tp / np.maximum(drawn, 1), 0.0)
             ap = (pos * precision).sum(axis=1) / pos.sum(axis=1)
         return np.where(pos.sum(axis=1) > 0, ap, np.nan)
+
+    return statistic
+
+
+def f1_best_statistic(
+    labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray
+) -> IndexStatistic:
+    """Best-threshold F1 per resample; NaN when a resample has no toxic unit.
+
+    With distinct scores in descending order g = 1, 2, … and the drawn toxic and
+    non-toxic weights P_g, N_g of each, prediction ``score >= t_g`` gives
+    TP_g = Σ_{g' ≤ g} P_g' and n_pred_g = Σ_{g' ≤ g} (P_g' + N_g'), so
+
+        F1_best = max_g 2·TP_g / (n_pred_g + P),   P = Σ P_g.
+
+    A score not drawn repeats the counts of the next higher drawn one (or, above
+    every drawn score, gives F1 = 0, which never wins), so the max equals that
+    over the drawn scores, as :func:`bench.metrics.ranking.f1_best_threshold`.
+    """
+    y, s = check_binary_scores(labels, scores)
+    counts_of = _class_counts_by_score(y, -s)  # groups in descending score order
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        neg, pos = counts_of(indices)
+        tp, n_pred = np.cumsum(pos, axis=1), np.cumsum(pos + neg, axis=1)
+        n_pos = tp[:, -1:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            best = (2.0 * tp / (n_pred + n_pos)).max(axis=1)
+        return np.where(n_pos[:, 0] > 0, best, np.nan)
+
+    return statistic
+
+
+def ece_statistic(
+    labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, n_bins: int = 10
+) -> IndexStatistic:
+    """Expected calibration error per resample over ``n_bins`` equal-width bins.
+
+    With the bins of :func:`bench.metrics.ranking.calibration_bin_of` and the
+    drawn sums Y_b = Σ_{i ∈ b} w_i y_i, S_b = Σ_{i ∈ b} w_i s_i,
+
+        ECE = Σ_b |Y_b − S_b| / n,
+
+    as :func:`bench.metrics.ranking.expected_calibration_error` (a resample has
+    n units). ``scores`` must be probabilities in [0, 1].
+    """
+    y, s = check_binary_scores(labels, scores, probabilities=True)
+    _, bin_of = calibration_bin_of(s, n_bins)
+    columns = np.column_stack([y, s])
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        sums = resample_group_sums(bin_of, columns, n_bins, indices)
+        return np.abs(sums[..., 0] - sums[..., 1]).sum(axis=1) / indices.shape[1]
 
     return statistic
 

@@ -139,21 +139,30 @@ def brier_score(labels: Sequence[int], scores: Sequence[float]) -> MetricValue:
     return MetricValue(float(brier_score_loss(y, s, labels=[0, 1])))
 
 
-def calibration_bins(
-    labels: Sequence[int], scores: Sequence[float], n_bins: int = 10
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Equal-width reliability bins: ``(edges, count, n_positive, score_sum)`` per bin.
+def calibration_bin_of(scores: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-width bins of [0, 1]: ``(edges, bin_of)``, the bin index of each score.
 
     Edges are k/M for k = 0..M (computed as ``k / M``, so 0.3 is the double
     nearest 0.3). Bin k holds scores in [k/M, (k+1)/M); the last bin is closed,
     [(M−1)/M, 1] — the convention of ``numpy.histogram``. So with M = 10 a
     score of exactly 0.3 falls in the fourth bin [0.3, 0.4) and 1.0 in the last.
+    ``scores`` must already be checked probabilities (:func:`check_binary_scores`).
     """
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    y, s = check_binary_scores(labels, scores, probabilities=True)
     edges = np.arange(n_bins + 1) / n_bins
-    bin_of = np.minimum(np.searchsorted(edges, s, side="right") - 1, n_bins - 1)
+    return edges, np.minimum(np.searchsorted(edges, scores, side="right") - 1, n_bins - 1)
+
+
+def calibration_bins(
+    labels: Sequence[int], scores: Sequence[float], n_bins: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Equal-width reliability bins: ``(edges, count, n_positive, score_sum)`` per bin.
+
+    Bins as in :func:`calibration_bin_of`: [k/M, (k+1)/M), the last one closed at 1.
+    """
+    y, s = check_binary_scores(labels, scores, probabilities=True)
+    edges, bin_of = calibration_bin_of(s, n_bins)
     count = np.bincount(bin_of, minlength=n_bins)
     n_positive = np.bincount(bin_of, weights=y, minlength=n_bins)
     score_sum = np.bincount(bin_of, weights=s, minlength=n_bins)

@@ -47,6 +47,14 @@ class Bootstrap:
             statistic, n_units, self.resamples, self.seed, self.alpha, unit=self.unit
         )
 
+    def statistics(self, statistic: Any, names: Sequence[str], n_units: int) -> dict[str, Any]:
+        """Intervals of a statistic with one column per name, from the same resamples."""
+        from bench.metrics.bootstrap import bootstrap_cis
+
+        return bootstrap_cis(
+            statistic, names, n_units, self.resamples, self.seed, self.alpha, unit=self.unit
+        )
+
 
 @dataclass
 class TaskScore:

@@ -15,9 +15,13 @@ import numpy as np
 
 from bench.data.schema import TOXICITY_ATTRIBUTES
 from bench.data.views import ToxicityGold
-from bench.metrics.bias import jigsaw_bias_score
+from bench.metrics.bias import BIAS_SUMMARIES, jigsaw_bias_score, jigsaw_bias_statistic
 from bench.metrics.bootstrap import (
+    IndexStatistic,
     average_precision_statistic,
+    ece_statistic,
+    f1_best_statistic,
+    macro_mean_statistic,
     mean_statistic,
     roc_auc_statistic,
 )
@@ -85,10 +89,9 @@ class ToxicityTask(Task):
             attribute_metrics, attribute_intervals = self._attributes(rows)
             metrics |= attribute_metrics
             intervals |= attribute_intervals
-            if any(gold.identities.get(item.id) for item, _ in rows):
-                bias = jigsaw_bias_score(
-                    labels, scores, [gold.identities.get(item.id, ()) for item, _ in rows]
-                )
+            identities = [gold.identities.get(item.id, ()) for item, _ in rows]
+            if any(identities):
+                bias = jigsaw_bias_score(labels, scores, identities)
                 metrics["bias_score"] = bias.final_score
                 for name, mean in bias.means.items():
                     metrics[f"{name}_power_mean"] = mean.value
@@ -97,6 +100,7 @@ class ToxicityTask(Task):
                 breakdown["groups"] = self._group_accuracy(rows)
                 accuracies = [g["accuracy"] for g in breakdown["groups"].values()]
                 metrics["group_accuracy_macro"] = MetricValue(float(np.mean(accuracies)))
+            intervals |= self._main_intervals(metrics, rows, labels, scores, identities)
         samples = [
             {
                 "id": item.id,
@@ -127,6 +131,39 @@ class ToxicityTask(Task):
             out[f"{prefix}average_precision"] = self.bootstrap.statistic(
                 average_precision_statistic(labels, scores), labels.size
             )
+        return out
+
+    def _main_intervals(
+        self,
+        metrics: dict[str, MetricValue],
+        rows: list[tuple[TextItem, ToxicityPrediction]],
+        labels: np.ndarray,
+        scores: np.ndarray,
+        identities: list[tuple[str, ...]],
+    ) -> dict[str, Any]:
+        """Intervals of the main level's best-threshold F1, ECE, bias metrics and macro
+        group accuracy, for those that are defined; the unit is the item."""
+        if self.bootstrap is None or labels.size == 0:
+            return {}
+        statistics: dict[str, IndexStatistic] = {
+            "f1_best": f1_best_statistic(labels, scores),
+            "ece": ece_statistic(labels, scores),
+        }
+        if "group_accuracy_macro" in metrics:
+            correct = (scores >= self.threshold) == labels
+            groups = [self.gold.groups[item.id] for item, _ in rows]
+            statistics["group_accuracy_macro"] = macro_mean_statistic(correct, groups)
+        out = {
+            name: self.bootstrap.statistic(statistic, labels.size)
+            for name, statistic in statistics.items()
+            if metrics[name].value is not None
+        }
+        defined = [n for n in BIAS_SUMMARIES if n in metrics and metrics[n].value is not None]
+        if defined:
+            bias = self.bootstrap.statistics(
+                jigsaw_bias_statistic(labels, scores, identities), BIAS_SUMMARIES, labels.size
+            )
+            out |= {name: bias[name] for name in defined}
         return out
 
     def _attributes(
