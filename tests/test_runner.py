@@ -154,14 +154,38 @@ def test_secrets_never_reach_the_result(tmp_path):
     assert outcome.result["provenance"]["config"]["model_api_key"] == "***"
 
 
-def test_every_main_metric_has_a_seeded_interval(tmp_path):
-    result = _run(tmp_path, "rules", "bootstrap.resamples=200").result
+@pytest.mark.parametrize(
+    "overrides",
+    [("+model=rules",), ("+model=oracle",), ("+model=rules", "dataset=hatecheck")],
+    ids=["rules", "oracle", "rules-hatecheck"],
+)
+def test_every_reported_metric_has_a_seeded_interval(tmp_path, overrides):
+    """Issue 4: the runner reports every metric with its interval (undefined ones have none)."""
+    cfg = compose_config(*overrides, "bootstrap.resamples=200")
+    result = run(cfg, "rules", [], tmp_path).result
     for task, record in result["tasks"].items():
-        for name in record["main_metrics"]:
-            metric = record["metrics"][name]
+        if record["status"] == "unsupported":
+            continue
+        assert record["status"] == "ok", (task, record)
+        for name, metric in record["metrics"].items():
+            if metric["value"] is None:
+                assert "ci95" not in metric and metric["undefined"], (task, name)
+                continue
             ci = metric["ci95"]
             assert ci["n_resamples"] == 200 and ci["alpha"] == 0.05, (task, name)
-            assert ci["low"] <= metric["value"] <= ci["high"], (task, name, metric)
+            assert ci["low"] - 1e-12 <= metric["value"] <= ci["high"] + 1e-12, (task, name)
+            assert ci["value"] == pytest.approx(metric["value"], abs=1e-12), (task, name)
+    if "dataset=hatecheck" in overrides:
+        assert "ci95" in result["tasks"]["toxicity"]["metrics"]["group_accuracy_macro"]
+
+
+def test_a_run_records_its_display_name(tmp_path):
+    named = run_model(tmp_path / "named", "empty", "name=team-x", "bootstrap.resamples=0")
+    unnamed = run_model(tmp_path / "unnamed", "empty", "bootstrap.resamples=0")
+    assert named.result["model"]["name"] == "team-x"
+    assert named.result["model"]["preset"] == "empty"
+    assert unnamed.result["model"]["name"] == "empty"
+    assert named.result["model"]["fingerprint"] == unnamed.result["model"]["fingerprint"]
 
 
 @pytest.mark.parametrize(("task", "unit", "n_units"), [("ner", "item", 3), ("ner", "entity", None)])
