@@ -508,3 +508,20 @@ def test_chromium_renders_the_errors_page(runs, tmp_path):
     rows = _TableRows("attribution")
     rows.feed(dom)
     assert {r[0].split(" (")[0] for r in rows.rows} >= {"missed", "wrong speaker", "correct"}
+
+
+def test_runs_tied_in_rank_are_listed_best_value_first(runs, tmp_path):
+    """Same samples (so every paired test ties) but lower reported values: listed second,
+    though its name sorts first."""
+
+    def lower(result):
+        result["model"]["name"] = "aaa"
+        for task in result["tasks"].values():
+            for metric in task["metrics"].values():
+                if metric["value"] is not None:
+                    metric["value"] -= 0.01
+
+    copy = _copy_run(runs["rules"], tmp_path / "aaa", lower)
+    board = build_leaderboard([str(copy), str(runs["rules"])], n_resamples=50)
+    assert [e.cells["ner"].rank for e in board.entries] == [1, 1]
+    assert [e.name for e in board.entries] == ["rules", "aaa"]

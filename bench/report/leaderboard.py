@@ -22,7 +22,8 @@ from the neighbour above on this gold". Runs whose task failed, is unsupported
 or has an undefined metric get no rank and show "—".
 
 Rows are ordered by mean rank over the tasks shown (a task without a result
-counts as one place below the last ranked run of that task), then by name.
+counts as one place below the last ranked run of that task), then by mean place
+in value order (so tied runs are listed best value first), then by name.
 
 Gold: every run must have been scored on the same gold (``dataset.sha256``);
 otherwise :class:`LeaderboardError` is raised and nothing is written.
@@ -256,7 +257,10 @@ def _cell(entry: Entry, task: str) -> Cell:
     return Cell("ok", metric["value"], ci.get("low"), ci.get("high"))
 
 
-def _rank_task(entries: list[Entry], task: str, alpha: float, n_resamples: int, seed: int) -> None:
+def _rank_task(
+    entries: list[Entry], task: str, alpha: float, n_resamples: int, seed: int
+) -> list[Entry]:
+    """Rank the task's ``ok`` runs (see the module docstring); returns them best first."""
     ranked = sorted(
         (e for e in entries if e.cells[task].status == "ok"),
         key=lambda e: (-e.cells[task].value, e.name),
@@ -281,6 +285,7 @@ def _rank_task(entries: list[Entry], task: str, alpha: float, n_resamples: int, 
         } | ({"undefined": test.undefined} if test.undefined else {})
     for entry, rank in zip(ranked, ranks_from_tests(significant), strict=True):
         entry.cells[task].rank = rank
+    return ranked
 
 
 # --------------------------------------------------------------- NER per-label intervals
@@ -333,16 +338,21 @@ def build_leaderboard(
         raise LeaderboardError("no run has a successful task: nothing to rank")
     for e in entries:
         e.cells = {t: _cell(e, t) for t in tasks}
+    positions: dict[str, dict[str, int]] = {}  # task -> entry name -> place in value order
     for t in tasks:
-        _rank_task(entries, t, alpha, n_resamples, seed)
+        ranked = _rank_task(entries, t, alpha, n_resamples, seed)
+        positions[t] = {e.name: i for i, e in enumerate(ranked, 1)}
+    mean_position = {}
     for e in entries:
-        ranks = []
+        ranks, places = [], []
         for t in tasks:
             cell = e.cells[t]
             last = max((x.cells[t].rank or 0 for x in entries), default=0)
             ranks.append(cell.rank if cell.rank is not None else last + 1)
+            places.append(positions[t].get(e.name, len(positions[t]) + 1))
         e.mean_rank = sum(ranks) / len(ranks)
-    entries.sort(key=lambda e: (e.mean_rank, e.name))
+        mean_position[e.name] = sum(places) / len(places)
+    entries.sort(key=lambda e: (e.mean_rank, mean_position[e.name], e.name))
     first = entries[0].result["dataset"]
     board = Leaderboard(
         entries=entries,
