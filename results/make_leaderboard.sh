@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Build the published leaderboard of the shipped presets on the default dataset (seed_article):
+# Build the published leaderboards:
 #
 #     bash results/make_leaderboard.sh
 #
-# Runs every preset that works offline (oracle, empty, rules, spacy_sm, profanity_check) into
-# results/runs/leaderboard/<preset>/ (git-ignored), then writes results/leaderboard/
-# (committed): leaderboard.md/.csv/.json/.tex, index.html, the PNG plots and
-# model-index/<preset>.yaml. Needs `pip install -e ".[spacy,sklearn,report]"` (matplotlib for
+# 1. The default dataset (seed_article): every preset that works offline (oracle, empty, rules,
+#    spacy_sm, profanity_check), run into results/runs/leaderboard/<preset>/ (git-ignored),
+#    published in results/leaderboard/ (committed): leaderboard.md/.csv/.json/.tex, index.html,
+#    the PNG plots and model-index/<name>.yaml.
+# 2. WNUT-17 (test set, NER): spacy_sm_wnut17 and the five shared-task system outputs shipped
+#    in datasets/wnut17/submissions/ (scored as prediction files, named after the team), run
+#    into results/runs/leaderboard-wnut17/, published in results/leaderboard-wnut17/. Needs `pip install -e ".[spacy,sklearn,report]"` (matplotlib for
 # the plots). Uses bench / bench-report from PATH, or from .venv/bin when that exists.
 # Extra arguments go to `bench-report leaderboard` (e.g. --resamples 2000).
 # An error-analysis page of one run: bench-report errors results/runs/leaderboard/rules --out F.html
@@ -22,17 +25,38 @@ else
 fi
 
 PRESETS=(oracle empty rules spacy_sm profanity_check)
-RUNS=results/runs/leaderboard
-OUT=results/leaderboard
 
+# run NAME ARGS…: one bench run into $RUNS/NAME, its directory appended to dirs.
+run() {
+    local name=$1
+    shift
+    rm -rf "${RUNS:?}/${name}"
+    echo "== ${name}"
+    "$BENCH" "$@" "hydra.run.dir=${RUNS}/${name}"
+    dirs+=("${RUNS}/${name}")
+}
+
+# publish OUT: rebuild the published folder from scratch so that no stale file survives.
+publish() {
+    rm -rf "${1:?}"
+    "$BENCH_REPORT" leaderboard "${dirs[@]}" --out "$1" "${EXTRA[@]}"
+}
+
+EXTRA=("$@")
+
+RUNS=results/runs/leaderboard
 dirs=()
 for preset in "${PRESETS[@]}"; do
-    rm -rf "${RUNS:?}/${preset}"
-    echo "== ${preset}"
-    "$BENCH" "+model=${preset}" "hydra.run.dir=${RUNS}/${preset}"
-    dirs+=("${RUNS}/${preset}")
+    run "$preset" "+model=${preset}"
 done
+publish results/leaderboard
 
-# Rebuild the published folder from scratch so that no stale file survives.
-rm -rf "${OUT:?}"
-"$BENCH_REPORT" leaderboard "${dirs[@]}" --out "$OUT" "$@"
+RUNS=results/runs/leaderboard-wnut17
+dirs=()
+run spacy_sm_wnut17 +model=spacy_sm_wnut17 dataset=wnut17
+for submission in datasets/wnut17/submissions/*; do
+    team=$(basename "$submission" .txt)
+    run "$team" +model=predictions dataset=wnut17 model.format=conll "model.path=${submission}" \
+        "name=${team}"
+done
+publish results/leaderboard-wnut17
