@@ -525,3 +525,19 @@ def test_runs_tied_in_rank_are_listed_best_value_first(runs, tmp_path):
     board = build_leaderboard([str(copy), str(runs["rules"])], n_resamples=50)
     assert [e.cells["ner"].rank for e in board.entries] == [1, 1]
     assert [e.name for e in board.entries] == ["rules", "aaa"]
+
+
+def test_errors_page_shows_quote_types_and_type_confusions(runs, tmp_path):
+    run = _copy_run(runs["rules"], tmp_path / "run", lambda result: None)
+    path = run / "samples" / "attribution.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    matched = next(r for r in rows if r["gold"] and r["pred"] and r["gold"]["type"] == "direct")
+    matched["pred"]["type"] = "mixed"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "errors.html"
+    assert _cli(errors_cli, str(run), "--out", str(out)) == 0
+    table = out.read_text().split('<table class="sortable" id="attribution">')[1]
+    section = table.split("</table>")[0]
+    assert ">Type</button>" in section
+    assert section.count("direct → mixed") == 1
+    assert ">indirect<" in section

@@ -241,6 +241,13 @@ def attribution_class(row: dict[str, Any]) -> str:
     return "correct"
 
 
+def _types(gold: dict[str, Any] | None, pred: dict[str, Any] | None) -> str:
+    """``direct``, or ``direct → mixed`` when the prediction's type differs from the gold's
+    (samples written before types were recorded show a dash)."""
+    types = [side.get("type") or MISSING_TEXT for side in (gold, pred) if side]
+    return types[0] if len(set(types)) == 1 else " → ".join(types)
+
+
 def _attribution_section(run: Run, limit: int) -> str:
     rows = run.samples("attribution")
     order = {c: i for i, c in enumerate(ATTRIBUTION_CLASSES)}
@@ -262,6 +269,7 @@ def _attribution_section(run: Run, limit: int) -> str:
         ("Gold speaker", "ascending"),
         ("Predicted quote", "ascending"),
         ("Predicted speaker", "ascending"),
+        ("Type", "ascending"),
     ]
     body = []
     for cls, r in classed[:limit]:
@@ -282,6 +290,7 @@ def _attribution_section(run: Run, limit: int) -> str:
                 page_html.text_cell(gold["speaker"] if gold else MISSING_TEXT),
                 f'<td class="quote">{esc(pred["text"]) if pred else MISSING_TEXT}</td>',
                 page_html.text_cell(speaker),
+                page_html.text_cell(_types(gold, pred)),
             ]
         )
     legend = " ".join(

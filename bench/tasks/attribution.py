@@ -126,6 +126,7 @@ def _samples(
             "content": [list(piece) for piece in record.content],
             "text": " … ".join(text[s:e] for s, e in record.content),
             "speaker": record.speaker,
+            "type": record.type,
         }
 
     matched = dict(pairs)
