@@ -383,6 +383,10 @@ def test_the_example_workflow_runs_bench_with_the_check_and_uploads_artifacts():
     assert command.startswith("bench +model=") and "hydra.run.dir=out" in command
     uploaded = [s["with"]["path"] for s in steps if "upload-artifact" in s.get("uses", "")]
     assert uploaded == ["out/check/junit.xml", "out/"]
+    # PyPI's "bench" is an unrelated project: the recipe must install bench from source
+    install = next(s for s in steps if "pip install" in s.get("run", ""))
+    assert "pip install bench" not in install["run"]
+    assert install["env"]["BENCH_SOURCE"].startswith("bench @ git+https://")
 
 
 def test_the_readme_yaml_baseline_works(runs, tmp_path):
