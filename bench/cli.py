@@ -7,6 +7,7 @@ Exit codes: 0 every task ran (or is unsupported), 1 a task failed or, with
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -24,10 +25,16 @@ from bench.resources import resource_dir
 CONF_DIR = resource_dir("conf")
 _exit_code = 0
 
-# ${model_preset:} names run directories after the chosen preset ("none" without one).
-OmegaConf.register_new_resolver(
-    "model_preset", lambda: HydraConfig.get().runtime.choices.get("model", "none"), replace=True
-)
+
+def run_label(name: str | None = None) -> str:
+    """``${run_label:${name}}`` names run directories: the run's ``name=`` made file-name
+    safe, else the chosen model preset ("none" without one)."""
+    if name:
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or "run"
+    return HydraConfig.get().runtime.choices.get("model", "none")
+
+
+OmegaConf.register_new_resolver("run_label", run_label, replace=True)
 
 
 def model_presets() -> list[str]:
@@ -55,7 +62,9 @@ def _run(cfg: DictConfig) -> None:
     except (GoldError, ValueError, OmegaConfBaseException) as err:
         _fail(2, f"bench: {type(err).__name__}: {err}".replace("\n", " "))
         return
-    print(f"model: {preset}   dataset: {outcome.result['dataset']['name']}   out: {out_dir}")
+    name = outcome.result["model"]["name"]
+    model = name if name == preset else f"{name} (preset {preset})"
+    print(f"model: {model}   dataset: {outcome.result['dataset']['name']}   out: {out_dir}")
     print(to_markdown(*main_table(outcome.result)))
     for task, record in outcome.result["tasks"].items():
         if record["status"] == "failed":

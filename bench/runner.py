@@ -5,9 +5,11 @@ No scoring logic lives here; see ``bench.tasks`` and ``bench.metrics``.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from bench.adapters.base import TASKS, Adapter
 from bench.cache import PredictionCache, adapter_code_sha256
 from bench.data.dataset import Dataset
 from bench.provenance import environment, fingerprint, scrub_secrets
-from bench.report.files import write_json_atomic, write_jsonl_atomic, write_text_atomic
+from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
 from bench.report.tables import (
     main_table,
     metrics_table,
@@ -68,11 +70,58 @@ def selected_tasks(task: str) -> list[str]:
     return [task]
 
 
+def _count(minimum: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum
+
+
+def _probability(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0.0 <= v <= 1.0
+
+
+# (key, test, what the value must be): the run options checked before anything runs.
+_OPTION_CHECKS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("seed", _count(0), "an integer >= 0"),
+    ("batch_size", _count(1), "an integer >= 1"),
+    ("bootstrap.resamples", _count(0), "an integer >= 0 (0: no intervals)"),
+    ("bootstrap.seed", _count(0), "an integer >= 0"),
+    # result.json, tables, leaderboards and checks all read "ci95"
+    ("bootstrap.alpha", lambda v: v == 0.05, "0.05, the only value supported (stored as ci95)"),
+    ("toxicity.threshold", _probability, "a number in [0, 1]"),
+    ("name", lambda v: v is None or isinstance(v, str), "a string"),
+)
+
+
+def _non_finite(node: Any, path: str = "") -> str | None:
+    """The dotted path of the first NaN or infinite number in a config container."""
+    if isinstance(node, float):
+        return None if math.isfinite(node) else path
+    if isinstance(node, dict):
+        children = node.items()
+    elif isinstance(node, list):
+        children = enumerate(node)
+    else:
+        return None
+    for key, child in children:
+        found = _non_finite(child, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Refuse bad run options up front (exit code 2), before any file is written."""
+    for key, test, expected in _OPTION_CHECKS:
+        value = OmegaConf.select(cfg, key)
+        if not test(value):
+            raise ConfigError(f"{key}={value!r}: expected {expected}")
+    found = _non_finite(OmegaConf.to_container(cfg, resolve=True))
+    if found:
+        raise ConfigError(f"{found}: NaN or infinity is not a valid setting")
+
+
 def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) -> Task:
     view = dataset.view(name)
     b = cfg.bootstrap
-    if b.alpha != 0.05:  # result.json, tables, leaderboards and checks all read "ci95"
-        raise ValueError(f"bootstrap.alpha={b.alpha}: only 0.05 is supported (stored as ci95)")
     bootstrap = Bootstrap(b.resamples, b.seed, b.alpha, b.unit[name]) if b.resamples > 0 else None
     if name == "toxicity":
         return TASK_CLASSES[name](view, adapter_name, bootstrap, threshold=cfg.toxicity.threshold)
@@ -142,6 +191,7 @@ def run_task(
 def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> RunOutcome:
     """Run every selected task for the configured model and write the result files."""
     started_at = _now()
+    check_config(cfg)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     dataset: Dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
@@ -197,7 +247,14 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
 
 
 def write_outputs(out_dir: Path, result: dict[str, Any], samples: dict[str, list]) -> None:
-    """Samples and tables first, ``result.json`` last: its presence marks a complete run."""
+    """Samples and tables first, ``result.json`` last: its presence marks a complete run.
+
+    The result is serialised before anything is written, and a ``result.json`` left by an
+    earlier run in the same directory is removed first, so a failure part-way never
+    leaves an old result beside new samples.
+    """
+    result_text = json_text(result)
+    (out_dir / "result.json").unlink(missing_ok=True)
     for task, rows in samples.items():
         write_jsonl_atomic(out_dir / "samples" / f"{task}.jsonl", rows)
     for name, (headers, rows) in {
@@ -208,4 +265,4 @@ def write_outputs(out_dir: Path, result: dict[str, Any], samples: dict[str, list
         if rows:
             write_text_atomic(out_dir / "tables" / f"{name}.md", to_markdown(headers, rows))
             write_text_atomic(out_dir / "tables" / f"{name}.csv", to_csv(headers, rows))
-    write_json_atomic(out_dir / "result.json", result)
+    write_text_atomic(out_dir / "result.json", result_text)

@@ -34,6 +34,21 @@ def test_run_from_outside_the_repo_writes_results_under_cwd(tmp_path):
     assert (result_file.parent / "tables" / "main.md").is_file()
 
 
+def test_a_named_run_gets_its_own_folder_and_a_bad_option_exits_2(tmp_path):
+    args = ("+model=empty", "task=toxicity", "bootstrap.resamples=0")
+    done = bench(tmp_path, *args, "name=team a/1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("model: team a/1 (preset empty)")
+    [folder] = (tmp_path / "results" / "runs").iterdir()
+    assert folder.name.endswith("_team_a_1")
+    bad = bench(tmp_path, *args, "toxicity.threshold=abc", "hydra.run.dir=bad")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "bench: ConfigError: toxicity.threshold='abc': expected a number in [0, 1]"
+    ]
+    assert not (tmp_path / "bad" / "result.json").exists()
+
+
 def test_without_model_lists_presets_and_fails(tmp_path):
     done = bench(tmp_path)
     assert done.returncode == 2

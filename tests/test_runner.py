@@ -7,7 +7,8 @@ import json
 import pytest
 from bench_config import compose_config, run_model
 
-from bench.runner import run
+from bench import runner
+from bench.runner import ConfigError, run
 from bench.tasks import TASKS
 
 
@@ -221,6 +222,36 @@ def test_brier_and_attribute_aucs_have_intervals(tmp_path):
         assert ci["low"] <= metrics[name]["value"] <= ci["high"], name
 
 
-def test_other_confidence_levels_are_refused_not_mislabelled(tmp_path):
-    with pytest.raises(ValueError, match="bootstrap.alpha=0.1: only 0.05"):
-        run_model(tmp_path, "rules", "bootstrap.alpha=0.1")
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("bootstrap.alpha=0.1", "bootstrap.alpha=0.1: expected 0.05, the only value"),
+        ("bootstrap.resamples=1.5", "bootstrap.resamples=1.5: expected an integer >= 0"),
+        ("bootstrap.resamples=-5", "bootstrap.resamples=-5: expected an integer >= 0"),
+        ("bootstrap.seed=abc", "bootstrap.seed='abc': expected an integer >= 0"),
+        ("seed=-1", "seed=-1: expected an integer >= 0"),
+        ("batch_size=0", "batch_size=0: expected an integer >= 1"),
+        ("toxicity.threshold=2", r"toxicity.threshold=2: expected a number in \[0, 1\]"),
+        ("toxicity.threshold=abc", "toxicity.threshold='abc': expected a number"),
+        ("name=[a,b]", r"name=\['a', 'b'\]: expected a string"),
+        ("model.score=nan", "model.score: NaN or infinity is not a valid setting"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_is_written(tmp_path, override, message):
+    """Refused up front (the CLI's exit code 2), not as a failed task with a result file."""
+    with pytest.raises(ConfigError, match=message):
+        run_model(tmp_path, "empty", override)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rerun_never_leaves_the_old_result_beside_new_samples(tmp_path, monkeypatch):
+    run_model(tmp_path, "rules", "task=toxicity", "bootstrap.resamples=0")
+    assert (tmp_path / "result.json").is_file()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(runner, "write_jsonl_atomic", crash)
+    with pytest.raises(OSError, match="disk full"):
+        run_model(tmp_path, "empty", "task=toxicity", "bootstrap.resamples=0")
+    assert not (tmp_path / "result.json").exists()

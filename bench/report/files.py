@@ -35,9 +35,16 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def json_text(data: Any) -> str:
+    """Indented JSON; NaN and infinities are refused (``ValueError``): they are not JSON."""
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+    write_text_atomic(path, json_text(data))
 
 
 def write_jsonl_atomic(path: Path, rows: Iterable[Any]) -> None:
-    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    """One JSON value per line; NaN and infinities are refused (``ValueError``)."""
+    lines = (json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows)
+    write_text_atomic(path, "".join(lines))
