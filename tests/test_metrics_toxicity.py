@@ -469,3 +469,15 @@ def test_toxicity_task_skips_intervals_of_undefined_metrics():
     for name in ("f1_best", *BIAS_SUMMARIES):
         assert scored.metrics[name].value is None and name not in scored.intervals, name
     assert "ece" in scored.intervals and "group_accuracy_macro" in scored.intervals
+
+
+def test_average_precision_keeps_its_interval_when_every_item_is_toxic():
+    """AP needs a toxic item, not both classes (ROC-AUC does)."""
+    labels = np.ones(20, dtype=int)
+    gold = _toxicity_gold(labels, [set()] * 20)
+    task = ToxicityTask(gold, "test", Bootstrap(resamples=50))
+    scores = np.linspace(0, 1, 20)
+    scored = task.score(list(gold.items), [ToxicityPrediction(float(x)) for x in scores])
+    assert scored.metrics["roc_auc"].value is None and "roc_auc" not in scored.intervals
+    assert scored.metrics["average_precision"].value == 1.0
+    assert scored.intervals["average_precision"].value == 1.0

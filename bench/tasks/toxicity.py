@@ -124,10 +124,11 @@ class ToxicityTask(Task):
         predicted = (scores >= self.threshold).astype(np.int64)
         f1_rows = list(zip(predicted & labels, predicted, labels, strict=True))
         out = {f"{prefix}f1": self.bootstrap.prf(f1_rows, "")["f1"]}
-        if 0 < labels.sum() < labels.size:
+        if 0 < labels.sum() < labels.size:  # ROC-AUC needs both classes
             out[f"{prefix}roc_auc"] = self.bootstrap.statistic(
                 roc_auc_statistic(labels, scores), labels.size
             )
+        if labels.sum() > 0:  # AP needs a toxic item
             out[f"{prefix}average_precision"] = self.bootstrap.statistic(
                 average_precision_statistic(labels, scores), labels.size
             )
