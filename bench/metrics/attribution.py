@@ -296,15 +296,18 @@ _UNDEFINED = {
 
 
 def attribution_scores(
-    gold: Sequence[AttributionRecord], pred: Sequence[AttributionRecord]
+    gold: Sequence[AttributionRecord],
+    pred: Sequence[AttributionRecord],
+    matches: dict[str, list[tuple[int, int]]] | None = None,
 ) -> tuple[dict[str, MetricValue], list[tuple[int, int]]]:
     """Content, cue and source scored separately, speaker and type on matched contents
     (formulas in :func:`attribution_metrics`).
 
     ``content_overlap_f1.<type>`` is reported for the types present in the gold.
+    ``matches`` (from :func:`match_attributions`) saves redoing the matching.
     Returns the metrics and the content-overlap pairs (for per-item samples).
     """
-    matches = match_attributions(gold, pred)
+    matches = match_attributions(gold, pred) if matches is None else matches
     sums = attribution_counts(gold, pred, matches).sum(axis=0, keepdims=True)
     metrics = {}
     for name, value in attribution_metrics(sums).items():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any, ClassVar
 
 import numpy as np
@@ -71,11 +70,12 @@ class AttributionTask(Task):
                     )
                 )
                 raw_speakers.append(att.speaker)
-        metrics, pairs = attribution_scores(gold, pred)
+        matches = match_attributions(gold, pred)
+        metrics, pairs = attribution_scores(gold, pred, matches)
         texts = {item.id: item.text for item in items}
         samples = _samples(gold, pred, raw_speakers, pairs, texts)
         return TaskScore(
-            intervals=self._intervals(gold, pred, metrics, [item.id for item in items]),
+            intervals=self._intervals(gold, pred, matches, metrics, [item.id for item in items]),
             metrics=metrics,
             counts={
                 "documents": len(items),
@@ -89,26 +89,23 @@ class AttributionTask(Task):
         self,
         gold: list[AttributionRecord],
         pred: list[AttributionRecord],
+        matches: dict[str, list[tuple[int, int]]],
         metrics: dict[str, MetricValue],
         item_ids: list[str],
     ) -> dict[str, Any]:
         """An interval for every defined metric, all from the same resamples of units:
         quotes (a gold record with the predictions matched to it, or a spurious
         prediction) or items; see :func:`bench.metrics.attribution.attribution_counts`."""
-        if self.bootstrap is None or not (gold or pred):
+        names = [name for name, metric in metrics.items() if metric.value is not None]
+        if self.bootstrap is None or not (gold or pred) or not names:
             return {}
-        matches = match_attributions(gold, pred)
         counts = attribution_counts(gold, pred, matches, self.bootstrap.unit, item_ids)
-        out = {}
-        for name, metric in metrics.items():
-            if metric.value is not None:
-                statistic = functools.partial(_metric_statistic, counts, name)
-                out[name] = self.bootstrap.statistic(statistic, len(counts))
-        return out
 
+        def statistic(indices: np.ndarray) -> np.ndarray:
+            values = attribution_metrics(resample_sums(counts, indices))
+            return np.stack([values[name] for name in names], axis=1)
 
-def _metric_statistic(counts: np.ndarray, name: str, indices: np.ndarray) -> np.ndarray:
-    return attribution_metrics(resample_sums(counts, indices))[name]
+        return self.bootstrap.statistics(statistic, names, len(counts))
 
 
 def _samples(
