@@ -1,12 +1,18 @@
 """Seeded percentile-bootstrap confidence intervals and paired significance tests.
 
-A *unit* is what is resampled (an item, a segment, a document). A statistic is
-vectorised over resamples: it maps an index array of shape (B, n) — row b lists
-the n units drawn, with replacement, for resample b — to B values, so that a
-thousand resamples cost a few array operations rather than a thousand calls.
-:func:`mean_statistic`, :func:`f1_statistic` and :func:`roc_auc_statistic` build
-such statistics; :func:`bootstrap_ci` turns one into an interval, and
-:func:`bootstrap_cis` several computed together into one interval each.
+A *unit* is what is resampled (an item — a document, segment, sentence or case —,
+an entity, a quote). A statistic is vectorised over resamples: it maps an index
+array of shape (B, n) — row b lists the n units drawn, with replacement, for
+resample b — to B values, so that a thousand resamples cost a few array
+operations rather than a thousand calls. The builders here cover sums of
+per-unit counts (:func:`resample_sums`, :func:`prf_statistic`,
+:func:`f1_statistic`), means (:func:`mean_statistic`, :func:`macro_mean_statistic`)
+and scores of ranked items (:func:`roc_auc_statistic`,
+:func:`average_precision_statistic`, :func:`f1_best_statistic`,
+:func:`ece_statistic`); task-specific ones live beside their metrics
+(``bench.metrics.spans``, ``bench.metrics.attribution``, ``bench.metrics.bias``).
+:func:`bootstrap_ci` turns one statistic into an interval, :func:`bootstrap_cis`
+several computed together into one interval each.
 
 Resamples on which the statistic is undefined (it returns NaN, e.g. an AUC on
 a resample with a single class) are dropped, and the number dropped is
@@ -61,10 +67,6 @@ class BootstrapCI:
     unit: str = "item"
     method: str = "percentile bootstrap"
     undefined: str | None = None
-
-    @property
-    def confidence(self) -> float:
-        return 1.0 - self.alpha
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -297,21 +299,6 @@ def resample_sums(contributions: np.ndarray, indices: np.ndarray) -> np.ndarray:
     if c.ndim != 2:
         raise ValueError(f"contributions must be 2-D (units × columns), got shape {c.shape}")
     return resample_weights(indices, c.shape[0]).astype(float) @ c
-
-
-def ratio_statistic(
-    numerators: Sequence[float] | np.ndarray, denominators: Sequence[float] | np.ndarray
-) -> IndexStatistic:
-    """Σ numerator / Σ denominator over the drawn units (e.g. correct / matched);
-    NaN on a resample whose denominators sum to 0."""
-    pairs = np.column_stack([np.asarray(numerators, float), np.asarray(denominators, float)])
-
-    def statistic(indices: np.ndarray) -> np.ndarray:
-        sums = resample_sums(pairs, indices)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(sums[:, 1] > 0, sums[:, 0] / sums[:, 1], np.nan)
-
-    return statistic
 
 
 def resample_group_sums(

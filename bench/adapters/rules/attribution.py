@@ -29,10 +29,6 @@ def _cue_pattern() -> re.Pattern[str]:
     return re.compile(rf"\b(?:{alternation(lexicon()['cue_verbs'])})\b")
 
 
-def _inside(position: int, spans: list[Span]) -> bool:
-    return any(s - 1 <= position <= e + 1 for s, e in spans)
-
-
 def _source_before(text: str, sentence_start: int, cue_start: int) -> Span | None:
     """The words right before the cue, back to punctuation, without determiners (max 6).
 
