@@ -11,7 +11,8 @@ Sections, each from the run's ``samples/<task>.jsonl``:
 - **Attribution**: every gold quote and every unmatched prediction, classed as
   *missed* (no prediction overlaps it), *spurious* (a prediction overlapping no
   gold quote), *wrong speaker* (overlap-matched, speaker differs) or *correct*;
-  inexact content is flagged.
+  inexact content is flagged, and the quote type is shown (``direct → mixed``
+  where the prediction's type differs from the gold's).
 - **Toxicity**: the items of each level sorted by error ``|score − gold|``.
 
 Item text: NER samples hold the spans ``[start, end, label, text]`` but not the

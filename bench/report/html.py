@@ -2,8 +2,8 @@
 
 Every piece of text that comes from a result file (model names, labels,
 identities, document text) goes through :func:`esc` — ``html.escape`` with
-quotes — before it reaches a page, so a model preset named
-``<script>alert(1)</script>`` renders as text. The pages also carry a
+quotes — before it reaches a page, so a run named (``name=…``) or a preset
+called ``<script>alert(1)</script>`` renders as text. The pages also carry a
 Content-Security-Policy that forbids any network request (``default-src 'none'``):
 only the page's own inline style and script and ``data:`` images are allowed.
 
