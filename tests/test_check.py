@@ -229,6 +229,8 @@ def _tampered(runs, tmp_path, **dataset) -> Path:
         ("unknown key", "bad.yaml: metrics.ner.strict_f1.minimum: unknown key"),
         ("no rule", "bad.yaml: metrics.ner.strict_f1: expected min, max or value"),
         ("bad json", "result.json:1: (json)"),
+        ("bad baseline samples", "tampered/samples/ner.jsonl:2: (json): Expecting"),
+        ("bad run samples", "tampered/samples/toxicity.jsonl:3: score: missing"),
     ],
 )
 def test_unusable_input_exits_two_with_one_line_naming_file_and_field(
@@ -267,6 +269,16 @@ def test_unusable_input_exits_two_with_one_line_naming_file_and_field(
         (tmp_path / "b").mkdir()
         baseline = tmp_path / "b" / "result.json"
         baseline.write_text("{not json")
+    elif case == "bad baseline samples":
+        baseline = _tampered(runs, tmp_path)
+        lines = (baseline / "samples" / "ner.jsonl").read_text().splitlines()
+        lines[1] = "{broken"
+        (baseline / "samples" / "ner.jsonl").write_text("\n".join(lines) + "\n")
+    elif case == "bad run samples":
+        run_dir = _tampered(runs, tmp_path)
+        lines = (run_dir / "samples" / "toxicity.jsonl").read_text().splitlines()
+        lines[2] = lines[2].replace('"score": ', '"x": ')
+        (run_dir / "samples" / "toxicity.jsonl").write_text("\n".join(lines) + "\n")
     junit = tmp_path / "junit.xml"
     assert _report_cli(run_dir, "--baseline", baseline, "--junit", junit) == 2
     captured = capsys.readouterr()

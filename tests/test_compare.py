@@ -86,3 +86,112 @@ def test_cli_exits_two_on_a_missing_run(tmp_path, runs):
     )  # fmt: skip
     assert done.returncode == 2
     assert "result.json: not found" in done.stderr
+
+
+def test_cli_labels_the_value_columns_of_two_runs_with_the_same_name(runs, tmp_path):
+    import json
+    import shutil
+
+    copies = []
+    for preset in ("rules", "empty"):
+        copy = tmp_path / preset
+        shutil.copytree(runs[preset], copy)
+        result = json.loads((copy / "result.json").read_text())
+        result["model"]["name"] = "team-x"
+        (copy / "result.json").write_text(json.dumps(result))
+        copies.append(str(copy))
+    done = subprocess.run(
+        [BENCH_REPORT, "compare", *copies, "--resamples", "50"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stdout.splitlines() if line.startswith("| task"))
+    assert "| A: team-x | B: team-x |" in header
+
+
+# ----------------------------------------------------------- malformed run files: exit 2
+
+
+def _corrupt(runs, tmp_path, edit, file="samples/ner.jsonl") -> Path:
+    """A copy of the rules run with ``edit`` applied to the lines of ``file``."""
+    import shutil
+
+    copy = tmp_path / "corrupt"
+    shutil.copytree(runs["rules"], copy)
+    path = copy / file
+    path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
+    return copy
+
+
+def _drop(field):
+    import json
+
+    def edit(lines):
+        result = json.loads("\n".join(lines))
+        del result[field]
+        return json.dumps(result, indent=2).splitlines()
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("file", "edit", "message"),
+    [
+        ("samples/ner.jsonl", lambda rows: [rows[0], "{broken", *rows[2:]],
+         "samples/ner.jsonl:2: (json): Expecting property name"),
+        ("samples/ner.jsonl", lambda rows: [rows[0], "[1, 2]", *rows[2:]],
+         "samples/ner.jsonl:2: expected an object, got [1, 2]"),
+        ("samples/ner.jsonl", lambda rows: [rows[0], rows[1].replace('"pred"', '"Pred"'),
+                                            *rows[2:]],
+         "samples/ner.jsonl:2: pred: missing"),
+        ("samples/ner.jsonl", lambda rows: [rows[0].replace('"gold": [[', '"gold": [["x", '),
+                                            *rows[1:]],
+         "samples/ner.jsonl:1: gold[0]: expected [start, end, label, text]"),
+        ("samples/toxicity.jsonl", lambda rows: [*rows[:2], rows[2].replace('"score": ', '"x": '),
+                                                 *rows[3:]],
+         "samples/toxicity.jsonl:3: score: missing"),
+        ("result.json", _drop("tasks"), "result.json: tasks: missing"),
+        ("result.json", _drop("model"), "result.json: model: missing"),
+        ("result.json", _drop("dataset"), "result.json: dataset: missing"),
+    ],
+)  # fmt: skip
+def test_a_malformed_run_file_is_a_compare_error_naming_file_and_line(
+    runs, tmp_path, file, edit, message
+):
+    corrupt = _corrupt(runs, tmp_path, edit, file)
+    with pytest.raises(CompareError) as caught:
+        run = Run.load(corrupt)
+        for task in ("ner", "attribution", "toxicity"):
+            run.samples(task)
+    [line] = str(caught.value).splitlines()
+    assert f"{corrupt / file}" in line and message in line, line
+
+
+@pytest.mark.parametrize("command", ["compare", "check", "errors", "leaderboard"])
+@pytest.mark.parametrize(
+    ("file", "edit", "message"),
+    [
+        ("samples/ner.jsonl", lambda rows: [rows[0], "{broken", *rows[2:]],
+         "samples/ner.jsonl:2: (json): Expecting property name"),
+        ("result.json", _drop("tasks"), "result.json: tasks: missing"),
+    ],
+)  # fmt: skip
+def test_every_report_command_exits_two_with_one_line_on_a_malformed_run(
+    runs, tmp_path, command, file, edit, message
+):
+    corrupt = _corrupt(runs, tmp_path, edit, file)
+    good, out = str(runs["rules"]), tmp_path / "out"
+    args = {
+        "compare": [good, str(corrupt), "--resamples", "50"],
+        "check": [good, "--baseline", str(corrupt), "--resamples", "50"],
+        "errors": [str(corrupt), "--out", str(out / "errors.html")],
+        "leaderboard": [good, str(corrupt), "--out", str(out), "--no-plots", "--resamples", "50"],
+    }[command]
+    done = subprocess.run(
+        [BENCH_REPORT, command, *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"bench-report {command}: ") and message in line, line
+    assert str(corrupt) in line
+    assert not out.exists()  # nothing written

@@ -170,3 +170,139 @@ def test_identity_hashes_only_the_prediction_files(tmp_path):
     shutil.copy(folder / "ner.jsonl", folder / "evil.pkl")
     result = _run(tmp_path / "run", "+model=predictions", f"model.path={folder}")
     assert "evil.pkl" not in json.dumps(result["model"])
+
+
+@pytest.mark.parametrize(
+    ("task", "line", "edit", "message"),
+    [
+        ("ner", 2, lambda row: row.replace('"label": "GPE"', '"label": "PERSONN"', 1),
+         "predictions: ner item 'comment-1': entities[0].label: unknown label 'PERSONN'"),
+        ("toxicity", 3, lambda row: row.replace('"score": 0.0', '"score": 1.5'),
+         "predictions: toxicity item 'article-03': score: expected a probability in [0, 1]"),
+        ("attribution", 2, lambda row: row.replace('"type": "', '"type": "x-', 1),
+         "predictions: attribution item 'comment-1': attributions[0].type: unknown type "
+         "'x-indirect'"),
+    ],
+)  # fmt: skip
+def test_a_prediction_the_task_rejects_is_reported_with_its_file_and_line(
+    tmp_path, task, line, edit, message
+):
+    folder = _oracle_files(tmp_path)
+    path = folder / f"{task}.jsonl"
+    rows = path.read_text().splitlines()
+    assert edit(rows[line - 1]) != rows[line - 1]  # the edit applies to this record
+    rows[line - 1] = edit(rows[line - 1])
+    path.write_text("\n".join(rows) + "\n")
+    result = _run(tmp_path / "run", "+model=predictions", f"model.path={folder}")
+    record = result["tasks"][task]
+    assert record["status"] == "failed"
+    assert f"{path}:{line}: {message}" in record["error"], record["error"]
+    others = [r["status"] for t, r in result["tasks"].items() if t != task]
+    assert others == ["ok", "ok"]
+
+
+def test_a_conll_prediction_the_task_rejects_names_the_sentence_line(tmp_path):
+    def retag(lines):  # line 5 is in sentence 1, which starts on line 1
+        lines[4] = lines[4].split("\t")[0] + "\tB-persn"
+        return lines
+
+    ner = _wnut(tmp_path, _tamper(tmp_path, retag))
+    assert ner["status"] == "failed"
+    assert "submission.conll:1: predictions: ner item 's00001': entities[0].label: unknown " \
+        "label 'persn'" in ner["error"], ner["error"]  # fmt: skip
+
+
+def test_a_malformed_conll_prediction_tag_is_reported_with_its_line(tmp_path):
+    def retag(lines):
+        lines[6] = lines[6].split("\t")[0] + "\tPERSON"
+        return lines
+
+    ner = _wnut(tmp_path, _tamper(tmp_path, retag))
+    assert ner["status"] == "failed"
+    assert "submission.conll:7: tag: malformed tag 'PERSON'" in ner["error"], ner["error"]
+
+
+# ---------------------------------------------------------------------------- gold errors
+
+
+def _wnut_copy(tmp_path: Path, line: int, tag: str) -> Path:
+    """A copy of the WNUT-17 test gold with the tag on ``line`` (1-based) replaced."""
+    folder = tmp_path / "wnut17"
+    folder.mkdir()
+    lines = (WNUT / "emerging.test.annotated").read_text(encoding="utf-8").split("\n")
+    lines[line - 1] = lines[line - 1].split("\t")[0] + "\t" + tag
+    (folder / "emerging.test.annotated").write_text("\n".join(lines), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("line", "tag", "message"),
+    [
+        (5, "B-persn", ":5: tag: unknown entity type 'persn'"),
+        (7, "I-persn", ":7: tag: unknown entity type 'persn'"),
+        (6, "PERSON", ":6: tag: malformed tag 'PERSON'"),
+    ],
+)
+def test_a_bad_conll_gold_tag_is_reported_with_the_token_line(tmp_path, line, tag, message):
+    folder = _wnut_copy(tmp_path, line, tag)
+    with pytest.raises(ValueError) as caught:
+        _run(tmp_path / "run", "+model=oracle", "dataset=wnut17", f"dataset.path={folder}")
+    assert f"{folder / 'emerging.test.annotated'}{message}" in str(caught.value)
+    assert not (tmp_path / "run" / "result.json").exists()
+
+
+def _hatecheck_copy(tmp_path: Path, edit) -> Path:
+    """A copy of the HateCheck CSV with ``edit`` applied to its parsed rows (header first)."""
+    import csv
+
+    folder = tmp_path / "hatecheck"
+    folder.mkdir()
+    source = resource_dir("datasets") / "hatecheck" / "test_suite_cases.csv"
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    with (folder / "test_suite_cases.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(edit(rows))
+    return folder
+
+
+def _set_case_id(row: int, value: str):
+    def edit(rows):
+        rows[row][rows[0].index("case_id")] = value
+        return rows
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_set_case_id(3, "1"), ":4: case_id: duplicate id '1' (also on line 2)"),
+        (_set_case_id(3, " "), ":4: case_id: empty"),
+        (lambda rows: [*rows[:2], rows[2][:2], *rows[3:]], ":3: case_id: missing (row too short)"),
+    ],
+)
+def test_a_bad_hatecheck_case_id_is_an_error_naming_file_line_and_field(tmp_path, edit, message):
+    from bench.data.csv_sets import CsvError, HateCheck
+
+    folder = _hatecheck_copy(tmp_path, edit)
+    with pytest.raises(CsvError) as caught:
+        HateCheck(path=str(folder)).toxicity()
+    [line] = str(caught.value).splitlines()
+    assert line == f"{folder / 'test_suite_cases.csv'}{message}"
+
+
+def test_the_bench_command_exits_two_on_a_duplicate_hatecheck_case_id(tmp_path):
+    import subprocess
+    import sys
+
+    folder = _hatecheck_copy(tmp_path, _set_case_id(3, "1"))  # row 3 takes row 1's id
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("bench")), "+model=oracle", "dataset=hatecheck",
+         f"dataset.path={folder}", f"hydra.run.dir={out}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert "test_suite_cases.csv:4: case_id: duplicate id '1'" in line
+    assert not (out / "result.json").exists() and not (out / "samples").exists()

@@ -41,6 +41,11 @@ class Adapter:
         """False for a prediction that stands in for a failed call (so a rerun retries it)."""
         return True
 
+    def source_of(self, task: str, item_id: str) -> str | None:
+        """Where the prediction for ``item_id`` was read from, as ``"path:line"``, for error
+        messages about it; None when it does not come from a file (a model predicted it)."""
+        return None
+
     def end_task(self, task: str, items: list[TextItem]) -> None:
         """Called once all of a task's items were predicted; raise to fail the task."""
 

@@ -13,7 +13,9 @@ Formats (nothing in a file is ever executed; only JSON and text are parsed):
 
 Every item must have exactly one prediction; a missing, duplicate or unknown id,
 a token that differs from the gold, or a malformed record is an error naming
-the file, line and field.
+the file, line and field. So is a record the task rejects (an unknown label, a
+score outside [0, 1] …): :meth:`PredictionsAdapter.source_of` gives the task the
+file and line of each item's record (for CoNLL, the sentence's first line).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters.base import TASKS, Adapter
-from bench.data.conll import ConllError, read_conll, sentence_number, spans_from_tags
+from bench.data.conll import ConllError, read_conll, sentence_number
 from bench.predictions import (
     AttributionPrediction,
     EntityPrediction,
@@ -71,10 +73,10 @@ def _attribution(record: dict[str, Any], where: str) -> AttributionPrediction:
 
 def _toxicity(record: dict[str, Any], where: str) -> ToxicityPrediction:
     if "score" not in record:
-        raise PredictionsFileError(f"{where}.score: missing")
+        raise PredictionsFileError(f"{where}: score: missing")
     attributes = record.get("attributes", {})
     if not isinstance(attributes, dict):
-        raise PredictionsFileError(f"{where}.attributes: expected an object")
+        raise PredictionsFileError(f"{where}: attributes: expected an object")
     return ToxicityPrediction(record["score"], attributes)
 
 
@@ -115,15 +117,27 @@ class PredictionsAdapter(Adapter):
         if not self.tasks:
             raise PredictionsFileError(f"{self.path}: no ner/attribution/toxicity.jsonl")
         self._records: dict[str, dict[str, Any]] = {}
+        self._sources: dict[str, dict[str, str]] = {}  # task -> item id -> "path:line"
 
     def records(self, task: str) -> dict[str, Any]:
         """The parsed predictions of ``task`` by item id (read on first use, so that a
         malformed file fails its own task only)."""
         if task not in self._records:
-            self._records[task] = self._read_jsonl(task)
+            self._sources[task] = {}
+            self._records[task] = self._read_jsonl(task, self._sources[task])
         return self._records[task]
 
-    def _read_jsonl(self, task: str) -> dict[str, Any]:
+    def source_of(self, task: str, item_id: str) -> str | None:
+        """``"path:line"`` of the record holding the prediction for ``item_id``."""
+        if self.format == "conll":
+            number = sentence_number(item_id)
+            if number is None or not 0 < number <= len(self.sentences):
+                return None
+            return f"{self.path}:{self.sentences[number - 1].line}"
+        return self._sources.get(task, {}).get(item_id)
+
+    def _read_jsonl(self, task: str, sources: dict[str, str]) -> dict[str, Any]:
+        """Predictions by item id; ``sources`` receives each id's ``"path:line"``."""
         path = self.path / f"{task}.jsonl"
         field, parse = _PARSERS[task]
         out: dict[str, Any] = {}
@@ -139,8 +153,9 @@ class PredictionsAdapter(Adapter):
                 raise PredictionsFileError(f"{where}: id: expected an object with a string id")
             if record["id"] in out:
                 raise PredictionsFileError(f"{where}: id: duplicate id {record['id']!r}")
+            sources[record["id"]] = where
             if field is None:
-                out[record["id"]] = parse(record, f"{where}: ")
+                out[record["id"]] = parse(record, where)
             elif not isinstance(record.get(field), list):
                 raise PredictionsFileError(f"{where}: {field}: expected a list")
             else:
@@ -179,8 +194,7 @@ class PredictionsAdapter(Adapter):
                 f"{self.path}:{sentence.line + first}: token: sentence {number} differs from "
                 f"the gold ({len(sentence.tokens)} tokens, gold {len(tokens)})"
             )
-        _, offsets = sentence.text_and_offsets()
-        return [EntityPrediction(*span) for span in spans_from_tags(sentence.tags, offsets)]
+        return [EntityPrediction(*span) for span in sentence.spans(str(self.path))]
 
     def end_task(self, task: str, items: list[TextItem]) -> None:
         """Every prediction in the file must belong to an item of the dataset."""

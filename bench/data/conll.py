@@ -29,10 +29,37 @@ class ConllSentence:
     line: int  # line number of the first token
     tokens: tuple[str, ...]
     columns: tuple[tuple[str, ...], ...]  # every column of every token line
+    lines: tuple[int, ...] = ()  # line number of each token (empty: consecutive from ``line``)
 
     @property
     def tags(self) -> list[str]:
         return [row[-1] for row in self.columns]
+
+    def line_of(self, index: int) -> int:
+        """Line number of the ``index``-th token (0-based)."""
+        return self.lines[index] if self.lines else self.line + index
+
+    def entities(self, source: str = "<text>") -> list[tuple[int, int, str]]:
+        """Token spans ``(start, end, type)`` of the entities (end exclusive), decoded as
+        :func:`spans_from_tags`; a malformed tag is a :class:`ConllError` naming its line."""
+        from bench.metrics.bio import decode  # conlleval / seqeval default mode
+
+        tags = self.tags
+        try:
+            return decode(tags)
+        except ValueError:
+            for index, tag in enumerate(tags):
+                try:
+                    decode([tag])
+                except ValueError as err:
+                    raise ConllError(f"{source}:{self.line_of(index)}: tag: {err}") from None
+            raise
+
+    def spans(self, source: str = "<text>") -> list[tuple[int, int, str]]:
+        """Character spans ``(start, end, type)`` of the entities in :meth:`text_and_offsets`'
+        text; a malformed tag is a :class:`ConllError` naming its line."""
+        _, offsets = self.text_and_offsets()
+        return [(offsets[i][0], offsets[j - 1][1], label) for i, j, label in self.entities(source)]
 
     def text_and_offsets(self) -> tuple[str, list[tuple[int, int]]]:
         """The tokens joined by single spaces, and each token's character span."""
@@ -57,14 +84,14 @@ def parse_conll(text: str, source: str = "<text>") -> list[ConllSentence]:
     """Sentences of a CoNLL text; errors name ``source`` and the line."""
     sentences: list[ConllSentence] = []
     rows: list[tuple[str, ...]] = []
-    first_line = 0
+    lines: list[int] = []
     width: int | None = None
     for line_no, line in enumerate(text.splitlines(), 1):
         columns = tuple(line.split())
         if not columns:
             if rows:
-                sentences.append(ConllSentence(first_line, tuple(r[0] for r in rows), tuple(rows)))
-            rows = []
+                sentences.append(_sentence(rows, lines))
+            rows, lines = [], []
             continue
         if columns[0] == "-DOCSTART-":
             continue
@@ -74,12 +101,15 @@ def parse_conll(text: str, source: str = "<text>") -> list[ConllSentence]:
                 f"{source}:{line_no}: columns: expected {max(width, 2)} columns "
                 f"(token … tag), got {len(columns)} in {line!r}"
             )
-        if not rows:
-            first_line = line_no
         rows.append(columns)
+        lines.append(line_no)
     if rows:  # no final blank line
-        sentences.append(ConllSentence(first_line, tuple(r[0] for r in rows), tuple(rows)))
+        sentences.append(_sentence(rows, lines))
     return sentences
+
+
+def _sentence(rows: list[tuple[str, ...]], lines: list[int]) -> ConllSentence:
+    return ConllSentence(lines[0], tuple(r[0] for r in rows), tuple(rows), tuple(lines))
 
 
 def read_conll(path: str | Path) -> list[ConllSentence]:
@@ -120,10 +150,10 @@ class ConllNer(Dataset):
             item_id = sentence_id(number)
             text, offsets = sentence.text_and_offsets()
             items.append(TextItem(item_id, text))
-            for start, end, label in spans_from_tags(sentence.tags, offsets):
-                if label not in self.labels:
+            for first, last, label in sentence.entities(str(self.file)):
+                if label not in self.labels:  # an entity's tokens share its type: cite the first
                     raise ConllError(
-                        f"{self.file}:{sentence.line}: tag: unknown entity type {label!r}"
+                        f"{self.file}:{sentence.line_of(first)}: tag: unknown entity type {label!r}"
                     )
-                spans.append((item_id, start, end, label))
+                spans.append((item_id, offsets[first][0], offsets[last - 1][1], label))
         return NerGold(tuple(items), tuple(spans), self.labels)

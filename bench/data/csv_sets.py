@@ -27,7 +27,13 @@ def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, st
         missing = set(required) - set(reader.fieldnames or ())
         if missing:
             raise CsvError(f"{path}:1: header: missing columns {sorted(missing)}")
-        return [(reader.line_num, row) for row in reader]
+        rows = []
+        for row in reader:
+            short = [name for name in required if row[name] is None]
+            if short:  # DictReader fills the columns a short row lacks with None
+                raise CsvError(f"{path}:{reader.line_num}: {short[0]}: missing (row too short)")
+            rows.append((reader.line_num, row))
+        return rows
 
 
 def _slug(text: str) -> str:
@@ -62,8 +68,17 @@ class HateCheck(_CsvToxicity):
         labels = {"hateful": 1, "non-hateful": 0}
         required = ("case_id", "test_case", "label_gold", "functionality", "target_ident")
         items, toxic, groups, identities = [], {}, {}, {}
+        first_line: dict[str, int] = {}  # item id -> line of its row
         for line, row in _rows(self.file, required):
             item_id = f"case-{row['case_id']}"
+            if not row["case_id"].strip():
+                raise CsvError(f"{self.file}:{line}: case_id: empty")
+            if item_id in first_line:
+                raise CsvError(
+                    f"{self.file}:{line}: case_id: duplicate id {row['case_id']!r} "
+                    f"(also on line {first_line[item_id]})"
+                )
+            first_line[item_id] = line
             items.append(TextItem(item_id, row["test_case"].strip()))
             toxic[item_id] = self._label(line, "label_gold", row["label_gold"], labels)
             groups[item_id] = row["functionality"]
@@ -92,7 +107,7 @@ class Madlibs(_CsvToxicity):
         labels = {"BAD": 1, "NOT_BAD": 0}
         items, toxic, identities = [], {}, {}
         for line, row in _rows(self.file, ("Text", "Label")):
-            item_id = f"row-{line - 1:05d}"
+            item_id = f"row-{line - 1:05d}"  # unique: no id column, rows are numbered by line
             items.append(TextItem(item_id, row["Text"]))
             toxic[item_id] = self._label(line, "Label", row["Label"], labels)
             found = {_slug(m) for m in self._terms.findall(row["Text"])}

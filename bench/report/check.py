@@ -552,7 +552,7 @@ def check(
             try:
                 tests[task] = compare_task(run, base.run, task, resamples, seed)
             except CompareError as err:
-                raise CheckError(f"{base.path}: paired test of {task}: {err}") from None
+                raise CheckError(f"{err} (paired test of {task} against {base.path})") from None
 
     rows = []
     for rule, value in zip(base.rules, values, strict=True):

@@ -20,6 +20,7 @@ from bench.report.check import (
     write_junit,
     write_markdown,
 )
+from bench.report.compare import CompareError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
             write_junit(args.junit, report.to_junit())
         if args.markdown:
             write_markdown(args.markdown, report.render())
-    except CheckError as err:
+    except (CheckError, CompareError) as err:  # CompareError: a run's files are malformed
         print(f"bench-report check: {err}", file=sys.stderr)
         if args.junit:
             with contextlib.suppress(CheckError):  # the error above says why already

@@ -33,7 +33,98 @@ PRIMARY_METRIC = {"ner": "strict_f1", "attribution": "e2e_f1", "toxicity": "roc_
 
 
 class CompareError(ValueError):
-    """The runs cannot be compared (missing files, different gold, failed task)."""
+    """The runs cannot be compared (missing or malformed files, different gold, failed task);
+    a malformed file is named with its line (JSON) or field."""
+
+
+# task -> fields every line of samples/<task>.jsonl has (those the reports read), with
+# their JSON types; attribution's gold/pred, when not null, hold _QUOTE_FIELDS.
+_SAMPLE_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "ner": {"id": (str,), "gold": (list,), "pred": (list,)},
+    "attribution": {
+        "id": (str,), "gold": (dict, type(None)), "pred": (dict, type(None)),
+        "speaker_correct": (bool,),
+    },
+    "toxicity": {"id": (str,), "level": (str,), "gold": (int, bool), "score": (int, float)},
+}  # fmt: skip
+_QUOTE_FIELDS: dict[str, tuple[type, ...]] = {
+    "content": (list,), "text": (str,), "speaker": (str, type(None)),
+}  # fmt: skip
+_TYPE_NAMES = {str: "a string", list: "a list", dict: "an object", bool: "true or false",
+               int: "a number", float: "a number", type(None): "null"}  # fmt: skip
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _read_json_lines(path: Path) -> list[tuple[int, Any]]:
+    """``(line, value)`` of each non-blank line of a JSON Lines file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise CompareError(f"{path}: not UTF-8 text ({err.reason})") from None
+    out = []
+    for line_no, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append((line_no, json.loads(line)))
+        except json.JSONDecodeError as err:
+            raise CompareError(f"{path}:{line_no}: (json): {err.msg}") from None
+    return out
+
+
+def _check_fields(where: str, record: dict, fields: dict, prefix: str = "") -> None:
+    for name, types in fields.items():
+        if name not in record:
+            raise CompareError(f"{where}: {prefix}{name}: missing")
+        value = record[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            expected = " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in types))
+            raise CompareError(f"{where}: {prefix}{name}: expected {expected}, got {_short(value)}")
+
+
+def _check_sample(where: str, task: str, row: Any) -> None:
+    """One line of ``samples/<task>.jsonl`` holds what the reports read from it."""
+    if not isinstance(row, dict):
+        raise CompareError(f"{where}: expected an object, got {_short(row)}")
+    _check_fields(where, row, _SAMPLE_FIELDS[task])
+    if task == "ner":
+        for name in ("gold", "pred"):
+            for i, span in enumerate(row[name]):
+                if not (
+                    isinstance(span, list)
+                    and len(span) >= 3
+                    and all(type(v) is int for v in span[:2])
+                    and isinstance(span[2], str)
+                ):
+                    raise CompareError(
+                        f"{where}: {name}[{i}]: expected [start, end, label, text], "
+                        f"got {_short(span)}"
+                    )
+    if task == "attribution":
+        for name in ("gold", "pred"):
+            if row[name] is not None:
+                _check_fields(where, row[name], _QUOTE_FIELDS, f"{name}.")
+
+
+def _check_result(path: Path, result: Any) -> None:
+    """The fields of ``result.json`` every report reads: model.preset, dataset.sha256 and
+    tasks (an object of task records)."""
+    if not isinstance(result, dict):
+        raise CompareError(f"{path}: expected a JSON object (a result.json)")
+    for name, inner in (("model", "preset"), ("dataset", "sha256"), ("tasks", None)):
+        if name not in result:
+            raise CompareError(f"{path}: {name}: missing")
+        if not isinstance(result[name], dict):
+            raise CompareError(f"{path}: {name}: expected an object")
+        if inner is not None and inner not in result[name]:
+            raise CompareError(f"{path}: {name}.{inner}: missing")
+    for task, record in result["tasks"].items():
+        if not isinstance(record, dict):
+            raise CompareError(f"{path}: tasks.{task}: expected an object")
 
 
 @dataclass(frozen=True)
@@ -48,9 +139,13 @@ class Run:
         if not path.is_file():
             raise CompareError(f"{path}: not found")
         try:
-            return cls(directory, json.loads(path.read_text(encoding="utf-8")))
+            result = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise CompareError(f"{path}:{err.lineno}: (json): {err.msg}") from None
+        except UnicodeDecodeError as err:
+            raise CompareError(f"{path}: not UTF-8 text ({err.reason})") from None
+        _check_result(path, result)
+        return cls(directory, result)
 
     @property
     def name(self) -> str:
@@ -59,10 +154,15 @@ class Run:
         return str(model.get("name") or model["preset"])
 
     def samples(self, task: str) -> list[dict[str, Any]]:
+        """The rows of ``samples/<task>.jsonl``; a malformed line is a :class:`CompareError`
+        naming the file, line and field."""
         path = self.directory / "samples" / f"{task}.jsonl"
         if not path.is_file():
             raise CompareError(f"{path}: not found")
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        rows = _read_json_lines(path)
+        for line_no, row in rows:
+            _check_sample(f"{path}:{line_no}", task, row)
+        return [row for _, row in rows]
 
 
 def _ner_units(a: list[dict], b: list[dict]) -> tuple[np.ndarray, np.ndarray]:

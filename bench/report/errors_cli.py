@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.report.compare import CompareError
 from bench.report.errors import ErrorsError, write_errors_page
 
 
@@ -33,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         write_errors_page(args.run_dir, args.out, not args.no_dataset, args.limit)
-    except ErrorsError as err:
+    except (ErrorsError, CompareError) as err:  # CompareError: a run's files are malformed
         print(f"bench-report errors: {err}", file=sys.stderr)
         return 2
     print(f"wrote {args.out}")

@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.report.compare import CompareError
 from bench.report.leaderboard import LeaderboardError, build_leaderboard, write_leaderboard
 
 
@@ -47,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
             except PlotError as err:
                 raise LeaderboardError(str(err)) from None
         written = write_leaderboard(board, args.out, with_plots=not args.no_plots)
-    except LeaderboardError as err:
+    except (LeaderboardError, CompareError) as err:  # CompareError: a run's files are malformed
         print(f"bench-report leaderboard: {err}", file=sys.stderr)
         return 2
     print(

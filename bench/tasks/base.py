@@ -77,6 +77,7 @@ class Task:
         self.gold = gold  # the dataset's view for this task (bench.data.views)
         self.adapter_name = adapter_name
         self.bootstrap = bootstrap
+        self._sources: dict[str, str] = {}  # item id -> "path:line" of its prediction's record
         if bootstrap is not None and bootstrap.unit not in self.units:
             raise ValueError(
                 f"bootstrap unit {bootstrap.unit!r} for {self.name}: expected one of {self.units}"
@@ -86,7 +87,14 @@ class Task:
         return list(self.gold.items)
 
     def predict(self, adapter: Adapter, items: list[TextItem]) -> list[Any]:
-        return getattr(adapter, f"predict_{self.name}")(items)
+        """The adapter's predictions for ``items``; where the adapter read one from a file
+        (:meth:`Adapter.source_of`), errors about it will name that file and line."""
+        predictions = getattr(adapter, f"predict_{self.name}")(items)
+        for item in items:
+            source = adapter.source_of(self.name, item.id)
+            if source is not None:
+                self._sources[item.id] = source
+        return predictions
 
     def validate(self, items: Sequence[TextItem], predictions: Sequence[Any]) -> None:
         if len(predictions) != len(items):
@@ -104,8 +112,12 @@ class Task:
         raise NotImplementedError
 
     def error(self, item: TextItem, field: str, problem: str) -> PredictionError:
+        """``[path:line: ]adapter: task item 'id': field: problem``; the prefix when the
+        prediction was read from a file (see :meth:`predict`)."""
+        source = self._sources.get(item.id)
         return PredictionError(
-            f"{self.adapter_name}: {self.name} item {item.id!r}: {field}: {problem}"
+            (f"{source}: " if source else "")
+            + f"{self.adapter_name}: {self.name} item {item.id!r}: {field}: {problem}"
         )
 
     def check_span(self, item: TextItem, field: str, span: Any) -> None:
