@@ -60,7 +60,9 @@ from bench.metrics.spans import (
     span_recall,
     span_scores,
     span_units,
+    strict_counts,
     strict_scores,
+    strict_units,
 )
 from bench.predictions import EntityPrediction, TextItem
 from bench.tasks.base import Bootstrap
@@ -870,3 +872,33 @@ def test_ner_task_gives_an_interval_for_every_metric(unit):
         assert ci.value == pytest.approx(metric.value, abs=1e-12, rel=0), name
         assert ci.low <= metric.value <= ci.high, (name, ci)
         assert ci.low < ci.high, name  # a degenerate interval would hide a missing unit
+    for label, scores in score.breakdown["per_label"].items():
+        for name in ("precision", "recall", "f1"):
+            ci = scores["ci95"][name]
+            assert ci["unit"] == unit and ci["value"] == pytest.approx(scores[name]), label
+            assert ci["low"] <= scores[name] <= ci["high"], (label, name, ci)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_strict_units_add_up_to_the_strict_counts_per_label(seed):
+    rng = random.Random(seed)
+    gold, pred = _random_case(rng, ["a", "b", "c"])
+    counts = strict_counts(gold, pred)
+    for label in [None, *sorted(set(counts["gold"]) | set(counts["pred"]))]:
+        expected = [
+            sum(counts[key].values()) if label is None else counts[key][label]
+            for key in ("tp", "pred", "gold")
+        ]
+        entity = strict_units(gold, pred, "entity", label=label)
+        item = strict_units(gold, pred, "item", items=["a", "b", "c", "empty"], label=label)
+        assert entity.sum(axis=0).tolist() == expected and item.sum(axis=0).tolist() == expected
+        assert item.shape == (4, 3) and item[3].tolist() == [0, 0, 0]
+        assert len(entity) == len({s for s in (*gold, *pred) if label in (None, s[3])})
+
+
+def test_strict_entity_units_by_hand():
+    gold = [("d", 0, 4, "PER"), ("d", 10, 14, "ORG")]
+    pred = [("d", 0, 4, "PER"), ("d", 10, 14, "PER")]
+    assert strict_units(gold, pred, "entity").tolist() == [[1, 1, 1], [0, 0, 1], [0, 1, 0]]
+    assert strict_units(gold, pred, "entity", label="ORG").tolist() == [[0, 0, 1]]
+    assert strict_units(gold, pred, "item").tolist() == [[1, 2, 2]]

@@ -99,6 +99,10 @@ def test_result_files_and_schema(tmp_path):
         .read_text()
         .startswith("task,metric,value,ci95_low,ci95_high,status")
     )
+    per_label = (tmp_path / "tables" / "ner_per_label.csv").read_text().splitlines()
+    assert per_label[0] == "label,precision,recall,f1,f1_ci95_low,f1_ci95_high,support,predicted"
+    person = next(line.split(",") for line in per_label if line.startswith("PERSON,"))
+    assert float(person[4]) <= float(person[3]) <= float(person[5])
 
 
 def test_same_config_gives_identical_metrics(tmp_path):

@@ -100,6 +100,8 @@ from bench.metrics.values import precision_recall_f1
 LabelledSpan = tuple[Hashable, int, int, str]
 Scheme = Literal["strict", "exact", "partial", "ent_type"]
 SCHEMES: tuple[Scheme, ...] = ("strict", "exact", "partial", "ent_type")
+Unit = Literal["entity", "item"]  # what a bootstrap resamples (see span_units, strict_units)
+UNITS: tuple[Unit, ...] = ("entity", "item")
 
 _COR, _INC, _PAR, _SPU = 0, 1, 2, 3
 
@@ -148,6 +150,39 @@ def strict_scores(
             "predicted": counts["pred"][label],
         }
     return micro, per_label
+
+
+def strict_units(
+    gold: Iterable[LabelledSpan],
+    pred: Iterable[LabelledSpan],
+    unit: Unit,
+    *,
+    items: Iterable[Hashable] | None = None,
+    label: str | None = None,
+) -> np.ndarray:
+    """Per-unit ``(tp, n_pred, n_gold)`` rows of the CoNLL strict match, for a bootstrap.
+
+    ``unit="entity"``: one row per span of gold ∪ pred (sorted), ``(1, 1, 1)`` for a
+    correct span, ``(0, 1, 0)`` spurious, ``(0, 0, 1)`` missed. ``unit="item"``: one
+    row per item, its spans' sums; ``items`` orders them and may list items without
+    spans (default: the items having a span, sorted). ``label``: only spans of that
+    label (the per-label scores of :func:`strict_scores`). The rows sum to
+    :func:`strict_counts`' totals.
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    gold_set, pred_set = ({s for s in spans if label is None or s[3] == label}
+                          for spans in (set(gold), set(pred)))  # fmt: skip
+    if unit == "entity":
+        rows = [(s in gold_set and s in pred_set, s in pred_set, s in gold_set)
+                for s in sorted(gold_set | pred_set)]  # fmt: skip
+        return np.array(rows, dtype=np.int64).reshape(-1, 3)
+    order = list(items) if items is not None else sorted({s[0] for s in gold_set | pred_set})
+    row_of = {item: i for i, item in enumerate(order)}
+    out = np.zeros((len(order), 3), dtype=np.int64)
+    for s in gold_set | pred_set:
+        out[row_of[s[0]]] += (s in gold_set and s in pred_set, s in pred_set, s in gold_set)
+    return out
 
 
 # ------------------------------------------------------------------ SemEval-2013 schemes
@@ -314,8 +349,6 @@ def span_scores(
 
 # --------------------------------------------------------------------- bootstrap units
 
-Unit = Literal["entity", "item"]
-UNITS: tuple[Unit, ...] = ("entity", "item")
 
 # Credit of a prediction by category: COR 1, INC 0, PAR ½, SPU 0 (PAR only in ``partial``).
 _CREDIT = np.array([1.0, 0.0, 0.5, 0.0])

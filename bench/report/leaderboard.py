@@ -39,8 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bench.report import html as page_html
 from bench.report.compare import PRIMARY_METRIC, CompareError, Run, compare_task
 from bench.report.files import write_bytes_atomic, write_json_atomic, write_text_atomic
@@ -300,19 +298,19 @@ def ner_label_f1(run: Run, n_resamples: int, seed: int, alpha: float = 0.05) -> 
     within the label. Returns {label: {f1, low, high, support, predicted}}.
     """
     from bench.metrics.bootstrap import bootstrap_ci, f1_statistic
+    from bench.metrics.spans import strict_units
 
     samples = run.samples("ner")
     gold = {(r["id"], s[0], s[1], s[2]) for r in samples for s in r["gold"]}
     pred = {(r["id"], s[0], s[1], s[2]) for r in samples for s in r["pred"]}
     out: dict[str, Any] = {}
     for label in sorted({k[3] for k in gold | pred}):
-        units = sorted(k for k in gold | pred if k[3] == label)
-        rows = np.array([(k in gold and k in pred, k in pred, k in gold) for k in units], int)
+        rows = strict_units(gold, pred, "entity", label=label)
         tp, n_pred, n_gold = (int(x) for x in rows.sum(axis=0))
         f1 = 2 * tp / (n_pred + n_gold) if n_pred + n_gold else 0.0
         low = high = None
         if n_resamples > 0:
-            ci = bootstrap_ci(f1_statistic(rows), len(units), n_resamples, seed, alpha)
+            ci = bootstrap_ci(f1_statistic(rows), len(rows), n_resamples, seed, alpha)
             low, high = ci.low, ci.high
         out[label] = {"f1": f1, "low": low, "high": high, "support": n_gold, "predicted": n_pred}
     return out

@@ -70,8 +70,13 @@ def metrics_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
 
 
 def per_label_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    """NER strict precision/recall/F1 per label."""
-    headers = ["label", "precision", "recall", "f1", "support", "predicted"]
+    """NER strict precision/recall/F1 per label, F1 with its 95% interval where drawn."""
+    headers = ["label", "precision", "recall", "f1", "f1_ci95_low", "f1_ci95_high", "support",
+               "predicted"]  # fmt: skip
     per_label = result["tasks"].get("ner", {}).get("breakdown", {}).get("per_label", {})
-    rows = [[label, *(v[k] for k in headers[1:])] for label, v in per_label.items()]
+    rows = []
+    for label, v in per_label.items():
+        ci = v.get("ci95", {}).get("f1", {})
+        rows.append([label, v["precision"], v["recall"], v["f1"], ci.get("low"), ci.get("high"),
+                     v["support"], v["predicted"]])  # fmt: skip
     return headers, rows

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from bench.metrics.spans import span_macro_f1_statistic, span_scores, span_units, strict_scores
+from bench.metrics.spans import (
+    span_macro_f1_statistic,
+    span_scores,
+    span_units,
+    strict_scores,
+    strict_units,
+)
 from bench.metrics.values import MetricValue, precision_recall_f1
 from bench.predictions import EntityPrediction, TextItem
 from bench.tasks.base import Task, TaskScore
@@ -62,34 +68,34 @@ class NerTask(Task):
                     "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
                 }
             )
+        item_ids = [item.id for item in items]
+        if self.bootstrap is not None:
+            for label, scores in per_label.items():
+                rows = strict_units(gold, pred, self.bootstrap.unit, items=item_ids, label=label)
+                scores["ci95"] = {name: ci.to_json()
+                                  for name, ci in self.bootstrap.prf(rows, "").items()}  # fmt: skip
         return TaskScore(
-            intervals=self._intervals(gold, pred, items, samples),
+            intervals=self._intervals(gold, pred, item_ids),
             metrics={name: MetricValue(value) for name, value in micro.items()},
             counts={"items": len(items), "gold_entities": len(gold), "predicted": len(pred)},
             samples=samples,
             breakdown={"per_label": per_label, "semeval": semeval},
         )
 
-    def _intervals(
-        self, gold: set, pred: set, items: list[TextItem], samples: list[dict[str, Any]]
-    ) -> dict[str, Any]:
+    def _intervals(self, gold: set, pred: set, item_ids: list[str]) -> dict[str, Any]:
         """An interval for every metric, all resampling the same kind of unit.
 
         ``strict_*`` (CoNLL): a unit is an item, or an entity — each span of gold ∪ pred,
-        a correct one counted once. ``exact_*``, ``partial_*``, ``ent_type_*`` and
-        ``strict_macro_f1``: the units of :func:`bench.metrics.spans.span_units` — an
-        item, or an entity of that scheme's matching (a matched pair, an SPU or a MIS).
+        a correct one counted once (:func:`bench.metrics.spans.strict_units`).
+        ``exact_*``, ``partial_*``, ``ent_type_*`` and ``strict_macro_f1``: the units of
+        :func:`bench.metrics.spans.span_units` — an item, or an entity of that scheme's
+        matching (a matched pair, an SPU or a MIS).
         """
         if self.bootstrap is None:
             return {}
         unit = self.bootstrap.unit
-        if unit == "entity":
-            rows = [(int(s in gold and s in pred), int(s in pred), int(s in gold))
-                    for s in sorted(gold | pred)]  # fmt: skip
-        else:
-            rows = [(s["tp"], s["tp"] + s["fp"], s["tp"] + s["fn"]) for s in samples]
-        intervals = self.bootstrap.prf(rows, "strict_")
-        units = span_units(gold, pred, unit, items=[item.id for item in items])
+        intervals = self.bootstrap.prf(strict_units(gold, pred, unit, items=item_ids), "strict_")
+        units = span_units(gold, pred, unit, items=item_ids)
         for scheme in ("exact", "partial", "ent_type"):
             intervals |= self.bootstrap.prf(units.overall[scheme], f"{scheme}_")
         macro = units.per_label["strict"]
