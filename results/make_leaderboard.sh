@@ -7,10 +7,12 @@
 #    spacy_sm, profanity_check), run into results/runs/leaderboard/<preset>/ (git-ignored),
 #    published in results/leaderboard/ (committed): leaderboard.md/.csv/.json/.tex, index.html,
 #    the PNG plots and model-index/<name>.yaml.
-# 2. WNUT-17 (test set, NER): spacy_sm_wnut17 and the five shared-task system outputs shipped
+# 2. WNUT-17 (test set, NER): rules_wnut17, spacy_sm_wnut17 and the five shared-task outputs shipped
 #    in datasets/wnut17/submissions/ (scored as prediction files, named after the team), run
-#    into results/runs/leaderboard-wnut17/, published in results/leaderboard-wnut17/. Needs `pip install -e ".[spacy,sklearn,report]"` (matplotlib for
-# the plots). Uses bench / bench-report from PATH, or from .venv/bin when that exists.
+#    into results/runs/leaderboard-wnut17/, published in results/leaderboard-wnut17/.
+#
+# Needs `pip install -e ".[spacy,sklearn,report]"` (matplotlib for the plots). Uses bench and
+# bench-report from PATH, or from .venv/bin when that exists.
 # Extra arguments go to `bench-report leaderboard` (e.g. --resamples 2000).
 # An error-analysis page of one run: bench-report errors results/runs/leaderboard/rules --out F.html
 set -euo pipefail
@@ -53,6 +55,7 @@ publish results/leaderboard
 
 RUNS=results/runs/leaderboard-wnut17
 dirs=()
+run rules_wnut17 +model=rules_wnut17 dataset=wnut17
 run spacy_sm_wnut17 +model=spacy_sm_wnut17 dataset=wnut17
 for submission in datasets/wnut17/submissions/*; do
     team=$(basename "$submission" .txt)

@@ -306,3 +306,22 @@ def test_the_bench_command_exits_two_on_a_duplicate_hatecheck_case_id(tmp_path):
     [line] = done.stderr.splitlines()
     assert "test_suite_cases.csv:4: case_id: duplicate id '1'" in line
     assert not (out / "result.json").exists() and not (out / "samples").exists()
+
+
+def test_rules_wnut17_preset_scores_wnut_types(tmp_path):
+    """The shared OntoNotes -> WNUT-17 label map turns the rule baseline into a WNUT baseline."""
+    outcome = run_model(tmp_path, "rules_wnut17", "dataset=wnut17", "bootstrap.resamples=0")
+    ner = outcome.result["tasks"]["ner"]
+    assert ner["status"] == "ok", ner.get("error")
+    assert 0.05 < ner["metrics"]["strict_f1"]["value"] < 0.5
+    wnut = set(outcome.result["provenance"]["config"]["dataset"]["labels"])
+    predicted = {span[2] for line in (tmp_path / "samples" / "ner.jsonl").open()
+                 for span in json.loads(line)["pred"]}  # fmt: skip
+    assert predicted <= wnut and {"person", "location"} <= predicted
+
+
+def test_a_label_map_must_cover_every_type_the_rules_emit():
+    from bench.adapters.rules import RulesAdapter
+
+    with pytest.raises(ValueError, match="rules predicts labels outside the target set"):
+        RulesAdapter(label_map={"PERSON": "person"}, labels=["person"])
