@@ -31,6 +31,7 @@ class DegradedRules(RulesAdapter):
     def __init__(
         self, drop_every: int = 0, noise: float = 0.0, jitter: float = 0.0, seed: int = 0
     ) -> None:
+        super().__init__()
         self.drop_every = drop_every
         self.noise = noise
         self.jitter = jitter
