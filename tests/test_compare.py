@@ -2,18 +2,67 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from bench_config import run_model
 from hydra import compose, initialize_config_dir
 
 from bench.cli import CONF_DIR
 from bench.report.compare import CompareError, Run, compare_task
+from bench.report.compare_items import compare_metric, compare_metrics
 from bench.runner import run
 
 BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _crafted_predictions(rules: Path, out: Path) -> Path:
+    """Prediction files (for the ``predictions`` preset) derived from the rules run's
+    samples and damaged so that every metric has something to count: ner spans dropped,
+    a label the gold lacks (EVENT) and shifted boundaries; attributions without cue, with
+    a shifted source, no type or an unknown speaker; toxicity scores rounded (ties)."""
+    out.mkdir()
+    ner = []
+    for row in _read_jsonl(rules / "samples" / "ner.jsonl"):
+        kept = [span for k, span in enumerate(row["pred"]) if k % 3 != 2]
+        (s1, e1, *_), (s2, e2, *_) = row["gold"][:2]
+        extra = [[s1, e1, "EVENT"], [s2 + 1, e2, "FAC"]] if e2 - s2 > 1 else []
+        entities = [{"start": s, "end": e, "label": label} for s, e, label, *_ in kept + extra]
+        ner.append({"id": row["id"], "entities": entities})
+    _write_jsonl(out / "ner.jsonl", ner)
+    by_item: dict[str, list[dict]] = {row["id"]: [] for row in ner}
+    preds = [(r["id"], r["pred"]) for r in _read_jsonl(rules / "samples" / "attribution.jsonl")]
+    for k, (item, pred) in enumerate(p for p in preds if p[1] is not None):
+        if k % 7 == 6:
+            continue
+        source = pred["source"]
+        if k % 3 == 1 and source and source[1] - source[0] > 1:
+            source = [source[0] + 1, source[1]]
+        by_item[item].append({
+            "content": pred["content"],
+            "speaker": "Nobody" if k % 5 == 4 else pred["speaker_text"],
+            "cue": None if k % 3 == 0 else pred["cue"],
+            "source": source,
+            "type": None if k % 4 == 3 else pred["type"],
+        })  # fmt: skip
+    attributions = [{"id": item, "attributions": atts} for item, atts in by_item.items()]
+    _write_jsonl(out / "attribution.jsonl", attributions)
+    _write_jsonl(out / "toxicity.jsonl", [
+        {"id": r["id"], "score": round(r["score"], 1), "attributes": {}}
+        for r in _read_jsonl(rules / "samples" / "toxicity.jsonl")
+    ])  # fmt: skip
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +76,13 @@ def runs(tmp_path_factory) -> dict[str, Path]:
             )
         run(cfg, preset, [], directory)
         out[preset] = directory
+    # toxicity scores of the rules with noise (see degraded_adapters.py): no ties
+    noisy = {"_target_": "degraded_adapters.DegradedRules", "noise": 0.05, "seed": 2}
+    out["noisy"] = tmp_path_factory.mktemp("noisy")
+    run_model(out["noisy"], noisy, "bootstrap.resamples=0", preset="noisy")
+    files = _crafted_predictions(out["rules"], tmp_path_factory.mktemp("files") / "crafted")
+    out["crafted"] = tmp_path_factory.mktemp("crafted")
+    run_model(out["crafted"], "predictions", f"model.path={files}", "bootstrap.resamples=0")
     return out
 
 
@@ -195,3 +251,245 @@ def test_every_report_command_exits_two_with_one_line_on_a_malformed_run(
     assert line.startswith(f"bench-report {command}: ") and message in line, line
     assert str(corrupt) in line
     assert not out.exists()  # nothing written
+
+
+# ------------------------------------------------- every metric, on items (compare_metric)
+
+TASKS = ("ner", "attribution", "toxicity")
+PAIRS = [("rules", "oracle"), ("rules", "empty"), ("oracle", "empty"), ("crafted", "rules"),
+         ("crafted", "oracle"), ("empty", "crafted")]  # fmt: skip
+# (task, run A, run B); "noisy" differs from the rules in toxicity scores only
+TASK_PAIRS = [(task, a, b) for task in TASKS for a, b in PAIRS] + [
+    ("toxicity", "noisy", "rules"), ("toxicity", "crafted", "noisy")]  # fmt: skip
+# what every pair of ok runs tests (each also reported with a value by both runs)
+TESTED = {
+    "ner": {f"{scheme}_{what}" for scheme in ("strict", "exact", "partial", "ent_type")
+            for what in ("precision", "recall", "f1")} | {"strict_macro_f1"},
+    "attribution": {"content_exact_f1", "content_overlap_f1", "e2e_f1", "cue_exact_f1",
+                    "cue_overlap_f1", "source_exact_f1", "source_overlap_f1",
+                    "content_overlap_f1.direct", "content_overlap_f1.indirect",
+                    "content_overlap_f1.mixed"},
+    "toxicity": {"roc_auc", "average_precision", "f1", "f1_best", "brier", "ece",
+                 "document_roc_auc", "document_average_precision", "document_f1"},
+}  # fmt: skip
+
+
+def _reported(run: Run, task: str, metric: str) -> float | None:
+    return run.result["tasks"][task]["metrics"][metric]["value"]
+
+
+@pytest.mark.parametrize(("task", "a", "b"), TASK_PAIRS)
+def test_each_item_level_difference_is_the_difference_of_the_reported_values(runs, task, a, b):
+    run_a, run_b = Run.load(runs[a]), Run.load(runs[b])
+    tests, skipped = compare_metrics(run_a, run_b, task, n_resamples=20)
+    assert TESTED[task] <= set(tests), skipped
+    for metric, test in tests.items():
+        expected = _reported(run_a, task, metric) - _reported(run_b, task, metric)
+        assert test.difference == pytest.approx(expected, abs=1e-9), metric
+        assert test.unit == "item"
+    both = set(run_a.result["tasks"][task]["metrics"]) & set(run_b.result["tasks"][task]["metrics"])
+    assert set(tests) | set(skipped) == both | set(skipped)
+
+
+def test_the_crafted_run_exercises_the_metrics(runs):
+    """A guard on the fixture: the damaged predictions move every family of metrics."""
+    crafted, rules = Run.load(runs["crafted"]), Run.load(runs["rules"])
+    for task, metrics in TESTED.items():
+        moved = {m for m in metrics if _reported(crafted, task, m) != _reported(rules, task, m)}
+        assert len(moved) >= len(metrics) / 2, (task, metrics - moved)
+    labels = crafted.result["tasks"]["ner"]["breakdown"]["per_label"]
+    assert (
+        "EVENT" in labels and "EVENT" not in rules.result["tasks"]["ner"]["breakdown"]["per_label"]
+    )
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "randomization"])
+@pytest.mark.parametrize("task", TASKS)
+def test_a_run_against_itself_differs_by_zero_with_p_one_on_every_metric(runs, task, method):
+    crafted = Run.load(runs["crafted"])
+    tests, _ = compare_metrics(crafted, crafted, task, n_resamples=50, method=method)
+    assert TESTED[task] <= set(tests)
+    for metric, test in tests.items():
+        assert (test.difference, test.p_value) == (0.0, 1.0), metric
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "randomization"])
+def test_item_level_roc_auc_is_the_primary_test_of_toxicity(runs, method):
+    rules, noisy = Run.load(runs["rules"]), Run.load(runs["noisy"])
+    kwargs = dict(n_resamples=200, seed=3, method=method)
+    assert compare_metric(rules, noisy, "toxicity", "roc_auc", **kwargs) == compare_task(
+        rules, noisy, "toxicity", **kwargs
+    )
+
+
+def test_oracle_is_significantly_better_than_empty_on_items(runs):
+    oracle, empty = Run.load(runs["oracle"]), Run.load(runs["empty"])
+    test = compare_metric(oracle, empty, "toxicity", "brier", n_resamples=300)
+    assert test.difference < 0 and test.high < 0 and test.p_value < 0.01
+    test = compare_metric(oracle, empty, "ner", "partial_f1", n_resamples=50)
+    assert test.difference == 1.0 and test.n_units == 3  # the three items of the dataset
+
+
+def test_macro_f1_aligns_the_label_columns_of_the_two_runs(runs):
+    """The crafted run predicts EVENT, which neither the gold nor the rules have: EVENT is
+    a column of zeros for the rules (not one of its labels) and counts for the crafted."""
+    crafted, rules = Run.load(runs["crafted"]), Run.load(runs["rules"])
+    for a, b in ((crafted, rules), (rules, crafted)):
+        test = compare_metric(a, b, "ner", "strict_macro_f1", n_resamples=50)
+        expected = _reported(a, "ner", "strict_macro_f1") - _reported(b, "ner", "strict_macro_f1")
+        assert test.difference == pytest.approx(expected, abs=1e-12)
+
+
+def _edit_copy(source: Path, target: Path, file: str, edit) -> Run:
+    """A copy of a run with ``edit`` applied to the rows of a JSON Lines file, or to the
+    object of result.json."""
+    import shutil
+
+    shutil.copytree(source, target)
+    path = target / file
+    if file == "result.json":
+        result = json.loads(path.read_text())
+        edit(result)
+        path.write_text(json.dumps(result))
+    else:
+        _write_jsonl(path, [edit(row) or row for row in _read_jsonl(path)])
+    return Run.load(target)
+
+
+def _without_parts(row: dict) -> None:
+    for side in ("gold", "pred"):
+        if row[side] is not None:
+            del row[side]["cue"], row[side]["source"]
+
+
+def test_samples_without_cue_and_source_skip_only_those_metrics(runs, tmp_path):
+    old = _edit_copy(runs["crafted"], tmp_path / "old", "samples/attribution.jsonl",
+                     _without_parts)  # fmt: skip
+    rules = Run.load(runs["rules"])
+    tests, skipped = compare_metrics(old, rules, "attribution", n_resamples=20)
+    parts = {f"{p}_{how}_f1" for p in ("cue", "source") for how in ("exact", "overlap")}
+    assert set(skipped) == parts
+    assert all("does not record cue and source spans" in skipped[m] for m in parts)
+    assert str(old.directory) in skipped["cue_exact_f1"]
+    assert TESTED["attribution"] - parts <= set(tests)
+    for metric, test in tests.items():
+        expected = _reported(old, "attribution", metric) - _reported(rules, "attribution", metric)
+        assert test.difference == pytest.approx(expected, abs=1e-9), metric
+    with pytest.raises(CompareError, match="attribution.cue_exact_f1: .*cue and source"):
+        compare_metric(rules, old, "attribution", "cue_exact_f1")
+
+
+def test_f1_is_refused_when_the_thresholds_differ(runs, tmp_path):
+    def threshold(result):
+        result["tasks"]["toxicity"]["breakdown"]["threshold"] = 0.4
+
+    other = _edit_copy(runs["noisy"], tmp_path / "other", "result.json", threshold)
+    rules = Run.load(runs["rules"])
+    for metric in ("f1", "document_f1"):
+        with pytest.raises(CompareError, match=f"toxicity.{metric}: .*thresholds differ"):
+            compare_metric(rules, other, "toxicity", metric)
+    tests, skipped = compare_metrics(rules, other, "toxicity", n_resamples=20)
+    assert {"f1", "document_f1"} <= set(skipped) and "roc_auc" in tests
+
+
+@pytest.mark.parametrize(
+    ("task", "metric", "message"),
+    [
+        ("ner", "strict_f2", "ner.strict_f2: unknown metric (the runs report: strict_precision"),
+        ("toxicity", "bias_score", "toxicity.bias_score: needs the items' identities"),
+        ("toxicity", "attribute.insult.roc_auc", "needs the attribute scores"),
+        ("toxicity", "document_brier", "unknown metric"),
+        ("sentiment", "f1", "unknown task 'sentiment'"),
+    ],
+)
+def test_an_untestable_metric_is_a_compare_error(runs, task, metric, message):
+    with pytest.raises(CompareError, match=message.replace("(", r"\(")):
+        compare_metric(Run.load(runs["rules"]), Run.load(runs["crafted"]), task, metric)
+
+
+def test_compare_metric_checks_the_gold_and_the_task_status(runs, tmp_path):
+    def fail(result):
+        result["tasks"]["ner"]["status"] = "failed"
+
+    def other_gold(result):
+        result["dataset"]["sha256"] = "0" * 64
+
+    rules = Run.load(runs["rules"])
+    failed = _edit_copy(runs["rules"], tmp_path / "failed", "result.json", fail)
+    with pytest.raises(CompareError, match="task ner is failed"):
+        compare_metric(rules, failed, "ner", "exact_f1")
+    moved = _edit_copy(runs["rules"], tmp_path / "moved", "result.json", other_gold)
+    with pytest.raises(CompareError, match="different gold"):
+        compare_metric(rules, moved, "toxicity", "ece")
+
+
+def test_samples_of_different_gold_are_refused(runs, tmp_path):
+    def relabel(row):
+        row["gold"] = [[s, e, "ORG", t] for s, e, _, t in row["gold"]]
+
+    other = _edit_copy(runs["rules"], tmp_path / "other", "samples/ner.jsonl", relabel)
+    with pytest.raises(CompareError, match="ner: the runs' gold spans differ"):
+        compare_metric(Run.load(runs["rules"]), other, "ner", "exact_f1")
+
+
+def _report(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [BENCH_REPORT, "compare", *map(str, args)], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_cli_all_metrics_prints_every_testable_metric_and_lists_the_others(runs):
+    done = _report(runs["rules"], runs["empty"], "--all-metrics", "--resamples", "50")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("| task"))
+    cells = [c.strip() for c in header.strip("|").split("|")]
+    assert cells == ["task", "metric", "A: rules", "B: empty", "A - B", "low", "high", "p",
+                     "unit"]  # fmt: skip
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in lines
+            if line.startswith("| ") and not line.startswith("| task")}  # fmt: skip
+    for task, metrics in TESTED.items():
+        for metric in metrics:
+            assert rows[(task, metric)].rstrip().endswith("| item |")
+    skipped = lines[lines.index("skipped (not testable on items from the samples):") + 1 :]
+    assert "- toxicity.bias_score: needs the items' identities, which the samples do not hold" in (
+        skipped
+    )
+    assert any(line.startswith("- attribution.source_accuracy: undefined in B") for line in skipped)
+
+
+def test_cli_metric_tests_the_metrics_named(runs):
+    done = _report(runs["crafted"], runs["rules"], "--metric", "ner.exact_f1", "--metric",
+                   "attribution.content_overlap_f1.direct", "--resamples", "50",
+                   "--method", "randomization")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")][1:]
+    assert [row.split("|")[2].strip() for row in rows] == ["exact_f1", "content_overlap_f1.direct"]
+    assert all(row.split("|")[7].strip() == "-" for row in rows)  # no interval: randomisation
+
+
+def test_cli_without_the_flags_prints_the_primary_metrics_only(runs):
+    done = _report(runs["rules"], runs["empty"], "--resamples", "50")
+    assert done.returncode == 0, done.stderr
+    assert "unit" not in done.stdout and "skipped" not in done.stdout
+    assert [line.split("|")[2].strip() for line in done.stdout.splitlines()[3:6]] == [
+        "strict_f1",
+        "e2e_f1",
+        "roc_auc",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--metric", "ner.strict_f2"], "ner.strict_f2: unknown metric"),
+        (["--metric", "toxicity.bias_score"], "toxicity.bias_score: needs the items' identities"),
+        (["--metric", "strict_f1"], "--metric 'strict_f1': expected TASK.METRIC"),
+        (["--metric", "ner.strict_f1", "--task", "ner"], "--task: not with --metric"),
+    ],
+)
+def test_cli_exits_two_with_one_line_on_an_untestable_metric(runs, args, message):
+    done = _report(runs["rules"], runs["empty"], *args, "--resamples", "20")
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("bench-report compare: ") and message in line, line

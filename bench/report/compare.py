@@ -1,6 +1,7 @@
 """Paired comparison of two runs on the same gold, from their ``samples/`` files.
 
-Each task is compared on its primary metric, with the units paired across runs:
+:func:`compare_task` compares each task on its primary metric, with the units paired
+across runs (the leaderboard and the regression check use it):
 
 - ner, ``strict_f1``: a unit is an entity — any span in the gold or in either
   run's predictions — contributing (tp, predicted, gold) to each run;
@@ -8,6 +9,7 @@ Each task is compared on its primary metric, with the units paired across runs:
   spurious prediction of one run (contributing nothing to the other);
 - toxicity, ``roc_auc``: a unit is an item of the main level, paired by id.
 
+:mod:`bench.report.compare_items` tests (nearly) every other metric, on items.
 The test is a paired bootstrap (difference, interval, p-value) or approximate
 randomisation (difference, p-value); see :mod:`bench.metrics.bootstrap`.
 """
@@ -15,6 +17,7 @@ randomisation (difference, p-value); see :mod:`bench.metrics.bootstrap`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ import numpy as np
 
 from bench.metrics.bootstrap import (
     PairedTest,
+    StatisticBuilder,
     approximate_randomization,
     f1_statistic,
     paired_bootstrap,
@@ -50,6 +54,7 @@ _SAMPLE_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
 _QUOTE_FIELDS: dict[str, tuple[type, ...]] = {
     "content": (list,), "text": (str,), "speaker": (str, type(None)),
 }  # fmt: skip
+ATTRIBUTION_PARTS = ("cue", "source")  # the optional single spans of an attribution record
 _TYPE_NAMES = {str: "a string", list: "a list", dict: "an object", bool: "true or false",
                int: "a number", float: "a number", type(None): "null"}  # fmt: skip
 
@@ -108,6 +113,17 @@ def _check_sample(where: str, task: str, row: Any) -> None:
         for name in ("gold", "pred"):
             if row[name] is not None:
                 _check_fields(where, row[name], _QUOTE_FIELDS, f"{name}.")
+                for part in ATTRIBUTION_PARTS:  # optional: samples written before them lack these
+                    span = row[name].get(part)
+                    if span is not None and not (
+                        isinstance(span, list)
+                        and len(span) == 2
+                        and all(type(v) is int for v in span)
+                    ):
+                        raise CompareError(
+                            f"{where}: {name}.{part}: expected [start, end] or null, "
+                            f"got {_short(span)}"
+                        )
 
 
 def _check_result(path: Path, result: Any) -> None:
@@ -217,15 +233,8 @@ _UNITS = {
 }
 
 
-def compare_task(
-    run_a: Run,
-    run_b: Run,
-    task: str,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    method: str = "bootstrap",
-) -> PairedTest:
-    """Paired test of ``PRIMARY_METRIC[task]`` of run A minus run B."""
+def check_comparable(run_a: Run, run_b: Run, task: str) -> None:
+    """Both runs were scored on the same gold and ``task`` is ok in both."""
     if run_a.result["dataset"]["sha256"] != run_b.result["dataset"]["sha256"]:
         raise CompareError(
             f"{run_a.directory} and {run_b.directory} were scored on different gold "
@@ -235,10 +244,37 @@ def compare_task(
         status = run.result["tasks"].get(task, {}).get("status")
         if status != "ok":
             raise CompareError(f"{run.directory}: task {task} is {status or 'missing'}")
+
+
+def paired_test(
+    make_statistic: StatisticBuilder,
+    data_a: Sequence[Any],
+    data_b: Sequence[Any],
+    n_resamples: int,
+    seed: int,
+    method: str,
+    unit: str,
+) -> PairedTest:
+    """The paired test ``method`` (bootstrap or randomization) of A minus B."""
+    if method == "bootstrap":
+        return paired_bootstrap(make_statistic, data_a, data_b, n_resamples, seed, unit=unit)
+    if method == "randomization":
+        return approximate_randomization(
+            make_statistic, data_a, data_b, n_resamples, seed, unit=unit
+        )
+    raise CompareError(f"method: expected bootstrap or randomization, got {method!r}")
+
+
+def compare_task(
+    run_a: Run,
+    run_b: Run,
+    task: str,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    method: str = "bootstrap",
+) -> PairedTest:
+    """Paired test of ``PRIMARY_METRIC[task]`` of run A minus run B."""
+    check_comparable(run_a, run_b, task)
     units, statistic, unit = _UNITS[task]
     data_a, data_b = units(run_a.samples(task), run_b.samples(task))
-    if method == "bootstrap":
-        return paired_bootstrap(statistic, data_a, data_b, n_resamples, seed, unit=unit)
-    if method == "randomization":
-        return approximate_randomization(statistic, data_a, data_b, n_resamples, seed, unit=unit)
-    raise CompareError(f"method: expected bootstrap or randomization, got {method!r}")
+    return paired_test(statistic, data_a, data_b, n_resamples, seed, method, unit)

@@ -115,7 +115,11 @@ def _samples(
     pairs: list[tuple[int, int]],
     texts: dict[str, str],
 ) -> list[dict[str, Any]]:
-    """One row per gold record (with its matched prediction) and per unmatched prediction."""
+    """One row per gold record (with its matched prediction) and per unmatched prediction.
+
+    A record shows its content pieces (and their text), resolved speaker id, type, and
+    cue and source spans (``[start, end]`` or null), enough to rebuild the records and
+    rescore them per item (:func:`bench.report.compare_items.compare_metric`)."""
 
     def show(record: AttributionRecord) -> dict[str, Any]:
         text = texts.get(record.item_id, "")
@@ -124,6 +128,8 @@ def _samples(
             "text": " … ".join(text[s:e] for s, e in record.content),
             "speaker": record.speaker,
             "type": record.type,
+            "cue": list(record.cue) if record.cue is not None else None,
+            "source": list(record.source) if record.source is not None else None,
         }
 
     matched = dict(pairs)
