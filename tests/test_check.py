@@ -31,6 +31,7 @@ MODELS = {
     "halved": {"drop_every": 2},  # half of the entities gone: a real regression
     "jitter": {"jitter": 0.005, "seed": 3},  # tiny noise on toxicity scores
     "noisy": {"noise": 0.05, "seed": 2},  # ROC-AUC −0.061 on 40 items, p ≈ 0.13
+    "scrambled": {"noise": 1.0, "seed": 1},  # AP −0.35 and Brier +0.19: significant
     "failed": {"_target_": "adapters_for_tests.OutOfRangeNer"},  # ner fails
 }
 
@@ -98,6 +99,32 @@ def test_degraded_adapter_is_a_regression_with_junit_failures(runs, tmp_path, ca
     assert suite.get("tests") == str(len(cases)) == "10"
     assert suite.get("failures") == "2" and suite.get("errors") == "0"
     assert not list(junit.parent.glob(".*.tmp"))  # written atomically, nothing left over
+
+
+def test_secondary_metrics_get_an_item_level_paired_test(runs, tmp_path):
+    """Beyond its tolerance, a secondary metric is judged by the item-level paired test
+    when there are enough items (40 segments), and fails with the reason otherwise."""
+    baseline = _yaml(
+        tmp_path / "check.yaml",
+        f"baseline: {runs['baseline'] / 'result.json'}\n"
+        "metrics:\n"
+        "  toxicity.average_precision: {tolerance: 0.0}\n"
+        "  toxicity.brier: {tolerance: 0.0, higher_is_better: false}\n"
+        "  toxicity.bias_score: {tolerance: 0.0}\n"
+        "  ner.exact_f1: {tolerance: 0.0}\n",
+    )
+    noisy = {r.key: r for r in check(runs["noisy"], baseline).rows}
+    assert noisy["toxicity.average_precision"].verdict == "noise"
+    assert noisy["toxicity.brier"].verdict == "noise"
+    assert noisy["toxicity.brier"].p_value >= 0.05
+    assert noisy["toxicity.bias_score"].verdict == "regression"
+    assert "needs the items' identities" in noisy["toxicity.bias_score"].reason
+    scrambled = {r.key: r for r in check(runs["scrambled"], baseline).rows}
+    for key in ("toxicity.average_precision", "toxicity.brier"):
+        assert scrambled[key].verdict == "regression" and scrambled[key].p_value < 0.05, key
+    halved = {r.key: r for r in check(runs["halved"], baseline).rows}
+    assert halved["ner.exact_f1"].verdict == "regression"
+    assert "only 3 items to resample (fewer than 20)" in halved["ner.exact_f1"].reason
 
 
 def test_tiny_noise_within_tolerance_passes(runs):

@@ -33,19 +33,22 @@ in the metric's units), and *drop = −d* (*= d* for a lower-is-better metric:
 1e-9 for floating-point rounding.
 
 1. *drop ≤ t*: **ok** (**improved** if also *−drop > t*). Passes.
-2. *drop > t*, the metric is its task's primary metric (``ner.strict_f1``,
-   ``attribution.e2e_f1``, ``toxicity.roc_auc``), *b* was measured by a baseline
-   run (not written as a YAML ``value``), and **both** the run and that baseline
-   have ``samples/<task>.jsonl``: the paired bootstrap of
-   :func:`bench.report.compare.compare_task` (run − baseline, ``--resamples``,
-   ``--seed``) gives a two-sided p-value on the same units.
+2. *drop > t*, *b* was measured by a baseline run (not written as a YAML
+   ``value``), and **both** the run and that baseline have
+   ``samples/<task>.jsonl``: a paired bootstrap (run − baseline, ``--resamples``,
+   ``--seed``) gives a two-sided p-value on the same units — for a task's primary
+   metric (``ner.strict_f1``, ``attribution.e2e_f1``, ``toxicity.roc_auc``) that of
+   :func:`bench.report.compare.compare_task` (entities, quotes, items); for any other
+   metric the item-level test of :func:`bench.report.compare_items.compare_metric`,
+   used only when there are at least :data:`MIN_ITEMS` items.
 
    - *p < alpha* (default 0.05): **regression**. Fails.
    - *p ≥ alpha*: **noise** — the drop is within what resampling the gold
      explains. Passes, with a warning.
-3. *drop > t* otherwise — a secondary metric, a ``value`` written in the YAML
-   (not measured by a baseline run), no ``samples/`` on either side, or a paired
-   test undefined on these units: **regression**. Fails.
+3. *drop > t* otherwise — a ``value`` written in the YAML (not measured by a
+   baseline run), no ``samples/`` on either side, fewer than :data:`MIN_ITEMS`
+   items, a metric the samples cannot recompute (e.g. the bias metrics), or a
+   paired test undefined on these units: **regression**, the reason given. Fails.
 
 ``min``/``max`` rules are absolute: *r < min* or *r > max* is a **regression**;
 no tolerance, no test. A metric undefined in the run (``null``) but defined in
@@ -79,6 +82,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report.compare import PRIMARY_METRIC, CompareError, Run, compare_task
+from bench.report.compare_items import compare_metric
 from bench.report.files import write_text_atomic
 from bench.report.tables import to_markdown
 
@@ -471,11 +475,41 @@ def _has_samples(run: Run | None, task: str) -> bool:
     return run is not None and (run.directory / "samples" / f"{task}.jsonl").is_file()
 
 
+# A secondary metric's item-level paired test needs at least this many items: on a
+# handful (the seed article's three documents) the bootstrap cannot tell noise apart.
+MIN_ITEMS = 20
+
+
+def _drop(rule: Rule, value: float | None) -> float | None:
+    """How much worse the run's value is than the expected one (< 0: better); None when
+    either is undefined."""
+    if rule.value is None or value is None:
+        return None
+    delta = value - rule.value
+    return -delta if rule.higher_is_better else delta
+
+
+def _item_test(run: Run, base: Baseline, rule: Rule, resamples: int, seed: int) -> Any:
+    """The item-level paired test of a secondary metric, or why there is none (a string)."""
+    if not (_has_samples(run, rule.task) and _has_samples(base.run, rule.task)):
+        return None
+    try:
+        test = compare_metric(run, base.run, rule.task, rule.metric, resamples, seed)
+    except CompareError as err:
+        return str(err)
+    if test.n_units < MIN_ITEMS:
+        return f"only {test.n_units} items to resample (fewer than {MIN_ITEMS})"
+    return test
+
+
 def _judge(rule: Rule, value: float | None, tolerance: float, test: Any, alpha: float) -> Row:
+    """The verdict on one metric; ``test`` is its paired test, or a string saying why
+    there is none, or None."""
+
     def row(verdict: str, reason: str, p: float | None = None) -> Row:
         return Row(rule, value, tolerance if rule.relative else None, p, verdict, reason)
 
-    p = None if test is None else test.p_value
+    p = getattr(test, "p_value", None)  # None without a test (or with a reason string)
     if not rule.relative:
         if value is None:
             return row("regression", "undefined in the run")
@@ -486,20 +520,19 @@ def _judge(rule: Rule, value: float | None, tolerance: float, test: Any, alpha: 
         return row("ok", "within bounds")
     if rule.value is None:
         return row("skipped", "undefined in the baseline", p)
-    if value is None:
+    drop = _drop(rule, value)
+    if drop is None:
         return row("regression", "undefined in the run, defined in the baseline", p)
-    delta = value - rule.value
-    drop = -delta if rule.higher_is_better else delta
     if drop <= tolerance + EPSILON:
         if -drop > tolerance + EPSILON:
             return row("improved", f"better by {-drop:.4f} (> tolerance {tolerance:.4f})", p)
         return row("ok", f"within tolerance {tolerance:.4f}", p)
     moved = f"worse by {drop:.4f} (> tolerance {tolerance:.4f})"
     if p is None:
-        if test is not None:
+        if isinstance(test, str):
+            why = test
+        elif test is not None:
             why = test.undefined
-        elif PRIMARY_METRIC[rule.task] != rule.metric:
-            why = f"not {rule.task}'s primary metric"
         elif not rule.measured:
             why = "the expected value is set in the YAML, not measured by a baseline run"
         else:
@@ -556,9 +589,12 @@ def check(
 
     rows = []
     for rule, value in zip(base.rules, values, strict=True):
-        paired = rule.measured and rule.metric == PRIMARY_METRIC[rule.task]
-        test = tests.get(rule.task) if paired else None
         own = rule.tolerance if rule.tolerance is not None else float(tolerance)
+        test = None
+        if rule.measured and rule.metric == PRIMARY_METRIC[rule.task]:
+            test = tests.get(rule.task)
+        elif rule.measured and rule.relative and (_drop(rule, value) or 0.0) > own + EPSILON:
+            test = _item_test(run, base, rule, resamples, seed)  # only for a drop: it costs
         rows.append(_judge(rule, value, own, test, alpha))
     report = CheckReport(run_path, base.path, rows, alpha, resamples)
     if base.run is not None and not any(_has_samples(base.run, t) for t in PRIMARY_METRIC):
