@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
 import spacy
-from bench_config import run_model
 from hydra import compose, initialize_config_dir
 
 from bench.adapters.spacy import SpacyAdapter
@@ -153,15 +151,3 @@ def test_spacy_is_not_imported_with_bench():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
-
-
-def test_wnut17_preset_maps_ontonotes_onto_wnut_types(tmp_path):
-    """``+model=spacy_sm_wnut17 dataset=wnut17``: the adapter scores another label set."""
-    outcome = run_model(tmp_path, "spacy_sm_wnut17", "dataset=wnut17", "bootstrap.resamples=0")
-    ner = outcome.result["tasks"]["ner"]
-    assert ner["status"] == "ok", ner.get("error")
-    assert 0.05 < ner["metrics"]["strict_f1"]["value"] < 0.6
-    wnut = set(outcome.result["provenance"]["config"]["dataset"]["labels"])
-    predicted = {span[2] for line in (tmp_path / "samples" / "ner.jsonl").open()
-                 for span in json.loads(line)["pred"]}  # fmt: skip
-    assert predicted <= wnut and {"person", "location"} <= predicted

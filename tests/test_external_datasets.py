@@ -308,12 +308,13 @@ def test_the_bench_command_exits_two_on_a_duplicate_hatecheck_case_id(tmp_path):
     assert not (out / "result.json").exists() and not (out / "samples").exists()
 
 
-def test_rules_wnut17_preset_scores_wnut_types(tmp_path):
-    """The shared OntoNotes -> WNUT-17 label map turns the rule baseline into a WNUT baseline."""
-    outcome = run_model(tmp_path, "rules_wnut17", "dataset=wnut17", "bootstrap.resamples=0")
+@pytest.mark.parametrize("preset", ["rules_wnut17", "spacy_sm_wnut17"])
+def test_wnut17_presets_score_wnut_types(tmp_path, preset):
+    """The shared OntoNotes -> WNUT-17 label map turns OntoNotes NER into a WNUT system."""
+    outcome = run_model(tmp_path, preset, "dataset=wnut17", "bootstrap.resamples=0")
     ner = outcome.result["tasks"]["ner"]
     assert ner["status"] == "ok", ner.get("error")
-    assert 0.05 < ner["metrics"]["strict_f1"]["value"] < 0.5
+    assert 0.05 < ner["metrics"]["strict_f1"]["value"] < 0.6
     wnut = set(outcome.result["provenance"]["config"]["dataset"]["labels"])
     predicted = {span[2] for line in (tmp_path / "samples" / "ner.jsonl").open()
                  for span in json.loads(line)["pred"]}  # fmt: skip
