@@ -197,3 +197,24 @@ def test_items_without_records_are_units_of_the_item_bootstrap():
     counts = attribution_counts(GOLD, GOLD[:1], match_attributions(GOLD, GOLD[:1]), "item", "def")
     assert counts.shape[0] == 3  # d, e (records) and f (none)
     assert counts[2].sum() == 0 and counts[:2].sum() > 0
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_scores_do_not_depend_on_the_order_of_the_records(seed):
+    """Tied optimal assignments must not let the input order change a score."""
+    rng = np.random.default_rng(seed)
+
+    def records(n):
+        out = []
+        for _ in range(n):
+            start = int(rng.integers(0, 6)) * 5
+            cue = (30 + int(rng.integers(0, 3)), 34) if rng.random() < 0.8 else None
+            out.append(rec("d", [(start, start + 10)], str(rng.choice(["a", "b"])), cue))
+        return out
+
+    gold, pred = records(4), records(4)
+    expected = values(attribution_scores(gold, pred)[0])
+    for _ in range(5):
+        shuffled_gold = [gold[k] for k in rng.permutation(len(gold))]
+        shuffled_pred = [pred[k] for k in rng.permutation(len(pred))]
+        assert values(attribution_scores(shuffled_gold, shuffled_pred)[0]) == expected

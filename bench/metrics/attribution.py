@@ -67,6 +67,19 @@ def _chars(spans: tuple[Span, ...]) -> set[int]:
     return {i for start, end in spans for i in range(start, end)}
 
 
+def _canonical(record: AttributionRecord) -> tuple:
+    """A sort key of a record by its fields, so that matchings do not depend on the order
+    in which records are listed (among tied optimal assignments, the choice would)."""
+    return (
+        tuple(sorted(record.content)), record.cue or (), record.source or (),
+        record.speaker or "", record.type or "",
+    )  # fmt: skip
+
+
+def _in_canonical_order(records: Sequence[AttributionRecord], keep: Iterable[int]) -> list[int]:
+    return sorted(keep, key=lambda i: (_canonical(records[i]), i))
+
+
 def match_overlap(
     gold: Sequence[AttributionRecord],
     pred: Sequence[AttributionRecord],
@@ -75,7 +88,9 @@ def match_overlap(
     """One-to-one (gold index, pred index) pairs maximising shared characters per item.
 
     ``part`` is the field compared: ``content`` (all pieces), ``cue`` or ``source``;
-    records whose part is missing take no part in the matching.
+    records whose part is missing take no part in the matching. Records enter the
+    assignment in a canonical order (by their fields), so the pairs do not depend on
+    the order of the input lists.
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -85,8 +100,12 @@ def match_overlap(
 
     pairs: list[tuple[int, int]] = []
     for item in sorted({g.item_id for g in gold} & {p.item_id for p in pred}):
-        g_idx = [i for i, g in enumerate(gold) if g.item_id == item and spans(g)]
-        p_idx = [j for j, p in enumerate(pred) if p.item_id == item and spans(p)]
+        g_idx = _in_canonical_order(
+            gold, (i for i, g in enumerate(gold) if g.item_id == item and spans(g))
+        )
+        p_idx = _in_canonical_order(
+            pred, (j for j, p in enumerate(pred) if p.item_id == item and spans(p))
+        )
         if not g_idx or not p_idx:
             continue
         g_chars = [_chars(spans(gold[i])) for i in g_idx]
@@ -103,7 +122,8 @@ def exact_pairs(
     """One-to-one (gold index, pred index) pairs whose ``part`` spans are equal (same item).
 
     A multiset intersection made explicit: the k-th gold record with a given
-    span pairs with the k-th prediction with that span, so two gold records
+    span pairs with the k-th prediction with that span (both in canonical order,
+    see :func:`match_overlap`), so two gold records
     sharing one cue span are matched by two predictions with that span, not one.
     """
 
@@ -114,14 +134,14 @@ def exact_pairs(
         return (record.item_id, tuple(sorted(value)) if part == "content" else value)
 
     waiting: dict[tuple, list[int]] = {}
-    for j, p in enumerate(pred):
-        if key(p) is not None:
-            waiting.setdefault(key(p), []).append(j)
+    for j in _in_canonical_order(pred, range(len(pred))):
+        if key(pred[j]) is not None:
+            waiting.setdefault(key(pred[j]), []).append(j)
     pairs = []
-    for i, g in enumerate(gold):
-        if waiting.get(key(g)):
-            pairs.append((i, waiting[key(g)].pop(0)))
-    return pairs
+    for i in _in_canonical_order(gold, range(len(gold))):
+        if waiting.get(key(gold[i])):
+            pairs.append((i, waiting[key(gold[i])].pop(0)))
+    return sorted(pairs)
 
 
 MATCHINGS: tuple[str, ...] = (
