@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -493,3 +494,22 @@ def test_cli_exits_two_with_one_line_on_an_untestable_metric(runs, args, message
     assert done.returncode == 2
     [line] = done.stderr.splitlines()
     assert line.startswith("bench-report compare: ") and message in line, line
+
+
+def test_the_main_toxicity_level_comes_from_the_result_not_the_row_order(runs, tmp_path):
+    """Samples listing the documents first still compare the segments as the main level."""
+    copies = {}
+    for name in ("rules", "empty"):
+        copies[name] = tmp_path / name
+        shutil.copytree(runs[name], copies[name])
+        path = copies[name] / "samples" / "toxicity.jsonl"
+        rows = _read_jsonl(path)
+        _write_jsonl(path, [r for r in rows if r["level"] == "document"]
+                     + [r for r in rows if r["level"] != "document"])  # fmt: skip
+    a, b = Run.load(copies["rules"]), Run.load(copies["empty"])
+    reported = _reported(a, "toxicity", "roc_auc") - _reported(b, "toxicity", "roc_auc")
+    for test in (
+        compare_task(a, b, "toxicity", 50),
+        compare_metric(a, b, "toxicity", "roc_auc", 50),
+    ):
+        assert test.difference == pytest.approx(reported, abs=1e-9)

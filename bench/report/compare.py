@@ -169,6 +169,14 @@ class Run:
         model = self.result["model"]
         return str(model.get("name") or model["preset"])
 
+    def toxicity_levels(self) -> list[str]:
+        """The toxicity levels scored, main level first: ``breakdown.levels`` of
+        ``result.json``, or for result files written before it the samples' order."""
+        levels = self.result["tasks"].get("toxicity", {}).get("breakdown", {}).get("levels")
+        if levels is None:
+            levels = list(dict.fromkeys(row["level"] for row in self.samples("toxicity")))
+        return list(levels)
+
     def samples(self, task: str) -> list[dict[str, Any]]:
         """The rows of ``samples/<task>.jsonl``; a malformed line is a :class:`CompareError`
         naming the file, line and field."""
@@ -181,7 +189,9 @@ class Run:
         return [row for _, row in rows]
 
 
-def _ner_units(a: list[dict], b: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def _ner_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
+    a, b = run_a.samples("ner"), run_b.samples("ner")
+
     def spans(rows: list[dict], field: str) -> set[tuple]:
         return {(r["id"], *span[:3]) for r in rows for span in r[field]}
 
@@ -194,7 +204,9 @@ def _ner_units(a: list[dict], b: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return rows(pred_a), rows(pred_b)
 
 
-def _attribution_units(a: list[dict], b: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def _attribution_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
+    a, b = run_a.samples("attribution"), run_b.samples("attribution")
+
     def by_gold(rows: list[dict]) -> dict[tuple, dict]:
         return {(r["id"], json.dumps(r["gold"]["content"])): r for r in rows if r["gold"]}
 
@@ -212,8 +224,9 @@ def _attribution_units(a: list[dict], b: list[dict]) -> tuple[np.ndarray, np.nda
     return np.array(rows_a, int), np.array(rows_b, int)
 
 
-def _toxicity_units(a: list[dict], b: list[dict]) -> tuple[tuple, tuple]:
-    main = a[0]["level"] if a else None
+def _toxicity_units(run_a: Run, run_b: Run) -> tuple[tuple, tuple]:
+    a, b = run_a.samples("toxicity"), run_b.samples("toxicity")
+    main = next(iter(run_a.toxicity_levels()), None)
     rows_a = {r["id"]: r for r in a if r["level"] == main}
     rows_b = {r["id"]: r for r in b if r["level"] == main}
     if set(rows_a) != set(rows_b):
@@ -276,5 +289,5 @@ def compare_task(
     """Paired test of ``PRIMARY_METRIC[task]`` of run A minus run B."""
     check_comparable(run_a, run_b, task)
     units, statistic, unit = _UNITS[task]
-    data_a, data_b = units(run_a.samples(task), run_b.samples(task))
+    data_a, data_b = units(run_a, run_b)
     return paired_test(statistic, data_a, data_b, n_resamples, seed, method, unit)

@@ -304,9 +304,9 @@ def _toxicity_tables(run_a: Run, run_b: Run) -> _Tables:
     that level, the others those of the main (first) level. ``f1`` needs both runs'
     thresholds to be equal; bias, attribute and group metrics are skipped."""
     rows_a, rows_b = run_a.samples("toxicity"), run_b.samples("toxicity")
-    levels = list(dict.fromkeys(r["level"] for r in rows_a))
-    if levels != list(dict.fromkeys(r["level"] for r in rows_b)):
-        raise CompareError("toxicity: the runs' samples hold different levels")
+    levels = run_a.toxicity_levels()
+    if levels != run_b.toxicity_levels():
+        raise CompareError("toxicity: the runs scored different levels")
     thresholds = _threshold(run_a), _threshold(run_b)
     reported = [*_reported(run_a, "toxicity"), *_reported(run_b, "toxicity")]
     tables = _Tables(skipped={m: r for m in reported if (r := _toxicity_skip_reason(m))})

@@ -65,7 +65,7 @@ class ToxicityTask(Task):
         gold = self.gold
         metrics: dict[str, MetricValue] = {}
         intervals: dict[str, Any] = {}
-        breakdown: dict[str, Any] = {"threshold": self.threshold}
+        breakdown: dict[str, Any] = {"threshold": self.threshold, "levels": list(gold.levels)}
         for level in gold.levels:
             prefix = "" if level == gold.levels[0] else f"{level}_"
             rows = [(item, p) for item, p in zip(items, predictions, strict=True)
