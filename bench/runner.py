@@ -117,6 +117,19 @@ def check_config(cfg: DictConfig) -> None:
     found = _non_finite(OmegaConf.to_container(cfg, resolve=True))
     if found:
         raise ConfigError(f"{found}: NaN or infinity is not a valid setting")
+    for name in selected_tasks(cfg.task):
+        unit, units = OmegaConf.select(cfg, f"bootstrap.unit.{name}"), TASK_CLASSES[name].units
+        if unit not in units:
+            raise ConfigError(
+                f"bootstrap unit {unit!r} for {name}: expected one of {', '.join(units)}"
+            )
+    if cfg.get("check") is not None:
+        from bench.report.check import CheckError, check_options
+
+        try:
+            check_options(cfg.check)
+        except CheckError as err:
+            raise ConfigError(str(err)) from None
 
 
 def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) -> Task:

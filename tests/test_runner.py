@@ -239,6 +239,9 @@ def test_brier_and_attribute_aucs_have_intervals(tmp_path):
         ("toxicity.threshold=abc", "toxicity.threshold='abc': expected a number"),
         ("name=[a,b]", r"name=\['a', 'b'\]: expected a string"),
         ("model.score=nan", "model.score: NaN or infinity is not a valid setting"),
+        ("bootstrap.unit.toxicity=entity", "bootstrap unit 'entity' for toxicity"),
+        ("+check.baseline=nowhere/result.json", "check.baseline: nowhere/result.json: not found"),
+        ("+check.resamples=0", "check.baseline: missing"),
     ],
 )
 def test_bad_options_are_refused_before_anything_is_written(tmp_path, override, message):
@@ -259,3 +262,12 @@ def test_a_failed_rerun_never_leaves_the_old_result_beside_new_samples(tmp_path,
     with pytest.raises(OSError, match="disk full"):
         run_model(tmp_path, "empty", "task=toxicity", "bootstrap.resamples=0")
     assert not (tmp_path / "result.json").exists()
+
+
+def test_bad_check_options_are_refused_before_the_run(tmp_path):
+    baseline = run_model(tmp_path / "baseline", "empty", "task=toxicity").result
+    assert baseline["tasks"]["toxicity"]["status"] == "ok"
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match="check.resamples: expected a positive integer"):
+        run_model(out, "empty", f"+check.baseline={tmp_path / 'baseline'}", "+check.resamples=0")
+    assert not out.exists() or list(out.iterdir()) == []

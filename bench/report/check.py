@@ -543,6 +543,17 @@ def _judge(rule: Rule, value: float | None, tolerance: float, test: Any, alpha: 
     return row("noise", f"{moved}, not significant: paired p = {p:.3f} ≥ alpha {alpha}", p)
 
 
+def _check_settings(tolerance: Any, alpha: Any, resamples: Any, seed: Any) -> None:
+    if not _number("tolerance", tolerance) >= 0:
+        raise CheckError(f"tolerance: expected a number ≥ 0, got {tolerance!r}")
+    if not 0 < _number("alpha", alpha) < 1:
+        raise CheckError(f"alpha: expected a number in (0, 1), got {alpha!r}")
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
+        raise CheckError(f"resamples: expected a positive integer, got {resamples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise CheckError(f"seed: expected a non-negative integer, got {seed!r}")
+
+
 def check(
     run_dir: str | Path,
     baseline: str | Path | Baseline,
@@ -554,14 +565,7 @@ def check(
 ) -> CheckReport:
     """Check the run in ``run_dir`` against ``baseline``; raise :class:`CheckError` if unusable."""
     started = time.perf_counter()
-    if not _number("tolerance", tolerance) >= 0:
-        raise CheckError(f"tolerance: expected a number ≥ 0, got {tolerance!r}")
-    if not 0 < _number("alpha", alpha) < 1:
-        raise CheckError(f"alpha: expected a number in (0, 1), got {alpha!r}")
-    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
-        raise CheckError(f"resamples: expected a positive integer, got {resamples!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise CheckError(f"seed: expected a non-negative integer, got {seed!r}")
+    _check_settings(tolerance, alpha, resamples, seed)
     base = baseline if isinstance(baseline, Baseline) else load_baseline(baseline)
     run_path = Path(run_dir)
     if not run_path.exists():
@@ -611,13 +615,9 @@ def check(
 CHECK_OPTIONS = ("baseline", "tolerance", "alpha", "resamples", "seed", "junit", "markdown")
 
 
-def check_after_run(out_dir: Path, options: Any) -> CheckReport:
-    """``bench … +check.baseline=FILE [+check.tolerance=…]``: check the fresh run in ``out_dir``.
-
-    Writes ``out_dir/check/junit.xml`` and ``out_dir/check/report.md`` unless
-    ``check.junit`` / ``check.markdown`` name other files; on unusable input the
-    JUnit file holds one <error> and :class:`CheckError` is raised.
-    """
+def check_options(options: Any) -> dict[str, Any]:
+    """The ``check.*`` options of ``bench`` as a dict, checked (names, settings, that the
+    baseline exists) so that a bad one is refused before the run; :class:`CheckError`."""
     from omegaconf import DictConfig, OmegaConf
 
     if isinstance(options, DictConfig):
@@ -629,10 +629,35 @@ def check_after_run(out_dir: Path, options: Any) -> CheckReport:
         raise CheckError(
             f"check.{unknown[0]}: unknown option (expected {', '.join(CHECK_OPTIONS)})"
         )
-    junit = Path(options.get("junit") or out_dir / "check" / "junit.xml")
-    markdown = Path(options.get("markdown") or out_dir / "check" / "report.md")
-    kwargs = {k: options[k] for k in ("tolerance", "alpha", "resamples", "seed") if k in options}
+    defaults = {"tolerance": DEFAULT_TOLERANCE, "alpha": DEFAULT_ALPHA,
+                "resamples": DEFAULT_RESAMPLES, "seed": 0}  # fmt: skip
     try:
+        _check_settings(*(options.get(k, v) for k, v in defaults.items()))
+    except CheckError as err:
+        raise CheckError(f"check.{err}") from None
+    if not Path(options["baseline"]).exists():
+        raise CheckError(f"check.baseline: {options['baseline']}: not found")
+    return options
+
+
+def check_after_run(out_dir: Path, options: Any) -> CheckReport:
+    """``bench … +check.baseline=FILE [+check.tolerance=…]``: check the fresh run in ``out_dir``.
+
+    Writes ``out_dir/check/junit.xml`` and ``out_dir/check/report.md`` unless
+    ``check.junit`` / ``check.markdown`` name other files; on unusable input the
+    JUnit file holds one <error> and :class:`CheckError` is raised.
+    """
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(options, DictConfig):
+        options = OmegaConf.to_container(options, resolve=True)
+    named = options if isinstance(options, dict) else {}
+    junit = Path(named.get("junit") or out_dir / "check" / "junit.xml")
+    markdown = Path(named.get("markdown") or out_dir / "check" / "report.md")
+    try:
+        options = check_options(options)
+        settings = ("tolerance", "alpha", "resamples", "seed")
+        kwargs = {k: options[k] for k in settings if k in options}
         report = check(out_dir, options["baseline"], **kwargs)
     except CheckError as err:
         write_junit(junit, error_junit(str(err)))
