@@ -87,7 +87,8 @@ _OPTION_CHECKS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     # result.json, tables, leaderboards and checks all read "ci95"
     ("bootstrap.alpha", lambda v: v == 0.05, "0.05, the only value supported (stored as ci95)"),
     ("toxicity.threshold", _probability, "a number in [0, 1]"),
-    ("name", lambda v: v is None or isinstance(v, str), "a string"),
+    # Hydra reads name=42 as a number: any scalar is a name, stored as its text
+    ("name", lambda v: v is None or isinstance(v, str | int | float), "a string"),
 )
 
 
@@ -237,7 +238,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
         "schema_version": SCHEMA_VERSION,
         "model": {
             "preset": preset,
-            "name": cfg.get("name") or preset,
+            "name": preset if cfg.get("name") is None else str(cfg.name),
             "target": model_cfg.get("_target_"),
             "params": {k: v for k, v in model_cfg.items() if k != "_target_"},
             "identity": adapter.identity(),  # after predicting: may add counts of failures
@@ -259,15 +260,23 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
     return RunOutcome(result, ok)
 
 
+# What a run (and its +check) writes besides result.json: removed before a rerun writes.
+_OUTPUT_FILES = ("samples/*.jsonl", "tables/*.md", "tables/*.csv", "check/junit.xml",
+                 "check/report.md")  # fmt: skip
+
+
 def write_outputs(out_dir: Path, result: dict[str, Any], samples: dict[str, list]) -> None:
     """Samples and tables first, ``result.json`` last: its presence marks a complete run.
 
-    The result is serialised before anything is written, and a ``result.json`` left by an
-    earlier run in the same directory is removed first, so a failure part-way never
-    leaves an old result beside new samples.
+    The result is serialised before anything is written, and the files an earlier run
+    left in the same directory are removed first, so a failure part-way never leaves an
+    old result beside new samples, nor a rerun of fewer tasks the old tasks' samples.
     """
     result_text = json_text(result)
     (out_dir / "result.json").unlink(missing_ok=True)
+    for pattern in _OUTPUT_FILES:  # an earlier run's files must not outlive it
+        for old in out_dir.glob(pattern):
+            old.unlink()
     for task, rows in samples.items():
         write_jsonl_atomic(out_dir / "samples" / f"{task}.jsonl", rows)
     for name, (headers, rows) in {

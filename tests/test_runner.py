@@ -191,6 +191,8 @@ def test_a_run_records_its_display_name(tmp_path):
     assert named.result["model"]["preset"] == "empty"
     assert unnamed.result["model"]["name"] == "empty"
     assert named.result["model"]["fingerprint"] == unnamed.result["model"]["fingerprint"]
+    numeric = run_model(tmp_path / "numeric", "empty", "name=42", "bootstrap.resamples=0")
+    assert numeric.result["model"]["name"] == "42"
 
 
 @pytest.mark.parametrize(("task", "unit", "n_units"), [("ner", "item", 3), ("ner", "entity", None)])
@@ -271,3 +273,11 @@ def test_bad_check_options_are_refused_before_the_run(tmp_path):
     with pytest.raises(ConfigError, match="check.resamples: expected a positive integer"):
         run_model(out, "empty", f"+check.baseline={tmp_path / 'baseline'}", "+check.resamples=0")
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_rerun_in_the_same_folder_leaves_no_file_of_the_earlier_run(tmp_path):
+    run_model(tmp_path, "rules", "bootstrap.resamples=0")
+    assert (tmp_path / "samples" / "ner.jsonl").is_file()
+    run_model(tmp_path, "rules", "task=toxicity", "bootstrap.resamples=0")
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["toxicity.jsonl"]
+    assert not (tmp_path / "tables" / "ner_per_label.csv").exists()
