@@ -401,7 +401,8 @@ def test_check_after_run_writes_an_error_junit_on_unusable_input(runs, tmp_path)
     with pytest.raises(CheckError, match="check.tolerence: unknown option"):
         check_after_run(out, {"baseline": str(runs["baseline"]), "tolerence": 0.1})
     with pytest.raises(CheckError, match="check.baseline: missing"):
-        check_after_run(out, {"junit": "x.xml"})
+        check_after_run(out, {"junit": str(tmp_path / "x.xml")})
+    assert (tmp_path / "x.xml").is_file()  # the error is reported where CI looks
     report = check_after_run(out, OmegaConf.create({"baseline": str(runs["baseline"]), "seed": 1}))
     assert report.passed and (out / "check" / "report.md").is_file()
 
