@@ -73,7 +73,6 @@ with a one-line error naming the file and the field.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import xml.etree.ElementTree as ET
@@ -137,28 +136,9 @@ class Baseline:
 def _load_result(path: Path) -> Run:
     """A run from its directory or its result.json file."""
     try:
-        run = Run.load(path) if path.is_dir() else Run(path.parent, _read_json(path))
+        return Run.load(path)
     except CompareError as err:
         raise CheckError(str(err)) from None
-    where = run.directory / "result.json" if path.is_dir() else path
-    tasks = run.result.get("tasks")
-    if not isinstance(tasks, dict):
-        raise CheckError(f"{where}: tasks: missing")
-    if not isinstance(run.result.get("dataset"), dict) or "sha256" not in run.result["dataset"]:
-        raise CheckError(f"{where}: dataset.sha256: missing")
-    return run
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise CheckError(f"{path}: not found")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise CheckError(f"{path}:{err.lineno}: (json) {err.msg}") from None
-    if not isinstance(data, dict):
-        raise CheckError(f"{path}: expected a JSON object (a result.json)")
-    return data
 
 
 def _result_path(run: Run) -> Path:

@@ -149,9 +149,11 @@ class Run:
     result: dict[str, Any]
 
     @classmethod
-    def load(cls, directory: str | Path) -> Run:
-        directory = Path(directory)
-        path = directory / "result.json"
+    def load(cls, where: str | Path) -> Run:
+        """The run in directory ``where``, or whose ``result.json`` ``where`` is."""
+        where = Path(where)
+        path = where if where.suffix == ".json" and not where.is_dir() else where / "result.json"
+        directory = path.parent
         if not path.is_file():
             raise CompareError(f"{path}: not found")
         try:

@@ -92,16 +92,7 @@ def ner_per_label(board: Leaderboard) -> bytes | None:
         values = np.array([per.get(lab, {}).get("f1", np.nan) for lab in labels], float)
         lows = np.array([_or_nan(per.get(lab, {}).get("low")) for lab in labels], float)
         highs = np.array([_or_nan(per.get(lab, {}).get("high")) for lab in labels], float)
-        ax.bar(
-            x - 0.4 + width * (i + 0.5),
-            np.nan_to_num(values),
-            width,
-            yerr=_error_bars(values, lows, highs),
-            capsize=2,
-            color=colours[name],
-            label=label(name),
-            error_kw={"elinewidth": 0.8},
-        )
+        _bars(ax, x - 0.4 + width * (i + 0.5), width, values, lows, highs, colours[name], name)
     ax.set_xticks(x, [label(lab, 18) for lab in labels], rotation=45, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("strict F1")
@@ -117,10 +108,22 @@ def _or_nan(value: float | None) -> float:
     return np.nan if value is None else float(value)
 
 
-def _error_bars(values: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
-    """matplotlib's ``yerr`` (2, n) from interval bounds; no bar where a bound is missing."""
+def _bars(
+    ax: Any,
+    x: np.ndarray,
+    width: float,
+    values: np.ndarray,
+    lows: np.ndarray,
+    highs: np.ndarray,
+    colour: str,
+    name: str,
+) -> Any:
+    """One model's bars with their interval as error bars (none where a bound is missing)."""
     err = np.vstack([np.clip(values - lows, 0, None), np.clip(highs - values, 0, None)])
-    return np.nan_to_num(err)
+    return ax.bar(
+        x, np.nan_to_num(values), width, yerr=np.nan_to_num(err), capsize=2, color=colour,
+        label=label(name), error_kw={"elinewidth": 0.8},
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- attribution
@@ -153,15 +156,8 @@ def attribution_by_type(board: Leaderboard) -> bytes | None:
             np.array([_or_nan((m.get("ci95") or {}).get(bound)) for m in metrics], float)
             for bound in ("low", "high")
         )
-        bars = ax.bar(
-            x - 0.4 + width * (i + 0.5),
-            np.nan_to_num(values),
-            width,
-            yerr=_error_bars(values, lows, highs),
-            capsize=2,
-            color=colours[name],
-            label=label(name),
-            error_kw={"elinewidth": 0.8},
+        bars = _bars(
+            ax, x - 0.4 + width * (i + 0.5), width, values, lows, highs, colours[name], name
         )
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
     ax.set_xticks(x, [label(k) for k in kinds])
