@@ -231,18 +231,16 @@ def test_default_mode_equals_seqeval(seed):
             _assert_same_as_seqeval(bio_scores(y_true, y_pred, zero_division=zd), theirs, zd)
 
 
+# The tag prefixes each scheme uses (None: seqeval's default mode, any prefix).
+PREFIXES = {None: "BIES", "IOB1": "IB", "IOB2": "IB", "IOE1": "IE", "IOE2": "IE",
+            "IOBES": "IBES", "BILOU": "BILU"}  # fmt: skip
+
+
 @pytest.mark.parametrize("scheme", TAG_SCHEMES)
 def test_strict_mode_equals_seqeval(scheme):
     """Every scheme, with seqeval's own (sometimes odd, e.g. IOE1) patterns."""
     rng = random.Random(100 + TAG_SCHEMES.index(scheme))
-    prefixes = {
-        "IOB1": "IB",
-        "IOB2": "IB",
-        "IOE1": "IE",
-        "IOE2": "IE",
-        "IOBES": "IBES",
-        "BILOU": "BILU",
-    }[scheme]
+    prefixes = PREFIXES[scheme]
     reference = getattr(seqeval_schemes, scheme)
     for _ in range(60):
         y_true, y_pred = _random_corpus(rng, scheme, prefixes)
@@ -260,15 +258,7 @@ def test_strict_mode_equals_seqeval(scheme):
 @pytest.mark.parametrize("scheme", (None, *TAG_SCHEMES))
 def test_decoding_every_short_sequence_equals_seqeval(scheme):
     """Exhaustive: every sequence of up to 4 tags over O and <prefix>-{A,B}."""
-    prefixes = {
-        None: "BIES",
-        "IOB1": "IB",
-        "IOB2": "IB",
-        "IOE1": "IE",
-        "IOE2": "IE",
-        "IOBES": "IBES",
-        "BILOU": "BILU",
-    }[scheme]
+    prefixes = PREFIXES[scheme]
     alphabet = ["O"] + [f"{p}-{t}" for p in prefixes for t in "AB"]
     sequences = [list(seq) for n in range(1, 5) for seq in product(alphabet, repeat=n)]
     if scheme is None:
