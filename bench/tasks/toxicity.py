@@ -154,18 +154,21 @@ class ToxicityTask(Task):
             correct = (scores >= self.threshold) == labels
             groups = [self.gold.groups[item.id] for item, _ in rows]
             statistics["group_accuracy_macro"] = macro_mean_statistic(correct, groups)
-        out = {
-            name: self.bootstrap.statistic(statistic, labels.size)
-            for name, statistic in statistics.items()
-            if metrics[name].value is not None
-        }
-        defined = [n for n in BIAS_SUMMARIES if n in metrics and metrics[n].value is not None]
-        if defined:
-            bias = self.bootstrap.statistics(
-                jigsaw_bias_statistic(labels, scores, identities), BIAS_SUMMARIES, labels.size
-            )
-            out |= {name: bias[name] for name in defined}
-        return out
+        names = [name for name in statistics if metrics[name].value is not None]
+        bias_names = [n for n in BIAS_SUMMARIES
+                      if n in metrics and metrics[n].value is not None]  # fmt: skip
+        bias = jigsaw_bias_statistic(labels, scores, identities) if bias_names else None
+        keep = [BIAS_SUMMARIES.index(n) for n in bias_names]
+
+        def together(indices: np.ndarray) -> np.ndarray:  # one draw of resamples for all
+            parts = [statistics[name](indices)[:, None] for name in names]
+            if bias is not None:
+                parts.append(bias(indices)[:, keep])
+            return np.concatenate(parts, axis=1)
+
+        if not names and bias is None:
+            return {}
+        return self.bootstrap.statistics(together, names + bias_names, labels.size)
 
     def _attributes(
         self, rows: list[tuple[TextItem, ToxicityPrediction]]
