@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from bench.data.gold import GoldError
+from bench.provenance import secret_overrides
 from bench.report.tables import main_table, to_markdown
 from bench.resources import resource_dir
 
@@ -91,6 +92,15 @@ def _check(out_dir: Path, options: DictConfig, run_ok: bool) -> None:
 
 
 def main() -> None:
+    # Refused before Hydra runs: it writes the overrides to .hydra/ and prints them in errors.
+    if secrets := secret_overrides(sys.argv[1:]):
+        print(
+            f"bench: {secrets[0]}: a secret on the command line is refused (shell history, "
+            f".hydra/ and result.json would keep it); export it in the environment variable "
+            f"named by model.api_key_env (OPENAI_API_KEY by default)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     try:
         _run()
     except SystemExit as hydra_exit:  # Hydra refused the command line (unknown preset …)

@@ -1,13 +1,15 @@
-"""Where a run came from: versions, git state, secrets removed from configs."""
+"""Where a run came from: versions, git state, secrets removed from configs and messages."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import re
 import subprocess
 import sys
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -15,18 +17,68 @@ from typing import Any
 import bench
 
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
+_SECRET_ENV = re.compile(r"(api_?key|token|secret|password)_env$", re.IGNORECASE)
+# A credential: the value of an Authorization or API-key header or field (any length), or a
+# token after "Bearer" (case-sensitive, 8+ characters, so "a bearer of news" stays).
+_CREDENTIAL = re.compile(
+    r"""(\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token)\s+)?
+        |\b[\w-]*api[-_]?key["']?\s*[:=]\s*["']?)[^\s"',;}]+
+        |((?-i:\bBearer)\s+)[\w.~+/=-]{8,}""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Shorter secret values are not told apart from ordinary words ("failed", "ollama").
+_MIN_SECRET_LENGTH = 8
 _PACKAGES = ("datasets", "evaluate", "hydra-core", "numpy", "omegaconf", "scikit-learn", "scipy")
 
 
-def scrub_secrets(value: Any) -> Any:
-    """Replace the values of secret-looking keys (``api_key``, ``token`` …) by ``"***"``."""
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each secret value, and any credential following ``Authorization:``,
+    an API-key header or ``Bearer``, replaced by ``***``."""
+    for secret in secrets:
+        if len(secret) >= _MIN_SECRET_LENGTH:
+            text = text.replace(secret, "***")
+    return _CREDENTIAL.sub(lambda m: (m[1] or m[2]) + "***", text)
+
+
+def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A copy of ``value`` with the values of secret-looking keys (``api_key``, ``token`` …)
+    replaced by ``"***"`` and every string passed through :func:`redact`."""
+    secrets = list(secrets)
     if isinstance(value, dict):
         return {
-            k: "***" if _SECRET_KEY.search(str(k)) else scrub_secrets(v) for k, v in value.items()
+            k: "***" if _SECRET_KEY.search(str(k)) else scrub_secrets(v, secrets)
+            for k, v in value.items()
         }
-    if isinstance(value, list):
-        return [scrub_secrets(v) for v in value]
+    if isinstance(value, list | tuple):
+        return [scrub_secrets(v, secrets) for v in value]
+    if isinstance(value, str):
+        return redact(value, secrets)
     return value
+
+
+def secret_values(config: Any) -> list[str]:
+    """The secrets a resolved config refers to: the values of secret-looking keys and of the
+    environment variables named by keys such as ``api_key_env``."""
+    if isinstance(config, list):
+        return [s for v in config for s in secret_values(v)]
+    if not isinstance(config, dict):
+        return []
+    found: list[str] = []
+    for key, value in config.items():
+        if isinstance(value, str) and _SECRET_KEY.search(str(key)):
+            found.append(value)
+        elif isinstance(value, str) and _SECRET_ENV.search(str(key)):
+            found += [os.environ[value]] if os.environ.get(value) else []
+        else:
+            found += secret_values(value)
+    return found
+
+
+def secret_overrides(args: Iterable[str]) -> list[str]:
+    """The keys of the command-line overrides among ``args`` that set a secret-looking key
+    (``model.api_key=…``, ``hydra.job.env_set.OPENAI_API_KEY=…``)."""
+    keys = (arg.split("=", 1)[0].lstrip("+~") for arg in args if "=" in arg)
+    return [key for key in keys if _SECRET_KEY.search(key)]
 
 
 def fingerprint(data: Any) -> str:

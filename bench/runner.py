@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from bench.adapters.base import TASKS, Adapter
 from bench.cache import PredictionCache, adapter_code_sha256
 from bench.data.dataset import Dataset
-from bench.provenance import environment, fingerprint, scrub_secrets
+from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
 from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
 from bench.report.tables import (
     main_table,
@@ -234,6 +234,8 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
             cache = PredictionCache(cfg.cache.dir, name, key)
         tasks[name], samples[name] = run_task(task, adapter, cfg.batch_size, cache)
 
+    config = OmegaConf.to_container(cfg, resolve=True)
+    secrets = secret_values(config)  # kept out of errors, tracebacks, samples and overrides
     result = {
         "schema_version": SCHEMA_VERSION,
         "model": {
@@ -247,7 +249,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
         "dataset": dataset.describe(),
         "provenance": environment()
         | {
-            "config": scrub_secrets(OmegaConf.to_container(cfg, resolve=True)),
+            "config": config,
             "overrides": overrides,
             "seed": cfg.seed,
             "started_at": started_at,
@@ -255,6 +257,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
         },
         "tasks": tasks,
     }
+    result, samples = scrub_secrets(result, secrets), scrub_secrets(samples, secrets)
     write_outputs(out_dir, result, samples)
     ok = all(t["status"] != "failed" for t in tasks.values())
     return RunOutcome(result, ok)

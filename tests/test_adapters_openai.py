@@ -43,7 +43,7 @@ def gold():
 @dataclass
 class Reply:
     status: int = 200
-    content: str | None = None  # the assistant message; None with a non-200 status
+    content: str | None = None  # the assistant message, or the error message of a non-200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
 
@@ -158,7 +158,7 @@ class FakeServer:
                     ],
                 }
             else:
-                payload = {"error": {"message": f"scripted {reply.status}"}}
+                payload = {"error": {"message": reply.content or f"scripted {reply.status}"}}
         finally:
             # A request stops counting as active before its answer is written: the client
             # may send its next request the moment it has read this one, and that must not

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 def bench(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"PYTHONPATH": str(TESTS_DIR), "HYDRA_FULL_ERROR": "1"}
+    path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
+    env = os.environ | {"PYTHONPATH": path, "HYDRA_FULL_ERROR": "1"}
     return subprocess.run(
         [BENCH, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )

@@ -8,7 +8,10 @@ for HTTP.
 recorded in :meth:`OpenAIChatAdapter.identity`. The API key is read from the
 environment variable *named* by ``api_key_env`` at request time and sent as
 ``Authorization: Bearer``; it is never stored on the adapter, logged or
-returned. 429, 408, 5xx, connection errors and timeouts are retried up to
+returned, and the key's value and any credential a server echoes back are redacted
+(``***``) from every error message and failure record. A redirect to another origin
+(scheme, host or port) is refused, failing the task, so the key only ever goes to
+``base_url``'s server. 429, 408, 5xx, connection errors and timeouts are retried up to
 ``max_retries`` times with exponential backoff (``backoff_base * 2**attempt``
 seconds, at most ``backoff_max``); a ``Retry-After`` header (seconds or an HTTP
 date) replaces the computed delay, also capped by ``backoff_max``. 401, 403 and
@@ -79,6 +82,7 @@ from bench.predictions import (
     TextItem,
     ToxicityPrediction,
 )
+from bench.provenance import redact
 
 log = logging.getLogger(__name__)
 
@@ -399,7 +403,8 @@ class RequestFailure(RuntimeError):
 
 
 class ServerConfigError(RuntimeError):
-    """A response that every request would get (401, 403, 404): fails the whole task."""
+    """A response that every request would get (401, 403, 404, a redirect to another
+    origin): fails the whole task."""
 
 
 _RETRY_STATUS = {408, 429}
@@ -422,6 +427,32 @@ def _retry_after(headers: Any) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, with the scheme's default port filled in."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{host}:{port}"
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, except that one to another origin is refused: urllib would
+    send the ``Authorization`` header along to it."""
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        source, target = _origin(req.full_url), _origin(newurl)
+        if source != target:
+            fp.close()
+            raise ServerConfigError(
+                f"HTTP {code}: redirect from {source} to {target} refused: the API key is "
+                f"only sent to the origin of model.base_url (set it to the server's own address)"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -500,7 +531,7 @@ class OpenAIChatAdapter(Adapter):
         if parsed.port:
             self._host += f":{parsed.port}"
         handlers = [urllib.request.ProxyHandler({})] if _is_loopback(parsed.hostname) else []
-        self._opener = urllib.request.build_opener(*handlers)
+        self._opener = urllib.request.build_opener(*handlers, _SameOriginRedirects())
 
     # ---------------------------------------------------------------- protocol
 
@@ -641,7 +672,7 @@ class OpenAIChatAdapter(Adapter):
         if self.abort_when_all_fail and outcomes and all(o.transport_failed for o in outcomes):
             raise RuntimeError(
                 f"every request of the batch failed ({len(outcomes)} items), "
-                f"first: {outcomes[0].problems[0][1]}"
+                f"first: {self._redact(outcomes[0].problems[0][1])}"
             )
         return [o.prediction for o in outcomes]
 
@@ -653,6 +684,7 @@ class OpenAIChatAdapter(Adapter):
         )
 
     def _record(self, task: str, item_id: str, scope: str, reason: str) -> None:
+        reason = self._redact(reason)
         self.failures.append({"task": task, "item_id": item_id, "scope": scope, "reason": reason})
         counts = self._counts.setdefault(task, {"items": 0, "parts": 0})
         counts["items" if scope == "item" else "parts"] += 1
@@ -676,9 +708,18 @@ class OpenAIChatAdapter(Adapter):
             payload["response_format"] = {"type": "json_object"}
         return payload
 
+    def _api_key(self) -> str | None:
+        """Read at each use, never kept: the value of the variable named by api_key_env."""
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+    def _redact(self, message: str) -> str:
+        """``message`` (which may quote the server) without the key or any credential."""
+        key = self._api_key()
+        return redact(message, [key] if key else [])
+
     def _request(self, payload: dict[str, Any]) -> urllib.request.Request:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        key = self._api_key()
         if key:
             headers["Authorization"] = f"Bearer {key}"
         return urllib.request.Request(
@@ -706,7 +747,9 @@ class OpenAIChatAdapter(Adapter):
                 detail = _error_detail(err)
                 if err.code in _FATAL_STATUS:
                     raise ServerConfigError(
-                        f"HTTP {err.code} from {self._host} for model {self.model!r}: {detail}"
+                        self._redact(
+                            f"HTTP {err.code} from {self._host} for model {self.model!r}: {detail}"
+                        )
                     ) from None
                 if err.code not in _RETRY_STATUS and err.code < 500:
                     raise RequestFailure(f"HTTP {err.code}: {detail}") from None

@@ -1,0 +1,226 @@
+"""The API key never leaves the process: no run file, report or terminal line holds it.
+
+Real local servers on 127.0.0.1 (from test_adapters_openai) and the real ``bench`` and
+``bench-report`` commands; every file they write is searched for the key's value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import test_adapters_openai
+from bench_config import run_model
+from test_adapters_openai import KEY, MODEL, Reply, Seen, adapter, gold, ok, segments
+from test_cli import bench
+
+from bench.adapters.openai_chat import ServerConfigError
+from bench.provenance import redact, scrub_secrets, secret_overrides, secret_values
+
+serve = test_adapters_openai.serve  # the fixture: a scripted chat server on 127.0.0.1
+BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
+ECHO = f"Incorrect API key provided: {KEY}. You sent Authorization: Bearer {KEY}"
+
+
+def files_holding_the_key(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
+
+
+def openai_run(cwd: Path, base_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return bench(
+        cwd, "+model=openai_chat", f"model.model={MODEL}", f"model.base_url='{base_url}'",
+        "model.backoff_base=0", "model.max_retries=0", "bootstrap.resamples=0",
+        "hydra.run.dir=run", *args,
+    )  # fmt: skip
+
+
+class Recorder:
+    """Any method, any path on 127.0.0.1: records the headers, answers 200."""
+
+    def __init__(self) -> None:
+        self.headers: list[dict[str, str]] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def answer(self) -> None:
+                recorder.headers.append(dict(self.headers))
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                data = b'{"choices": [{"message": {"content": "{\\"toxic\\": 0.1}"}}]}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_HEAD = answer
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def recorder():
+    r = Recorder()
+    yield r
+    r.close()
+
+
+# --------------------------------------------------------------------------- redaction
+
+
+def test_redact_removes_secret_values_and_credentials_of_any_header():
+    text = f'{KEY} {{"Authorization": "Bearer {KEY}x"}} authorization: Basic dXNlcg== x-api-key: k1'
+    out = redact(text, [KEY])
+    assert out == ('*** {"Authorization": "Bearer ***"} authorization: Basic *** x-api-key: ***')
+    assert redact("Bearer abcd-1234, and more", []) == "Bearer ***, and more"
+    assert redact("a bearer of news; Bearer 1234", []) == "a bearer of news; Bearer 1234"
+    assert redact("short key: abc", ["abc"]) == "short key: abc"  # too short to be told apart
+
+
+def test_scrub_secrets_by_key_name_and_by_value():
+    data = {"api_key": "x", "params": [f"model.base_url=u?k={KEY}"], "n": 3, "ok": True}
+    assert scrub_secrets(data, [KEY]) == {
+        "api_key": "***", "params": ["model.base_url=u?k=***"], "n": 3, "ok": True,
+    }  # fmt: skip
+
+
+def test_secret_values_come_from_the_environment_variables_named_in_the_config(monkeypatch):
+    monkeypatch.setenv("MY_KEY", KEY)
+    monkeypatch.setenv("HOME_DIR", "/home/someone")
+    config = {"model": {"api_key_env": "MY_KEY", "path_env": "HOME_DIR", "token": "t" * 12}}
+    assert sorted(secret_values(config)) == sorted([KEY, "t" * 12])
+    monkeypatch.delenv("MY_KEY")
+    assert secret_values(config) == ["t" * 12]
+
+
+def test_secret_overrides_finds_secret_keys_whatever_the_prefix():
+    args = ["-m", "+model=openai_chat", "model.api_key_env=MY_KEY", "name=token",
+            "++model.api_key=a", "hydra.job.env_set.OPENAI_API_KEY=b", "+x.password=c"]  # fmt: skip
+    assert secret_overrides(args) == [
+        "model.api_key",
+        "hydra.job.env_set.OPENAI_API_KEY",
+        "x.password",
+    ]
+
+
+# --------------------------------------------------------------------------- the adapter
+
+
+def test_a_key_echoed_in_error_bodies_is_redacted_from_errors_records_and_logs(serve, caplog):
+    def echo(seen: Seen, n: int) -> Reply:
+        if seen.task == "ner":
+            return Reply(401, content=ECHO)
+        return Reply(400, content=ECHO) if seen.text == gold().segments[0].text else ok(seen)
+
+    model = adapter(serve(echo))
+    with pytest.raises(ServerConfigError, match="HTTP 401") as err:
+        model.predict_ner([segments(1)[0]])
+    assert KEY not in str(err.value) and "Bearer ***" in str(err.value)
+    with caplog.at_level(logging.WARNING):
+        model.predict_toxicity(segments(3))
+    [failure] = model.failures
+    assert failure["reason"] == f"HTTP 400: {json.dumps({'error': {'message': ECHO}})}".replace(
+        KEY, "***"
+    )
+    assert KEY not in caplog.text and "HTTP 400" in caplog.text
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_cross_origin_redirect_is_refused_and_never_carries_the_key(serve, recorder, status):
+    server = serve(lambda seen, n: Reply(status, headers={"Location": recorder.origin + "/v1"}))
+    model = adapter(server)
+    with pytest.raises(ServerConfigError) as err:
+        model.predict_toxicity(segments(2))
+    origin = server.base_url.removesuffix("/v1")
+    assert f"redirect from {origin} to {recorder.origin} refused" in str(err.value)
+    assert recorder.headers == []
+
+
+# --------------------------------------------------------------------------- bench, end to end
+
+
+@pytest.mark.slow
+def test_no_run_file_report_or_output_holds_the_key(serve, tmp_path):
+    """401, 400 and a 200 answer all echo the key; the run and its leaderboard hide it."""
+
+    def echo(seen: Seen, n: int) -> Reply:
+        if seen.task == "ner":
+            return Reply(401, content=ECHO)
+        if seen.text == gold().segments[0].text:
+            return Reply(400, content=ECHO)
+        if seen.text == gold().segments[1].text:
+            return Reply(content=f"I cannot rate this. {ECHO}")
+        return ok(seen)
+
+    done = openai_run(tmp_path, serve(echo).base_url)
+    assert done.returncode == 1, done.stderr
+    assert "task ner failed" in done.stderr and "HTTP 401" in done.stderr
+    assert KEY not in done.stdout + done.stderr
+    run = tmp_path / "run"
+    assert json.loads((run / "result.json").read_text())["tasks"]["ner"]["status"] == "failed"
+    assert {p.name for p in run.iterdir()} >= {"result.json", ".hydra", "cli.log", "samples"}
+    assert files_holding_the_key(run) == []
+
+    oracle = run_model(tmp_path / "oracle", "oracle", "bootstrap.resamples=0").result
+    assert oracle["tasks"]["ner"]["status"] == "ok"  # so the board has a NER column
+    board = subprocess.run(
+        [BENCH_REPORT, "leaderboard", str(run), str(tmp_path / "oracle"),
+         "--out", str(tmp_path / "board"), "--no-plots"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert board.returncode == 0, board.stderr
+    assert (tmp_path / "board" / "index.html").is_file()
+    assert "HTTP 401" in (tmp_path / "board" / "index.html").read_text()
+    assert KEY not in board.stdout + board.stderr
+    assert files_holding_the_key(tmp_path / "board") == []
+
+
+@pytest.mark.slow
+def test_a_redirect_to_another_origin_fails_the_run_loudly(serve, recorder, tmp_path):
+    server = serve(lambda seen, n: Reply(302, headers={"Location": recorder.origin + "/v1"}))
+    done = openai_run(tmp_path, server.base_url, "task=toxicity")
+    assert done.returncode == 1
+    origin = server.base_url.removesuffix("/v1")
+    assert f"redirect from {origin} to {recorder.origin} refused" in done.stderr
+    assert recorder.headers == []
+    assert files_holding_the_key(tmp_path) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("model.api_key=" + KEY,),
+        ("+model.api_key=" + KEY,),
+        ("++model.api_key=" + KEY,),
+        ("hydra.job.env_set.OPENAI_API_KEY=" + KEY,),
+        ("-m", f"+model.api_key={KEY},other", "hydra.sweep.dir=sweep"),
+    ],
+    ids=["override", "append", "force", "env_set", "multirun"],
+)
+def test_a_key_on_the_command_line_is_refused_before_anything_is_written(
+    serve, tmp_path, monkeypatch, args
+):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    server = serve(key=None)
+    done = openai_run(tmp_path, server.base_url, *args)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "command line" in line and "OPENAI_API_KEY" in line and "api_key_env" in line
+    assert KEY not in done.stdout + done.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert server.seen == []
