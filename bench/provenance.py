@@ -33,11 +33,28 @@ _PACKAGES = ("datasets", "evaluate", "hydra-core", "numpy", "omegaconf", "scikit
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with each secret value, and any credential following ``Authorization:``,
-    an API-key header or ``Bearer``, replaced by ``***``."""
+    an API-key header or ``Bearer``, replaced by ``***``.
+
+    A secret's first characters followed by less than all of it (a message cut short
+    inside the secret) are replaced too.
+    """
     for secret in secrets:
         if len(secret) >= _MIN_SECRET_LENGTH:
-            text = text.replace(secret, "***")
+            text = _mask(text, secret)
     return _CREDENTIAL.sub(lambda m: (m[1] or m[2]) + "***", text)
+
+
+def _mask(text: str, secret: str) -> str:
+    head = secret[:_MIN_SECRET_LENGTH]
+    kept: list[str] = []
+    done = 0
+    while (start := text.find(head, done)) != -1:
+        end = start + len(head)
+        while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
+            end += 1
+        kept += [text[done:start], "***"]
+        done = end
+    return "".join(kept) + text[done:]
 
 
 def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:

@@ -34,10 +34,11 @@ def files_holding_the_key(root: Path) -> list[Path]:
 
 
 def openai_run(cwd: Path, base_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``bench`` against ``base_url``; ``args`` go first (``-m`` must precede the overrides)."""
     return bench(
-        cwd, "+model=openai_chat", f"model.model={MODEL}", f"model.base_url='{base_url}'",
+        cwd, *args, "+model=openai_chat", f"model.model={MODEL}", f"model.base_url='{base_url}'",
         "model.backoff_base=0", "model.max_retries=0", "bootstrap.resamples=0",
-        "hydra.run.dir=run", *args,
+        "hydra.run.dir=run",
     )  # fmt: skip
 
 
@@ -89,6 +90,7 @@ def test_redact_removes_secret_values_and_credentials_of_any_header():
     assert redact("Bearer abcd-1234, and more", []) == "Bearer ***, and more"
     assert redact("a bearer of news; Bearer 1234", []) == "a bearer of news; Bearer 1234"
     assert redact("short key: abc", ["abc"]) == "short key: abc"  # too short to be told apart
+    assert redact(f"{KEY}{KEY}. Cut: {KEY[:12]}", [KEY]) == "******. Cut: ***"
 
 
 def test_scrub_secrets_by_key_name_and_by_value():
@@ -187,6 +189,18 @@ def test_no_run_file_report_or_output_holds_the_key(serve, tmp_path):
     assert "HTTP 401" in (tmp_path / "board" / "index.html").read_text()
     assert KEY not in board.stdout + board.stderr
     assert files_holding_the_key(tmp_path / "board") == []
+
+
+@pytest.mark.slow
+def test_a_sweep_folder_holds_no_key(serve, tmp_path):
+    server = serve(lambda seen, n: Reply(401, content=ECHO))
+    args = ("-m", "task=ner,toxicity", "hydra.sweep.dir=sweep")
+    done = openai_run(tmp_path, server.base_url, *args)
+    assert done.returncode == 1 and "HTTP 401" in done.stderr
+    assert KEY not in done.stdout + done.stderr
+    assert len(list((tmp_path / "sweep").glob("*/result.json"))) == 2
+    assert (tmp_path / "sweep" / "multirun.yaml").is_file()
+    assert files_holding_the_key(tmp_path) == []
 
 
 @pytest.mark.slow
