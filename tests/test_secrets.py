@@ -18,7 +18,17 @@ from typing import Any
 import pytest
 import test_adapters_openai
 from bench_config import run_model
-from test_adapters_openai import KEY, MODEL, Reply, Seen, adapter, gold, ok, segments
+from test_adapters_openai import (
+    KEY,
+    MODEL,
+    Reply,
+    Seen,
+    adapter,
+    gold,
+    gold_answer,
+    ok,
+    segments,
+)
 from test_cli import bench
 
 from bench.adapters.openai_chat import ServerConfigError
@@ -156,8 +166,9 @@ def test_a_cross_origin_redirect_is_refused_and_never_carries_the_key(serve, rec
 
 
 @pytest.mark.slow
-def test_no_run_file_report_or_output_holds_the_key(serve, tmp_path):
-    """401, 400 and a 200 answer all echo the key; the run and its leaderboard hide it."""
+def test_no_run_file_report_or_output_holds_the_key(serve, tmp_path, monkeypatch):
+    """401, 400 and 200 answers all echo the key; the run, its cache and leaderboard hide it."""
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
 
     def echo(seen: Seen, n: int) -> Reply:
         if seen.task == "ner":
@@ -166,7 +177,10 @@ def test_no_run_file_report_or_output_holds_the_key(serve, tmp_path):
             return Reply(400, content=ECHO)
         if seen.text == gold().segments[1].text:
             return Reply(content=f"I cannot rate this. {ECHO}")
-        return ok(seen)
+        answer = gold_answer(seen.task, seen.text)
+        for row in answer.get("attributions", []):
+            row["speaker"] = KEY  # kept verbatim in the samples and the cache today
+        return Reply(content=json.dumps(answer))
 
     done = openai_run(tmp_path, serve(echo).base_url)
     assert done.returncode == 1, done.stderr
@@ -188,7 +202,8 @@ def test_no_run_file_report_or_output_holds_the_key(serve, tmp_path):
     assert (tmp_path / "board" / "index.html").is_file()
     assert "HTTP 401" in (tmp_path / "board" / "index.html").read_text()
     assert KEY not in board.stdout + board.stderr
-    assert files_holding_the_key(tmp_path / "board") == []
+    assert list((tmp_path / "cache").rglob("*.jsonl"))
+    assert files_holding_the_key(tmp_path) == []
 
 
 @pytest.mark.slow

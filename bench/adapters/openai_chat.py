@@ -9,7 +9,7 @@ recorded in :meth:`OpenAIChatAdapter.identity`. The API key is read from the
 environment variable *named* by ``api_key_env`` at request time and sent as
 ``Authorization: Bearer``; it is never stored on the adapter, logged or
 returned, and the key's value and any credential a server echoes back are redacted
-(``***``) from every error message and failure record. A redirect to another origin
+(``***``) from every answer, error message and failure record. A redirect to another origin
 (scheme, host or port) is refused, failing the task, so the key only ever goes to
 ``base_url``'s server. 429, 408, 5xx, connection errors and timeouts are retried up to
 ``max_retries`` times with exponential backoff (``backoff_base * 2**attempt``
@@ -769,7 +769,8 @@ class OpenAIChatAdapter(Adapter):
             raise RequestFailure(f"malformed response: {type(err).__name__}: {err}") from None
         if not isinstance(content, str):
             raise RequestFailure(f"no text content in the response ({content!r})")
-        return content, choice.get("finish_reason")
+        # An answer quoting the key would carry it into predictions, samples and the cache.
+        return self._redact(content), choice.get("finish_reason")
 
 
 def _sleep(seconds: float) -> None:  # a seam for tests
