@@ -18,11 +18,13 @@ import bench
 
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
 _SECRET_ENV = re.compile(r"(api_?key|token|secret|password)_env$", re.IGNORECASE)
-# A credential: the value of an Authorization or API-key header or field (any length), or a
-# token after "Bearer" (case-sensitive, 8+ characters, so "a bearer of news" stays).
+# A credential: the value of an Authorization or API-key header or field, or of an assignment
+# to a secret-looking name (``x.token=…``, ``?password=…``), or a token after "Bearer"
+# (case-sensitive, 8+ characters, so "a bearer of news" stays).
 _CREDENTIAL = re.compile(
     r"""(\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token)\s+)?
-        |\b[\w-]*api[-_]?key["']?\s*[:=]\s*["']?)[^\s"',;}]+
+        |\b[\w-]*api[-_]?key["']?\s*[:=]\s*["']?
+        |\b[\w.-]*(?:token|secret|password)=)[^\s"',;}&]+
         |((?-i:\bBearer)\s+)[\w.~+/=-]{8,}""",
     re.IGNORECASE | re.VERBOSE,
 )

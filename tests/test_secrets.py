@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import test_adapters_openai
-from bench_config import run_model
+from bench_config import compose_config, run_model
 from test_adapters_openai import (
     KEY,
     MODEL,
@@ -33,6 +33,7 @@ from test_cli import bench
 
 from bench.adapters.openai_chat import ServerConfigError
 from bench.provenance import redact, scrub_secrets, secret_overrides, secret_values
+from bench.runner import run
 
 serve = test_adapters_openai.serve  # the fixture: a scripted chat server on 127.0.0.1
 BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
@@ -98,6 +99,9 @@ def test_redact_removes_secret_values_and_credentials_of_any_header():
     out = redact(text, [KEY])
     assert out == ('*** {"Authorization": "Bearer ***"} authorization: Basic *** x-api-key: ***')
     assert redact("Bearer abcd-1234, and more", []) == "Bearer ***, and more"
+    assert redact("GET /?access_token=abc&n=1 max_tokens=9", []) == (
+        "GET /?access_token=***&n=1 max_tokens=9"
+    )
     assert redact("a bearer of news; Bearer 1234", []) == "a bearer of news; Bearer 1234"
     assert redact("short key: abc", ["abc"]) == "short key: abc"  # too short to be told apart
     assert redact(f"{KEY}{KEY}. Cut: {KEY[:12]}", [KEY]) == "******. Cut: ***"
@@ -127,6 +131,20 @@ def test_secret_overrides_finds_secret_keys_whatever_the_prefix():
         "hydra.job.env_set.OPENAI_API_KEY",
         "x.password",
     ]
+
+
+def test_a_run_masks_secret_values_in_overrides_and_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("MY_SERVICE_KEY", KEY)
+    cfg = compose_config(model={"_target_": "bench.adapters.baselines.EmptyAdapter"})
+    cfg.service = {"api_key_env": "MY_SERVICE_KEY", "url": f"http://h/?k={KEY}"}
+    outcome = run(cfg, "empty", [f"+note=is {KEY}", "+x.token=abc"], tmp_path)
+    provenance = outcome.result["provenance"]
+    assert provenance["overrides"] == ["+note=is ***", "+x.token=***"]
+    assert provenance["config"]["service"] == {
+        "api_key_env": "MY_SERVICE_KEY",
+        "url": "http://h/?k=***",
+    }
+    assert files_holding_the_key(tmp_path) == []
 
 
 # --------------------------------------------------------------------------- the adapter
