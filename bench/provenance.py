@@ -34,8 +34,9 @@ _PACKAGES = ("datasets", "evaluate", "hydra-core", "numpy", "omegaconf", "scikit
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with each secret value, and any credential following ``Authorization:``,
-    an API-key header or ``Bearer``, replaced by ``***``.
+    """``text`` with each secret value, and any credential (an ``Authorization`` or API-key
+    header, a ``…token=`` or ``…password=`` assignment, a ``Bearer`` token), replaced by
+    ``***``.
 
     A secret's first characters followed by less than all of it (a message cut short
     inside the secret) are replaced too.
@@ -47,6 +48,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def _mask(text: str, secret: str) -> str:
+    """``text`` with each run of the secret's first characters onwards replaced by ``***``."""
     head = secret[:_MIN_SECRET_LENGTH]
     kept: list[str] = []
     done = 0
@@ -87,7 +89,8 @@ def secret_values(config: Any) -> list[str]:
         if isinstance(value, str) and _SECRET_KEY.search(str(key)):
             found.append(value)
         elif isinstance(value, str) and _SECRET_ENV.search(str(key)):
-            found += [os.environ[value]] if os.environ.get(value) else []
+            if os.environ.get(value):
+                found.append(os.environ[value])
         else:
             found += secret_values(value)
     return found
