@@ -18,7 +18,8 @@ class MissingExtraError(ImportError):
 
 def install_hint(extra: str) -> str:
     """The commands that install the optional dependency group ``extra`` of bench."""
-    return f'pip install "{DISTRIBUTION}[{extra}]" (from a source checkout: pip install ".[{extra}]")'
+    checkout = f'pip install ".[{extra}]"'
+    return f'pip install "{DISTRIBUTION}[{extra}]" (from a source checkout: {checkout})'
 
 
 def missing(module: str, extra: str) -> MissingExtraError:

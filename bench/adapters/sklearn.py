@@ -4,9 +4,9 @@ Two adapters:
 
 ``ProfanityCheckAdapter``
     The linear classifier shipped inside the PyPI package ``alt-profanity-check``
-    (the ``sklearn`` extra: ``pip install "bench-nlp[sklearn]"``): a ``TfidfVectorizer`` and a calibrated
-    linear SVM stored as ``profanity_check/data/{vectorizer,model}.joblib``. The
-    adapter reads those two files itself (the same ones ``profanity_check.predict_prob``
+    (the ``sklearn`` extra: ``pip install "bench-nlp[sklearn]"``): a ``TfidfVectorizer``
+    and a calibrated linear SVM stored as ``profanity_check/data/{vectorizer,model}.joblib``.
+    The adapter reads those two files itself (the same ones ``profanity_check.predict_prob``
     uses) and hashes the bytes it loads. They are pickles, but pickles installed
     from a package the user chose to install, like any other code of theirs.
 
