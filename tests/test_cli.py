@@ -93,13 +93,13 @@ def test_a_jsonl_prediction_file_that_is_not_utf8_fails_its_task_naming_file_and
     folder = tmp_path / "submission"
     folder.mkdir()
     path = folder / "toxicity.jsonl"
-    path.write_bytes(b'{"id": "article-01", "score": 0.5}\n{"id": "article-02", "note": "caf\xe9"}\n')
+    path.write_bytes(b'{"id": "article-01", "score": 0.5}\n{"id": "article-02", "x": "caf\xe9"}\n')
     done = bench(tmp_path, "+model=predictions", f"model.path={folder}", "hydra.run.dir=out")
     assert done.returncode == 1  # like any malformed predictions file: its task fails
     assert "Traceback" not in done.stderr and "UnicodeDecodeError" not in done.stderr
     assert done.stderr.strip().splitlines() == [
         f"bench: task toxicity failed: PredictionsFileError: {path}:2: (encoding): not UTF-8 "
-        "(byte 0xe9 at column 34); save the file as UTF-8"
+        "(byte 0xe9 at column 31); save the file as UTF-8"
     ]
 
 
