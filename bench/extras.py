@@ -22,7 +22,7 @@ def install_hint(extra: str) -> str:
     return f'pip install "{DISTRIBUTION}[{extra}]" (from a source checkout: {checkout})'
 
 
-def missing(module: str, extra: str) -> MissingExtraError:
+def missing_extra(module: str, extra: str) -> MissingExtraError:
     """The error for ``module`` of the ``extra`` group not being installed."""
     return MissingExtraError(
         f"{module} is not installed; it comes with the {extra!r} extra: {install_hint(extra)}",
@@ -35,4 +35,4 @@ def require(module: str, extra: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as err:
-        raise missing(err.name or module, extra) from err
+        raise missing_extra(err.name or module, extra) from err

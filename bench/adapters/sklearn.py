@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.adapters.base import Adapter
-from bench.extras import missing, require
+from bench.extras import missing_extra, require
 from bench.predictions import TextItem, ToxicityPrediction
 
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -126,7 +126,7 @@ class ProfanityCheckAdapter(_ProbaToxicityAdapter):
         # find the package's files without importing it: its __init__ unpickles them too
         spec = importlib.util.find_spec("profanity_check")
         if spec is None or not spec.submodule_search_locations:
-            raise missing("profanity_check", "sklearn")
+            raise missing_extra("profanity_check", "sklearn")
         data_dir = Path(next(iter(spec.submodule_search_locations))) / "data"
         self.files: dict[str, str] = {}
         self._saved_with: str | None = None
