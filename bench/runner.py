@@ -49,7 +49,26 @@ def build(config: DictConfig, what: str) -> Any:
         return instantiate(config)
     except InstantiationException as err:
         cause = err.__cause__ or err
-        raise ConfigError(f"{what}: {type(cause).__name__}: {cause}") from cause
+        hint = _local_module_hint(cause)
+        raise ConfigError(f"{what}: {type(cause).__name__}: {cause}{hint}") from cause
+
+
+def _local_module_hint(error: BaseException) -> str:
+    """A hint when a ``_target_``'s missing module is a folder or file in the current
+    directory: the ``bench`` command, like any console script, does not import from there
+    (and must not: a folder of untrusted files could then supply a missing module)."""
+    missing: BaseException | None = error
+    while missing is not None and not isinstance(missing, ModuleNotFoundError):
+        missing = missing.__cause__
+    if not isinstance(missing, ModuleNotFoundError) or not missing.name:
+        return ""
+    top = missing.name.split(".")[0]
+    if not (Path(top).is_dir() or Path(f"{top}.py").is_file()):
+        return ""
+    return (
+        f" ({top!r} is in the current directory, which the bench command does not import "
+        f"from: run it as PYTHONPATH=. bench …, or install your package)"
+    )
 
 
 @dataclass

@@ -426,7 +426,7 @@ def test_the_example_workflow_runs_bench_with_the_check_and_uploads_artifacts():
     # PyPI's "bench" is an unrelated project: the recipe must install bench from source
     install = next(s for s in steps if "pip install" in s.get("run", ""))
     assert "pip install bench" not in install["run"]
-    assert install["env"]["BENCH_SOURCE"].startswith("bench @ git+https://")
+    assert install["env"]["BENCH_SOURCE"].startswith("bench-nlp @ git+https://")
 
 
 def test_the_readme_yaml_baseline_works(runs, tmp_path):

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 def bench(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    path = os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))
+    # the test helpers' folder first, then any path the caller set (e.g. a worktree's code)
+    path = os.pathsep.join(p for p in (str(TESTS_DIR), os.environ.get("PYTHONPATH")) if p)
     env = os.environ | {"PYTHONPATH": path, "HYDRA_FULL_ERROR": "1"}
     return subprocess.run(
         [BENCH, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
@@ -85,6 +86,33 @@ def test_corrupted_gold_is_refused_without_result_files(tmp_path):
     done = bench(tmp_path, "+model=rules", f"dataset.path={gold}", "hydra.run.dir=out")
     assert done.returncode == 2
     assert "sha256" in done.stderr and raw.name in done.stderr
+    assert not (tmp_path / "out" / "result.json").exists()
+
+
+def test_a_jsonl_prediction_file_that_is_not_utf8_fails_its_task_naming_file_and_line(tmp_path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    path = folder / "toxicity.jsonl"
+    path.write_bytes(b'{"id": "article-01", "score": 0.5}\n{"id": "article-02", "x": "caf\xe9"}\n')
+    done = bench(tmp_path, "+model=predictions", f"model.path={folder}", "hydra.run.dir=out")
+    assert done.returncode == 1  # like any malformed predictions file: its task fails
+    assert "Traceback" not in done.stderr and "UnicodeDecodeError" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"bench: task toxicity failed: PredictionsFileError: {path}:2: (encoding): not UTF-8 "
+        "(byte 0xe9 at column 31); save the file as UTF-8"
+    ]
+
+
+def test_a_conll_prediction_file_that_is_not_utf8_exits_two_naming_file_and_line(tmp_path):
+    path = tmp_path / "submission.conll"
+    path.write_bytes(b"-DOCSTART- O\n\nJoh\xf1 B-person\nsays O\n")
+    args = ("+model=predictions", f"model.path={path}", "model.format=conll", "dataset=wnut17")
+    done = bench(tmp_path, *args, "hydra.run.dir=out")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"bench: ConfigError: model predictions: ConllError: {path}:3: (encoding): not UTF-8 "
+        "(byte 0xf1 at column 4); save the file as UTF-8"
+    ]
     assert not (tmp_path / "out" / "result.json").exists()
 
 

@@ -57,6 +57,7 @@ from typing import Any, ClassVar
 from bench.adapters.base import Adapter
 from bench.adapters.labels import LabelMap
 from bench.data.schema import TOXICITY_ATTRIBUTES
+from bench.extras import require
 from bench.predictions import EntityPrediction, TextItem, ToxicityPrediction
 
 _AGGREGATIONS = ("simple", "first", "average", "max")
@@ -179,8 +180,8 @@ class _HFAdapter(Adapter):
         max_length: int | None,
         dtype: str,
     ) -> None:
-        import torch  # lazy: torch and transformers are optional dependencies
-        import transformers
+        torch = require("torch", "hf")  # lazy: torch and transformers are optional dependencies
+        transformers = require("transformers", "hf")
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")

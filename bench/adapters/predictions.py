@@ -32,6 +32,7 @@ from bench.predictions import (
     TextItem,
     ToxicityPrediction,
 )
+from bench.text_files import read_utf8
 
 
 class PredictionsFileError(ValueError):
@@ -141,7 +142,7 @@ class PredictionsAdapter(Adapter):
         path = self.path / f"{task}.jsonl"
         field, parse = _PARSERS[task]
         out: dict[str, Any] = {}
-        for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for line_no, line in enumerate(read_utf8(path, PredictionsFileError).splitlines(), 1):
             if not line.strip():
                 continue
             where = f"{path}:{line_no}"

@@ -18,6 +18,7 @@ from bench.data.dataset import Dataset
 from bench.data.views import NerGold
 from bench.predictions import TextItem
 from bench.resources import resource_dir
+from bench.text_files import read_utf8
 
 
 class ConllError(ValueError):
@@ -116,7 +117,7 @@ def read_conll(path: str | Path) -> list[ConllSentence]:
     path = Path(path)
     if not path.is_file():
         raise ConllError(f"{path}: file not found")
-    return parse_conll(path.read_text(encoding="utf-8"), str(path))
+    return parse_conll(read_utf8(path, ConllError), str(path))
 
 
 def spans_from_tags(tags: list[str], offsets: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
