@@ -82,7 +82,12 @@ def test_unchanged_model_passes_against_its_own_baseline(runs, capsys):
     assert primary == {"ner.strict_f1": 1.0, "attribution.e2e_f1": 1.0, "toxicity.roc_auc": 1.0}
     assert _report_cli(runs["rules"], "--baseline", runs["baseline"] / "result.json") == 0
     out = capsys.readouterr().out
-    assert "| metric " in out and "| p-value | verdict |" in out and out.rstrip().endswith("10 ok")
+    assert "| metric " in out and "| p-value | units " in out and out.rstrip().endswith("10 ok")
+    units = {r.key: r.units for r in report.rows if r.units is not None}
+    assert set(units) == set(primary)  # no other test: no drop beyond tolerance
+    assert [units[key].split()[1] for key in primary] == ["entities", "quotes", "items"]
+    for key, text in units.items():
+        assert f"| {text} " in next(line for line in out.splitlines() if f"| {key} " in line)
 
 
 def test_degraded_adapter_is_a_regression_with_junit_failures(runs, tmp_path, capsys):
@@ -124,7 +129,7 @@ def test_secondary_metrics_get_an_item_level_paired_test(runs, tmp_path):
         assert scrambled[key].verdict == "regression" and scrambled[key].p_value < 0.05, key
     halved = {r.key: r for r in check(runs["halved"], baseline).rows}
     assert halved["ner.exact_f1"].verdict == "regression"
-    assert "only 3 items to resample (fewer than 20)" in halved["ner.exact_f1"].reason
+    assert "not attempted: 3 items to resample, fewer than the 20" in halved["ner.exact_f1"].reason
 
 
 def test_tiny_noise_within_tolerance_passes(runs):

@@ -13,7 +13,7 @@ from bench_config import run_model
 from hydra import compose, initialize_config_dir
 
 from bench.cli import CONF_DIR
-from bench.report.compare import CompareError, Run, compare_task
+from bench.report.compare import MIN_UNITS, CompareError, Run, compare_task
 from bench.report.compare_items import compare_metric, compare_metrics
 from bench.runner import run
 
@@ -311,7 +311,9 @@ def test_a_run_against_itself_differs_by_zero_with_p_one_on_every_metric(runs, t
     tests, _ = compare_metrics(crafted, crafted, task, n_resamples=50, method=method)
     assert TESTED[task] <= set(tests)
     for metric, test in tests.items():
-        assert (test.difference, test.p_value) == (0.0, 1.0), metric
+        # on the seed article: 3 items (ner, attribution, toxicity documents), 40 segments
+        expected = 1.0 if test.n_units >= MIN_UNITS else None
+        assert (test.difference, test.p_value) == (0.0, expected), metric
 
 
 @pytest.mark.parametrize("method", ["bootstrap", "randomization"])
@@ -446,12 +448,24 @@ def test_cli_all_metrics_prints_every_testable_metric_and_lists_the_others(runs)
     header = next(line for line in lines if line.startswith("| task"))
     cells = [c.strip() for c in header.strip("|").split("|")]
     assert cells == ["task", "metric", "A: rules", "B: empty", "A - B", "low", "high", "p",
-                     "unit"]  # fmt: skip
+                     "units"]  # fmt: skip
     rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in lines
             if line.startswith("| ") and not line.startswith("| task")}  # fmt: skip
+    untested = lines[lines.index("no p-value:") + 1 :]
     for task, metrics in TESTED.items():
         for metric in metrics:
-            assert rows[(task, metric)].rstrip().endswith("| item |")
+            cells = [c.strip() for c in rows[(task, metric)].strip().strip("|").split("|")]
+            # the seed article: 3 items (documents) for ner and attribution, 40 segments
+            n = 40 if task == "toxicity" and not metric.startswith("document_") else 3
+            assert cells[-1] == f"{n} items", cells
+            if n < MIN_UNITS:
+                assert cells[-4:-1] == ["-", "-", "not attempted"], cells
+                assert (
+                    f"- {task}.{metric}: not attempted: 3 items to resample, fewer than the "
+                    f"{MIN_UNITS} a paired test needs" in untested
+                )
+            else:
+                assert 0 < float(cells[-2]) <= 1, cells
     skipped = lines[lines.index("skipped (not testable on items from the samples):") + 1 :]
     assert "- toxicity.bias_score: needs the items' identities, which the samples do not hold" in (
         skipped
@@ -472,12 +486,11 @@ def test_cli_metric_tests_the_metrics_named(runs):
 def test_cli_without_the_flags_prints_the_primary_metrics_only(runs):
     done = _report(runs["rules"], runs["empty"], "--resamples", "50")
     assert done.returncode == 0, done.stderr
-    assert "unit" not in done.stdout and "skipped" not in done.stdout
-    assert [line.split("|")[2].strip() for line in done.stdout.splitlines()[3:6]] == [
-        "strict_f1",
-        "e2e_f1",
-        "roc_auc",
-    ]
+    assert "skipped" not in done.stdout and "not attempted" not in done.stdout
+    rows = [line.strip("|").split("|") for line in done.stdout.splitlines()[3:6]]
+    assert [row[1].strip() for row in rows] == ["strict_f1", "e2e_f1", "roc_auc"]
+    assert [row[-1].split()[1] for row in rows] == ["entities", "quotes", "items"]
+    assert all(int(row[-1].split()[0]) >= MIN_UNITS for row in rows)
 
 
 @pytest.mark.parametrize(

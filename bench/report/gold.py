@@ -76,12 +76,14 @@ def registered_preset(path: Path, result: dict[str, Any]) -> dict[str, Any]:
         )
     for key, value in node.items():
         if key not in preset:
-            raise GoldError(f"{where}.{key}: not a parameter of the registered dataset {name}")
+            raise GoldError(
+                f"{where}.{key}: not a parameter of the registered dataset {name}{hint}"
+            )
         bad = _not_plain(value, f"{where}.{key}")
         if bad is not None:
             raise GoldError(
                 f"{bad}: expected a plain value (null, true/false, a number, a string "
-                "without ${, or a list of these)"
+                f"without ${{, or a list of these){hint}"
             )
     return preset
 
