@@ -132,6 +132,23 @@ def test_secondary_metrics_get_an_item_level_paired_test(runs, tmp_path):
     assert "not attempted: 3 items to resample, fewer than the 20" in halved["ner.exact_f1"].reason
 
 
+def test_the_primary_tests_follow_the_same_minimum_of_units(runs, monkeypatch):
+    """check and compare share one rule: raised above the entities of the seed article,
+    the primary NER test is not attempted and the drop fails with the reason."""
+    import bench.report.compare
+
+    monkeypatch.setattr(bench.report.compare, "MIN_UNITS", 1000)
+    report = check(runs["halved"], runs["baseline"])
+    row = {r.key: r for r in report.rows}["ner.strict_f1"]
+    assert row.verdict == "regression" and row.p_value is None
+    assert row.units.endswith(" entities") and int(row.units.split()[0]) > 100
+    assert f"not attempted: {row.units} to resample, fewer than the 1000" in row.reason
+    line = next(x for x in report.render().splitlines() if x.startswith("| ner.strict_f1 "))
+    assert f"| not attempted | {row.units} " in line
+    ok = {r.key: r for r in report.rows}["toxicity.roc_auc"]  # no drop: a note, not a failure
+    assert ok.verdict == "ok" and "no p-value: toxicity.roc_auc: not attempted" in report.render()
+
+
 def test_tiny_noise_within_tolerance_passes(runs):
     report = check(runs["jitter"], runs["baseline"], tolerance=0.02)
     assert report.passed and set(_verdicts(report).values()) == {"ok"}

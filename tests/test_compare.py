@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from bench_config import run_model
 from hydra import compose, initialize_config_dir
@@ -331,6 +332,41 @@ def test_oracle_is_significantly_better_than_empty_on_items(runs):
     assert test.difference < 0 and test.high < 0 and test.p_value < 0.01
     test = compare_metric(oracle, empty, "ner", "partial_f1", n_resamples=50)
     assert test.difference == 1.0 and test.n_units == 3  # the three items of the dataset
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "randomization"])
+def test_a_paired_test_needs_min_units(method):
+    """One rule for every p-value: on fewer than MIN_UNITS units only the difference."""
+    from bench.metrics.bootstrap import mean_statistic
+    from bench.report.compare import paired_test
+
+    for n in (MIN_UNITS - 1, MIN_UNITS):
+        a, b = np.linspace(0, 1, n), np.zeros(n)
+        test = paired_test(mean_statistic, (a,), (b,), 200, 0, method, "item")
+        assert test.difference == pytest.approx(0.5) and test.n_units == n
+        if n < MIN_UNITS:
+            assert (test.low, test.high, test.p_value, test.n_resamples) == (None,) * 3 + (0,)
+            assert test.undefined == (
+                f"not attempted: {n} items to resample, fewer than the {MIN_UNITS} a paired "
+                "test needs"
+            )
+        else:
+            assert test.p_value < 0.05 and test.n_resamples == 200 and test.undefined is None
+
+
+def test_cli_does_not_test_the_seed_articles_three_documents(runs):
+    """The issue's case: an item-level p-value for NER from three documents (it was
+    0.001) is not attempted; the entity-level test of the same metric is."""
+    done = _report(runs["rules"], runs["oracle"], "--metric", "ner.strict_f1", "--resamples", "200")
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| ner "))
+    assert [c.strip() for c in row.strip("|").split("|")][-4:] == [
+        "-", "-", "not attempted", "3 items"]  # fmt: skip
+    assert "- ner.strict_f1: not attempted: 3 items to resample, fewer than the 20" in done.stdout
+    done = _report(runs["rules"], runs["oracle"], "--task", "ner", "--resamples", "200")
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| ner "))
+    p, units = [c.strip() for c in row.strip("|").split("|")][-2:]
+    assert float(p) < 0.05 and units.endswith(" entities") and int(units.split()[0]) > MIN_UNITS
 
 
 def test_macro_f1_aligns_the_label_columns_of_the_two_runs(runs):
