@@ -263,3 +263,30 @@ def test_two_runs_with_no_task_in_common_are_one_line_and_exit_two(runs):
     for args in (["--all-metrics"], ["--task", "ner"]):
         done = _report("compare", runs["ner"], runs["toxicity"], *args)
         assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "where"),
+    [("leaderboard", "a file"), ("leaderboard", "below a file"), ("errors", "below a file"),
+     ("errors", "a directory")],
+)  # fmt: skip
+def test_an_unwritable_out_is_one_line_and_exit_two(runs, tmp_path, command, where):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    out = {"a file": blocker, "below a file": blocker / "out", "a directory": tmp_path}[where]
+    extra = ["--no-plots"] if command == "leaderboard" else []
+    done = _report(command, runs["rules"], "--out", out, *extra)
+    assert done.returncode == 2, done.stdout
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"bench-report {command}: --out {out}: cannot write ("), line
+    assert blocker.read_text() == "not a directory"
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_result_file_nested_too_deeply_is_one_line_and_exit_two(runs, tmp_path):
+    deep = tmp_path / "deep" / "result.json"
+    deep.parent.mkdir()
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    done = _report("compare", deep.parent, runs["rules"])
+    assert done.returncode == 2
+    assert done.stderr == f"bench-report compare: {deep}: (json): nested too deeply\n"

@@ -24,6 +24,7 @@ recording the class bench built at the top of ``provenance.config.dataset`` and
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,12 +78,19 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _read_json_lines(path: Path) -> list[tuple[int, Any]]:
-    """``(line, value)`` of each non-blank line of a JSON Lines file."""
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of a run's file; a :class:`CompareError` if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise CompareError(f"{path}: not UTF-8 text ({err.reason})") from None
+    except OSError as err:
+        raise CompareError(f"{path}: cannot read ({err.strerror or err})") from None
+
+
+def _read_json_lines(path: Path) -> list[tuple[int, Any]]:
+    """``(line, value)`` of each non-blank line of a JSON Lines file."""
+    text = _read_text(path)
     out = []
     for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -193,14 +201,15 @@ class Run:
         directory = path.parent
         if not path.is_file():
             raise CompareError(f"{path}: not found")
+        text = _read_text(path)
         try:
-            result = json.loads(path.read_text(encoding="utf-8"))
+            result = json.loads(text)
+            _check_result(path, result)
+            _refuse_targets(path, result)
         except json.JSONDecodeError as err:
             raise CompareError(f"{path}:{err.lineno}: (json): {err.msg}") from None
-        except UnicodeDecodeError as err:
-            raise CompareError(f"{path}: not UTF-8 text ({err.reason})") from None
-        _check_result(path, result)
-        _refuse_targets(path, result)
+        except RecursionError:
+            raise CompareError(f"{path}: (json): nested too deeply") from None
         return cls(directory, result)
 
     @property
@@ -331,13 +340,14 @@ def _not_attempted(
     n_units = len(arrays_a[0])
     if n_units >= MIN_UNITS:
         return None
-    everything = np.arange(n_units)[None, :]
-    with np.errstate(all="ignore"):
-        observed = float(
-            make_statistic(*arrays_a)(everything)[0] - make_statistic(*arrays_b)(everything)[0]
-        )
+    observed = math.nan  # no units: no difference either
+    if n_units:
+        everything = np.arange(n_units)[None, :]
+        with np.errstate(all="ignore"):
+            a, b = (make_statistic(*arrays)(everything)[0] for arrays in (arrays_a, arrays_b))
+        observed = float(a - b)
     return PairedTest(
-        observed if np.isfinite(observed) else None, None, None, None,
+        observed if math.isfinite(observed) else None, None, None, None,
         n_resamples=0, n_dropped=0, n_units=n_units, alpha=None, seed=seed,
         method="paired bootstrap" if method == "bootstrap" else "approximate randomisation",
         unit=unit,

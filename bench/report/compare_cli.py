@@ -127,7 +127,7 @@ def main(args: argparse.Namespace) -> int:
             tests = [
                 (task, PRIMARY_METRIC[task],
                  compare_task(run_a, run_b, task, args.resamples, args.seed, args.method))
-                for task in args.task or _ok_tasks(run_a, run_b)
+                for task in dict.fromkeys(args.task or _ok_tasks(run_a, run_b))
             ]  # fmt: skip
         rows = [_row(run_a, run_b, *found) for found in tests]
     except CompareError as err:

@@ -38,5 +38,11 @@ def main(args: argparse.Namespace) -> int:
     except (ErrorsError, CompareError) as err:  # CompareError: a run's files are malformed
         print(f"bench-report errors: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the runs were read (a CompareError otherwise): --out is unusable
+        print(
+            f"bench-report errors: --out {args.out}: cannot write ({err.strerror or err})",
+            file=sys.stderr,
+        )
+        return 2
     print(f"wrote {args.out}")
     return 0

@@ -51,6 +51,12 @@ def main(args: argparse.Namespace) -> int:
     except (LeaderboardError, CompareError) as err:  # CompareError: a run's files are malformed
         print(f"bench-report leaderboard: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the runs were read (a CompareError otherwise): --out is unusable
+        print(
+            f"bench-report leaderboard: --out {args.out}: cannot write ({err.strerror or err})",
+            file=sys.stderr,
+        )
+        return 2
     print(
         f"{len(board.entries)} runs on {board.dataset['name']} {board.dataset['version']}: "
         f"{len(written)} files in {args.out}"
