@@ -150,6 +150,20 @@ def test_an_interpolation_in_a_result_file_is_never_resolved(runs, tmp_path, com
         assert "team ${oc.env:BENCH_TEST_SECRET}" in shown.replace("\\", "")
 
 
+def test_an_interpolation_in_a_yaml_baseline_is_never_resolved(runs, tmp_path):
+    baseline = tmp_path / "check.yaml"
+    baseline.write_text(
+        f"baseline: {runs['rules'] / 'result.json'}\n"
+        "dataset_sha256: ${oc.env:BENCH_TEST_SECRET}\n"
+        "metrics:\n  ner.strict_f1: {tolerance: 0.0}\n"
+    )
+    done = _report("check", runs["rules"], "--baseline", baseline, "--resamples", 20,
+                   env={"BENCH_TEST_SECRET": SECRET})  # fmt: skip
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert f"{baseline}: dataset_sha256: differs from" in line and SECRET not in line
+
+
 def test_the_errors_page_refuses_an_interpolated_dataset_parameter(runs, tmp_path):
     """The old page resolved ``${oc.env:…}`` while re-loading the gold and printed the
     value in its note ("could not be loaded: … not found")."""
