@@ -3,11 +3,10 @@
 A result file is data (see :meth:`bench.report.compare.Run.load`). When a report needs
 the gold's texts, the run's ``provenance.config.dataset`` only *names* the dataset: it
 must be one of bench's own presets (``conf/dataset/<name>.yaml``), with that preset's
-``_target_``, no key the preset lacks and plain values (null, booleans, numbers,
-strings without ``${``, lists of these). The gold is then built from the preset as
-bench ships it — the run's values (a ``dataset.path`` on the submitter's machine)
-are not used — and the caller keeps it only if its sha256 is the run's
-``dataset.sha256``.
+``_target_`` and plain values (null, booleans, numbers, strings without ``${``, lists
+of these). The gold is then built from the preset as bench ships it — the run's
+values (a ``dataset.path`` on the submitter's machine) are not used — and the caller
+keeps it only if its sha256 is the run's ``dataset.sha256``.
 """
 
 from __future__ import annotations
@@ -75,10 +74,6 @@ def registered_preset(path: Path, result: dict[str, Any]) -> dict[str, Any]:
             f"dataset {name} ({preset['_target_']}){hint}"
         )
     for key, value in node.items():
-        if key not in preset:
-            raise GoldError(
-                f"{where}.{key}: not a parameter of the registered dataset {name}{hint}"
-            )
         bad = _not_plain(value, f"{where}.{key}")
         if bad is not None:
             raise GoldError(
