@@ -82,7 +82,12 @@ def test_unchanged_model_passes_against_its_own_baseline(runs, capsys):
     assert primary == {"ner.strict_f1": 1.0, "attribution.e2e_f1": 1.0, "toxicity.roc_auc": 1.0}
     assert _report_cli(runs["rules"], "--baseline", runs["baseline"] / "result.json") == 0
     out = capsys.readouterr().out
-    assert "| metric " in out and "| p-value | verdict |" in out and out.rstrip().endswith("10 ok")
+    assert "| metric " in out and "| p-value | units " in out and out.rstrip().endswith("10 ok")
+    units = {r.key: r.units for r in report.rows if r.units is not None}
+    assert set(units) == set(primary)  # no other test: no drop beyond tolerance
+    assert [units[key].split()[1] for key in primary] == ["entities", "quotes", "items"]
+    for key, text in units.items():
+        assert f"| {text} " in next(line for line in out.splitlines() if f"| {key} " in line)
 
 
 def test_degraded_adapter_is_a_regression_with_junit_failures(runs, tmp_path, capsys):
@@ -124,7 +129,24 @@ def test_secondary_metrics_get_an_item_level_paired_test(runs, tmp_path):
         assert scrambled[key].verdict == "regression" and scrambled[key].p_value < 0.05, key
     halved = {r.key: r for r in check(runs["halved"], baseline).rows}
     assert halved["ner.exact_f1"].verdict == "regression"
-    assert "only 3 items to resample (fewer than 20)" in halved["ner.exact_f1"].reason
+    assert "not attempted: 3 items to resample, fewer than the 20" in halved["ner.exact_f1"].reason
+
+
+def test_the_primary_tests_follow_the_same_minimum_of_units(runs, monkeypatch):
+    """check and compare share one rule: raised above the entities of the seed article,
+    the primary NER test is not attempted and the drop fails with the reason."""
+    import bench.report.compare
+
+    monkeypatch.setattr(bench.report.compare, "MIN_UNITS", 1000)
+    report = check(runs["halved"], runs["baseline"])
+    row = {r.key: r for r in report.rows}["ner.strict_f1"]
+    assert row.verdict == "regression" and row.p_value is None
+    assert row.units.endswith(" entities") and int(row.units.split()[0]) > 100
+    assert f"not attempted: {row.units} to resample, fewer than the 1000" in row.reason
+    line = next(x for x in report.render().splitlines() if x.startswith("| ner.strict_f1 "))
+    assert f"| not attempted | {row.units} " in line
+    ok = {r.key: r for r in report.rows}["toxicity.roc_auc"]  # no drop: a note, not a failure
+    assert ok.verdict == "ok" and "no p-value: toxicity.roc_auc: not attempted" in report.render()
 
 
 def test_tiny_noise_within_tolerance_passes(runs):

@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from bench_config import run_model
 from hydra import compose, initialize_config_dir
 
 from bench.cli import CONF_DIR
-from bench.report.compare import CompareError, Run, compare_task
+from bench.report.compare import MIN_UNITS, CompareError, Run, compare_task
 from bench.report.compare_items import compare_metric, compare_metrics
 from bench.runner import run
 
@@ -311,7 +312,9 @@ def test_a_run_against_itself_differs_by_zero_with_p_one_on_every_metric(runs, t
     tests, _ = compare_metrics(crafted, crafted, task, n_resamples=50, method=method)
     assert TESTED[task] <= set(tests)
     for metric, test in tests.items():
-        assert (test.difference, test.p_value) == (0.0, 1.0), metric
+        # on the seed article: 3 items (ner, attribution, toxicity documents), 40 segments
+        expected = 1.0 if test.n_units >= MIN_UNITS else None
+        assert (test.difference, test.p_value) == (0.0, expected), metric
 
 
 @pytest.mark.parametrize("method", ["bootstrap", "randomization"])
@@ -329,6 +332,41 @@ def test_oracle_is_significantly_better_than_empty_on_items(runs):
     assert test.difference < 0 and test.high < 0 and test.p_value < 0.01
     test = compare_metric(oracle, empty, "ner", "partial_f1", n_resamples=50)
     assert test.difference == 1.0 and test.n_units == 3  # the three items of the dataset
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "randomization"])
+def test_a_paired_test_needs_min_units(method):
+    """One rule for every p-value: on fewer than MIN_UNITS units only the difference."""
+    from bench.metrics.bootstrap import mean_statistic
+    from bench.report.compare import paired_test
+
+    for n in (MIN_UNITS - 1, MIN_UNITS):
+        a, b = np.linspace(0, 1, n), np.zeros(n)
+        test = paired_test(mean_statistic, (a,), (b,), 200, 0, method, "item")
+        assert test.difference == pytest.approx(0.5) and test.n_units == n
+        if n < MIN_UNITS:
+            assert (test.low, test.high, test.p_value, test.n_resamples) == (None,) * 3 + (0,)
+            assert test.undefined == (
+                f"not attempted: {n} items to resample, fewer than the {MIN_UNITS} a paired "
+                "test needs"
+            )
+        else:
+            assert test.p_value < 0.05 and test.n_resamples == 200 and test.undefined is None
+
+
+def test_cli_does_not_test_the_seed_articles_three_documents(runs):
+    """The issue's case: an item-level p-value for NER from three documents (it was
+    0.001) is not attempted; the entity-level test of the same metric is."""
+    done = _report(runs["rules"], runs["oracle"], "--metric", "ner.strict_f1", "--resamples", "200")
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| ner "))
+    assert [c.strip() for c in row.strip("|").split("|")][-4:] == [
+        "-", "-", "not attempted", "3 items"]  # fmt: skip
+    assert "- ner.strict_f1: not attempted: 3 items to resample, fewer than the 20" in done.stdout
+    done = _report(runs["rules"], runs["oracle"], "--task", "ner", "--resamples", "200")
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| ner "))
+    p, units = [c.strip() for c in row.strip("|").split("|")][-2:]
+    assert float(p) < 0.05 and units.endswith(" entities") and int(units.split()[0]) > MIN_UNITS
 
 
 def test_macro_f1_aligns_the_label_columns_of_the_two_runs(runs):
@@ -446,12 +484,24 @@ def test_cli_all_metrics_prints_every_testable_metric_and_lists_the_others(runs)
     header = next(line for line in lines if line.startswith("| task"))
     cells = [c.strip() for c in header.strip("|").split("|")]
     assert cells == ["task", "metric", "A: rules", "B: empty", "A - B", "low", "high", "p",
-                     "unit"]  # fmt: skip
+                     "units"]  # fmt: skip
     rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in lines
             if line.startswith("| ") and not line.startswith("| task")}  # fmt: skip
+    untested = lines[lines.index("no p-value:") + 1 :]
     for task, metrics in TESTED.items():
         for metric in metrics:
-            assert rows[(task, metric)].rstrip().endswith("| item |")
+            cells = [c.strip() for c in rows[(task, metric)].strip().strip("|").split("|")]
+            # the seed article: 3 items (documents) for ner and attribution, 40 segments
+            n = 40 if task == "toxicity" and not metric.startswith("document_") else 3
+            assert cells[-1] == f"{n} items", cells
+            if n < MIN_UNITS:
+                assert cells[-4:-1] == ["-", "-", "not attempted"], cells
+                assert (
+                    f"- {task}.{metric}: not attempted: 3 items to resample, fewer than the "
+                    f"{MIN_UNITS} a paired test needs" in untested
+                )
+            else:
+                assert 0 < float(cells[-2]) <= 1, cells
     skipped = lines[lines.index("skipped (not testable on items from the samples):") + 1 :]
     assert "- toxicity.bias_score: needs the items' identities, which the samples do not hold" in (
         skipped
@@ -472,12 +522,11 @@ def test_cli_metric_tests_the_metrics_named(runs):
 def test_cli_without_the_flags_prints_the_primary_metrics_only(runs):
     done = _report(runs["rules"], runs["empty"], "--resamples", "50")
     assert done.returncode == 0, done.stderr
-    assert "unit" not in done.stdout and "skipped" not in done.stdout
-    assert [line.split("|")[2].strip() for line in done.stdout.splitlines()[3:6]] == [
-        "strict_f1",
-        "e2e_f1",
-        "roc_auc",
-    ]
+    assert "skipped" not in done.stdout and "not attempted" not in done.stdout
+    rows = [line.strip("|").split("|") for line in done.stdout.splitlines()[3:6]]
+    assert [row[1].strip() for row in rows] == ["strict_f1", "e2e_f1", "roc_auc"]
+    assert [row[-1].split()[1] for row in rows] == ["entities", "quotes", "items"]
+    assert all(int(row[-1].split()[0]) >= MIN_UNITS for row in rows)
 
 
 @pytest.mark.parametrize(

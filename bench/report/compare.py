@@ -11,12 +11,20 @@ across runs (the leaderboard and the regression check use it):
 
 :mod:`bench.report.compare_items` tests (nearly) every other metric, on items.
 The test is a paired bootstrap (difference, interval, p-value) or approximate
-randomisation (difference, p-value); see :mod:`bench.metrics.bootstrap`.
+randomisation (difference, p-value); see :mod:`bench.metrics.bootstrap`. On fewer
+than :data:`MIN_UNITS` units it is not attempted (:func:`paired_test`).
+
+A result file is data: :meth:`Run.load` reads it as JSON, resolves nothing (a
+``${oc.env:…}`` string stays a string) and refuses any ``_target_`` but the string
+recording the class bench built at the top of ``provenance.config.dataset`` and
+``provenance.config.model``, and, deeper, a registered dataset's class (the oracle's
+``model.dataset``); no report instantiates or imports anything from it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +40,14 @@ from bench.metrics.bootstrap import (
     paired_bootstrap,
     roc_auc_statistic,
 )
+from bench.report.gold import registered_classes
 
 PRIMARY_METRIC = {"ner": "strict_f1", "attribution": "e2e_f1", "toxicity": "roc_auc"}
+
+MIN_UNITS = 20
+"""The fewest resampled units behind a p-value, an interval of a difference or a
+significance decision (compare, check, leaderboard ties): on fewer — the seed
+article's three documents — resampling cannot tell a difference from noise."""
 
 
 class CompareError(ValueError):
@@ -64,12 +78,19 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _read_json_lines(path: Path) -> list[tuple[int, Any]]:
-    """``(line, value)`` of each non-blank line of a JSON Lines file."""
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of a run's file; a :class:`CompareError` if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise CompareError(f"{path}: not UTF-8 text ({err.reason})") from None
+    except OSError as err:
+        raise CompareError(f"{path}: cannot read ({err.strerror or err})") from None
+
+
+def _read_json_lines(path: Path) -> list[tuple[int, Any]]:
+    """``(line, value)`` of each non-blank line of a JSON Lines file."""
+    text = _read_text(path)
     out = []
     for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -143,6 +164,30 @@ def _check_result(path: Path, result: Any) -> None:
             raise CompareError(f"{path}: tasks.{task}: expected an object")
 
 
+# where a _target_ string records the class bench built (the run's dataset and model)
+_RECORDED_TARGETS = ("provenance.config.dataset._target_", "provenance.config.model._target_")
+
+
+def _refuse_targets(path: Path, value: Any, where: str = "") -> None:
+    """No ``_target_`` in the result but the recorded ones and registered dataset classes
+    (strings): a report must never be led to build an object from a result file."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            field = f"{where}.{key}" if where else str(key)
+            if key == "_target_" and not (
+                isinstance(inner, str)
+                and (field in _RECORDED_TARGETS or inner in registered_classes())
+            ):
+                raise CompareError(
+                    f"{path}: {field}: refused: {_short(inner)} (a result file is data: "
+                    "a _target_ may only record the run's model or a dataset bench registers)"
+                )
+            _refuse_targets(path, inner, field)
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            _refuse_targets(path, inner, f"{where}[{i}]")
+
+
 @dataclass(frozen=True)
 class Run:
     directory: Path
@@ -156,13 +201,15 @@ class Run:
         directory = path.parent
         if not path.is_file():
             raise CompareError(f"{path}: not found")
+        text = _read_text(path)
         try:
-            result = json.loads(path.read_text(encoding="utf-8"))
+            result = json.loads(text)
+            _check_result(path, result)
+            _refuse_targets(path, result)
         except json.JSONDecodeError as err:
             raise CompareError(f"{path}:{err.lineno}: (json): {err.msg}") from None
-        except UnicodeDecodeError as err:
-            raise CompareError(f"{path}: not UTF-8 text ({err.reason})") from None
-        _check_result(path, result)
+        except RecursionError:
+            raise CompareError(f"{path}: (json): nested too deeply") from None
         return cls(directory, result)
 
     @property
@@ -261,6 +308,54 @@ def check_comparable(run_a: Run, run_b: Run, task: str) -> None:
             raise CompareError(f"{run.directory}: task {task} is {status or 'missing'}")
 
 
+def units_text(n_units: int, unit: str) -> str:
+    """``162 entities``, ``3 items``, ``1 quote``: how many units of which kind."""
+    plural = unit[:-1] + "ies" if unit.endswith("y") else unit + "s"
+    return f"{n_units} {unit if n_units == 1 else plural}"
+
+
+def no_p_value(test: PairedTest) -> str | None:
+    """What stands in for a missing p-value in a table: ``not attempted`` (too few units)
+    or ``undefined``; None when the test has one."""
+    if test.p_value is not None:
+        return None
+    return "not attempted" if test.n_resamples == 0 else "undefined"
+
+
+def _arrays(data: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, ...]:
+    return (data,) if isinstance(data, np.ndarray) else tuple(map(np.asarray, data))
+
+
+def _not_attempted(
+    make_statistic: StatisticBuilder,
+    data_a: Sequence[Any],
+    data_b: Sequence[Any],
+    seed: int,
+    method: str,
+    unit: str,
+) -> PairedTest | None:
+    """The observed difference without a test when there are fewer than :data:`MIN_UNITS`
+    units (None: there are enough)."""
+    arrays_a, arrays_b = _arrays(data_a), _arrays(data_b)
+    n_units = len(arrays_a[0])
+    if n_units >= MIN_UNITS:
+        return None
+    observed = math.nan  # no units: no difference either
+    if n_units:
+        everything = np.arange(n_units)[None, :]
+        with np.errstate(all="ignore"):
+            a, b = (make_statistic(*arrays)(everything)[0] for arrays in (arrays_a, arrays_b))
+        observed = float(a - b)
+    return PairedTest(
+        observed if math.isfinite(observed) else None, None, None, None,
+        n_resamples=0, n_dropped=0, n_units=n_units, alpha=None, seed=seed,
+        method="paired bootstrap" if method == "bootstrap" else "approximate randomisation",
+        unit=unit,
+        undefined=f"not attempted: {units_text(n_units, unit)} to resample, fewer than the "
+        f"{MIN_UNITS} a paired test needs",
+    )  # fmt: skip
+
+
 def paired_test(
     make_statistic: StatisticBuilder,
     data_a: Sequence[Any],
@@ -270,14 +365,17 @@ def paired_test(
     method: str,
     unit: str,
 ) -> PairedTest:
-    """The paired test ``method`` (bootstrap or randomization) of A minus B."""
+    """The paired test ``method`` (bootstrap or randomization) of A minus B; on fewer
+    than :data:`MIN_UNITS` units only the difference, the test not attempted (its
+    ``undefined`` says so; no interval, no p-value)."""
+    if method not in ("bootstrap", "randomization"):
+        raise CompareError(f"method: expected bootstrap or randomization, got {method!r}")
+    few = _not_attempted(make_statistic, data_a, data_b, seed, method, unit)
+    if few is not None:
+        return few
     if method == "bootstrap":
         return paired_bootstrap(make_statistic, data_a, data_b, n_resamples, seed, unit=unit)
-    if method == "randomization":
-        return approximate_randomization(
-            make_statistic, data_a, data_b, n_resamples, seed, unit=unit
-        )
-    raise CompareError(f"method: expected bootstrap or randomization, got {method!r}")
+    return approximate_randomization(make_statistic, data_a, data_b, n_resamples, seed, unit=unit)
 
 
 def compare_task(

@@ -14,7 +14,8 @@ two-sided paired bootstrap on the same units (entities, quotes or items; see
 
 - p < alpha (0.05): the difference is significant, the run gets its position
   (competition ranking: 1, 1, 3);
-- otherwise (or when the test is undefined) it shares the rank of the run above.
+- otherwise (or when the test is undefined, or not attempted on fewer than
+  :data:`bench.report.compare.MIN_UNITS` units) it shares the rank of the run above.
 
 Ties chain: if B ties A and C ties B, all three share A's rank even if A and C
 would differ significantly. A rank therefore claims only "not distinguishable
