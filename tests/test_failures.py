@@ -192,6 +192,15 @@ def test_failed_items_are_not_cached_and_a_rerun_asks_only_for_them(serve, tmp_p
     assert main_table(second)[1][0][-1] == "ok"
 
 
+def test_a_key_echoed_in_an_answer_is_not_written_with_the_failure(serve, tmp_path):
+    server = serve(lambda seen, n: Reply(content=f"Your key {KEY} has no JSON for you."))
+    result = chat_run(tmp_path, server, "task=toxicity")
+    assert result["tasks"]["toxicity"]["status"] == "failed"
+    rows = samples(tmp_path, "toxicity")
+    assert {row["failure"]["raw"] for row in rows} == {"Your key *** has no JSON for you."}
+    assert KEY not in (tmp_path / "samples" / "toxicity.jsonl").read_text()
+
+
 def test_max_failure_rate_must_be_a_rate(tmp_path):
     with pytest.raises(ValueError, match=r"max_failure_rate=1\.5: expected a number in \[0, 1\]"):
         run_model(tmp_path, "empty", "max_failure_rate=1.5")

@@ -616,13 +616,18 @@ class OpenAIChatAdapter(Adapter):
         def work(item: TextItem) -> _Outcome:
             prompt = render(task, item.text)
 
-            def failed(reason: str, message: str, raw: str | None = None) -> _Outcome:
-                return _Outcome(PredictionFailure(reason, message, prompt, raw), [])
+            def failed(
+                reason: str, message: str, raw: str | None = None, transport: bool = False
+            ) -> _Outcome:  # written to samples/: without the key, should a server echo it
+                record = PredictionFailure(
+                    reason, self._without_key(message), prompt, self._without_key(raw)
+                )
+                return _Outcome(record, [], transport)
 
             try:
                 content, finish = self._complete(task, item.text)
             except RequestFailure as err:
-                return _Outcome(PredictionFailure("request", str(err), prompt), [], True)
+                return failed("request", str(err), transport=True)
             except Refusal as err:
                 return failed("refusal", "the server refused to answer", str(err) or None)
             truncated = " (finish_reason=length)" if finish == "length" else ""
@@ -655,6 +660,10 @@ class OpenAIChatAdapter(Adapter):
                 f"first: {outcomes[0].prediction.message}"
             )
         return [o.prediction for o in outcomes]
+
+    def _without_key(self, text: str | None) -> str | None:
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        return text.replace(key, "***") if text and key else text
 
     def end_task(self, task: str, items: list[TextItem]) -> None:
         """One warning for the parts of answers dropped in ``task`` (none per item)."""
