@@ -180,7 +180,7 @@ def _clip(text: str | None) -> str | None:
     return text[:FAILURE_TEXT_CHARS] + f" … [{len(text) - FAILURE_TEXT_CHARS} more characters]"
 
 
-def failure_sample(item_id: str, failure: PredictionFailure) -> dict[str, Any]:
+def _failure_row(item_id: str, failure: PredictionFailure) -> dict[str, Any]:
     """The ``samples/<task>.jsonl`` row of a failed item (prompt and answer clipped)."""
     return {
         "id": item_id,
@@ -193,7 +193,7 @@ def failure_sample(item_id: str, failure: PredictionFailure) -> dict[str, Any]:
     }
 
 
-def failure_summary(
+def _failure_summary(
     failed: dict[str, PredictionFailure], n: int, max_rate: float
 ) -> dict[str, Any]:
     """``tasks.<task>.failures`` of result.json: how many of the ``n`` items failed, why,
@@ -247,8 +247,8 @@ def run_task(
         task.validate(items, predictions)
         failed = {item.id: p for item, p in zip(items, predictions, strict=True)
                   if isinstance(p, PredictionFailure)}  # fmt: skip
-        failures = failure_summary(failed, len(items), max_failure_rate)
-        failure_rows = [failure_sample(item_id, f) for item_id, f in failed.items()]
+        failures = _failure_summary(failed, len(items), max_failure_rate)
+        failure_rows = [_failure_row(item_id, f) for item_id, f in failed.items()]
         if failed and (failures["rate"] > max_failure_rate or not failures["scored_items"]):
             return {
                 "status": "failed",

@@ -105,8 +105,10 @@ class Task:
             )
         for item, prediction in zip(items, predictions, strict=True):
             if isinstance(prediction, PredictionFailure):
-                if not (isinstance(prediction.reason, str) and prediction.reason):
-                    raise self.error(item, "failure.reason", "expected a non-empty string")
+                for name in ("reason", "message"):
+                    value = getattr(prediction, name)
+                    if not (isinstance(value, str) and value):
+                        raise self.error(item, f"failure.{name}", "expected a non-empty string")
                 continue
             self.validate_item(item, prediction)
 
