@@ -51,10 +51,10 @@ def toxicity_texts() -> tuple[str, ...]:
     return tuple(item.text for item in dataset.view("toxicity").items)
 
 
-def half_garbage(seen: Seen, n: int) -> Reply:
-    """Garbage for every other toxicity item on the first request, the gold answer else."""
-    bad = set(toxicity_texts()[1::2])
-    return Reply(content=GARBAGE) if n == 1 and seen.text in bad else ok(seen)
+def half_garbage() -> Script:
+    """A server script: garbage for every other toxicity item, the gold answer else."""
+    bad = set(toxicity_texts()[1::2])  # here: Hydra's compose is not for server threads
+    return lambda seen, n: Reply(content=GARBAGE) if seen.text in bad else ok(seen)
 
 
 def n_bad() -> int:
@@ -116,7 +116,7 @@ def test_a_server_answering_garbage_fails_the_task_and_bench_exits_1(serve, tmp_
 
 @pytest.mark.slow
 def test_allowed_failures_show_as_degraded_with_one_warning(serve, tmp_path):
-    server = serve(half_garbage)
+    server = serve(half_garbage())
     k, n = n_bad(), len(toxicity_texts())
     done = bench(tmp_path, "+model=openai_chat", "task=toxicity", "hydra.run.dir=out",
                  *chat_overrides(server, "max_failure_rate=0.5"))  # fmt: skip
@@ -152,7 +152,7 @@ def test_allowed_failures_show_as_degraded_with_one_warning(serve, tmp_path):
 
 def test_more_failures_than_allowed_fail_the_task(serve, tmp_path):
     k, n = n_bad(), len(toxicity_texts())
-    result = chat_run(tmp_path, serve(half_garbage), "task=toxicity",
+    result = chat_run(tmp_path, serve(half_garbage()), "task=toxicity",
                       f"max_failure_rate={(k - 1) / n}")  # fmt: skip
     record = result["tasks"]["toxicity"]
     assert record["status"] == "failed" and record["failures"]["count"] == k
@@ -180,10 +180,11 @@ def test_a_failed_document_is_left_out_of_ner_gold_and_predictions(serve, tmp_pa
 
 
 def test_failed_items_are_not_cached_and_a_rerun_asks_only_for_them(serve, tmp_path):
-    server = serve(half_garbage)
+    healed, failing = False, half_garbage()
+    server = serve(lambda seen, n: ok(seen) if healed else failing(seen, n))
     first = chat_run(tmp_path / "a", server, "task=toxicity", "max_failure_rate=0.5")
     assert first["tasks"]["toxicity"]["failures"]["count"] == n_bad()
-    asked = len(server.seen)
+    asked, healed = len(server.seen), True
     second = chat_run(tmp_path / "b", server, "task=toxicity", "max_failure_rate=0.5")
     assert len(server.seen) - asked == n_bad()  # the others came from the cache
     record = second["tasks"]["toxicity"]
@@ -235,7 +236,7 @@ def report_runs(tmp_path_factory) -> dict[str, Path]:
     os.environ["OPENAI_API_KEY"] = KEY
     servers = {
         "perfect": (FakeServer(lambda seen, n: ok(seen)), ()),
-        "degraded": (FakeServer(half_garbage), ("max_failure_rate=0.5",)),
+        "degraded": (FakeServer(half_garbage()), ("max_failure_rate=0.5",)),
         "garbage": (FakeServer(lambda seen, n: Reply(content=GARBAGE)), ()),
     }
     try:
@@ -264,6 +265,24 @@ def test_the_leaderboard_shows_degraded_unranked_and_never_ranks_garbage(report_
     headers, rows = csv_table(board)
     status = {row[1]: row[headers.index("toxicity.status")] for row in rows}
     assert status == {"perfect": "ok", "degraded": label, "garbage": "failed"}
+
+
+@pytest.mark.slow
+def test_bench_report_leaderboard_writes_degraded_in_every_format(report_runs, tmp_path):
+    done = subprocess.run(
+        [str(Path(BENCH).with_name("bench-report")), "leaderboard", *map(str, report_runs.values()),
+         "--out", str(tmp_path), "--resamples", "50", "--no-plots"],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    label = f"degraded ({n_bad()}/{len(toxicity_texts())} failed)"
+    for name in ("leaderboard.md", "leaderboard.csv", "index.html", "leaderboard.tex"):
+        assert label in (tmp_path / name).read_text(), name
+    data = json.loads((tmp_path / "leaderboard.json").read_text())
+    assert [row["model"] for row in data["tasks"]["toxicity"]["ranking"]] == ["perfect"]
+    models = {m["name"]: m["tasks"]["toxicity"] for m in data["models"]}
+    assert models["degraded"]["status"] == "degraded" and models["degraded"]["value"] == 1.0
+    assert models["degraded"]["reason"] == f"{n_bad()}/{len(toxicity_texts())} failed"
 
 
 def test_the_check_says_the_run_is_degraded(report_runs):
