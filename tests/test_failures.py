@@ -20,6 +20,7 @@ from bench_config import compose_config, run_model
 from test_adapters_openai import KEY, MODEL, FakeServer, Reply, Seen, ok
 
 from bench.report.check import check
+from bench.report.compare import CompareError, Run, compare_task
 from bench.report.leaderboard import build_leaderboard, csv_table, to_markdown_text
 from bench.report.tables import main_table
 from bench.runner import build
@@ -291,3 +292,9 @@ def test_the_check_says_the_run_is_degraded(report_runs):
     text = report.render()
     assert f"run toxicity: degraded ({n_bad()}/{len(toxicity_texts())} failed)" in text
     assert "no paired test" in text
+
+
+def test_a_degraded_task_is_not_paired_with_a_full_one(report_runs):
+    runs = [Run.load(report_runs[name]) for name in ("degraded", "perfect")]
+    with pytest.raises(CompareError, match=r"task toxicity is degraded \(\d+/43 failed\)"):
+        compare_task(*runs, "toxicity", n_resamples=50)

@@ -89,7 +89,8 @@ RULE = (
     "with the run ranked immediately above it by a two-sided paired bootstrap on the same "
     "units (entities, quotes or items); if p < alpha the run takes its position "
     "(competition ranking 1, 1, 3), otherwise, or if the test is undefined, it shares the "
-    "rank above. Ties chain. Failed, unsupported or undefined results are not ranked (—)."
+    "rank above. Ties chain. Failed, unsupported or undefined results are not ranked (—), "
+    "nor are degraded ones (some items failed and were left out: other items than the rest)."
 )
 
 
