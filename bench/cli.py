@@ -20,7 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from bench.data.gold import GoldError
 from bench.provenance import secret_overrides
-from bench.report.tables import main_table, to_markdown
+from bench.report.tables import degraded, main_table, to_markdown
 from bench.resources import resource_dir
 
 CONF_DIR = resource_dir("conf")
@@ -70,6 +70,12 @@ def _run(cfg: DictConfig) -> None:
     for task, record in outcome.result["tasks"].items():
         if record["status"] == "failed":
             _fail(1, f"bench: task {task} failed: {record['error']}")
+        elif degraded(record):
+            f = record["failures"]
+            reasons = ", ".join(f"{reason}: {k}" for reason, k in f["by_reason"].items())
+            print(f"bench: warning: task {task} degraded: {degraded(record)} ({reasons}), left "
+                  f"out of its metrics (max_failure_rate={f['max_failure_rate']}); see "
+                  f"samples/{task}.jsonl", file=sys.stderr)  # fmt: skip
     if cfg.get("check") is not None:
         _check(out_dir, cfg.check, outcome.ok)
 

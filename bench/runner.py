@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from bench.adapters.base import TASKS, Adapter
 from bench.cache import PredictionCache, adapter_code_sha256
 from bench.data.dataset import Dataset
+from bench.predictions import PredictionFailure
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
 from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
 from bench.report.tables import (
@@ -106,6 +107,7 @@ _OPTION_CHECKS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     # result.json, tables, leaderboards and checks all read "ci95"
     ("bootstrap.alpha", lambda v: v == 0.05, "0.05, the only value supported (stored as ci95)"),
     ("toxicity.threshold", _probability, "a number in [0, 1]"),
+    ("max_failure_rate", _probability, "a number in [0, 1]"),
     # Hydra reads name=42 as a number: any scalar is a name, stored as its text
     ("name", lambda v: v is None or isinstance(v, str | int | float), "a string"),
 )
@@ -172,7 +174,8 @@ def predict(
     task: Task, adapter: Adapter, items: list, batch_size: int, cache: PredictionCache | None
 ) -> tuple[list[Any], dict[str, Any]]:
     """Predictions for ``items`` in order: from the cache where present, else from the
-    adapter in batches, each batch validated and then cached before the next."""
+    adapter in batches, each batch validated and then cached before the next. A
+    :class:`PredictionFailure` is returned but never cached, so a rerun asks again."""
     cached = cache.load() if cache else {}
     missing = [item for item in items if item.id not in cached]
     for i in range(0, len(missing), batch_size):
@@ -180,25 +183,102 @@ def predict(
         fresh = task.predict(adapter, batch)
         task.validate(batch, fresh)
         if cache:
-            keep = [k for k, item in enumerate(batch)
-                    if adapter.cacheable_prediction(task.name, item.id)]  # fmt: skip
+            keep = [k for k, p in enumerate(fresh) if not isinstance(p, PredictionFailure)]
             cache.append([batch[k].id for k in keep], [fresh[k] for k in keep])
         cached.update(zip((item.id for item in batch), fresh, strict=True))
     stats = {"path": str(cache.path), "hits": len(items) - len(missing)} if cache else {}
     return [cached[item.id] for item in items], stats | {"predicted": len(missing)}
 
 
+FAILURE_TEXT_CHARS = 2000  # of the prompt and raw answer kept per failed item in samples/
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or len(text) <= FAILURE_TEXT_CHARS:
+        return text
+    return text[:FAILURE_TEXT_CHARS] + f" … [{len(text) - FAILURE_TEXT_CHARS} more characters]"
+
+
+def _failure_row(item_id: str, failure: PredictionFailure) -> dict[str, Any]:
+    """The ``samples/<task>.jsonl`` row of a failed item (prompt and answer clipped)."""
+    return {
+        "id": item_id,
+        "failure": {
+            "reason": failure.reason,
+            "message": _clip(failure.message),
+            "prompt": _clip(failure.prompt),
+            "raw": _clip(failure.raw),
+        },
+    }
+
+
+def _failure_summary(
+    failed: dict[str, PredictionFailure], n: int, max_rate: float
+) -> dict[str, Any]:
+    """``tasks.<task>.failures`` of result.json: how many of the ``n`` items failed, why,
+    and how many were scored (failed items are left out of every metric)."""
+    by_reason: dict[str, int] = {}
+    for failure in failed.values():
+        by_reason[failure.reason] = by_reason.get(failure.reason, 0) + 1
+    return {
+        "count": len(failed),
+        "n": n,
+        "rate": len(failed) / n if n else 0.0,
+        "by_reason": dict(sorted(by_reason.items())),
+        "max_failure_rate": max_rate,
+        "scored_items": n - len(failed),
+    }
+
+
+def _too_many_failures(failed: dict[str, PredictionFailure], summary: dict[str, Any]) -> str:
+    """The error of a task failed by its failed items (one line)."""
+    reasons = ", ".join(f"{reason}: {k}" for reason, k in summary["by_reason"].items())
+    limit = (
+        "no item was answered"
+        if summary["scored_items"] == 0
+        else f"more than max_failure_rate={summary['max_failure_rate']} allows"
+    )
+    item_id, first = next(iter(failed.items()))
+    message = " ".join(first.message.split())[:300]
+    return (
+        f"{summary['count']}/{summary['n']} items failed ({reasons}): {limit}; "
+        f"first: item {item_id!r}: {first.reason}: {message}"
+    )
+
+
 def run_task(
-    task: Task, adapter: Adapter, batch_size: int, cache: PredictionCache | None = None
+    task: Task,
+    adapter: Adapter,
+    batch_size: int,
+    cache: PredictionCache | None = None,
+    max_failure_rate: float = 0.0,
 ) -> tuple[dict[str, Any], list]:
-    """Predict (through the cache), validate, score; any error marks the task failed."""
+    """Predict (through the cache), validate, score; any error marks the task failed.
+
+    Items the adapter could not predict (:class:`PredictionFailure`) are left out of
+    scoring and recorded in the samples; more than ``max_failure_rate`` of them, or no
+    answered item at all, fails the task."""
     started = time.perf_counter()
     try:
         items = task.inputs()
         predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
         adapter.end_task(task.name, items)
         task.validate(items, predictions)
-        scored = task.score(items, predictions)
+        failed = {item.id: p for item, p in zip(items, predictions, strict=True)
+                  if isinstance(p, PredictionFailure)}  # fmt: skip
+        failures = _failure_summary(failed, len(items), max_failure_rate)
+        failure_rows = [_failure_row(item_id, f) for item_id, f in failed.items()]
+        if failed and (failures["rate"] > max_failure_rate or not failures["scored_items"]):
+            return {
+                "status": "failed",
+                "error": _too_many_failures(failed, failures),
+                "failures": failures,
+                "predictions": cache_stats,
+                "seconds": round(time.perf_counter() - started, 3),
+            }, failure_rows
+        answered = [(item, p) for item, p in zip(items, predictions, strict=True)
+                    if item.id not in failed]  # fmt: skip
+        scored = task.score([item for item, _ in answered], [p for _, p in answered])
     except Exception as err:  # an adapter or a prediction failed: record it, go on
         message = f"{type(err).__name__}: {err}"
         return {
@@ -216,9 +296,10 @@ def run_task(
         },
         "counts": scored.counts,
         "breakdown": scored.breakdown,
+        "failures": failures,
         "predictions": cache_stats,
         "seconds": round(time.perf_counter() - started, 3),
-    }, scored.samples
+    }, scored.samples + failure_rows
 
 
 def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> RunOutcome:
@@ -251,7 +332,9 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
                 "dataset_sha256": dataset.sha256,
             }
             cache = PredictionCache(cfg.cache.dir, name, key)
-        tasks[name], samples[name] = run_task(task, adapter, cfg.batch_size, cache)
+        tasks[name], samples[name] = run_task(
+            task, adapter, cfg.batch_size, cache, cfg.max_failure_rate
+        )
 
     config = OmegaConf.to_container(cfg, resolve=True)
     secrets = secret_values(config)  # kept out of errors, tracebacks, samples and overrides
@@ -262,7 +345,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
             "name": preset if cfg.get("name") is None else str(cfg.name),
             "target": model_cfg.get("_target_"),
             "params": {k: v for k, v in model_cfg.items() if k != "_target_"},
-            "identity": adapter.identity(),  # after predicting: may add counts of failures
+            "identity": adapter.identity(),
             "fingerprint": fingerprint({"config": model_cfg, "identity": built_identity}),
         },
         "dataset": dataset.describe(),

@@ -11,11 +11,13 @@ Formats (nothing in a file is ever executed; only JSON and text are parsed):
   system output) aligned sentence by sentence and token by token with the
   dataset's items, whose text is their tokens joined by spaces.
 
-Every item must have exactly one prediction; a missing, duplicate or unknown id,
-a token that differs from the gold, or a malformed record is an error naming
-the file, line and field. So is a record the task rejects (an unknown label, a
-score outside [0, 1] …): :meth:`PredictionsAdapter.source_of` gives the task the
-file and line of each item's record (for CoNLL, the sentence's first line).
+Every item must have exactly one prediction. An item without one is a failed
+item (``missing``, counted against ``max_failure_rate`` like a model's unanswered
+item); a duplicate or unknown id, a token that differs from the gold, or a
+malformed record is an error naming the file, line and field. So is a record the
+task rejects (an unknown label, a score outside [0, 1] …):
+:meth:`PredictionsAdapter.source_of` gives the task the file and line of each
+item's record (for CoNLL, the sentence's first line).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bench.data.conll import ConllError, read_conll, sentence_number
 from bench.predictions import (
     AttributionPrediction,
     EntityPrediction,
+    PredictionFailure,
     TextItem,
     ToxicityPrediction,
 )
@@ -164,14 +167,15 @@ class PredictionsAdapter(Adapter):
         return out
 
     def _lookup(self, task: str, items: list[TextItem]) -> list[Any]:
+        """The file's prediction of each item; an item without one is a failed item."""
         predictions = self.records(task)
-        missing = [item.id for item in items if item.id not in predictions]
-        if missing:
-            raise PredictionsFileError(
-                f"{self.path / f'{task}.jsonl'}: id: no prediction for item {missing[0]!r} "
-                f"({len(missing)} missing)"
-            )
-        return [predictions[item.id] for item in items]
+        where = self.path / f"{task}.jsonl"
+        return [
+            predictions[item.id]
+            if item.id in predictions
+            else PredictionFailure("missing", f"{where}: id: no prediction for item {item.id!r}")
+            for item in items
+        ]
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
         if self.format == "jsonl":

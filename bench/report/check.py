@@ -94,7 +94,7 @@ from bench.report.compare import (
 )
 from bench.report.compare_items import compare_metric
 from bench.report.files import write_text_atomic
-from bench.report.tables import to_markdown
+from bench.report.tables import degraded, to_markdown
 
 DEFAULT_TOLERANCE = 0.01
 DEFAULT_ALPHA = 0.05
@@ -553,6 +553,24 @@ def _judge(rule: Rule, value: float | None, tolerance: float, test: Any, alpha: 
     return row("noise", f"{moved}, not significant: paired p = {p:.3f} ≥ alpha {alpha}", p)
 
 
+def _degraded_notes(run: Run, base: Baseline) -> dict[str, str]:
+    """Per task checked, a note when the run or the baseline run is degraded in it."""
+    notes = {}
+    runs = {"run": run, "baseline": base.run}
+    for task in dict.fromkeys(rule.task for rule in base.rules):
+        partial = [
+            f"{what} {task}: degraded ({degraded(r.result['tasks'].get(task, {}))})"
+            for what, r in runs.items()
+            if r is not None and degraded(r.result["tasks"].get(task, {}))
+        ]
+        if partial:
+            notes[task] = (
+                f"note: {'; '.join(partial)}: failed items were left out of its metrics, "
+                "no paired test (a drop beyond tolerance is a regression)"
+            )
+    return notes
+
+
 def _check_settings(tolerance: Any, alpha: Any, resamples: Any, seed: Any) -> None:
     if not _number("tolerance", tolerance) >= 0:
         raise CheckError(f"tolerance: expected a number ≥ 0, got {tolerance!r}")
@@ -593,9 +611,12 @@ def check(
             raise CheckError(f"{_result_path(run)}: tasks.{task}.status: failed ({error})")
 
     values = [_run_metric(run, rule) for rule in base.rules]  # exit 2 before any work
+    notes = _degraded_notes(run, base)
     tests: dict[str, Any] = {}
     for task in {r.task for r in base.rules if r.measured and r.metric == PRIMARY_METRIC[r.task]}:
-        if _has_samples(run, task) and _has_samples(base.run, task):
+        if task in notes:
+            tests[task] = "the task is degraded (items failed and were left out)"
+        elif _has_samples(run, task) and _has_samples(base.run, task):
             try:
                 tests[task] = compare_task(run, base.run, task, resamples, seed)
             except CompareError as err:
@@ -610,7 +631,7 @@ def check(
         elif rule.measured and rule.relative and (_drop(rule, value) or 0.0) > own + EPSILON:
             test = _item_test(run, base, rule, resamples, seed)  # only for a drop: it costs
         rows.append(_judge(rule, value, own, test, alpha))
-    report = CheckReport(run_path, base.path, rows, alpha, resamples)
+    report = CheckReport(run_path, base.path, rows, alpha, resamples, notes=list(notes.values()))
     if base.run is not None and not any(_has_samples(base.run, t) for t in PRIMARY_METRIC):
         report.notes.append(
             f"note: {base.path} has no samples/ beside its result.json: no paired tests, "

@@ -41,6 +41,7 @@ from bench.metrics.bootstrap import (
     roc_auc_statistic,
 )
 from bench.report.gold import registered_classes
+from bench.report.tables import degraded
 
 PRIMARY_METRIC = {"ner": "strict_f1", "attribution": "e2e_f1", "toxicity": "roc_auc"}
 
@@ -227,12 +228,14 @@ class Run:
         return list(levels)
 
     def samples(self, task: str) -> list[dict[str, Any]]:
-        """The rows of ``samples/<task>.jsonl``; a malformed line is a :class:`CompareError`
-        naming the file, line and field."""
+        """The scored rows of ``samples/<task>.jsonl`` (not those of failed items, which
+        hold ``failure``); a malformed line is a :class:`CompareError` naming the file,
+        line and field."""
         path = self.directory / "samples" / f"{task}.jsonl"
         if not path.is_file():
             raise CompareError(f"{path}: not found")
-        rows = _read_json_lines(path)
+        rows = [(n, row) for n, row in _read_json_lines(path)
+                if not (isinstance(row, dict) and "failure" in row)]  # fmt: skip
         for line_no, row in rows:
             _check_sample(f"{path}:{line_no}", task, row)
         return [row for _, row in rows]
@@ -296,16 +299,21 @@ _UNITS = {
 
 
 def check_comparable(run_a: Run, run_b: Run, task: str) -> None:
-    """Both runs were scored on the same gold and ``task`` is ok in both."""
+    """Both runs were scored on the same gold and ``task`` is ok (not degraded) in both."""
     if run_a.result["dataset"]["sha256"] != run_b.result["dataset"]["sha256"]:
         raise CompareError(
             f"{run_a.directory} and {run_b.directory} were scored on different gold "
             "(dataset sha256 differs)"
         )
     for run in (run_a, run_b):
-        status = run.result["tasks"].get(task, {}).get("status")
-        if status != "ok":
-            raise CompareError(f"{run.directory}: task {task} is {status or 'missing'}")
+        record = run.result["tasks"].get(task, {})
+        if record.get("status") != "ok":
+            raise CompareError(f"{run.directory}: task {task} is {record.get('status', 'missing')}")
+        if degraded(record):
+            raise CompareError(
+                f"{run.directory}: task {task} is degraded ({degraded(record)}): its failed "
+                "items were left out, so it cannot be paired with a run scored on all of them"
+            )
 
 
 def units_text(n_units: int, unit: str) -> str:

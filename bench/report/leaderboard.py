@@ -20,7 +20,10 @@ two-sided paired bootstrap on the same units (entities, quotes or items; see
 Ties chain: if B ties A and C ties B, all three share A's rank even if A and C
 would differ significantly. A rank therefore claims only "not distinguishable
 from the neighbour above on this gold". Runs whose task failed, is unsupported
-or has an undefined metric get no rank and show "—".
+or has an undefined metric get no rank and show "—". A *degraded* task (some
+items failed, as the run's ``max_failure_rate`` allowed, and were left out of
+its metrics) shows its value and ``degraded (k/n failed)`` in place of a rank:
+scored on other items than the rest, it is not ranked.
 
 Rows are ordered by mean rank over the tasks shown (a task without a result
 counts as one place below the last ranked run of that task), then by mean place
@@ -43,7 +46,7 @@ from typing import Any
 from bench.report import html as page_html
 from bench.report.compare import PRIMARY_METRIC, CompareError, Run, compare_task
 from bench.report.files import write_bytes_atomic, write_json_atomic, write_text_atomic
-from bench.report.tables import to_csv, to_markdown
+from bench.report.tables import degraded, to_csv, to_markdown
 
 SCHEMA_VERSION = 1
 MISSING = page_html.MISSING
@@ -87,7 +90,8 @@ RULE = (
     "with the run ranked immediately above it by a two-sided paired bootstrap on the same "
     "units (entities, quotes or items); if p < alpha the run takes its position "
     "(competition ranking 1, 1, 3), otherwise, or if the test is undefined, it shares the "
-    "rank above. Ties chain. Failed, unsupported or undefined results are not ranked (—)."
+    "rank above. Ties chain. Failed, unsupported or undefined results are not ranked (—), "
+    "nor are degraded ones (some items failed and were left out: other items than the rest)."
 )
 
 
@@ -99,7 +103,7 @@ class LeaderboardError(ValueError):
 class Cell:
     """One run's result on one task."""
 
-    status: str  # ok | failed | unsupported | missing | undefined
+    status: str  # ok | degraded | failed | unsupported | missing | undefined
     value: float | None = None
     low: float | None = None
     high: float | None = None
@@ -107,10 +111,21 @@ class Cell:
     vs_above: dict[str, Any] | None = None  # the paired test against the run ranked above
     reason: str | None = None
 
+    @property
+    def scored(self) -> bool:
+        """The cell has a value to show (ok, or degraded)."""
+        return self.status in ("ok", "degraded")
+
+    @property
+    def label(self) -> str:
+        """The status as shown: ``degraded (k/n failed)`` or the status."""
+        return f"degraded ({self.reason})" if self.status == "degraded" else self.status
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
-        if self.status == "ok":
+        if self.scored:
             out |= {"value": self.value, "ci95": {"low": self.low, "high": self.high}}
+        if self.status == "ok":
             out |= {"rank": self.rank, "vs_above": self.vs_above}
         elif self.reason:
             out["reason"] = self.reason
@@ -249,7 +264,9 @@ def _cell(entry: Entry, task: str) -> Cell:
     if metric.get("value") is None:
         return Cell("undefined", reason=metric.get("undefined", "no value"))
     ci = metric.get("ci95") or {}
-    return Cell("ok", metric["value"], ci.get("low"), ci.get("high"))
+    partial = degraded(record)
+    status = "degraded" if partial else "ok"
+    return Cell(status, metric["value"], ci.get("low"), ci.get("high"), reason=partial)
 
 
 def _rank_task(
@@ -377,7 +394,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def _value_with_ci(cell: Cell) -> str:
-    if cell.status != "ok":
+    if not cell.scored:
         return MISSING
     if cell.low is None or cell.high is None:
         return _fmt(cell.value)
@@ -412,7 +429,8 @@ def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) 
         row = [_md_escape(e.name)]
         for t in board.tasks:
             cell = e.cells[t]
-            row += [_value_with_ci(cell), MISSING if cell.rank is None else str(cell.rank)]
+            rank = cell.label if cell.status == "degraded" else cell.rank
+            row += [_value_with_ci(cell), MISSING if rank is None else str(rank)]
         rows.append(row)
     lines = [
         f"# Leaderboard: {_md_escape(str(d['name']))} {_md_escape(str(d['version']))}",
@@ -448,7 +466,7 @@ def csv_table(board: Leaderboard) -> tuple[list[str], list[list[Any]]]:
         ]
         for t in board.tasks:
             c = e.cells[t]
-            row += [c.value, c.low, c.high, c.rank, c.status]
+            row += [c.value, c.low, c.high, c.rank, c.label]
         rows.append(row)
     return headers, rows
 
@@ -543,7 +561,7 @@ def to_latex(board: Leaderboard) -> str:
         cells = [latex_escape(e.name)]
         for t in board.tasks:
             c = e.cells[t]
-            if c.status != "ok":
+            if not c.scored:
                 cells += ["---", "---"]
                 continue
             value = _fmt(c.value)
@@ -551,7 +569,8 @@ def to_latex(board: Leaderboard) -> str:
                 value = f"\\textbf{{{value}}}"
             if c.low is not None and c.high is not None:
                 value += f" {{\\scriptsize [{_fmt(c.low)}, {_fmt(c.high)}]}}"
-            cells += [value, "---" if c.rank is None else str(c.rank)]
+            rank = latex_escape(c.label) if c.status == "degraded" else c.rank
+            cells += [value, "---" if rank is None else str(rank)]
         body.append(" & ".join(cells) + r" \\")
     caption = (
         f"Results on {latex_escape(str(d['name']))} {latex_escape(str(d['version']))} "
@@ -593,7 +612,7 @@ def model_index(board: Leaderboard, entry: Entry) -> dict[str, Any]:
     results = []
     for t in board.tasks:
         record = entry.result["tasks"].get(t, {})
-        if record.get("status") != "ok":
+        if entry.cells[t].status != "ok":  # failed, unsupported, or degraded: not published
             continue
         names = [PRIMARY_METRIC[t]] + [
             m for m in record.get("main_metrics", []) if m != PRIMARY_METRIC[t]
@@ -662,7 +681,7 @@ def _main_table(board: Leaderboard) -> str:
         cells = [page_html.num_cell(i, 0), page_html.text_cell(e.name, e.name, "model")]
         for t in board.tasks:
             c = e.cells[t]
-            if c.status != "ok":
+            if not c.scored:
                 title = f"{c.status}: {c.reason}" if c.reason else c.status
                 cells += [
                     f'<td class="missing" data-sort="" title="{esc(title)}">{MISSING}</td>',
@@ -675,6 +694,11 @@ def _main_table(board: Leaderboard) -> str:
                 else ""
             )
             cells.append(page_html.num_cell(c.value, 3, ci))
+            if c.status == "degraded":
+                title = "items failed and were left out of the score: not ranked"
+                cells.append(f'<td class="missing" data-sort="" title="{title}">'
+                             f"{esc(c.label)}</td>")  # fmt: skip
+                continue
             test = c.vs_above
             title = (
                 f"vs {test['model']}: difference {_fmt(test['difference'])}, "

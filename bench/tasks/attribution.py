@@ -55,7 +55,8 @@ class AttributionTask(Task):
         self, items: list[TextItem], predictions: list[list[AttributionPrediction]]
     ) -> TaskScore:
         aliases = build_alias_table(self.gold.speakers)
-        gold = list(self.gold.records)
+        ids = {item.id for item in items}
+        gold = [record for record in self.gold.records if record.item_id in ids]
         pred, raw_speakers = [], []
         for item, atts in zip(items, predictions, strict=True):
             for att in atts:

@@ -39,7 +39,8 @@ class NerTask(Task):
                 raise self.error(item, f"entities[{i}].label", f"unknown label {entity.label!r}")
 
     def score(self, items: list[TextItem], predictions: list[list[EntityPrediction]]) -> TaskScore:
-        gold = set(self.gold.spans)
+        ids = {item.id for item in items}
+        gold = {span for span in self.gold.spans if span[0] in ids}
         pred = {(item.id, e.start, e.end, e.label)
                 for item, entities in zip(items, predictions, strict=True)
                 for e in entities}  # fmt: skip
