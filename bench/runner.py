@@ -20,7 +20,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from bench.adapters.base import TASKS, Adapter
-from bench.cache import PredictionCache, adapter_code_sha256
+from bench.cache import PredictionCache, adapter_code_sha256, parse_duration
 from bench.data.dataset import Dataset
 from bench.provenance import environment, fingerprint, scrub_secrets
 from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
@@ -153,20 +153,35 @@ def predict(
     task: Task, adapter: Adapter, items: list, batch_size: int, cache: PredictionCache | None
 ) -> tuple[list[Any], dict[str, Any]]:
     """Predictions for ``items`` in order: from the cache where present, else from the
-    adapter in batches, each batch validated and then cached before the next."""
+    adapter in batches, each batch validated and then cached before the next.
+
+    A cached answer of a served model counts only if the server reported the same model
+    (id, ``system_fingerprint``) for an answer in this run; when every item is cached,
+    the first is asked again to learn what the server runs now.
+    """
     cached = cache.load() if cache else {}
-    missing = [item for item in items if item.id not in cached]
-    for i in range(0, len(missing), batch_size):
-        batch = missing[i : i + batch_size]
-        fresh = task.predict(adapter, batch)
-        task.validate(batch, fresh)
-        if cache:
-            keep = [k for k, item in enumerate(batch)
-                    if adapter.cacheable_prediction(task.name, item.id)]  # fmt: skip
-            cache.append([batch[k].id for k in keep], [fresh[k] for k in keep])
-        cached.update(zip((item.id for item in batch), fresh, strict=True))
-    stats = {"path": str(cache.path), "hits": len(items) - len(missing)} if cache else {}
-    return [cached[item.id] for item in items], stats | {"predicted": len(missing)}
+    fresh: dict[str, Any] = {}
+    todo = [item for item in items if item.id not in cached]
+    if not todo and any(entry.served is not None for entry in cached.values()):
+        todo = items[:1]
+    while todo:
+        for i in range(0, len(todo), batch_size):
+            batch = todo[i : i + batch_size]
+            answers = task.predict(adapter, batch)
+            task.validate(batch, answers)
+            if cache:
+                keep = [k for k, item in enumerate(batch)
+                        if adapter.cacheable_prediction(task.name, item.id)]  # fmt: skip
+                ids = [batch[k].id for k in keep]
+                cache.append(ids, [answers[k] for k in keep],
+                             [adapter.served_model(task.name, n) for n in ids])  # fmt: skip
+            fresh.update(zip((item.id for item in batch), answers, strict=True))
+        reported = [adapter.served_model(task.name, item_id) for item_id in fresh]
+        todo = [item for item in items if item.id not in fresh
+                and cached[item.id].served not in (None, *reported)]  # fmt: skip
+    stats = {"path": str(cache.path), "hits": len(items) - len(fresh)} if cache else {}
+    predictions = [fresh[i.id] if i.id in fresh else cached[i.id].prediction for i in items]
+    return predictions, stats | {"predicted": len(fresh)}
 
 
 def run_task(
@@ -206,6 +221,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
     """Run every selected task for the configured model and write the result files."""
     started_at = _now()
     check_config(cfg)
+    max_age = parse_duration(cfg.cache.get("max_age"))
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     dataset: Dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
@@ -231,7 +247,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
                 "code_sha256": adapter_code_sha256(adapter),
                 "dataset_sha256": dataset.sha256,
             }
-            cache = PredictionCache(cfg.cache.dir, name, key)
+            cache = PredictionCache(cfg.cache.dir, name, key, max_age)
         tasks[name], samples[name] = run_task(task, adapter, cfg.batch_size, cache)
 
     result = {

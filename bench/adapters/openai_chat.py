@@ -17,6 +17,11 @@ would fail the same way. Other 4xx fail the item only. When *every* request of
 a batch fails at the transport level the task fails too (``abort_when_all_fail``)
 rather than scoring a dead server as an empty model.
 
+**Served model.** What each response reports about the model (``model``,
+``system_fingerprint``) is kept per item (:meth:`OpenAIChatAdapter.served_model`):
+the same name may serve other weights tomorrow, so the prediction cache reuses an
+answer only while the server reports the same.
+
 **Failures.** An item whose request fails, whose answer holds no valid JSON
 object with the expected key (after stripping code fences, ``<think>`` blocks
 and prose around it), or whose content breaks the schema, gets an empty
@@ -492,6 +497,7 @@ class OpenAIChatAdapter(Adapter):
         self.failure_score = failure_score
         self.abort_when_all_fail = abort_when_all_fail
         self.failures: list[dict[str, str]] = []
+        self._served: dict[tuple[str, str], dict[str, str]] = {}  # (task, item id) -> report
         self._counts: dict[str, dict[str, int]] = {
             t: {"items": 0, "parts": 0} for t in TASKS if t in self.tasks
         }
@@ -618,7 +624,7 @@ class OpenAIChatAdapter(Adapter):
     ) -> list[Any]:
         def work(item: TextItem) -> _Outcome:
             try:
-                content, finish = self._complete(task, item.text)
+                content, finish, self._served[task, item.id] = self._complete(task, item.text)
             except RequestFailure as err:
                 return _Outcome(fallback(), [("item", str(err))], transport_failed=True)
             try:
@@ -644,6 +650,10 @@ class OpenAIChatAdapter(Adapter):
                 f"first: {outcomes[0].problems[0][1]}"
             )
         return [o.prediction for o in outcomes]
+
+    def served_model(self, task: str, item_id: str) -> dict[str, str] | None:
+        """The ``model`` and ``system_fingerprint`` of the response to ``item_id``, where given."""
+        return self._served.get((task, item_id))
 
     def cacheable_prediction(self, task: str, item_id: str) -> bool:
         """An item whose whole answer was lost is not cached, so a rerun asks again."""
@@ -692,8 +702,9 @@ class OpenAIChatAdapter(Adapter):
         delay = retry_after if retry_after is not None else self.backoff_base * 2**attempt
         return max(0.0, min(delay, self.backoff_max))
 
-    def _complete(self, task: str, text: str) -> tuple[str, str | None]:
-        """The assistant message's content and finish reason; retries as documented."""
+    def _complete(self, task: str, text: str) -> tuple[str, str | None, dict[str, str]]:
+        """The assistant message's content, finish reason and what the response says about
+        the model (``model``, ``system_fingerprint``); retries as documented."""
         payload = self._payload(task, text)
         reason = ""
         for attempt in range(self.max_retries + 1):
@@ -726,7 +737,10 @@ class OpenAIChatAdapter(Adapter):
             raise RequestFailure(f"malformed response: {type(err).__name__}: {err}") from None
         if not isinstance(content, str):
             raise RequestFailure(f"no text content in the response ({content!r})")
-        return content, choice.get("finish_reason")
+        served = {
+            k: data[k] for k in ("model", "system_fingerprint") if isinstance(data.get(k), str)
+        }
+        return content, choice.get("finish_reason"), served
 
 
 def _sleep(seconds: float) -> None:  # a seam for tests
