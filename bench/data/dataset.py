@@ -10,7 +10,8 @@ from bench.data.views import AttributionGold, NerGold, ToxicityGold
 
 
 class Dataset:
-    """Subclass it, set ``tasks`` and implement the views of those tasks."""
+    """Subclass it, set ``tasks``, implement the views of those tasks and pass the files
+    read to :meth:`verify`."""
 
     tasks: ClassVar[frozenset[str]] = frozenset()
     name: str
