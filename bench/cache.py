@@ -61,6 +61,11 @@ def adapter_code_sha256(adapter: object) -> str:
     return hashlib.sha256(Path(source).read_bytes()).hexdigest() if source else ""
 
 
+def served_key(report: dict[str, str] | None) -> str | None:
+    """A served model's report as a comparable key (canonical JSON); None stays None."""
+    return None if report is None else json.dumps(report, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class CacheEntry:
     prediction: Any

@@ -5,6 +5,7 @@ No scoring logic lives here; see ``bench.tasks`` and ``bench.metrics``.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -20,7 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from bench.adapters.base import TASKS, Adapter
-from bench.cache import PredictionCache, adapter_code_sha256, parse_duration
+from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
 from bench.provenance import environment, fingerprint, scrub_secrets
 from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
@@ -161,6 +162,7 @@ def predict(
     """
     cached = cache.load() if cache else {}
     fresh: dict[str, Any] = {}
+    reported: set[str | None] = {None}  # what the server said about the model, as served_key
     todo = [item for item in items if item.id not in cached]
     if not todo and any(entry.served is not None for entry in cached.values()):
         todo = items[:1]
@@ -176,10 +178,12 @@ def predict(
                 cache.append(ids, [answers[k] for k in keep],
                              [adapter.served_model(task.name, n) for n in ids])  # fmt: skip
             fresh.update(zip((item.id for item in batch), answers, strict=True))
-        reported = [adapter.served_model(task.name, item_id) for item_id in fresh]
+        reported |= {served_key(adapter.served_model(task.name, n)) for n in fresh}
         todo = [item for item in items if item.id not in fresh
-                and cached[item.id].served not in (None, *reported)]  # fmt: skip
+                and served_key(cached[item.id].served) not in reported]  # fmt: skip
     stats = {"path": str(cache.path), "hits": len(items) - len(fresh)} if cache else {}
+    if len(reported) > 1:
+        stats["served"] = [json.loads(key) for key in sorted(reported - {None})]
     predictions = [fresh[i.id] if i.id in fresh else cached[i.id].prediction for i in items]
     return predictions, stats | {"predicted": len(fresh)}
 

@@ -232,12 +232,10 @@ def test_a_served_model_that_changes_behind_its_name_misses_the_cache(
     changed = _served_run(tmp_path, chat_server, "c")["predictions"]
     assert (changed["hits"], changed["predicted"]) == (0, N_ITEMS)
     assert chat_server.requests == 2 * N_ITEMS + 1
+    report = {"model": chat_server.model, "system_fingerprint": chat_server.fingerprint}
+    assert changed["served"] == [report]  # recorded in result.json
     [path] = (tmp_path / "cache" / "toxicity").glob("*.jsonl")
-    last = json.loads(path.read_text().splitlines()[-1])
-    assert last["served"] == {
-        "model": chat_server.model,
-        "system_fingerprint": chat_server.fingerprint,
-    }
+    assert json.loads(path.read_text().splitlines()[-1])["served"] == report
 
 
 # ----------------------------------------------------------------------------- unusable cache
