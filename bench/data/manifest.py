@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import json
 from functools import cache
 from pathlib import Path
@@ -45,12 +46,13 @@ def _is_data(path: Path) -> bool:
 def _records(path: Path, data: bytes) -> int:
     """JSON lines, CSV rows after the header, else blank-line-separated blocks (sentences)."""
     text = data.decode("utf-8")
+    lines = text.split("\n")  # not splitlines(): U+2028 and friends are not line ends here
     if path.suffix == ".jsonl":
-        return sum(1 for line in text.splitlines() if line.strip())
+        return sum(1 for line in lines if line.strip())
     if path.suffix == ".csv":
-        return max(0, sum(1 for _ in csv.reader(text.splitlines())) - 1)
+        return max(0, sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) - 1)
     blocks, inside = 0, False
-    for line in text.splitlines():
+    for line in lines:
         blocks += bool(line.strip()) and not inside
         inside = bool(line.strip())
     return blocks
