@@ -47,7 +47,7 @@ def parse_duration(value: str | int | None) -> float | None:
     if value is None:
         return None
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(value))
-    if not match or isinstance(value, bool):
+    if not match:
         raise ValueError(
             f"cache.max_age={value!r}: expected a duration such as 3600, 90s, 30m, 12h or 7d "
             "(null: never expire)"
