@@ -50,6 +50,7 @@ def _fail(code: int, message: str) -> None:
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def _run(cfg: DictConfig) -> None:
+    from bench.cache import cache_summary
     from bench.runner import run  # heavy imports only once a model is chosen
 
     if "model" not in cfg:
@@ -67,6 +68,9 @@ def _run(cfg: DictConfig) -> None:
     model = name if name == preset else f"{name} (preset {preset})"
     print(f"model: {model}   dataset: {outcome.result['dataset']['name']}   out: {out_dir}")
     print(to_markdown(*main_table(outcome.result)))
+    summary = cache_summary(outcome.result["tasks"])
+    if summary:
+        print(summary)
     for task, record in outcome.result["tasks"].items():
         if record["status"] == "failed":
             _fail(1, f"bench: task {task} failed: {record['error']}")

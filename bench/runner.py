@@ -5,6 +5,7 @@ No scoring logic lives here; see ``bench.tasks`` and ``bench.metrics``.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -20,7 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from bench.adapters.base import TASKS, Adapter
-from bench.cache import PredictionCache, adapter_code_sha256
+from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
 from bench.predictions import PredictionFailure
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
@@ -175,19 +176,37 @@ def predict(
 ) -> tuple[list[Any], dict[str, Any]]:
     """Predictions for ``items`` in order: from the cache where present, else from the
     adapter in batches, each batch validated and then cached before the next. A
-    :class:`PredictionFailure` is returned but never cached, so a rerun asks again."""
+    :class:`PredictionFailure` is returned but never cached, so a rerun asks again.
+
+    A cached answer of a served model counts only if the server reported the same model
+    (id, ``system_fingerprint``) for an answer in this run; when every item is cached,
+    the first is asked again to learn what the server runs now.
+    """
     cached = cache.load() if cache else {}
-    missing = [item for item in items if item.id not in cached]
-    for i in range(0, len(missing), batch_size):
-        batch = missing[i : i + batch_size]
-        fresh = task.predict(adapter, batch)
-        task.validate(batch, fresh)
-        if cache:
-            keep = [k for k, p in enumerate(fresh) if not isinstance(p, PredictionFailure)]
-            cache.append([batch[k].id for k in keep], [fresh[k] for k in keep])
-        cached.update(zip((item.id for item in batch), fresh, strict=True))
-    stats = {"path": str(cache.path), "hits": len(items) - len(missing)} if cache else {}
-    return [cached[item.id] for item in items], stats | {"predicted": len(missing)}
+    fresh: dict[str, Any] = {}
+    reported: set[str | None] = {None}  # what the server said about the model, as served_key
+    todo = [item for item in items if item.id not in cached]
+    if not todo and any(entry.served is not None for entry in cached.values()):
+        todo = items[:1]
+    while todo:
+        for i in range(0, len(todo), batch_size):
+            batch = todo[i : i + batch_size]
+            answers = task.predict(adapter, batch)
+            task.validate(batch, answers)
+            if cache:
+                keep = [k for k, p in enumerate(answers) if not isinstance(p, PredictionFailure)]
+                ids = [batch[k].id for k in keep]
+                cache.append(ids, [answers[k] for k in keep],
+                             [adapter.served_model(task.name, n) for n in ids])  # fmt: skip
+            fresh.update(zip((item.id for item in batch), answers, strict=True))
+        reported |= {served_key(adapter.served_model(task.name, n)) for n in fresh}
+        todo = [item for item in items if item.id not in fresh
+                and served_key(cached[item.id].served) not in reported]  # fmt: skip
+    stats = {"path": str(cache.path), "hits": len(items) - len(fresh)} if cache else {}
+    if len(reported) > 1:
+        stats["served"] = [json.loads(key) for key in sorted(reported - {None})]
+    predictions = [fresh[i.id] if i.id in fresh else cached[i.id].prediction for i in items]
+    return predictions, stats | {"predicted": len(fresh)}
 
 
 FAILURE_TEXT_CHARS = 2000  # of the prompt and raw answer kept per failed item in samples/
@@ -306,6 +325,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
     """Run every selected task for the configured model and write the result files."""
     started_at = _now()
     check_config(cfg)
+    max_age = parse_duration(cfg.cache.get("max_age"))
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     dataset: Dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
@@ -331,7 +351,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
                 "code_sha256": adapter_code_sha256(adapter),
                 "dataset_sha256": dataset.sha256,
             }
-            cache = PredictionCache(cfg.cache.dir, name, key)
+            cache = PredictionCache(cfg.cache.dir, name, key, max_age)
         tasks[name], samples[name] = run_task(
             task, adapter, cfg.batch_size, cache, cfg.max_failure_rate
         )

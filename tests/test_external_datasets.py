@@ -246,7 +246,8 @@ def _wnut_copy(tmp_path: Path, line: int, tag: str) -> Path:
 def test_a_bad_conll_gold_tag_is_reported_with_the_token_line(tmp_path, line, tag, message):
     folder = _wnut_copy(tmp_path, line, tag)
     with pytest.raises(ValueError) as caught:
-        _run(tmp_path / "run", "+model=oracle", "dataset=wnut17", f"dataset.path={folder}")
+        _run(tmp_path / "run", "+model=oracle", "dataset=wnut17", f"dataset.path={folder}",
+             "dataset.version=edited")  # fmt: skip
     assert f"{folder / 'emerging.test.annotated'}{message}" in str(caught.value)
     assert not (tmp_path / "run" / "result.json").exists()
 
@@ -286,7 +287,7 @@ def test_a_bad_hatecheck_case_id_is_an_error_naming_file_line_and_field(tmp_path
 
     folder = _hatecheck_copy(tmp_path, edit)
     with pytest.raises(CsvError) as caught:
-        HateCheck(path=str(folder)).toxicity()
+        HateCheck(path=str(folder), version="edited").toxicity()
     [line] = str(caught.value).splitlines()
     assert line == f"{folder / 'test_suite_cases.csv'}{message}"
 
@@ -299,7 +300,7 @@ def test_the_bench_command_exits_two_on_a_duplicate_hatecheck_case_id(tmp_path):
     out = tmp_path / "out"
     done = subprocess.run(
         [str(Path(sys.executable).with_name("bench")), "+model=oracle", "dataset=hatecheck",
-         f"dataset.path={folder}", f"hydra.run.dir={out}"],
+         f"dataset.path={folder}", "dataset.version=edited", f"hydra.run.dir={out}"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr

@@ -38,6 +38,11 @@ class Adapter:
     def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
         raise NotImplementedError(f"{type(self).__name__} does not predict toxicity")
 
+    def served_model(self, task: str, item_id: str) -> dict[str, str] | None:
+        """What the server reported about the model that answered ``item_id`` (model id,
+        ``system_fingerprint``), for the cache; None for a model that is not served."""
+        return None
+
     def source_of(self, task: str, item_id: str) -> str | None:
         """Where the prediction for ``item_id`` was read from, as ``"path:line"``, for error
         messages about it; None when it does not come from a file (a model predicted it)."""

@@ -20,6 +20,11 @@ would fail the same way. Other 4xx fail the item only. When *every* request of
 a batch fails at the transport level the task fails too (``abort_when_all_fail``)
 rather than scoring a dead server as an empty model.
 
+**Served model.** What each response reports about the model (``model``,
+``system_fingerprint``) is kept per item (:meth:`OpenAIChatAdapter.served_model`):
+the same name may serve other weights tomorrow, so the prediction cache reuses an
+answer only while the server reports the same.
+
 **Failures.** An item whose request fails (``request``), whose answer is
 refused (``refusal``: the message's ``refusal`` field or ``finish_reason`` =
 ``content_filter``), empty (``empty``), holds no valid JSON object with the
@@ -526,6 +531,7 @@ class OpenAIChatAdapter(Adapter):
         self.json_mode = json_mode
         self.abort_when_all_fail = abort_when_all_fail
         self.failures: list[dict[str, str]] = []
+        self._served: dict[tuple[str, str], dict[str, str]] = {}  # (task, item id) -> report
         parsed = urllib.parse.urlsplit(self.base_url)
         self._host = parsed.hostname or ""
         if parsed.port:
@@ -656,7 +662,7 @@ class OpenAIChatAdapter(Adapter):
                 return _Outcome(record, [], transport)
 
             try:
-                content, finish = self._complete(task, item.text)
+                content, finish, self._served[task, item.id] = self._complete(task, item.text)
             except RequestFailure as err:
                 return failed("request", str(err), transport=True)
             except Refusal as err:
@@ -707,6 +713,10 @@ class OpenAIChatAdapter(Adapter):
                 len({f["item_id"] for f in dropped}), dropped[0]["item_id"], dropped[0]["reason"],
             )  # fmt: skip
 
+    def served_model(self, task: str, item_id: str) -> dict[str, str] | None:
+        """The ``model`` and ``system_fingerprint`` of the response to ``item_id``, where given."""
+        return self._served.get((task, item_id))
+
     def _payload(self, task: str, text: str) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.model,
@@ -750,10 +760,11 @@ class OpenAIChatAdapter(Adapter):
         delay = retry_after if retry_after is not None else self.backoff_base * 2**attempt
         return max(0.0, min(delay, self.backoff_max))
 
-    def _complete(self, task: str, text: str) -> tuple[str, str | None]:
-        """The assistant message's content and finish reason; retries as documented.
-        A refusal (the message's ``refusal``, or ``finish_reason`` = ``content_filter``)
-        raises :class:`Refusal`."""
+    def _complete(self, task: str, text: str) -> tuple[str, str | None, dict[str, str]]:
+        """The assistant message's content, finish reason and what the response says about
+        the model (``model``, ``system_fingerprint``); retries as documented. A refusal (the
+        message's ``refusal``, or ``finish_reason`` = ``content_filter``) raises
+        :class:`Refusal`."""
         payload = self._payload(task, text)
         reason = ""
         for attempt in range(self.max_retries + 1):
@@ -794,8 +805,13 @@ class OpenAIChatAdapter(Adapter):
             content = ""  # an empty answer, failed by the caller
         if not isinstance(content, str):
             raise RequestFailure(f"no text content in the response ({content!r})")
+        served = {
+            k: self._redact(data[k])
+            for k in ("model", "system_fingerprint")
+            if isinstance(data.get(k), str)
+        }
         # An answer quoting the key would carry it into predictions, samples and the cache.
-        return self._redact(content), choice.get("finish_reason")
+        return self._redact(content), choice.get("finish_reason"), served
 
 
 def _sleep(seconds: float) -> None:  # a seam for tests

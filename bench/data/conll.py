@@ -9,7 +9,6 @@ names the file and line.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -143,7 +142,8 @@ class ConllNer(Dataset):
         self.name, self.version = name, version
         self.labels = tuple(labels)
         self.sentences = read_conll(self.file)
-        self.sha256 = hashlib.sha256(self.file.read_bytes()).hexdigest()
+        self.verify({file: self.file})
+        self.sha256 = self.files[file]
 
     def ner(self) -> NerGold:
         items, spans = [], []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from pathlib import Path
 from typing import ClassVar
@@ -20,8 +19,6 @@ class CsvError(ValueError):
 
 def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """``(line, row)`` pairs; the header must hold every ``required`` column."""
-    if not path.is_file():
-        raise CsvError(f"{path}: file not found (set dataset.path to its folder)")
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = set(required) - set(reader.fieldnames or ())
@@ -47,9 +44,10 @@ class _CsvToxicity(Dataset):
         directory = Path(path) if path else resource_dir("datasets") / name
         self.file = directory / file
         self.name, self.version = name, version
-        self.sha256 = (
-            hashlib.sha256(self.file.read_bytes()).hexdigest() if self.file.is_file() else ""
-        )
+        if not self.file.is_file():
+            raise CsvError(f"{self.file}: file not found (set dataset.path to its folder)")
+        self.verify({file: self.file})
+        self.sha256 = self.files[file]
 
     def _label(self, line: int, field: str, value: str, labels: dict[str, int]) -> int:
         if value not in labels:

@@ -219,6 +219,7 @@ def load_gold(directory: str | Path) -> GoldDataset:
         speakers=speakers,
         boilerplate=boilerplate,
         files_sha256=gold_fingerprint(directory, raw_file),
+        raw_file=raw_file,
     )
 
 

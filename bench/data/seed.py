@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.data.dataset import Dataset
-from bench.data.gold import load_dataset
+from bench.data.gold import GOLD_FILES, default_gold_dir, load_dataset
 from bench.data.records import GoldDataset
 from bench.data.schema import ENTITY_LABELS
 from bench.data.views import AttributionGold, NerGold, ToxicityGold
@@ -20,11 +20,15 @@ class SeedArticle(Dataset):
 
     tasks: ClassVar[frozenset[str]] = frozenset({"ner", "attribution", "toxicity"})
 
-    def __init__(self, path: str | Path | None = None, name: str = "seed_article") -> None:
+    def __init__(
+        self, path: str | Path | None = None, name: str = "seed_article", version: str | None = None
+    ) -> None:
         self.gold: GoldDataset = load_dataset(path)
         self.name = name
-        self.version = self.gold.version
+        self.version = version or self.gold.version
         self.sha256 = self.gold.files_sha256
+        directory = Path(path) if path is not None else default_gold_dir()
+        self.verify({f: directory / f for f in (self.gold.raw_file, *GOLD_FILES)})
 
     @cached_property
     def _starts(self) -> dict[str, int]:

@@ -29,7 +29,7 @@ Rows are ordered by mean rank over the tasks shown (a task without a result
 counts as one place below the last ranked run of that task), then by mean place
 in value order (so tied runs are listed best value first), then by name.
 
-Gold: every run must have been scored on the same gold (``dataset.sha256``);
+Gold: every run must have been scored on the same gold (``dataset.version`` and ``sha256``);
 otherwise :class:`LeaderboardError` is raised and nothing is written.
 """
 
@@ -227,16 +227,18 @@ def _load(sources: Sequence[str]) -> list[Entry]:
 
 
 def check_same_gold(entries: Sequence[Entry]) -> None:
-    digests: dict[str, list[str]] = {}
+    golds: dict[tuple[str, str], list[str]] = {}
     for e in entries:
-        digests.setdefault(e.result["dataset"]["sha256"], []).append(e.source)
-    if len(digests) > 1:
+        gold = (str(e.result["dataset"].get("version")), e.result["dataset"]["sha256"])
+        golds.setdefault(gold, []).append(e.source)
+    if len(golds) > 1:
         groups = "; ".join(
-            f"sha256 {digest[:12]}…: {', '.join(sources)}" for digest, sources in digests.items()
+            f"version {version} sha256 {digest[:12]}…: {', '.join(sources)}"
+            for (version, digest), sources in golds.items()
         )
         raise LeaderboardError(
-            f"the runs were scored on different gold (dataset sha256 differs), refusing to "
-            f"mix them: {groups}"
+            f"the runs were scored on different gold (dataset version or sha256 differs), "
+            f"refusing to mix them: {groups}"
         )
 
 
