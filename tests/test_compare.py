@@ -266,8 +266,9 @@ TASK_PAIRS = [(task, a, b) for task in TASKS for a, b in PAIRS] + [
 TESTED = {
     "ner": {f"{scheme}_{what}" for scheme in ("strict", "exact", "partial", "ent_type")
             for what in ("precision", "recall", "f1")} | {"strict_macro_f1"},
-    "attribution": {"content_exact_f1", "content_overlap_f1", "e2e_f1", "cue_exact_f1",
-                    "cue_overlap_f1", "source_exact_f1", "source_overlap_f1",
+    "attribution": {"content_exact_f1", "content_overlap_f1", "content_iou_f1", "e2e_f1",
+                    "content_token_precision", "content_token_recall", "content_token_f1",
+                    "cue_exact_f1", "cue_overlap_f1", "source_exact_f1", "source_overlap_f1",
                     "content_overlap_f1.direct", "content_overlap_f1.indirect",
                     "content_overlap_f1.mixed"},
     "toxicity": {"roc_auc", "average_precision", "f1", "f1_best", "brier", "ece",

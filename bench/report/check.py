@@ -80,7 +80,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.report.compare import PRIMARY_METRIC, CompareError, Run, compare_task
+from bench.report.compare import (
+    PRIMARY_METRIC,
+    CompareError,
+    Run,
+    check_same_definitions,
+    compare_task,
+)
 from bench.report.compare_items import compare_metric
 from bench.report.files import write_text_atomic
 from bench.report.tables import to_markdown
@@ -561,6 +567,11 @@ def check(
         if record.get("status") == "failed":
             error = " ".join(str(record.get("error")).split())
             raise CheckError(f"{_result_path(run)}: tasks.{task}.status: failed ({error})")
+    if base.run is not None:
+        try:
+            check_same_definitions((run, base.run), sorted({r.task for r in base.rules}))
+        except CompareError as err:
+            raise CheckError(f"{err} (checking against {base.path})") from None
 
     values = [_run_metric(run, rule) for rule in base.rules]  # exit 2 before any work
     tests: dict[str, Any] = {}
