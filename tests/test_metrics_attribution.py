@@ -22,13 +22,13 @@ from bench.metrics.attribution import (
 )
 from bench.metrics.bootstrap import resample_indices, resample_sums
 
-
 TEXT = "".join(f"w{k:03d} " for k in range(40))  # a token every 5 characters: [5k, 5k + 4)
 
 
 def rec(item, content, speaker=None, cue=None, source=None, type=None):
     content = tuple(content)
-    return AttributionRecord(item, content, speaker, cue, source, type, content_tokens(TEXT, content))
+    tokens = content_tokens(TEXT, content)
+    return AttributionRecord(item, content, speaker, cue, source, type, tokens)
 
 
 GOLD = [
