@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.data.seed import SeedArticle
+from bench.report.errors import attribution_class
 
 BENCH = str(Path(sys.executable).with_name("bench"))
 
@@ -72,6 +73,7 @@ def test_one_character_of_each_gold_quote_scores_e2e_zero(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "out/samples/attribution.jsonl").open()]
     assert all(r["overlap_match"] and not r["content_match"] and not r["e2e_correct"]
                for r in rows)  # fmt: skip
+    assert {attribution_class(row) for row in rows} == {"missed"}  # the errors page's class
 
 
 def test_centred_80_percent_of_each_gold_quote_scores_e2e_one(tmp_path):

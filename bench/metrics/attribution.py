@@ -350,7 +350,7 @@ def attribution_metrics(sums: np.ndarray) -> dict[str, np.ndarray]:
     - content_exact_f1: predictions whose content pieces equal a gold record's
       (:func:`exact_pairs`);
     - content_overlap_f1: matched pairs sharing *any* character (:func:`match_overlap`;
-      the lenient partial match of PARC, Pareti 2016) — a secondary figure;
+      the lenient partial match of PARC: Pareti et al. 2013, Pareti 2016) — a secondary figure;
     - content_iou_f1: matched pairs whose character IoU is at least ``min_overlap``
       (:func:`content_iou`);
     - cue_exact_f1 / cue_overlap_f1, source_exact_f1 / source_overlap_f1: the same
