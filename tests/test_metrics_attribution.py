@@ -13,14 +13,12 @@ from bench.metrics.attribution import (
     attribution_counts,
     attribution_metrics,
     attribution_scores,
-    build_alias_table,
     content_tokens,
     match_attributions,
     match_overlap,
-    normalise_name,
-    resolve_speaker,
 )
 from bench.metrics.bootstrap import resample_indices, resample_sums
+from bench.metrics.speakers import build_alias_table, normalise_name, resolve_speaker
 
 TEXT = "".join(f"w{k:03d} " for k in range(40))  # a token every 5 characters: [5k, 5k + 4)
 
@@ -148,6 +146,21 @@ def random_records(rng, n, typed):
     ]
 
 
+def random_predictions(rng, gold, n):
+    """``n`` random records, and a prediction near each of half the gold records (its
+    content pieces shifted by up to 3 characters, a random speaker, or none): pairs of
+    every IoU, so that found and not-found quotes both occur."""
+    near = []
+    for g in gold[::2]:
+        pieces = []
+        for start, end in g.content:
+            start, end = start + int(rng.integers(-3, 4)), end + int(rng.integers(-3, 4))
+            pieces.append((max(start, 0), max(end, max(start, 0) + 1)))
+        speaker = rng.choice(["ann", "bob", None])
+        near.append(rec(g.item_id, sorted(set(pieces)), speaker, g.cue, None, g.type))
+    return random_records(rng, n, typed=False) + near
+
+
 def metric_values(metrics):
     return {name: m.value for name, m in metrics.items() if m.value is not None}
 
@@ -160,11 +173,14 @@ def resampled(records, copies):
     return [replace(r, item_id=copy) for r in records for copy in copies.get(r.item_id, [])]
 
 
+@pytest.mark.parametrize("min_overlap", [0.5, 0.3])
 @pytest.mark.parametrize("seed", range(8))
-def test_item_bootstrap_statistic_equals_the_metrics_on_the_resampled_items(seed):
+def test_item_bootstrap_statistic_equals_the_metrics_on_the_resampled_items(seed, min_overlap):
     rng = np.random.default_rng(seed)
-    gold, pred = random_records(rng, 9, typed=True), random_records(rng, 8, typed=False)
-    counts = attribution_counts(gold, pred, match_attributions(gold, pred), "item")
+    gold = random_records(rng, 9, typed=True)
+    pred = random_predictions(rng, gold, 5)
+    matches = match_attributions(gold, pred, min_overlap)
+    counts = attribution_counts(gold, pred, matches, "item", min_overlap=min_overlap)
     items = sorted({r.item_id for r in (*gold, *pred)})
     assert len(counts) == len(items)
     for row in next(resample_indices(len(items), 5, seed=seed)):
@@ -173,7 +189,9 @@ def test_item_bootstrap_statistic_equals_the_metrics_on_the_resampled_items(seed
         for copy, k in enumerate(row):
             drawn[items[k]].append(f"{items[k]}#{copy}")
 
-        expected = attribution_scores(resampled(gold, drawn), resampled(pred, drawn))[0]
+        expected = attribution_scores(
+            resampled(gold, drawn), resampled(pred, drawn), min_overlap=min_overlap
+        )[0]
         got = statistic_values(resample_sums(counts, row[None, :]))
         assert set(got) == set(metric_values(expected))
         assert got == pytest.approx(metric_values(expected), abs=1e-12)
@@ -182,7 +200,8 @@ def test_item_bootstrap_statistic_equals_the_metrics_on_the_resampled_items(seed
 @pytest.mark.parametrize("seed", range(4))
 def test_unit_rows_add_up_to_the_whole_sample(seed):
     rng = np.random.default_rng(seed)
-    gold, pred = random_records(rng, 10, typed=True), random_records(rng, 10, typed=False)
+    gold = random_records(rng, 10, typed=True)
+    pred = random_predictions(rng, gold, 6)
     matches = match_attributions(gold, pred)
     item, quote = (attribution_counts(gold, pred, matches, unit) for unit in ("item", "quote"))
     np.testing.assert_array_equal(item.sum(axis=0), quote.sum(axis=0))

@@ -59,7 +59,7 @@ def test_rules_baseline_is_honest_and_non_trivial(tmp_path):
 def test_rules_baseline_does_not_read_the_gold(monkeypatch):
     import bench.data.gold as gold_module
     from bench.adapters.rules import RulesAdapter
-    from bench.metrics.attribution import normalise_name
+    from bench.metrics.speakers import normalise_name
     from bench.predictions import TextItem
 
     def forbidden(*args, **kwargs):

@@ -29,7 +29,7 @@ from bench.data.schema import (
     IDENTITIES,
     TOXICITY_ATTRIBUTES,
 )
-from bench.metrics.attribution import add_aliases
+from bench.metrics.speakers import add_aliases
 from bench.resources import resource_dir
 
 GOLD_FILES = (

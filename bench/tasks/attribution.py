@@ -14,14 +14,13 @@ from bench.metrics.attribution import (
     attribution_counts,
     attribution_metrics,
     attribution_scores,
-    build_alias_table,
     content_iou,
     content_tokens,
     match_attributions,
-    resolve_speaker,
     same_speaker,
 )
 from bench.metrics.bootstrap import resample_sums
+from bench.metrics.speakers import build_alias_table, resolve_speaker
 from bench.metrics.values import MetricValue
 from bench.predictions import AttributionPrediction, TextItem
 from bench.tasks.base import Bootstrap, Task, TaskScore
