@@ -381,6 +381,32 @@ def test_samples_without_cue_and_source_skip_only_those_metrics(runs, tmp_path):
         compare_metric(rules, old, "attribution", "cue_exact_f1")
 
 
+def _without_tokens(row: dict) -> None:
+    for side in ("gold", "pred"):
+        if row[side] is not None:
+            del row[side]["tokens"]
+
+
+def test_samples_without_content_tokens_skip_only_the_token_metrics(runs, tmp_path):
+    old = _edit_copy(runs["crafted"], tmp_path / "old", "samples/attribution.jsonl",
+                     _without_tokens)  # fmt: skip
+    tests, skipped = compare_metrics(old, Run.load(runs["rules"]), "attribution", n_resamples=20)
+    tokens = {f"content_token_{what}" for what in ("precision", "recall", "f1")}
+    assert set(skipped) == tokens
+    assert all("does not record content tokens" in skipped[m] for m in tokens)
+    assert TESTED["attribution"] - tokens <= set(tests)
+
+
+def test_malformed_content_tokens_are_named_with_their_line(runs, tmp_path):
+    def bad(row: dict) -> None:
+        if row["gold"] is not None:
+            row["gold"]["tokens"] = [[1, "x"]]
+
+    old = _edit_copy(runs["crafted"], tmp_path / "bad", "samples/attribution.jsonl", bad)
+    with pytest.raises(CompareError, match=r"attribution.jsonl:1: gold.tokens\[0\]: expected"):
+        compare_metrics(old, Run.load(runs["rules"]), "attribution", n_resamples=20)
+
+
 def test_f1_is_refused_when_the_thresholds_differ(runs, tmp_path):
     def threshold(result):
         result["tasks"]["toxicity"]["breakdown"]["threshold"] = 0.4

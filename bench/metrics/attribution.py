@@ -53,7 +53,7 @@ class AttributionRecord:
 
 def content_tokens(text: str, content: Iterable[Span]) -> tuple[Span, ...]:
     """The ``\\w+`` tokens of ``text`` sharing at least one character with ``content``."""
-    pieces = sorted(content)
+    pieces = tuple(content)
     return tuple(
         (m.start(), m.end())
         for m in _TOKEN_RE.finditer(text)

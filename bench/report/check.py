@@ -66,8 +66,9 @@ in a test, :func:`bench.testing.assert_no_regression`.
 Exit codes (``bench-report check``; ``bench`` maps them onto its own)
 ---------------------------------------------------------------------
 0 pass (ok, improved, noise, skipped only), 1 at least one regression, 2 unusable
-input — a missing file, a different gold (``dataset.sha256``), a metric missing
-in the run, a failed task in the run, malformed JSON/YAML or an invalid rule —
+input — a missing file, a different gold (``dataset.sha256``) or metric definitions
+than the baseline run's (:func:`bench.report.compare.check_same_definitions`), a metric
+missing in the run, a failed task in the run, malformed JSON/YAML or an invalid rule —
 with a one-line error naming the file and the field.
 """
 
