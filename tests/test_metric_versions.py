@@ -53,6 +53,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_every_task_records_its_metrics_version(runs):
+    assert all(isinstance(task.metrics_version, int) for task in TASKS.values())
     for name in ("oracle", "rules"):
         tasks = json.loads((runs[name] / "result.json").read_text())["tasks"]
         assert tasks["attribution"]["metrics_version"] == TASKS["attribution"].metrics_version
