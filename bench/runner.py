@@ -109,6 +109,7 @@ _OPTION_CHECKS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("bootstrap.alpha", lambda v: v == 0.05, "0.05, the only value supported (stored as ci95)"),
     ("toxicity.threshold", _probability, "a number in [0, 1]"),
     ("max_failure_rate", _probability, "a number in [0, 1]"),
+    ("attribution.min_overlap", lambda v: _probability(v) and v > 0, "a number in (0, 1]"),
     # Hydra reads name=42 as a number: any scalar is a name, stored as its text
     ("name", lambda v: v is None or isinstance(v, str | int | float), "a string"),
 )
@@ -161,6 +162,9 @@ def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) 
     bootstrap = Bootstrap(b.resamples, b.seed, b.alpha, b.unit[name]) if b.resamples > 0 else None
     if name == "toxicity":
         return TASK_CLASSES[name](view, adapter_name, bootstrap, threshold=cfg.toxicity.threshold)
+    if name == "attribution":
+        min_overlap = cfg.attribution.min_overlap
+        return TASK_CLASSES[name](view, adapter_name, bootstrap, min_overlap=min_overlap)
     return TASK_CLASSES[name](view, adapter_name, bootstrap)
 
 
@@ -308,6 +312,7 @@ def run_task(
         }, []
     return {
         "status": "ok",
+        "metrics_version": task.metrics_version,
         "main_metrics": list(task.main_metrics),
         "metrics": {
             name: _metric_json(value, scored.intervals.get(name))

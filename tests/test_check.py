@@ -197,7 +197,7 @@ def test_yaml_min_and_value_with_tolerance(runs, tmp_path):
         "  ner.strict_f1: {min: 0.80}\n"
         "  toxicity.roc_auc: {value: 0.78, tolerance: 0.05}\n"
         "  toxicity.brier: {max: 0.2}\n"
-        "  attribution.e2e_f1: {value: 0.70}\n",  # −0.009: within the default 0.01
+        "  attribution.e2e_f1: {value: 0.66}\n",  # −0.0055: within the default 0.01
     )
     report = check(runs["rules"], baseline)
     assert report.passed, report.render()

@@ -267,8 +267,9 @@ TASK_PAIRS = [(task, a, b) for task in TASKS for a, b in PAIRS] + [
 TESTED = {
     "ner": {f"{scheme}_{what}" for scheme in ("strict", "exact", "partial", "ent_type")
             for what in ("precision", "recall", "f1")} | {"strict_macro_f1"},
-    "attribution": {"content_exact_f1", "content_overlap_f1", "e2e_f1", "cue_exact_f1",
-                    "cue_overlap_f1", "source_exact_f1", "source_overlap_f1",
+    "attribution": {"content_exact_f1", "content_overlap_f1", "content_iou_f1", "e2e_f1",
+                    "content_token_precision", "content_token_recall", "content_token_f1",
+                    "cue_exact_f1", "cue_overlap_f1", "source_exact_f1", "source_overlap_f1",
                     "content_overlap_f1.direct", "content_overlap_f1.indirect",
                     "content_overlap_f1.mixed"},
     "toxicity": {"roc_auc", "average_precision", "f1", "f1_best", "brier", "ece",
@@ -416,6 +417,32 @@ def test_samples_without_cue_and_source_skip_only_those_metrics(runs, tmp_path):
         assert test.difference == pytest.approx(expected, abs=1e-9), metric
     with pytest.raises(CompareError, match="attribution.cue_exact_f1: .*cue and source"):
         compare_metric(rules, old, "attribution", "cue_exact_f1")
+
+
+def _without_tokens(row: dict) -> None:
+    for side in ("gold", "pred"):
+        if row[side] is not None:
+            del row[side]["tokens"]
+
+
+def test_samples_without_content_tokens_skip_only_the_token_metrics(runs, tmp_path):
+    old = _edit_copy(runs["crafted"], tmp_path / "old", "samples/attribution.jsonl",
+                     _without_tokens)  # fmt: skip
+    tests, skipped = compare_metrics(old, Run.load(runs["rules"]), "attribution", n_resamples=20)
+    tokens = {f"content_token_{what}" for what in ("precision", "recall", "f1")}
+    assert set(skipped) == tokens
+    assert all("does not record content tokens" in skipped[m] for m in tokens)
+    assert TESTED["attribution"] - tokens <= set(tests)
+
+
+def test_malformed_content_tokens_are_named_with_their_line(runs, tmp_path):
+    def bad(row: dict) -> None:
+        if row["gold"] is not None:
+            row["gold"]["tokens"] = [[1, "x"]]
+
+    old = _edit_copy(runs["crafted"], tmp_path / "bad", "samples/attribution.jsonl", bad)
+    with pytest.raises(CompareError, match=r"attribution.jsonl:1: gold.tokens\[0\]: expected"):
+        compare_metrics(old, Run.load(runs["rules"]), "attribution", n_resamples=20)
 
 
 def test_f1_is_refused_when_the_thresholds_differ(runs, tmp_path):

@@ -42,7 +42,7 @@ def test_empty_scores_zero_recall_and_chance_auc(tmp_path):
     att = result["tasks"]["attribution"]["metrics"]
     assert att["content_overlap_f1"]["value"] == 0.0
     assert att["source_accuracy"]["value"] is None
-    assert "no matched content" in att["source_accuracy"]["undefined"]
+    assert "no content matched" in att["source_accuracy"]["undefined"]
     tox = result["tasks"]["toxicity"]["metrics"]
     assert tox["roc_auc"]["value"] == 0.5
     counts = result["tasks"]["toxicity"]["counts"]
@@ -59,7 +59,7 @@ def test_rules_baseline_is_honest_and_non_trivial(tmp_path):
 def test_rules_baseline_does_not_read_the_gold(monkeypatch):
     import bench.data.gold as gold_module
     from bench.adapters.rules import RulesAdapter
-    from bench.metrics.attribution import normalise_name
+    from bench.metrics.speakers import normalise_name
     from bench.predictions import TextItem
 
     def forbidden(*args, **kwargs):

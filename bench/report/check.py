@@ -68,8 +68,9 @@ in a test, :func:`bench.testing.assert_no_regression`.
 Exit codes (``bench-report check``; ``bench`` maps them onto its own)
 ---------------------------------------------------------------------
 0 pass (ok, improved, noise, skipped only), 1 at least one regression, 2 unusable
-input — a missing file, a different gold (``dataset.sha256``), a metric missing
-in the run, a failed task in the run, malformed JSON/YAML or an invalid rule —
+input — a missing file, a different gold (``dataset.sha256``) or metric definitions
+than the baseline run's (:func:`bench.report.compare.check_same_definitions`), a metric
+missing in the run, a failed task in the run, malformed JSON/YAML or an invalid rule —
 with a one-line error naming the file and the field.
 """
 
@@ -88,6 +89,7 @@ from bench.report.compare import (
     PRIMARY_METRIC,
     CompareError,
     Run,
+    check_same_definitions,
     compare_task,
     no_p_value,
     units_text,
@@ -609,6 +611,11 @@ def check(
         if record.get("status") == "failed":
             error = " ".join(str(record.get("error")).split())
             raise CheckError(f"{_result_path(run)}: tasks.{task}.status: failed ({error})")
+    if base.run is not None:
+        try:
+            check_same_definitions((run, base.run), sorted({r.task for r in base.rules}))
+        except CompareError as err:
+            raise CheckError(f"{err} (checking against {base.path})") from None
 
     values = [_run_metric(run, rule) for rule in base.rules]  # exit 2 before any work
     notes = _degraded_notes(run, base)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from bench.metrics.bootstrap import (
 )
 from bench.report.gold import registered_classes
 from bench.report.tables import degraded
+from bench.tasks import TASKS
 
 PRIMARY_METRIC = {"ner": "strict_f1", "attribution": "e2e_f1", "toxicity": "roc_auc"}
 
@@ -132,20 +133,29 @@ def _check_sample(where: str, task: str, row: Any) -> None:
                         f"got {_short(span)}"
                     )
     if task == "attribution":
+        if not isinstance(row.get("e2e_correct", False), bool):  # absent before version 2
+            raise CompareError(
+                f"{where}: e2e_correct: expected true or false, got {_short(row['e2e_correct'])}"
+            )
         for name in ("gold", "pred"):
             if row[name] is not None:
                 _check_fields(where, row[name], _QUOTE_FIELDS, f"{name}.")
-                for part in ATTRIBUTION_PARTS:  # optional: samples written before them lack these
-                    span = row[name].get(part)
-                    if span is not None and not (
-                        isinstance(span, list)
-                        and len(span) == 2
-                        and all(type(v) is int for v in span)
-                    ):
+                # optional: samples written before them lack these
+                if not isinstance(row[name].get("tokens", []), list):
+                    raise CompareError(f"{where}: {name}.tokens: expected a list")
+                spans = [(part, row[name].get(part)) for part in ATTRIBUTION_PARTS]
+                spans += [(f"tokens[{k}]", t) for k, t in enumerate(row[name].get("tokens", []))]
+                for field, span in spans:
+                    nullable = field in ATTRIBUTION_PARTS
+                    if not (_is_span(span) or (nullable and span is None)):
                         raise CompareError(
-                            f"{where}: {name}.{part}: expected [start, end] or null, "
-                            f"got {_short(span)}"
+                            f"{where}: {name}.{field}: expected [start, end]"
+                            f"{' or null' if nullable else ''}, got {_short(span)}"
                         )
+
+
+def _is_span(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)
 
 
 def _check_result(path: Path, result: Any) -> None:
@@ -241,6 +251,42 @@ class Run:
         return [row for _, row in rows]
 
 
+def _task_record(run: Run, task: str) -> dict[str, Any]:
+    record = run.result["tasks"].get(task)
+    return record if isinstance(record, dict) else {}
+
+
+def _definition(run: Run, task: str) -> str:
+    """What defines a run's scores of ``task``: ``version N`` of the task's metrics
+    (``tasks.<task>.metrics_version``; a run without it is version 1), and for attribution
+    the ``min_overlap`` of a found quote (``breakdown.min_overlap``)."""
+    record = _task_record(run, task)
+    text = f"version {record.get('metrics_version', 1)}"
+    breakdown = record.get("breakdown")
+    if task == "attribution" and isinstance(breakdown, dict) and "min_overlap" in breakdown:
+        text += f", min_overlap {breakdown['min_overlap']}"
+    return text
+
+
+def check_same_definitions(runs: Sequence[Run], tasks: Iterable[str]) -> None:
+    """Refuse to rank, gate or pair runs whose scores of a task (among ``tasks``, where its
+    status is ok) come from different metric definitions (:func:`_definition`): a
+    :class:`CompareError`, one line naming the definitions, the runs, and how to rescore."""
+    for task in tasks:
+        groups: dict[str, list[str]] = {}
+        for run in runs:
+            if _task_record(run, task).get("status") == "ok":
+                groups.setdefault(_definition(run, task), []).append(str(run.directory))
+        if len(groups) > 1:
+            listed = "; ".join(f"{d}: {', '.join(dirs)}" for d, dirs in sorted(groups.items()))
+            raise CompareError(
+                f"{task}: the runs were scored under different metric definitions ({listed}), "
+                f"refusing to mix them; rescore the older runs by rerunning them with this "
+                f"bench (metrics version {TASKS[task].metrics_version}, the same options; "
+                "cached predictions are reused)"
+            )
+
+
 def _ner_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
     a, b = run_a.samples("ner"), run_b.samples("ner")
 
@@ -268,7 +314,8 @@ def _attribution_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
     rows_a, rows_b = [], []
     for key in sorted(gold_a):
         for out, row in ((rows_a, gold_a[key]), (rows_b, gold_b[key])):
-            out.append((int(row["speaker_correct"]), int(row["pred"] is not None), 1))
+            tp = row.get("e2e_correct", row["speaker_correct"])  # version 1: speaker_correct
+            out.append((int(tp), int(row["pred"] is not None), 1))
     spurious_a = sum(r["gold"] is None for r in a)
     spurious_b = sum(r["gold"] is None for r in b)
     rows_a += [(0, 1, 0)] * spurious_a + [(0, 0, 0)] * spurious_b
@@ -299,7 +346,8 @@ _UNITS = {
 
 
 def check_comparable(run_a: Run, run_b: Run, task: str) -> None:
-    """Both runs were scored on the same gold and ``task`` is ok (not degraded) in both."""
+    """Both runs were scored on the same gold and the same metric definitions
+    (:func:`check_same_definitions`), and ``task`` is ok (not degraded) in both."""
     if run_a.result["dataset"]["sha256"] != run_b.result["dataset"]["sha256"]:
         raise CompareError(
             f"{run_a.directory} and {run_b.directory} were scored on different gold "
@@ -314,6 +362,8 @@ def check_comparable(run_a: Run, run_b: Run, task: str) -> None:
                 f"{run.directory}: task {task} is degraded ({degraded(record)}): its failed "
                 "items were left out, so it cannot be paired with a run scored on all of them"
             )
+
+    check_same_definitions((run_a, run_b), [task])
 
 
 def units_text(n_units: int, unit: str) -> str:

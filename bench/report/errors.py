@@ -229,9 +229,11 @@ def _ner_section(run: Run, texts: Texts, limit: int) -> str:
 
 
 def attribution_class(row: dict[str, Any]) -> str:
+    """A gold quote is missed unless its prediction overlaps it substantially
+    (``content_match``; samples written before it: any overlap)."""
     if row.get("gold") is None:
         return "spurious"
-    if row.get("pred") is None or not row.get("overlap_match"):
+    if row.get("pred") is None or not row.get("content_match", row.get("overlap_match")):
         return "missed"
     if not row.get("speaker_correct"):
         return "wrong-speaker"

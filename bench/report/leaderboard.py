@@ -44,7 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import html as page_html
-from bench.report.compare import PRIMARY_METRIC, CompareError, Run, compare_task
+from bench.report.compare import (
+    PRIMARY_METRIC,
+    CompareError,
+    Run,
+    check_same_definitions,
+    compare_task,
+)
 from bench.report.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from bench.report.tables import degraded, to_csv, to_markdown
 
@@ -58,6 +64,7 @@ METRIC_TITLES = {
     "strict_f1": "strict F1",
     "content_exact_f1": "content exact F1",
     "content_overlap_f1": "content overlap F1",
+    "content_token_f1": "content token F1",
     "source_accuracy": "source accuracy",
     "e2e_f1": "end-to-end F1",
     "roc_auc": "ROC-AUC",
@@ -76,6 +83,7 @@ HF_METRIC_TYPES = {
     "strict_f1": "f1",
     "content_exact_f1": "f1",
     "content_overlap_f1": "f1",
+    "content_token_f1": "f1",
     "source_accuracy": "accuracy",
     "e2e_f1": "f1",
     "roc_auc": "roc_auc",
@@ -343,6 +351,10 @@ def build_leaderboard(
         raise LeaderboardError("no run directories given")
     entries = _load(expand_runs(sources))
     check_same_gold(entries)
+    try:
+        check_same_definitions([e.run for e in entries], PRIMARY_METRIC)
+    except CompareError as err:
+        raise LeaderboardError(str(err)) from None
     tasks = [
         t
         for t in PRIMARY_METRIC

@@ -2,35 +2,52 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
 
 from bench.data.schema import ATTRIBUTION_TYPES
 from bench.metrics.attribution import (
+    DEFAULT_MIN_OVERLAP,
     AttributionRecord,
     attribution_counts,
     attribution_metrics,
     attribution_scores,
-    build_alias_table,
+    content_iou,
+    content_tokens,
     match_attributions,
-    resolve_speaker,
+    same_speaker,
 )
 from bench.metrics.bootstrap import resample_sums
+from bench.metrics.speakers import build_alias_table, resolve_speaker
 from bench.metrics.values import MetricValue
 from bench.predictions import AttributionPrediction, TextItem
-from bench.tasks.base import Task, TaskScore
+from bench.tasks.base import Bootstrap, Task, TaskScore
 
 
 class AttributionTask(Task):
     name: ClassVar[str] = "attribution"
+    # 2: e2e needs content IoU >= min_overlap, token-level content F1, no credit for two
+    # missing speakers, pairs-first matching
+    metrics_version: ClassVar[int] = 2
     main_metrics: ClassVar[tuple[str, ...]] = (
         "content_exact_f1",
-        "content_overlap_f1",
+        "content_token_f1",
         "source_accuracy",
         "e2e_f1",
     )
     units: ClassVar[tuple[str, ...]] = ("quote", "item")
+
+    def __init__(
+        self,
+        gold: Any,
+        adapter_name: str,
+        bootstrap: Bootstrap | None = None,
+        min_overlap: float = DEFAULT_MIN_OVERLAP,
+    ) -> None:
+        super().__init__(gold, adapter_name, bootstrap)
+        self.min_overlap = min_overlap  # content IoU from which a pair is a found quote
 
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, list | tuple):
@@ -55,26 +72,31 @@ class AttributionTask(Task):
         self, items: list[TextItem], predictions: list[list[AttributionPrediction]]
     ) -> TaskScore:
         aliases = build_alias_table(self.gold.speakers)
-        ids = {item.id for item in items}
-        gold = [record for record in self.gold.records if record.item_id in ids]
+        texts = {item.id: item.text for item in items}
+        gold = [
+            replace(g, tokens=content_tokens(texts[g.item_id], g.content))
+            for g in self.gold.records
+            if g.item_id in texts
+        ]
         pred, raw_speakers = [], []
         for item, atts in zip(items, predictions, strict=True):
             for att in atts:
+                content = tuple(tuple(piece) for piece in att.content)
                 pred.append(
                     AttributionRecord(
                         item.id,
-                        tuple(tuple(piece) for piece in att.content),
+                        content,
                         resolve_speaker(att.speaker, aliases),
                         tuple(att.cue) if att.cue is not None else None,
                         tuple(att.source) if att.source is not None else None,
                         att.type,
+                        content_tokens(item.text, content),
                     )
                 )
                 raw_speakers.append(att.speaker)
-        matches = match_attributions(gold, pred)
-        metrics, pairs = attribution_scores(gold, pred, matches)
-        texts = {item.id: item.text for item in items}
-        samples = _samples(gold, pred, raw_speakers, pairs, texts)
+        matches = match_attributions(gold, pred, self.min_overlap)
+        metrics, pairs = attribution_scores(gold, pred, matches, self.min_overlap)
+        samples = _samples(gold, pred, raw_speakers, pairs, texts, self.min_overlap)
         return TaskScore(
             intervals=self._intervals(gold, pred, matches, metrics, [item.id for item in items]),
             metrics=metrics,
@@ -84,6 +106,7 @@ class AttributionTask(Task):
                 "predicted": len(pred),
             },
             samples=samples,
+            breakdown={"min_overlap": self.min_overlap},
         )
 
     def _intervals(
@@ -100,7 +123,9 @@ class AttributionTask(Task):
         names = [name for name, metric in metrics.items() if metric.value is not None]
         if self.bootstrap is None or not (gold or pred) or not names:
             return {}
-        counts = attribution_counts(gold, pred, matches, self.bootstrap.unit, item_ids)
+        counts = attribution_counts(
+            gold, pred, matches, self.bootstrap.unit, item_ids, self.min_overlap
+        )
 
         def statistic(indices: np.ndarray) -> np.ndarray:
             values = attribution_metrics(resample_sums(counts, indices))
@@ -115,18 +140,23 @@ def _samples(
     raw_speakers: list[str | None],
     pairs: list[tuple[int, int]],
     texts: dict[str, str],
+    min_overlap: float,
 ) -> list[dict[str, Any]]:
     """One row per gold record (with its matched prediction) and per unmatched prediction.
 
-    A record shows its content pieces (and their text), resolved speaker id, type, and
-    cue and source spans (``[start, end]`` or null), enough to rebuild the records and
-    rescore them per item (:func:`bench.report.compare_items.compare_metric`)."""
+    A record shows its content pieces (and their text and tokens), resolved speaker id,
+    type, and cue and source spans (``[start, end]`` or null), enough to rebuild the
+    records and rescore them per item (:func:`bench.report.compare_items.compare_metric`).
+    A row says whether the contents are equal, overlap at all, overlap with IoU ≥
+    ``min_overlap`` (``content_match``, with the ``iou``), whether the speakers agree, and
+    ``e2e_correct`` (both)."""
 
     def show(record: AttributionRecord) -> dict[str, Any]:
         text = texts.get(record.item_id, "")
         return {
             "content": [list(piece) for piece in record.content],
             "text": " … ".join(text[s:e] for s, e in record.content),
+            "tokens": [list(token) for token in record.tokens],
             "speaker": record.speaker,
             "type": record.type,
             "cue": list(record.cue) if record.cue is not None else None,
@@ -138,6 +168,8 @@ def _samples(
     for i, g in enumerate(gold):
         j = matched.get(i)
         p = pred[j] if j is not None else None
+        iou = content_iou(g, p) if p else 0.0
+        speaker = bool(p and same_speaker(g, p))
         rows.append(
             {
                 "id": g.item_id,
@@ -145,7 +177,10 @@ def _samples(
                 "pred": show(p) | {"speaker_text": raw_speakers[j]} if p else None,
                 "content_exact": bool(p and sorted(p.content) == sorted(g.content)),
                 "overlap_match": p is not None,
-                "speaker_correct": bool(p and p.speaker == g.speaker),
+                "iou": iou,
+                "content_match": iou >= min_overlap,
+                "speaker_correct": speaker,
+                "e2e_correct": speaker and iou >= min_overlap,
             }
         )
     for j in sorted(set(range(len(pred))) - set(matched.values())):
@@ -156,7 +191,10 @@ def _samples(
                 "pred": show(pred[j]) | {"speaker_text": raw_speakers[j]},
                 "content_exact": False,
                 "overlap_match": False,
+                "iou": 0.0,
+                "content_match": False,
                 "speaker_correct": False,
+                "e2e_correct": False,
             }
         )
     return rows

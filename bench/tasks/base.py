@@ -69,6 +69,9 @@ class Task:
     """A task turns gold into model inputs, checks predictions and scores them."""
 
     name: ClassVar[str]
+    # The version of the task's metric definitions, stored in result.json
+    # (tasks.<task>.metrics_version): reports refuse to mix runs of different versions.
+    metrics_version: ClassVar[int]
     main_metrics: ClassVar[tuple[str, ...]]
 
     units: ClassVar[tuple[str, ...]] = ("item",)  # what the bootstrap may resample

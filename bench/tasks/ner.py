@@ -25,6 +25,7 @@ from bench.tasks.base import Task, TaskScore
 
 class NerTask(Task):
     name: ClassVar[str] = "ner"
+    metrics_version: ClassVar[int] = 1  # bump with every change of a metric's definition
     main_metrics: ClassVar[tuple[str, ...]] = ("strict_precision", "strict_recall", "strict_f1")
     units: ClassVar[tuple[str, ...]] = ("entity", "item")
 
