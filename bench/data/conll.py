@@ -155,4 +155,4 @@ class ConllNer(Dataset):
                         f"{self.file}:{sentence.line_of(first)}: tag: unknown entity type {label!r}"
                     )
                 spans.append((item_id, offsets[first][0], offsets[last - 1][1], label))
-        return NerGold(tuple(items), tuple(spans), self.labels)
+        return NerGold(tuple(items), tuple(spans), self.labels, tokenized=True)

@@ -5,13 +5,23 @@
 with half credit; overlap with the right type), with their COR/INC/PAR/MIS/SPU
 counts per label under ``breakdown.semeval``. Every metric gets a bootstrap interval
 (``NerTask._intervals``).
+
+On a token dataset (CoNLL: an item is its tokens joined by single spaces) the
+SemEval schemes are computed on token offsets, as nervaluate computes them on
+the CoNLL tags: its ent_type choice among overlapping gold spans (the smallest
+|Δstart| + |Δend|) and its overlap percentage depend on the unit of the offsets.
+A predicted span that does not fall on token boundaries counts as the tokens it
+touches (as it would once written as tags). ``strict_*`` stay on characters.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Any, ClassVar
 
+from bench.data.conll import token_offsets
 from bench.metrics.spans import (
+    LabelledSpan,
     span_macro_f1_statistic,
     span_scores,
     span_units,
@@ -44,7 +54,8 @@ class NerTask(Task):
                 for item, entities in zip(items, predictions, strict=True)
                 for e in entities}  # fmt: skip
         micro, per_label = strict_scores(gold, pred)
-        semeval = span_scores(gold, pred)
+        gold_sem, pred_sem = (self._semeval_spans(spans, items) for spans in (gold, pred))
+        semeval = span_scores(gold_sem, pred_sem)
         for scheme in ("exact", "partial", "ent_type"):
             for name in ("precision", "recall", "f1"):
                 micro[f"{scheme}_{name}"] = semeval["micro"][scheme][name]
@@ -75,27 +86,47 @@ class NerTask(Task):
                 scores["ci95"] = {name: ci.to_json()
                                   for name, ci in self.bootstrap.prf(rows, "").items()}  # fmt: skip
         return TaskScore(
-            intervals=self._intervals(gold, pred, item_ids),
+            intervals=self._intervals(gold, pred, gold_sem, pred_sem, item_ids),
             metrics={name: MetricValue(value) for name, value in micro.items()},
             counts={"items": len(items), "gold_entities": len(gold), "predicted": len(pred)},
             samples=samples,
             breakdown={"per_label": per_label, "semeval": semeval},
         )
 
-    def _intervals(self, gold: set, pred: set, item_ids: list[str]) -> dict[str, Any]:
+    def _semeval_spans(self, spans: set[LabelledSpan], items: list[TextItem]) -> set[LabelledSpan]:
+        """``spans`` in the offsets the SemEval schemes use: token offsets on a token dataset
+        (a span widened to the tokens it touches), else unchanged."""
+        if not self.gold.tokenized:
+            return spans
+        bounds = {}
+        for item in items:
+            offsets = token_offsets(item.text.split(" "))
+            bounds[item.id] = ([s for s, _ in offsets], [e for _, e in offsets])
+        out = set()
+        for item_id, start, end, label in spans:
+            starts, ends = bounds[item_id]
+            first = bisect_right(ends, start)  # tokens ending at or before the start
+            last = max(bisect_left(starts, end), first + 1)  # tokens starting before the end
+            out.add((item_id, first, last, label))
+        return out
+
+    def _intervals(
+        self, gold: set, pred: set, gold_sem: set, pred_sem: set, item_ids: list[str]
+    ) -> dict[str, Any]:
         """An interval for every metric, all resampling the same kind of unit.
 
         ``strict_*`` (CoNLL): a unit is an item, or an entity — each span of gold ∪ pred,
         a correct one counted once (:func:`bench.metrics.spans.strict_units`).
         ``exact_*``, ``partial_*``, ``ent_type_*`` and ``strict_macro_f1``: the units of
         :func:`bench.metrics.spans.span_units` — an item, or an entity of that scheme's
-        matching (a matched pair, an SPU or a MIS).
+        matching (a matched pair, an SPU or a MIS), on ``gold_sem`` and ``pred_sem``
+        (:meth:`_semeval_spans`).
         """
         if self.bootstrap is None:
             return {}
         unit = self.bootstrap.unit
         intervals = self.bootstrap.prf(strict_units(gold, pred, unit, items=item_ids), "strict_")
-        units = span_units(gold, pred, unit, items=item_ids)
+        units = span_units(gold_sem, pred_sem, unit, items=item_ids)
         for scheme in ("exact", "partial", "ent_type"):
             intervals |= self.bootstrap.prf(units.overall[scheme], f"{scheme}_")
         macro = units.per_label["strict"]
