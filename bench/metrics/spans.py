@@ -58,6 +58,9 @@ Conventions (where the references differ or leave room, bench does the following
   characters is therefore *no* overlap (SPU + MIS).
 * Offsets: bench's ``end`` is exclusive; nervaluate's ``Entity.end`` is inclusive
   (``end = bench_end - 1``), as are the token offsets its list/CoNLL loaders produce.
+  The schemes depend on the unit of the offsets (ent_type takes the same-label gold
+  span nearest in offsets; the overlap percentage is of the gold's length): to equal
+  nervaluate on token tags, score token offsets (:func:`token_spans`).
 * Duplicates count once (set semantics), like ``strict_counts``; nervaluate would count
   a duplicated prediction again (as SPU or INC).
 * Because of the greedy assignment, the SemEval ``strict`` scheme can count fewer COR
@@ -85,8 +88,9 @@ side (nearly all of them in practice) are scored in bulk, and only the remaining
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Literal
@@ -104,6 +108,25 @@ Unit = Literal["entity", "item"]  # what a bootstrap resamples (see span_units, 
 UNITS: tuple[Unit, ...] = ("entity", "item")
 
 _COR, _INC, _PAR, _SPU = 0, 1, 2, 3
+
+
+def token_spans(
+    spans: Iterable[LabelledSpan], tokens: Mapping[Hashable, Sequence[Sequence[int]]]
+) -> set[LabelledSpan]:
+    """Character spans as token spans: ``tokens[item]`` is the ``(start, end)`` character
+    span of each of the item's tokens, in order and not overlapping.
+
+    A span becomes the tokens it touches: from the first token that ends after its start
+    to the last that starts before its end (a span of spaces only: the next token), so a
+    span on token boundaries maps one to one.
+    """
+    out = set()
+    for item, start, end, label in spans:
+        offsets = tokens[item]
+        first = bisect_right(offsets, start, key=itemgetter(1))  # tokens ending by start
+        last = max(bisect_left(offsets, end, key=itemgetter(0)), first + 1)  # starting before
+        out.add((item, first, last, label))
+    return out
 
 
 # --------------------------------------------------------------------------- CoNLL strict

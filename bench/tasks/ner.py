@@ -16,17 +16,16 @@ touches (as it would once written as tags). ``strict_*`` stay on characters.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from typing import Any, ClassVar
 
 from bench.data.conll import token_offsets
 from bench.metrics.spans import (
-    LabelledSpan,
     span_macro_f1_statistic,
     span_scores,
     span_units,
     strict_scores,
     strict_units,
+    token_spans,
 )
 from bench.metrics.values import MetricValue, precision_recall_f1
 from bench.predictions import EntityPrediction, TextItem
@@ -54,7 +53,8 @@ class NerTask(Task):
                 for item, entities in zip(items, predictions, strict=True)
                 for e in entities}  # fmt: skip
         micro, per_label = strict_scores(gold, pred)
-        gold_sem, pred_sem = (self._semeval_spans(spans, items) for spans in (gold, pred))
+        tokens = self._tokens(items)
+        gold_sem, pred_sem = (token_spans(s, tokens) if tokens else s for s in (gold, pred))
         semeval = span_scores(gold_sem, pred_sem)
         for scheme in ("exact", "partial", "ent_type"):
             for name in ("precision", "recall", "f1"):
@@ -68,17 +68,18 @@ class NerTask(Task):
         for item in items:
             g, p = (sorted(spans) for spans in by_item[item.id])
             tp = len(set(g) & set(p))
-            samples.append(
-                {
-                    "id": item.id,
-                    "gold": [[s, e, label, item.text[s:e]] for s, e, label in g],
-                    "pred": [[s, e, label, item.text[s:e]] for s, e, label in p],
-                    "tp": tp,
-                    "fp": len(p) - tp,
-                    "fn": len(g) - tp,
-                    "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
-                }
-            )
+            row = {
+                "id": item.id,
+                "gold": [[s, e, label, item.text[s:e]] for s, e, label in g],
+                "pred": [[s, e, label, item.text[s:e]] for s, e, label in p],
+                "tp": tp,
+                "fp": len(p) - tp,
+                "fn": len(g) - tp,
+                "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
+            }
+            if tokens:  # what compare needs to recompute the SemEval schemes
+                row["tokens"] = [list(span) for span in tokens[item.id]]
+            samples.append(row)
         item_ids = [item.id for item in items]
         if self.bootstrap is not None:
             for label, scores in per_label.items():
@@ -93,22 +94,11 @@ class NerTask(Task):
             breakdown={"per_label": per_label, "semeval": semeval},
         )
 
-    def _semeval_spans(self, spans: set[LabelledSpan], items: list[TextItem]) -> set[LabelledSpan]:
-        """``spans`` in the offsets the SemEval schemes use: token offsets on a token dataset
-        (a span widened to the tokens it touches), else unchanged."""
+    def _tokens(self, items: list[TextItem]) -> dict[str, list[tuple[int, int]]]:
+        """Each item's token spans on a token dataset (its text split on spaces), else {}."""
         if not self.gold.tokenized:
-            return spans
-        bounds = {}
-        for item in items:
-            offsets = token_offsets(item.text.split(" "))
-            bounds[item.id] = ([s for s, _ in offsets], [e for _, e in offsets])
-        out = set()
-        for item_id, start, end, label in spans:
-            starts, ends = bounds[item_id]
-            first = bisect_right(ends, start)  # tokens ending at or before the start
-            last = max(bisect_left(starts, end), first + 1)  # tokens starting before the end
-            out.add((item_id, first, last, label))
-        return out
+            return {}
+        return {item.id: token_offsets(item.text.split(" ")) for item in items}
 
     def _intervals(
         self, gold: set, pred: set, gold_sem: set, pred_sem: set, item_ids: list[str]
@@ -120,7 +110,7 @@ class NerTask(Task):
         ``exact_*``, ``partial_*``, ``ent_type_*`` and ``strict_macro_f1``: the units of
         :func:`bench.metrics.spans.span_units` — an item, or an entity of that scheme's
         matching (a matched pair, an SPU or a MIS), on ``gold_sem`` and ``pred_sem``
-        (:meth:`_semeval_spans`).
+        (token spans on a token dataset).
         """
         if self.bootstrap is None:
             return {}
