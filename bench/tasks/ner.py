@@ -34,6 +34,7 @@ from bench.tasks.base import Task, TaskScore
 
 class NerTask(Task):
     name: ClassVar[str] = "ner"
+    METRICS_VERSION = 2  # 2: SemEval schemes on token offsets on a token dataset
     main_metrics: ClassVar[tuple[str, ...]] = ("strict_precision", "strict_recall", "strict_f1")
     units: ClassVar[tuple[str, ...]] = ("entity", "item")
 

@@ -40,6 +40,7 @@ from bench.tasks.base import Bootstrap, Task, TaskScore
 
 class ToxicityTask(Task):
     name: ClassVar[str] = "toxicity"
+    METRICS_VERSION = 2  # 2: madlibs identities matched term by term; ECE bins of scikit-learn
     main_metrics: ClassVar[tuple[str, ...]] = ("roc_auc", "average_precision", "f1")
 
     def __init__(
