@@ -64,6 +64,7 @@ from bench.metrics.spans import (
     strict_counts,
     strict_scores,
     strict_units,
+    token_spans,
 )
 from bench.predictions import EntityPrediction, TextItem
 from bench.tasks.base import Bootstrap
@@ -432,12 +433,24 @@ def test_ner_task_semeval_on_token_data_equals_nervaluate_on_the_tags():
         _assert_same_as_nervaluate(report, theirs)
 
 
-def test_ner_task_semeval_widens_a_span_off_token_boundaries_to_its_tokens():
-    item = TextItem("s1", "New York City is big")
-    gold = NerGold((item,), (("s1", 0, 8, "LOC"),), TYPES, tokenized=True)  # "New York"
-    score = NerTask(gold, "test").score([item], [[EntityPrediction(1, 6, "LOC")]])  # "ew Yo"
-    assert score.breakdown["semeval"]["micro"]["exact"]["correct"] == 1  # tokens 0-1
-    assert score.metrics["strict_f1"].value == 0.0  # strict stays on characters
+def test_ner_task_semeval_keeps_characters_on_an_item_with_a_span_inside_tokens():
+    """No tags express "ew Yo": its item is scored on characters (widened to "New York" it
+    would be exact); the other item, on token boundaries, on tokens."""
+    items = [TextItem("s1", "New York City is big"), TextItem("s2", "in New York")]
+    spans = (("s1", 0, 8, "LOC"), ("s2", 3, 11, "LOC"))  # "New York" twice
+    gold = NerGold(tuple(items), spans, TYPES, tokenized=True)
+    predictions = [[EntityPrediction(1, 6, "LOC")], [EntityPrediction(3, 11, "LOC")]]
+    score = NerTask(gold, "test").score(items, predictions)
+    exact = score.breakdown["semeval"]["micro"]["exact"]
+    assert (exact["correct"], exact["incorrect"]) == (1, 1)
+    assert token_spans(
+        gold.spans,
+        [("s1", 1, 6, "LOC"), ("s2", 3, 11, "LOC")],
+        {
+            "s1": token_offsets(["New", "York", "City", "is", "big"]),
+            "s2": token_offsets(["in", "New", "York"]),
+        },
+    ) == ({("s1", 0, 8, "LOC"), ("s2", 1, 3, "LOC")}, {("s1", 1, 6, "LOC"), ("s2", 1, 3, "LOC")})
 
 
 # ----------------------------------------------------------------- hand-written cases

@@ -88,7 +88,6 @@ side (nearly all of them in practice) are scored in bulk, and only the remaining
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,22 +110,34 @@ _COR, _INC, _PAR, _SPU = 0, 1, 2, 3
 
 
 def token_spans(
-    spans: Iterable[LabelledSpan], tokens: Mapping[Hashable, Sequence[Sequence[int]]]
-) -> set[LabelledSpan]:
-    """Character spans as token spans: ``tokens[item]`` is the ``(start, end)`` character
-    span of each of the item's tokens, in order and not overlapping.
+    gold: Iterable[LabelledSpan],
+    pred: Iterable[LabelledSpan],
+    tokens: Mapping[Hashable, Sequence[Sequence[int]]],
+) -> tuple[set[LabelledSpan], set[LabelledSpan]]:
+    """``(gold, pred)`` in token offsets on each item whose spans all fall on token
+    boundaries; ``tokens[item]`` is the ``(start, end)`` character span of each token.
 
-    A span becomes the tokens it touches: from the first token that ends after its start
-    to the last that starts before its end (a span of spaces only: the next token), so a
-    span on token boundaries maps one to one.
+    Those items are scored as nervaluate scores their tags. An item with a span that
+    starts or ends inside a token (or on a space) keeps character offsets: such a span
+    has no tags, and widening it to whole tokens would merge distinct spans. The
+    matching never crosses items, so each item's counts are in one unit.
     """
-    out = set()
-    for item, start, end, label in spans:
-        offsets = tokens[item]
-        first = bisect_right(offsets, start, key=itemgetter(1))  # tokens ending by start
-        last = max(bisect_left(offsets, end, key=itemgetter(0)), first + 1)  # starting before
-        out.add((item, first, last, label))
-    return out
+    gold, pred = set(gold), set(pred)
+    first = {item: {s: i for i, (s, _) in enumerate(spans)} for item, spans in tokens.items()}
+    after = {item: {e: i + 1 for i, (_, e) in enumerate(spans)} for item, spans in tokens.items()}
+    on_characters = {
+        item for item, start, end, _ in gold | pred
+        if start not in first[item] or end not in after[item]
+    }  # fmt: skip
+
+    def convert(spans: set[LabelledSpan]) -> set[LabelledSpan]:
+        return {
+            span if span[0] in on_characters
+            else (span[0], first[span[0]][span[1]], after[span[0]][span[2]], span[3])
+            for span in spans
+        }  # fmt: skip
+
+    return convert(gold), convert(pred)
 
 
 # --------------------------------------------------------------------------- CoNLL strict

@@ -148,9 +148,11 @@ def _ner_tables(run_a: Run, run_b: Run) -> _Tables:
         raise CompareError("ner: the runs' gold spans differ")
     strict = [strict_units(gold, pred, ITEM_UNIT, items=items) for pred in (pred_a, pred_b)]
     tokens = {r["id"]: r["tokens"] for r in rows_a if "tokens" in r}
-    if tokens:
-        gold, pred_a, pred_b = (token_spans(s, tokens) for s in (gold, pred_a, pred_b))
-    semeval = [span_units(gold, pred, ITEM_UNIT, items=items) for pred in (pred_a, pred_b)]
+    semeval = [
+        span_units(*(token_spans(gold, pred, tokens) if tokens else (gold, pred)),
+                   ITEM_UNIT, items=items)
+        for pred in (pred_a, pred_b)
+    ]  # fmt: skip
     tables = _Tables(_prf("strict_", *strict))
     for scheme in ("exact", "partial", "ent_type"):
         tables.paired |= _prf(f"{scheme}_", *(units.overall[scheme] for units in semeval))

@@ -10,8 +10,9 @@ On a token dataset (CoNLL: an item is its tokens joined by single spaces) the
 SemEval schemes are computed on token offsets, as nervaluate computes them on
 the CoNLL tags: its ent_type choice among overlapping gold spans (the smallest
 |Δstart| + |Δend|) and its overlap percentage depend on the unit of the offsets.
-A predicted span that does not fall on token boundaries counts as the tokens it
-touches (as it would once written as tags). ``strict_*`` stay on characters.
+An item with a predicted span that does not fall on token boundaries (which no
+tags can express) keeps character offsets (:func:`bench.metrics.spans.token_spans`).
+``strict_*`` are the same in either unit.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class NerTask(Task):
                 for e in entities}  # fmt: skip
         micro, per_label = strict_scores(gold, pred)
         tokens = self._tokens(items)
-        gold_sem, pred_sem = (token_spans(s, tokens) if tokens else s for s in (gold, pred))
+        gold_sem, pred_sem = token_spans(gold, pred, tokens) if tokens else (gold, pred)
         semeval = span_scores(gold_sem, pred_sem)
         for scheme in ("exact", "partial", "ent_type"):
             for name in ("precision", "recall", "f1"):
@@ -111,7 +112,7 @@ class NerTask(Task):
         ``exact_*``, ``partial_*``, ``ent_type_*`` and ``strict_macro_f1``: the units of
         :func:`bench.metrics.spans.span_units` — an item, or an entity of that scheme's
         matching (a matched pair, an SPU or a MIS), on ``gold_sem`` and ``pred_sem``
-        (token spans on a token dataset).
+        (token offsets on a token dataset: :func:`~bench.metrics.spans.token_spans`).
         """
         if self.bootstrap is None:
             return {}
