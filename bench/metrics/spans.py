@@ -118,7 +118,8 @@ def token_spans(
     boundaries; ``tokens[item]`` is the ``(start, end)`` character span of each token.
 
     Those items are scored as nervaluate scores their tags. An item with a span that
-    starts or ends inside a token (or on a space) keeps character offsets: such a span
+    starts or ends inside a token (or on a space), or without ``tokens``, keeps
+    character offsets: such a span
     has no tags, and widening it to whole tokens would merge distinct spans. The
     matching never crosses items, so each item's counts are in one unit.
     """
@@ -127,7 +128,7 @@ def token_spans(
     after = {item: {e: i + 1 for i, (_, e) in enumerate(spans)} for item, spans in tokens.items()}
     on_characters = {
         item for item, start, end, _ in gold | pred
-        if start not in first[item] or end not in after[item]
+        if start not in first.get(item, ()) or end not in after.get(item, ())
     }  # fmt: skip
 
     def convert(spans: set[LabelledSpan]) -> set[LabelledSpan]:
