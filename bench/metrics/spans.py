@@ -119,9 +119,9 @@ def token_spans(
 
     Those items are scored as nervaluate scores their tags. An item with a span that
     starts or ends inside a token (or on a space), or without ``tokens``, keeps
-    character offsets: such a span
-    has no tags, and widening it to whole tokens would merge distinct spans. The
-    matching never crosses items, so each item's counts are in one unit.
+    character offsets: such a span has no tags, and widening it to whole tokens would
+    merge distinct spans. The matching never crosses items, so each item's counts are
+    in one unit.
     """
     gold, pred = set(gold), set(pred)
     first = {item: {s: i for i, (s, _) in enumerate(spans)} for item, spans in tokens.items()}
