@@ -12,6 +12,7 @@ import pytest
 from bench_config import run_model
 from seqeval.metrics import f1_score
 
+from bench.adapters.predictions import PredictionsAdapter, PredictionsFileError
 from bench.data.conll import read_conll
 from bench.resources import resource_dir
 
@@ -122,6 +123,16 @@ def test_a_normalised_submission_is_scored_by_position_on_request(tmp_path):
         f"bench: warning: {submission}: {n_tokens} tokens in {n_sentences} sentences differ "
         "from the gold; scored by position (model.align=position)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("format", "align", "message"),
+    [("conll", "fuzzy", "align: expected strict or position, got 'fuzzy'"),
+     ("jsonl", "position", "align: position applies to format=conll only")],
+)  # fmt: skip
+def test_an_unknown_or_misplaced_alignment_is_refused(format, align, message):
+    with pytest.raises(PredictionsFileError, match=message):
+        PredictionsAdapter(str(WNUT / "submissions" / "uh_ritual"), format, align)
 
 
 def test_position_alignment_still_needs_the_gold_length(tmp_path):
