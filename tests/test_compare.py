@@ -205,6 +205,10 @@ def _drop(field):
         ("samples/ner.jsonl", lambda rows: [rows[0].replace('"gold": [[', '"gold": [["x", '),
                                             *rows[1:]],
          "samples/ner.jsonl:1: gold[0]: expected [start, end, label, text]"),
+        ("samples/ner.jsonl", lambda rows: [rows[0].replace('"gold": ',
+                                                            '"tokens": [[0]], "gold": '),
+                                            *rows[1:]],
+         "samples/ner.jsonl:1: tokens: expected a list of [start, end], got [[0]]"),
         ("samples/toxicity.jsonl", lambda rows: [*rows[:2], rows[2].replace('"score": ', '"x": '),
                                                  *rows[3:]],
          "samples/toxicity.jsonl:3: score: missing"),
@@ -589,3 +593,38 @@ def test_the_main_toxicity_level_comes_from_the_result_not_the_row_order(runs, t
         compare_metric(a, b, "toxicity", "roc_auc", 50),
     ):
         assert test.difference == pytest.approx(reported, abs=1e-9)
+
+
+# Token lengths and tags where nervaluate's ent_type matching differs between token and
+# character offsets: the predicted person [2, 4) is nearer, in tokens, to the gold [2, 3)
+# and, in characters, to the gold [3, 5), which the predicted person [4, 5) then overlaps.
+CONLL_TOKENS = ["Saskatchewan", "a", "Jo", "Williams", "x", "y"]
+CONLL_GOLD = ["O", "B-group", "B-person", "B-person", "I-person", "O"]
+CONLL_PRED = ["O", "O", "B-person", "I-person", "B-person", "O"]
+
+
+def test_semeval_differences_on_a_token_dataset_are_those_of_the_runs(tmp_path):
+    """compare recomputes the SemEval schemes on tokens, as the run scored them."""
+
+    def conll(tags):
+        return "\n".join(f"{t}\t{tag}" for t, tag in zip(CONLL_TOKENS, tags, strict=True)) + "\n"
+
+    (tmp_path / "gold.conll").write_text(conll(CONLL_GOLD), encoding="utf-8")
+    runs = {}
+    for name, tags in (("pred", CONLL_PRED), ("gold", CONLL_GOLD)):
+        (tmp_path / f"{name}.conll").write_text(conll(tags), encoding="utf-8")
+        runs[name] = run_model(
+            tmp_path / name, "predictions", "dataset=wnut17", f"dataset.path={tmp_path}",
+            "dataset.file=gold.conll", "model.format=conll",
+            f"model.path={tmp_path / f'{name}.conll'}", "bootstrap.resamples=0",
+        ).result  # fmt: skip
+    ent_type = runs["pred"]["tasks"]["ner"]["breakdown"]["semeval"]["micro"]["ent_type"]
+    counts = [ent_type[k] for k in ("correct", "incorrect", "spurious", "missed")]
+    assert counts == [2, 0, 0, 1]  # on characters: [1, 0, 1, 2]
+    tests, _ = compare_metrics(
+        Run.load(tmp_path / "pred"), Run.load(tmp_path / "gold"), "ner", n_resamples=10
+    )
+    for metric in ("exact_f1", "partial_f1", "ent_type_f1", "strict_macro_f1"):
+        expected = (runs["pred"]["tasks"]["ner"]["metrics"][metric]["value"]
+                    - runs["gold"]["tasks"]["ner"]["metrics"][metric]["value"])  # fmt: skip
+        assert tests[metric].difference == pytest.approx(expected, abs=1e-12), metric

@@ -55,19 +55,18 @@ class ConllSentence:
                     raise ConllError(f"{source}:{self.line_of(index)}: tag: {err}") from None
             raise
 
-    def spans(self, source: str = "<text>") -> list[tuple[int, int, str]]:
-        """Character spans ``(start, end, type)`` of the entities in :meth:`text_and_offsets`'
-        text; a malformed tag is a :class:`ConllError` naming its line."""
-        _, offsets = self.text_and_offsets()
-        return [(offsets[i][0], offsets[j - 1][1], label) for i, j, label in self.entities(source)]
-
     def text_and_offsets(self) -> tuple[str, list[tuple[int, int]]]:
         """The tokens joined by single spaces, and each token's character span."""
-        offsets, position = [], 0
-        for token in self.tokens:
-            offsets.append((position, position + len(token)))
-            position += len(token) + 1
-        return " ".join(self.tokens), offsets
+        return " ".join(self.tokens), token_offsets(self.tokens)
+
+
+def token_offsets(tokens: tuple[str, ...] | list[str]) -> list[tuple[int, int]]:
+    """Each token's character span in the tokens joined by single spaces."""
+    offsets, position = [], 0
+    for token in tokens:
+        offsets.append((position, position + len(token)))
+        position += len(token) + 1
+    return offsets
 
 
 def sentence_id(number: int) -> str:
@@ -157,4 +156,4 @@ class ConllNer(Dataset):
                         f"{self.file}:{sentence.line_of(first)}: tag: unknown entity type {label!r}"
                     )
                 spans.append((item_id, offsets[first][0], offsets[last - 1][1], label))
-        return NerGold(tuple(items), tuple(spans), self.labels)
+        return NerGold(tuple(items), tuple(spans), self.labels, tokenized=True)

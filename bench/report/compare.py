@@ -132,6 +132,13 @@ def _check_sample(where: str, task: str, row: Any) -> None:
                         f"{where}: {name}[{i}]: expected [start, end, label, text], "
                         f"got {_short(span)}"
                     )
+        tokens = row.get("tokens", [])  # on a token dataset: each token's [start, end]
+        if not isinstance(tokens, list) or not all(
+            isinstance(t, list) and len(t) == 2 and all(type(v) is int for v in t) for t in tokens
+        ):
+            raise CompareError(
+                f"{where}: tokens: expected a list of [start, end], got {_short(tokens)}"
+            )
     if task == "attribution":
         if not isinstance(row.get("e2e_correct", False), bool):  # absent before version 2
             raise CompareError(

@@ -44,6 +44,7 @@ from bench.metrics.spans import (
     span_macro_f1_statistic,
     span_units,
     strict_units,
+    token_spans,
 )
 from bench.report.compare import (
     ATTRIBUTION_PARTS,
@@ -137,15 +138,21 @@ def _ner_tables(run_a: Run, run_b: Run) -> _Tables:
     """ner: a unit is an item (a document or sentence: one samples row) with its gold and
     predicted spans. ``strict_*`` sum its CoNLL rows (:func:`strict_units`); ``exact_*``,
     ``partial_*``, ``ent_type_*`` its SemEval rows and ``strict_macro_f1`` its per-label
-    strict rows (:func:`span_units`; the matching never crosses items), with the two
-    runs' label columns aligned on the union of their labels."""
+    strict rows (:func:`span_units`; the matching never crosses items; on token offsets
+    when the rows hold their tokens, as the run scored them), with the two runs' label
+    columns aligned on the union of their labels."""
     rows_a, rows_b = run_a.samples("ner"), run_b.samples("ner")
     items = _same_items("ner", [r["id"] for r in rows_a], [r["id"] for r in rows_b])
     (gold, pred_a), (gold_b, pred_b) = _ner_spans(rows_a), _ner_spans(rows_b)
     if gold != gold_b:
         raise CompareError("ner: the runs' gold spans differ")
     strict = [strict_units(gold, pred, ITEM_UNIT, items=items) for pred in (pred_a, pred_b)]
-    semeval = [span_units(gold, pred, ITEM_UNIT, items=items) for pred in (pred_a, pred_b)]
+    tokens = {r["id"]: r["tokens"] for r in rows_a if "tokens" in r}
+    semeval = [
+        span_units(*(token_spans(gold, pred, tokens) if tokens else (gold, pred)),
+                   ITEM_UNIT, items=items)
+        for pred in (pred_a, pred_b)
+    ]  # fmt: skip
     tables = _Tables(_prf("strict_", *strict))
     for scheme in ("exact", "partial", "ent_type"):
         tables.paired |= _prf(f"{scheme}_", *(units.overall[scheme] for units in semeval))
