@@ -615,7 +615,7 @@ def test_semeval_differences_on_a_token_dataset_are_those_of_the_runs(tmp_path):
         (tmp_path / f"{name}.conll").write_text(conll(tags), encoding="utf-8")
         runs[name] = run_model(
             tmp_path / name, "predictions", "dataset=wnut17", f"dataset.path={tmp_path}",
-            "dataset.file=gold.conll", "model.format=conll",
+            "dataset.file=gold.conll", "dataset.version=synthetic", "model.format=conll",
             f"model.path={tmp_path / f'{name}.conll'}", "bootstrap.resamples=0",
         ).result  # fmt: skip
     ent_type = runs["pred"]["tasks"]["ner"]["breakdown"]["semeval"]["micro"]["ent_type"]
