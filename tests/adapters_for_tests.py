@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bench.adapters.base import Adapter
+from bench.adapters.baselines import EmptyAdapter
 from bench.predictions import EntityPrediction, TextItem, ToxicityPrediction
 
 
@@ -86,3 +87,11 @@ class GatedToxicity(Adapter):
         while not Path(self.gate).exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         return [ToxicityPrediction(0.5) for _ in items]
+
+
+class KeyedEmpty(EmptyAdapter):
+    """The empty baseline, configured with an API key (which must never be written)."""
+
+    def __init__(self, api_key: str, score: float = 0.0) -> None:
+        super().__init__(score)
+        self.api_key = api_key
