@@ -54,7 +54,7 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-def run_job(cfg: DictConfig) -> int:
+def run_one(cfg: DictConfig) -> int:
     """One run (or one job of a sweep), in the run directory Hydra made: its exit code."""
     from bench.runner import run  # heavy imports only once a model is chosen
 
@@ -133,58 +133,67 @@ def _jobs(returns: Any) -> list[Any]:
 
 
 def _launch(args: argparse.Namespace) -> int:
-    """Run (with ``-m``: sweep) as ``hydra.main`` does, holding the run (sweep) directory
-    from before Hydra writes there (bench.run_dir), and return the run's exit code, or
+    """Run (with ``-m``: sweep) as ``hydra.main`` does, and return the run's exit code, or
     the highest of the sweep's jobs, whatever the launcher."""
-    from hydra._internal.callbacks import Callbacks
     from hydra._internal.hydra import Hydra
     from hydra._internal.utils import create_automatic_config_search_path
+    from hydra.core.config_search_path import SearchPathQuery
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.plugins import Plugins
-    from hydra.core.utils import run_job as hydra_run_job
-    from hydra.types import HydraContext, RunMode
 
     search_path = create_automatic_config_search_path(
         __file__, None, args.config_path or str(CONF_DIR)
     )
     if args.config_dir is not None:
-        search_path.prepend("command-line", f"file://{Path(args.config_dir).resolve()}")
+        if not Path(args.config_dir).is_dir():
+            return _fail(REFUSED, f"bench: --config-dir {args.config_dir}: not a directory")
+        search_path.prepend("command-line", f"file://{Path(args.config_dir).resolve()}",
+                            anchor=SearchPathQuery(provider="schema"))  # fmt: skip
     hydra = Hydra.create_main_hydra2(task_name="cli", config_search_path=search_path)
-    name = args.config_name or CONFIG_NAME
-    overrides = list(args.overrides)
     try:
-        mode = hydra.get_mode(config_name=name, overrides=overrides)
-        multirun = args.multirun or mode == RunMode.MULTIRUN
-        mode = RunMode.MULTIRUN if multirun else RunMode.RUN
-        overrides.append(f"hydra.mode={mode.name}")
-        cfg = hydra.compose_config(name, overrides, run_mode=mode, with_log_configuration=True)
-        HydraConfig.instance().set_config(cfg)  # ${run_label:} reads the chosen preset
-        callbacks = Callbacks(cfg)
-        context = HydraContext(config_loader=hydra.config_loader, callbacks=callbacks)
-        with RunDir(Path(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir)) as held:
-            if multirun:  # Hydra.multirun, keeping what the sweeper returns
-                callbacks.on_multirun_start(config=cfg, config_name=name)
-                sweeper = Plugins.instance().instantiate_sweeper(
-                    config=cfg, hydra_context=context, task_function=run_job
-                )
-                task_overrides = OmegaConf.to_container(cfg.hydra.overrides.task)
-                jobs = _jobs(sweeper.sweep(arguments=task_overrides))
-                callbacks.on_multirun_end(config=cfg, config_name=name)
-                refused = [Path(j.hydra_cfg.hydra.runtime.output_dir) for j in jobs if _refused(j)]
-            else:  # Hydra.run
-                callbacks.on_run_start(config=cfg, config_name=name)
-                job = hydra_run_job(hydra_context=context, task_function=run_job, config=cfg,
-                                    job_dir_key="hydra.run.dir", job_subdir_key=None)  # fmt: skip
-                callbacks.on_run_end(config=cfg, config_name=name, job_return=job)
-                jobs, refused = [job], [held.path] if _refused(job) else []
-            held.discard(refused)
-        return exit_code(jobs) if multirun else job.return_value
+        multirun, jobs = _run_or_sweep(hydra, args.config_name or CONFIG_NAME, args)
     except RunDirBusy as err:
         return _fail(REFUSED, f"bench: {err}")
     except (HydraException, OmegaConfBaseException) as err:  # refused at composition
         return _fail(REFUSED, f"bench: {_one_line(err)}")
     finally:
         GlobalHydra.instance().clear()
+    # a run that raised (a bug, not bad input) raises here, with its traceback
+    return exit_code(jobs) if multirun else jobs[0].return_value
+
+
+def _run_or_sweep(hydra: Any, name: str, args: argparse.Namespace) -> tuple[bool, list[Any]]:
+    """``Hydra.run`` or ``Hydra.multirun``, but holding the run (sweep) directory from
+    before Hydra writes there (bench.run_dir), and keeping the jobs' ``JobReturn``s."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.plugins import Plugins
+    from hydra.core.utils import run_job
+    from hydra.types import HydraContext, RunMode
+
+    overrides = list(args.overrides)
+    multirun = args.multirun or hydra.get_mode(name, overrides) == RunMode.MULTIRUN
+    mode = RunMode.MULTIRUN if multirun else RunMode.RUN
+    overrides.append(f"hydra.mode={mode.name}")
+    cfg = hydra.compose_config(name, overrides, run_mode=mode, with_log_configuration=True)
+    HydraConfig.instance().set_config(cfg)  # ${run_label:} reads the chosen preset
+    callbacks = Callbacks(cfg)
+    context = HydraContext(config_loader=hydra.config_loader, callbacks=callbacks)
+    with RunDir(Path(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir)) as held:
+        if multirun:
+            callbacks.on_multirun_start(config=cfg, config_name=name)
+            sweeper = Plugins.instance().instantiate_sweeper(
+                config=cfg, hydra_context=context, task_function=run_one
+            )
+            jobs = _jobs(sweeper.sweep(arguments=OmegaConf.to_container(cfg.hydra.overrides.task)))
+            callbacks.on_multirun_end(config=cfg, config_name=name)
+            refused = [Path(j.hydra_cfg.hydra.runtime.output_dir) for j in jobs if _refused(j)]
+        else:
+            callbacks.on_run_start(config=cfg, config_name=name)
+            jobs = [run_job(hydra_context=context, task_function=run_one, config=cfg,
+                            job_dir_key="hydra.run.dir", job_subdir_key=None)]  # fmt: skip
+            callbacks.on_run_end(config=cfg, config_name=name, job_return=jobs[0])
+            refused = [held.path] if _refused(jobs[0]) else []
+        held.discard(refused)
+    return multirun, jobs
 
 
 def _one_line(err: Exception) -> str:
@@ -202,6 +211,6 @@ def main() -> None:
     parser = get_args_parser()
     args = parser.parse_args()
     if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
-        _run_hydra(args, parser, run_job, str(CONF_DIR), CONFIG_NAME)  # Hydra's own commands
+        _run_hydra(args, parser, run_one, str(CONF_DIR), CONFIG_NAME)  # Hydra's own commands
         return
     sys.exit(_launch(args))
