@@ -12,7 +12,6 @@ MISSING here means "set there".
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -124,8 +123,7 @@ def _check_rules(cfg: DictConfig, schema: type, prefix: str = "") -> None:
             _check_rules(cfg, spec.default_factory, f"{key}.")
         elif "test" in spec.metadata:
             value = OmegaConf.select(cfg, key)
-            finite = not isinstance(value, float) or math.isfinite(value)
-            if not (finite and spec.metadata["test"](value)):
+            if not spec.metadata["test"](value):  # NaN fails every test
                 raise ConfigError(f"{key}={value!r}: expected {spec.metadata['expected']}")
 
 
@@ -143,6 +141,9 @@ def validate(cfg: DictConfig) -> None:
     range, in the run options and the ``check`` options."""
     plain = OmegaConf.to_container(cfg)  # not cfg: it may carry the schema's type
     merged = _merge(BenchConfig, plain)
-    if plain.get("check") is not None:
-        _merge(CheckOptions, plain["check"], "check.")
+    check = plain.get("check")
+    if check is not None and not isinstance(check, dict):
+        raise ConfigError(f"check={check!r}: expected options (+check.baseline=FILE …)")
+    if check is not None:
+        _merge(CheckOptions, check, "check.")
     _check_rules(merged, BenchConfig)

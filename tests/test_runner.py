@@ -248,6 +248,7 @@ def test_brier_and_attribute_aucs_have_intervals(tmp_path):
         ("+bootstrap.resample=10", r"bootstrap.resample: unknown option \(did you mean boot"),
         ("+chek.baseline=x", r"^chek: unknown option \(did you mean check\?\)$"),
         ("+check.tolerance=abc", "check.tolerance: Value 'abc' of type 'str' could not be"),
+        ("+check=3", r"check=3: expected options \(\+check.baseline=FILE"),
         ("+model.colour=red", "model empty: TypeError"),  # open to the schema: the adapter decides
     ],
 )
