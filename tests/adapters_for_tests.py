@@ -89,9 +89,10 @@ class GatedToxicity(Adapter):
         return [ToxicityPrediction(0.5) for _ in items]
 
 
-class KeyedEmpty(EmptyAdapter):
-    """The empty baseline, configured with an API key (which must never be written)."""
+class ConfiguredEmpty(EmptyAdapter):
+    """The empty baseline taking any parameter (``api_key`` …): the model group is open to
+    the schema, the adapter decides which parameters it takes."""
 
-    def __init__(self, api_key: str, score: float = 0.0) -> None:
+    def __init__(self, score: float = 0.0, **params: object) -> None:
         super().__init__(score)
-        self.api_key = api_key
+        self.params = params

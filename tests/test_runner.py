@@ -152,7 +152,7 @@ def test_unsupported_tasks_are_marked(tmp_path):
 
 
 def test_secrets_never_reach_the_result(tmp_path):
-    model = {"_target_": "adapters_for_tests.KeyedEmpty", "api_key": "sk-very-secret"}
+    model = {"_target_": "adapters_for_tests.ConfiguredEmpty", "api_key": "sk-very-secret"}
     outcome = run(compose_config(model=model), "empty", [], tmp_path)
     assert "sk-very-secret" not in (tmp_path / "result.json").read_text()
     assert outcome.result["provenance"]["config"]["model"]["api_key"] == "***"
