@@ -18,15 +18,19 @@ TESTS_DIR = Path(__file__).resolve().parent
 pytestmark = pytest.mark.slow
 
 
-# the tests' adapters importable, and bench from PYTHONPATH if set (a worktree)
-PYTHONPATH = os.pathsep.join(filter(None, (str(TESTS_DIR), os.environ.get("PYTHONPATH"))))
-ENV = os.environ | {"PYTHONPATH": PYTHONPATH, "HYDRA_FULL_ERROR": "1"}
 CHEAP = ("+model=empty", "task=ner", "bootstrap.resamples=0")
+
+
+def env() -> dict[str, str]:
+    """The environment now, with the tests' adapters importable and bench taken from
+    PYTHONPATH if set (a worktree)."""
+    path = os.pathsep.join(filter(None, (str(TESTS_DIR), os.environ.get("PYTHONPATH"))))
+    return os.environ | {"PYTHONPATH": path, "HYDRA_FULL_ERROR": "1"}
 
 
 def bench(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [BENCH, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=120
+        [BENCH, *args], cwd=cwd, env=env(), capture_output=True, text=True, timeout=120
     )
 
 
@@ -37,7 +41,7 @@ def no_run_folder(cwd: Path) -> bool:
 
 def start_bench(cwd: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [BENCH, *args], cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [BENCH, *args], cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
 
