@@ -30,6 +30,7 @@ from bench.run_dir import RunDir, RunDirBusy, new_dir
 CONF_DIR = resource_dir("conf")
 CONFIG_NAME = "config"
 REFUSED = 2  # the exit code of unusable input
+OPEN_GROUPS = ("model.", "dataset.")  # their parameters are the adapter's, the dataset's
 
 
 def run_label(name: str | None = None) -> str:
@@ -197,12 +198,15 @@ def _run_or_sweep(hydra: Any, name: str, args: argparse.Namespace) -> tuple[bool
 
 
 def _one_line(err: Exception) -> str:
-    cause = err.__cause__
-    if isinstance(cause, OmegaConfBaseException):
-        return f"{ConfigError.__name__}: {describe(cause)}"
-    if isinstance(err, OmegaConfBaseException):
-        return f"{ConfigError.__name__}: {describe(err)}"
-    return " ".join(str(err).split())
+    """A composition error in one line, naming the key."""
+    cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
+    if not isinstance(cause, OmegaConfBaseException):
+        return " ".join(str(err).split())
+    line = f"{ConfigError.__name__}: {describe(cause)}"
+    key = cause.full_key or ""
+    if line.endswith("unknown option") and key.startswith(OPEN_GROUPS):
+        line += f" (a new parameter of the {key.split('.')[0]}: +{key}=…)"
+    return line
 
 
 def main() -> None:

@@ -200,6 +200,9 @@ def test_a_refused_run_keeps_the_finished_run_in_its_folder(tmp_path):
          "bootstrap.resamples: Value '1.5' of type 'float' could not be converted to Integer"),
         ("+cache.max_age=[1]", "cache.max_age: Cannot convert 'list' to string: '[1]'"),
         ("max_failure_rate=1.5", "max_failure_rate=1.5: expected a number in [0, 1]"),
+        ("model.scor=1", "model.scor: unknown option (did you mean model.score?)"),
+        ("model.colour=red",
+         "model.colour: unknown option (a new parameter of the model: +model.colour=…)"),
     ],
 )  # fmt: skip
 def test_a_typo_is_an_error_naming_the_key(tmp_path, typo, message):
