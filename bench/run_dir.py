@@ -58,12 +58,14 @@ class RunDir:
         self._lock.release()
 
     def discard(self, refused: list[Path]) -> None:
-        """Remove the directories of refused runs (this one, or jobs of this sweep), and
-        this one if nothing but Hydra's ``multirun.yaml`` is left; only if it was fresh."""
+        """Remove the directories of refused runs (this one, or jobs of this sweep) unless
+        they hold a result (a check refused after the run), and this one if nothing but
+        Hydra's ``multirun.yaml`` is left; only if it was fresh."""
         if not self.fresh:
             return
         for path in refused:
-            shutil.rmtree(path, ignore_errors=True)
+            if not (path / "result.json").exists():
+                shutil.rmtree(path, ignore_errors=True)
         if self.path.is_dir() and all(
             p.name in (LOCK_FILE, "multirun.yaml") for p in self.path.iterdir()
         ):

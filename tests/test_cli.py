@@ -184,6 +184,16 @@ def test_a_refused_run_keeps_the_finished_run_in_its_folder(tmp_path):
     assert json.loads((tmp_path / "out" / "result.json").read_text())["tasks"]["ner"]
 
 
+def test_a_check_refused_after_the_run_keeps_the_run(tmp_path):
+    baseline = tmp_path / "base.yaml"
+    baseline.write_text("dataset_sha256: '0000'\nmetrics:\n  ner.strict_f1: {min: 0.0}\n")
+    done = bench(tmp_path, *CHEAP, f"+check.baseline={baseline}")
+    assert done.returncode == 2
+    assert "differs" in done.stderr.splitlines()[-1]
+    [run] = (tmp_path / "results" / "runs").iterdir()
+    assert (run / "result.json").is_file() and (run / "check" / "junit.xml").is_file()
+
+
 @pytest.mark.parametrize(
     ("typo", "message"),
     [
