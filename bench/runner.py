@@ -10,7 +10,6 @@ import math
 import random
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,14 +32,11 @@ from bench.report.tables import (
     to_csv,
     to_markdown,
 )
+from bench.run_config import ConfigError, validate
 from bench.tasks import TASKS as TASK_CLASSES
 from bench.tasks.base import Bootstrap, Task
 
 SCHEMA_VERSION = 1
-
-
-class ConfigError(ValueError):
-    """A dataset or model could not be built from its config (exit code 2)."""
 
 
 def build(config: DictConfig, what: str) -> Any:
@@ -91,30 +87,6 @@ def selected_tasks(task: str) -> list[str]:
     return [task]
 
 
-def _count(minimum: int) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum
-
-
-def _probability(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and 0.0 <= v <= 1.0
-
-
-# (key, test, what the value must be): the run options checked before anything runs.
-_OPTION_CHECKS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
-    ("seed", _count(0), "an integer >= 0"),
-    ("batch_size", _count(1), "an integer >= 1"),
-    ("bootstrap.resamples", _count(0), "an integer >= 0 (0: no intervals)"),
-    ("bootstrap.seed", _count(0), "an integer >= 0"),
-    # result.json, tables, leaderboards and checks all read "ci95"
-    ("bootstrap.alpha", lambda v: v == 0.05, "0.05, the only value supported (stored as ci95)"),
-    ("toxicity.threshold", _probability, "a number in [0, 1]"),
-    ("max_failure_rate", _probability, "a number in [0, 1]"),
-    ("attribution.min_overlap", lambda v: _probability(v) and v > 0, "a number in (0, 1]"),
-    # Hydra reads name=42 as a number: any scalar is a name, stored as its text
-    ("name", lambda v: v is None or isinstance(v, str | int | float), "a string"),
-)
-
-
 def _non_finite(node: Any, path: str = "") -> str | None:
     """The dotted path of the first NaN or infinite number in a config container."""
     if isinstance(node, float):
@@ -133,11 +105,9 @@ def _non_finite(node: Any, path: str = "") -> str | None:
 
 
 def check_config(cfg: DictConfig) -> None:
-    """Refuse bad run options up front (exit code 2), before any file is written."""
-    for key, test, expected in _OPTION_CHECKS:
-        value = OmegaConf.select(cfg, key)
-        if not test(value):
-            raise ConfigError(f"{key}={value!r}: expected {expected}")
+    """Refuse bad run options up front (exit code 2), before any file is written: the
+    schema (bench.run_config), then what depends on the tasks and the check."""
+    validate(cfg)
     found = _non_finite(OmegaConf.to_container(cfg, resolve=True))
     if found:
         raise ConfigError(f"{found}: NaN or infinity is not a valid setting")
@@ -391,8 +361,9 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
 
 
 # What a run (and its +check) writes besides result.json: removed before a rerun writes.
+# Temporary files (.NAME.XXXX.tmp) are those of an interrupted run's atomic writes.
 _OUTPUT_FILES = ("samples/*.jsonl", "tables/*.md", "tables/*.csv", "check/junit.xml",
-                 "check/report.md")  # fmt: skip
+                 "check/report.md", ".*.tmp", "*/.*.tmp")  # fmt: skip
 
 
 def write_outputs(out_dir: Path, result: dict[str, Any], samples: dict[str, list]) -> None:

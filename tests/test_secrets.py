@@ -137,12 +137,14 @@ def test_secret_overrides_finds_secret_keys_whatever_the_prefix():
 
 def test_a_run_masks_secret_values_in_overrides_and_config(tmp_path, monkeypatch):
     monkeypatch.setenv("MY_SERVICE_KEY", KEY)
-    cfg = compose_config(model={"_target_": "bench.adapters.baselines.EmptyAdapter"})
-    cfg.service = {"api_key_env": "MY_SERVICE_KEY", "url": f"http://h/?k={KEY}"}
+    service = {"api_key_env": "MY_SERVICE_KEY", "url": f"http://h/?k={KEY}"}
+    cfg = compose_config(
+        model={"_target_": "adapters_for_tests.ConfiguredEmpty", "service": service}
+    )
     outcome = run(cfg, "empty", [f"+note=is {KEY}", "+x.token=abc"], tmp_path)
     provenance = outcome.result["provenance"]
     assert provenance["overrides"] == ["+note=is ***", "+x.token=***"]
-    assert provenance["config"]["service"] == {
+    assert provenance["config"]["model"]["service"] == {
         "api_key_env": "MY_SERVICE_KEY",
         "url": "http://h/?k=***",
     }
