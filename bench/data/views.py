@@ -13,6 +13,10 @@ from bench.metrics.attribution import AttributionRecord
 from bench.predictions import TextItem
 
 LabelledSpan = tuple[str, int, int, str]  # item id, start, end, label
+Segments = tuple[LabelledSpan, ...]
+"""The gold segments of the items, ``(item id, start, end, segment id)``: the clusters a
+bootstrap at unit "cluster" resamples (``bench.metrics.clusters``); an item without
+segments (a sentence) is one cluster."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,7 @@ class NerGold:
     items: tuple[TextItem, ...]
     spans: tuple[LabelledSpan, ...]
     labels: tuple[str, ...]  # the label set predictions must use
+    segments: Segments = ()
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class AttributionGold:
     items: tuple[TextItem, ...]
     records: tuple[AttributionRecord, ...]
     speakers: tuple[tuple[str, tuple[str, ...]], ...]  # (speaker id, aliases)
+    segments: Segments = ()
 
 
 @dataclass(frozen=True)
