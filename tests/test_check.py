@@ -102,8 +102,9 @@ def test_degraded_adapter_is_a_regression_with_junit_failures(runs, tmp_path, ca
 
 
 def test_secondary_metrics_get_an_item_level_paired_test(runs, tmp_path):
-    """Beyond its tolerance, a secondary metric is judged by the item-level paired test
-    when there are enough items (40 segments), and fails with the reason otherwise."""
+    """Beyond its tolerance, a secondary metric is judged by the paired test when there
+    are enough units (the 40 segments), and fails with the reason otherwise (the three
+    documents of samples that do not record their segments)."""
     baseline = _yaml(
         tmp_path / "check.yaml",
         f"baseline: {runs['baseline'] / 'result.json'}\n"
@@ -123,8 +124,18 @@ def test_secondary_metrics_get_an_item_level_paired_test(runs, tmp_path):
     for key in ("toxicity.average_precision", "toxicity.brier"):
         assert scrambled[key].verdict == "regression" and scrambled[key].p_value < 0.05, key
     halved = {r.key: r for r in check(runs["halved"], baseline).rows}
+    assert halved["ner.exact_f1"].verdict == "regression"  # on the 40 segments
+    assert halved["ner.exact_f1"].p_value < 0.05
+    for run in ("baseline", "halved"):  # samples written before they recorded segments
+        shutil.copytree(runs[run], tmp_path / run)
+        samples = tmp_path / run / "samples" / "ner.jsonl"
+        rows = [json.loads(line) for line in samples.read_text().splitlines()]
+        samples.write_text("".join(json.dumps(row | {"segments": []}) + "\n" for row in rows))
+    old = _yaml(tmp_path / "old.yaml", baseline.read_text().replace(
+        str(runs["baseline"]), str(tmp_path / "baseline")))  # fmt: skip
+    halved = {r.key: r for r in check(tmp_path / "halved", old).rows}
     assert halved["ner.exact_f1"].verdict == "regression"
-    assert "only 3 items to resample (fewer than 20)" in halved["ner.exact_f1"].reason
+    assert "only 3 clusters to resample (fewer than 20)" in halved["ner.exact_f1"].reason
 
 
 def test_tiny_noise_within_tolerance_passes(runs):

@@ -287,7 +287,9 @@ def test_each_item_level_difference_is_the_difference_of_the_reported_values(run
     for metric, test in tests.items():
         expected = _reported(run_a, task, metric) - _reported(run_b, task, metric)
         assert test.difference == pytest.approx(expected, abs=1e-9), metric
-        assert test.unit == "item"
+        assert test.unit == ("item" if task == "toxicity" else "cluster")
+        if task == "ner":
+            assert test.n_units == 40  # the seed article's gold segments, empty ones too
     both = set(run_a.result["tasks"][task]["metrics"]) & set(run_b.result["tasks"][task]["metrics"])
     assert set(tests) | set(skipped) == both | set(skipped)
 
@@ -328,7 +330,7 @@ def test_oracle_is_significantly_better_than_empty_on_items(runs):
     test = compare_metric(oracle, empty, "toxicity", "brier", n_resamples=300)
     assert test.difference < 0 and test.high < 0 and test.p_value < 0.01
     test = compare_metric(oracle, empty, "ner", "partial_f1", n_resamples=50)
-    assert test.difference == 1.0 and test.n_units == 3  # the three items of the dataset
+    assert test.difference == 1.0 and test.n_units == 40  # the seed article's segments
 
 
 def test_macro_f1_aligns_the_label_columns_of_the_two_runs(runs):
@@ -451,7 +453,8 @@ def test_cli_all_metrics_prints_every_testable_metric_and_lists_the_others(runs)
             if line.startswith("| ") and not line.startswith("| task")}  # fmt: skip
     for task, metrics in TESTED.items():
         for metric in metrics:
-            assert rows[(task, metric)].rstrip().endswith("| item |")
+            unit = "item" if task == "toxicity" else "cluster"
+            assert rows[(task, metric)].strip("| ").split("|")[-1].strip() == unit
     skipped = lines[lines.index("skipped (not testable on items from the samples):") + 1 :]
     assert "- toxicity.bias_score: needs the items' identities, which the samples do not hold" in (
         skipped

@@ -38,16 +38,16 @@ in the metric's units), and *drop = −d* (*= d* for a lower-is-better metric:
    ``samples/<task>.jsonl``: a paired bootstrap (run − baseline, ``--resamples``,
    ``--seed``) gives a two-sided p-value on the same units — for a task's primary
    metric (``ner.strict_f1``, ``attribution.e2e_f1``, ``toxicity.roc_auc``) that of
-   :func:`bench.report.compare.compare_task` (entities, quotes, items); for any other
-   metric the item-level test of :func:`bench.report.compare_items.compare_metric`,
-   used only when there are at least :data:`MIN_ITEMS` items.
+   :func:`bench.report.compare.compare_task` (clusters, items); for any other
+   metric the test of :func:`bench.report.compare_items.compare_metric` on the same
+   units, used only when there are at least :data:`MIN_ITEMS` of them.
 
    - *p < alpha* (default 0.05): **regression**. Fails.
    - *p ≥ alpha*: **noise** — the drop is within what resampling the gold
      explains. Passes, with a warning.
 3. *drop > t* otherwise — a ``value`` written in the YAML (not measured by a
    baseline run), no ``samples/`` on either side, fewer than :data:`MIN_ITEMS`
-   items, a metric the samples cannot recompute (e.g. the bias metrics), or a
+   units, a metric the samples cannot recompute (e.g. the bias metrics), or a
    paired test undefined on these units: **regression**, the reason given. Fails.
 
 ``min``/``max`` rules are absolute: *r < min* or *r > max* is a **regression**;
@@ -478,7 +478,7 @@ def _item_test(run: Run, base: Baseline, rule: Rule, resamples: int, seed: int) 
     except CompareError as err:
         return str(err)
     if test.n_units < MIN_ITEMS:
-        return f"only {test.n_units} items to resample (fewer than {MIN_ITEMS})"
+        return f"only {test.n_units} {test.unit}s to resample (fewer than {MIN_ITEMS})"
     return test
 
 

@@ -1,11 +1,12 @@
-"""Paired tests of (nearly) every metric two runs report, on items.
+"""Paired tests of (nearly) every metric two runs report, on clusters or items.
 
-:func:`compare_metric` / :func:`compare_metrics`: a unit is an item (a document,
-sentence or segment) that both runs scored, paired by its id, and the metric is
-recomputed from the two runs' per-item rows of ``samples/<task>.jsonl`` — the same
-numbers as in ``result.json`` on the full sample (see :func:`_ner_tables`,
-:func:`_attribution_tables`, :func:`_toxicity_tables` for what each task rebuilds).
-The primary metrics' tests with entity / quote units are in :mod:`bench.report.compare`.
+:func:`compare_metric` / :func:`compare_metrics`: a unit is a cluster (ner,
+attribution: a gold segment or a sentence, :data:`bench.report.compare.CLUSTER_UNIT`)
+or an item (toxicity: a segment, document or case) that both runs scored, paired by
+its id, and the metric is recomputed from the two runs' rows of
+``samples/<task>.jsonl`` — the same numbers as in ``result.json`` on the full sample
+(see :func:`_ner_tables`, :func:`_attribution_tables`, :func:`_toxicity_tables` for
+what each task rebuilds). The primary metrics' tests are in :mod:`bench.report.compare`.
 """
 
 from __future__ import annotations
@@ -47,17 +48,19 @@ from bench.metrics.spans import (
 )
 from bench.report.compare import (
     ATTRIBUTION_PARTS,
+    CLUSTER_UNIT,
     CompareError,
     Run,
     check_comparable,
     paired_test,
+    sample_clusters,
 )
 
 # ------------------------------------------------------------ every metric, per item
 
 ITEM_UNIT = "item"
-"""The unit of :func:`compare_metric`: an item (document, sentence, segment) both runs
-scored, paired by id."""
+"""The unit of :func:`compare_metric` for toxicity: an item (segment, document, case)
+both runs scored, paired by id."""
 
 _METHODS = ("bootstrap", "randomization")
 
@@ -74,11 +77,13 @@ class _Paired:
 
 @dataclass
 class _Tables:
-    """What one task's item-level tests can use: ``paired[metric]`` for each metric the
-    samples recompute, ``skipped[metric]`` the reason for those they cannot."""
+    """What one task's paired tests can use: ``paired[metric]`` for each metric the
+    samples recompute, ``skipped[metric]`` the reason for those they cannot, and the
+    ``unit`` their rows are."""
 
     paired: dict[str, _Paired] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    unit: str = ITEM_UNIT
 
 
 def _column(make_statistic: StatisticBuilder, k: int) -> StatisticBuilder:
@@ -134,19 +139,23 @@ def _labels_aligned(units: SpanUnits, labels: list[str]) -> np.ndarray:
 
 
 def _ner_tables(run_a: Run, run_b: Run) -> _Tables:
-    """ner: a unit is an item (a document or sentence: one samples row) with its gold and
-    predicted spans. ``strict_*`` sum its CoNLL rows (:func:`strict_units`); ``exact_*``,
-    ``partial_*``, ``ent_type_*`` its SemEval rows and ``strict_macro_f1`` its per-label
-    strict rows (:func:`span_units`; the matching never crosses items), with the two
-    runs' label columns aligned on the union of their labels."""
+    """ner: a unit is a cluster (a gold segment the samples record, or an item — a
+    sentence — without any) with the gold and predicted spans starting in it.
+    ``strict_*`` sum its CoNLL rows (:func:`strict_units`); ``exact_*``, ``partial_*``,
+    ``ent_type_*`` its SemEval rows and ``strict_macro_f1`` its per-label strict rows
+    (:func:`span_units`), with the two runs' label columns aligned on the union of
+    their labels."""
     rows_a, rows_b = run_a.samples("ner"), run_b.samples("ner")
-    items = _same_items("ner", [r["id"] for r in rows_a], [r["id"] for r in rows_b])
+    _same_items("ner", [r["id"] for r in rows_a], [r["id"] for r in rows_b])
     (gold, pred_a), (gold_b, pred_b) = _ner_spans(rows_a), _ner_spans(rows_b)
     if gold != gold_b:
         raise CompareError("ner: the runs' gold spans differ")
-    strict = [strict_units(gold, pred, ITEM_UNIT, items=items) for pred in (pred_a, pred_b)]
-    semeval = [span_units(gold, pred, ITEM_UNIT, items=items) for pred in (pred_a, pred_b)]
-    tables = _Tables(_prf("strict_", *strict))
+    clusters = sample_clusters("ner", [*rows_a, *rows_b])
+    strict, semeval = (
+        [units(gold, pred, CLUSTER_UNIT, clusters=clusters) for pred in (pred_a, pred_b)]
+        for units in (strict_units, span_units)
+    )
+    tables = _Tables(_prf("strict_", *strict), unit=CLUSTER_UNIT)
     for scheme in ("exact", "partial", "ent_type"):
         tables.paired |= _prf(f"{scheme}_", *(units.overall[scheme] for units in semeval))
     labels = sorted({label for units in semeval for label in units.labels})
@@ -230,21 +239,24 @@ _PART_METRICS = {f"{part}_{how}_f1" for part in ATTRIBUTION_PARTS for how in ("e
 
 
 def _attribution_tables(run_a: Run, run_b: Run) -> _Tables:
-    """attribution: a unit is an item (a document) with its gold records and the run's
-    predictions; its row holds the additive counts of :func:`attribution_counts` (items
-    with neither gold nor predictions in either run have no samples rows and are left
-    out). Every metric of :func:`attribution_metrics`; cue and source spans only when
-    both runs' samples record them."""
-    a, b = (_attribution_samples(run.samples("attribution")) for run in (run_a, run_b))
+    """attribution: a unit is a cluster (a gold segment the samples record, or an item
+    without any) with the gold records and the run's predictions starting in it; its row
+    holds the additive counts of :func:`attribution_counts` (segments with neither gold
+    nor predictions in either run are not in the samples and are left out). Every
+    metric of :func:`attribution_metrics`; cue and source spans only when both runs'
+    samples record them."""
+    rows = [run.samples("attribution") for run in (run_a, run_b)]
+    a, b = (_attribution_samples(run_rows) for run_rows in rows)
     parts = a.has_parts and b.has_parts
     if _attribution_gold(a, parts) != _attribution_gold(b, parts):
         raise CompareError("attribution: the runs' gold quotes differ")
-    items = sorted({r.item_id for s in (a, b) for r in (*s.gold, *s.pred)})
+    clusters = sample_clusters("attribution", [*rows[0], *rows[1]])
     counts = [
-        (attribution_counts(s.gold, s.pred, _attribution_matches(s, parts), ITEM_UNIT, items),)
+        (attribution_counts(s.gold, s.pred, _attribution_matches(s, parts), CLUSTER_UNIT,
+                            clusters=clusters),)
         for s in (a, b)
-    ]
-    tables = _Tables()
+    ]  # fmt: skip
+    tables = _Tables(unit=CLUSTER_UNIT)
     for metric in attribution_metrics(np.zeros((1, len(COUNT_COLUMNS)))):
         if not parts and metric in _PART_METRICS:
             old = run_a.directory if not a.has_parts else run_b.directory
@@ -383,11 +395,11 @@ def compare_metrics(
     seed: int = 0,
     method: str = "bootstrap",
 ) -> tuple[dict[str, PairedTest], dict[str, str]]:
-    """Paired tests of A minus B on items (:data:`ITEM_UNIT`) for several metrics of a task.
+    """Paired tests of A minus B on clusters or items for several metrics of a task.
 
-    A unit is an item (document, sentence, segment) both runs scored, paired by id; each
-    metric is recomputed from the per-item rows of ``samples/<task>.jsonl``, so that on
-    the full sample the difference is that of the values in ``result.json``.
+    A unit is a cluster (ner, attribution) or an item (toxicity) both runs scored,
+    paired by id; each metric is recomputed from the rows of ``samples/<task>.jsonl``,
+    so that on the full sample the difference is that of the values in ``result.json``.
     ``metrics=None``: every metric both runs report with a value that the samples
     recompute; returns ``(tests, skipped)`` with ``skipped`` mapping each other reported
     metric to the reason. Given ``metrics``, each must be testable (a
@@ -425,7 +437,7 @@ def compare_metrics(
         if not len(p.data_a[0]):
             raise CompareError(f"{task}: the samples hold no items to compare {metric} on")
         data = (p.make_statistic, p.data_a, p.data_b)
-        tests[metric] = paired_test(*data, n_resamples, seed, method, ITEM_UNIT)
+        tests[metric] = paired_test(*data, n_resamples, seed, method, tables.unit)
     return tests, skipped
 
 
@@ -438,10 +450,10 @@ def compare_metric(
     seed: int = 0,
     method: str = "bootstrap",
 ) -> PairedTest:
-    """Paired test of ``metric`` of run A minus run B, on items (:data:`ITEM_UNIT`).
+    """Paired test of ``metric`` of run A minus run B, on clusters or items.
 
-    A unit is an item (document, sentence, segment) both runs scored, paired by id; the
-    metric is recomputed from the runs' ``samples/<task>.jsonl`` (see
+    A unit is a cluster (ner, attribution) or an item (toxicity) both runs scored,
+    paired by id; the metric is recomputed from the runs' ``samples/<task>.jsonl`` (see
     :func:`compare_metrics`). An unknown metric, one a run does not report or one the
     samples cannot recompute (e.g. toxicity's bias metrics) is a :class:`CompareError`.
     """
