@@ -191,6 +191,10 @@ def _drop(field):
     return edit
 
 
+def _first_row(old, new):
+    return lambda rows: [rows[0].replace(old, new, 1), *rows[1:]]
+
+
 @pytest.mark.parametrize(
     ("file", "edit", "message"),
     [
@@ -204,6 +208,12 @@ def _drop(field):
         ("samples/ner.jsonl", lambda rows: [rows[0].replace('"gold": [[', '"gold": [["x", '),
                                             *rows[1:]],
          "samples/ner.jsonl:1: gold[0]: expected [start, end, label, text]"),
+        ("samples/ner.jsonl", _first_row('"segments": [[', '"segments": [["x", '),
+         "samples/ner.jsonl:1: segments[0]: expected [start, end, segment id]"),
+        ("samples/attribution.jsonl", _first_row('"segment": [', '"segment": [1.5, '),
+         "samples/attribution.jsonl:1: gold.segment: expected [start, end, segment id]"),
+        ("samples/attribution.jsonl", _first_row('"content": [[', '"content": [[[],'),
+         "samples/attribution.jsonl:1: gold.content: expected a non-empty list of [start, end]"),
         ("samples/toxicity.jsonl", lambda rows: [*rows[:2], rows[2].replace('"score": ', '"x": '),
                                                  *rows[3:]],
          "samples/toxicity.jsonl:3: score: missing"),

@@ -94,6 +94,10 @@ def _check_fields(where: str, record: dict, fields: dict, prefix: str = "") -> N
             raise CompareError(f"{where}: {prefix}{name}: expected {expected}, got {_short(value)}")
 
 
+def _is_span(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)
+
+
 def _check_segment(where: str, segment: Any) -> None:
     """An optional ``[start, end, segment id]`` (samples written before it lack these)."""
     if not (
@@ -132,15 +136,17 @@ def _check_sample(where: str, task: str, row: Any) -> None:
         for name in ("gold", "pred"):
             if row[name] is not None:
                 _check_fields(where, row[name], _QUOTE_FIELDS, f"{name}.")
+                content = row[name]["content"]
+                if not content or not all(_is_span(piece) for piece in content):
+                    raise CompareError(
+                        f"{where}: {name}.content: expected a non-empty list of [start, end], "
+                        f"got {_short(content)}"
+                    )
                 if "segment" in row[name]:
                     _check_segment(f"{where}: {name}.segment", row[name]["segment"])
                 for part in ATTRIBUTION_PARTS:  # optional: samples written before them lack these
                     span = row[name].get(part)
-                    if span is not None and not (
-                        isinstance(span, list)
-                        and len(span) == 2
-                        and all(type(v) is int for v in span)
-                    ):
+                    if span is not None and not _is_span(span):
                         raise CompareError(
                             f"{where}: {name}.{part}: expected [start, end] or null, "
                             f"got {_short(span)}"
