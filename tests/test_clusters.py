@@ -57,8 +57,9 @@ def test_cluster_rows_are_the_entity_rows_of_the_segment_they_start_in():
 
 
 def test_attribution_cluster_rows_hold_the_quotes_starting_in_each_segment():
-    """A record belongs to the segment where its content starts; a matched pair counts in
-    its gold record's segment; the rows add up to the whole sample."""
+    """A gold record belongs to the segment where its content starts, together with the
+    prediction matched to it; an unmatched prediction to its own; the rows add up to
+    the whole sample."""
     gold = [AttributionRecord("d", ((8, 12), (30, 40)), "ann"),  # d1
             AttributionRecord("d", ((61, 70),), "bob")]  # d3  # fmt: skip
     pred = [AttributionRecord("d", ((30, 40),), "ann"),  # d2, matched to gold 0
@@ -66,7 +67,7 @@ def test_attribution_cluster_rows_hold_the_quotes_starting_in_each_segment():
     matches = match_attributions(gold, pred)
     counts = attribution_counts(gold, pred, matches, "cluster", clusters=Clusters(["d"], SEGMENTS))
     g, p, pair = (COUNT_COLUMNS.index(k) for k in ("gold", "pred", "content_overlap"))
-    assert counts[:, [g, p, pair]].tolist() == [[1, 0, 1], [0, 1, 0], [1, 1, 0]]
+    assert counts[:, [g, p, pair]].tolist() == [[1, 1, 1], [0, 0, 0], [1, 1, 0]]
     whole = attribution_counts(gold, pred, matches, "item").sum(axis=0)
     np.testing.assert_array_equal(counts.sum(axis=0), whole)
 

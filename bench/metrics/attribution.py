@@ -206,9 +206,10 @@ def attribution_counts(
     ``unit="quote"``: a gold record together with every prediction matched to
     it under any of ``matches`` (transitively, so a unit is a connected
     component of the matchings); a prediction matched to nothing is a unit of
-    its own. ``unit="cluster"``: the records whose content starts in one cluster
-    of ``clusters`` (one row per cluster, in cluster order). A pair is counted in
-    the unit of its gold record, so the
+    its own. ``unit="cluster"``: the gold records whose content starts in one
+    cluster of ``clusters``, with their content-overlap matched predictions, and the
+    other predictions starting in it (one row per cluster, in cluster order). A pair
+    is counted in the unit of its gold record, so the
     rows add up to the counts of the whole sample under any unit, and
     :func:`attribution_metrics` of their sum is :func:`attribution_scores`.
     Rows are sorted by item id (``item``) or by
@@ -218,16 +219,17 @@ def attribution_counts(
         raise ValueError(f"unit must be 'cluster', 'item' or 'quote', got {unit!r}")
     n_gold = len(gold)
     components = _quote_units(n_gold, matches) if unit == "quote" else {}
-    records = [*gold, *pred]
     if unit == "cluster":
         if clusters is None:
             raise ValueError('unit "cluster" needs the clusters')
-        starts = [min(start for start, _ in r.content) for r in records]
-        cluster_of = clusters.of_spans([r.item_id for r in records], starts).tolist()
+        gold_of = {j: i for i, j in matches["content_overlap"]}
+        anchors = [*gold, *(gold[gold_of[j]] if j in gold_of else p for j, p in enumerate(pred))]
+        starts = [min(start for start, _ in r.content) for r in anchors]
+        cluster_of = clusters.of_spans([r.item_id for r in anchors], starts).tolist()
 
     def unit_of(node: int) -> Hashable:
         if unit == "item":
-            return records[node].item_id
+            return (gold[node] if node < n_gold else pred[node - n_gold]).item_id
         if unit == "cluster":
             return cluster_of[node]
         return components.get(node, node)
