@@ -197,6 +197,7 @@ def attribution_counts(
     matches: dict[str, list[tuple[int, int]]],
     unit: str = "item",
     items: Iterable[Hashable] = (),
+    *,
     clusters: Clusters | None = None,
 ) -> np.ndarray:
     """Per-unit counts, one row per unit and one column per :data:`COUNT_COLUMNS`.

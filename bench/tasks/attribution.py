@@ -103,7 +103,7 @@ class AttributionTask(Task):
         if self.bootstrap is None or not (gold or pred) or not names:
             return {}
         counts = attribution_counts(
-            gold, pred, matches, self.bootstrap.unit, clusters.items, clusters
+            gold, pred, matches, self.bootstrap.unit, clusters.items, clusters=clusters
         )
 
         def statistic(indices: np.ndarray) -> np.ndarray:
