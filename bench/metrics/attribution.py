@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.data.schema import ATTRIBUTION_TYPES
-from bench.metrics.clusters import Clusters
+from bench.metrics.clusters import Clusters, required
 from bench.metrics.values import MetricValue, undefined
 
 Span = tuple[int, int]
@@ -221,8 +221,7 @@ def attribution_counts(
     n_gold = len(gold)
     components = _quote_units(n_gold, matches) if unit == "quote" else {}
     if unit == "cluster":
-        if clusters is None:
-            raise ValueError('unit "cluster" needs the clusters')
+        clusters = required(clusters)
         gold_of = {j: i for i, j in matches["content_overlap"]}
         anchors = [*gold, *(gold[gold_of[j]] if j in gold_of else p for j, p in enumerate(pred))]
         starts = [min(start for start, _ in r.content) for r in anchors]

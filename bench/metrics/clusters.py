@@ -76,6 +76,13 @@ class Clusters:
         return own[max(j, 0)]
 
 
+def required(clusters: Clusters | None) -> Clusters:
+    """``clusters``, which a bootstrap at unit "cluster" cannot do without."""
+    if clusters is None:
+        raise ValueError('unit "cluster" needs the clusters')
+    return clusters
+
+
 def cluster_sums(rows: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
     """Per-unit count rows summed by cluster: ``out[c] = Σ_{i : codes[i] = c} rows[i]``,
     shape (n_clusters, k), a zero row for a cluster without units."""

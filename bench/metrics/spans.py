@@ -94,7 +94,7 @@ from typing import Any, Literal
 import numpy as np
 
 from bench.metrics.bootstrap import IndexStatistic, precision_recall_f1_arrays, resample_sums
-from bench.metrics.clusters import Clusters, cluster_sums
+from bench.metrics.clusters import Clusters, cluster_sums, required
 from bench.metrics.values import precision_recall_f1
 
 # (item id, start, end, label); the end is exclusive.
@@ -183,7 +183,7 @@ def strict_units(
                          for s in spans], dtype=np.int64).reshape(-1, 3)  # fmt: skip
         if unit == "entity":
             return rows
-        clusters = _clusters(clusters)
+        clusters = required(clusters)
         codes = clusters.of_spans([s[0] for s in spans], [s[1] for s in spans])
         return cluster_sums(rows, codes, len(clusters))
     order = list(items) if items is not None else sorted({s[0] for s in gold_set | pred_set})
@@ -419,7 +419,7 @@ def span_units(
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     if unit == "cluster":
-        clusters = _clusters(clusters)
+        clusters = required(clusters)
         items = clusters.items
     m = _match(gold, pred, labels, min_overlap_percentage, items)
     owners = None  # "entity": each prediction and missed gold span is its own unit
@@ -439,12 +439,6 @@ def span_units(
         {s: _unit_rows(owners, m.overall[s], p_none, g_none, 1) for s in SCHEMES},
         {s: _unit_rows(owners, m.per_label[s], m.p_label, m.g_label, n_labels) for s in SCHEMES},
     )
-
-
-def _clusters(clusters: Clusters | None) -> Clusters:
-    if clusters is None:
-        raise ValueError('unit "cluster" needs the clusters')
-    return clusters
 
 
 def span_macro_f1_statistic(per_label_rows: np.ndarray) -> IndexStatistic:
