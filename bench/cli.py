@@ -2,17 +2,20 @@
 
 Exit codes: 0 every task ran (or is unsupported), 1 a task failed or, with
 ``+check.baseline=FILE``, the run regressed against the baseline, 2 unusable input
-(no model preset, bad gold data, bad option, unusable baseline).
+(no model preset, bad gold data, bad or unknown option, unusable baseline, a run
+directory in use by a live run). A sweep (``-m``, any launcher) exits with the highest
+code of its jobs and names the jobs that did not exit 0.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
-import traceback
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
@@ -20,11 +23,15 @@ from omegaconf.errors import OmegaConfBaseException
 
 from bench.data.gold import GoldError
 from bench.provenance import secret_overrides
-from bench.report.tables import main_table, to_markdown
+from bench.report.tables import degraded, main_table, to_markdown
 from bench.resources import resource_dir
+from bench.run_config import ConfigError, describe
+from bench.run_dir import RunDir, RunDirBusy, new_dir
 
 CONF_DIR = resource_dir("conf")
-_exit_code = 0
+CONFIG_NAME = "config"
+REFUSED = 2  # the exit code of unusable input
+OPEN_GROUPS = ("model.", "dataset.")  # their parameters are the adapter's, the dataset's
 
 
 def run_label(name: str | None = None) -> str:
@@ -36,59 +43,181 @@ def run_label(name: str | None = None) -> str:
 
 
 OmegaConf.register_new_resolver("run_label", run_label, replace=True)
+# cached: Hydra resolves the run directory more than once, it must be created once
+OmegaConf.register_new_resolver("new_dir", new_dir, replace=True, use_cache=True)
 
 
 def model_presets() -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
 
 
-def _fail(code: int, message: str) -> None:
-    global _exit_code
-    _exit_code = max(_exit_code, code)
+def _fail(code: int, message: str) -> int:
     print(message, file=sys.stderr)
+    return code
 
 
-@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
-def _run(cfg: DictConfig) -> None:
+def run_one(cfg: DictConfig) -> int:
+    """One run (or one job of a sweep), in the run directory Hydra made: its exit code."""
+    from bench.cache import cache_summary
     from bench.runner import run  # heavy imports only once a model is chosen
 
-    if "model" not in cfg:
-        _fail(2, "bench: choose a model with +model=NAME; presets: " + ", ".join(model_presets()))
-        return
+    if cfg.get("model") is None:
+        return _fail(REFUSED, "bench: choose a model with +model=NAME; presets: "
+                     + ", ".join(model_presets()))  # fmt: skip
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     preset = hydra_cfg.runtime.choices.get("model", "custom")
     try:
         outcome = run(cfg, preset, list(hydra_cfg.overrides.task), out_dir)
     except (GoldError, ValueError, OmegaConfBaseException) as err:
-        _fail(2, f"bench: {type(err).__name__}: {err}".replace("\n", " "))
-        return
+        return _fail(REFUSED, f"bench: {type(err).__name__}: {err}".replace("\n", " "))
     name = outcome.result["model"]["name"]
     model = name if name == preset else f"{name} (preset {preset})"
     print(f"model: {model}   dataset: {outcome.result['dataset']['name']}   out: {out_dir}")
     print(to_markdown(*main_table(outcome.result)))
+    summary = cache_summary(outcome.result["tasks"])
+    if summary:
+        print(summary)
+    code = 0
     for task, record in outcome.result["tasks"].items():
         if record["status"] == "failed":
-            _fail(1, f"bench: task {task} failed: {record['error']}")
+            code = _fail(1, f"bench: task {task} failed: {record['error']}")
+        elif degraded(record):
+            f = record["failures"]
+            reasons = ", ".join(f"{reason}: {k}" for reason, k in f["by_reason"].items())
+            print(f"bench: warning: task {task} degraded: {degraded(record)} ({reasons}), left "
+                  f"out of its metrics (max_failure_rate={f['max_failure_rate']}); see "
+                  f"samples/{task}.jsonl", file=sys.stderr)  # fmt: skip
     if cfg.get("check") is not None:
-        _check(out_dir, cfg.check, outcome.ok)
+        code = max(code, _check(out_dir, cfg.check, outcome.ok))
+    return code
 
 
-def _check(out_dir: Path, options: DictConfig, run_ok: bool) -> None:
+def _check(out_dir: Path, options: DictConfig, run_ok: bool) -> int:
     """``+check.baseline=FILE``: regression check of this run (see bench.report.check)."""
     from bench.report.check import CheckError, check_after_run
 
     if not run_ok:
         print("bench: check skipped: a task failed", file=sys.stderr)
-        return
+        return 0
     try:
         report = check_after_run(out_dir, options)
     except CheckError as err:
-        _fail(2, f"bench: check: {err}")
-        return
+        return _fail(REFUSED, f"bench: check: {err}")
     print(report.render(), end="")
     if not report.passed:
-        _fail(1, f"bench: check: {report.summary()}")
+        return _fail(1, f"bench: check: {report.summary()}")
+    return 0
+
+
+def _refused(job: Any) -> bool:
+    from hydra.core.utils import JobStatus
+
+    return job.status == JobStatus.COMPLETED and job.return_value == REFUSED
+
+
+def exit_code(jobs: Sequence[Any]) -> int:
+    """The highest exit code of a sweep's jobs (Hydra ``JobReturn``s); names each job
+    that did not exit 0."""
+    from hydra.core.utils import JobStatus
+
+    code = 0
+    for job in jobs:
+        done = job.status == JobStatus.COMPLETED
+        job_code = job.return_value if done else 1
+        if job_code:
+            what = f"exit code {job_code}" if done else repr(job._return_value)
+            print(f"bench: job #{job.hydra_cfg.hydra.job.num} ({' '.join(job.overrides)}) "
+                  f"failed: {what}", file=sys.stderr)  # fmt: skip
+        code = max(code, job_code)
+    return code
+
+
+def _jobs(returns: Any) -> list[Any]:
+    """The ``JobReturn``s in what a sweeper returns (the basic sweeper: a list of batches)."""
+    from hydra.core.utils import JobReturn
+
+    if isinstance(returns, JobReturn):
+        return [returns]
+    if isinstance(returns, list | tuple):
+        return [job for item in returns for job in _jobs(item)]
+    return []
+
+
+def _launch(args: argparse.Namespace) -> int:
+    """Run (with ``-m``: sweep) as ``hydra.main`` does, and return the run's exit code, or
+    the highest of the sweep's jobs, whatever the launcher."""
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_automatic_config_search_path
+    from hydra.core.config_search_path import SearchPathQuery
+    from hydra.core.global_hydra import GlobalHydra
+
+    search_path = create_automatic_config_search_path(
+        __file__, None, args.config_path or str(CONF_DIR)
+    )
+    if args.config_dir is not None:
+        if not Path(args.config_dir).is_dir():
+            return _fail(REFUSED, f"bench: --config-dir {args.config_dir}: not a directory")
+        search_path.prepend("command-line", f"file://{Path(args.config_dir).resolve()}",
+                            anchor=SearchPathQuery(provider="schema"))  # fmt: skip
+    hydra = Hydra.create_main_hydra2(task_name="cli", config_search_path=search_path)
+    try:
+        multirun, jobs = _run_or_sweep(hydra, args.config_name or CONFIG_NAME, args)
+    except RunDirBusy as err:
+        return _fail(REFUSED, f"bench: {err}")
+    except (HydraException, OmegaConfBaseException) as err:  # refused at composition
+        return _fail(REFUSED, f"bench: {_one_line(err)}")
+    finally:
+        GlobalHydra.instance().clear()
+    # a run that raised (a bug, not bad input) raises here, with its traceback
+    return exit_code(jobs) if multirun else jobs[0].return_value
+
+
+def _run_or_sweep(hydra: Any, name: str, args: argparse.Namespace) -> tuple[bool, list[Any]]:
+    """``Hydra.run`` or ``Hydra.multirun``, but holding the run (sweep) directory from
+    before Hydra writes there (bench.run_dir), and keeping the jobs' ``JobReturn``s."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.plugins import Plugins
+    from hydra.core.utils import run_job
+    from hydra.types import HydraContext, RunMode
+
+    overrides = list(args.overrides)
+    multirun = args.multirun or hydra.get_mode(name, overrides) == RunMode.MULTIRUN
+    mode = RunMode.MULTIRUN if multirun else RunMode.RUN
+    overrides.append(f"hydra.mode={mode.name}")
+    cfg = hydra.compose_config(name, overrides, run_mode=mode, with_log_configuration=True)
+    HydraConfig.instance().set_config(cfg)  # ${run_label:} reads the chosen preset
+    callbacks = Callbacks(cfg)
+    context = HydraContext(config_loader=hydra.config_loader, callbacks=callbacks)
+    with RunDir(Path(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir)) as held:
+        if multirun:
+            callbacks.on_multirun_start(config=cfg, config_name=name)
+            sweeper = Plugins.instance().instantiate_sweeper(
+                config=cfg, hydra_context=context, task_function=run_one
+            )
+            jobs = _jobs(sweeper.sweep(arguments=OmegaConf.to_container(cfg.hydra.overrides.task)))
+            callbacks.on_multirun_end(config=cfg, config_name=name)
+            refused = [Path(j.hydra_cfg.hydra.runtime.output_dir) for j in jobs if _refused(j)]
+        else:
+            callbacks.on_run_start(config=cfg, config_name=name)
+            jobs = [run_job(hydra_context=context, task_function=run_one, config=cfg,
+                            job_dir_key="hydra.run.dir", job_subdir_key=None)]  # fmt: skip
+            callbacks.on_run_end(config=cfg, config_name=name, job_return=jobs[0])
+            refused = [held.path] if _refused(jobs[0]) else []
+        held.discard(refused)
+    return multirun, jobs
+
+
+def _one_line(err: Exception) -> str:
+    """A composition error in one line, naming the key."""
+    cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
+    if not isinstance(cause, OmegaConfBaseException):
+        return " ".join(str(err).split())
+    line = f"{ConfigError.__name__}: {describe(cause)}"
+    key = cause.full_key or ""
+    if line.endswith("unknown option") and key.startswith(OPEN_GROUPS):
+        line += f" (a new parameter of the {key.split('.')[0]}: +{key}=…)"
+    return line
 
 
 def main() -> None:
@@ -101,11 +230,11 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(2)
-    try:
-        _run()
-    except SystemExit as hydra_exit:  # Hydra refused the command line (unknown preset …)
-        sys.exit(2 if hydra_exit.code else 0)
-    except HydraException:  # the same, raised as is under HYDRA_FULL_ERROR=1
-        traceback.print_exc()
-        sys.exit(2)
-    sys.exit(_exit_code)
+    from hydra._internal.utils import _run_hydra, get_args_parser
+
+    parser = get_args_parser()
+    args = parser.parse_args()
+    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
+        _run_hydra(args, parser, run_one, str(CONF_DIR), CONFIG_NAME)  # Hydra's own commands
+        return
+    sys.exit(_launch(args))

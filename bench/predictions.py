@@ -39,6 +39,24 @@ class AttributionPrediction:
 
 
 @dataclass(frozen=True)
+class PredictionFailure:
+    """What an adapter returns, in place of a prediction, for an item it could not predict.
+
+    ``reason`` is a short category counted per task (``request``, ``parse``,
+    ``truncated``, ``empty``, ``refusal``, ``schema``, ``missing``, ``error``);
+    ``message`` says what happened; ``prompt`` and ``raw`` are what a generative model
+    was sent and answered, when there was an answer. A failed item is never scored as a
+    value nor cached: the runner counts it, records it in ``samples/`` and fails the task
+    when more than ``max_failure_rate`` of its items failed.
+    """
+
+    reason: str
+    message: str
+    prompt: str | None = None
+    raw: str | None = None
+
+
+@dataclass(frozen=True)
 class ToxicityPrediction:
     """Probability that the item is toxic, optionally per attribute."""
 

@@ -1,4 +1,4 @@
-"""Where a run came from: versions, git state, secrets removed from configs and messages."""
+"""Where a run came from: versions, source revision, secrets removed from configs and messages."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 from collections.abc import Iterable
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import bench
+from bench.revision import source_revision
 
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
 _SECRET_ENV = re.compile(r"(api_?key|token|secret|password)_env$", re.IGNORECASE)
@@ -108,25 +107,6 @@ def fingerprint(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def git_state() -> dict[str, Any]:
-    """Commit and dirty flag of the checkout bench runs from, or nulls when installed."""
-    root = Path(bench.__file__).resolve().parent.parent
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    if not (root / ".git").exists():
-        return {"commit": None, "dirty": None}
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": git("rev-parse", "HEAD"), "dirty": None if status is None else bool(status)}
-
-
 def package_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {}
     for name in _PACKAGES:
@@ -140,7 +120,7 @@ def package_versions() -> dict[str, str | None]:
 def environment() -> dict[str, Any]:
     return {
         "bench_version": bench.__version__,
-        "git": git_state(),
+        "git": source_revision(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": package_versions(),

@@ -5,11 +5,11 @@ No scoring logic lives here; see ``bench.tasks`` and ``bench.metrics``.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +20,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from bench.adapters.base import TASKS, Adapter
-from bench.cache import PredictionCache, adapter_code_sha256
+from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
+from bench.predictions import PredictionFailure
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
 from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
 from bench.report.tables import (
@@ -31,14 +32,11 @@ from bench.report.tables import (
     to_csv,
     to_markdown,
 )
+from bench.run_config import ConfigError, validate
 from bench.tasks import TASKS as TASK_CLASSES
 from bench.tasks.base import Bootstrap, Task
 
 SCHEMA_VERSION = 1
-
-
-class ConfigError(ValueError):
-    """A dataset or model could not be built from its config (exit code 2)."""
 
 
 def build(config: DictConfig, what: str) -> Any:
@@ -49,7 +47,26 @@ def build(config: DictConfig, what: str) -> Any:
         return instantiate(config)
     except InstantiationException as err:
         cause = err.__cause__ or err
-        raise ConfigError(f"{what}: {type(cause).__name__}: {cause}") from cause
+        hint = _local_module_hint(cause)
+        raise ConfigError(f"{what}: {type(cause).__name__}: {cause}{hint}") from cause
+
+
+def _local_module_hint(error: BaseException) -> str:
+    """A hint when a ``_target_``'s missing module is a folder or file in the current
+    directory: the ``bench`` command, like any console script, does not import from there
+    (and must not: a folder of untrusted files could then supply a missing module)."""
+    missing: BaseException | None = error
+    while missing is not None and not isinstance(missing, ModuleNotFoundError):
+        missing = missing.__cause__
+    if not isinstance(missing, ModuleNotFoundError) or not missing.name:
+        return ""
+    top = missing.name.split(".")[0]
+    if not (Path(top).is_dir() or Path(f"{top}.py").is_file()):
+        return ""
+    return (
+        f" ({top!r} is in the current directory, which the bench command does not import "
+        f"from: run it as PYTHONPATH=. bench …, or install your package)"
+    )
 
 
 @dataclass
@@ -70,28 +87,6 @@ def selected_tasks(task: str) -> list[str]:
     return [task]
 
 
-def _count(minimum: int) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum
-
-
-def _probability(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and 0.0 <= v <= 1.0
-
-
-# (key, test, what the value must be): the run options checked before anything runs.
-_OPTION_CHECKS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
-    ("seed", _count(0), "an integer >= 0"),
-    ("batch_size", _count(1), "an integer >= 1"),
-    ("bootstrap.resamples", _count(0), "an integer >= 0 (0: no intervals)"),
-    ("bootstrap.seed", _count(0), "an integer >= 0"),
-    # result.json, tables, leaderboards and checks all read "ci95"
-    ("bootstrap.alpha", lambda v: v == 0.05, "0.05, the only value supported (stored as ci95)"),
-    ("toxicity.threshold", _probability, "a number in [0, 1]"),
-    # Hydra reads name=42 as a number: any scalar is a name, stored as its text
-    ("name", lambda v: v is None or isinstance(v, str | int | float), "a string"),
-)
-
-
 def _non_finite(node: Any, path: str = "") -> str | None:
     """The dotted path of the first NaN or infinite number in a config container."""
     if isinstance(node, float):
@@ -110,11 +105,9 @@ def _non_finite(node: Any, path: str = "") -> str | None:
 
 
 def check_config(cfg: DictConfig) -> None:
-    """Refuse bad run options up front (exit code 2), before any file is written."""
-    for key, test, expected in _OPTION_CHECKS:
-        value = OmegaConf.select(cfg, key)
-        if not test(value):
-            raise ConfigError(f"{key}={value!r}: expected {expected}")
+    """Refuse bad run options up front (exit code 2), before any file is written: the
+    schema (bench.run_config), then what depends on the tasks and the check."""
+    validate(cfg)
     found = _non_finite(OmegaConf.to_container(cfg, resolve=True))
     if found:
         raise ConfigError(f"{found}: NaN or infinity is not a valid setting")
@@ -139,6 +132,9 @@ def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) 
     bootstrap = Bootstrap(b.resamples, b.seed, b.alpha, b.unit[name]) if b.resamples > 0 else None
     if name == "toxicity":
         return TASK_CLASSES[name](view, adapter_name, bootstrap, threshold=cfg.toxicity.threshold)
+    if name == "attribution":
+        min_overlap = cfg.attribution.min_overlap
+        return TASK_CLASSES[name](view, adapter_name, bootstrap, min_overlap=min_overlap)
     return TASK_CLASSES[name](view, adapter_name, bootstrap)
 
 
@@ -153,33 +149,129 @@ def predict(
     task: Task, adapter: Adapter, items: list, batch_size: int, cache: PredictionCache | None
 ) -> tuple[list[Any], dict[str, Any]]:
     """Predictions for ``items`` in order: from the cache where present, else from the
-    adapter in batches, each batch validated and then cached before the next."""
+    adapter in batches, each batch validated and then cached before the next. A
+    :class:`PredictionFailure` is returned but never cached, so a rerun asks again.
+
+    A cached answer of a served model counts only if the server reported the same model
+    (id, ``system_fingerprint``) for an answer in this run; when every item is cached,
+    the first is asked again to learn what the server runs now.
+    """
     cached = cache.load() if cache else {}
-    missing = [item for item in items if item.id not in cached]
-    for i in range(0, len(missing), batch_size):
-        batch = missing[i : i + batch_size]
-        fresh = task.predict(adapter, batch)
-        task.validate(batch, fresh)
-        if cache:
-            keep = [k for k, item in enumerate(batch)
-                    if adapter.cacheable_prediction(task.name, item.id)]  # fmt: skip
-            cache.append([batch[k].id for k in keep], [fresh[k] for k in keep])
-        cached.update(zip((item.id for item in batch), fresh, strict=True))
-    stats = {"path": str(cache.path), "hits": len(items) - len(missing)} if cache else {}
-    return [cached[item.id] for item in items], stats | {"predicted": len(missing)}
+    fresh: dict[str, Any] = {}
+    reported: set[str | None] = {None}  # what the server said about the model, as served_key
+    todo = [item for item in items if item.id not in cached]
+    if not todo and any(entry.served is not None for entry in cached.values()):
+        todo = items[:1]
+    while todo:
+        for i in range(0, len(todo), batch_size):
+            batch = todo[i : i + batch_size]
+            answers = task.predict(adapter, batch)
+            task.validate(batch, answers)
+            if cache:
+                keep = [k for k, p in enumerate(answers) if not isinstance(p, PredictionFailure)]
+                ids = [batch[k].id for k in keep]
+                cache.append(ids, [answers[k] for k in keep],
+                             [adapter.served_model(task.name, n) for n in ids])  # fmt: skip
+            fresh.update(zip((item.id for item in batch), answers, strict=True))
+        reported |= {served_key(adapter.served_model(task.name, n)) for n in fresh}
+        todo = [item for item in items if item.id not in fresh
+                and served_key(cached[item.id].served) not in reported]  # fmt: skip
+    stats = {"path": str(cache.path), "hits": len(items) - len(fresh)} if cache else {}
+    if len(reported) > 1:
+        stats["served"] = [json.loads(key) for key in sorted(reported - {None})]
+    predictions = [fresh[i.id] if i.id in fresh else cached[i.id].prediction for i in items]
+    return predictions, stats | {"predicted": len(fresh)}
+
+
+FAILURE_TEXT_CHARS = 2000  # of the prompt and raw answer kept per failed item in samples/
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or len(text) <= FAILURE_TEXT_CHARS:
+        return text
+    return text[:FAILURE_TEXT_CHARS] + f" … [{len(text) - FAILURE_TEXT_CHARS} more characters]"
+
+
+def _failure_row(item_id: str, failure: PredictionFailure) -> dict[str, Any]:
+    """The ``samples/<task>.jsonl`` row of a failed item (prompt and answer clipped)."""
+    return {
+        "id": item_id,
+        "failure": {
+            "reason": failure.reason,
+            "message": _clip(failure.message),
+            "prompt": _clip(failure.prompt),
+            "raw": _clip(failure.raw),
+        },
+    }
+
+
+def _failure_summary(
+    failed: dict[str, PredictionFailure], n: int, max_rate: float
+) -> dict[str, Any]:
+    """``tasks.<task>.failures`` of result.json: how many of the ``n`` items failed, why,
+    and how many were scored (failed items are left out of every metric)."""
+    by_reason: dict[str, int] = {}
+    for failure in failed.values():
+        by_reason[failure.reason] = by_reason.get(failure.reason, 0) + 1
+    return {
+        "count": len(failed),
+        "n": n,
+        "rate": len(failed) / n if n else 0.0,
+        "by_reason": dict(sorted(by_reason.items())),
+        "max_failure_rate": max_rate,
+        "scored_items": n - len(failed),
+    }
+
+
+def _too_many_failures(failed: dict[str, PredictionFailure], summary: dict[str, Any]) -> str:
+    """The error of a task failed by its failed items (one line)."""
+    reasons = ", ".join(f"{reason}: {k}" for reason, k in summary["by_reason"].items())
+    limit = (
+        "no item was answered"
+        if summary["scored_items"] == 0
+        else f"more than max_failure_rate={summary['max_failure_rate']} allows"
+    )
+    item_id, first = next(iter(failed.items()))
+    message = " ".join(first.message.split())[:300]
+    return (
+        f"{summary['count']}/{summary['n']} items failed ({reasons}): {limit}; "
+        f"first: item {item_id!r}: {first.reason}: {message}"
+    )
 
 
 def run_task(
-    task: Task, adapter: Adapter, batch_size: int, cache: PredictionCache | None = None
+    task: Task,
+    adapter: Adapter,
+    batch_size: int,
+    cache: PredictionCache | None = None,
+    max_failure_rate: float = 0.0,
 ) -> tuple[dict[str, Any], list]:
-    """Predict (through the cache), validate, score; any error marks the task failed."""
+    """Predict (through the cache), validate, score; any error marks the task failed.
+
+    Items the adapter could not predict (:class:`PredictionFailure`) are left out of
+    scoring and recorded in the samples; more than ``max_failure_rate`` of them, or no
+    answered item at all, fails the task."""
     started = time.perf_counter()
     try:
         items = task.inputs()
         predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
         adapter.end_task(task.name, items)
         task.validate(items, predictions)
-        scored = task.score(items, predictions)
+        failed = {item.id: p for item, p in zip(items, predictions, strict=True)
+                  if isinstance(p, PredictionFailure)}  # fmt: skip
+        failures = _failure_summary(failed, len(items), max_failure_rate)
+        failure_rows = [_failure_row(item_id, f) for item_id, f in failed.items()]
+        if failed and (failures["rate"] > max_failure_rate or not failures["scored_items"]):
+            return {
+                "status": "failed",
+                "error": _too_many_failures(failed, failures),
+                "failures": failures,
+                "predictions": cache_stats,
+                "seconds": round(time.perf_counter() - started, 3),
+            }, failure_rows
+        answered = [(item, p) for item, p in zip(items, predictions, strict=True)
+                    if item.id not in failed]  # fmt: skip
+        scored = task.score([item for item, _ in answered], [p for _, p in answered])
     except Exception as err:  # an adapter or a prediction failed: record it, go on
         message = f"{type(err).__name__}: {err}"
         return {
@@ -190,6 +282,7 @@ def run_task(
         }, []
     return {
         "status": "ok",
+        "metrics_version": task.metrics_version,
         "main_metrics": list(task.main_metrics),
         "metrics": {
             name: _metric_json(value, scored.intervals.get(name))
@@ -197,15 +290,17 @@ def run_task(
         },
         "counts": scored.counts,
         "breakdown": scored.breakdown,
+        "failures": failures,
         "predictions": cache_stats,
         "seconds": round(time.perf_counter() - started, 3),
-    }, scored.samples
+    }, scored.samples + failure_rows
 
 
 def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> RunOutcome:
     """Run every selected task for the configured model and write the result files."""
     started_at = _now()
     check_config(cfg)
+    max_age = parse_duration(cfg.cache.get("max_age"))
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     dataset: Dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
@@ -231,8 +326,10 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
                 "code_sha256": adapter_code_sha256(adapter),
                 "dataset_sha256": dataset.sha256,
             }
-            cache = PredictionCache(cfg.cache.dir, name, key)
-        tasks[name], samples[name] = run_task(task, adapter, cfg.batch_size, cache)
+            cache = PredictionCache(cfg.cache.dir, name, key, max_age)
+        tasks[name], samples[name] = run_task(
+            task, adapter, cfg.batch_size, cache, cfg.max_failure_rate
+        )
 
     config = OmegaConf.to_container(cfg, resolve=True)
     secrets = secret_values(config)  # kept out of errors, tracebacks, samples and overrides
@@ -243,7 +340,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
             "name": preset if cfg.get("name") is None else str(cfg.name),
             "target": model_cfg.get("_target_"),
             "params": {k: v for k, v in model_cfg.items() if k != "_target_"},
-            "identity": adapter.identity(),  # after predicting: may add counts of failures
+            "identity": adapter.identity(),
             "fingerprint": fingerprint({"config": model_cfg, "identity": built_identity}),
         },
         "dataset": dataset.describe(),
@@ -264,8 +361,9 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
 
 
 # What a run (and its +check) writes besides result.json: removed before a rerun writes.
+# Temporary files (.NAME.XXXX.tmp) are those of an interrupted run's atomic writes.
 _OUTPUT_FILES = ("samples/*.jsonl", "tables/*.md", "tables/*.csv", "check/junit.xml",
-                 "check/report.md")  # fmt: skip
+                 "check/report.md", ".*.tmp", "*/.*.tmp")  # fmt: skip
 
 
 def write_outputs(out_dir: Path, result: dict[str, Any], samples: dict[str, list]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bench.adapters.base import Adapter
+from bench.adapters.baselines import EmptyAdapter
 from bench.predictions import EntityPrediction, TextItem, ToxicityPrediction
 
 
@@ -65,3 +66,33 @@ class CountingToxicity(Adapter):
         with open(self.log, "a", encoding="utf-8") as handle:
             handle.write("".join(f"{item.id}\n" for item in items))
         return [ToxicityPrediction(min(len(item.text) / 300, 1.0)) for item in items]
+
+
+class GatedToxicity(Adapter):
+    """Touches ``started`` when asked to predict, then waits (up to a minute) for ``gate``
+    to exist: a run that stays live until the test lets it finish."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+    cacheable: ClassVar[bool] = False
+
+    def __init__(self, started: str, gate: str) -> None:
+        self.started, self.gate = started, gate
+
+    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+        import time
+        from pathlib import Path
+
+        Path(self.started).touch()
+        deadline = time.monotonic() + 60
+        while not Path(self.gate).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [ToxicityPrediction(0.5) for _ in items]
+
+
+class ConfiguredEmpty(EmptyAdapter):
+    """The empty baseline taking any parameter (``api_key`` …): the model group is open to
+    the schema, the adapter decides which parameters it takes."""
+
+    def __init__(self, score: float = 0.0, **params: object) -> None:
+        super().__init__(score)
+        self.params = params

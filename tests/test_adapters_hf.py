@@ -37,7 +37,7 @@ from transformers import (
 
 from bench.adapters.huggingface import HFTextClassification, HFTokenClassification
 from bench.data.schema import ENTITY_LABELS
-from bench.predictions import TextItem
+from bench.predictions import PredictionFailure, TextItem
 
 MAX_POSITIONS = 64  # the models' token limit, so that short texts already need windows
 CONLL = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"]
@@ -356,6 +356,21 @@ def test_whitespace_is_stripped_and_unknown_labels_fail_at_prediction_time(ner, 
     monkeypatch.setattr(ner, "pipe", villain_pipe)
     with pytest.raises(ValueError, match="VILLAIN"):
         ner.predict_ner([TextItem("w", text)])
+
+
+def test_an_entity_without_offsets_fails_its_document_not_the_others(ner, monkeypatch):
+    """A slow tokenizer gives no offsets: the document failed, it did not lack the entity."""
+
+    def pipe(texts, **kwargs):
+        spans = [(None, None) if "Juan" in text else (0, 4) for text in texts]
+        return [[{"entity_group": "PER", "start": s, "end": e, "word": "juan", "score": 1.0}]
+                for s, e in spans]  # fmt: skip
+
+    monkeypatch.setattr(ner, "pipe", pipe)
+    failed, ok = ner.predict_ner([TextItem("a", "Juan met."), TextItem("b", "Pena met.")])
+    assert isinstance(failed, PredictionFailure) and failed.reason == "error"
+    assert "'juan' without character offsets" in failed.message
+    assert [(e.start, e.end, e.label) for e in ok] == [(0, 4, "PERSON")]
 
 
 def test_missing_model_is_a_one_line_error(tmp_path, monkeypatch):

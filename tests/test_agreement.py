@@ -41,8 +41,15 @@ def att(att_id: str, content, source_entity: str = "s1", kind: str = "direct", s
     return Attribution(att_id, "d", kind, tuple(content), (3, 7), source, source_entity)
 
 
+TEXT = "".join(f"w{k:03d} " for k in range(40))  # a token every 5 characters: [5k, 5k + 4)
+
+
 def rows_by_measure(rows):
     return {(r.task, r.measure): r for r in rows}
+
+
+def values_by_measure(rows):
+    return {r.measure: r.value.value for r in rows}
 
 
 ENTITIES = (
@@ -74,7 +81,7 @@ def make_pass(name: str, **overrides) -> AnnotationPass:
 
 
 def test_identical_passes_agree_perfectly() -> None:
-    rows = agreement_rows(make_pass("a"), make_pass("b"))
+    rows = agreement_rows(make_pass("a"), make_pass("b"), TEXT)
     for row in rows:
         if row.value.value is not None:
             assert row.value.value == pytest.approx(1.0), row
@@ -87,7 +94,8 @@ def test_identical_passes_agree_perfectly() -> None:
 
 
 def test_no_value_is_nan() -> None:
-    rows = agreement_rows(make_pass("a"), make_pass("b", segments={k: labels() for k in SEGMENTS}))
+    b = make_pass("b", segments={k: labels() for k in SEGMENTS})
+    rows = agreement_rows(make_pass("a"), b, TEXT)
     for row in rows:
         assert row.value.value is None or not math.isnan(row.value.value), row
         assert (row.value.value is None) == (row.value.undefined is not None), row
@@ -126,32 +134,41 @@ def test_attribution_overlap_char_and_pair_agreement() -> None:
         att("b1", [(0, 9)], "s9"),
         att("b2", [(20, 30)], "s2", "mixed", source=(60, 62)),
     )
-    by = rows_by_measure(attribution_rows(a, b))
-    assert by[("attribution", "content exact F1")].value.value == pytest.approx(2 * 1 / 5)
-    assert by[("attribution", "content overlap F1 (one-to-one)")].value.value == pytest.approx(
-        2 * 2 / 5
-    )
-    assert by[("attribution", "content character F1")].value.value == pytest.approx(
-        2 * (9 + 10) / (30 + 19)
-    )
-    assert by[("attribution", "source_entity agreement (matched pairs)")].value.value == 0.5
-    assert by[("attribution", "source span agreement (matched pairs)")].value.value == 0.5
-    assert by[("attribution", "type agreement (matched pairs)")].value.value == 0.5
-    assert by[("attribution", "cue span agreement (matched pairs)")].value.value == 1.0
-    assert by[("attribution", "source_entity agreement (matched pairs)")].n == 2
+    by = values_by_measure(attribution_rows(a, b, TEXT))
+    assert by["content exact F1"] == pytest.approx(2 * 1 / 5)
+    assert by["content any-overlap F1"] == by["content F1 (IoU ≥ 0.5)"] == pytest.approx(2 * 2 / 5)
+    assert by["content character F1"] == pytest.approx(2 * (9 + 10) / (30 + 19))
+    # tokens: A 2 + 2 + 2, B 2 + 2, all of B's shared -> P = 1, R = 4/6
+    assert by["content token F1"] == pytest.approx(2 * (2 / 3) / (1 + 2 / 3))
+    assert by["end-to-end F1 (IoU ≥ 0.5 + source_entity)"] == pytest.approx(2 * 1 / 5)
+    assert by["source_entity agreement (pairs with IoU ≥ 0.5)"] == 0.5
+    assert by["source span agreement (pairs with IoU ≥ 0.5)"] == 0.5
+    assert by["type agreement (pairs with IoU ≥ 0.5)"] == 0.5
+    assert by["cue span agreement (pairs with IoU ≥ 0.5)"] == 1.0
+    pairs_rows = rows_by_measure(attribution_rows(a, b, TEXT))
+    assert pairs_rows[("attribution", "source_entity agreement (pairs with IoU ≥ 0.5)")].n == 2
+
+
+def test_a_small_overlap_is_no_found_quote_in_the_agreement() -> None:
+    """The guidelines' figures use bench's definitions: a quarter of a quote overlaps."""
+    by = values_by_measure(attribution_rows([att("a1", [(0, 20)])], [att("b1", [(0, 5)])], TEXT))
+    assert by["content any-overlap F1"] == 1.0
+    assert by["content F1 (IoU ≥ 0.5)"] == by["end-to-end F1 (IoU ≥ 0.5 + source_entity)"] == 0.0
+    assert by["content token F1"] == pytest.approx(2 * 0.25 / 1.25)  # P = 1/1, R = 1/4
+    assert by["source_entity agreement (pairs with IoU ≥ 0.5)"] is None
 
 
 def test_attribution_agreement_without_pairs_is_undefined() -> None:
-    by = rows_by_measure(attribution_rows([att("a1", [(0, 10)])], [att("b1", [(20, 30)])]))
-    assert by[("attribution", "content overlap F1 (one-to-one)")].value.value == 0.0
-    source = by[("attribution", "source_entity agreement (matched pairs)")].value
+    by = rows_by_measure(attribution_rows([att("a1", [(0, 10)])], [att("b1", [(20, 30)])], TEXT))
+    assert by[("attribution", "content any-overlap F1")].value.value == 0.0
+    source = by[("attribution", "source_entity agreement (pairs with IoU ≥ 0.5)")].value
     assert source.value is None and "no matched" in source.undefined
 
 
 def test_split_quote_content_matches_whatever_the_piece_order() -> None:
     a = [att("a1", [(10, 20), (0, 5)])]
     b = [att("b1", [(0, 5), (10, 20)])]
-    by = rows_by_measure(attribution_rows(a, b))
+    by = rows_by_measure(attribution_rows(a, b, TEXT))
     assert by[("attribution", "content exact F1")].value.value == 1.0
 
 

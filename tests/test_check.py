@@ -82,7 +82,12 @@ def test_unchanged_model_passes_against_its_own_baseline(runs, capsys):
     assert primary == {"ner.strict_f1": 1.0, "attribution.e2e_f1": 1.0, "toxicity.roc_auc": 1.0}
     assert _report_cli(runs["rules"], "--baseline", runs["baseline"] / "result.json") == 0
     out = capsys.readouterr().out
-    assert "| metric " in out and "| p-value | verdict |" in out and out.rstrip().endswith("10 ok")
+    assert "| metric " in out and "| p-value | units " in out and out.rstrip().endswith("10 ok")
+    units = {r.key: r.units for r in report.rows if r.units is not None}
+    assert set(units) == set(primary)  # no other test: no drop beyond tolerance
+    assert [units[key].split()[1] for key in primary] == ["clusters", "clusters", "items"]
+    for key, text in units.items():
+        assert f"| {text} " in next(line for line in out.splitlines() if f"| {key} " in line)
 
 
 def test_degraded_adapter_is_a_regression_with_junit_failures(runs, tmp_path, capsys):
@@ -135,7 +140,26 @@ def test_secondary_metrics_get_an_item_level_paired_test(runs, tmp_path):
         str(runs["baseline"]), str(tmp_path / "baseline")))  # fmt: skip
     halved = {r.key: r for r in check(tmp_path / "halved", old).rows}
     assert halved["ner.exact_f1"].verdict == "regression"
-    assert "only 3 clusters to resample (fewer than 20)" in halved["ner.exact_f1"].reason
+    assert "not attempted: 3 clusters to resample, fewer than the 20" in (
+        halved["ner.exact_f1"].reason
+    )
+
+
+def test_the_primary_tests_follow_the_same_minimum_of_units(runs, monkeypatch):
+    """check and compare share one rule: raised above the clusters of the seed article,
+    the primary NER test is not attempted and the drop fails with the reason."""
+    import bench.report.compare
+
+    monkeypatch.setattr(bench.report.compare, "MIN_UNITS", 1000)
+    report = check(runs["halved"], runs["baseline"])
+    row = {r.key: r for r in report.rows}["ner.strict_f1"]
+    assert row.verdict == "regression" and row.p_value is None
+    assert row.units == "40 clusters"  # the seed article's gold segments
+    assert f"not attempted: {row.units} to resample, fewer than the 1000" in row.reason
+    line = next(x for x in report.render().splitlines() if x.startswith("| ner.strict_f1 "))
+    assert f"| not attempted | {row.units} " in line
+    ok = {r.key: r for r in report.rows}["toxicity.roc_auc"]  # no drop: a note, not a failure
+    assert ok.verdict == "ok" and "no p-value: toxicity.roc_auc: not attempted" in report.render()
 
 
 def test_tiny_noise_within_tolerance_passes(runs):
@@ -186,7 +210,7 @@ def test_yaml_min_and_value_with_tolerance(runs, tmp_path):
         "  ner.strict_f1: {min: 0.80}\n"
         "  toxicity.roc_auc: {value: 0.78, tolerance: 0.05}\n"
         "  toxicity.brier: {max: 0.2}\n"
-        "  attribution.e2e_f1: {value: 0.70}\n",  # −0.009: within the default 0.01
+        "  attribution.e2e_f1: {value: 0.66}\n",  # −0.0055: within the default 0.01
     )
     report = check(runs["rules"], baseline)
     assert report.passed, report.render()
@@ -437,7 +461,7 @@ def test_the_example_workflow_runs_bench_with_the_check_and_uploads_artifacts():
     # PyPI's "bench" is an unrelated project: the recipe must install bench from source
     install = next(s for s in steps if "pip install" in s.get("run", ""))
     assert "pip install bench" not in install["run"]
-    assert install["env"]["BENCH_SOURCE"].startswith("bench @ git+https://")
+    assert install["env"]["BENCH_SOURCE"].startswith("bench-nlp @ git+https://")
 
 
 def test_the_readme_yaml_baseline_works(runs, tmp_path):

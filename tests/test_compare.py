@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from bench_config import run_model
 from hydra import compose, initialize_config_dir
 
 from bench.cli import CONF_DIR
-from bench.report.compare import CompareError, Run, compare_task
+from bench.report.compare import MIN_UNITS, CompareError, Run, compare_task
 from bench.report.compare_items import compare_metric, compare_metrics
 from bench.runner import run
 
@@ -214,6 +215,10 @@ def _first_row(old, new):
          "samples/attribution.jsonl:1: gold.segment: expected [start, end, segment id]"),
         ("samples/attribution.jsonl", _first_row('"content": [[', '"content": [[[],'),
          "samples/attribution.jsonl:1: gold.content: expected a non-empty list of [start, end]"),
+        ("samples/ner.jsonl", lambda rows: [rows[0].replace('"gold": ',
+                                                            '"tokens": [[0]], "gold": '),
+                                            *rows[1:]],
+         "samples/ner.jsonl:1: tokens: expected a list of [start, end], got [[0]]"),
         ("samples/toxicity.jsonl", lambda rows: [*rows[:2], rows[2].replace('"score": ', '"x": '),
                                                  *rows[3:]],
          "samples/toxicity.jsonl:3: score: missing"),
@@ -276,8 +281,9 @@ TASK_PAIRS = [(task, a, b) for task in TASKS for a, b in PAIRS] + [
 TESTED = {
     "ner": {f"{scheme}_{what}" for scheme in ("strict", "exact", "partial", "ent_type")
             for what in ("precision", "recall", "f1")} | {"strict_macro_f1"},
-    "attribution": {"content_exact_f1", "content_overlap_f1", "e2e_f1", "cue_exact_f1",
-                    "cue_overlap_f1", "source_exact_f1", "source_overlap_f1",
+    "attribution": {"content_exact_f1", "content_overlap_f1", "content_iou_f1", "e2e_f1",
+                    "content_token_precision", "content_token_recall", "content_token_f1",
+                    "cue_exact_f1", "cue_overlap_f1", "source_exact_f1", "source_overlap_f1",
                     "content_overlap_f1.direct", "content_overlap_f1.indirect",
                     "content_overlap_f1.mixed"},
     "toxicity": {"roc_auc", "average_precision", "f1", "f1_best", "brier", "ece",
@@ -323,7 +329,9 @@ def test_a_run_against_itself_differs_by_zero_with_p_one_on_every_metric(runs, t
     tests, _ = compare_metrics(crafted, crafted, task, n_resamples=50, method=method)
     assert TESTED[task] <= set(tests)
     for metric, test in tests.items():
-        assert (test.difference, test.p_value) == (0.0, 1.0), metric
+        # on the seed article: 3 items (ner, attribution, toxicity documents), 40 segments
+        expected = 1.0 if test.n_units >= MIN_UNITS else None
+        assert (test.difference, test.p_value) == (0.0, expected), metric
 
 
 @pytest.mark.parametrize("method", ["bootstrap", "randomization"])
@@ -341,6 +349,47 @@ def test_oracle_is_significantly_better_than_empty_on_items(runs):
     assert test.difference < 0 and test.high < 0 and test.p_value < 0.01
     test = compare_metric(oracle, empty, "ner", "partial_f1", n_resamples=50)
     assert test.difference == 1.0 and test.n_units == 40  # the seed article's segments
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "randomization"])
+def test_a_paired_test_needs_min_units(method):
+    """One rule for every p-value: on fewer than MIN_UNITS units only the difference."""
+    from bench.metrics.bootstrap import mean_statistic
+    from bench.report.compare import paired_test
+
+    for n in (MIN_UNITS - 1, MIN_UNITS):
+        a, b = np.linspace(0, 1, n), np.zeros(n)
+        test = paired_test(mean_statistic, (a,), (b,), 200, 0, method, "item")
+        assert test.difference == pytest.approx(0.5) and test.n_units == n
+        if n < MIN_UNITS:
+            assert (test.low, test.high, test.p_value, test.n_resamples) == (None,) * 3 + (0,)
+            assert test.undefined == (
+                f"not attempted: {n} items to resample, fewer than the {MIN_UNITS} a paired "
+                "test needs"
+            )
+        else:
+            assert test.p_value < 0.05 and test.n_resamples == 200 and test.undefined is None
+
+
+def test_cli_does_not_test_the_seed_articles_three_documents(runs):
+    """The issue's case: a p-value from the seed article's three documents (NER's was
+    0.001 on items) is not attempted; NER's tests, primary or not, resample its 40
+    segments."""
+    done = _report(runs["rules"], runs["oracle"], "--metric", "ner.strict_f1", "--metric",
+                   "toxicity.document_roc_auc", "--resamples", "200")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("| ner ", "| tox"))]
+    rows = {".".join(c.strip() for c in line.split("|")[1:3]): line for line in lines}
+    assert [c.strip() for c in rows["toxicity.document_roc_auc"].strip("|").split("|")][-4:] == [
+        "-", "-", "not attempted", "3 items"]  # fmt: skip
+    assert "- toxicity.document_roc_auc: not attempted: 3 items to resample, fewer than the 20" in (
+        done.stdout
+    )
+    p, units = [c.strip() for c in rows["ner.strict_f1"].strip("|").split("|")][-2:]
+    assert float(p) < 0.05 and units == "40 clusters"
+    done = _report(runs["rules"], runs["oracle"], "--task", "ner", "--resamples", "200")
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| ner "))
+    assert [c.strip() for c in row.strip("|").split("|")][-2:] == [p, units]  # the same test
 
 
 def test_macro_f1_aligns_the_label_columns_of_the_two_runs(runs):
@@ -390,6 +439,32 @@ def test_samples_without_cue_and_source_skip_only_those_metrics(runs, tmp_path):
         assert test.difference == pytest.approx(expected, abs=1e-9), metric
     with pytest.raises(CompareError, match="attribution.cue_exact_f1: .*cue and source"):
         compare_metric(rules, old, "attribution", "cue_exact_f1")
+
+
+def _without_tokens(row: dict) -> None:
+    for side in ("gold", "pred"):
+        if row[side] is not None:
+            del row[side]["tokens"]
+
+
+def test_samples_without_content_tokens_skip_only_the_token_metrics(runs, tmp_path):
+    old = _edit_copy(runs["crafted"], tmp_path / "old", "samples/attribution.jsonl",
+                     _without_tokens)  # fmt: skip
+    tests, skipped = compare_metrics(old, Run.load(runs["rules"]), "attribution", n_resamples=20)
+    tokens = {f"content_token_{what}" for what in ("precision", "recall", "f1")}
+    assert set(skipped) == tokens
+    assert all("does not record content tokens" in skipped[m] for m in tokens)
+    assert TESTED["attribution"] - tokens <= set(tests)
+
+
+def test_malformed_content_tokens_are_named_with_their_line(runs, tmp_path):
+    def bad(row: dict) -> None:
+        if row["gold"] is not None:
+            row["gold"]["tokens"] = [[1, "x"]]
+
+    old = _edit_copy(runs["crafted"], tmp_path / "bad", "samples/attribution.jsonl", bad)
+    with pytest.raises(CompareError, match=r"attribution.jsonl:1: gold.tokens\[0\]: expected"):
+        compare_metrics(old, Run.load(runs["rules"]), "attribution", n_resamples=20)
 
 
 def test_f1_is_refused_when_the_thresholds_differ(runs, tmp_path):
@@ -451,6 +526,15 @@ def _report(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+# the units of the seed article (rules against empty): ner's clusters are its 40 gold
+# segments, attribution's the 21 segments holding a quote of the gold or of the rules
+UNITS_OF_SEED = {
+    "ner": (40, "clusters"),
+    "attribution": (21, "clusters"),
+    "toxicity": (40, "items"),
+}
+
+
 def test_cli_all_metrics_prints_every_testable_metric_and_lists_the_others(runs):
     done = _report(runs["rules"], runs["empty"], "--all-metrics", "--resamples", "50")
     assert done.returncode == 0, done.stderr
@@ -458,13 +542,23 @@ def test_cli_all_metrics_prints_every_testable_metric_and_lists_the_others(runs)
     header = next(line for line in lines if line.startswith("| task"))
     cells = [c.strip() for c in header.strip("|").split("|")]
     assert cells == ["task", "metric", "A: rules", "B: empty", "A - B", "low", "high", "p",
-                     "unit"]  # fmt: skip
+                     "units"]  # fmt: skip
     rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in lines
             if line.startswith("| ") and not line.startswith("| task")}  # fmt: skip
+    untested = lines[lines.index("no p-value:") + 1 :]
     for task, metrics in TESTED.items():
         for metric in metrics:
-            unit = "item" if task == "toxicity" else "cluster"
-            assert rows[(task, metric)].strip("| ").split("|")[-1].strip() == unit
+            cells = [c.strip() for c in rows[(task, metric)].strip().strip("|").split("|")]
+            n, unit = UNITS_OF_SEED[task] if not metric.startswith("document_") else (3, "items")
+            assert cells[-1] == f"{n} {unit}", cells
+            if n < MIN_UNITS:
+                assert cells[-4:-1] == ["-", "-", "not attempted"], cells
+                assert (
+                    f"- {task}.{metric}: not attempted: {n} {unit} to resample, fewer than the "
+                    f"{MIN_UNITS} a paired test needs" in untested
+                )
+            else:
+                assert 0 < float(cells[-2]) <= 1, cells
     skipped = lines[lines.index("skipped (not testable on items from the samples):") + 1 :]
     assert "- toxicity.bias_score: needs the items' identities, which the samples do not hold" in (
         skipped
@@ -485,12 +579,11 @@ def test_cli_metric_tests_the_metrics_named(runs):
 def test_cli_without_the_flags_prints_the_primary_metrics_only(runs):
     done = _report(runs["rules"], runs["empty"], "--resamples", "50")
     assert done.returncode == 0, done.stderr
-    assert "unit" not in done.stdout and "skipped" not in done.stdout
-    assert [line.split("|")[2].strip() for line in done.stdout.splitlines()[3:6]] == [
-        "strict_f1",
-        "e2e_f1",
-        "roc_auc",
-    ]
+    assert "skipped" not in done.stdout and "not attempted" not in done.stdout
+    rows = [line.strip("|").split("|") for line in done.stdout.splitlines()[3:6]]
+    assert [row[1].strip() for row in rows] == ["strict_f1", "e2e_f1", "roc_auc"]
+    assert [row[-1].split()[1] for row in rows] == ["clusters", "clusters", "items"]
+    assert all(int(row[-1].split()[0]) >= MIN_UNITS for row in rows)
 
 
 @pytest.mark.parametrize(
@@ -526,3 +619,38 @@ def test_the_main_toxicity_level_comes_from_the_result_not_the_row_order(runs, t
         compare_metric(a, b, "toxicity", "roc_auc", 50),
     ):
         assert test.difference == pytest.approx(reported, abs=1e-9)
+
+
+# Token lengths and tags where nervaluate's ent_type matching differs between token and
+# character offsets: the predicted person [2, 4) is nearer, in tokens, to the gold [2, 3)
+# and, in characters, to the gold [3, 5), which the predicted person [4, 5) then overlaps.
+CONLL_TOKENS = ["Saskatchewan", "a", "Jo", "Williams", "x", "y"]
+CONLL_GOLD = ["O", "B-group", "B-person", "B-person", "I-person", "O"]
+CONLL_PRED = ["O", "O", "B-person", "I-person", "B-person", "O"]
+
+
+def test_semeval_differences_on_a_token_dataset_are_those_of_the_runs(tmp_path):
+    """compare recomputes the SemEval schemes on tokens, as the run scored them."""
+
+    def conll(tags):
+        return "\n".join(f"{t}\t{tag}" for t, tag in zip(CONLL_TOKENS, tags, strict=True)) + "\n"
+
+    (tmp_path / "gold.conll").write_text(conll(CONLL_GOLD), encoding="utf-8")
+    runs = {}
+    for name, tags in (("pred", CONLL_PRED), ("gold", CONLL_GOLD)):
+        (tmp_path / f"{name}.conll").write_text(conll(tags), encoding="utf-8")
+        runs[name] = run_model(
+            tmp_path / name, "predictions", "dataset=wnut17", f"dataset.path={tmp_path}",
+            "dataset.file=gold.conll", "dataset.version=synthetic", "model.format=conll",
+            f"model.path={tmp_path / f'{name}.conll'}", "bootstrap.resamples=0",
+        ).result  # fmt: skip
+    ent_type = runs["pred"]["tasks"]["ner"]["breakdown"]["semeval"]["micro"]["ent_type"]
+    counts = [ent_type[k] for k in ("correct", "incorrect", "spurious", "missed")]
+    assert counts == [2, 0, 0, 1]  # on characters: [1, 0, 1, 2]
+    tests, _ = compare_metrics(
+        Run.load(tmp_path / "pred"), Run.load(tmp_path / "gold"), "ner", n_resamples=10
+    )
+    for metric in ("exact_f1", "partial_f1", "ent_type_f1", "strict_macro_f1"):
+        expected = (runs["pred"]["tasks"]["ner"]["metrics"][metric]["value"]
+                    - runs["gold"]["tasks"]["ner"]["metrics"][metric]["value"])  # fmt: skip
+        assert tests[metric].difference == pytest.approx(expected, abs=1e-12), metric

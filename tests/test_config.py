@@ -14,7 +14,7 @@ def test_defaults_have_dataset_but_no_model():
     cfg = compose_config()
     assert cfg.dataset.name == "seed_article"
     assert cfg.task == "all"
-    assert "model" not in cfg
+    assert cfg.model is None
 
 
 def test_every_model_preset_composes_and_instantiates():

@@ -58,8 +58,10 @@ def test_ner_module_equals_seqeval(mode, scheme):
 
 
 def test_attribution_module_equals_the_library_function():
+    from dataclasses import replace
+
     from bench.data.seed import SeedArticle
-    from bench.metrics.attribution import attribution_scores
+    from bench.metrics.attribution import attribution_scores, content_tokens
 
     view = SeedArticle().view("attribution")
     items = [item.id for item in view.items]
@@ -72,11 +74,24 @@ def test_attribution_module_equals_the_library_function():
             for item in items
         ]  # fmt: skip
 
-    gold = list(view.records)
-    # a degraded system: every second record dropped, speakers of the rest swapped
-    pred = [r.__class__(r.item_id, r.content, "someone", r.cue, None, r.type) for r in gold[::2]]
+    texts = {item.id: item.text for item in view.items}
+    gold = [replace(g, tokens=content_tokens(texts[g.item_id], g.content)) for g in view.records]
+    # a degraded system: every second record dropped, speakers of the rest swapped, and
+    # every third content cut to its first half
+    pred = []
+    for k, r in enumerate(gold[::2]):
+        start, end = r.content[0]
+        content = ((start, (start + end) // 2),) if k % 3 == 0 else r.content
+        tokens = content_tokens(texts[r.item_id], content)
+        pred.append(replace(r, speaker="someone", source=None, content=content, tokens=tokens))
     module = evaluate.load(module_path("bench_attribution"))
-    out = module.compute(predictions=rows(pred), references=rows(gold))
+    out = module.compute(
+        predictions=rows(pred), references=rows(gold), texts=[texts[i] for i in items]
+    )
     expected, _ = attribution_scores(gold, pred)
     assert out == {name: value.value for name, value in expected.items()}
     assert 0 < out["content_overlap_f1"] < 1 and out["source_accuracy"] == 0.0
+    assert 0 < out["content_token_recall"] < out["content_token_precision"] == 1.0
+    # without the texts, no token metrics (rather than zeros)
+    untokenised = module.compute(predictions=rows(pred), references=rows(gold))
+    assert untokenised == {k: v for k, v in out.items() if not k.startswith("content_token_")}

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from bench_config import run_model
 from seqeval.metrics import f1_score
 
+from bench.adapters.predictions import PredictionsAdapter, PredictionsFileError
 from bench.data.conll import read_conll
 from bench.resources import resource_dir
 
 WNUT = resource_dir("datasets") / "wnut17"
+BENCH = str(Path(sys.executable).with_name("bench"))
 # Entity-level F1 (conlleval) of the WNUT-17 shared-task systems on emerging.test.annotated,
 # as published in Derczynski et al. (2017), Table 3.
 PUBLISHED_F1 = {
@@ -60,13 +64,93 @@ def _tamper(tmp_path: Path, change) -> Path:
 
 
 def test_a_token_that_differs_from_the_gold_is_reported_with_its_line(tmp_path):
+    gold_token = read_conll(WNUT / "emerging.test.annotated")[0].tokens[4]
+
     def rename(lines):
         lines[4] = "CHANGED\tO"
         return lines
 
     ner = _wnut(tmp_path, _tamper(tmp_path, rename))
     assert ner["status"] == "failed"
-    assert "submission.conll:5: token: sentence 1 differs from the gold" in ner["error"]
+    assert (
+        f"submission.conll:5: token: sentence 1 differs from the gold at token 5: 'CHANGED', "
+        f"gold {gold_token!r} (27 tokens, gold 27); model.align=position scores it by position"
+    ) in ner["error"]
+
+
+def _normalise(lines: list[str]) -> list[str]:
+    """What one WNUT-17 submission did: rewrite tokens (``gt`` → ``get``; here also lower
+    case), keep every sentence, its length and the tags."""
+    rewrite = {"gt": "get", "lt": "let", "u": "you", "ur": "your"}
+    out = []
+    for line in lines:
+        token, tab, tag = line.partition("\t")
+        out.append(f"{rewrite.get(token, token.lower())}{tab}{tag}")
+    return out
+
+
+def test_a_normalised_submission_is_scored_by_position_on_request(tmp_path):
+    submission = _tamper(tmp_path, _normalise)
+    gold = read_conll(WNUT / "emerging.test.annotated")
+    altered = read_conll(submission)
+    differing = [
+        (number, a != b) for number, (g, s) in enumerate(zip(gold, altered, strict=True), 1)
+        for a, b in zip(g.tokens, s.tokens, strict=True)
+    ]  # fmt: skip
+    n_tokens = sum(d for _, d in differing)
+    n_sentences = len({number for number, d in differing if d})
+    assert n_tokens > 1000  # the test alters many tokens, as the real submission did
+
+    strict = _wnut(tmp_path / "strict", submission)
+    assert strict["status"] == "failed" and "'get', gold 'gt'" in strict["error"]
+
+    done = subprocess.run(
+        [BENCH, "+model=predictions", "dataset=wnut17", "model.format=conll",
+         f"model.path={submission}", "model.align=position", "bootstrap.resamples=0",
+         f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    ner = result["tasks"]["ner"]
+    assert round(100 * ner["metrics"]["strict_f1"]["value"], 2) == PUBLISHED_F1["uh_ritual"]
+    assert result["model"]["identity"]["aligned_by_position"] == {
+        "tokens_differing": n_tokens,
+        "sentences_differing": n_sentences,
+    }
+    warnings = [line for line in done.stderr.splitlines() if "differ from the gold" in line]
+    assert warnings == [
+        f"bench: warning: {submission}: {n_tokens} tokens in {n_sentences} sentences differ "
+        "from the gold; scored by position (model.align=position)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("format", "align", "message"),
+    [("conll", "fuzzy", "align: expected strict or position, got 'fuzzy'"),
+     ("jsonl", "position", "align: position applies to format=conll only")],
+)  # fmt: skip
+def test_an_unknown_or_misplaced_alignment_is_refused(format, align, message):
+    with pytest.raises(PredictionsFileError, match=message):
+        PredictionsAdapter(str(WNUT / "submissions" / "uh_ritual"), format, align)
+
+
+def test_position_alignment_still_needs_the_gold_length(tmp_path):
+    def merge_two_tokens(lines):
+        lines[4] = lines[4].split("\t")[0] + lines[5]
+        del lines[5]
+        return lines
+
+    ner = _wnut(tmp_path, _tamper(tmp_path, merge_two_tokens))
+    ner_position = _run(
+        tmp_path / "position", "+model=predictions", "dataset=wnut17", "model.format=conll",
+        f"model.path={tmp_path / 'submission.conll'}", "model.align=position",
+    )["tasks"]["ner"]  # fmt: skip
+    assert ner["status"] == ner_position["status"] == "failed"
+    assert "(26 tokens, gold 27)" in ner["error"]
+    assert ner_position["error"].endswith(
+        "(26 tokens, gold 27); model.align=position needs the gold's number of tokens"
+    )
 
 
 def test_a_missing_sentence_is_reported(tmp_path):
@@ -246,7 +330,8 @@ def _wnut_copy(tmp_path: Path, line: int, tag: str) -> Path:
 def test_a_bad_conll_gold_tag_is_reported_with_the_token_line(tmp_path, line, tag, message):
     folder = _wnut_copy(tmp_path, line, tag)
     with pytest.raises(ValueError) as caught:
-        _run(tmp_path / "run", "+model=oracle", "dataset=wnut17", f"dataset.path={folder}")
+        _run(tmp_path / "run", "+model=oracle", "dataset=wnut17", f"dataset.path={folder}",
+             "dataset.version=edited")  # fmt: skip
     assert f"{folder / 'emerging.test.annotated'}{message}" in str(caught.value)
     assert not (tmp_path / "run" / "result.json").exists()
 
@@ -286,7 +371,7 @@ def test_a_bad_hatecheck_case_id_is_an_error_naming_file_line_and_field(tmp_path
 
     folder = _hatecheck_copy(tmp_path, edit)
     with pytest.raises(CsvError) as caught:
-        HateCheck(path=str(folder)).toxicity()
+        HateCheck(path=str(folder), version="edited").toxicity()
     [line] = str(caught.value).splitlines()
     assert line == f"{folder / 'test_suite_cases.csv'}{message}"
 
@@ -299,7 +384,7 @@ def test_the_bench_command_exits_two_on_a_duplicate_hatecheck_case_id(tmp_path):
     out = tmp_path / "out"
     done = subprocess.run(
         [str(Path(sys.executable).with_name("bench")), "+model=oracle", "dataset=hatecheck",
-         f"dataset.path={folder}", f"hydra.run.dir={out}"],
+         f"dataset.path={folder}", "dataset.version=edited", f"hydra.run.dir={out}"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr

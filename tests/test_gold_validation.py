@@ -354,6 +354,18 @@ def test_attribution_without_content(gold_copy: Path) -> None:
     assert_located(load_error(gold_copy), "attributions.jsonl", line, "content")
 
 
+def test_an_alias_of_two_speakers_is_refused(gold_copy: Path) -> None:
+    """The scorer resolves a name through the normalised aliases: one naming two speakers
+    would silently credit the first."""
+    (_, first), (line, second) = records(gold_copy, "speakers.jsonl")[:2]
+    alias = first["aliases"][-1]
+    rewrite(gold_copy, "speakers.jsonl", line, {**second, "aliases": [*second["aliases"], alias]})
+    message = load_error(gold_copy)
+    assert_located(message, "speakers.jsonl", line, "aliases")
+    assert f"{alias!r}" in message and first["id"] in message and second["id"] in message
+    assert "\n" not in message
+
+
 def test_speaker_without_aliases(gold_copy: Path) -> None:
     line = edit(gold_copy, "speakers.jsonl", set_fields(aliases=[]))
     assert_located(load_error(gold_copy), "speakers.jsonl", line, "aliases")

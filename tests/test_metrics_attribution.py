@@ -13,17 +13,20 @@ from bench.metrics.attribution import (
     attribution_counts,
     attribution_metrics,
     attribution_scores,
-    build_alias_table,
+    content_tokens,
     match_attributions,
     match_overlap,
-    normalise_name,
-    resolve_speaker,
 )
 from bench.metrics.bootstrap import resample_indices, resample_sums
+from bench.metrics.speakers import build_alias_table, normalise_name, resolve_speaker
+
+TEXT = "".join(f"w{k:03d} " for k in range(40))  # a token every 5 characters: [5k, 5k + 4)
 
 
 def rec(item, content, speaker=None, cue=None, source=None, type=None):
-    return AttributionRecord(item, tuple(content), speaker, cue, source, type)
+    content = tuple(content)
+    tokens = content_tokens(TEXT, content)
+    return AttributionRecord(item, content, speaker, cue, source, type, tokens)
 
 
 GOLD = [
@@ -46,7 +49,7 @@ def test_perfect_prediction_scores_one():
 def test_hand_computed_partial_case():
     pred = [
         rec("d", [(0, 10)], "bob", (12, 16), (17, 20), "direct"),  # exact, wrong speaker
-        rec("d", [(35, 40)], "bob", (42, 47), None, "mixed"),  # overlaps gold 1, right speaker
+        rec("d", [(30, 40), (52, 60)], "bob", (42, 47), None, "mixed"),  # IoU 0.9, right speaker
         rec("e", [(70, 80)], "ann", None, None, None),  # spurious
     ]
     m = values(attribution_scores(GOLD, pred)[0])
@@ -61,6 +64,10 @@ def test_hand_computed_partial_case():
     assert m["cue_exact_f1"] == pytest.approx(2 * 1 * (2 / 3) / (1 + 2 / 3))
     # source: one prediction gives a source, exact -> P = 1, R = 1/3
     assert m["source_exact_f1"] == pytest.approx(2 * (1 / 3) / (1 + 1 / 3))
+    # tokens: gold 2 + 4 + 4, pred 2 + 4 + 2, shared 2 + 4 -> P = 6/8, R = 6/10
+    assert m["content_token_precision"] == pytest.approx(6 / 8)
+    assert m["content_token_recall"] == pytest.approx(6 / 10)
+    assert m["content_token_f1"] == pytest.approx(2 * 0.75 * 0.6 / 1.35)
     # type on typed matched pairs: direct==direct, mixed!=direct
     assert m["type_accuracy"] == pytest.approx(1 / 2)
     # direct: gold 2, both matched -> R = 1; pred typed direct 1, matched -> P = 1
@@ -139,6 +146,21 @@ def random_records(rng, n, typed):
     ]
 
 
+def random_predictions(rng, gold, n):
+    """``n`` random records, and a prediction near each of half the gold records (its
+    content pieces shifted by up to 3 characters, a random speaker, or none): pairs of
+    every IoU, so that found and not-found quotes both occur."""
+    near = []
+    for g in gold[::2]:
+        pieces = []
+        for start, end in g.content:
+            start, end = start + int(rng.integers(-3, 4)), end + int(rng.integers(-3, 4))
+            pieces.append((max(start, 0), max(end, max(start, 0) + 1)))
+        speaker = rng.choice(["ann", "bob", None])
+        near.append(rec(g.item_id, sorted(set(pieces)), speaker, g.cue, None, g.type))
+    return random_records(rng, n, typed=False) + near
+
+
 def metric_values(metrics):
     return {name: m.value for name, m in metrics.items() if m.value is not None}
 
@@ -151,11 +173,14 @@ def resampled(records, copies):
     return [replace(r, item_id=copy) for r in records for copy in copies.get(r.item_id, [])]
 
 
+@pytest.mark.parametrize("min_overlap", [0.5, 0.3])
 @pytest.mark.parametrize("seed", range(8))
-def test_item_bootstrap_statistic_equals_the_metrics_on_the_resampled_items(seed):
+def test_item_bootstrap_statistic_equals_the_metrics_on_the_resampled_items(seed, min_overlap):
     rng = np.random.default_rng(seed)
-    gold, pred = random_records(rng, 9, typed=True), random_records(rng, 8, typed=False)
-    counts = attribution_counts(gold, pred, match_attributions(gold, pred), "item")
+    gold = random_records(rng, 9, typed=True)
+    pred = random_predictions(rng, gold, 5)
+    matches = match_attributions(gold, pred, min_overlap)
+    counts = attribution_counts(gold, pred, matches, "item", min_overlap=min_overlap)
     items = sorted({r.item_id for r in (*gold, *pred)})
     assert len(counts) == len(items)
     for row in next(resample_indices(len(items), 5, seed=seed)):
@@ -164,7 +189,9 @@ def test_item_bootstrap_statistic_equals_the_metrics_on_the_resampled_items(seed
         for copy, k in enumerate(row):
             drawn[items[k]].append(f"{items[k]}#{copy}")
 
-        expected = attribution_scores(resampled(gold, drawn), resampled(pred, drawn))[0]
+        expected = attribution_scores(
+            resampled(gold, drawn), resampled(pred, drawn), min_overlap=min_overlap
+        )[0]
         got = statistic_values(resample_sums(counts, row[None, :]))
         assert set(got) == set(metric_values(expected))
         assert got == pytest.approx(metric_values(expected), abs=1e-12)
@@ -173,7 +200,8 @@ def test_item_bootstrap_statistic_equals_the_metrics_on_the_resampled_items(seed
 @pytest.mark.parametrize("seed", range(4))
 def test_unit_rows_add_up_to_the_whole_sample(seed):
     rng = np.random.default_rng(seed)
-    gold, pred = random_records(rng, 10, typed=True), random_records(rng, 10, typed=False)
+    gold = random_records(rng, 10, typed=True)
+    pred = random_predictions(rng, gold, 6)
     matches = match_attributions(gold, pred)
     item, quote = (attribution_counts(gold, pred, matches, unit) for unit in ("item", "quote"))
     np.testing.assert_array_equal(item.sum(axis=0), quote.sum(axis=0))
@@ -218,3 +246,96 @@ def test_scores_do_not_depend_on_the_order_of_the_records(seed):
         shuffled_gold = [gold[k] for k in rng.permutation(len(gold))]
         shuffled_pred = [pred[k] for k in rng.permutation(len(pred))]
         assert values(attribution_scores(shuffled_gold, shuffled_pred)[0]) == expected
+
+
+# ---------------------------------------------------------------- found quotes
+
+
+def test_tokens_are_word_runs_a_content_touches():
+    text = "“We will win,” she said."
+    assert [text[s:e] for s, e in content_tokens(text, [(1, 12)])] == ["We", "will", "win"]
+    # one character inside a word covers the whole word; punctuation covers nothing
+    assert [text[s:e] for s, e in content_tokens(text, [(5, 6)])] == ["will"]
+    assert content_tokens(text, [(12, 14)]) == ()
+
+
+def _shrunk(gold, keep):
+    """The gold records with each content piece cut to ``keep(start, end)``."""
+    return [
+        rec(g.item_id, [keep(s, e) for s, e in g.content], g.speaker, g.cue, g.source, g.type)
+        for g in gold
+    ]
+
+
+def _one_middle_character(start, end):
+    middle = (start + end) // 2
+    return middle, middle + 1
+
+
+def _centred_80_percent(start, end):
+    cut = round((end - start) * 0.1)
+    return start + cut, end - cut
+
+
+def test_one_character_of_each_quote_is_not_a_found_quote():
+    gold = [rec("d", [(5 * k, 5 * k + 40)], "ann") for k in range(0, 40, 10)]
+    m = values(attribution_scores(gold, _shrunk(gold, _one_middle_character))[0])
+    assert m["content_overlap_f1"] == 1.0  # the lenient figure still finds them all
+    assert m["e2e_f1"] == m["content_iou_f1"] == 0.0
+    assert m["content_token_recall"] == pytest.approx(1 / 8)  # one token of eight
+    assert m["source_accuracy"] is None
+
+
+def test_centred_80_percent_of_each_quote_is_found():
+    gold = [rec("d", [(5 * k, 5 * k + 40)], "ann") for k in range(0, 40, 10)]
+    m = values(attribution_scores(gold, _shrunk(gold, _centred_80_percent))[0])
+    assert m["e2e_f1"] == m["content_iou_f1"] == m["source_accuracy"] == 1.0
+    assert m["content_exact_f1"] == 0.0
+    assert 0.8 <= m["content_token_f1"] <= 1.0
+
+
+@pytest.mark.parametrize(("min_overlap", "found"), [(0.5, 1.0), (0.55, 0.0)])
+def test_min_overlap_is_the_iou_from_which_a_quote_is_found(min_overlap, found):
+    gold = [rec("d", [(0, 20)], "ann")]
+    pred = [rec("d", [(10, 30)], "ann")]  # 10 shared of 30: IoU 1/3
+    half = [rec("d", [(5, 15)], "ann")]  # 10 shared of 20: IoU 1/2
+    assert values(attribution_scores(gold, pred, None, min_overlap)[0])["e2e_f1"] == 0.0
+    assert values(attribution_scores(gold, half, None, min_overlap)[0])["e2e_f1"] == found
+
+
+def test_matching_prefers_a_substantial_pair_to_more_shared_characters():
+    """Maximising shared characters would give gold 0 to the long prediction 0 (100
+    characters, IoU 1/3) and leave the substantial prediction 1 (IoU 0.6) unmatched."""
+    gold = [rec("d", [(0, 100)], "ann"), rec("d", [(100, 120)], "bob")]
+    pred = [rec("d", [(0, 300)], "bob"), rec("d", [(0, 60)], "ann")]
+    assert match_overlap(gold, pred) == [(0, 1), (1, 0)]
+    m = values(attribution_scores(gold, pred)[0])
+    assert m["e2e_f1"] == pytest.approx(0.5) and m["content_overlap_f1"] == 1.0
+
+
+def test_matching_prefers_a_substantial_pair_to_more_pairs():
+    """Most pairs first would pair gold 0 with the 3-character prediction 1 and gold 1
+    with prediction 0 (2 of 30 characters): two pairs, neither substantial."""
+    gold = [rec("d", [(0, 10)], "ann"), rec("d", [(10, 30)], "bob")]
+    pred = [rec("d", [(0, 12)], "ann"), rec("d", [(5, 8)], "ann")]
+    assert match_overlap(gold, pred) == [(0, 0)]
+    assert values(attribution_scores(gold, pred)[0])["e2e_f1"] == pytest.approx(0.5)
+
+
+def test_then_most_pairs_before_most_shared_characters():
+    gold = [rec("d", [(0, 10)]), rec("d", [(10, 12)])]
+    pred = [rec("d", [(0, 11)]), rec("d", [(2, 8)])]  # 10 + 0 shared, or 1 + 6 in two pairs
+    # IoU: pred 0 ~ gold 0 = 10/11, pred 1 ~ gold 0 = 6/10: one substantial pair either way
+    assert match_overlap(gold, pred) == [(0, 1), (1, 0)]
+
+
+def test_two_missing_speakers_are_not_a_correct_speaker():
+    gold = [rec("d", [(0, 10)], None)]
+    m = values(attribution_scores(gold, [rec("d", [(0, 10)], None)])[0])
+    assert m["content_iou_f1"] == 1.0
+    assert m["e2e_f1"] == m["source_accuracy"] == 0.0
+
+
+def test_an_alias_shared_by_two_speakers_is_refused():
+    with pytest.raises(ValueError, match="'Mr. Smith'.* names both 'ann_smith' and 'bob_smith'"):
+        build_alias_table([("ann_smith", ["Ms. Smith"]), ("bob_smith", ["Mr. Smith"])])

@@ -36,6 +36,7 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.scheme import Tokens
 
+from bench.data.conll import token_offsets
 from bench.data.views import NerGold
 from bench.metrics.bio import (
     SCHEMES as TAG_SCHEMES,
@@ -64,6 +65,7 @@ from bench.metrics.spans import (
     strict_counts,
     strict_scores,
     strict_units,
+    token_spans,
 )
 from bench.predictions import EntityPrediction, TextItem
 from bench.tasks.base import Bootstrap
@@ -395,6 +397,61 @@ def test_tag_sequences_equal_nervaluate_list_loader_and_seqeval():
             seq["f1"],
         )
         assert strict_scores(gold, pred)[0]["strict_f1"] == seq["f1"]
+
+
+def _random_tokens_and_tags(rng, n_tokens):
+    """Tokens of very different lengths and dense entities of two types, so that a
+    prediction often overlaps two gold spans of its type (nervaluate's ent_type then takes
+    the nearer one, which can differ between token and character offsets)."""
+    tokens = ["x" * rng.choice((1, 2, 13)) for _ in range(n_tokens)]
+    tags = [["O" if rng.random() < 0.3 else f"{rng.choice('BI')}-{rng.choice(TYPES[:2])}"
+             for _ in tokens] for _ in range(2)]  # fmt: skip
+    return tokens, tags
+
+
+def test_ner_task_semeval_on_token_data_equals_nervaluate_on_the_tags():
+    """On a CoNLL dataset the task's SemEval counts are nervaluate's on the tags, exactly
+    (character offsets would differ in a few cases: see ``bench.tasks.ner``)."""
+    rng = random.Random(2017)
+    for _ in range(2000):
+        items, gold, predictions, y_true, y_pred = [], [], [], [], []
+        for k in range(rng.randint(1, 3)):
+            tokens, (true_tags, pred_tags) = _random_tokens_and_tags(rng, rng.randint(1, 12))
+            item = TextItem(f"s{k}", " ".join(tokens))
+            offsets = token_offsets(tokens)
+            gold += [(item.id, offsets[i][0], offsets[j - 1][1], label)
+                     for i, j, label in decode(true_tags)]  # fmt: skip
+            predictions.append([EntityPrediction(offsets[i][0], offsets[j - 1][1], label)
+                                for i, j, label in decode(pred_tags)])  # fmt: skip
+            items.append(item)
+            y_true.append(true_tags)
+            y_pred.append(pred_tags)
+        if not gold and not any(predictions):
+            continue  # nervaluate reports no entity type
+        task = NerTask(NerGold(tuple(items), tuple(gold), TYPES, tokenized=True), "test")
+        report = task.score(items, predictions).breakdown["semeval"]
+        theirs = Evaluator(y_true, y_pred, tags=list(TYPES), loader="list").evaluate()
+        _assert_same_as_nervaluate(report, theirs)
+
+
+def test_ner_task_semeval_keeps_characters_on_an_item_with_a_span_inside_tokens():
+    """No tags express "ew Yo": its item is scored on characters (widened to "New York" it
+    would be exact); the other item, on token boundaries, on tokens."""
+    items = [TextItem("s1", "New York City is big"), TextItem("s2", "in New York")]
+    spans = (("s1", 0, 8, "LOC"), ("s2", 3, 11, "LOC"))  # "New York" twice
+    gold = NerGold(tuple(items), spans, TYPES, tokenized=True)
+    predictions = [[EntityPrediction(1, 6, "LOC")], [EntityPrediction(3, 11, "LOC")]]
+    score = NerTask(gold, "test").score(items, predictions)
+    exact = score.breakdown["semeval"]["micro"]["exact"]
+    assert (exact["correct"], exact["incorrect"]) == (1, 1)
+    assert token_spans(
+        gold.spans,
+        [("s1", 1, 6, "LOC"), ("s2", 3, 11, "LOC")],
+        {
+            "s1": token_offsets(["New", "York", "City", "is", "big"]),
+            "s2": token_offsets(["in", "New", "York"]),
+        },
+    ) == ({("s1", 0, 8, "LOC"), ("s2", 1, 3, "LOC")}, {("s1", 1, 6, "LOC"), ("s2", 1, 3, "LOC")})
 
 
 # ----------------------------------------------------------------- hand-written cases

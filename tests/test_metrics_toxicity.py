@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from scipy import stats
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
@@ -142,31 +143,42 @@ def test_f1_best_threshold_undefined_without_positives():
 
 
 def test_ece_by_hand():
-    # bins [.1,.2): scores .1,.15 labels 0,1 → |.5 − .125| · 2/6
-    # bins [.3,.4): scores .3,.35 labels 0,1 → |.5 − .325| · 2/6
-    # bin [.9, 1]: scores .9, 1.0 labels 1,1 → |1 − .95| · 2/6          ECE = 1.2/6
+    # bins [0, .1], (.1, .2], (.2, .3], (.3, .4]: one item each → |y − s| / 6:
+    #   .1 → |0 − .1|, .15 → |1 − .15|, .3 → |0 − .3|, .35 → |1 − .35|
+    # bins (.8, .9] and (.9, 1]: .9 → |1 − .9|, 1.0 → |1 − 1|           ECE = 2.0/6
     labels = [0, 1, 0, 1, 1, 1]
     scores = [0.1, 0.15, 0.3, 0.35, 0.9, 1.0]
-    assert expected_calibration_error(labels, scores).value == pytest.approx(0.2, abs=1e-15)
+    assert expected_calibration_error(labels, scores).value == pytest.approx(2 / 6, abs=1e-15)
 
 
-def test_ece_bin_edges_are_left_closed_and_the_last_bin_is_closed():
-    # 0.3 opens the fourth bin [0.3, 0.4): |0 − .29|/2 + |1 − .3|/2 = .495.
-    # (Were 0.3 in [0.2, 0.3] with 0.29: |1 − .59|/2 = .205.)
-    assert expected_calibration_error([0, 1], [0.29, 0.3]).value == pytest.approx(0.495)
+def test_ece_bin_edges_are_right_closed_and_the_first_bin_is_closed():
+    # 0.3 closes the third bin (0.2, 0.3] with 0.29: |1 − .59|/2 = .205.
+    # (Were 0.3 in [0.3, 0.4): |0 − .29|/2 + |1 − .3|/2 = .495.)
+    assert expected_calibration_error([0, 1], [0.29, 0.3]).value == pytest.approx(0.205)
     edges, count, _, _ = calibration_bins([0, 1, 1, 0], [0.0, 0.3, 1.0, 0.7])
-    assert edges[3] == 0.3
-    assert count.tolist() == [1, 0, 0, 1, 0, 0, 0, 1, 0, 1]
+    assert count.tolist() == [1, 0, 1, 0, 0, 0, 1, 0, 0, 1]
 
 
-def test_ece_bins_match_numpy_histogram(scored):
+EDGE_SCORES = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+
+
+@pytest.mark.parametrize("n_bins", [1, 3, 5, 10, 15])
+def test_ece_bins_are_those_of_sklearn_calibration_curve(scored, n_bins):
+    """The bins of ``calibration_curve(strategy="uniform")``, scores on the edges included."""
     y, s = scored
-    for n_bins in (1, 5, 10, 15):
-        edges, count, n_pos, score_sum = calibration_bins(y, s, n_bins)
-        assert count.tolist() == np.histogram(s, bins=edges)[0].tolist()
-        assert n_pos.tolist() == np.histogram(s, bins=edges, weights=y)[0].tolist()
-        hist_conf = np.histogram(s, bins=edges, weights=s)[0]
-        assert np.allclose(score_sum, hist_conf, atol=1e-12)
+    edge = np.linspace(0.0, 1.0, n_bins + 1)  # sklearn's edges, and the doubles k/M
+    s = np.concatenate([s, EDGE_SCORES, edge, np.arange(n_bins + 1) / n_bins])
+    y = np.concatenate([y, np.arange(s.size - y.size) % 2])
+    _, count, n_pos, score_sum = calibration_bins(y, s, n_bins)
+    prob_true, prob_pred = calibration_curve(y, s, n_bins=n_bins, strategy="uniform")
+    filled = count > 0
+    assert n_pos[filled] / count[filled] == pytest.approx(prob_true, abs=1e-15)
+    assert score_sum[filled] / count[filled] == pytest.approx(prob_pred, abs=1e-15)
+
+
+def test_ece_scores_on_every_tenth_fall_in_the_bin_below():
+    _, count, _, _ = calibration_bins([0] * 11, EDGE_SCORES)
+    assert count.tolist() == [2, 1, 1, 1, 1, 1, 1, 1, 1, 1]  # 0.0 and 0.1 share [0, 0.1]
 
 
 def test_ece_special_cases(scored):

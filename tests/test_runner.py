@@ -6,6 +6,7 @@ import json
 
 import pytest
 from bench_config import compose_config, run_model
+from hydra.errors import ConfigCompositionException
 
 from bench import runner
 from bench.runner import ConfigError, run
@@ -42,7 +43,7 @@ def test_empty_scores_zero_recall_and_chance_auc(tmp_path):
     att = result["tasks"]["attribution"]["metrics"]
     assert att["content_overlap_f1"]["value"] == 0.0
     assert att["source_accuracy"]["value"] is None
-    assert "no matched content" in att["source_accuracy"]["undefined"]
+    assert "no content matched" in att["source_accuracy"]["undefined"]
     tox = result["tasks"]["toxicity"]["metrics"]
     assert tox["roc_auc"]["value"] == 0.5
     counts = result["tasks"]["toxicity"]["counts"]
@@ -59,7 +60,7 @@ def test_rules_baseline_is_honest_and_non_trivial(tmp_path):
 def test_rules_baseline_does_not_read_the_gold(monkeypatch):
     import bench.data.gold as gold_module
     from bench.adapters.rules import RulesAdapter
-    from bench.metrics.attribution import normalise_name
+    from bench.metrics.speakers import normalise_name
     from bench.predictions import TextItem
 
     def forbidden(*args, **kwargs):
@@ -151,12 +152,10 @@ def test_unsupported_tasks_are_marked(tmp_path):
 
 
 def test_secrets_never_reach_the_result(tmp_path):
-    model = {"_target_": "bench.adapters.baselines.EmptyAdapter", "score": 0.1}
-    cfg = compose_config(model=model)
-    cfg.model_api_key = "sk-very-secret"
-    outcome = run(cfg, "empty", [], tmp_path)
+    model = {"_target_": "adapters_for_tests.ConfiguredEmpty", "api_key": "sk-very-secret"}
+    outcome = run(compose_config(model=model), "empty", [], tmp_path)
     assert "sk-very-secret" not in (tmp_path / "result.json").read_text()
-    assert outcome.result["provenance"]["config"]["model_api_key"] == "***"
+    assert outcome.result["provenance"]["config"]["model"]["api_key"] == "***"
 
 
 @pytest.mark.parametrize(
@@ -246,18 +245,25 @@ def test_brier_and_attribute_aucs_have_intervals(tmp_path):
     ("override", "message"),
     [
         ("bootstrap.alpha=0.1", "bootstrap.alpha=0.1: expected 0.05, the only value"),
-        ("bootstrap.resamples=1.5", "bootstrap.resamples=1.5: expected an integer >= 0"),
         ("bootstrap.resamples=-5", "bootstrap.resamples=-5: expected an integer >= 0"),
-        ("bootstrap.seed=abc", "bootstrap.seed='abc': expected an integer >= 0"),
+        ("bootstrap.seed=-2", "bootstrap.seed=-2: expected an integer >= 0"),
         ("seed=-1", "seed=-1: expected an integer >= 0"),
         ("batch_size=0", "batch_size=0: expected an integer >= 1"),
-        ("toxicity.threshold=2", r"toxicity.threshold=2: expected a number in \[0, 1\]"),
-        ("toxicity.threshold=abc", "toxicity.threshold='abc': expected a number"),
-        ("name=[a,b]", r"name=\['a', 'b'\]: expected a string"),
+        ("toxicity.threshold=2", r"toxicity.threshold=2.0: expected a number in \[0, 1\]"),
+        ("toxicity.threshold=nan", r"toxicity.threshold=nan: expected a number in \[0, 1\]"),
+        ("max_failure_rate=-0.1", r"max_failure_rate=-0.1: expected a number in \[0, 1\]"),
+        ("task=nerr", "task='nerr': expected one of all, ner, attribution, toxicity"),
         ("model.score=nan", "model.score: NaN or infinity is not a valid setting"),
         ("bootstrap.unit.toxicity=entity", "bootstrap unit 'entity' for toxicity"),
         ("+check.baseline=nowhere/result.json", "check.baseline: nowhere/result.json: not found"),
         ("+check.resamples=0", "check.baseline: missing"),
+        # Hydra lets +KEY= add any key: the schema refuses it before the run
+        ("+tsk=ner", r"^tsk: unknown option \(did you mean task\?\)$"),
+        ("+bootstrap.resample=10", r"bootstrap.resample: unknown option \(did you mean boot"),
+        ("+chek.baseline=x", r"^chek: unknown option \(did you mean check\?\)$"),
+        ("+check.tolerance=abc", "check.tolerance: Value 'abc' of type 'str' could not be"),
+        ("+check=3", r"check=3: expected options \(\+check.baseline=FILE"),
+        ("+model.colour=red", "model empty: TypeError"),  # open to the schema: the adapter decides
     ],
 )
 def test_bad_options_are_refused_before_anything_is_written(tmp_path, override, message):
@@ -287,6 +293,29 @@ def test_bad_check_options_are_refused_before_the_run(tmp_path):
     with pytest.raises(ConfigError, match="check.resamples: expected a positive integer"):
         run_model(out, "empty", f"+check.baseline={tmp_path / 'baseline'}", "+check.resamples=0")
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["bootstrap.resamples=1.5", "bootstrap.seed=abc", "toxicity.threshold=abc", "name=[a,b]",
+     "cache.enabled=maybe", "bootstrap.resample=10", "+cache.max_age=[1]"],
+)  # fmt: skip
+def test_a_value_of_the_wrong_type_or_an_unknown_key_is_refused_at_composition(override):
+    """The schema is that of conf/config.yaml: Hydra refuses these before a run directory
+    exists (the CLI's exit code 2, naming the key: tests/test_cli.py)."""
+    key = override.lstrip("+").split("=")[0]
+    with pytest.raises(ConfigCompositionException) as refused:
+        compose_config("+model=empty", override)
+    assert refused.value.__cause__.full_key == key
+
+
+def test_an_interrupted_runs_temporary_files_do_not_survive_a_rerun(tmp_path):
+    for stale in (tmp_path / ".result.json.k2j3.tmp", tmp_path / "samples" / ".ner.jsonl.x.tmp"):
+        stale.parent.mkdir(exist_ok=True)
+        stale.write_text("half a file")
+    run_model(tmp_path, "empty", "task=ner", "bootstrap.resamples=0")
+    assert not list(tmp_path.rglob("*.tmp"))
+    assert (tmp_path / "result.json").is_file()
 
 
 def test_a_rerun_in_the_same_folder_leaves_no_file_of_the_earlier_run(tmp_path):

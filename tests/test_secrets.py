@@ -32,6 +32,7 @@ from test_adapters_openai import (
 from test_cli import bench
 
 from bench.adapters.openai_chat import ServerConfigError
+from bench.predictions import PredictionFailure
 from bench.provenance import redact, scrub_secrets, secret_overrides, secret_values
 from bench.runner import run
 
@@ -136,12 +137,14 @@ def test_secret_overrides_finds_secret_keys_whatever_the_prefix():
 
 def test_a_run_masks_secret_values_in_overrides_and_config(tmp_path, monkeypatch):
     monkeypatch.setenv("MY_SERVICE_KEY", KEY)
-    cfg = compose_config(model={"_target_": "bench.adapters.baselines.EmptyAdapter"})
-    cfg.service = {"api_key_env": "MY_SERVICE_KEY", "url": f"http://h/?k={KEY}"}
+    service = {"api_key_env": "MY_SERVICE_KEY", "url": f"http://h/?k={KEY}"}
+    cfg = compose_config(
+        model={"_target_": "adapters_for_tests.ConfiguredEmpty", "service": service}
+    )
     outcome = run(cfg, "empty", [f"+note=is {KEY}", "+x.token=abc"], tmp_path)
     provenance = outcome.result["provenance"]
     assert provenance["overrides"] == ["+note=is ***", "+x.token=***"]
-    assert provenance["config"]["service"] == {
+    assert provenance["config"]["model"]["service"] == {
         "api_key_env": "MY_SERVICE_KEY",
         "url": "http://h/?k=***",
     }
@@ -162,12 +165,12 @@ def test_a_key_echoed_in_error_bodies_is_redacted_from_errors_records_and_logs(s
         model.predict_ner([segments(1)[0]])
     assert KEY not in str(err.value) and "Bearer ***" in str(err.value)
     with caplog.at_level(logging.WARNING):
-        model.predict_toxicity(segments(3))
-    [failure] = model.failures
-    assert failure["reason"] == f"HTTP 400: {json.dumps({'error': {'message': ECHO}})}".replace(
+        predictions = model.predict_toxicity(segments(3))
+    [failure] = [p for p in predictions if isinstance(p, PredictionFailure)]
+    assert failure.message == f"HTTP 400: {json.dumps({'error': {'message': ECHO}})}".replace(
         KEY, "***"
     )
-    assert KEY not in caplog.text and "HTTP 400" in caplog.text
+    assert KEY not in caplog.text
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])

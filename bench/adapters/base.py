@@ -2,8 +2,9 @@
 
 An adapter declares the tasks it supports in ``tasks`` and implements the
 matching ``predict_<task>`` methods. Each receives a batch of items and returns
-one prediction (or list of predictions) per item, in order. Adapters know
-nothing of metrics or gold labels.
+one prediction (or list of predictions) per item, in order, or a
+:class:`~bench.predictions.PredictionFailure` for an item it could not predict (never
+a made-up stand-in value). Adapters know nothing of metrics or gold labels.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ class Adapter:
     def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
         raise NotImplementedError(f"{type(self).__name__} does not predict toxicity")
 
-    def cacheable_prediction(self, task: str, item_id: str) -> bool:
-        """False for a prediction that stands in for a failed call (so a rerun retries it)."""
-        return True
+    def served_model(self, task: str, item_id: str) -> dict[str, str] | None:
+        """What the server reported about the model that answered ``item_id`` (model id,
+        ``system_fingerprint``), for the cache; None for a model that is not served."""
+        return None
 
     def source_of(self, task: str, item_id: str) -> str | None:
         """Where the prediction for ``item_id`` was read from, as ``"path:line"``, for error

@@ -14,8 +14,10 @@ is built, never when ``bench`` is imported.
     A ``token-classification`` pipeline with ``aggregation_strategy`` (default
     ``simple``: B-/I- tags grouped into spans). Offsets are the pipeline's
     ``start`` / ``end`` character offsets into the text given, with surrounding
-    whitespace stripped. Labels go through ``label_map`` (``{PER: PERSON, MISC:
-    null}`` renames ``PER`` and drops ``MISC``; an unmapped label passes as it is);
+    whitespace stripped; a document with an entity the pipeline gave no offsets for
+    (a slow tokenizer) is a failed item, not a document without that entity. Labels
+    go through ``label_map`` (``{PER: PERSON, MISC: null}`` renames ``PER`` and
+    drops ``MISC``; an unmapped label passes as it is);
     a label that is not one of the 18 OntoNotes types after mapping is an error,
     raised when the adapter is built for the labels the model declares
     (``config.id2label``), and at prediction time for any other.
@@ -57,7 +59,8 @@ from typing import Any, ClassVar
 from bench.adapters.base import Adapter
 from bench.adapters.labels import LabelMap
 from bench.data.schema import TOXICITY_ATTRIBUTES
-from bench.predictions import EntityPrediction, TextItem, ToxicityPrediction
+from bench.extras import require
+from bench.predictions import EntityPrediction, PredictionFailure, TextItem, ToxicityPrediction
 
 _AGGREGATIONS = ("simple", "first", "average", "max")
 _FUNCTIONS = ("sigmoid", "softmax")
@@ -179,8 +182,8 @@ class _HFAdapter(Adapter):
         max_length: int | None,
         dtype: str,
     ) -> None:
-        import torch  # lazy: torch and transformers are optional dependencies
-        import transformers
+        torch = require("torch", "hf")  # lazy: torch and transformers are optional dependencies
+        transformers = require("transformers", "hf")
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -376,13 +379,19 @@ class HFTokenClassification(_HFAdapter):
         if len(texts) == 1 and outputs and isinstance(outputs[0], dict):
             outputs = [outputs]  # a single text may come back unwrapped
         found: list[set[EntityPrediction]] = [set() for _ in documents]
+        failed: dict[int, PredictionFailure] = {}
         for (k, shift), entities in zip(jobs, outputs, strict=True):
             text = documents[k].text
             for entity in entities:
                 name = str(entity.get("entity_group", entity.get("entity")))
                 self.label_map.check([name])
                 label = self.label_map(name)
-                if label is None or entity.get("start") is None:
+                if label is None:
+                    continue
+                if entity.get("start") is None:  # a slow tokenizer gives no offsets
+                    failed[k] = PredictionFailure(
+                        "error", f"entity {entity.get('word')!r} without character offsets"
+                    )
                     continue
                 start, end = shift + int(entity["start"]), shift + int(entity["end"])
                 while start < end and text[start].isspace():
@@ -391,7 +400,10 @@ class HFTokenClassification(_HFAdapter):
                     end -= 1
                 if start < end:
                     found[k].add(EntityPrediction(start, end, label))
-        return [sorted(f, key=lambda e: (e.start, e.end, e.label)) for f in found]
+        return [
+            failed.get(k) or sorted(f, key=lambda e: (e.start, e.end, e.label))
+            for k, f in enumerate(found)
+        ]
 
 
 # -- toxicity ----------------------------------------------------------------------------------

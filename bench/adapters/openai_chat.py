@@ -20,16 +20,23 @@ would fail the same way. Other 4xx fail the item only. When *every* request of
 a batch fails at the transport level the task fails too (``abort_when_all_fail``)
 rather than scoring a dead server as an empty model.
 
-**Failures.** An item whose request fails, whose answer holds no valid JSON
-object with the expected key (after stripping code fences, ``<think>`` blocks
-and prose around it), or whose content breaks the schema, gets an empty
-prediction (NER, attribution) or ``failure_score`` (toxicity), and a record in
-:attr:`OpenAIChatAdapter.failures` (``task``, ``item_id``, ``scope``,
-``reason``). ``scope`` is ``"item"`` when the whole prediction was lost and
-``"part"`` when one entity, quote, type or attribute was dropped. Counts per
-task are in ``identity()["failures"]``. The runner calls ``identity()`` before
-predicting, so that value is the adapter's live counter dict, updated in place
-as batches complete, which is how the final counts reach ``result.json``.
+**Served model.** What each response reports about the model (``model``,
+``system_fingerprint``) is kept per item (:meth:`OpenAIChatAdapter.served_model`):
+the same name may serve other weights tomorrow, so the prediction cache reuses an
+answer only while the server reports the same.
+
+**Failures.** An item whose request fails (``request``), whose answer is
+refused (``refusal``: the message's ``refusal`` field or ``finish_reason`` =
+``content_filter``), empty (``empty``), holds no valid JSON object with the
+expected key after stripping code fences, ``<think>`` blocks and prose around it
+(``parse``, or ``truncated`` when the answer hit ``max_tokens``), or whose
+expected key breaks the schema (``schema``) gets a
+:class:`~bench.predictions.PredictionFailure` with the prompt sent and the raw
+answer, never a stand-in prediction: the runner counts it, leaves the item out
+of scoring and does not cache it. An entity, quote, type or attribute dropped
+from an otherwise usable answer is a ``part`` problem, listed in
+:attr:`OpenAIChatAdapter.failures` (``task``, ``item_id``, ``scope``, ``reason``)
+and summed up in one warning per task.
 
 **Offsets.** Models return strings; they are mapped back to character offsets
 in the item's text. Matching is done modulo normalisation: curly and straight
@@ -78,6 +85,7 @@ from bench.data.schema import ATTRIBUTION_TYPES, ENTITY_LABELS, TOXICITY_ATTRIBU
 from bench.predictions import (
     AttributionPrediction,
     EntityPrediction,
+    PredictionFailure,
     Span,
     TextItem,
     ToxicityPrediction,
@@ -402,6 +410,10 @@ class RequestFailure(RuntimeError):
     """One item's request failed for good (retries exhausted or a non-retryable status)."""
 
 
+class Refusal(Exception):
+    """The server answered with a refusal instead of content."""
+
+
 class ServerConfigError(RuntimeError):
     """A response that every request would get (401, 403, 404, a redirect to another
     origin): fails the whole task."""
@@ -469,7 +481,7 @@ def _is_loopback(host: str | None) -> bool:
 @dataclass(frozen=True)
 class _Outcome:
     prediction: Any
-    problems: list[tuple[str, str]]  # (scope, reason)
+    problems: list[str]  # parts of the answer dropped
     transport_failed: bool = False
 
 
@@ -494,7 +506,6 @@ class OpenAIChatAdapter(Adapter):
         concurrency: int = 4,
         tasks: Iterable[str] = TASKS,
         json_mode: bool = False,
-        failure_score: float = 0.5,
         abort_when_all_fail: bool = True,
     ) -> None:
         tasks = [str(t) for t in tasks]
@@ -505,8 +516,6 @@ class OpenAIChatAdapter(Adapter):
             raise ValueError("model: the served model name is required")
         if concurrency < 1 or max_retries < 0:
             raise ValueError("concurrency must be >= 1 and max_retries >= 0")
-        if not 0.0 <= failure_score <= 1.0:
-            raise ValueError("failure_score must be a probability")
         self.tasks = frozenset(tasks)  # type: ignore[misc]  # per instance, not per class
         self.model = str(model)
         self.base_url = str(base_url).rstrip("/")
@@ -520,12 +529,9 @@ class OpenAIChatAdapter(Adapter):
         self.backoff_max = backoff_max
         self.concurrency = concurrency
         self.json_mode = json_mode
-        self.failure_score = failure_score
         self.abort_when_all_fail = abort_when_all_fail
         self.failures: list[dict[str, str]] = []
-        self._counts: dict[str, dict[str, int]] = {
-            t: {"items": 0, "parts": 0} for t in TASKS if t in self.tasks
-        }
+        self._served: dict[tuple[str, str], dict[str, str]] = {}  # (task, item id) -> report
         parsed = urllib.parse.urlsplit(self.base_url)
         self._host = parsed.hostname or ""
         if parsed.port:
@@ -545,19 +551,16 @@ class OpenAIChatAdapter(Adapter):
             "seed": self.seed,
             "max_tokens": self.max_tokens,
             "json_mode": self.json_mode,
-            "failures": self._counts,  # live: filled in as predictions complete
         }
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
-        return self._predict("ner", documents, self._parse_ner, lambda: [])
+        return self._predict("ner", documents, self._parse_ner)
 
     def predict_attribution(self, documents: list[TextItem]) -> list[list[AttributionPrediction]]:
-        return self._predict("attribution", documents, self._parse_attribution, lambda: [])
+        return self._predict("attribution", documents, self._parse_attribution)
 
     def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
-        return self._predict(
-            "toxicity", items, self._parse_toxicity, lambda: ToxicityPrediction(self.failure_score)
-        )
+        return self._predict("toxicity", items, self._parse_toxicity)
 
     # ---------------------------------------------------------------- parsing
 
@@ -565,50 +568,50 @@ class OpenAIChatAdapter(Adapter):
     def _parse_ner(item: TextItem, answer: dict[str, Any]) -> _Outcome:
         raw = answer["entities"]
         if not isinstance(raw, list):
-            return _Outcome([], [("item", "'entities' is not a list")])
-        problems: list[tuple[str, str]] = []
+            return _Outcome(PredictionFailure("schema", "'entities' is not a list"), [])
+        problems: list[str] = []
         mentions: list[tuple[str, str]] = []
         for i, entry in enumerate(raw):
             text = entry.get("text") if isinstance(entry, dict) else None
             label = entry.get("label") if isinstance(entry, dict) else None
             label = label.strip().upper() if isinstance(label, str) else label
             if not isinstance(text, str) or not text.strip():
-                problems.append(("part", f"entities[{i}]: no text"))
+                problems.append(f"entities[{i}]: no text")
             elif label not in ENTITY_LABELS:
-                problems.append(("part", f"entities[{i}] {text!r}: unknown label {label!r}"))
+                problems.append(f"entities[{i}] {text!r}: unknown label {label!r}")
             else:
                 mentions.append((text, label))
         entities, missing = map_entities(item.text, mentions)
-        problems += [("part", reason) for reason in missing]
+        problems += missing
         return _Outcome(entities, problems)
 
     @staticmethod
     def _parse_attribution(item: TextItem, answer: dict[str, Any]) -> _Outcome:
         raw = answer["attributions"]
         if not isinstance(raw, list):
-            return _Outcome([], [("item", "'attributions' is not a list")])
+            return _Outcome(PredictionFailure("schema", "'attributions' is not a list"), [])
         locator = Locator(item.text)
         claimed: set[tuple[Span, ...]] = set()
-        problems: list[tuple[str, str]] = []
+        problems: list[str] = []
         out: list[AttributionPrediction] = []
         for i, entry in enumerate(raw):
             quote = entry.get("quote") if isinstance(entry, dict) else None
             if not isinstance(quote, str):
-                problems.append(("part", f"attributions[{i}]: no quote"))
+                problems.append(f"attributions[{i}]: no quote")
                 continue
             content, how = locate_quote(locator, quote, claimed)
             if content is None:
-                problems.append(("part", f"attributions[{i}] {quote[:60]!r}: {how}"))
+                problems.append(f"attributions[{i}] {quote[:60]!r}: {how}")
                 continue
             claimed.add(content)
             speaker = entry.get("speaker")
             if speaker is not None and not isinstance(speaker, str):
-                problems.append(("part", f"attributions[{i}]: speaker {speaker!r} dropped"))
+                problems.append(f"attributions[{i}]: speaker {speaker!r} dropped")
                 speaker = None
             kind = entry.get("type")
             kind = kind.strip().lower() if isinstance(kind, str) else kind
             if kind is not None and kind not in ATTRIBUTION_TYPES:
-                problems.append(("part", f"attributions[{i}]: unknown type {kind!r} dropped"))
+                problems.append(f"attributions[{i}]: unknown type {kind!r} dropped")
                 kind = None
             out.append(
                 AttributionPrediction(
@@ -617,23 +620,24 @@ class OpenAIChatAdapter(Adapter):
             )
         return _Outcome(out, problems)
 
-    def _parse_toxicity(self, item: TextItem, answer: dict[str, Any]) -> _Outcome:
+    @staticmethod
+    def _parse_toxicity(item: TextItem, answer: dict[str, Any]) -> _Outcome:
         score = _probability(answer["toxic"])
         if score is None:
             reason = f"'toxic' is not a probability: {answer['toxic']!r}"
-            return _Outcome(ToxicityPrediction(self.failure_score), [("item", reason[:200])])
-        problems: list[tuple[str, str]] = []
+            return _Outcome(PredictionFailure("schema", reason[:200]), [])
+        problems: list[str] = []
         attributes: dict[str, float] = {}
         raw = answer.get("attributes") or {}
         if not isinstance(raw, dict):
-            problems.append(("part", "'attributes' is not an object"))
+            problems.append("'attributes' is not an object")
             raw = {}
         for name, value in raw.items():
             p = _probability(value)
             if name not in TOXICITY_ATTRIBUTES:
-                problems.append(("part", f"attributes.{name}: unknown attribute dropped"))
+                problems.append(f"attributes.{name}: unknown attribute dropped")
             elif p is None:
-                problems.append(("part", f"attributes.{name}: not a probability {value!r}"))
+                problems.append(f"attributes.{name}: not a probability {value!r}")
             else:
                 attributes[name] = p
         return _Outcome(ToxicityPrediction(score, attributes), problems)
@@ -645,19 +649,35 @@ class OpenAIChatAdapter(Adapter):
         task: str,
         items: list[TextItem],
         parse: Callable[[TextItem, dict[str, Any]], _Outcome],
-        fallback: Callable[[], Any],
     ) -> list[Any]:
         def work(item: TextItem) -> _Outcome:
+            prompt = render(task, item.text)
+
+            def failed(
+                reason: str, message: str, raw: str | None = None, transport: bool = False
+            ) -> _Outcome:  # written to samples/: without the key, should a server echo it
+                record = PredictionFailure(
+                    reason, self._redact(message), prompt, self._redact(raw) if raw else None
+                )
+                return _Outcome(record, [], transport)
+
             try:
-                content, finish = self._complete(task, item.text)
+                content, finish, self._served[task, item.id] = self._complete(task, item.text)
             except RequestFailure as err:
-                return _Outcome(fallback(), [("item", str(err))], transport_failed=True)
+                return failed("request", str(err), transport=True)
+            except Refusal as err:
+                return failed("refusal", "the server refused to answer", str(err) or None)
+            truncated = " (finish_reason=length)" if finish == "length" else ""
+            if not content.strip():
+                return failed("truncated" if truncated else "empty", "empty answer" + truncated)
             try:
                 answer = extract_json_object(content, _EXPECTED_KEY[task])
             except ParseFailure as err:
-                reason = str(err) + (" (finish_reason=length)" if finish == "length" else "")
-                return _Outcome(fallback(), [("item", reason)])
-            return parse(item, answer)
+                return failed("truncated" if truncated else "parse", str(err) + truncated, content)
+            outcome = parse(item, answer)
+            if isinstance(outcome.prediction, PredictionFailure):
+                return failed(outcome.prediction.reason, outcome.prediction.message, content)
+            return outcome
 
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="openai-chat")
         try:
@@ -667,28 +687,35 @@ class OpenAIChatAdapter(Adapter):
             pool.shutdown(wait=True, cancel_futures=True)
 
         for item, outcome in zip(items, outcomes, strict=True):
-            for scope, reason in outcome.problems:
-                self._record(task, item.id, scope, reason)
+            for reason in outcome.problems:
+                self.failures.append(
+                    {
+                        "task": task,
+                        "item_id": item.id,
+                        "scope": "part",
+                        "reason": self._redact(reason),
+                    }
+                )
         if self.abort_when_all_fail and outcomes and all(o.transport_failed for o in outcomes):
             raise RuntimeError(
                 f"every request of the batch failed ({len(outcomes)} items), "
-                f"first: {self._redact(outcomes[0].problems[0][1])}"
+                f"first: {outcomes[0].prediction.message}"
             )
         return [o.prediction for o in outcomes]
 
-    def cacheable_prediction(self, task: str, item_id: str) -> bool:
-        """An item whose whole answer was lost is not cached, so a rerun asks again."""
-        return not any(
-            f["task"] == task and f["item_id"] == item_id and f["scope"] == "item"
-            for f in self.failures
-        )
+    def end_task(self, task: str, items: list[TextItem]) -> None:
+        """One warning for the parts of answers dropped in ``task`` (none per item)."""
+        dropped = [f for f in self.failures if f["task"] == task]
+        if dropped:
+            log.warning(
+                "%s: %s: %d entities, quotes, types or attributes dropped from %d answers "
+                "(first: item %r: %s)", self.model, task, len(dropped),
+                len({f["item_id"] for f in dropped}), dropped[0]["item_id"], dropped[0]["reason"],
+            )  # fmt: skip
 
-    def _record(self, task: str, item_id: str, scope: str, reason: str) -> None:
-        reason = self._redact(reason)
-        self.failures.append({"task": task, "item_id": item_id, "scope": scope, "reason": reason})
-        counts = self._counts.setdefault(task, {"items": 0, "parts": 0})
-        counts["items" if scope == "item" else "parts"] += 1
-        log.warning("%s: %s item %r: %s failure: %s", self.model, task, item_id, scope, reason)
+    def served_model(self, task: str, item_id: str) -> dict[str, str] | None:
+        """The ``model`` and ``system_fingerprint`` of the response to ``item_id``, where given."""
+        return self._served.get((task, item_id))
 
     def _payload(self, task: str, text: str) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -733,8 +760,11 @@ class OpenAIChatAdapter(Adapter):
         delay = retry_after if retry_after is not None else self.backoff_base * 2**attempt
         return max(0.0, min(delay, self.backoff_max))
 
-    def _complete(self, task: str, text: str) -> tuple[str, str | None]:
-        """The assistant message's content and finish reason; retries as documented."""
+    def _complete(self, task: str, text: str) -> tuple[str, str | None, dict[str, str]]:
+        """The assistant message's content, finish reason and what the response says about
+        the model (``model``, ``system_fingerprint``); retries as documented. A refusal (the
+        message's ``refusal``, or ``finish_reason`` = ``content_filter``) raises
+        :class:`Refusal`."""
         payload = self._payload(task, text)
         reason = ""
         for attempt in range(self.max_retries + 1):
@@ -767,10 +797,21 @@ class OpenAIChatAdapter(Adapter):
             content = choice["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as err:
             raise RequestFailure(f"malformed response: {type(err).__name__}: {err}") from None
+        refusal = choice["message"].get("refusal")
+        refusal = refusal if isinstance(refusal, str) and refusal else None
+        if refusal or choice.get("finish_reason") == "content_filter":
+            raise Refusal(refusal or (content if isinstance(content, str) else ""))
+        if content is None:
+            content = ""  # an empty answer, failed by the caller
         if not isinstance(content, str):
             raise RequestFailure(f"no text content in the response ({content!r})")
+        served = {
+            k: self._redact(data[k])
+            for k in ("model", "system_fingerprint")
+            if isinstance(data.get(k), str)
+        }
         # An answer quoting the key would carry it into predictions, samples and the cache.
-        return self._redact(content), choice.get("finish_reason")
+        return self._redact(content), choice.get("finish_reason"), served
 
 
 def _sleep(seconds: float) -> None:  # a seam for tests

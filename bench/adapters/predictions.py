@@ -9,29 +9,39 @@ Formats (nothing in a file is ever executed; only JSON and text are parsed):
   ``{"id", "score", "attributes": {...}}``. Offsets index the item's text.
 - ``conll``: ``path`` is a CoNLL file (token … predicted tag; e.g. a shared-task
   system output) aligned sentence by sentence and token by token with the
-  dataset's items, whose text is their tokens joined by spaces.
+  dataset's items, whose text is their tokens joined by spaces. With
+  ``align="position"`` a sentence whose tokens differ from the gold's (a
+  submission that normalised them, ``gt`` → ``get``) is scored by position, as
+  conlleval does, provided it has the gold's number of tokens; the differing
+  tokens are counted in :meth:`PredictionsAdapter.identity` and reported once
+  on stderr.
 
-Every item must have exactly one prediction; a missing, duplicate or unknown id,
-a token that differs from the gold, or a malformed record is an error naming
-the file, line and field. So is a record the task rejects (an unknown label, a
-score outside [0, 1] …): :meth:`PredictionsAdapter.source_of` gives the task the
-file and line of each item's record (for CoNLL, the sentence's first line).
+Every item must have exactly one prediction. An item without one is a failed
+item (``missing``, counted against ``max_failure_rate`` like a model's unanswered
+item); a duplicate or unknown id, a token that differs from the gold, or a
+malformed record is an error naming the file, line and field. So is a record the
+task rejects (an unknown label, a score outside [0, 1] …):
+:meth:`PredictionsAdapter.source_of` gives the task the file and line of each
+item's record (for CoNLL, the sentence's first line).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters.base import TASKS, Adapter
-from bench.data.conll import ConllError, read_conll, sentence_number
+from bench.data.conll import ConllError, ConllSentence, read_conll, sentence_number, token_offsets
 from bench.predictions import (
     AttributionPrediction,
     EntityPrediction,
+    PredictionFailure,
     TextItem,
     ToxicityPrediction,
 )
+from bench.text_files import read_utf8
 
 
 class PredictionsFileError(ValueError):
@@ -102,16 +112,22 @@ class PredictionsAdapter(Adapter):
     tasks: ClassVar[frozenset[str]] = frozenset()
     cacheable: ClassVar[bool] = False
 
-    def __init__(self, path: str, format: str = "jsonl") -> None:
+    def __init__(self, path: str, format: str = "jsonl", align: str = "strict") -> None:
         self.path = Path(path)
         if format not in ("jsonl", "conll"):
             raise PredictionsFileError(f"format: expected jsonl or conll, got {format!r}")
-        self.format = format
+        if align not in ("strict", "position"):
+            raise PredictionsFileError(f"align: expected strict or position, got {align!r}")
+        if align == "position" and format != "conll":
+            raise PredictionsFileError("align: position applies to format=conll only")
+        self.format, self.align = format, align
         if not self.path.exists():
             raise PredictionsFileError(f"{self.path}: not found")
         if format == "conll":
             self.tasks = frozenset({"ner"})
             self.sentences = read_conll(self.path)
+            self._differing: dict[int, int] = {}  # sentence number -> tokens unlike the gold's
+            self._aligned: dict[str, int] | None = None  # set once the file has been scored
             return
         self.tasks = frozenset(t for t in TASKS if (self.path / f"{t}.jsonl").is_file())
         if not self.tasks:
@@ -141,7 +157,7 @@ class PredictionsAdapter(Adapter):
         path = self.path / f"{task}.jsonl"
         field, parse = _PARSERS[task]
         out: dict[str, Any] = {}
-        for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for line_no, line in enumerate(read_utf8(path, PredictionsFileError).splitlines(), 1):
             if not line.strip():
                 continue
             where = f"{path}:{line_no}"
@@ -163,14 +179,15 @@ class PredictionsAdapter(Adapter):
         return out
 
     def _lookup(self, task: str, items: list[TextItem]) -> list[Any]:
+        """The file's prediction of each item; an item without one is a failed item."""
         predictions = self.records(task)
-        missing = [item.id for item in items if item.id not in predictions]
-        if missing:
-            raise PredictionsFileError(
-                f"{self.path / f'{task}.jsonl'}: id: no prediction for item {missing[0]!r} "
-                f"({len(missing)} missing)"
-            )
-        return [predictions[item.id] for item in items]
+        where = self.path / f"{task}.jsonl"
+        return [
+            predictions[item.id]
+            if item.id in predictions
+            else PredictionFailure("missing", f"{where}: id: no prediction for item {item.id!r}")
+            for item in items
+        ]
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
         if self.format == "jsonl":
@@ -185,16 +202,40 @@ class PredictionsAdapter(Adapter):
                 f"none for item {item.id!r}"
             )
         sentence = self.sentences[number - 1]
-        tokens = item.text.split(" ")
-        if list(sentence.tokens) != tokens:
-            pairs = zip(sentence.tokens, tokens, strict=False)
-            first = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
-            first = min(len(tokens), len(sentence.tokens)) if first is None else first
-            raise ConllError(
-                f"{self.path}:{sentence.line + first}: token: sentence {number} differs from "
-                f"the gold ({len(sentence.tokens)} tokens, gold {len(tokens)})"
-            )
-        return [EntityPrediction(*span) for span in sentence.spans(str(self.path))]
+        gold = item.text.split(" ")
+        pairs = zip(sentence.tokens, gold, strict=False)
+        differing = [i for i, (token, gold_token) in enumerate(pairs) if token != gold_token]
+        if len(sentence.tokens) != len(gold) or (differing and self.align == "strict"):
+            raise ConllError(self._mismatch(sentence, number, gold, differing))
+        if differing:
+            self._differing[number] = len(differing)
+        offsets = token_offsets(gold)  # the gold's characters, whatever the submitted tokens
+        return [
+            EntityPrediction(offsets[i][0], offsets[j - 1][1], label)
+            for i, j, label in sentence.entities(str(self.path))
+        ]
+
+    def _mismatch(
+        self, sentence: ConllSentence, number: int, gold: list[str], differing: list[int]
+    ) -> str:
+        """The error for a sentence unlike the gold's: its first differing token."""
+        tokens = sentence.tokens
+        first = differing[0] if differing else min(len(tokens), len(gold))
+        # past the submitted sentence's last token: the line that ended it
+        line = sentence.line_of(first) if first < len(tokens) else sentence.line_of(first - 1) + 1
+        end = "the end of the sentence"
+        submitted = repr(tokens[first]) if first < len(tokens) else end
+        expected = repr(gold[first]) if first < len(gold) else end
+        hint = ""
+        if len(tokens) == len(gold):  # only the tokens differ
+            hint = "; model.align=position scores it by position"
+        elif self.align == "position":
+            hint = "; model.align=position needs the gold's number of tokens"
+        return (
+            f"{self.path}:{line}: token: sentence {number} differs from the gold at token "
+            f"{first + 1}: {submitted}, gold {expected} "
+            f"({len(tokens)} tokens, gold {len(gold)}){hint}"
+        )
 
     def end_task(self, task: str, items: list[TextItem]) -> None:
         """Every prediction in the file must belong to an item of the dataset."""
@@ -204,6 +245,18 @@ class PredictionsAdapter(Adapter):
                     f"{self.path}: sentences: {len(self.sentences)} sentences, "
                     f"the dataset has {len(items)}"
                 )
+            if self.align == "position":
+                self._aligned = {
+                    "tokens_differing": sum(self._differing.values()),
+                    "sentences_differing": len(self._differing),
+                }
+                if self._differing:
+                    print(
+                        f"bench: warning: {self.path}: {self._aligned['tokens_differing']} tokens "
+                        f"in {len(self._differing)} sentences differ from the gold; scored by "
+                        "position (model.align=position)",
+                        file=sys.stderr,
+                    )
             return
         unknown = sorted(set(self.records(task)) - {item.id for item in items})
         if unknown:
@@ -222,8 +275,11 @@ class PredictionsAdapter(Adapter):
         import hashlib
 
         files = [self.path] if self.path.is_file() else sorted(self.path.glob("*.jsonl"))
-        return {
+        identity = {
             "path": str(self.path),
             "format": self.format,
             "sha256": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
         }
+        if self.format == "conll" and self._aligned is not None:
+            identity["aligned_by_position"] = self._aligned  # tokens unlike the gold's
+        return identity

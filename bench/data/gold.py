@@ -29,6 +29,7 @@ from bench.data.schema import (
     IDENTITIES,
     TOXICITY_ATTRIBUTES,
 )
+from bench.metrics.speakers import add_aliases
 from bench.resources import resource_dir
 
 GOLD_FILES = (
@@ -219,6 +220,7 @@ def load_gold(directory: str | Path) -> GoldDataset:
         speakers=speakers,
         boilerplate=boilerplate,
         files_sha256=gold_fingerprint(directory, raw_file),
+        raw_file=raw_file,
     )
 
 
@@ -316,8 +318,10 @@ def _load_boilerplate(path: Path, text: str, documents: tuple[Document, ...]) ->
 
 
 def _load_speakers(path: Path, text: str) -> tuple[Speaker, ...]:
+    """The speakers; an alias naming two of them (after normalisation) is refused."""
     seen: set[str] = set()
     speakers = []
+    table: dict[str, str] = {}  # normalised alias -> speaker id, as the scorer resolves names
     for r in _records(path, text):
         speaker_id = _unique(r, "id", r.get("id", str), seen)
         aliases = r.get("aliases", list)
@@ -326,6 +330,10 @@ def _load_speakers(path: Path, text: str) -> tuple[Speaker, ...]:
         for alias in aliases:
             if alias not in text:
                 raise r.fail("aliases", f"{alias!r} does not occur in the raw text")
+        try:
+            add_aliases(table, speaker_id, aliases)
+        except ValueError as err:
+            raise r.fail("aliases", str(err)) from None
         speakers.append(Speaker(speaker_id, tuple(aliases)))
     return tuple(speakers)
 

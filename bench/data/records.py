@@ -78,6 +78,7 @@ class GoldDataset:
     speakers: tuple[Speaker, ...]
     boilerplate: tuple[Span, ...]
     files_sha256: str = field(default="")
+    raw_file: str = field(default="")  # the raw text's file name
 
     def document(self, doc_id: str) -> Document:
         return next(d for d in self.documents if d.id == doc_id)

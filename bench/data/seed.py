@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.data.dataset import Dataset
-from bench.data.gold import load_dataset
+from bench.data.gold import GOLD_FILES, default_gold_dir, load_dataset
 from bench.data.records import GoldDataset
 from bench.data.schema import ENTITY_LABELS
 from bench.data.views import AttributionGold, NerGold, ToxicityGold
@@ -20,11 +20,15 @@ class SeedArticle(Dataset):
 
     tasks: ClassVar[frozenset[str]] = frozenset({"ner", "attribution", "toxicity"})
 
-    def __init__(self, path: str | Path | None = None, name: str = "seed_article") -> None:
+    def __init__(
+        self, path: str | Path | None = None, name: str = "seed_article", version: str | None = None
+    ) -> None:
         self.gold: GoldDataset = load_dataset(path)
         self.name = name
-        self.version = self.gold.version
+        self.version = version or self.gold.version
         self.sha256 = self.gold.files_sha256
+        directory = Path(path) if path is not None else default_gold_dir()
+        self.verify({f: directory / f for f in (self.gold.raw_file, *GOLD_FILES)})
 
     @cached_property
     def _starts(self) -> dict[str, int]:
@@ -45,7 +49,7 @@ class SeedArticle(Dataset):
             (e.doc_id, *self._local(e.doc_id, (e.start, e.end)), e.label)
             for e in self.gold.entities
         )
-        return NerGold(self._documents(), spans, ENTITY_LABELS, self._segments())
+        return NerGold(self._documents(), spans, ENTITY_LABELS, segments=self._segments())
 
     def attribution(self) -> AttributionGold:
         records = tuple(
@@ -60,7 +64,7 @@ class SeedArticle(Dataset):
             for a in self.gold.attributions
         )
         speakers = tuple((s.id, s.aliases) for s in self.gold.speakers)
-        return AttributionGold(self._documents(), records, speakers, self._segments())
+        return AttributionGold(self._documents(), records, speakers, segments=self._segments())
 
     def toxicity(self) -> ToxicityGold:
         units = [(s, "segment") for s in self.gold.segments]

@@ -24,6 +24,7 @@ class NerGold:
     items: tuple[TextItem, ...]
     spans: tuple[LabelledSpan, ...]
     labels: tuple[str, ...]  # the label set predictions must use
+    tokenized: bool = False  # each item's text is its tokens joined by single spaces (CoNLL)
     segments: Segments = ()
 
 

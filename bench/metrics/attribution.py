@@ -1,9 +1,19 @@
 """Attribution matching: content spans one-to-one, then the resolved speaker.
 
-Content is compared as a set of characters (the union of its pieces). Matching
-is *character overlap with one-to-one assignment*: gold and predicted records of
-the same item are paired to maximise the total number of shared characters
-(Hungarian algorithm); a pair counts only if it shares at least one character.
+Content is compared as a set of characters (the union of its pieces). Two contents
+overlap *substantially* when their character IoU (intersection over union,
+|A ∩ B| / |A ∪ B|) is at least ``min_overlap`` (default
+:data:`DEFAULT_MIN_OVERLAP`). Gold and predicted records of the same item are paired
+one to one (Hungarian algorithm) by a lexicographic objective: first the most
+substantial pairs, then the most pairs sharing any character, then the most shared
+characters; a pair counts only if it shares at least one character. Pairs come
+first because every F1 here counts pairs: maximising shared characters instead can
+give a long, barely overlapping prediction the gold quote that a shorter, substantial
+one matches (see the tests).
+
+Tokens, for proportional credit, are the maximal runs of word characters (the
+regular expression ``\\w+``) of the item's text; a content covers every token it
+shares at least one character with (a span is widened to whole tokens).
 """
 
 from __future__ import annotations
@@ -20,17 +30,18 @@ from bench.metrics.values import MetricValue, undefined
 
 Span = tuple[int, int]
 
-_TITLES = (
-    "mr", "mrs", "ms", "dr", "messrs", "president", "secretary", "minister", "senator",
-    "sen", "rep", "gov", "governor", "prof", "sir",
-)  # fmt: skip
-_TITLE_RE = re.compile(r"^(?:(?:" + "|".join(_TITLES) + r")\.?\s+)+")
-_POSSESSIVE_RE = re.compile(r"[’']s\b")
+DEFAULT_MIN_OVERLAP = 0.5
+"""The character IoU from which a content pair is a found quote (``attribution.min_overlap``)."""
+
+_TOKEN_RE = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
 class AttributionRecord:
-    """What the matcher needs of a gold or predicted attribution (offsets per item)."""
+    """What the matcher needs of a gold or predicted attribution (offsets per item).
+
+    ``tokens`` are the spans of the tokens the content covers (:func:`content_tokens`);
+    empty when the item's text is unknown (token metrics then count nothing)."""
 
     item_id: str
     content: tuple[Span, ...]
@@ -38,34 +49,32 @@ class AttributionRecord:
     cue: Span | None = None
     source: Span | None = None
     type: str | None = None
+    tokens: tuple[Span, ...] = ()
 
 
-def normalise_name(name: str) -> str:
-    """Lower-case, drop possessives, leading titles (Mr., President …) and punctuation."""
-    name = _POSSESSIVE_RE.sub("", name.lower().replace("_", " "))
-    name = re.sub(r"[^\w\s.]", " ", name)
-    name = _TITLE_RE.sub("", " ".join(name.split()))
-    return " ".join(name.replace(".", " ").split())
+def content_tokens(text: str, content: Iterable[Span]) -> tuple[Span, ...]:
+    """The ``\\w+`` tokens of ``text`` sharing at least one character with ``content``."""
+    pieces = tuple(content)
+    return tuple(
+        (m.start(), m.end())
+        for m in _TOKEN_RE.finditer(text)
+        if any(start < m.end() and m.start() < end for start, end in pieces)
+    )
 
 
-def build_alias_table(speakers: Iterable[tuple[str, Sequence[str]]]) -> dict[str, str]:
-    """Map every normalised alias (and the id itself) to its speaker id."""
-    table: dict[str, str] = {}
-    for speaker_id, aliases in speakers:
-        for alias in (speaker_id, *aliases):
-            table.setdefault(normalise_name(alias), speaker_id)
-    return table
-
-
-def resolve_speaker(name: str | None, aliases: dict[str, str]) -> str | None:
-    """The speaker id whose alias equals ``name`` after normalisation, else None."""
-    if not name:
-        return None
-    return aliases.get(normalise_name(name))
+def same_speaker(gold: AttributionRecord, pred: AttributionRecord) -> bool:
+    """The resolved speakers are equal and known (two missing speakers do not agree)."""
+    return gold.speaker is not None and gold.speaker == pred.speaker
 
 
 def _chars(spans: tuple[Span, ...]) -> set[int]:
     return {i for start, end in spans for i in range(start, end)}
+
+
+def content_iou(gold: AttributionRecord, pred: AttributionRecord) -> float:
+    """Character IoU of the two contents: |G ∩ P| / |G ∪ P| (0 when both are empty)."""
+    g, p = _chars(gold.content), _chars(pred.content)
+    return len(g & p) / len(g | p) if g | p else 0.0
 
 
 def _canonical(record: AttributionRecord) -> tuple:
@@ -85,9 +94,15 @@ def match_overlap(
     gold: Sequence[AttributionRecord],
     pred: Sequence[AttributionRecord],
     part: str = "content",
+    min_overlap: float = DEFAULT_MIN_OVERLAP,
 ) -> list[tuple[int, int]]:
-    """One-to-one (gold index, pred index) pairs maximising shared characters per item.
+    """One-to-one (gold index, pred index) pairs of each item, sharing at least one character.
 
+    The assignment maximises, in this order, the number of pairs whose character IoU
+    is at least ``min_overlap``, the number of pairs sharing any character, and the
+    number of shared characters (one Hungarian assignment on weights
+    ``A·[IoU ≥ min_overlap] + B·[shared > 0] + shared``, with B above any total of
+    shared characters and A above any total of the two lower terms).
     ``part`` is the field compared: ``content`` (all pieces), ``cue`` or ``source``;
     records whose part is missing take no part in the matching. Records enter the
     assignment in a canonical order (by their fields), so the pairs do not depend on
@@ -111,9 +126,14 @@ def match_overlap(
             continue
         g_chars = [_chars(spans(gold[i])) for i in g_idx]
         p_chars = [_chars(spans(pred[j])) for j in p_idx]
-        overlap = np.array([[len(g & p) for p in p_chars] for g in g_chars])
-        rows, cols = linear_sum_assignment(overlap, maximize=True)
-        pairs += [(g_idx[r], p_idx[c]) for r, c in zip(rows, cols, strict=True) if overlap[r, c]]
+        shared = np.array([[len(g & p) for p in p_chars] for g in g_chars], dtype=np.int64)
+        union = np.array([[len(g | p) for p in p_chars] for g in g_chars], dtype=np.int64)
+        substantial = (shared > 0) & (shared / np.maximum(union, 1) >= min_overlap)
+        b = int(shared.sum()) + 1
+        a = b * (min(shared.shape) + 1)
+        weights = a * substantial + b * (shared > 0) + shared  # exact in float64 (< 2**53)
+        rows, cols = linear_sum_assignment(weights, maximize=True)
+        pairs += [(g_idx[r], p_idx[c]) for r, c in zip(rows, cols, strict=True) if shared[r, c]]
     return sorted(pairs)
 
 
@@ -152,24 +172,31 @@ MATCHINGS: tuple[str, ...] = (
 
 
 def match_attributions(
-    gold: Sequence[AttributionRecord], pred: Sequence[AttributionRecord]
+    gold: Sequence[AttributionRecord],
+    pred: Sequence[AttributionRecord],
+    min_overlap: float = DEFAULT_MIN_OVERLAP,
 ) -> dict[str, list[tuple[int, int]]]:
     """Every matching the metrics use: ``<part>_exact`` (:func:`exact_pairs`) and
     ``<part>_overlap`` (:func:`match_overlap`) for content, cue and source."""
     out = {}
     for name in MATCHINGS:
         part, how = name.split("_")
-        out[name] = (exact_pairs if how == "exact" else match_overlap)(gold, pred, part)
+        if how == "exact":
+            out[name] = exact_pairs(gold, pred, part)
+        else:
+            out[name] = match_overlap(gold, pred, part, min_overlap)
     return out
 
 
 COUNT_COLUMNS: tuple[str, ...] = (
-    "gold", "pred", "cue_pred", "source_pred", *MATCHINGS, "speaker_correct", "typed",
-    "type_correct",
+    "gold", "pred", "cue_pred", "source_pred", *MATCHINGS, "content_iou", "e2e", "typed",
+    "type_correct", "gold_tokens", "pred_tokens", "shared_tokens",
     *(f"{kind}.{what}" for kind in ATTRIBUTION_TYPES
       for what in ("gold", "pred", "gold_matched", "pred_matched")),
 )  # fmt: skip
-"""The additive counts every attribution metric is computed from (:func:`attribution_counts`)."""
+"""The additive counts every attribution metric is computed from (:func:`attribution_counts`):
+``content_iou`` counts the content pairs with IoU ≥ ``min_overlap``, ``e2e`` those of them
+with the right speaker; ``typed``/``type_correct`` are over the ``content_iou`` pairs."""
 _COLUMN = {name: k for k, name in enumerate(COUNT_COLUMNS)}
 
 
@@ -197,6 +224,7 @@ def attribution_counts(
     matches: dict[str, list[tuple[int, int]]],
     unit: str = "item",
     items: Iterable[Hashable] = (),
+    min_overlap: float = DEFAULT_MIN_OVERLAP,
     *,
     clusters: Clusters | None = None,
 ) -> np.ndarray:
@@ -239,16 +267,18 @@ def attribution_counts(
         keys = range(len(clusters)) if unit == "cluster" else items
         rows |= {key: np.zeros(len(COUNT_COLUMNS), dtype=np.int64) for key in keys}
 
-    def add(node: int, *columns: str) -> None:
+    def add(node: int, *columns: str, by: int = 1) -> None:
         row = rows.setdefault(unit_of(node), np.zeros(len(COUNT_COLUMNS), dtype=np.int64))
         for name in columns:
-            row[_COLUMN[name]] += 1
+            row[_COLUMN[name]] += by
 
     for i, g in enumerate(gold):
         add(i, "gold", *([f"{g.type}.gold"] if g.type else []))
+        add(i, "gold_tokens", by=len(g.tokens))
     for j, p in enumerate(pred):
         add(n_gold + j, "pred", *(f"{part}_pred" for part in ("cue", "source")
                                   if getattr(p, part) is not None))  # fmt: skip
+        add(n_gold + j, "pred_tokens", by=len(p.tokens))
         if p.type:
             add(n_gold + j, f"{p.type}.pred")
     for name, pairs in matches.items():
@@ -256,12 +286,15 @@ def attribution_counts(
             add(i, name)
     for i, j in matches["content_overlap"]:
         g, p = gold[i], pred[j]
-        add(i, *(["speaker_correct"] if g.speaker == p.speaker else []))
+        add(i, "shared_tokens", by=len(set(g.tokens) & set(p.tokens)))
         if g.type:
             add(i, f"{g.type}.gold_matched")
         if p.type:
-            add(i, f"{p.type}.pred_matched", "typed",
-                *(["type_correct"] if p.type == g.type else []))  # fmt: skip
+            add(i, f"{p.type}.pred_matched")
+        if content_iou(g, p) >= min_overlap:
+            add(i, "content_iou", *(["e2e"] if same_speaker(g, p) else []))
+            if p.type:
+                add(i, "typed", *(["type_correct"] if p.type == g.type else []))
     if not rows:
         return np.zeros((0, len(COUNT_COLUMNS)), dtype=np.int64)
     return np.stack([rows[key] for key in sorted(rows)])
@@ -287,29 +320,42 @@ def attribution_metrics(sums: np.ndarray) -> dict[str, np.ndarray]:
 
     - content_exact_f1: predictions whose content pieces equal a gold record's
       (:func:`exact_pairs`);
-    - content_overlap_f1: one-to-one character-overlap pairs (:func:`match_overlap`);
+    - content_overlap_f1: matched pairs sharing *any* character (:func:`match_overlap`;
+      the lenient partial match of PARC: Pareti et al. 2013, Pareti 2016) — a secondary figure;
+    - content_iou_f1: matched pairs whose character IoU is at least ``min_overlap``
+      (:func:`content_iou`);
     - cue_exact_f1 / cue_overlap_f1, source_exact_f1 / source_overlap_f1: the same
       on the cue and source spans (#pred counts predictions that give the span);
-    - source_accuracy: among content-overlap pairs, the fraction whose resolved
-      speaker equals the gold speaker id (NaN without a pair);
-    - type_accuracy: among content-overlap pairs whose prediction gives a type,
-      the fraction with the gold type (NaN without one);
-    - e2e_f1: TP = content-overlap pairs with the correct speaker;
-    - per type (``direct``, ``indirect``, ``mixed``): ``content_overlap_f1.<type>``
-      with R = matched gold records of that type / gold records of that type
-      (NaN without one) and P = matched predictions of that type / predictions
-      of that type (predictions without a type count for no type).
+    - e2e_f1: content_iou pairs whose resolved speaker is the gold speaker
+      (:func:`same_speaker`).
+
+    content_token_precision / recall / f1: proportional credit (Papay & Padó 2019;
+    Scheible et al. 2016), P = Σ_pairs |tokens(g) ∩ tokens(p)| / Σ_pred |tokens(p)|,
+    R = the same sum / Σ_gold |tokens(g)|, over the matched pairs (tokens: see the
+    module docstring). source_accuracy: among content_iou pairs, the fraction with the
+    right speaker (NaN without a pair); type_accuracy: among content_iou pairs whose
+    prediction gives a type, the fraction with the gold type (NaN without one).
+    Per type (``direct``, ``indirect``, ``mixed``): ``content_overlap_f1.<type>``
+    with R = matched gold records of that type / gold records of that type
+    (NaN without one) and P = matched predictions of that type / predictions
+    of that type (predictions without a type count for no type).
     """
     s = {name: np.asarray(sums, dtype=float)[:, k] for name, k in _COLUMN.items()}
 
-    def f1(tp: str, n_pred: str) -> np.ndarray:
-        return _f1(_ratio(s[tp], s[n_pred], 0.0), _ratio(s[tp], s["gold"], 0.0))
+    def f1(tp: str, n_pred: str, n_gold: str = "gold") -> np.ndarray:
+        return _f1(_ratio(s[tp], s[n_pred], 0.0), _ratio(s[tp], s[n_gold], 0.0))
 
+    token_precision = _ratio(s["shared_tokens"], s["pred_tokens"], 0.0)
+    token_recall = _ratio(s["shared_tokens"], s["gold_tokens"], 0.0)
     out = {
         "content_exact_f1": f1("content_exact", "pred"),
         "content_overlap_f1": f1("content_overlap", "pred"),
-        "source_accuracy": _ratio(s["speaker_correct"], s["content_overlap"], np.nan),
-        "e2e_f1": f1("speaker_correct", "pred"),
+        "content_iou_f1": f1("content_iou", "pred"),
+        "content_token_precision": token_precision,
+        "content_token_recall": token_recall,
+        "content_token_f1": _f1(token_precision, token_recall),
+        "source_accuracy": _ratio(s["e2e"], s["content_iou"], np.nan),
+        "e2e_f1": f1("e2e", "pred"),
     }
     for part in ("cue", "source"):
         for how in ("exact", "overlap"):
@@ -325,8 +371,8 @@ def attribution_metrics(sums: np.ndarray) -> dict[str, np.ndarray]:
 
 
 _UNDEFINED = {
-    "source_accuracy": "no matched content",
-    "type_accuracy": "no matched prediction gives a type",
+    "source_accuracy": "no content matched with IoU >= min_overlap",
+    "type_accuracy": "no content matched with IoU >= min_overlap gives a type",
 }
 
 
@@ -334,16 +380,18 @@ def attribution_scores(
     gold: Sequence[AttributionRecord],
     pred: Sequence[AttributionRecord],
     matches: dict[str, list[tuple[int, int]]] | None = None,
+    min_overlap: float = DEFAULT_MIN_OVERLAP,
 ) -> tuple[dict[str, MetricValue], list[tuple[int, int]]]:
     """Content, cue and source scored separately, speaker and type on matched contents
     (formulas in :func:`attribution_metrics`).
 
     ``content_overlap_f1.<type>`` is reported for the types present in the gold.
-    ``matches`` (from :func:`match_attributions`) saves redoing the matching.
-    Returns the metrics and the content-overlap pairs (for per-item samples).
+    ``matches`` (from :func:`match_attributions` with the same ``min_overlap``) saves
+    redoing the matching. Returns the metrics and the content pairs (for per-item samples).
     """
-    matches = match_attributions(gold, pred) if matches is None else matches
-    sums = attribution_counts(gold, pred, matches).sum(axis=0, keepdims=True)
+    matches = match_attributions(gold, pred, min_overlap) if matches is None else matches
+    counts = attribution_counts(gold, pred, matches, min_overlap=min_overlap)
+    sums = counts.sum(axis=0, keepdims=True)
     metrics = {}
     for name, value in attribution_metrics(sums).items():
         if name in _UNDEFINED or not np.isnan(value[0]):

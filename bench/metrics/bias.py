@@ -20,8 +20,12 @@ subgroups, and the final score is
 
     score = w₀ · AUC_overall + Σ_{a ∈ {subgroup, BPSN, BNSP}} w_a · M_p(m_a),
 
-with every weight 0.25. A subgroup AUC that is undefined (a single class among
-its items) is reported as such and left out of its power mean; the mean says
+with every weight 0.25 — the Kaggle competition's ``get_final_metric`` (its
+benchmark kernel), which tests/test_bias_reference.py checks bench equals, with
+the per-subgroup AUCs of conversationai/unintended-ml-bias-analysis
+(``model_bias_analysis.py``). A subgroup AUC that is undefined (a single class among
+its items) is reported as such and left out of its power mean (where the
+reference's mean would be NaN); the mean says
 how many subgroups it used and is undefined when none is left.
 
 :func:`jigsaw_bias_statistic` computes the final score and the three power

@@ -142,16 +142,17 @@ def brier_score(labels: Sequence[int], scores: Sequence[float]) -> MetricValue:
 def calibration_bin_of(scores: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Equal-width bins of [0, 1]: ``(edges, bin_of)``, the bin index of each score.
 
-    Edges are k/M for k = 0..M (computed as ``k / M``, so 0.3 is the double
-    nearest 0.3). Bin k holds scores in [k/M, (k+1)/M); the last bin is closed,
-    [(M−1)/M, 1] — the convention of ``numpy.histogram``. So with M = 10 a
-    score of exactly 0.3 falls in the fourth bin [0.3, 0.4) and 1.0 in the last.
+    Exactly the bins of scikit-learn's ``calibration_curve(strategy="uniform")``
+    (which the calibration plot draws): edges ``np.linspace(0, 1, M + 1)``, and
+    a score on an inner edge belongs to the bin below it — bin 0 is [0, 1/M],
+    bin k ≥ 1 is (k/M, (k+1)/M]. So with M = 10 a score of exactly 0.3 falls in
+    the third bin (0.2, 0.3], 0.0 in the first and 1.0 in the last.
     ``scores`` must already be checked probabilities (:func:`check_binary_scores`).
     """
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    edges = np.arange(n_bins + 1) / n_bins
-    return edges, np.minimum(np.searchsorted(edges, scores, side="right") - 1, n_bins - 1)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return edges, np.searchsorted(edges[1:-1], scores)  # side="left": as calibration_curve
 
 
 def calibration_bins(
@@ -159,7 +160,7 @@ def calibration_bins(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Equal-width reliability bins: ``(edges, count, n_positive, score_sum)`` per bin.
 
-    Bins as in :func:`calibration_bin_of`: [k/M, (k+1)/M), the last one closed at 1.
+    Bins as in :func:`calibration_bin_of`: [0, 1/M], then (k/M, (k+1)/M].
     """
     y, s = check_binary_scores(labels, scores, probabilities=True)
     edges, bin_of = calibration_bin_of(s, n_bins)
@@ -176,9 +177,12 @@ def expected_calibration_error(
 
     ECE = Σ_b (|B_b| / n) · |acc_b − conf_b|, where acc_b is the fraction of toxic
     items in bin b and conf_b the mean score there; empty bins contribute
-    nothing. Bins are [k/M, (k+1)/M) with the last one closed at 1 (see
-    :func:`calibration_bins`). ``scores`` must be probabilities in [0, 1].
-    0 is perfect calibration, 1 the worst. Undefined without items.
+    nothing. Bins are [0, 1/M], then (k/M, (k+1)/M], as scikit-learn's
+    ``calibration_curve(strategy="uniform")`` (see :func:`calibration_bin_of`).
+    ``scores`` must be probabilities in [0, 1]. 0 is perfect calibration, 1 the
+    worst. Undefined without items. An estimate, biased upward: with few items
+    per bin it is above 0 even for perfectly calibrated scores, so neither it
+    nor its bootstrap interval says how close to 0 the true ECE is.
     """
     _, count, n_positive, score_sum = calibration_bins(labels, scores, n_bins)
     n = int(count.sum())

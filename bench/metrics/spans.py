@@ -58,6 +58,9 @@ Conventions (where the references differ or leave room, bench does the following
   characters is therefore *no* overlap (SPU + MIS).
 * Offsets: bench's ``end`` is exclusive; nervaluate's ``Entity.end`` is inclusive
   (``end = bench_end - 1``), as are the token offsets its list/CoNLL loaders produce.
+  The schemes depend on the unit of the offsets (ent_type takes the same-label gold
+  span nearest in offsets; the overlap percentage is of the gold's length): to equal
+  nervaluate on token tags, score token offsets (:func:`token_spans`).
 * Duplicates count once (set semantics), like ``strict_counts``; nervaluate would count
   a duplicated prediction again (as SPU or INC).
 * Because of the greedy assignment, the SemEval ``strict`` scheme can count fewer COR
@@ -86,7 +89,7 @@ side (nearly all of them in practice) are scored in bulk, and only the remaining
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Literal
@@ -106,6 +109,38 @@ Unit = Literal["cluster", "entity", "item"]
 UNITS: tuple[Unit, ...] = ("cluster", "entity", "item")
 
 _COR, _INC, _PAR, _SPU = 0, 1, 2, 3
+
+
+def token_spans(
+    gold: Iterable[LabelledSpan],
+    pred: Iterable[LabelledSpan],
+    tokens: Mapping[Hashable, Sequence[Sequence[int]]],
+) -> tuple[set[LabelledSpan], set[LabelledSpan]]:
+    """``(gold, pred)`` in token offsets on each item whose spans all fall on token
+    boundaries; ``tokens[item]`` is the ``(start, end)`` character span of each token.
+
+    Those items are scored as nervaluate scores their tags. An item with a span that
+    starts or ends inside a token (or on a space), or without ``tokens``, keeps
+    character offsets: such a span has no tags, and widening it to whole tokens would
+    merge distinct spans. The matching never crosses items, so each item's counts are
+    in one unit.
+    """
+    gold, pred = set(gold), set(pred)
+    first = {item: {s: i for i, (s, _) in enumerate(spans)} for item, spans in tokens.items()}
+    after = {item: {e: i + 1 for i, (_, e) in enumerate(spans)} for item, spans in tokens.items()}
+    on_characters = {
+        item for item, start, end, _ in gold | pred
+        if start not in first.get(item, ()) or end not in after.get(item, ())
+    }  # fmt: skip
+
+    def convert(spans: set[LabelledSpan]) -> set[LabelledSpan]:
+        return {
+            span if span[0] in on_characters
+            else (span[0], first[span[0]][span[1]], after[span[0]][span[2]], span[3])
+            for span in spans
+        }  # fmt: skip
+
+    return convert(gold), convert(pred)
 
 
 # --------------------------------------------------------------------------- CoNLL strict

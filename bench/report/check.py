@@ -40,15 +40,17 @@ in the metric's units), and *drop = −d* (*= d* for a lower-is-better metric:
    metric (``ner.strict_f1``, ``attribution.e2e_f1``, ``toxicity.roc_auc``) that of
    :func:`bench.report.compare.compare_task` (clusters, items); for any other
    metric the test of :func:`bench.report.compare_items.compare_metric` on the same
-   units, used only when there are at least :data:`MIN_ITEMS` of them.
+   units. Either is attempted only on at least :data:`bench.report.compare.MIN_UNITS`
+   units (the rule of ``bench-report compare`` too); the table gives the number of
+   units (and their kind) beside each p-value.
 
    - *p < alpha* (default 0.05): **regression**. Fails.
    - *p ≥ alpha*: **noise** — the drop is within what resampling the gold
      explains. Passes, with a warning.
 3. *drop > t* otherwise — a ``value`` written in the YAML (not measured by a
-   baseline run), no ``samples/`` on either side, fewer than :data:`MIN_ITEMS`
-   units, a metric the samples cannot recompute (e.g. the bias metrics), or a
-   paired test undefined on these units: **regression**, the reason given. Fails.
+   baseline run), no ``samples/`` on either side, fewer than ``MIN_UNITS`` units,
+   a metric the samples cannot recompute (e.g. the bias metrics), or a paired test
+   undefined on these units: **regression**, the reason given. Fails.
 
 ``min``/``max`` rules are absolute: *r < min* or *r > max* is a **regression**;
 no tolerance, no test. A metric undefined in the run (``null``) but defined in
@@ -66,8 +68,9 @@ in a test, :func:`bench.testing.assert_no_regression`.
 Exit codes (``bench-report check``; ``bench`` maps them onto its own)
 ---------------------------------------------------------------------
 0 pass (ok, improved, noise, skipped only), 1 at least one regression, 2 unusable
-input — a missing file, a different gold (``dataset.sha256``), a metric missing
-in the run, a failed task in the run, malformed JSON/YAML or an invalid rule —
+input — a missing file, a different gold (``dataset.sha256``) or metric definitions
+than the baseline run's (:func:`bench.report.compare.check_same_definitions`), a metric
+missing in the run, a failed task in the run, malformed JSON/YAML or an invalid rule —
 with a one-line error naming the file and the field.
 """
 
@@ -80,10 +83,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.report.compare import PRIMARY_METRIC, CompareError, Run, compare_task
+from bench.metrics.bootstrap import PairedTest
+from bench.report.compare import (
+    MIN_UNITS,
+    PRIMARY_METRIC,
+    CompareError,
+    Run,
+    check_same_definitions,
+    compare_task,
+    no_p_value,
+    units_text,
+)
 from bench.report.compare_items import compare_metric
 from bench.report.files import write_text_atomic
-from bench.report.tables import to_markdown
+from bench.report.tables import degraded, to_markdown
 
 DEFAULT_TOLERANCE = 0.01
 DEFAULT_ALPHA = 0.05
@@ -92,7 +105,7 @@ LOWER_IS_BETTER = frozenset({"brier", "ece"})
 EPSILON = 1e-9  # floating-point slack of every comparison
 
 PASSING = ("ok", "improved", "noise", "skipped")
-HEADERS = ["metric", "baseline", "run", "delta", "tolerance", "p-value", "verdict"]
+HEADERS = ["metric", "baseline", "run", "delta", "tolerance", "p-value", "units", "verdict"]
 
 _RULE_KEYS = {"value", "tolerance", "min", "max", "higher_is_better"}
 _YAML_KEYS = {"dataset_sha256", "baseline", "metrics"}
@@ -287,6 +300,17 @@ class Row:
     p_value: float | None
     verdict: str
     reason: str
+    test: PairedTest | None = None  # the paired test behind p_value, if one was made
+
+    @property
+    def units(self) -> str | None:
+        """How many units the paired test resampled, and their kind (``162 entities``)."""
+        return None if self.test is None else units_text(self.test.n_units, self.test.unit)
+
+    @property
+    def not_tested(self) -> str | None:
+        """Why the paired test gave no p-value (not attempted, undefined), None otherwise."""
+        return None if self.test is None else self.test.undefined
 
     @property
     def key(self) -> str:
@@ -315,13 +339,17 @@ class Row:
         else:
             expected = f"[{r.minimum:.4f}, {r.maximum:.4f}]"
         delta = self.delta
+        p = None if self.test is None else no_p_value(self.test)  # not attempted, undefined
+        if self.p_value is not None:
+            p = f"{self.p_value:.3f}"
         return [
             self.key,
             expected,
             self.run_value,
             None if delta is None else f"{delta:+.4f}",
             self.tolerance,
-            None if self.p_value is None else f"{self.p_value:.3f}",
+            p,
+            self.units,
             self.verdict,
         ]
 
@@ -354,7 +382,15 @@ class CheckReport:
         )
 
     def warnings(self) -> list[str]:
-        return [f"warning: {row.key}: {row.reason}" for row in self.with_verdict("noise")]
+        """Noise, and paired tests without a p-value where the verdict does not say why."""
+        untested = [
+            f"no p-value: {row.key}: {row.not_tested}"
+            for row in self.rows
+            if row.not_tested and row.verdict != "regression"
+        ]
+        return [
+            f"warning: {row.key}: {row.reason}" for row in self.with_verdict("noise")
+        ] + untested
 
     def markdown(self) -> str:
         return to_markdown(HEADERS, [row.cells() for row in self.rows])
@@ -363,7 +399,7 @@ class CheckReport:
         """The table, the warnings, the reasons for failures and a one-line summary."""
         lines = [
             f"check: {self.run_dir} against {self.baseline} (paired bootstrap: "
-            f"{self.resamples} resamples, alpha {self.alpha})",
+            f"{self.resamples} resamples, alpha {self.alpha}, at least {MIN_UNITS} units)",
             "",
             self.markdown(),
             *self.warnings(),
@@ -455,11 +491,6 @@ def _has_samples(run: Run | None, task: str) -> bool:
     return run is not None and (run.directory / "samples" / f"{task}.jsonl").is_file()
 
 
-# A secondary metric's item-level paired test needs at least this many items: on a
-# handful (the seed article's three documents) the bootstrap cannot tell noise apart.
-MIN_ITEMS = 20
-
-
 def _drop(rule: Rule, value: float | None) -> float | None:
     """How much worse the run's value is than the expected one (< 0: better); None when
     either is undefined."""
@@ -477,8 +508,6 @@ def _item_test(run: Run, base: Baseline, rule: Rule, resamples: int, seed: int) 
         test = compare_metric(run, base.run, rule.task, rule.metric, resamples, seed)
     except CompareError as err:
         return str(err)
-    if test.n_units < MIN_ITEMS:
-        return f"only {test.n_units} {test.unit}s to resample (fewer than {MIN_ITEMS})"
     return test
 
 
@@ -486,8 +515,11 @@ def _judge(rule: Rule, value: float | None, tolerance: float, test: Any, alpha: 
     """The verdict on one metric; ``test`` is its paired test, or a string saying why
     there is none, or None."""
 
+    paired = test if isinstance(test, PairedTest) else None
+
     def row(verdict: str, reason: str, p: float | None = None) -> Row:
-        return Row(rule, value, tolerance if rule.relative else None, p, verdict, reason)
+        own = tolerance if rule.relative else None
+        return Row(rule, value, own, p, verdict, reason, paired)
 
     p = getattr(test, "p_value", None)  # None without a test (or with a reason string)
     if not rule.relative:
@@ -521,6 +553,24 @@ def _judge(rule: Rule, value: float | None, tolerance: float, test: Any, alpha: 
     if p < alpha:
         return row("regression", f"{moved}, significant: paired p = {p:.3f} < alpha {alpha}", p)
     return row("noise", f"{moved}, not significant: paired p = {p:.3f} ≥ alpha {alpha}", p)
+
+
+def _degraded_notes(run: Run, base: Baseline) -> dict[str, str]:
+    """Per task checked, a note when the run or the baseline run is degraded in it."""
+    notes = {}
+    runs = {"run": run, "baseline": base.run}
+    for task in dict.fromkeys(rule.task for rule in base.rules):
+        partial = [
+            f"{what} {task}: degraded ({degraded(r.result['tasks'].get(task, {}))})"
+            for what, r in runs.items()
+            if r is not None and degraded(r.result["tasks"].get(task, {}))
+        ]
+        if partial:
+            notes[task] = (
+                f"note: {'; '.join(partial)}: failed items were left out of its metrics, "
+                "no paired test (a drop beyond tolerance is a regression)"
+            )
+    return notes
 
 
 def _check_settings(tolerance: Any, alpha: Any, resamples: Any, seed: Any) -> None:
@@ -561,11 +611,19 @@ def check(
         if record.get("status") == "failed":
             error = " ".join(str(record.get("error")).split())
             raise CheckError(f"{_result_path(run)}: tasks.{task}.status: failed ({error})")
+    if base.run is not None:
+        try:
+            check_same_definitions((run, base.run), sorted({r.task for r in base.rules}))
+        except CompareError as err:
+            raise CheckError(f"{err} (checking against {base.path})") from None
 
     values = [_run_metric(run, rule) for rule in base.rules]  # exit 2 before any work
+    notes = _degraded_notes(run, base)
     tests: dict[str, Any] = {}
     for task in {r.task for r in base.rules if r.measured and r.metric == PRIMARY_METRIC[r.task]}:
-        if _has_samples(run, task) and _has_samples(base.run, task):
+        if task in notes:
+            tests[task] = "the task is degraded (items failed and were left out)"
+        elif _has_samples(run, task) and _has_samples(base.run, task):
             try:
                 tests[task] = compare_task(run, base.run, task, resamples, seed)
             except CompareError as err:
@@ -580,7 +638,7 @@ def check(
         elif rule.measured and rule.relative and (_drop(rule, value) or 0.0) > own + EPSILON:
             test = _item_test(run, base, rule, resamples, seed)  # only for a drop: it costs
         rows.append(_judge(rule, value, own, test, alpha))
-    report = CheckReport(run_path, base.path, rows, alpha, resamples)
+    report = CheckReport(run_path, base.path, rows, alpha, resamples, notes=list(notes.values()))
     if base.run is not None and not any(_has_samples(base.run, t) for t in PRIMARY_METRIC):
         report.notes.append(
             f"note: {base.path} has no samples/ beside its result.json: no paired tests, "

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import sys
 
+from bench.report import options
 from bench.report.check import (
     DEFAULT_ALPHA,
     DEFAULT_RESAMPLES,
@@ -37,19 +38,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--tolerance",
-        type=float,
+        type=options.tolerance,
         default=DEFAULT_TOLERANCE,
         help=f"allowed drop of a metric, in its units, unless the YAML sets one "
         f"(default {DEFAULT_TOLERANCE})",
     )
     parser.add_argument(
         "--alpha",
-        type=float,
+        type=options.alpha,
         default=DEFAULT_ALPHA,
         help=f"a drop beyond tolerance with paired p ≥ alpha is noise (default {DEFAULT_ALPHA})",
     )
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resamples", type=options.count, default=DEFAULT_RESAMPLES)
+    parser.add_argument("--seed", type=options.seed, default=0)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -6,9 +6,10 @@ Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
+
+from bench.report.options import OneLineParser
 
 # name -> (module, one-line help)
 SUBCOMMANDS = {
@@ -20,7 +21,7 @@ SUBCOMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="bench-report", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="bench-report", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     modules = {}
     for name, (module_name, help_text) in SUBCOMMANDS.items():

@@ -12,13 +12,21 @@ across runs (the leaderboard and the regression check use it):
 
 :mod:`bench.report.compare_items` tests (nearly) every other metric, on the same units.
 The test is a paired bootstrap (difference, interval, p-value) or approximate
-randomisation (difference, p-value); see :mod:`bench.metrics.bootstrap`.
+randomisation (difference, p-value); see :mod:`bench.metrics.bootstrap`. On fewer
+than :data:`MIN_UNITS` units it is not attempted (:func:`paired_test`).
+
+A result file is data: :meth:`Run.load` reads it as JSON, resolves nothing (a
+``${oc.env:…}`` string stays a string) and refuses any ``_target_`` but the string
+recording the class bench built at the top of ``provenance.config.dataset`` and
+``provenance.config.model``, and, deeper, a registered dataset's class (the oracle's
+``model.dataset``); no report instantiates or imports anything from it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +43,16 @@ from bench.metrics.bootstrap import (
 )
 from bench.metrics.clusters import Clusters, cluster_sums
 from bench.metrics.spans import strict_units
+from bench.report.gold import registered_classes
+from bench.report.tables import degraded
+from bench.tasks import TASKS
 
 PRIMARY_METRIC = {"ner": "strict_f1", "attribution": "e2e_f1", "toxicity": "roc_auc"}
+
+MIN_UNITS = 20
+"""The fewest resampled units behind a p-value, an interval of a difference or a
+significance decision (compare, check, leaderboard ties): on fewer — the seed
+article's three documents — resampling cannot tell a difference from noise."""
 
 
 class CompareError(ValueError):
@@ -67,12 +83,19 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _read_json_lines(path: Path) -> list[tuple[int, Any]]:
-    """``(line, value)`` of each non-blank line of a JSON Lines file."""
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of a run's file; a :class:`CompareError` if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise CompareError(f"{path}: not UTF-8 text ({err.reason})") from None
+    except OSError as err:
+        raise CompareError(f"{path}: cannot read ({err.strerror or err})") from None
+
+
+def _read_json_lines(path: Path) -> list[tuple[int, Any]]:
+    """``(line, value)`` of each non-blank line of a JSON Lines file."""
+    text = _read_text(path)
     out = []
     for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -132,7 +155,16 @@ def _check_sample(where: str, task: str, row: Any) -> None:
                         f"{where}: {name}[{i}]: expected [start, end, label, text], "
                         f"got {_short(span)}"
                     )
+        tokens = row.get("tokens", [])  # on a token dataset: each token's [start, end]
+        if not isinstance(tokens, list) or not all(_is_span(t) for t in tokens):
+            raise CompareError(
+                f"{where}: tokens: expected a list of [start, end], got {_short(tokens)}"
+            )
     if task == "attribution":
+        if not isinstance(row.get("e2e_correct", False), bool):  # absent before version 2
+            raise CompareError(
+                f"{where}: e2e_correct: expected true or false, got {_short(row['e2e_correct'])}"
+            )
         for name in ("gold", "pred"):
             if row[name] is not None:
                 _check_fields(where, row[name], _QUOTE_FIELDS, f"{name}.")
@@ -142,14 +174,19 @@ def _check_sample(where: str, task: str, row: Any) -> None:
                         f"{where}: {name}.content: expected a non-empty list of [start, end], "
                         f"got {_short(content)}"
                     )
+                # optional: samples written before them lack these
                 if "segment" in row[name]:
                     _check_segment(f"{where}: {name}.segment", row[name]["segment"])
-                for part in ATTRIBUTION_PARTS:  # optional: samples written before them lack these
-                    span = row[name].get(part)
-                    if span is not None and not _is_span(span):
+                if not isinstance(row[name].get("tokens", []), list):
+                    raise CompareError(f"{where}: {name}.tokens: expected a list")
+                spans = [(part, row[name].get(part)) for part in ATTRIBUTION_PARTS]
+                spans += [(f"tokens[{k}]", t) for k, t in enumerate(row[name].get("tokens", []))]
+                for field, span in spans:
+                    nullable = field in ATTRIBUTION_PARTS
+                    if not (_is_span(span) or (nullable and span is None)):
                         raise CompareError(
-                            f"{where}: {name}.{part}: expected [start, end] or null, "
-                            f"got {_short(span)}"
+                            f"{where}: {name}.{field}: expected [start, end]"
+                            f"{' or null' if nullable else ''}, got {_short(span)}"
                         )
 
 
@@ -170,6 +207,30 @@ def _check_result(path: Path, result: Any) -> None:
             raise CompareError(f"{path}: tasks.{task}: expected an object")
 
 
+# where a _target_ string records the class bench built (the run's dataset and model)
+_RECORDED_TARGETS = ("provenance.config.dataset._target_", "provenance.config.model._target_")
+
+
+def _refuse_targets(path: Path, value: Any, where: str = "") -> None:
+    """No ``_target_`` in the result but the recorded ones and registered dataset classes
+    (strings): a report must never be led to build an object from a result file."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            field = f"{where}.{key}" if where else str(key)
+            if key == "_target_" and not (
+                isinstance(inner, str)
+                and (field in _RECORDED_TARGETS or inner in registered_classes())
+            ):
+                raise CompareError(
+                    f"{path}: {field}: refused: {_short(inner)} (a result file is data: "
+                    "a _target_ may only record the run's model or a dataset bench registers)"
+                )
+            _refuse_targets(path, inner, field)
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            _refuse_targets(path, inner, f"{where}[{i}]")
+
+
 @dataclass(frozen=True)
 class Run:
     directory: Path
@@ -183,13 +244,15 @@ class Run:
         directory = path.parent
         if not path.is_file():
             raise CompareError(f"{path}: not found")
+        text = _read_text(path)
         try:
-            result = json.loads(path.read_text(encoding="utf-8"))
+            result = json.loads(text)
+            _check_result(path, result)
+            _refuse_targets(path, result)
         except json.JSONDecodeError as err:
             raise CompareError(f"{path}:{err.lineno}: (json): {err.msg}") from None
-        except UnicodeDecodeError as err:
-            raise CompareError(f"{path}: not UTF-8 text ({err.reason})") from None
-        _check_result(path, result)
+        except RecursionError:
+            raise CompareError(f"{path}: (json): nested too deeply") from None
         return cls(directory, result)
 
     @property
@@ -207,12 +270,14 @@ class Run:
         return list(levels)
 
     def samples(self, task: str) -> list[dict[str, Any]]:
-        """The rows of ``samples/<task>.jsonl``; a malformed line is a :class:`CompareError`
-        naming the file, line and field."""
+        """The scored rows of ``samples/<task>.jsonl`` (not those of failed items, which
+        hold ``failure``); a malformed line is a :class:`CompareError` naming the file,
+        line and field."""
         path = self.directory / "samples" / f"{task}.jsonl"
         if not path.is_file():
             raise CompareError(f"{path}: not found")
-        rows = _read_json_lines(path)
+        rows = [(n, row) for n, row in _read_json_lines(path)
+                if not (isinstance(row, dict) and "failure" in row)]  # fmt: skip
         for line_no, row in rows:
             _check_sample(f"{path}:{line_no}", task, row)
         return [row for _, row in rows]
@@ -234,6 +299,42 @@ def sample_clusters(task: str, rows: list[dict]) -> Clusters:
     return Clusters(sorted({r["id"] for r in rows}), set(map(tuple, segments)))
 
 
+def _task_record(run: Run, task: str) -> dict[str, Any]:
+    record = run.result["tasks"].get(task)
+    return record if isinstance(record, dict) else {}
+
+
+def _definition(run: Run, task: str) -> str:
+    """What defines a run's scores of ``task``: ``version N`` of the task's metrics
+    (``tasks.<task>.metrics_version``; a run without it is version 1), and for attribution
+    the ``min_overlap`` of a found quote (``breakdown.min_overlap``)."""
+    record = _task_record(run, task)
+    text = f"version {record.get('metrics_version', 1)}"
+    breakdown = record.get("breakdown")
+    if task == "attribution" and isinstance(breakdown, dict) and "min_overlap" in breakdown:
+        text += f", min_overlap {breakdown['min_overlap']}"
+    return text
+
+
+def check_same_definitions(runs: Sequence[Run], tasks: Iterable[str]) -> None:
+    """Refuse to rank, gate or pair runs whose scores of a task (among ``tasks``, where its
+    status is ok) come from different metric definitions (:func:`_definition`): a
+    :class:`CompareError`, one line naming the definitions, the runs, and how to rescore."""
+    for task in tasks:
+        groups: dict[str, list[str]] = {}
+        for run in runs:
+            if _task_record(run, task).get("status") == "ok":
+                groups.setdefault(_definition(run, task), []).append(str(run.directory))
+        if len(groups) > 1:
+            listed = "; ".join(f"{d}: {', '.join(dirs)}" for d, dirs in sorted(groups.items()))
+            raise CompareError(
+                f"{task}: the runs were scored under different metric definitions ({listed}), "
+                f"refusing to mix them; rescore the older runs by rerunning them with this "
+                f"bench (metrics version {TASKS[task].metrics_version}, the same options; "
+                "cached predictions are reused)"
+            )
+
+
 def _ner_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
     a, b = run_a.samples("ner"), run_b.samples("ner")
 
@@ -248,7 +349,7 @@ def _ner_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _attribution_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
-    """Per cluster, (correct speaker, predicted, gold) of the rows whose record (the gold
+    """Per cluster, (end-to-end correct, predicted, gold) of the rows whose record (the gold
     one of a matched row) starts in it."""
     a, b = run_a.samples("attribution"), run_b.samples("attribution")
 
@@ -260,8 +361,9 @@ def _attribution_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
     clusters = sample_clusters("attribution", [*a, *b])
 
     def rows(run_rows: list[dict]) -> np.ndarray:
-        counts = [(r["speaker_correct"], r["pred"] is not None, r["gold"] is not None)
-                  for r in run_rows]  # fmt: skip
+        # version 1 samples lack e2e_correct: their true positive was speaker_correct
+        counts = [(r.get("e2e_correct", r["speaker_correct"]), r["pred"] is not None,
+                   r["gold"] is not None) for r in run_rows]  # fmt: skip
         first = [(r["id"], min(piece[0] for piece in (r["gold"] or r["pred"])["content"]))
                  for r in run_rows]  # fmt: skip
         codes = clusters.of_spans([i for i, _ in first], [start for _, start in first])
@@ -293,16 +395,72 @@ _UNITS = {
 
 
 def check_comparable(run_a: Run, run_b: Run, task: str) -> None:
-    """Both runs were scored on the same gold and ``task`` is ok in both."""
+    """Both runs were scored on the same gold and the same metric definitions
+    (:func:`check_same_definitions`), and ``task`` is ok (not degraded) in both."""
     if run_a.result["dataset"]["sha256"] != run_b.result["dataset"]["sha256"]:
         raise CompareError(
             f"{run_a.directory} and {run_b.directory} were scored on different gold "
             "(dataset sha256 differs)"
         )
     for run in (run_a, run_b):
-        status = run.result["tasks"].get(task, {}).get("status")
-        if status != "ok":
-            raise CompareError(f"{run.directory}: task {task} is {status or 'missing'}")
+        record = run.result["tasks"].get(task, {})
+        if record.get("status") != "ok":
+            raise CompareError(f"{run.directory}: task {task} is {record.get('status', 'missing')}")
+        if degraded(record):
+            raise CompareError(
+                f"{run.directory}: task {task} is degraded ({degraded(record)}): its failed "
+                "items were left out, so it cannot be paired with a run scored on all of them"
+            )
+
+    check_same_definitions((run_a, run_b), [task])
+
+
+def units_text(n_units: int, unit: str) -> str:
+    """``162 entities``, ``3 items``, ``1 quote``: how many units of which kind."""
+    plural = unit[:-1] + "ies" if unit.endswith("y") else unit + "s"
+    return f"{n_units} {unit if n_units == 1 else plural}"
+
+
+def no_p_value(test: PairedTest) -> str | None:
+    """What stands in for a missing p-value in a table: ``not attempted`` (too few units)
+    or ``undefined``; None when the test has one."""
+    if test.p_value is not None:
+        return None
+    return "not attempted" if test.n_resamples == 0 else "undefined"
+
+
+def _arrays(data: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, ...]:
+    return (data,) if isinstance(data, np.ndarray) else tuple(map(np.asarray, data))
+
+
+def _not_attempted(
+    make_statistic: StatisticBuilder,
+    data_a: Sequence[Any],
+    data_b: Sequence[Any],
+    seed: int,
+    method: str,
+    unit: str,
+) -> PairedTest | None:
+    """The observed difference without a test when there are fewer than :data:`MIN_UNITS`
+    units (None: there are enough)."""
+    arrays_a, arrays_b = _arrays(data_a), _arrays(data_b)
+    n_units = len(arrays_a[0])
+    if n_units >= MIN_UNITS:
+        return None
+    observed = math.nan  # no units: no difference either
+    if n_units:
+        everything = np.arange(n_units)[None, :]
+        with np.errstate(all="ignore"):
+            a, b = (make_statistic(*arrays)(everything)[0] for arrays in (arrays_a, arrays_b))
+        observed = float(a - b)
+    return PairedTest(
+        observed if math.isfinite(observed) else None, None, None, None,
+        n_resamples=0, n_dropped=0, n_units=n_units, alpha=None, seed=seed,
+        method="paired bootstrap" if method == "bootstrap" else "approximate randomisation",
+        unit=unit,
+        undefined=f"not attempted: {units_text(n_units, unit)} to resample, fewer than the "
+        f"{MIN_UNITS} a paired test needs",
+    )  # fmt: skip
 
 
 def paired_test(
@@ -314,14 +472,17 @@ def paired_test(
     method: str,
     unit: str,
 ) -> PairedTest:
-    """The paired test ``method`` (bootstrap or randomization) of A minus B."""
+    """The paired test ``method`` (bootstrap or randomization) of A minus B; on fewer
+    than :data:`MIN_UNITS` units only the difference, the test not attempted (its
+    ``undefined`` says so; no interval, no p-value)."""
+    if method not in ("bootstrap", "randomization"):
+        raise CompareError(f"method: expected bootstrap or randomization, got {method!r}")
+    few = _not_attempted(make_statistic, data_a, data_b, seed, method, unit)
+    if few is not None:
+        return few
     if method == "bootstrap":
         return paired_bootstrap(make_statistic, data_a, data_b, n_resamples, seed, unit=unit)
-    if method == "randomization":
-        return approximate_randomization(
-            make_statistic, data_a, data_b, n_resamples, seed, unit=unit
-        )
-    raise CompareError(f"method: expected bootstrap or randomization, got {method!r}")
+    return approximate_randomization(make_statistic, data_a, data_b, n_resamples, seed, unit=unit)
 
 
 def compare_task(

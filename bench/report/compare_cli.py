@@ -1,12 +1,26 @@
 """``bench-report compare RUN_A RUN_B``: paired tests of A − B on each task's primary metric,
-or, with ``--metric TASK.METRIC`` / ``--all-metrics``, on other metrics at the item level."""
+or, with ``--metric TASK.METRIC`` / ``--all-metrics``, on other metrics at the item level.
+
+Each row gives the number of units resampled and their kind; a test on fewer than
+:data:`bench.report.compare.MIN_UNITS` units is not attempted (no interval, no p-value)
+and the lines below the table say so, as for any test without a p-value."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from bench.report.compare import PRIMARY_METRIC, CompareError, Run, compare_task
+from bench.metrics.bootstrap import PairedTest
+from bench.report import options
+from bench.report.compare import (
+    MIN_UNITS,
+    PRIMARY_METRIC,
+    CompareError,
+    Run,
+    compare_task,
+    no_p_value,
+    units_text,
+)
 from bench.report.compare_items import compare_metrics
 from bench.report.tables import to_markdown
 
@@ -29,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="test every metric both runs report that samples/ can recompute, on items "
         "(of --task's tasks); list the others as skipped, with the reason",
     )
-    parser.add_argument("--resamples", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resamples", type=options.count, default=1000)
+    parser.add_argument("--seed", type=options.seed, default=0)
     parser.add_argument("--method", choices=["bootstrap", "randomization"], default="bootstrap")
 
 
@@ -46,12 +60,26 @@ def _value(run: Run, task: str, metric: str) -> float | None:
 
 
 def _ok_tasks(run_a: Run, run_b: Run) -> list[str]:
-    """The tasks that are ok in both runs."""
-    return [
-        t for t in PRIMARY_METRIC
-        if run_a.result["tasks"].get(t, {}).get("status") == "ok"
-        and run_b.result["tasks"].get(t, {}).get("status") == "ok"
-    ]  # fmt: skip
+    """The tasks that are ok in both runs; none is a :class:`CompareError`."""
+    ok = [
+        [t for t in PRIMARY_METRIC if run.result["tasks"].get(t, {}).get("status") == "ok"]
+        for run in (run_a, run_b)
+    ]
+    common = [t for t in ok[0] if t in ok[1]]
+    if not common:
+        raise CompareError(
+            f"{run_a.directory} and {run_b.directory}: no task is ok in both runs "
+            f"(A: {', '.join(ok[0]) or 'none'}; B: {', '.join(ok[1]) or 'none'})"
+        )
+    return common
+
+
+def _row(run_a: Run, run_b: Run, task: str, metric: str, test: PairedTest) -> list:
+    """A table row: the two values, the test, the units resampled."""
+    values = [_value(r, task, metric) for r in (run_a, run_b)]
+    p = no_p_value(test) or test.p_value
+    units = units_text(test.n_units, test.unit)
+    return [task, metric, *values, test.difference, test.low, test.high, p, units]
 
 
 def _requested(specs: list[str]) -> dict[str, list[str]]:
@@ -68,43 +96,40 @@ def _requested(specs: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def _metric_rows(args: argparse.Namespace, run_a: Run, run_b: Run) -> tuple[list[list], list[str]]:
-    """Table rows of the item-level tests, and ``task.metric: reason`` of those skipped."""
+def _metric_tests(
+    args: argparse.Namespace, run_a: Run, run_b: Run
+) -> tuple[list[tuple[str, str, PairedTest]], list[str]]:
+    """``(task, metric, test)`` of the item-level tests, and ``task.metric: reason`` of
+    those skipped."""
     if args.metric:
         if args.task:
             raise CompareError("--task: not with --metric (TASK.METRIC names the task)")
         requested: dict[str, list[str] | None] = dict(_requested(args.metric))
     else:
         requested = dict.fromkeys(args.task or _ok_tasks(run_a, run_b))
-    rows, skipped = [], []
+    found, skipped = [], []
     for task, metrics in requested.items():
         tests, reasons = compare_metrics(
             run_a, run_b, task, metrics, args.resamples, args.seed, args.method
         )
-        for metric, test in tests.items():
-            values = [_value(r, task, metric) for r in (run_a, run_b)]
-            interval = [test.difference, test.low, test.high, test.p_value]
-            rows.append([task, metric, *values, *interval, test.unit])
+        found += [(task, metric, test) for metric, test in tests.items()]
         skipped += [f"{task}.{metric}: {reason}" for metric, reason in reasons.items()]
-    return rows, skipped
+    return found, skipped
 
 
 def main(args: argparse.Namespace) -> int:
-    by_metric = bool(args.metric or args.all_metrics)
     skipped: list[str] = []
     try:
         run_a, run_b = Run.load(args.run_a), Run.load(args.run_b)
-        if by_metric:
-            rows, skipped = _metric_rows(args, run_a, run_b)
+        if args.metric or args.all_metrics:
+            tests, skipped = _metric_tests(args, run_a, run_b)
         else:
-            rows = []
-            for task in args.task or _ok_tasks(run_a, run_b):
-                test = compare_task(run_a, run_b, task, args.resamples, args.seed, args.method)
-                metric = PRIMARY_METRIC[task]
-                values = [_value(r, task, metric) for r in (run_a, run_b)]
-                rows.append(
-                    [task, metric, *values, test.difference, test.low, test.high, test.p_value]
-                )
+            tests = [
+                (task, PRIMARY_METRIC[task],
+                 compare_task(run_a, run_b, task, args.resamples, args.seed, args.method))
+                for task in dict.fromkeys(args.task or _ok_tasks(run_a, run_b))
+            ]  # fmt: skip
+        rows = [_row(run_a, run_b, *found) for found in tests]
     except CompareError as err:
         print(f"bench-report compare: {err}", file=sys.stderr)
         return 2
@@ -118,10 +143,18 @@ def main(args: argparse.Namespace) -> int:
         "low",
         "high",
         "p",
-        *(["unit"] if by_metric else []),
+        "units",
     ]
-    print(f"{args.method}: {args.resamples} resamples, seed {args.seed}")
+    print(
+        f"{args.method}: {args.resamples} resamples, seed {args.seed}; "
+        f"a test needs at least {MIN_UNITS} units"
+    )
     print(to_markdown(headers, rows))
+    untested = [f"- {task}.{metric}: {test.undefined}" for task, metric, test in tests
+                if test.undefined]  # fmt: skip
+    if untested:
+        print("no p-value:")
+        print("\n".join(untested))
     if skipped:
         print("skipped (not testable on items from the samples):")
         print("\n".join(f"- {line}" for line in skipped))

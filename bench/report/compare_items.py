@@ -45,6 +45,7 @@ from bench.metrics.spans import (
     span_macro_f1_statistic,
     span_units,
     strict_units,
+    token_spans,
 )
 from bench.report.compare import (
     ATTRIBUTION_PARTS,
@@ -143,18 +144,24 @@ def _ner_tables(run_a: Run, run_b: Run) -> _Tables:
     sentence — without any) with the gold and predicted spans starting in it.
     ``strict_*`` sum its CoNLL rows (:func:`strict_units`); ``exact_*``, ``partial_*``,
     ``ent_type_*`` its SemEval rows and ``strict_macro_f1`` its per-label strict rows
-    (:func:`span_units`), with the two runs' label columns aligned on the union of
-    their labels."""
+    (:func:`span_units`; the matching never crosses items; on token offsets when the
+    rows hold their tokens, as the run scored them), with the two runs' label columns
+    aligned on the union of their labels."""
     rows_a, rows_b = run_a.samples("ner"), run_b.samples("ner")
     _same_items("ner", [r["id"] for r in rows_a], [r["id"] for r in rows_b])
     (gold, pred_a), (gold_b, pred_b) = _ner_spans(rows_a), _ner_spans(rows_b)
     if gold != gold_b:
         raise CompareError("ner: the runs' gold spans differ")
     clusters = sample_clusters("ner", [*rows_a, *rows_b])
-    strict, semeval = (
-        [units(gold, pred, CLUSTER_UNIT, clusters=clusters) for pred in (pred_a, pred_b)]
-        for units in (strict_units, span_units)
-    )
+    strict = [
+        strict_units(gold, pred, CLUSTER_UNIT, clusters=clusters) for pred in (pred_a, pred_b)
+    ]
+    tokens = {r["id"]: r["tokens"] for r in rows_a if "tokens" in r}
+    semeval = [
+        span_units(*(token_spans(gold, pred, tokens) if tokens else (gold, pred)),
+                   CLUSTER_UNIT, clusters=clusters)
+        for pred in (pred_a, pred_b)
+    ]  # fmt: skip
     tables = _Tables(_prf("strict_", *strict), unit=CLUSTER_UNIT)
     for scheme in ("exact", "partial", "ent_type"):
         tables.paired |= _prf(f"{scheme}_", *(units.overall[scheme] for units in semeval))
@@ -171,19 +178,24 @@ def _ner_tables(run_a: Run, run_b: Run) -> _Tables:
 class _AttributionSamples:
     """The records of one run rebuilt from its samples: the gold, the predictions, the
     run's content-overlap pairs (gold index, pred index), and whether the rows record
-    the cue and source spans (samples written before they did do not)."""
+    the cue and source spans and the content tokens (samples written before they did
+    do not)."""
 
     gold: list[AttributionRecord]
     pred: list[AttributionRecord]
     pairs: list[tuple[int, int]]
     has_parts: bool
+    has_tokens: bool
 
 
 def _attribution_record(item_id: str, shown: dict[str, Any]) -> AttributionRecord:
     """An :class:`AttributionRecord` from a samples row's ``gold`` or ``pred``."""
     cue, source = (tuple(shown[p]) if shown.get(p) is not None else None for p in ATTRIBUTION_PARTS)
     content = tuple(tuple(piece) for piece in shown["content"])
-    return AttributionRecord(item_id, content, shown["speaker"], cue, source, shown.get("type"))
+    tokens = tuple(tuple(token) for token in shown.get("tokens", ()))
+    return AttributionRecord(
+        item_id, content, shown["speaker"], cue, source, shown.get("type"), tokens
+    )
 
 
 def _attribution_samples(rows: list[dict]) -> _AttributionSamples:
@@ -201,10 +213,13 @@ def _attribution_samples(rows: list[dict]) -> _AttributionSamples:
             pred.append(_attribution_record(row["id"], row["pred"]))
     shown = [side for row in rows for side in (row["gold"], row["pred"]) if side is not None]
     has_parts = all(part in side for side in shown for part in ATTRIBUTION_PARTS)
-    return _AttributionSamples(gold, pred, pairs, has_parts)
+    has_tokens = all("tokens" in side for side in shown)
+    return _AttributionSamples(gold, pred, pairs, has_parts, has_tokens)
 
 
-def _attribution_matches(run: _AttributionSamples, parts: bool) -> dict[str, list]:
+def _attribution_matches(
+    run: _AttributionSamples, parts: bool, min_overlap: float
+) -> dict[str, list]:
     """The matchings of :func:`bench.metrics.attribution.match_attributions`: content
     overlap as the run recorded it, the others recomputed; cue and source if ``parts``."""
     matches = {
@@ -213,7 +228,7 @@ def _attribution_matches(run: _AttributionSamples, parts: bool) -> dict[str, lis
     }
     for part in ATTRIBUTION_PARTS if parts else ():
         matches[f"{part}_exact"] = exact_pairs(run.gold, run.pred, part)
-        matches[f"{part}_overlap"] = match_overlap(run.gold, run.pred, part)
+        matches[f"{part}_overlap"] = match_overlap(run.gold, run.pred, part, min_overlap)
     return matches
 
 
@@ -236,32 +251,60 @@ def _attribution_gold(run: _AttributionSamples, parts: bool) -> list[tuple]:
 
 
 _PART_METRICS = {f"{part}_{how}_f1" for part in ATTRIBUTION_PARTS for how in ("exact", "overlap")}
+_TOKEN_METRICS = {f"content_token_{what}" for what in _PRF}
+
+
+def _attribution_min_overlap(run: Run) -> float:
+    """The run's ``breakdown.min_overlap``; a run scored under older attribution metrics
+    (without it) cannot be rescored from its samples: :class:`CompareError`."""
+    record = run.result["tasks"]["attribution"]
+    breakdown = record.get("breakdown")
+    value = breakdown.get("min_overlap") if isinstance(breakdown, dict) else None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 1:
+        raise CompareError(
+            f"{run.directory}: attribution was scored under metrics version "
+            f"{record.get('metrics_version', 1)}, whose samples cannot be rescored per item "
+            f"(breakdown.min_overlap: expected a number in (0, 1], got {value!r}); rerun it "
+            "with this bench"
+        )
+    return float(value)
 
 
 def _attribution_tables(run_a: Run, run_b: Run) -> _Tables:
     """attribution: a unit is a cluster (a gold segment the samples record, or an item
     without any) with the gold records and the run's predictions starting in it; its row
     holds the additive counts of :func:`attribution_counts` (segments with neither gold
-    nor predictions in either run are not in the samples and are left out). Every
-    metric of :func:`attribution_metrics`; cue and source spans only when both runs'
-    samples record them."""
+    nor predictions in either run are not in the samples and are left out). Every metric
+    of :func:`attribution_metrics` at the runs' ``min_overlap`` (equal:
+    :func:`check_comparable`); cue and source spans, and content tokens, only when both
+    runs' samples record them."""
+    min_overlap = _attribution_min_overlap(run_a)
+    _attribution_min_overlap(run_b)
     rows = [run.samples("attribution") for run in (run_a, run_b)]
     a, b = (_attribution_samples(run_rows) for run_rows in rows)
     parts = a.has_parts and b.has_parts
     if _attribution_gold(a, parts) != _attribution_gold(b, parts):
         raise CompareError("attribution: the runs' gold quotes differ")
     clusters = sample_clusters("attribution", [*rows[0], *rows[1]])
-    counts = [
-        (attribution_counts(s.gold, s.pred, _attribution_matches(s, parts), CLUSTER_UNIT,
-                            clusters=clusters),)
-        for s in (a, b)
-    ]  # fmt: skip
+    counts = []
+    for s in (a, b):
+        matches = _attribution_matches(s, parts, min_overlap)
+        counts.append((attribution_counts(s.gold, s.pred, matches, CLUSTER_UNIT, (), min_overlap,
+                                          clusters=clusters),))  # fmt: skip
+    # (metrics, what the samples must record, whether A and B record it)
+    needs = [
+        (_PART_METRICS, "cue and source spans", a.has_parts, b.has_parts),
+        (_TOKEN_METRICS, "content tokens", a.has_tokens, b.has_tokens),
+    ]
     tables = _Tables(unit=CLUSTER_UNIT)
     for metric in attribution_metrics(np.zeros((1, len(COUNT_COLUMNS)))):
-        if not parts and metric in _PART_METRICS:
-            old = run_a.directory if not a.has_parts else run_b.directory
+        lacking = [(what, a_has) for names, what, a_has, b_has in needs
+                   if metric in names and not (a_has and b_has)]  # fmt: skip
+        if lacking:
+            what, a_has = lacking[0]
+            old = run_a.directory if not a_has else run_b.directory
             tables.skipped[metric] = (
-                f"{old}/samples/attribution.jsonl does not record cue and source spans "
+                f"{old}/samples/attribution.jsonl does not record {what} "
                 "(written by an older bench; rerun to record them)"
             )
         else:

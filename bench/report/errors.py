@@ -16,14 +16,14 @@ Sections, each from the run's ``samples/<task>.jsonl``:
 - **Toxicity**: the items of each level sorted by error ``|score − gold|``.
 
 Item text: NER samples hold the spans ``[start, end, label, text]`` but not the
-item's text. The page re-loads the dataset from ``provenance.config.dataset`` of
-``result.json`` (``hydra.utils.instantiate``) and uses it only if its sha256
-equals the run's ``dataset.sha256`` — the same gold. For safety only targets in
-``bench.data.`` are instantiated (a result file must not run arbitrary code).
-If the dataset cannot be loaded, differs, or ``load_dataset=False``, the page
-falls back to what the samples hold: the spans and their text, listed in order,
-without the surrounding text (and toxicity items without their text); a note
-on the page says so.
+item's text. The page rebuilds the gold of the dataset the run names, from bench's
+own registered preset (:func:`bench.report.gold.rebuild_gold`: nothing from the
+result file is instantiated or resolved; a dataset that is not a registered one is
+an :class:`ErrorsError`), and uses it only if its sha256 equals the run's
+``dataset.sha256`` — the same gold. If that gold cannot be loaded, differs, or
+``load_dataset=False``, the page falls back to what the samples hold: the spans and
+their text, listed in order, without the surrounding text (and toxicity items
+without their text); a note on the page says so.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from typing import Any
 from bench.report import html as page_html
 from bench.report.compare import PRIMARY_METRIC, CompareError, Run
 from bench.report.files import write_text_atomic
+from bench.report.gold import GoldError, rebuild_gold
 
 esc = page_html.esc
 MISSING_TEXT = page_html.MISSING
-SAFE_TARGET_PREFIX = "bench.data."
 NER_CLASSES = ("correct", "wrong-type", "missed", "spurious")
 ATTRIBUTION_CLASSES = ("missed", "spurious", "wrong-speaker", "correct")
 
@@ -66,7 +66,7 @@ td.quote { max-width: 32rem; }
 
 
 class ErrorsError(ValueError):
-    """The run cannot be analysed (missing files)."""
+    """The run cannot be analysed (missing files, a dataset bench does not register)."""
 
 
 @dataclass
@@ -81,27 +81,23 @@ class Texts:
 
 
 def load_texts(run: Run, load_dataset: bool = True) -> Texts:
-    """Item texts of the run's gold, re-loaded and checked against ``dataset.sha256``."""
+    """Item texts of the run's gold, rebuilt from bench's registered dataset and checked
+    against ``dataset.sha256``; :class:`ErrorsError` if the run names no registered one."""
     fallback = "Showing the spans recorded in the samples only: "
     if not load_dataset:
         return Texts(note=fallback + "dataset loading was turned off.")
-    config = run.result.get("provenance", {}).get("config", {}).get("dataset")
-    target = str((config or {}).get("_target_", ""))
-    if not target.startswith(SAFE_TARGET_PREFIX):
-        return Texts(note=fallback + f"the dataset target {target!r} is not in bench.data.")
     try:
-        from hydra.utils import instantiate
-        from omegaconf import OmegaConf
-
-        dataset = instantiate(OmegaConf.create(config))
-    except Exception as err:  # any loading failure: fall back, say why
+        dataset = rebuild_gold(run.directory / "result.json", run.result)
+    except GoldError as err:
+        raise ErrorsError(str(err)) from None
+    except Exception as err:  # any loading failure of bench's own copy: fall back, say why
         return Texts(
             note=fallback + f"the dataset could not be loaded ({type(err).__name__}: {err})."
         )
-    expected = run.result.get("dataset", {}).get("sha256")
-    if getattr(dataset, "sha256", None) != expected:
+    if dataset.sha256 != run.result["dataset"]["sha256"]:
         return Texts(
-            note=fallback + "the dataset on this machine differs from the run's gold (sha256)."
+            note=fallback + f"the run's gold differs from the {dataset.name} dataset shipped "
+            "with bench (sha256)."
         )
     by_task = {}
     for task in sorted(getattr(dataset, "tasks", ())):
@@ -233,9 +229,11 @@ def _ner_section(run: Run, texts: Texts, limit: int) -> str:
 
 
 def attribution_class(row: dict[str, Any]) -> str:
+    """A gold quote is missed unless its prediction overlaps it substantially
+    (``content_match``; samples written before it: any overlap)."""
     if row.get("gold") is None:
         return "spurious"
-    if row.get("pred") is None or not row.get("overlap_match"):
+    if row.get("pred") is None or not row.get("content_match", row.get("overlap_match")):
         return "missed"
     if not row.get("speaker_correct"):
         return "wrong-speaker"

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.report import options
 from bench.report.compare import CompareError
 from bench.report.errors import ErrorsError, write_errors_page
 
@@ -19,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="run directory holding result.json and samples/")
     parser.add_argument("--out", required=True, type=Path, help="the HTML file to write")
     parser.add_argument(
-        "--limit", type=int, default=200, help="at most this many items or rows per section"
+        "--limit",
+        type=options.count,
+        default=200,
+        help="at most this many items or rows per section",
     )
     parser.add_argument(
         "--no-dataset",
@@ -29,13 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        print("bench-report errors: --limit must be ≥ 1", file=sys.stderr)
-        return 2
     try:
         write_errors_page(args.run_dir, args.out, not args.no_dataset, args.limit)
     except (ErrorsError, CompareError) as err:  # CompareError: a run's files are malformed
         print(f"bench-report errors: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # the runs were read (a CompareError otherwise): --out is unusable
+        print(
+            f"bench-report errors: --out {args.out}: cannot write ({err.strerror or err})",
+            file=sys.stderr,
+        )
         return 2
     print(f"wrote {args.out}")
     return 0

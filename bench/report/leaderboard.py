@@ -14,18 +14,22 @@ two-sided paired bootstrap on the same units (clusters or items; see
 
 - p < alpha (0.05): the difference is significant, the run gets its position
   (competition ranking: 1, 1, 3);
-- otherwise (or when the test is undefined) it shares the rank of the run above.
+- otherwise (or when the test is undefined, or not attempted on fewer than
+  :data:`bench.report.compare.MIN_UNITS` units) it shares the rank of the run above.
 
 Ties chain: if B ties A and C ties B, all three share A's rank even if A and C
 would differ significantly. A rank therefore claims only "not distinguishable
 from the neighbour above on this gold". Runs whose task failed, is unsupported
-or has an undefined metric get no rank and show "—".
+or has an undefined metric get no rank and show "—". A *degraded* task (some
+items failed, as the run's ``max_failure_rate`` allowed, and were left out of
+its metrics) shows its value and ``degraded (k/n failed)`` in place of a rank:
+scored on other items than the rest, it is not ranked.
 
 Rows are ordered by mean rank over the tasks shown (a task without a result
 counts as one place below the last ranked run of that task), then by mean place
 in value order (so tied runs are listed best value first), then by name.
 
-Gold: every run must have been scored on the same gold (``dataset.sha256``);
+Gold: every run must have been scored on the same gold (``dataset.version`` and ``sha256``);
 otherwise :class:`LeaderboardError` is raised and nothing is written.
 """
 
@@ -45,11 +49,12 @@ from bench.report.compare import (
     PRIMARY_METRIC,
     CompareError,
     Run,
+    check_same_definitions,
     compare_task,
     sample_clusters,
 )
 from bench.report.files import write_bytes_atomic, write_json_atomic, write_text_atomic
-from bench.report.tables import to_csv, to_markdown
+from bench.report.tables import degraded, to_csv, to_markdown
 
 SCHEMA_VERSION = 1
 MISSING = page_html.MISSING
@@ -61,6 +66,7 @@ METRIC_TITLES = {
     "strict_f1": "strict F1",
     "content_exact_f1": "content exact F1",
     "content_overlap_f1": "content overlap F1",
+    "content_token_f1": "content token F1",
     "source_accuracy": "source accuracy",
     "e2e_f1": "end-to-end F1",
     "roc_auc": "ROC-AUC",
@@ -79,6 +85,7 @@ HF_METRIC_TYPES = {
     "strict_f1": "f1",
     "content_exact_f1": "f1",
     "content_overlap_f1": "f1",
+    "content_token_f1": "f1",
     "source_accuracy": "accuracy",
     "e2e_f1": "f1",
     "roc_auc": "roc_auc",
@@ -93,7 +100,8 @@ RULE = (
     "with the run ranked immediately above it by a two-sided paired bootstrap on the same "
     "units (clusters or items); if p < alpha the run takes its position "
     "(competition ranking 1, 1, 3), otherwise, or if the test is undefined, it shares the "
-    "rank above. Ties chain. Failed, unsupported or undefined results are not ranked (—)."
+    "rank above. Ties chain. Failed, unsupported or undefined results are not ranked (—), "
+    "nor are degraded ones (some items failed and were left out: other items than the rest)."
 )
 
 
@@ -105,7 +113,7 @@ class LeaderboardError(ValueError):
 class Cell:
     """One run's result on one task."""
 
-    status: str  # ok | failed | unsupported | missing | undefined
+    status: str  # ok | degraded | failed | unsupported | missing | undefined
     value: float | None = None
     low: float | None = None
     high: float | None = None
@@ -113,10 +121,21 @@ class Cell:
     vs_above: dict[str, Any] | None = None  # the paired test against the run ranked above
     reason: str | None = None
 
+    @property
+    def scored(self) -> bool:
+        """The cell has a value to show (ok, or degraded)."""
+        return self.status in ("ok", "degraded")
+
+    @property
+    def label(self) -> str:
+        """The status as shown: ``degraded (k/n failed)`` or the status."""
+        return f"degraded ({self.reason})" if self.status == "degraded" else self.status
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
-        if self.status == "ok":
+        if self.scored:
             out |= {"value": self.value, "ci95": {"low": self.low, "high": self.high}}
+        if self.status == "ok":
             out |= {"rank": self.rank, "vs_above": self.vs_above}
         elif self.reason:
             out["reason"] = self.reason
@@ -218,16 +237,18 @@ def _load(sources: Sequence[str]) -> list[Entry]:
 
 
 def check_same_gold(entries: Sequence[Entry]) -> None:
-    digests: dict[str, list[str]] = {}
+    golds: dict[tuple[str, str], list[str]] = {}
     for e in entries:
-        digests.setdefault(e.result["dataset"]["sha256"], []).append(e.source)
-    if len(digests) > 1:
+        gold = (str(e.result["dataset"].get("version")), e.result["dataset"]["sha256"])
+        golds.setdefault(gold, []).append(e.source)
+    if len(golds) > 1:
         groups = "; ".join(
-            f"sha256 {digest[:12]}…: {', '.join(sources)}" for digest, sources in digests.items()
+            f"version {version} sha256 {digest[:12]}…: {', '.join(sources)}"
+            for (version, digest), sources in golds.items()
         )
         raise LeaderboardError(
-            f"the runs were scored on different gold (dataset sha256 differs), refusing to "
-            f"mix them: {groups}"
+            f"the runs were scored on different gold (dataset version or sha256 differs), "
+            f"refusing to mix them: {groups}"
         )
 
 
@@ -255,7 +276,9 @@ def _cell(entry: Entry, task: str) -> Cell:
     if metric.get("value") is None:
         return Cell("undefined", reason=metric.get("undefined", "no value"))
     ci = metric.get("ci95") or {}
-    return Cell("ok", metric["value"], ci.get("low"), ci.get("high"))
+    partial = degraded(record)
+    status = "degraded" if partial else "ok"
+    return Cell(status, metric["value"], ci.get("low"), ci.get("high"), reason=partial)
 
 
 def _rank_task(
@@ -333,6 +356,10 @@ def build_leaderboard(
         raise LeaderboardError("no run directories given")
     entries = _load(expand_runs(sources))
     check_same_gold(entries)
+    try:
+        check_same_definitions([e.run for e in entries], PRIMARY_METRIC)
+    except CompareError as err:
+        raise LeaderboardError(str(err)) from None
     tasks = [
         t
         for t in PRIMARY_METRIC
@@ -386,7 +413,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def _value_with_ci(cell: Cell) -> str:
-    if cell.status != "ok":
+    if not cell.scored:
         return MISSING
     if cell.low is None or cell.high is None:
         return _fmt(cell.value)
@@ -421,7 +448,8 @@ def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) 
         row = [_md_escape(e.name)]
         for t in board.tasks:
             cell = e.cells[t]
-            row += [_value_with_ci(cell), MISSING if cell.rank is None else str(cell.rank)]
+            rank = cell.label if cell.status == "degraded" else cell.rank
+            row += [_value_with_ci(cell), MISSING if rank is None else str(rank)]
         rows.append(row)
     lines = [
         f"# Leaderboard: {_md_escape(str(d['name']))} {_md_escape(str(d['version']))}",
@@ -457,7 +485,7 @@ def csv_table(board: Leaderboard) -> tuple[list[str], list[list[Any]]]:
         ]
         for t in board.tasks:
             c = e.cells[t]
-            row += [c.value, c.low, c.high, c.rank, c.status]
+            row += [c.value, c.low, c.high, c.rank, c.label]
         rows.append(row)
     return headers, rows
 
@@ -552,7 +580,7 @@ def to_latex(board: Leaderboard) -> str:
         cells = [latex_escape(e.name)]
         for t in board.tasks:
             c = e.cells[t]
-            if c.status != "ok":
+            if not c.scored:
                 cells += ["---", "---"]
                 continue
             value = _fmt(c.value)
@@ -560,7 +588,8 @@ def to_latex(board: Leaderboard) -> str:
                 value = f"\\textbf{{{value}}}"
             if c.low is not None and c.high is not None:
                 value += f" {{\\scriptsize [{_fmt(c.low)}, {_fmt(c.high)}]}}"
-            cells += [value, "---" if c.rank is None else str(c.rank)]
+            rank = latex_escape(c.label) if c.status == "degraded" else c.rank
+            cells += [value, "---" if rank is None else str(rank)]
         body.append(" & ".join(cells) + r" \\")
     caption = (
         f"Results on {latex_escape(str(d['name']))} {latex_escape(str(d['version']))} "
@@ -602,7 +631,7 @@ def model_index(board: Leaderboard, entry: Entry) -> dict[str, Any]:
     results = []
     for t in board.tasks:
         record = entry.result["tasks"].get(t, {})
-        if record.get("status") != "ok":
+        if entry.cells[t].status != "ok":  # failed, unsupported, or degraded: not published
             continue
         names = [PRIMARY_METRIC[t]] + [
             m for m in record.get("main_metrics", []) if m != PRIMARY_METRIC[t]
@@ -671,7 +700,7 @@ def _main_table(board: Leaderboard) -> str:
         cells = [page_html.num_cell(i, 0), page_html.text_cell(e.name, e.name, "model")]
         for t in board.tasks:
             c = e.cells[t]
-            if c.status != "ok":
+            if not c.scored:
                 title = f"{c.status}: {c.reason}" if c.reason else c.status
                 cells += [
                     f'<td class="missing" data-sort="" title="{esc(title)}">{MISSING}</td>',
@@ -684,6 +713,11 @@ def _main_table(board: Leaderboard) -> str:
                 else ""
             )
             cells.append(page_html.num_cell(c.value, 3, ci))
+            if c.status == "degraded":
+                title = "items failed and were left out of the score: not ranked"
+                cells.append(f'<td class="missing" data-sort="" title="{title}">'
+                             f"{esc(c.label)}</td>")  # fmt: skip
+                continue
             test = c.vs_above
             title = (
                 f"vs {test['model']}: difference {_fmt(test['difference'])}, "

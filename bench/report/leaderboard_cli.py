@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.report import options
 from bench.report.compare import CompareError
 from bench.report.leaderboard import LeaderboardError, build_leaderboard, write_leaderboard
 
@@ -26,18 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "whose sub-directories are runs",
     )
     parser.add_argument("--out", required=True, type=Path, help="output directory")
-    parser.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level of ties")
+    parser.add_argument(
+        "--resamples", type=options.count, default=1000, help="paired bootstrap resamples"
+    )
+    parser.add_argument("--seed", type=options.seed, default=0)
+    parser.add_argument(
+        "--alpha", type=options.alpha, default=0.05, help="significance level of ties"
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.resamples < 1 or not 0 < args.alpha < 1:
-        print(
-            "bench-report leaderboard: --resamples must be ≥ 1, --alpha in (0, 1)", file=sys.stderr
-        )
-        return 2
     try:
         board = build_leaderboard(args.runs, args.resamples, args.seed, args.alpha)
         if not args.no_plots:
@@ -50,6 +50,12 @@ def main(args: argparse.Namespace) -> int:
         written = write_leaderboard(board, args.out, with_plots=not args.no_plots)
     except (LeaderboardError, CompareError) as err:  # CompareError: a run's files are malformed
         print(f"bench-report leaderboard: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # the runs were read (a CompareError otherwise): --out is unusable
+        print(
+            f"bench-report leaderboard: --out {args.out}: cannot write ({err.strerror or err})",
+            file=sys.stderr,
+        )
         return 2
     print(
         f"{len(board.entries)} runs on {board.dataset['name']} {board.dataset['version']}: "

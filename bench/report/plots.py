@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bench.extras import install_hint
+
 if TYPE_CHECKING:
     from bench.report.leaderboard import Entry, Leaderboard
 
@@ -49,9 +51,9 @@ class PlotError(RuntimeError):
 def _figure(width: float, height: float) -> Any:
     try:
         from matplotlib.figure import Figure  # no pyplot: PNGs are drawn by Agg
-    except ImportError as err:  # pragma: no cover - depends on the environment
+    except ImportError as err:
         raise PlotError(
-            "plots need matplotlib: pip install 'bench[report]' (or pass --no-plots)"
+            f"plots need matplotlib: {install_hint('report')} (or pass --no-plots)"
         ) from err
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 

@@ -46,6 +46,25 @@ def _interval(metric: dict[str, Any]) -> list[Any]:
     return [ci.get("low"), ci.get("high")]
 
 
+def degraded(record: dict[str, Any]) -> str | None:
+    """``"k/n failed"`` for an ``ok`` task some of whose items failed (scored without
+    them, as ``max_failure_rate`` allowed), else None."""
+    failures = record.get("failures")
+    if record.get("status") != "ok" or not isinstance(failures, dict):
+        return None
+    count, n = failures.get("count"), failures.get("n")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (count, n)) or not count:
+        return None
+    return f"{count}/{n} failed"
+
+
+def task_status(record: dict[str, Any]) -> str:
+    """A task's status as shown: ``degraded (k/n failed)`` (see :func:`degraded`), else its
+    ``status`` (ok, failed, unsupported)."""
+    partial = degraded(record)
+    return f"degraded ({partial})" if partial else str(record.get("status", "missing"))
+
+
 def _rows(result: dict[str, Any], main_only: bool) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for task, record in result["tasks"].items():
@@ -55,7 +74,7 @@ def _rows(result: dict[str, Any], main_only: bool) -> list[list[Any]]:
         names = record["main_metrics"] if main_only else list(record["metrics"])
         for name in names:
             metric = record["metrics"][name]
-            rows.append([task, name, metric["value"], *_interval(metric), "ok"])
+            rows.append([task, name, metric["value"], *_interval(metric), task_status(record)])
     return rows
 
 

@@ -2,36 +2,53 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
 
 from bench.data.schema import ATTRIBUTION_TYPES
 from bench.metrics.attribution import (
+    DEFAULT_MIN_OVERLAP,
     AttributionRecord,
     attribution_counts,
     attribution_metrics,
     attribution_scores,
-    build_alias_table,
+    content_iou,
+    content_tokens,
     match_attributions,
-    resolve_speaker,
+    same_speaker,
 )
 from bench.metrics.bootstrap import resample_sums
 from bench.metrics.clusters import Clusters
+from bench.metrics.speakers import build_alias_table, resolve_speaker
 from bench.metrics.values import MetricValue
 from bench.predictions import AttributionPrediction, TextItem
-from bench.tasks.base import Task, TaskScore
+from bench.tasks.base import Bootstrap, Task, TaskScore
 
 
 class AttributionTask(Task):
     name: ClassVar[str] = "attribution"
+    # 2: e2e needs content IoU >= min_overlap, token-level content F1, no credit for two
+    # missing speakers, pairs-first matching
+    metrics_version: ClassVar[int] = 2
     main_metrics: ClassVar[tuple[str, ...]] = (
         "content_exact_f1",
-        "content_overlap_f1",
+        "content_token_f1",
         "source_accuracy",
         "e2e_f1",
     )
     units: ClassVar[tuple[str, ...]] = ("cluster", "quote", "item")
+
+    def __init__(
+        self,
+        gold: Any,
+        adapter_name: str,
+        bootstrap: Bootstrap | None = None,
+        min_overlap: float = DEFAULT_MIN_OVERLAP,
+    ) -> None:
+        super().__init__(gold, adapter_name, bootstrap)
+        self.min_overlap = min_overlap  # content IoU from which a pair is a found quote
 
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, list | tuple):
@@ -56,26 +73,32 @@ class AttributionTask(Task):
         self, items: list[TextItem], predictions: list[list[AttributionPrediction]]
     ) -> TaskScore:
         aliases = build_alias_table(self.gold.speakers)
-        gold = list(self.gold.records)
+        texts = {item.id: item.text for item in items}
+        gold = [
+            replace(g, tokens=content_tokens(texts[g.item_id], g.content))
+            for g in self.gold.records
+            if g.item_id in texts
+        ]
         pred, raw_speakers = [], []
         for item, atts in zip(items, predictions, strict=True):
             for att in atts:
+                content = tuple(tuple(piece) for piece in att.content)
                 pred.append(
                     AttributionRecord(
                         item.id,
-                        tuple(tuple(piece) for piece in att.content),
+                        content,
                         resolve_speaker(att.speaker, aliases),
                         tuple(att.cue) if att.cue is not None else None,
                         tuple(att.source) if att.source is not None else None,
                         att.type,
+                        content_tokens(item.text, content),
                     )
                 )
                 raw_speakers.append(att.speaker)
-        matches = match_attributions(gold, pred)
-        metrics, pairs = attribution_scores(gold, pred, matches)
-        texts = {item.id: item.text for item in items}
+        matches = match_attributions(gold, pred, self.min_overlap)
+        metrics, pairs = attribution_scores(gold, pred, matches, self.min_overlap)
         clusters = self.clusters([item.id for item in items])
-        samples = _samples(gold, pred, raw_speakers, pairs, texts, clusters)
+        samples = _samples(gold, pred, raw_speakers, pairs, texts, clusters, self.min_overlap)
         return TaskScore(
             intervals=self._intervals(gold, pred, matches, metrics, clusters),
             metrics=metrics,
@@ -85,6 +108,7 @@ class AttributionTask(Task):
                 "predicted": len(pred),
             },
             samples=samples,
+            breakdown={"min_overlap": self.min_overlap},
         )
 
     def _intervals(
@@ -102,8 +126,9 @@ class AttributionTask(Task):
         names = [name for name, metric in metrics.items() if metric.value is not None]
         if self.bootstrap is None or not (gold or pred) or not names:
             return {}
+        unit, items = self.bootstrap.unit, clusters.items
         counts = attribution_counts(
-            gold, pred, matches, self.bootstrap.unit, clusters.items, clusters=clusters
+            gold, pred, matches, unit, items, self.min_overlap, clusters=clusters
         )
 
         def statistic(indices: np.ndarray) -> np.ndarray:
@@ -120,14 +145,17 @@ def _samples(
     pairs: list[tuple[int, int]],
     texts: dict[str, str],
     clusters: Clusters,
+    min_overlap: float,
 ) -> list[dict[str, Any]]:
     """One row per gold record (with its matched prediction) and per unmatched prediction.
 
-    A record shows its content pieces (and their text), resolved speaker id, type, and
-    cue and source spans (``[start, end]`` or null), enough to rebuild the records and
-    rescore them per item (:func:`bench.report.compare_items.compare_metric`); where the
-    item has gold segments, the ``segment`` ``[start, end, id]`` its content starts in
-    (the bootstrap cluster)."""
+    A record shows its content pieces (and their text and tokens), resolved speaker id,
+    type, and cue and source spans (``[start, end]`` or null), enough to rebuild the
+    records and rescore them per item (:func:`bench.report.compare_items.compare_metric`);
+    where the item has gold segments, the ``segment`` ``[start, end, id]`` its content
+    starts in (the bootstrap cluster). A row says whether the contents are equal, overlap
+    at all, overlap with IoU ≥ ``min_overlap`` (``content_match``, with the ``iou``),
+    whether the speakers agree, and ``e2e_correct`` (both)."""
 
     def show(record: AttributionRecord) -> dict[str, Any]:
         text = texts.get(record.item_id, "")
@@ -135,6 +163,7 @@ def _samples(
         return {
             "content": [list(piece) for piece in record.content],
             "text": " … ".join(text[s:e] for s, e in record.content),
+            "tokens": [list(token) for token in record.tokens],
             "speaker": record.speaker,
             "type": record.type,
             "cue": list(record.cue) if record.cue is not None else None,
@@ -146,6 +175,8 @@ def _samples(
     for i, g in enumerate(gold):
         j = matched.get(i)
         p = pred[j] if j is not None else None
+        iou = content_iou(g, p) if p else 0.0
+        speaker = bool(p and same_speaker(g, p))
         rows.append(
             {
                 "id": g.item_id,
@@ -153,7 +184,10 @@ def _samples(
                 "pred": show(p) | {"speaker_text": raw_speakers[j]} if p else None,
                 "content_exact": bool(p and sorted(p.content) == sorted(g.content)),
                 "overlap_match": p is not None,
-                "speaker_correct": bool(p and p.speaker == g.speaker),
+                "iou": iou,
+                "content_match": iou >= min_overlap,
+                "speaker_correct": speaker,
+                "e2e_correct": speaker and iou >= min_overlap,
             }
         )
     for j in sorted(set(range(len(pred))) - set(matched.values())):
@@ -164,7 +198,10 @@ def _samples(
                 "pred": show(pred[j]) | {"speaker_text": raw_speakers[j]},
                 "content_exact": False,
                 "overlap_match": False,
+                "iou": 0.0,
+                "content_match": False,
                 "speaker_correct": False,
+                "e2e_correct": False,
             }
         )
     return rows

@@ -12,7 +12,7 @@ import numpy as np
 from bench.adapters.base import Adapter
 from bench.metrics.clusters import Clusters
 from bench.metrics.values import MetricValue
-from bench.predictions import TextItem
+from bench.predictions import PredictionFailure, TextItem
 
 
 class PredictionError(ValueError):
@@ -70,6 +70,9 @@ class Task:
     """A task turns gold into model inputs, checks predictions and scores them."""
 
     name: ClassVar[str]
+    # The version of the task's metric definitions, stored in result.json
+    # (tasks.<task>.metrics_version): reports refuse to mix runs of different versions.
+    metrics_version: ClassVar[int]
     main_metrics: ClassVar[tuple[str, ...]]
 
     units: ClassVar[tuple[str, ...]] = ("item",)  # what the bootstrap may resample
@@ -103,18 +106,26 @@ class Task:
         return predictions
 
     def validate(self, items: Sequence[TextItem], predictions: Sequence[Any]) -> None:
+        """One prediction per item, each valid; a :class:`PredictionFailure` stands for none."""
         if len(predictions) != len(items):
             raise PredictionError(
                 f"{self.adapter_name}: {self.name}: returned {len(predictions)} predictions "
                 f"for {len(items)} items"
             )
         for item, prediction in zip(items, predictions, strict=True):
+            if isinstance(prediction, PredictionFailure):
+                for name in ("reason", "message"):
+                    value = getattr(prediction, name)
+                    if not (isinstance(value, str) and value):
+                        raise self.error(item, f"failure.{name}", "expected a non-empty string")
+                continue
             self.validate_item(item, prediction)
 
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         raise NotImplementedError
 
     def score(self, items: list[TextItem], predictions: list[Any]) -> TaskScore:
+        """Metrics over ``items`` and their gold only (the answered items of the task)."""
         raise NotImplementedError
 
     def error(self, item: TextItem, field: str, problem: str) -> PredictionError:

@@ -5,12 +5,21 @@
 with half credit; overlap with the right type), with their COR/INC/PAR/MIS/SPU
 counts per label under ``breakdown.semeval``. Every metric gets a bootstrap interval
 (``NerTask._intervals``).
+
+On a token dataset (CoNLL: an item is its tokens joined by single spaces) the
+SemEval schemes are computed on token offsets, as nervaluate computes them on
+the CoNLL tags: its ent_type choice among overlapping gold spans (the smallest
+|Δstart| + |Δend|) and its overlap percentage depend on the unit of the offsets.
+An item with a predicted span that does not fall on token boundaries (which no
+tags can express) keeps character offsets (:func:`bench.metrics.spans.token_spans`).
+``strict_*`` are the same in either unit.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from bench.data.conll import token_offsets
 from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
     span_macro_f1_statistic,
@@ -18,6 +27,7 @@ from bench.metrics.spans import (
     span_units,
     strict_scores,
     strict_units,
+    token_spans,
 )
 from bench.metrics.values import MetricValue, precision_recall_f1
 from bench.predictions import EntityPrediction, TextItem
@@ -26,6 +36,7 @@ from bench.tasks.base import Task, TaskScore
 
 class NerTask(Task):
     name: ClassVar[str] = "ner"
+    metrics_version: ClassVar[int] = 2  # 2: SemEval schemes on token offsets on token data
     main_metrics: ClassVar[tuple[str, ...]] = ("strict_precision", "strict_recall", "strict_f1")
     units: ClassVar[tuple[str, ...]] = ("cluster", "entity", "item")
 
@@ -40,12 +51,15 @@ class NerTask(Task):
                 raise self.error(item, f"entities[{i}].label", f"unknown label {entity.label!r}")
 
     def score(self, items: list[TextItem], predictions: list[list[EntityPrediction]]) -> TaskScore:
-        gold = set(self.gold.spans)
+        ids = {item.id for item in items}
+        gold = {span for span in self.gold.spans if span[0] in ids}
         pred = {(item.id, e.start, e.end, e.label)
                 for item, entities in zip(items, predictions, strict=True)
                 for e in entities}  # fmt: skip
         micro, per_label = strict_scores(gold, pred)
-        semeval = span_scores(gold, pred)
+        tokens = self._tokens(items)
+        gold_sem, pred_sem = token_spans(gold, pred, tokens) if tokens else (gold, pred)
+        semeval = span_scores(gold_sem, pred_sem)
         for scheme in ("exact", "partial", "ent_type"):
             for name in ("precision", "recall", "f1"):
                 micro[f"{scheme}_{name}"] = semeval["micro"][scheme][name]
@@ -60,19 +74,20 @@ class NerTask(Task):
         for item in items:
             g, p = (sorted(spans) for spans in by_item[item.id])
             tp = len(set(g) & set(p))
-            segments = clusters.segments.get(item.id, ())
-            samples.append(
-                {
-                    "id": item.id,
-                    "gold": [[s, e, label, item.text[s:e]] for s, e, label in g],
-                    "pred": [[s, e, label, item.text[s:e]] for s, e, label in p],
-                    "tp": tp,
-                    "fp": len(p) - tp,
-                    "fn": len(g) - tp,
-                    "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
-                }
-                | ({"segments": [[s, e, seg] for _, s, e, seg in segments]} if segments else {})
-            )
+            row = {
+                "id": item.id,
+                "gold": [[s, e, label, item.text[s:e]] for s, e, label in g],
+                "pred": [[s, e, label, item.text[s:e]] for s, e, label in p],
+                "tp": tp,
+                "fp": len(p) - tp,
+                "fn": len(g) - tp,
+                "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
+            }
+            if tokens:  # what compare needs to recompute the SemEval schemes
+                row["tokens"] = [list(span) for span in tokens[item.id]]
+            if segments := clusters.segments.get(item.id):  # the bootstrap clusters
+                row["segments"] = [[s, e, seg] for _, s, e, seg in segments]
+            samples.append(row)
         if self.bootstrap is not None:
             for label, scores in per_label.items():
                 rows = strict_units(gold, pred, self.bootstrap.unit, items=item_ids, label=label,
@@ -80,15 +95,27 @@ class NerTask(Task):
                 scores["ci95"] = {name: ci.to_json()
                                   for name, ci in self.bootstrap.prf(rows, "").items()}  # fmt: skip
         return TaskScore(
-            intervals=self._intervals(gold, pred, item_ids, clusters),
+            intervals=self._intervals(gold, pred, gold_sem, pred_sem, item_ids, clusters),
             metrics={name: MetricValue(value) for name, value in micro.items()},
             counts={"items": len(items), "gold_entities": len(gold), "predicted": len(pred)},
             samples=samples,
             breakdown={"per_label": per_label, "semeval": semeval},
         )
 
+    def _tokens(self, items: list[TextItem]) -> dict[str, list[tuple[int, int]]]:
+        """Each item's token spans on a token dataset (its text split on spaces), else {}."""
+        if not self.gold.tokenized:
+            return {}
+        return {item.id: token_offsets(item.text.split(" ")) for item in items}
+
     def _intervals(
-        self, gold: set, pred: set, item_ids: list[str], clusters: Clusters
+        self,
+        gold: set,
+        pred: set,
+        gold_sem: set,
+        pred_sem: set,
+        item_ids: list[str],
+        clusters: Clusters,
     ) -> dict[str, Any]:
         """An interval for every metric, all resampling the same kind of unit.
 
@@ -97,14 +124,17 @@ class NerTask(Task):
         a correct one counted once (:func:`bench.metrics.spans.strict_units`).
         ``exact_*``, ``partial_*``, ``ent_type_*`` and ``strict_macro_f1``: the units of
         :func:`bench.metrics.spans.span_units` — an item, or an entity of that scheme's
-        matching (a matched pair, an SPU or a MIS), or the sum of these per cluster.
+        matching (a matched pair, an SPU or a MIS), or the sum of these per cluster, on
+        ``gold_sem`` and ``pred_sem`` (token offsets on a token dataset:
+        :func:`~bench.metrics.spans.token_spans`; its items, sentences, have no segments,
+        so each is one cluster whatever the offsets).
         """
         if self.bootstrap is None:
             return {}
         unit = self.bootstrap.unit
         strict = strict_units(gold, pred, unit, items=item_ids, clusters=clusters)
         intervals = self.bootstrap.prf(strict, "strict_")
-        units = span_units(gold, pred, unit, items=item_ids, clusters=clusters)
+        units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
         for scheme in ("exact", "partial", "ent_type"):
             intervals |= self.bootstrap.prf(units.overall[scheme], f"{scheme}_")
         macro = units.per_label["strict"]

@@ -40,6 +40,7 @@ from bench.tasks.base import Bootstrap, Task, TaskScore
 
 class ToxicityTask(Task):
     name: ClassVar[str] = "toxicity"
+    metrics_version: ClassVar[int] = 2  # 2: madlibs terms matched one by one; ECE bins as sklearn
     main_metrics: ClassVar[tuple[str, ...]] = ("roc_auc", "average_precision", "f1")
 
     def __init__(

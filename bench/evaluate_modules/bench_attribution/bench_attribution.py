@@ -3,23 +3,32 @@
 import datasets
 import evaluate
 
-from bench.metrics.attribution import AttributionRecord, attribution_scores
+from bench.metrics.attribution import (
+    DEFAULT_MIN_OVERLAP,
+    AttributionRecord,
+    attribution_scores,
+    content_tokens,
+)
 
-_DESCRIPTION = """Attribution (who said what) scored as in bench: content exact and
-character-overlap F1 (one-to-one Hungarian matching), cue and source span F1,
-speaker accuracy and type accuracy on matched contents, end-to-end F1. Speakers
-are compared as given (resolve free-text names to ids first). Undefined values
-(e.g. speaker accuracy without a matched content) are returned as None."""
+_DESCRIPTION = """Attribution (who said what) scored as in bench: content exact, any-overlap
+and IoU >= min_overlap F1 (one-to-one Hungarian matching), token-level content P/R/F1
+(with the items' texts), cue and source span F1, speaker accuracy and type accuracy on
+contents matched with IoU >= min_overlap, end-to-end F1. Speakers are compared as given
+(resolve free-text names to ids first). Undefined values (e.g. speaker accuracy without
+a matched content) are returned as None."""
 
 _KWARGS = """
 Args:
     predictions: per item, a list of {"content": [[start, end], ...], "speaker": str,
         "cue": [start, end] or [], "source": [start, end] or [], "type": str or ""}.
     references: per item, the gold records in the same form.
+    texts: optional, per item its text: the token-level metrics need it.
+    min_overlap: the content IoU from which a pair is a found quote (default 0.5).
 Returns:
-    content_exact_f1, content_overlap_f1, source_accuracy, e2e_f1, cue_exact_f1,
-    cue_overlap_f1, source_exact_f1, source_overlap_f1, type_accuracy and
-    content_overlap_f1.<type> for each gold type.
+    content_exact_f1, content_overlap_f1, content_iou_f1, source_accuracy, e2e_f1,
+    cue_exact_f1, cue_overlap_f1, source_exact_f1, source_overlap_f1, type_accuracy,
+    content_overlap_f1.<type> for each gold type, and with texts
+    content_token_precision, content_token_recall and content_token_f1.
 """
 
 _RECORD = {
@@ -31,18 +40,22 @@ _RECORD = {
 }
 
 
-def _records(rows, item):
-    return [
-        AttributionRecord(
-            item,
-            tuple(tuple(piece) for piece in row["content"]),
-            row["speaker"] or None,
-            tuple(row["cue"]) if row.get("cue") else None,
-            tuple(row["source"]) if row.get("source") else None,
-            row.get("type") or None,
+def _records(rows, item, text):
+    out = []
+    for row in rows:
+        content = tuple(tuple(piece) for piece in row["content"])
+        out.append(
+            AttributionRecord(
+                item,
+                content,
+                row["speaker"] or None,
+                tuple(row["cue"]) if row.get("cue") else None,
+                tuple(row["source"]) if row.get("source") else None,
+                row.get("type") or None,
+                content_tokens(text, content) if text is not None else (),
+            )
         )
-        for row in rows
-    ]
+    return out
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS)
@@ -55,10 +68,15 @@ class BenchAttribution(evaluate.Metric):
             features=datasets.Features({"predictions": [_RECORD], "references": [_RECORD]}),
         )
 
-    def _compute(self, predictions, references):
+    def _compute(self, predictions, references, texts=None, min_overlap=DEFAULT_MIN_OVERLAP):
         gold, pred = [], []
         for item, (p, r) in enumerate(zip(predictions, references, strict=True)):
-            pred += _records(p, str(item))
-            gold += _records(r, str(item))
-        metrics, _ = attribution_scores(gold, pred)
-        return {name: value.value for name, value in metrics.items()}
+            text = texts[item] if texts is not None else None
+            pred += _records(p, str(item), text)
+            gold += _records(r, str(item), text)
+        metrics, _ = attribution_scores(gold, pred, min_overlap=min_overlap)
+        return {
+            name: value.value
+            for name, value in metrics.items()
+            if texts is not None or not name.startswith("content_token_")
+        }
