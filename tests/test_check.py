@@ -85,7 +85,7 @@ def test_unchanged_model_passes_against_its_own_baseline(runs, capsys):
     assert "| metric " in out and "| p-value | units " in out and out.rstrip().endswith("10 ok")
     units = {r.key: r.units for r in report.rows if r.units is not None}
     assert set(units) == set(primary)  # no other test: no drop beyond tolerance
-    assert [units[key].split()[1] for key in primary] == ["entities", "quotes", "items"]
+    assert [units[key].split()[1] for key in primary] == ["clusters", "clusters", "items"]
     for key, text in units.items():
         assert f"| {text} " in next(line for line in out.splitlines() if f"| {key} " in line)
 
@@ -107,8 +107,9 @@ def test_degraded_adapter_is_a_regression_with_junit_failures(runs, tmp_path, ca
 
 
 def test_secondary_metrics_get_an_item_level_paired_test(runs, tmp_path):
-    """Beyond its tolerance, a secondary metric is judged by the item-level paired test
-    when there are enough items (40 segments), and fails with the reason otherwise."""
+    """Beyond its tolerance, a secondary metric is judged by the paired test when there
+    are enough units (the 40 segments), and fails with the reason otherwise (the three
+    documents of samples that do not record their segments)."""
     baseline = _yaml(
         tmp_path / "check.yaml",
         f"baseline: {runs['baseline'] / 'result.json'}\n"
@@ -128,12 +129,24 @@ def test_secondary_metrics_get_an_item_level_paired_test(runs, tmp_path):
     for key in ("toxicity.average_precision", "toxicity.brier"):
         assert scrambled[key].verdict == "regression" and scrambled[key].p_value < 0.05, key
     halved = {r.key: r for r in check(runs["halved"], baseline).rows}
+    assert halved["ner.exact_f1"].verdict == "regression"  # on the 40 segments
+    assert halved["ner.exact_f1"].p_value < 0.05
+    for run in ("baseline", "halved"):  # samples written before they recorded segments
+        shutil.copytree(runs[run], tmp_path / run)
+        samples = tmp_path / run / "samples" / "ner.jsonl"
+        rows = [json.loads(line) for line in samples.read_text().splitlines()]
+        samples.write_text("".join(json.dumps(row | {"segments": []}) + "\n" for row in rows))
+    old = _yaml(tmp_path / "old.yaml", baseline.read_text().replace(
+        str(runs["baseline"]), str(tmp_path / "baseline")))  # fmt: skip
+    halved = {r.key: r for r in check(tmp_path / "halved", old).rows}
     assert halved["ner.exact_f1"].verdict == "regression"
-    assert "not attempted: 3 items to resample, fewer than the 20" in halved["ner.exact_f1"].reason
+    assert "not attempted: 3 clusters to resample, fewer than the 20" in (
+        halved["ner.exact_f1"].reason
+    )
 
 
 def test_the_primary_tests_follow_the_same_minimum_of_units(runs, monkeypatch):
-    """check and compare share one rule: raised above the entities of the seed article,
+    """check and compare share one rule: raised above the clusters of the seed article,
     the primary NER test is not attempted and the drop fails with the reason."""
     import bench.report.compare
 
@@ -141,7 +154,7 @@ def test_the_primary_tests_follow_the_same_minimum_of_units(runs, monkeypatch):
     report = check(runs["halved"], runs["baseline"])
     row = {r.key: r for r in report.rows}["ner.strict_f1"]
     assert row.verdict == "regression" and row.p_value is None
-    assert row.units.endswith(" entities") and int(row.units.split()[0]) > 100
+    assert row.units == "40 clusters"  # the seed article's gold segments
     assert f"not attempted: {row.units} to resample, fewer than the 1000" in row.reason
     line = next(x for x in report.render().splitlines() if x.startswith("| ner.strict_f1 "))
     assert f"| not attempted | {row.units} " in line

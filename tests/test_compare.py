@@ -192,6 +192,10 @@ def _drop(field):
     return edit
 
 
+def _first_row(old, new):
+    return lambda rows: [rows[0].replace(old, new, 1), *rows[1:]]
+
+
 @pytest.mark.parametrize(
     ("file", "edit", "message"),
     [
@@ -205,6 +209,12 @@ def _drop(field):
         ("samples/ner.jsonl", lambda rows: [rows[0].replace('"gold": [[', '"gold": [["x", '),
                                             *rows[1:]],
          "samples/ner.jsonl:1: gold[0]: expected [start, end, label, text]"),
+        ("samples/ner.jsonl", _first_row('"segments": [[', '"segments": [["x", '),
+         "samples/ner.jsonl:1: segments[0]: expected [start, end, segment id]"),
+        ("samples/attribution.jsonl", _first_row('"segment": [', '"segment": [1.5, '),
+         "samples/attribution.jsonl:1: gold.segment: expected [start, end, segment id]"),
+        ("samples/attribution.jsonl", _first_row('"content": [[', '"content": [[[],'),
+         "samples/attribution.jsonl:1: gold.content: expected a non-empty list of [start, end]"),
         ("samples/ner.jsonl", lambda rows: [rows[0].replace('"gold": ',
                                                             '"tokens": [[0]], "gold": '),
                                             *rows[1:]],
@@ -293,7 +303,9 @@ def test_each_item_level_difference_is_the_difference_of_the_reported_values(run
     for metric, test in tests.items():
         expected = _reported(run_a, task, metric) - _reported(run_b, task, metric)
         assert test.difference == pytest.approx(expected, abs=1e-9), metric
-        assert test.unit == "item"
+        assert test.unit == ("item" if task == "toxicity" else "cluster")
+        if task == "ner":
+            assert test.n_units == 40  # the seed article's gold segments, empty ones too
     both = set(run_a.result["tasks"][task]["metrics"]) & set(run_b.result["tasks"][task]["metrics"])
     assert set(tests) | set(skipped) == both | set(skipped)
 
@@ -336,7 +348,7 @@ def test_oracle_is_significantly_better_than_empty_on_items(runs):
     test = compare_metric(oracle, empty, "toxicity", "brier", n_resamples=300)
     assert test.difference < 0 and test.high < 0 and test.p_value < 0.01
     test = compare_metric(oracle, empty, "ner", "partial_f1", n_resamples=50)
-    assert test.difference == 1.0 and test.n_units == 3  # the three items of the dataset
+    assert test.difference == 1.0 and test.n_units == 40  # the seed article's segments
 
 
 @pytest.mark.parametrize("method", ["bootstrap", "randomization"])
@@ -360,18 +372,24 @@ def test_a_paired_test_needs_min_units(method):
 
 
 def test_cli_does_not_test_the_seed_articles_three_documents(runs):
-    """The issue's case: an item-level p-value for NER from three documents (it was
-    0.001) is not attempted; the entity-level test of the same metric is."""
-    done = _report(runs["rules"], runs["oracle"], "--metric", "ner.strict_f1", "--resamples", "200")
+    """The issue's case: a p-value from the seed article's three documents (NER's was
+    0.001 on items) is not attempted; NER's tests, primary or not, resample its 40
+    segments."""
+    done = _report(runs["rules"], runs["oracle"], "--metric", "ner.strict_f1", "--metric",
+                   "toxicity.document_roc_auc", "--resamples", "200")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    row = next(line for line in done.stdout.splitlines() if line.startswith("| ner "))
-    assert [c.strip() for c in row.strip("|").split("|")][-4:] == [
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("| ner ", "| tox"))]
+    rows = {".".join(c.strip() for c in line.split("|")[1:3]): line for line in lines}
+    assert [c.strip() for c in rows["toxicity.document_roc_auc"].strip("|").split("|")][-4:] == [
         "-", "-", "not attempted", "3 items"]  # fmt: skip
-    assert "- ner.strict_f1: not attempted: 3 items to resample, fewer than the 20" in done.stdout
+    assert "- toxicity.document_roc_auc: not attempted: 3 items to resample, fewer than the 20" in (
+        done.stdout
+    )
+    p, units = [c.strip() for c in rows["ner.strict_f1"].strip("|").split("|")][-2:]
+    assert float(p) < 0.05 and units == "40 clusters"
     done = _report(runs["rules"], runs["oracle"], "--task", "ner", "--resamples", "200")
     row = next(line for line in done.stdout.splitlines() if line.startswith("| ner "))
-    p, units = [c.strip() for c in row.strip("|").split("|")][-2:]
-    assert float(p) < 0.05 and units.endswith(" entities") and int(units.split()[0]) > MIN_UNITS
+    assert [c.strip() for c in row.strip("|").split("|")][-2:] == [p, units]  # the same test
 
 
 def test_macro_f1_aligns_the_label_columns_of_the_two_runs(runs):
@@ -508,6 +526,15 @@ def _report(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+# the units of the seed article (rules against empty): ner's clusters are its 40 gold
+# segments, attribution's the 21 segments holding a quote of the gold or of the rules
+UNITS_OF_SEED = {
+    "ner": (40, "clusters"),
+    "attribution": (21, "clusters"),
+    "toxicity": (40, "items"),
+}
+
+
 def test_cli_all_metrics_prints_every_testable_metric_and_lists_the_others(runs):
     done = _report(runs["rules"], runs["empty"], "--all-metrics", "--resamples", "50")
     assert done.returncode == 0, done.stderr
@@ -522,13 +549,12 @@ def test_cli_all_metrics_prints_every_testable_metric_and_lists_the_others(runs)
     for task, metrics in TESTED.items():
         for metric in metrics:
             cells = [c.strip() for c in rows[(task, metric)].strip().strip("|").split("|")]
-            # the seed article: 3 items (documents) for ner and attribution, 40 segments
-            n = 40 if task == "toxicity" and not metric.startswith("document_") else 3
-            assert cells[-1] == f"{n} items", cells
+            n, unit = UNITS_OF_SEED[task] if not metric.startswith("document_") else (3, "items")
+            assert cells[-1] == f"{n} {unit}", cells
             if n < MIN_UNITS:
                 assert cells[-4:-1] == ["-", "-", "not attempted"], cells
                 assert (
-                    f"- {task}.{metric}: not attempted: 3 items to resample, fewer than the "
+                    f"- {task}.{metric}: not attempted: {n} {unit} to resample, fewer than the "
                     f"{MIN_UNITS} a paired test needs" in untested
                 )
             else:
@@ -556,7 +582,7 @@ def test_cli_without_the_flags_prints_the_primary_metrics_only(runs):
     assert "skipped" not in done.stdout and "not attempted" not in done.stdout
     rows = [line.strip("|").split("|") for line in done.stdout.splitlines()[3:6]]
     assert [row[1].strip() for row in rows] == ["strict_f1", "e2e_f1", "roc_auc"]
-    assert [row[-1].split()[1] for row in rows] == ["entities", "quotes", "items"]
+    assert [row[-1].split()[1] for row in rows] == ["clusters", "clusters", "items"]
     assert all(int(row[-1].split()[0]) >= MIN_UNITS for row in rows)
 
 

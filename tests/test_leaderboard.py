@@ -187,6 +187,10 @@ def test_per_label_f1_matches_the_run_breakdown(runs):
         assert computed[label]["f1"] == pytest.approx(scores["f1"]), label
         assert computed[label]["support"] == scores["support"]
         assert computed[label]["low"] <= computed[label]["f1"] <= computed[label]["high"]
+    # the same clusters and draws as the run's own per-label intervals (issue 10)
+    ci = next(iter(per_label.values()))["ci95"]["f1"]
+    again = ner_label_f1(run_, ci["n_resamples"], ci["seed"])[next(iter(per_label))]
+    assert ci["unit"] == "cluster" and (again["low"], again["high"]) == (ci["low"], ci["high"])
 
 
 def test_mixed_gold_is_refused_with_exit_2(runs, tmp_path, capsys):

@@ -50,6 +50,7 @@ from bench.metrics.bio import (
     decode,
 )
 from bench.metrics.bootstrap import prf_statistic
+from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
     SCHEMES,
     UNITS,
@@ -749,6 +750,12 @@ def test_strict_scores_keeps_its_keys():
 # ------------------------------------------------------------------- bootstrap units
 
 ITEMS = ["doc-a", "doc-b", 3, "no-spans"]
+# Segments of some items (doc-b's first starts after 0; item 3 is its own cluster): 7 clusters.
+CLUSTERS = Clusters(
+    ITEMS,
+    [("doc-a", 0, 10, "a1"), ("doc-a", 10, 25, "a2"), ("doc-a", 25, 200, "a3"),
+     ("doc-b", 5, 40, "b1"), ("doc-b", 40, 300, "b2"), ("no-spans", 0, 9, "n1")],
+)  # fmt: skip
 # The rows an entity unit can have: COR, INC, PAR pairs, SPU, MIS.
 ENTITY_ROWS = {(1.0, 1.0, 1.0), (0.0, 1.0, 1.0), (0.5, 1.0, 1.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)}
 
@@ -776,7 +783,7 @@ def test_span_units_add_up_to_span_counts(unit):
     """Σ over units of (credit, ACTUAL, POSSIBLE) = span_counts', overall and per label."""
     for gold, pred, options in _random_cases(20, 150):
         counts = span_counts(gold, pred, **options)
-        units = span_units(gold, pred, unit, items=ITEMS, **options)
+        units = span_units(gold, pred, unit, items=ITEMS, clusters=CLUSTERS, **options)
         assert units.unit == unit and units.labels == counts.labels
         for scheme in SCHEMES:
             overall, per_label = units.overall[scheme], units.per_label[scheme]
@@ -788,6 +795,10 @@ def test_span_units_add_up_to_span_counts(unit):
             if unit == "item":
                 assert overall.shape[0] == per_label.shape[0] == len(ITEMS)
                 assert not overall[ITEMS.index("no-spans")].any()
+                continue
+            if unit == "cluster":
+                assert overall.shape[0] == per_label.shape[0] == len(CLUSTERS) == 7
+                assert not overall[-1].any()  # no-spans' segment
                 continue
             c = counts.overall[scheme]
             assert overall.shape[0] == c.actual + c.missed  # each pair, SPU and MIS once
@@ -847,7 +858,8 @@ def test_macro_f1_averages_the_labels_present_in_the_resample():
     pred = [("a", 0, 2, "PER")]
     items = ["a", "b", "c"]
     for unit in UNITS:
-        rows = span_units(gold, pred, unit, items=items).per_label["strict"]
+        rows = span_units(gold, pred, unit, items=items, clusters=Clusters(items)).per_label
+        rows = rows["strict"]
         full = np.arange(len(rows))[None, :]
         assert span_macro_f1_statistic(rows)(full).tolist() == [0.5]
     assert span_scores(gold, pred)["macro"]["strict"]["f1"] == 0.5
@@ -866,10 +878,10 @@ def test_span_unit_order_does_not_depend_on_input_order():
     rng = random.Random(3)
     for gold, pred, options in _random_cases(22, 30):
         for unit in UNITS:
-            units = span_units(gold, pred, unit, items=ITEMS, **options)
+            units = span_units(gold, pred, unit, items=ITEMS, clusters=CLUSTERS, **options)
             shuffled = span_units(
                 rng.sample(gold, len(gold)), rng.sample(pred, len(pred)), unit, items=ITEMS,
-                **options,
+                clusters=CLUSTERS, **options,
             )  # fmt: skip
             for scheme in SCHEMES:
                 assert np.array_equal(units.overall[scheme], shuffled.overall[scheme])

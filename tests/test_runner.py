@@ -205,6 +205,20 @@ def test_bootstrap_unit_is_configurable(tmp_path, task, unit, n_units):
         assert ci["n_units"] > 150  # gold ∪ predicted spans
 
 
+def test_by_default_ner_and_attribution_resample_the_seed_articles_segments(tmp_path, gold):
+    """Issue 10: the three documents hold 40 gold segments, each a cluster; every interval
+    records its unit and their number, and the samples record each item's segments."""
+    outcome = _run(tmp_path, "rules", "bootstrap.resamples=100")
+    for task in ("ner", "attribution"):
+        for name, metric in outcome.result["tasks"][task]["metrics"].items():
+            if "ci95" in metric:
+                assert metric["ci95"]["unit"] == "cluster", (task, name)
+                assert metric["ci95"]["n_units"] == len(gold.segments) == 40, (task, name)
+    rows = [json.loads(line) for line in (tmp_path / "samples" / "ner.jsonl").open()]
+    segments = [segment[2] for row in rows for segment in row["segments"]]
+    assert segments == [segment.id for segment in gold.segments]
+
+
 def test_unknown_bootstrap_unit_is_a_config_error_without_result_files(tmp_path):
     with pytest.raises(ValueError, match="bootstrap unit 'sentence' for ner"):
         _run(tmp_path, "rules", "task=ner", "bootstrap.unit.ner=sentence")

@@ -40,12 +40,16 @@ class SeedArticle(Dataset):
     def _documents(self) -> tuple[TextItem, ...]:
         return tuple(TextItem(d.id, d.text) for d in self.gold.documents)
 
+    def _segments(self) -> tuple[tuple[str, int, int, str], ...]:
+        return tuple((s.doc_id, *self._local(s.doc_id, (s.start, s.end)), s.id)
+                     for s in self.gold.segments)  # fmt: skip
+
     def ner(self) -> NerGold:
         spans = tuple(
             (e.doc_id, *self._local(e.doc_id, (e.start, e.end)), e.label)
             for e in self.gold.entities
         )
-        return NerGold(self._documents(), spans, ENTITY_LABELS)
+        return NerGold(self._documents(), spans, ENTITY_LABELS, segments=self._segments())
 
     def attribution(self) -> AttributionGold:
         records = tuple(
@@ -60,7 +64,7 @@ class SeedArticle(Dataset):
             for a in self.gold.attributions
         )
         speakers = tuple((s.id, s.aliases) for s in self.gold.speakers)
-        return AttributionGold(self._documents(), records, speakers)
+        return AttributionGold(self._documents(), records, speakers, segments=self._segments())
 
     def toxicity(self) -> ToxicityGold:
         units = [(s, "segment") for s in self.gold.segments]

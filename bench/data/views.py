@@ -13,6 +13,10 @@ from bench.metrics.attribution import AttributionRecord
 from bench.predictions import TextItem
 
 LabelledSpan = tuple[str, int, int, str]  # item id, start, end, label
+Segments = tuple[LabelledSpan, ...]
+"""The gold segments of the items, ``(item id, start, end, segment id)``: the clusters a
+bootstrap at unit "cluster" resamples (``bench.metrics.clusters``); an item without
+segments (a sentence) is one cluster."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class NerGold:
     spans: tuple[LabelledSpan, ...]
     labels: tuple[str, ...]  # the label set predictions must use
     tokenized: bool = False  # each item's text is its tokens joined by single spaces (CoNLL)
+    segments: Segments = ()
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class AttributionGold:
     items: tuple[TextItem, ...]
     records: tuple[AttributionRecord, ...]
     speakers: tuple[tuple[str, tuple[str, ...]], ...]  # (speaker id, aliases)
+    segments: Segments = ()
 
 
 @dataclass(frozen=True)

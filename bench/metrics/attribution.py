@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.data.schema import ATTRIBUTION_TYPES
+from bench.metrics.clusters import Clusters, required
 from bench.metrics.values import MetricValue, undefined
 
 Span = tuple[int, int]
@@ -224,6 +225,8 @@ def attribution_counts(
     unit: str = "item",
     items: Iterable[Hashable] = (),
     min_overlap: float = DEFAULT_MIN_OVERLAP,
+    *,
+    clusters: Clusters | None = None,
 ) -> np.ndarray:
     """Per-unit counts, one row per unit and one column per :data:`COUNT_COLUMNS`.
 
@@ -232,25 +235,37 @@ def attribution_counts(
     ``unit="quote"``: a gold record together with every prediction matched to
     it under any of ``matches`` (transitively, so a unit is a connected
     component of the matchings); a prediction matched to nothing is a unit of
-    its own. A pair is counted in the unit holding both its records, so the
-    rows add up to the counts of the whole sample under either unit, and
+    its own. ``unit="cluster"``: the gold records whose content starts in one
+    cluster of ``clusters``, with their content-overlap matched predictions, and the
+    other predictions starting in it (one row per cluster, in cluster order). A pair
+    is counted in the unit of its gold record, so the
+    rows add up to the counts of the whole sample under any unit, and
     :func:`attribution_metrics` of their sum is :func:`attribution_scores`.
     Rows are sorted by item id (``item``) or by
     each unit's first record, gold records before predictions (``quote``).
     """
-    if unit not in ("item", "quote"):
-        raise ValueError(f"unit must be 'item' or 'quote', got {unit!r}")
+    if unit not in ("cluster", "item", "quote"):
+        raise ValueError(f"unit must be 'cluster', 'item' or 'quote', got {unit!r}")
     n_gold = len(gold)
     components = _quote_units(n_gold, matches) if unit == "quote" else {}
+    if unit == "cluster":
+        clusters = required(clusters)
+        gold_of = {j: i for i, j in matches["content_overlap"]}
+        anchors = [*gold, *(gold[gold_of[j]] if j in gold_of else p for j, p in enumerate(pred))]
+        starts = [min(start for start, _ in r.content) for r in anchors]
+        cluster_of = clusters.of_spans([r.item_id for r in anchors], starts).tolist()
 
     def unit_of(node: int) -> Hashable:
         if unit == "item":
             return (gold[node] if node < n_gold else pred[node - n_gold]).item_id
+        if unit == "cluster":
+            return cluster_of[node]
         return components.get(node, node)
 
     rows: dict[Hashable, np.ndarray] = {}
-    if unit == "item":
-        rows |= {item: np.zeros(len(COUNT_COLUMNS), dtype=np.int64) for item in items}
+    if unit != "quote":
+        keys = range(len(clusters)) if unit == "cluster" else items
+        rows |= {key: np.zeros(len(COUNT_COLUMNS), dtype=np.int64) for key in keys}
 
     def add(node: int, *columns: str, by: int = 1) -> None:
         row = rows.setdefault(unit_of(node), np.zeros(len(COUNT_COLUMNS), dtype=np.int64))

@@ -97,14 +97,16 @@ from typing import Any, Literal
 import numpy as np
 
 from bench.metrics.bootstrap import IndexStatistic, precision_recall_f1_arrays, resample_sums
+from bench.metrics.clusters import Clusters, cluster_sums, required
 from bench.metrics.values import precision_recall_f1
 
 # (item id, start, end, label); the end is exclusive.
 LabelledSpan = tuple[Hashable, int, int, str]
 Scheme = Literal["strict", "exact", "partial", "ent_type"]
 SCHEMES: tuple[Scheme, ...] = ("strict", "exact", "partial", "ent_type")
-Unit = Literal["entity", "item"]  # what a bootstrap resamples (see span_units, strict_units)
-UNITS: tuple[Unit, ...] = ("entity", "item")
+# what a bootstrap resamples (see span_units, strict_units, bench.metrics.clusters)
+Unit = Literal["cluster", "entity", "item"]
+UNITS: tuple[Unit, ...] = ("cluster", "entity", "item")
 
 _COR, _INC, _PAR, _SPU = 0, 1, 2, 3
 
@@ -194,6 +196,7 @@ def strict_units(
     *,
     items: Iterable[Hashable] | None = None,
     label: str | None = None,
+    clusters: Clusters | None = None,
 ) -> np.ndarray:
     """Per-unit ``(tp, n_pred, n_gold)`` rows of the CoNLL strict match, for a bootstrap.
 
@@ -201,17 +204,23 @@ def strict_units(
     correct span, ``(0, 1, 0)`` spurious, ``(0, 0, 1)`` missed. ``unit="item"``: one
     row per item, its spans' sums; ``items`` orders them and may list items without
     spans (default: the items having a span, sorted). ``label``: only spans of that
-    label (the per-label scores of :func:`strict_scores`). The rows sum to
-    :func:`strict_counts`' totals.
+    label (the per-label scores of :func:`strict_scores`). ``unit="cluster"``: one
+    row per cluster of ``clusters``, the sum of the entity rows of the spans starting
+    in it. The rows sum to :func:`strict_counts`' totals.
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     gold_set, pred_set = ({s for s in spans if label is None or s[3] == label}
                           for spans in (set(gold), set(pred)))  # fmt: skip
-    if unit == "entity":
-        rows = [(s in gold_set and s in pred_set, s in pred_set, s in gold_set)
-                for s in sorted(gold_set | pred_set)]  # fmt: skip
-        return np.array(rows, dtype=np.int64).reshape(-1, 3)
+    if unit != "item":
+        spans = sorted(gold_set | pred_set)
+        rows = np.array([(s in gold_set and s in pred_set, s in pred_set, s in gold_set)
+                         for s in spans], dtype=np.int64).reshape(-1, 3)  # fmt: skip
+        if unit == "entity":
+            return rows
+        clusters = required(clusters)
+        codes = clusters.of_spans([s[0] for s in spans], [s[1] for s in spans])
+        return cluster_sums(rows, codes, len(clusters))
     order = list(items) if items is not None else sorted({s[0] for s in gold_set | pred_set})
     row_of = {item: i for i, item in enumerate(order)}
     out = np.zeros((len(order), 3), dtype=np.int64)
@@ -415,6 +424,7 @@ def span_units(
     items: Iterable[Hashable] | None = None,
     labels: Iterable[str] | None = None,
     min_overlap_percentage: float = 1.0,
+    clusters: Clusters | None = None,
 ) -> SpanUnits:
     """Each unit's contribution to every scheme's counts, from one matching of all spans.
 
@@ -430,6 +440,10 @@ def span_units(
     counted once", except that an INC pair is one unit rather than two. The matching
     is not redone on a resample: units keep the outcome of the full-sample matching.
 
+    ``unit="cluster"``: one unit per cluster of ``clusters`` (whose items replace
+    ``items``), the sum of the entity units whose prediction (for a matched pair or
+    SPU) or gold span (MIS) starts in it.
+
     Unit order is deterministic: ``items`` (default: the items having a span, in order
     of first appearance in ``gold`` then ``pred``); at unit "entity", the predictions
     in ``(item, start, end, label)`` order, then the unmatched gold spans in that order.
@@ -439,14 +453,26 @@ def span_units(
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    if unit == "cluster":
+        clusters = required(clusters)
+        items = clusters.items
     m = _match(gold, pred, labels, min_overlap_percentage, items)
+    owners = None  # "entity": each prediction and missed gold span is its own unit
+    if unit == "item":
+        owners = (m.p_item, m.g_item, m.n_items)
+    elif unit == "cluster":
+        owners = (
+            clusters.locate(m.p_item, m.p_start),
+            clusters.locate(m.g_item, m.g_start),
+            len(clusters),
+        )
     p_none, g_none = np.zeros_like(m.p_label), np.zeros_like(m.g_label)
     n_labels = len(m.labels)
     return SpanUnits(
         unit,
         tuple(m.labels),
-        {s: _unit_rows(unit, m, m.overall[s], p_none, g_none, 1) for s in SCHEMES},
-        {s: _unit_rows(unit, m, m.per_label[s], m.p_label, m.g_label, n_labels) for s in SCHEMES},
+        {s: _unit_rows(owners, m.overall[s], p_none, g_none, 1) for s in SCHEMES},
+        {s: _unit_rows(owners, m.per_label[s], m.p_label, m.g_label, n_labels) for s in SCHEMES},
     )
 
 
@@ -496,6 +522,8 @@ class _Matching:
     p_label: np.ndarray
     g_item: np.ndarray
     g_label: np.ndarray
+    p_start: np.ndarray  # offsets within the item
+    g_start: np.ndarray
     overall: dict[str, _Assignment]
     per_label: dict[str, _Assignment]
 
@@ -542,6 +570,8 @@ def _match(
         p_label=pl,
         g_item=g["item"],
         g_label=gl,
+        p_start=p["start"],
+        g_start=g["start"],
         overall={s: _assign(s, edge_p, edge_g, spans) for s in SCHEMES},
         per_label={s: _assign(s, label_p, label_g, spans) for s in SCHEMES},
     )
@@ -596,19 +626,20 @@ def _tally(
 
 
 def _unit_rows(
-    unit: Unit,
-    m: _Matching,
+    owners: tuple[np.ndarray, np.ndarray, int] | None,
     assignment: _Assignment,
     p_key: np.ndarray,
     g_key: np.ndarray,
     n_keys: int,
 ) -> np.ndarray:
     """Rows (n_units, 3·n_keys): a prediction adds (credit, 1, matched) to its unit's
-    block of its key, a missed gold span (0, 0, 1); see :func:`span_units`."""
+    block of its key, a missed gold span (0, 0, 1); see :func:`span_units`. ``owners``:
+    the unit of each prediction and of each gold span, and the number of units (None:
+    one unit per prediction and per missed gold span)."""
     category, missed = assignment
     n_pred, n_missed = len(category), int(missed.sum())
-    if unit == "item":
-        p_unit, g_unit, n_units = m.p_item, m.g_item[missed], m.n_items
+    if owners is not None:
+        p_unit, g_unit, n_units = owners[0], owners[1][missed], owners[2]
     else:
         p_unit = np.arange(n_pred, dtype=np.int64)
         g_unit = n_pred + np.arange(n_missed, dtype=np.int64)

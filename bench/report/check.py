@@ -38,9 +38,9 @@ in the metric's units), and *drop = −d* (*= d* for a lower-is-better metric:
    ``samples/<task>.jsonl``: a paired bootstrap (run − baseline, ``--resamples``,
    ``--seed``) gives a two-sided p-value on the same units — for a task's primary
    metric (``ner.strict_f1``, ``attribution.e2e_f1``, ``toxicity.roc_auc``) that of
-   :func:`bench.report.compare.compare_task` (entities, quotes, items); for any other
-   metric the item-level test of :func:`bench.report.compare_items.compare_metric`.
-   Either is attempted only on at least :data:`bench.report.compare.MIN_UNITS`
+   :func:`bench.report.compare.compare_task` (clusters, items); for any other
+   metric the test of :func:`bench.report.compare_items.compare_metric` on the same
+   units. Either is attempted only on at least :data:`bench.report.compare.MIN_UNITS`
    units (the rule of ``bench-report compare`` too); the table gives the number of
    units (and their kind) beside each p-value.
 

@@ -3,13 +3,14 @@
 :func:`compare_task` compares each task on its primary metric, with the units paired
 across runs (the leaderboard and the regression check use it):
 
-- ner, ``strict_f1``: a unit is an entity — any span in the gold or in either
-  run's predictions — contributing (tp, predicted, gold) to each run;
-- attribution, ``e2e_f1``: a unit is a gold quote (paired by item and content) or a
-  spurious prediction of one run (contributing nothing to the other);
+- ner, ``strict_f1``: a unit is a cluster (:mod:`bench.metrics.clusters`: a gold
+  segment the samples record, or an item without any), paired by id, contributing the
+  (tp, predicted, gold) of the spans starting in it to each run;
+- attribution, ``e2e_f1``: a unit is a cluster, contributing the gold quotes starting
+  in it and each run's spurious predictions starting in it;
 - toxicity, ``roc_auc``: a unit is an item of the main level, paired by id.
 
-:mod:`bench.report.compare_items` tests (nearly) every other metric, on items.
+:mod:`bench.report.compare_items` tests (nearly) every other metric, on the same units.
 The test is a paired bootstrap (difference, interval, p-value) or approximate
 randomisation (difference, p-value); see :mod:`bench.metrics.bootstrap`. On fewer
 than :data:`MIN_UNITS` units it is not attempted (:func:`paired_test`).
@@ -40,6 +41,8 @@ from bench.metrics.bootstrap import (
     paired_bootstrap,
     roc_auc_statistic,
 )
+from bench.metrics.clusters import Clusters, cluster_sums
+from bench.metrics.spans import strict_units
 from bench.report.gold import registered_classes
 from bench.report.tables import degraded
 from bench.tasks import TASKS
@@ -114,12 +117,32 @@ def _check_fields(where: str, record: dict, fields: dict, prefix: str = "") -> N
             raise CompareError(f"{where}: {prefix}{name}: expected {expected}, got {_short(value)}")
 
 
+def _is_span(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)
+
+
+def _check_segment(where: str, segment: Any) -> None:
+    """An optional ``[start, end, segment id]`` (samples written before it lack these)."""
+    if not (
+        isinstance(segment, list)
+        and len(segment) == 3
+        and all(type(v) is int for v in segment[:2])
+        and isinstance(segment[2], str)
+    ):
+        raise CompareError(f"{where}: expected [start, end, segment id], got {_short(segment)}")
+
+
 def _check_sample(where: str, task: str, row: Any) -> None:
     """One line of ``samples/<task>.jsonl`` holds what the reports read from it."""
     if not isinstance(row, dict):
         raise CompareError(f"{where}: expected an object, got {_short(row)}")
     _check_fields(where, row, _SAMPLE_FIELDS[task])
     if task == "ner":
+        segments = row.get("segments", [])
+        if not isinstance(segments, list):
+            raise CompareError(f"{where}: segments: expected a list, got {_short(segments)}")
+        for i, segment in enumerate(segments):
+            _check_segment(f"{where}: segments[{i}]", segment)
         for name in ("gold", "pred"):
             for i, span in enumerate(row[name]):
                 if not (
@@ -133,9 +156,7 @@ def _check_sample(where: str, task: str, row: Any) -> None:
                         f"got {_short(span)}"
                     )
         tokens = row.get("tokens", [])  # on a token dataset: each token's [start, end]
-        if not isinstance(tokens, list) or not all(
-            isinstance(t, list) and len(t) == 2 and all(type(v) is int for v in t) for t in tokens
-        ):
+        if not isinstance(tokens, list) or not all(_is_span(t) for t in tokens):
             raise CompareError(
                 f"{where}: tokens: expected a list of [start, end], got {_short(tokens)}"
             )
@@ -147,7 +168,15 @@ def _check_sample(where: str, task: str, row: Any) -> None:
         for name in ("gold", "pred"):
             if row[name] is not None:
                 _check_fields(where, row[name], _QUOTE_FIELDS, f"{name}.")
+                content = row[name]["content"]
+                if not content or not all(_is_span(piece) for piece in content):
+                    raise CompareError(
+                        f"{where}: {name}.content: expected a non-empty list of [start, end], "
+                        f"got {_short(content)}"
+                    )
                 # optional: samples written before them lack these
+                if "segment" in row[name]:
+                    _check_segment(f"{where}: {name}.segment", row[name]["segment"])
                 if not isinstance(row[name].get("tokens", []), list):
                     raise CompareError(f"{where}: {name}.tokens: expected a list")
                 spans = [(part, row[name].get(part)) for part in ATTRIBUTION_PARTS]
@@ -159,10 +188,6 @@ def _check_sample(where: str, task: str, row: Any) -> None:
                             f"{where}: {name}.{field}: expected [start, end]"
                             f"{' or null' if nullable else ''}, got {_short(span)}"
                         )
-
-
-def _is_span(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)
 
 
 def _check_result(path: Path, result: Any) -> None:
@@ -258,6 +283,22 @@ class Run:
         return [row for _, row in rows]
 
 
+CLUSTER_UNIT = "cluster"
+"""The unit of the ner and attribution tests: a gold segment, or an item without any."""
+
+
+def sample_clusters(task: str, rows: list[dict]) -> Clusters:
+    """The clusters of ner or attribution samples rows (of both runs): the gold segments
+    they record — ner: each item's ``segments``; attribution: each record's ``segment`` —
+    and each item without any as one cluster, in item id order."""
+    if task == "ner":
+        segments = [(r["id"], *segment) for r in rows for segment in r.get("segments", [])]
+    else:
+        segments = [(r["id"], *r[side]["segment"]) for r in rows for side in ("gold", "pred")
+                    if r[side] is not None and "segment" in r[side]]  # fmt: skip
+    return Clusters(sorted({r["id"] for r in rows}), set(map(tuple, segments)))
+
+
 def _task_record(run: Run, task: str) -> dict[str, Any]:
     record = run.result["tasks"].get(task)
     return record if isinstance(record, dict) else {}
@@ -300,34 +341,35 @@ def _ner_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
     def spans(rows: list[dict], field: str) -> set[tuple]:
         return {(r["id"], *span[:3]) for r in rows for span in r[field]}
 
-    gold, pred_a, pred_b = spans(a, "gold"), spans(a, "pred"), spans(b, "pred")
-    units = sorted(gold | pred_a | pred_b)
-
-    def rows(pred: set[tuple]) -> np.ndarray:
-        return np.array([(k in gold and k in pred, k in pred, k in gold) for k in units], int)
-
-    return rows(pred_a), rows(pred_b)
+    clusters = sample_clusters("ner", [*a, *b])
+    gold = spans(a, "gold")
+    return tuple(
+        strict_units(gold, spans(rows, "pred"), CLUSTER_UNIT, clusters=clusters) for rows in (a, b)
+    )
 
 
 def _attribution_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster, (end-to-end correct, predicted, gold) of the rows whose record (the gold
+    one of a matched row) starts in it."""
     a, b = run_a.samples("attribution"), run_b.samples("attribution")
 
-    def by_gold(rows: list[dict]) -> dict[tuple, dict]:
-        return {(r["id"], json.dumps(r["gold"]["content"])): r for r in rows if r["gold"]}
+    def gold_quotes(rows: list[dict]) -> set[tuple]:
+        return {(r["id"], json.dumps(r["gold"]["content"])) for r in rows if r["gold"]}
 
-    gold_a, gold_b = by_gold(a), by_gold(b)
-    if set(gold_a) != set(gold_b):
+    if gold_quotes(a) != gold_quotes(b):
         raise CompareError("attribution: the runs' gold quotes differ")
-    rows_a, rows_b = [], []
-    for key in sorted(gold_a):
-        for out, row in ((rows_a, gold_a[key]), (rows_b, gold_b[key])):
-            tp = row.get("e2e_correct", row["speaker_correct"])  # version 1: speaker_correct
-            out.append((int(tp), int(row["pred"] is not None), 1))
-    spurious_a = sum(r["gold"] is None for r in a)
-    spurious_b = sum(r["gold"] is None for r in b)
-    rows_a += [(0, 1, 0)] * spurious_a + [(0, 0, 0)] * spurious_b
-    rows_b += [(0, 0, 0)] * spurious_a + [(0, 1, 0)] * spurious_b
-    return np.array(rows_a, int), np.array(rows_b, int)
+    clusters = sample_clusters("attribution", [*a, *b])
+
+    def rows(run_rows: list[dict]) -> np.ndarray:
+        # version 1 samples lack e2e_correct: their true positive was speaker_correct
+        counts = [(r.get("e2e_correct", r["speaker_correct"]), r["pred"] is not None,
+                   r["gold"] is not None) for r in run_rows]  # fmt: skip
+        first = [(r["id"], min(piece[0] for piece in (r["gold"] or r["pred"])["content"]))
+                 for r in run_rows]  # fmt: skip
+        codes = clusters.of_spans([i for i, _ in first], [start for _, start in first])
+        return cluster_sums(np.array(counts, dtype=int).reshape(-1, 3), codes, len(clusters))
+
+    return rows(a), rows(b)
 
 
 def _toxicity_units(run_a: Run, run_b: Run) -> tuple[tuple, tuple]:
@@ -346,8 +388,8 @@ def _toxicity_units(run_a: Run, run_b: Run) -> tuple[tuple, tuple]:
 
 
 _UNITS = {
-    "ner": (_ner_units, f1_statistic, "entity"),
-    "attribution": (_attribution_units, f1_statistic, "quote"),
+    "ner": (_ner_units, f1_statistic, CLUSTER_UNIT),
+    "attribution": (_attribution_units, f1_statistic, CLUSTER_UNIT),
     "toxicity": (_toxicity_units, roc_auc_statistic, "item"),
 }
 

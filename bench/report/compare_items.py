@@ -1,11 +1,12 @@
-"""Paired tests of (nearly) every metric two runs report, on items.
+"""Paired tests of (nearly) every metric two runs report, on clusters or items.
 
-:func:`compare_metric` / :func:`compare_metrics`: a unit is an item (a document,
-sentence or segment) that both runs scored, paired by its id, and the metric is
-recomputed from the two runs' per-item rows of ``samples/<task>.jsonl`` — the same
-numbers as in ``result.json`` on the full sample (see :func:`_ner_tables`,
-:func:`_attribution_tables`, :func:`_toxicity_tables` for what each task rebuilds).
-The primary metrics' tests with entity / quote units are in :mod:`bench.report.compare`.
+:func:`compare_metric` / :func:`compare_metrics`: a unit is a cluster (ner,
+attribution: a gold segment or a sentence, :data:`bench.report.compare.CLUSTER_UNIT`)
+or an item (toxicity: a segment, document or case) that both runs scored, paired by
+its id, and the metric is recomputed from the two runs' rows of
+``samples/<task>.jsonl`` — the same numbers as in ``result.json`` on the full sample
+(see :func:`_ner_tables`, :func:`_attribution_tables`, :func:`_toxicity_tables` for
+what each task rebuilds). The primary metrics' tests are in :mod:`bench.report.compare`.
 """
 
 from __future__ import annotations
@@ -48,17 +49,19 @@ from bench.metrics.spans import (
 )
 from bench.report.compare import (
     ATTRIBUTION_PARTS,
+    CLUSTER_UNIT,
     CompareError,
     Run,
     check_comparable,
     paired_test,
+    sample_clusters,
 )
 
 # ------------------------------------------------------------ every metric, per item
 
 ITEM_UNIT = "item"
-"""The unit of :func:`compare_metric`: an item (document, sentence, segment) both runs
-scored, paired by id."""
+"""The unit of :func:`compare_metric` for toxicity: an item (segment, document, case)
+both runs scored, paired by id."""
 
 _METHODS = ("bootstrap", "randomization")
 
@@ -75,11 +78,13 @@ class _Paired:
 
 @dataclass
 class _Tables:
-    """What one task's item-level tests can use: ``paired[metric]`` for each metric the
-    samples recompute, ``skipped[metric]`` the reason for those they cannot."""
+    """What one task's paired tests can use: ``paired[metric]`` for each metric the
+    samples recompute, ``skipped[metric]`` the reason for those they cannot, and the
+    ``unit`` their rows are."""
 
     paired: dict[str, _Paired] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    unit: str = ITEM_UNIT
 
 
 def _column(make_statistic: StatisticBuilder, k: int) -> StatisticBuilder:
@@ -135,25 +140,29 @@ def _labels_aligned(units: SpanUnits, labels: list[str]) -> np.ndarray:
 
 
 def _ner_tables(run_a: Run, run_b: Run) -> _Tables:
-    """ner: a unit is an item (a document or sentence: one samples row) with its gold and
-    predicted spans. ``strict_*`` sum its CoNLL rows (:func:`strict_units`); ``exact_*``,
-    ``partial_*``, ``ent_type_*`` its SemEval rows and ``strict_macro_f1`` its per-label
-    strict rows (:func:`span_units`; the matching never crosses items; on token offsets
-    when the rows hold their tokens, as the run scored them), with the two runs' label
-    columns aligned on the union of their labels."""
+    """ner: a unit is a cluster (a gold segment the samples record, or an item — a
+    sentence — without any) with the gold and predicted spans starting in it.
+    ``strict_*`` sum its CoNLL rows (:func:`strict_units`); ``exact_*``, ``partial_*``,
+    ``ent_type_*`` its SemEval rows and ``strict_macro_f1`` its per-label strict rows
+    (:func:`span_units`; the matching never crosses items; on token offsets when the
+    rows hold their tokens, as the run scored them), with the two runs' label columns
+    aligned on the union of their labels."""
     rows_a, rows_b = run_a.samples("ner"), run_b.samples("ner")
-    items = _same_items("ner", [r["id"] for r in rows_a], [r["id"] for r in rows_b])
+    _same_items("ner", [r["id"] for r in rows_a], [r["id"] for r in rows_b])
     (gold, pred_a), (gold_b, pred_b) = _ner_spans(rows_a), _ner_spans(rows_b)
     if gold != gold_b:
         raise CompareError("ner: the runs' gold spans differ")
-    strict = [strict_units(gold, pred, ITEM_UNIT, items=items) for pred in (pred_a, pred_b)]
+    clusters = sample_clusters("ner", [*rows_a, *rows_b])
+    strict = [
+        strict_units(gold, pred, CLUSTER_UNIT, clusters=clusters) for pred in (pred_a, pred_b)
+    ]
     tokens = {r["id"]: r["tokens"] for r in rows_a if "tokens" in r}
     semeval = [
         span_units(*(token_spans(gold, pred, tokens) if tokens else (gold, pred)),
-                   ITEM_UNIT, items=items)
+                   CLUSTER_UNIT, clusters=clusters)
         for pred in (pred_a, pred_b)
     ]  # fmt: skip
-    tables = _Tables(_prf("strict_", *strict))
+    tables = _Tables(_prf("strict_", *strict), unit=CLUSTER_UNIT)
     for scheme in ("exact", "partial", "ent_type"):
         tables.paired |= _prf(f"{scheme}_", *(units.overall[scheme] for units in semeval))
     labels = sorted({label for units in semeval for label in units.labels})
@@ -262,29 +271,32 @@ def _attribution_min_overlap(run: Run) -> float:
 
 
 def _attribution_tables(run_a: Run, run_b: Run) -> _Tables:
-    """attribution: a unit is an item (a document) with its gold records and the run's
-    predictions; its row holds the additive counts of :func:`attribution_counts` (items
-    with neither gold nor predictions in either run have no samples rows and are left
-    out). Every metric of :func:`attribution_metrics` at the runs' ``min_overlap`` (equal:
+    """attribution: a unit is a cluster (a gold segment the samples record, or an item
+    without any) with the gold records and the run's predictions starting in it; its row
+    holds the additive counts of :func:`attribution_counts` (segments with neither gold
+    nor predictions in either run are not in the samples and are left out). Every metric
+    of :func:`attribution_metrics` at the runs' ``min_overlap`` (equal:
     :func:`check_comparable`); cue and source spans, and content tokens, only when both
     runs' samples record them."""
     min_overlap = _attribution_min_overlap(run_a)
     _attribution_min_overlap(run_b)
-    a, b = (_attribution_samples(run.samples("attribution")) for run in (run_a, run_b))
+    rows = [run.samples("attribution") for run in (run_a, run_b)]
+    a, b = (_attribution_samples(run_rows) for run_rows in rows)
     parts = a.has_parts and b.has_parts
     if _attribution_gold(a, parts) != _attribution_gold(b, parts):
         raise CompareError("attribution: the runs' gold quotes differ")
-    items = sorted({r.item_id for s in (a, b) for r in (*s.gold, *s.pred)})
+    clusters = sample_clusters("attribution", [*rows[0], *rows[1]])
     counts = []
     for s in (a, b):
         matches = _attribution_matches(s, parts, min_overlap)
-        counts.append((attribution_counts(s.gold, s.pred, matches, ITEM_UNIT, items, min_overlap),))
+        counts.append((attribution_counts(s.gold, s.pred, matches, CLUSTER_UNIT, (), min_overlap,
+                                          clusters=clusters),))  # fmt: skip
     # (metrics, what the samples must record, whether A and B record it)
     needs = [
         (_PART_METRICS, "cue and source spans", a.has_parts, b.has_parts),
         (_TOKEN_METRICS, "content tokens", a.has_tokens, b.has_tokens),
     ]
-    tables = _Tables()
+    tables = _Tables(unit=CLUSTER_UNIT)
     for metric in attribution_metrics(np.zeros((1, len(COUNT_COLUMNS)))):
         lacking = [(what, a_has) for names, what, a_has, b_has in needs
                    if metric in names and not (a_has and b_has)]  # fmt: skip
@@ -426,11 +438,11 @@ def compare_metrics(
     seed: int = 0,
     method: str = "bootstrap",
 ) -> tuple[dict[str, PairedTest], dict[str, str]]:
-    """Paired tests of A minus B on items (:data:`ITEM_UNIT`) for several metrics of a task.
+    """Paired tests of A minus B on clusters or items for several metrics of a task.
 
-    A unit is an item (document, sentence, segment) both runs scored, paired by id; each
-    metric is recomputed from the per-item rows of ``samples/<task>.jsonl``, so that on
-    the full sample the difference is that of the values in ``result.json``.
+    A unit is a cluster (ner, attribution) or an item (toxicity) both runs scored,
+    paired by id; each metric is recomputed from the rows of ``samples/<task>.jsonl``,
+    so that on the full sample the difference is that of the values in ``result.json``.
     ``metrics=None``: every metric both runs report with a value that the samples
     recompute; returns ``(tests, skipped)`` with ``skipped`` mapping each other reported
     metric to the reason. Given ``metrics``, each must be testable (a
@@ -468,7 +480,7 @@ def compare_metrics(
         if not len(p.data_a[0]):
             raise CompareError(f"{task}: the samples hold no items to compare {metric} on")
         data = (p.make_statistic, p.data_a, p.data_b)
-        tests[metric] = paired_test(*data, n_resamples, seed, method, ITEM_UNIT)
+        tests[metric] = paired_test(*data, n_resamples, seed, method, tables.unit)
     return tests, skipped
 
 
@@ -481,10 +493,10 @@ def compare_metric(
     seed: int = 0,
     method: str = "bootstrap",
 ) -> PairedTest:
-    """Paired test of ``metric`` of run A minus run B, on items (:data:`ITEM_UNIT`).
+    """Paired test of ``metric`` of run A minus run B, on clusters or items.
 
-    A unit is an item (document, sentence, segment) both runs scored, paired by id; the
-    metric is recomputed from the runs' ``samples/<task>.jsonl`` (see
+    A unit is a cluster (ner, attribution) or an item (toxicity) both runs scored,
+    paired by id; the metric is recomputed from the runs' ``samples/<task>.jsonl`` (see
     :func:`compare_metrics`). An unknown metric, one a run does not report or one the
     samples cannot recompute (e.g. toxicity's bias metrics) is a :class:`CompareError`.
     """

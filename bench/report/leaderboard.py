@@ -9,7 +9,7 @@ Ranking rule (per task)
 Runs whose task is ``ok`` with a defined primary metric are sorted by that
 metric, best first (ties in value broken by model name). The first gets rank 1.
 Each next run is tested against the run ranked *immediately above it* with a
-two-sided paired bootstrap on the same units (entities, quotes or items; see
+two-sided paired bootstrap on the same units (clusters or items; see
 :func:`bench.report.compare.compare_task`), ``n_resamples`` resamples, ``seed``:
 
 - p < alpha (0.05): the difference is significant, the run gets its position
@@ -45,11 +45,13 @@ from typing import Any
 
 from bench.report import html as page_html
 from bench.report.compare import (
+    CLUSTER_UNIT,
     PRIMARY_METRIC,
     CompareError,
     Run,
     check_same_definitions,
     compare_task,
+    sample_clusters,
 )
 from bench.report.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from bench.report.tables import degraded, to_csv, to_markdown
@@ -96,7 +98,7 @@ BIAS_TITLES = {"subgroup_auc": "Subgroup AUC", "bpsn_auc": "BPSN AUC", "bnsp_auc
 RULE = (
     "Per task, runs are sorted by the primary metric (best first). Each run is compared "
     "with the run ranked immediately above it by a two-sided paired bootstrap on the same "
-    "units (entities, quotes or items); if p < alpha the run takes its position "
+    "units (clusters or items); if p < alpha the run takes its position "
     "(competition ranking 1, 1, 3), otherwise, or if the test is undefined, it shares the "
     "rank above. Ties chain. Failed, unsupported or undefined results are not ranked (—), "
     "nor are degraded ones (some items failed and were left out: other items than the rest)."
@@ -314,27 +316,30 @@ def _rank_task(
 
 
 def ner_label_f1(run: Run, n_resamples: int, seed: int, alpha: float = 0.05) -> dict[str, Any]:
-    """Strict F1 per label with a percentile-bootstrap interval over that label's entities.
+    """Strict F1 per label with a percentile-bootstrap interval over clusters.
 
-    A unit is an entity of the label — a gold or predicted span (item, start, end)
-    with that label — contributing (tp, predicted, gold), as the run's own
-    ``strict_f1`` interval with ``bootstrap.unit.ner=entity``. Resampling is
-    within the label. Returns {label: {f1, low, high, support, predicted}}.
+    A unit is a cluster (a gold segment the samples record, or an item without any)
+    contributing the (tp, predicted, gold) of the label's spans starting in it, as the
+    run's own per-label intervals with ``bootstrap.unit.ner=cluster``.
+    Returns {label: {f1, low, high, support, predicted}}.
     """
     from bench.metrics.bootstrap import bootstrap_ci, f1_statistic
     from bench.metrics.spans import strict_units
 
     samples = run.samples("ner")
+    clusters = sample_clusters("ner", samples)
     gold = {(r["id"], s[0], s[1], s[2]) for r in samples for s in r["gold"]}
     pred = {(r["id"], s[0], s[1], s[2]) for r in samples for s in r["pred"]}
     out: dict[str, Any] = {}
     for label in sorted({k[3] for k in gold | pred}):
-        rows = strict_units(gold, pred, "entity", label=label)
+        rows = strict_units(gold, pred, CLUSTER_UNIT, label=label, clusters=clusters)
         tp, n_pred, n_gold = (int(x) for x in rows.sum(axis=0))
         f1 = 2 * tp / (n_pred + n_gold) if n_pred + n_gold else 0.0
         low = high = None
         if n_resamples > 0:
-            ci = bootstrap_ci(f1_statistic(rows), len(rows), n_resamples, seed, alpha)
+            ci = bootstrap_ci(
+                f1_statistic(rows), len(rows), n_resamples, seed, alpha, unit=CLUSTER_UNIT
+            )
             low, high = ci.low, ci.high
         out[label] = {"f1": f1, "low": low, "high": high, "support": n_gold, "predicted": n_pred}
     return out

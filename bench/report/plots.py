@@ -5,7 +5,7 @@ the "Software" PNG text chunk, so the same runs give byte-identical files.
 A model keeps its colour across plots (its position on the leaderboard).
 
 - ``ner_per_label_f1.png``: strict F1 per label, error bars the 95% bootstrap
-  interval over that label's entities (:func:`bench.report.leaderboard.ner_label_f1`);
+  interval over clusters (:func:`bench.report.leaderboard.ner_label_f1`);
 - ``attribution_by_quote_type.png``: ``content_overlap_f1.<type>`` (direct,
   indirect, mixed) from ``result.json``, error bars its ``ci95``;
 - ``toxicity_roc.png``, ``toxicity_pr.png``, ``toxicity_calibration.png``: from

@@ -20,6 +20,7 @@ from bench.metrics.attribution import (
     same_speaker,
 )
 from bench.metrics.bootstrap import resample_sums
+from bench.metrics.clusters import Clusters
 from bench.metrics.speakers import build_alias_table, resolve_speaker
 from bench.metrics.values import MetricValue
 from bench.predictions import AttributionPrediction, TextItem
@@ -37,7 +38,7 @@ class AttributionTask(Task):
         "source_accuracy",
         "e2e_f1",
     )
-    units: ClassVar[tuple[str, ...]] = ("quote", "item")
+    units: ClassVar[tuple[str, ...]] = ("cluster", "quote", "item")
 
     def __init__(
         self,
@@ -96,9 +97,10 @@ class AttributionTask(Task):
                 raw_speakers.append(att.speaker)
         matches = match_attributions(gold, pred, self.min_overlap)
         metrics, pairs = attribution_scores(gold, pred, matches, self.min_overlap)
-        samples = _samples(gold, pred, raw_speakers, pairs, texts, self.min_overlap)
+        clusters = self.clusters([item.id for item in items])
+        samples = _samples(gold, pred, raw_speakers, pairs, texts, clusters, self.min_overlap)
         return TaskScore(
-            intervals=self._intervals(gold, pred, matches, metrics, [item.id for item in items]),
+            intervals=self._intervals(gold, pred, matches, metrics, clusters),
             metrics=metrics,
             counts={
                 "documents": len(items),
@@ -115,16 +117,18 @@ class AttributionTask(Task):
         pred: list[AttributionRecord],
         matches: dict[str, list[tuple[int, int]]],
         metrics: dict[str, MetricValue],
-        item_ids: list[str],
+        clusters: Clusters,
     ) -> dict[str, Any]:
         """An interval for every defined metric, all from the same resamples of units:
-        quotes (a gold record with the predictions matched to it, or a spurious
-        prediction) or items; see :func:`bench.metrics.attribution.attribution_counts`."""
+        clusters (the records starting in a gold segment), quotes (a gold record with
+        the predictions matched to it, or a spurious prediction) or items; see
+        :func:`bench.metrics.attribution.attribution_counts`."""
         names = [name for name, metric in metrics.items() if metric.value is not None]
         if self.bootstrap is None or not (gold or pred) or not names:
             return {}
+        unit, items = self.bootstrap.unit, clusters.items
         counts = attribution_counts(
-            gold, pred, matches, self.bootstrap.unit, item_ids, self.min_overlap
+            gold, pred, matches, unit, items, self.min_overlap, clusters=clusters
         )
 
         def statistic(indices: np.ndarray) -> np.ndarray:
@@ -140,19 +144,22 @@ def _samples(
     raw_speakers: list[str | None],
     pairs: list[tuple[int, int]],
     texts: dict[str, str],
+    clusters: Clusters,
     min_overlap: float,
 ) -> list[dict[str, Any]]:
     """One row per gold record (with its matched prediction) and per unmatched prediction.
 
     A record shows its content pieces (and their text and tokens), resolved speaker id,
     type, and cue and source spans (``[start, end]`` or null), enough to rebuild the
-    records and rescore them per item (:func:`bench.report.compare_items.compare_metric`).
-    A row says whether the contents are equal, overlap at all, overlap with IoU ≥
-    ``min_overlap`` (``content_match``, with the ``iou``), whether the speakers agree, and
-    ``e2e_correct`` (both)."""
+    records and rescore them per item (:func:`bench.report.compare_items.compare_metric`);
+    where the item has gold segments, the ``segment`` ``[start, end, id]`` its content
+    starts in (the bootstrap cluster). A row says whether the contents are equal, overlap
+    at all, overlap with IoU ≥ ``min_overlap`` (``content_match``, with the ``iou``),
+    whether the speakers agree, and ``e2e_correct`` (both)."""
 
     def show(record: AttributionRecord) -> dict[str, Any]:
         text = texts.get(record.item_id, "")
+        segment = clusters.segment_at(record.item_id, min(s for s, _ in record.content))
         return {
             "content": [list(piece) for piece in record.content],
             "text": " … ".join(text[s:e] for s, e in record.content),
@@ -161,7 +168,7 @@ def _samples(
             "type": record.type,
             "cue": list(record.cue) if record.cue is not None else None,
             "source": list(record.source) if record.source is not None else None,
-        }
+        } | ({"segment": list(segment[1:])} if segment else {})
 
     matched = dict(pairs)
     rows = []

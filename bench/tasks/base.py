@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.adapters.base import Adapter
+from bench.metrics.clusters import Clusters
 from bench.metrics.values import MetricValue
 from bench.predictions import PredictionFailure, TextItem
 
@@ -85,6 +86,11 @@ class Task:
             raise ValueError(
                 f"bootstrap unit {bootstrap.unit!r} for {self.name}: expected one of {self.units}"
             )
+
+    def clusters(self, item_ids: Sequence[str]) -> Clusters:
+        """The bootstrap clusters of the scored items: the gold ``segments`` of the
+        view (of ner and attribution), an item without segments its own cluster."""
+        return Clusters(item_ids, self.gold.segments)
 
     def inputs(self) -> list[TextItem]:
         return list(self.gold.items)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from bench.data.conll import token_offsets
+from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
     span_macro_f1_statistic,
     span_scores,
@@ -37,7 +38,7 @@ class NerTask(Task):
     name: ClassVar[str] = "ner"
     metrics_version: ClassVar[int] = 2  # 2: SemEval schemes on token offsets on token data
     main_metrics: ClassVar[tuple[str, ...]] = ("strict_precision", "strict_recall", "strict_f1")
-    units: ClassVar[tuple[str, ...]] = ("entity", "item")
+    units: ClassVar[tuple[str, ...]] = ("cluster", "entity", "item")
 
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, list | tuple):
@@ -68,6 +69,8 @@ class NerTask(Task):
             for span in spans:
                 by_item[span[0]][which].append(span[1:])
         samples = []
+        item_ids = [item.id for item in items]
+        clusters = self.clusters(item_ids)
         for item in items:
             g, p = (sorted(spans) for spans in by_item[item.id])
             tp = len(set(g) & set(p))
@@ -82,15 +85,17 @@ class NerTask(Task):
             }
             if tokens:  # what compare needs to recompute the SemEval schemes
                 row["tokens"] = [list(span) for span in tokens[item.id]]
+            if segments := clusters.segments.get(item.id):  # the bootstrap clusters
+                row["segments"] = [[s, e, seg] for _, s, e, seg in segments]
             samples.append(row)
-        item_ids = [item.id for item in items]
         if self.bootstrap is not None:
             for label, scores in per_label.items():
-                rows = strict_units(gold, pred, self.bootstrap.unit, items=item_ids, label=label)
+                rows = strict_units(gold, pred, self.bootstrap.unit, items=item_ids, label=label,
+                                    clusters=clusters)  # fmt: skip
                 scores["ci95"] = {name: ci.to_json()
                                   for name, ci in self.bootstrap.prf(rows, "").items()}  # fmt: skip
         return TaskScore(
-            intervals=self._intervals(gold, pred, gold_sem, pred_sem, item_ids),
+            intervals=self._intervals(gold, pred, gold_sem, pred_sem, item_ids, clusters),
             metrics={name: MetricValue(value) for name, value in micro.items()},
             counts={"items": len(items), "gold_entities": len(gold), "predicted": len(pred)},
             samples=samples,
@@ -104,22 +109,32 @@ class NerTask(Task):
         return {item.id: token_offsets(item.text.split(" ")) for item in items}
 
     def _intervals(
-        self, gold: set, pred: set, gold_sem: set, pred_sem: set, item_ids: list[str]
+        self,
+        gold: set,
+        pred: set,
+        gold_sem: set,
+        pred_sem: set,
+        item_ids: list[str],
+        clusters: Clusters,
     ) -> dict[str, Any]:
         """An interval for every metric, all resampling the same kind of unit.
 
-        ``strict_*`` (CoNLL): a unit is an item, or an entity — each span of gold ∪ pred,
+        ``strict_*`` (CoNLL): a unit is a cluster (a gold segment or sentence:
+        :mod:`bench.metrics.clusters`), an item, or an entity — each span of gold ∪ pred,
         a correct one counted once (:func:`bench.metrics.spans.strict_units`).
         ``exact_*``, ``partial_*``, ``ent_type_*`` and ``strict_macro_f1``: the units of
         :func:`bench.metrics.spans.span_units` — an item, or an entity of that scheme's
-        matching (a matched pair, an SPU or a MIS), on ``gold_sem`` and ``pred_sem``
-        (token offsets on a token dataset: :func:`~bench.metrics.spans.token_spans`).
+        matching (a matched pair, an SPU or a MIS), or the sum of these per cluster, on
+        ``gold_sem`` and ``pred_sem`` (token offsets on a token dataset:
+        :func:`~bench.metrics.spans.token_spans`; its items, sentences, have no segments,
+        so each is one cluster whatever the offsets).
         """
         if self.bootstrap is None:
             return {}
         unit = self.bootstrap.unit
-        intervals = self.bootstrap.prf(strict_units(gold, pred, unit, items=item_ids), "strict_")
-        units = span_units(gold_sem, pred_sem, unit, items=item_ids)
+        strict = strict_units(gold, pred, unit, items=item_ids, clusters=clusters)
+        intervals = self.bootstrap.prf(strict, "strict_")
+        units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
         for scheme in ("exact", "partial", "ent_type"):
             intervals |= self.bootstrap.prf(units.overall[scheme], f"{scheme}_")
         macro = units.per_label["strict"]
