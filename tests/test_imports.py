@@ -19,10 +19,8 @@ import ast
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import bench
-
 KINDS = ("module", "type_checking", "function")
-PACKAGE_DIR = Path(bench.__file__).parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / "bench"  # the source, not an install
 
 # Cycles through function-level or TYPE_CHECKING imports (each as its set of modules),
 # to be broken (issue 11); this set only shrinks.
