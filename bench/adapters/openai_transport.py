@@ -34,8 +34,8 @@ from typing import Any, TypeVar
 
 from bench.provenance import redact
 
-T = TypeVar("T")
-R = TypeVar("R")
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 class RequestFailure(RuntimeError):
@@ -158,7 +158,7 @@ class ChatTransport:
         key = self._api_key()
         return redact(message, [key] if key else [])
 
-    def map(self, work: Callable[[T], R], items: list[T]) -> list[R]:
+    def map(self, work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
         """``work`` applied to each item, at most ``concurrency`` at a time, in order."""
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="openai-chat")
         try:
