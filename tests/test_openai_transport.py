@@ -7,8 +7,11 @@ drive :class:`ChatTransport` on its own.
 from __future__ import annotations
 
 import email.utils
+import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import test_adapters_openai
@@ -148,3 +151,39 @@ def test_another_4xx_fails_at_once_with_the_server_message(serve):
     with pytest.raises(RequestFailure, match="HTTP 400: .*context too long"):
         transport(server, max_retries=3).complete(payload())
     assert len(server.seen) == 1
+
+
+def test_a_same_origin_307_is_followed_with_the_key_and_the_body(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    received: list[tuple[str, str | None, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers.get("Authorization"), body))
+            moved = self.path.startswith("/old/")
+            answer = {"choices": [{"message": {"content": "{}"}, "finish_reason": "stop"}]}
+            data = b"" if moved else json.dumps(answer).encode()
+            self.send_response(307 if moved else 200)
+            if moved:
+                self.send_header("Location", self.path.removeprefix("/old"))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        chat = ChatTransport(f"http://127.0.0.1:{httpd.server_address[1]}/old/v1")
+        assert chat.complete(payload()).content == "{}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    sent = json.dumps(payload()).encode()
+    assert received == [
+        ("/old/v1/chat/completions", f"Bearer {KEY}", sent),
+        ("/v1/chat/completions", f"Bearer {KEY}", sent),
+    ]

@@ -1,12 +1,13 @@
-"""HTTP transport to an OpenAI-compatible ``/v1/chat/completions`` server (standard library).
+"""HTTP transport to an OpenAI-compatible ``/v1/chat/completions`` server (httpx).
 
 The API key is read from the environment variable *named* by ``api_key_env`` at
 request time and sent as ``Authorization: Bearer``; it is never stored, logged or
 returned, and the key's value and any credential a server echoes back are redacted
 (``***``) from every answer and error message (:meth:`ChatTransport.redact` does the
-same for the caller's own messages). A redirect to another origin (scheme, host or
-port) is refused with :class:`ServerConfigError`, so the key only ever goes to
-``base_url``'s server. 429, 408, 5xx, connection errors and timeouts are retried up
+same for the caller's own messages). A redirect within the origin is followed (307
+and 308 keep the method and body); one to another origin (scheme, host or port) is
+refused with :class:`ServerConfigError`, so the key only ever goes to ``base_url``'s
+server. A loopback ``base_url`` is reached without the environment's proxy. 429, 408, 5xx, connection errors and timeouts are retried up
 to ``max_retries`` times with exponential backoff (``backoff_base * 2**attempt``
 seconds, at most ``backoff_max``); a ``Retry-After`` header (seconds or an HTTP
 date) replaces the computed delay, also capped by ``backoff_max``. 401, 403 and 404
@@ -18,19 +19,18 @@ At most ``concurrency`` requests are in flight (:meth:`ChatTransport.map`).
 from __future__ import annotations
 
 import email.utils
-import http.client
 import ipaddress
 import json
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+
+import httpx
 
 from bench.provenance import redact
 
@@ -82,21 +82,19 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{host}:{port}"
 
 
-class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
-    """urllib's redirects, except that one to another origin is refused: urllib would
-    send the ``Authorization`` header along to it."""
-
-    def redirect_request(
-        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
-    ) -> urllib.request.Request | None:
-        source, target = _origin(req.full_url), _origin(newurl)
-        if source != target:
-            fp.close()
-            raise ServerConfigError(
-                f"HTTP {code}: redirect from {source} to {target} refused: the API key is "
-                f"only sent to the origin of model.base_url (set it to the server's own address)"
-            )
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+def _refuse_cross_origin_redirect(response: httpx.Response) -> None:
+    """A redirect to another origin raises :class:`ServerConfigError` before it is
+    followed: the request would carry the ``Authorization`` header there."""
+    if not response.has_redirect_location:
+        return
+    target = response.request.url.join(response.headers["Location"])
+    source, target_origin = _origin(str(response.request.url)), _origin(str(target))
+    if source != target_origin:
+        raise ServerConfigError(
+            f"HTTP {response.status_code}: redirect from {source} to {target_origin} refused: "
+            f"the API key is only sent to the origin of model.base_url (set it to the "
+            f"server's own address)"
+        )
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -146,8 +144,12 @@ class ChatTransport:
         self.host = parsed.hostname or ""
         if parsed.port:
             self.host += f":{parsed.port}"
-        handlers = [urllib.request.ProxyHandler({})] if _is_loopback(parsed.hostname) else []
-        self._opener = urllib.request.build_opener(*handlers, _SameOriginRedirects())
+        self._client = httpx.Client(
+            timeout=timeout,  # per connect, read, write and pool wait
+            follow_redirects=True,
+            event_hooks={"response": [_refuse_cross_origin_redirect]},
+            trust_env=not _is_loopback(parsed.hostname),  # no proxy for a local server
+        )
 
     def _api_key(self) -> str | None:
         """Read at each use, never kept: the value of the variable named by api_key_env."""
@@ -167,14 +169,12 @@ class ChatTransport:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _request(self, payload: dict[str, Any]) -> urllib.request.Request:
+    def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = self._api_key()
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        return urllib.request.Request(
-            self.url, data=json.dumps(payload).encode(), headers=headers, method="POST"
-        )
+        return headers
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         delay = retry_after if retry_after is not None else self.backoff_base * 2**attempt
@@ -186,24 +186,26 @@ class ChatTransport:
         for attempt in range(self.max_retries + 1):
             retry_after: float | None = None
             try:
-                with self._opener.open(self._request(payload), timeout=self.timeout) as response:
-                    return response.read()
-            except urllib.error.HTTPError as err:
-                detail = _error_detail(err)
-                if err.code in _FATAL_STATUS:
+                response = self._client.post(
+                    self.url, content=json.dumps(payload).encode(), headers=self._headers()
+                )
+            except httpx.RequestError as err:  # connection errors, timeouts, resets
+                reason = f"{type(err).__name__}: {err}"
+            else:
+                if response.is_success:
+                    return response.content
+                status, detail = response.status_code, _error_detail(response)
+                if status in _FATAL_STATUS:
                     raise ServerConfigError(
                         self.redact(
-                            f"HTTP {err.code} from {self.host} for model "
+                            f"HTTP {status} from {self.host} for model "
                             f"{payload.get('model')!r}: {detail}"
                         )
-                    ) from None
-                if err.code not in _RETRY_STATUS and err.code < 500:
-                    raise RequestFailure(f"HTTP {err.code}: {detail}") from None
-                reason = f"HTTP {err.code}"
-                retry_after = _retry_after(err.headers)
-            except (OSError, http.client.HTTPException) as err:  # URLError, timeouts, resets
-                cause = getattr(err, "reason", None) or err
-                reason = f"{type(cause).__name__}: {cause}"
+                    )
+                if status not in _RETRY_STATUS and status < 500:
+                    raise RequestFailure(f"HTTP {status}: {detail}")
+                reason = f"HTTP {status}"
+                retry_after = _retry_after(response.headers)
             if attempt == self.max_retries:
                 break
             _sleep(self._delay(attempt, retry_after))
@@ -240,11 +242,7 @@ def _sleep(seconds: float) -> None:  # a seam for tests
     time.sleep(seconds)
 
 
-def _error_detail(err: urllib.error.HTTPError) -> str:
-    try:
-        body = err.read(300).decode("utf-8", "replace")
-    except Exception:  # the body is only for the message
-        body = ""
-    finally:
-        err.close()
-    return " ".join(body.split()) or str(err.reason)
+def _error_detail(response: httpx.Response) -> str:
+    """The start of an error response's body, on one line (else its reason phrase)."""
+    body = response.content[:300].decode("utf-8", "replace")
+    return " ".join(body.split()) or response.reason_phrase
