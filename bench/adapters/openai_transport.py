@@ -7,13 +7,14 @@ returned, and the key's value and any credential a server echoes back are redact
 same for the caller's own messages). A redirect within the origin is followed (307
 and 308 keep the method and body); one to another origin (scheme, host or port) is
 refused with :class:`ServerConfigError`, so the key only ever goes to ``base_url``'s
-server. A loopback ``base_url`` is reached without the environment's proxy. 429, 408, 5xx, connection errors and timeouts are retried up
-to ``max_retries`` times with exponential backoff (``backoff_base * 2**attempt``
-seconds, at most ``backoff_max``); a ``Retry-After`` header (seconds or an HTTP
-date) replaces the computed delay, also capped by ``backoff_max``. 401, 403 and 404
-(bad key, unknown model or URL) raise :class:`ServerConfigError`: every request would
-fail the same way. Other 4xx, and retries exhausted, raise :class:`RequestFailure`.
-At most ``concurrency`` requests are in flight (:meth:`ChatTransport.map`).
+server. A loopback ``base_url`` is reached without the environment's proxy. 429,
+408, 5xx, connection errors and timeouts are retried up to ``max_retries`` times
+with exponential backoff (``backoff_base * 2**attempt`` seconds, at most
+``backoff_max``); a ``Retry-After`` header (seconds or an HTTP date) replaces the
+computed delay, also capped by ``backoff_max``. 401, 403 and 404 (bad key, unknown
+model or URL) raise :class:`ServerConfigError`: every request would fail the same
+way. Other 4xx, and retries exhausted, raise :class:`RequestFailure`. At most
+``concurrency`` requests are in flight (:meth:`ChatTransport.map`).
 """
 
 from __future__ import annotations
