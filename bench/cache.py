@@ -56,9 +56,33 @@ def parse_duration(value: str | int | None) -> float | None:
 
 
 def adapter_code_sha256(adapter: object) -> str:
-    """sha256 of the source file defining the adapter's class (code changes miss the cache)."""
-    source = inspect.getsourcefile(type(adapter))
-    return hashlib.sha256(Path(source).read_bytes()).hexdigest() if source else ""
+    """sha256 of the adapter's code (code changes miss the cache): the source file defining
+    its class and those of the modules of the same package it draws on, transitively (an
+    adapter split into modules, such as ``openai_chat`` and its ``align``)."""
+    hasher = hashlib.sha256()
+    for name in sorted(_code_modules(type(adapter).__module__)):
+        source = inspect.getsourcefile(sys.modules[name])
+        if source:
+            hasher.update(f"{name}\0".encode() + Path(source).read_bytes())
+    return hasher.hexdigest()
+
+
+def _code_modules(name: str) -> set[str]:
+    """``name`` and the modules of its package whose classes, functions or submodules it
+    holds, transitively."""
+    package = name.rpartition(".")[0]
+    found: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in found or current not in sys.modules:
+            continue
+        found.add(current)
+        for value in vars(sys.modules[current]).values():
+            owner = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", "")
+            if package and isinstance(owner, str) and owner.startswith(f"{package}."):
+                todo.append(owner)
+    return found
 
 
 def served_key(report: dict[str, str] | None) -> str | None:

@@ -15,15 +15,9 @@ from typing import Any
 import pytest
 from bench_config import compose_config
 
-from bench.adapters.openai_chat import (
-    Locator,
-    OpenAIChatAdapter,
-    ServerConfigError,
-    extract_json_object,
-    locate_quote,
-    map_entities,
-    prompt_sha256,
-)
+from bench.adapters.openai_chat import OpenAIChatAdapter
+from bench.adapters.openai_transport import ServerConfigError
+from bench.adapters.prompts import prompt_sha256
 from bench.data.gold import load_dataset
 from bench.predictions import PredictionFailure, TextItem
 from bench.runner import run
@@ -351,64 +345,6 @@ def test_empty_refused_and_truncated_answers_are_failed_items_with_their_reason(
     assert "<text>\nd\n</text>" in predictions[3].prompt
 
 
-# --------------------------------------------------------------------------- retries
-
-
-def test_429_is_retried_honouring_retry_after(serve):
-    def throttled_once(seen: Seen, n: int) -> Reply:
-        return Reply(429, headers={"Retry-After": "0.3"}) if n == 1 else ok(seen)
-
-    server = serve(throttled_once)
-    model = adapter(server, backoff_base=0.0, max_retries=3)
-    started = time.perf_counter()
-    [tox] = model.predict_toxicity(segments(1))
-    assert time.perf_counter() - started >= 0.3
-    assert len(server.seen) == 2 and model.failures == []
-    assert tox.score in (0.1, 0.9)
-
-
-def test_429_without_retry_after_backs_off_exponentially(serve, monkeypatch):
-    import bench.adapters.openai_chat as module
-
-    sleeps: list[float] = []
-    monkeypatch.setattr(module, "_sleep", sleeps.append)
-    server = serve(lambda seen, n: Reply(429) if n <= 3 else ok(seen))
-    model = adapter(server, backoff_base=0.5, backoff_max=1.5, max_retries=3)
-    model.predict_toxicity(segments(1))
-    assert sleeps == [0.5, 1.0, 1.5]  # base * 2**attempt, capped by backoff_max
-    assert model.failures == []
-
-
-def test_500_until_retries_are_exhausted_fails_that_item_only(serve):
-    bad = gold().segments[1].text
-
-    server = serve(lambda seen, n: Reply(500) if seen.text == bad else ok(seen))
-    model = adapter(server, max_retries=2)
-    items = segments(4)
-    predictions = model.predict_toxicity(items)
-    failure = predictions[1]
-    assert isinstance(failure, PredictionFailure) and failure.reason == "request"
-    assert "HTTP 500" in failure.message and "3 attempts" in failure.message
-    assert failure.raw is None and bad in failure.prompt
-    assert all(p.score in (0.1, 0.9) for i, p in enumerate(predictions) if i != 1)
-    assert sum(s.text == bad for s in server.seen) == 3
-
-
-def test_timeout_is_retried_then_recorded(serve):
-    slow = gold().segments[0].text
-    server = serve(
-        lambda seen, n: Reply(content="{}", delay=3.0) if seen.text == slow else ok(seen)
-    )
-    model = adapter(server, timeout=0.2, max_retries=1)
-    started = time.perf_counter()
-    predictions = model.predict_toxicity(segments(3))
-    assert time.perf_counter() - started < 2.5
-    failure = predictions[0]
-    assert isinstance(failure, PredictionFailure) and failure.reason == "request"
-    assert "timed out" in failure.message and "2 attempts" in failure.message
-    assert predictions[1].score in (0.1, 0.9)
-
-
 def test_a_wrong_key_fails_the_task_not_each_item(serve, monkeypatch):
     server = serve()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
@@ -428,27 +364,7 @@ def test_a_dead_server_fails_the_batch():
         model.predict_toxicity(segments(2))
 
 
-def test_concurrency_limit_is_respected(serve):
-    server = serve(lambda seen, n: Reply(content='{"toxic": 0.2}', delay=0.1))
-    model = adapter(server, concurrency=3)
-    model.predict_toxicity(segments(12))
-    assert server.max_active == 3
-    assert len(server.seen) == 12
-
-
-# --------------------------------------------------------------------------- offsets and JSON
-
-
-def test_repeated_mentions_claim_successive_occurrences():
-    text = "Mexico City is in Mexico. Mexico, said Mexicans; Mexico."
-    mentions = [("Mexico", "GPE"), ("Mexico City", "GPE"), ("Mexico", "GPE")]
-    entities, problems = map_entities(text, mentions)
-    spans = [(text[e.start : e.end], e.start) for e in entities]
-    # the longer mention is placed first; "Mexico" skips "Mexicans" (word boundary)
-    assert spans == [("Mexico City", 0), ("Mexico", 18), ("Mexico", 26)]
-    assert problems == []
-    _, problems = map_entities("one Mexico", [("Mexico", "GPE")] * 2)
-    assert problems == ["entities[1] 'Mexico': all 1 occurrences already claimed"]
+# --------------------------------------------------------------------------- offsets
 
 
 def test_quotes_match_modulo_quote_marks_and_whitespace(serve):
@@ -471,28 +387,6 @@ def test_quotes_match_modulo_quote_marks_and_whitespace(serve):
     assert "unknown type 'quoted'" in reasons[0]
     assert "occurrences already claimed" in reasons[1]
     assert "'never said': not found" in reasons[2]
-
-
-def test_quote_fallbacks_case_then_ellipsis_fragments():
-    text = "He said: “We will not pay for the wall, and we will not accept deportees.”"
-    locator = Locator(text)
-    content, how = locate_quote(locator, "we will NOT pay for the wall", set())
-    assert how == "case-insensitive" and text[slice(*content[0])] == "We will not pay for the wall"
-    content, how = locate_quote(locator, "“We will not pay … accept deportees.”", set())
-    assert how == "ellipsis fragments"
-    assert [text[s:e] for s, e in content] == ["We will not pay", "accept deportees."]
-    assert locate_quote(locator, "We will pay", set()) == (None, "not found verbatim or normalised")
-
-
-def test_json_extraction():
-    assert extract_json_object('x {"a": 1} {"toxic": 1} y', "toxic") == {"toxic": 1}
-    for content, message in [
-        ('{"toxic": 0.5', "invalid JSON"),
-        ("I cannot help with that.", "no JSON object"),
-        ('{"score": 0.5}', "without 'toxic'"),
-    ]:
-        with pytest.raises(ValueError, match=message):
-            extract_json_object(content, "toxic")
 
 
 # --------------------------------------------------------------------------- the runner

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from bench_config import run_model
 from filelock import FileLock
 
-from bench.cache import PredictionCache, parse_duration
+from bench.cache import PredictionCache, adapter_code_sha256, parse_duration
 from bench.predictions import ToxicityPrediction
 
 N_ITEMS = 43  # seed-article toxicity items: 40 segments + 3 documents
@@ -163,6 +164,32 @@ def test_a_bad_max_age_exits_2_naming_the_key(tmp_path, value):
 def test_durations():
     assert [parse_duration(v) for v in ("3600", 90, "30m", "12h", "7d", "2w", None)] == [
         3600, 90, 1800, 43200, 604800, 1209600, None]  # fmt: skip
+
+
+def test_a_change_in_any_module_of_the_adapter_misses_the_cache(tmp_path, monkeypatch):
+    package = tmp_path / "split_adapter"
+    package.mkdir()
+    files = {
+        "__init__.py": "",
+        "align.py": "def align(text):\n    return text\n",
+        "other.py": "def unrelated():\n    return 1\n",
+        "adapter.py": "from split_adapter.align import align\n\nclass Adapter:\n    pass\n",
+    }
+    for name, text in files.items():
+        (package / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        for name in ("split_adapter.adapter", "split_adapter.other"):
+            importlib.import_module(name)
+        adapter = sys.modules["split_adapter.adapter"].Adapter()
+        before = adapter_code_sha256(adapter)
+        (package / "other.py").write_text("def unrelated():\n    return 2\n")
+        assert adapter_code_sha256(adapter) == before  # a module the adapter does not use
+        (package / "align.py").write_text("def align(text):\n    return text.strip()\n")
+        assert adapter_code_sha256(adapter) != before
+    finally:
+        for name in [m for m in sys.modules if m.startswith("split_adapter")]:
+            del sys.modules[name]
 
 
 # ----------------------------------------------------------------------------- served models

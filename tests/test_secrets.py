@@ -31,7 +31,7 @@ from test_adapters_openai import (
 )
 from test_cli import bench
 
-from bench.adapters.openai_chat import ServerConfigError
+from bench.adapters.openai_transport import ServerConfigError
 from bench.predictions import PredictionFailure
 from bench.provenance import redact, scrub_secrets, secret_overrides, secret_values
 from bench.runner import run
