@@ -27,7 +27,7 @@ from bench.adapters.spacy import load_pipeline, pipeline_identity
 from bench.extras import require
 from bench.predictions import AttributionPrediction, PredictionFailure, Span, TextItem
 
-_PROBE = "“We will do it,” she said."  # a quotation textacy's rules must accept
+_PROBE = "“Mexico will not pay for the wall,” she said."  # textacy must find it
 
 
 class TextacyQuotesAdapter(Adapter):
@@ -44,14 +44,16 @@ class TextacyQuotesAdapter(Adapter):
         self.nlp = load_pipeline(self.pipeline, "textacy")
         self._quotations = triples.direct_quotations
         self._textacy_version = version("textacy")
-        try:  # a pipeline without a parser, or in a language textacy has no rules for
-            list(self._quotations(self.nlp(_PROBE)))
+        try:  # a pipeline without a parser raises; without a lemmatizer it finds nothing
+            found, error = list(self._quotations(self.nlp(_PROBE))), ""
         except ValueError as err:
+            found, error = [], f": {err}"
+        if not found:
             raise ValueError(
-                f"textacy's direct_quotations cannot run on spaCy pipeline {self.pipeline!r} "
-                f"(it needs an English, Spanish or French pipeline with a tagger, lemmatizer "
-                f"and parser): {err}"
-            ) from err
+                f"textacy's direct_quotations cannot run on spaCy pipeline {self.pipeline!r}: "
+                f"no quotation found in {_PROBE!r} (it needs an English pipeline with a "
+                f"tagger, lemmatizer and parser){error}"
+            )
 
     def predict_attribution(
         self, documents: list[TextItem]
