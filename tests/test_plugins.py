@@ -18,6 +18,9 @@ BENCH = str(Path(sys.executable).with_name("bench"))
 pytestmark = pytest.mark.slow
 
 ADAPTER = '''
+import os
+from pathlib import Path
+
 from bench.adapters import Adapter
 from bench.predictions import EntityPrediction
 
@@ -42,6 +45,10 @@ class WordNer(Adapter):
 
     def identity(self):
         return {"name": "word-ner", "version": "1.0"}
+
+
+if os.environ.get("IMPORTED_MARKER"):  # the tests see whether bench imported this module
+    Path(os.environ["IMPORTED_MARKER"]).write_text("imported")
 '''
 
 CONLL = "Mexico B-location\nis O\nbig O\n\nI O\nlike O\nParis B-location\n"
@@ -132,10 +139,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def bench(cwd: Path, plugin_dirs: list[Path], *args: str) -> subprocess.CompletedProcess[str]:
-    """The ``bench`` command with the plugin folders (and bench, if from PYTHONPATH) importable."""
+    """The ``bench`` command with the plugin folders (and bench, if from PYTHONPATH)
+    importable; their_plugin's adapter module writes ``cwd/imported`` when imported."""
     path = os.pathsep.join(map(str, [*plugin_dirs, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    marker = {"IMPORTED_MARKER": str(cwd / "imported")}
     return subprocess.run(
-        [BENCH, *args], cwd=cwd, env=os.environ | {"PYTHONPATH": path},
+        [BENCH, *args], cwd=cwd, env=os.environ | {"PYTHONPATH": path} | marker,
         capture_output=True, text=True, timeout=180,
     )  # fmt: skip
 
@@ -156,6 +165,11 @@ def test_a_model_preset_of_an_installed_package_runs_from_any_folder(tmp_path, i
     ner = result["tasks"]["ner"]
     assert ner["status"] == "ok"
     assert ner["counts"]["predicted"] > 0
+    assert (tmp_path / "imported").is_file()  # the chosen preset's adapter, and only then
+
+    shown = bench(tmp_path, [installed["good"]], "--cfg", "job", "+model=their_model")
+    assert shown.returncode == 0, shown.stderr
+    assert "_target_: their_plugin.adapter.WordNer" in shown.stdout
 
 
 def test_a_dataset_preset_of_an_installed_package_is_scored(tmp_path, installed):
@@ -196,6 +210,7 @@ def test_a_broken_or_shadowed_package_is_one_warning_each_and_bench_still_runs(t
     assert "'rules' of package shadow-plugin is not used: bench has one" in shadowed
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["model"]["target"] == "bench.adapters.rules.RulesAdapter"  # bench's own
+    assert not (tmp_path / "imported").exists()  # only the package the entry point names
 
     listed = bench(tmp_path, [installed["good"], installed["bad"]])
     assert "their_model (from their-plugin)" in listed.stderr
