@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from bench.data.gold import GoldError
+from bench.plugins import preset_names, register_search_path
 from bench.provenance import secret_overrides
 from bench.report.tables import degraded, main_table, to_markdown
 from bench.resources import resource_dir
@@ -48,6 +49,7 @@ OmegaConf.register_new_resolver("new_dir", new_dir, replace=True, use_cache=True
 
 
 def model_presets() -> list[str]:
+    """bench's own model presets (see :func:`bench.plugins.preset_names` for all)."""
     return sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
 
 
@@ -63,7 +65,7 @@ def run_one(cfg: DictConfig) -> int:
 
     if cfg.get("model") is None:
         return _fail(REFUSED, "bench: choose a model with +model=NAME; presets: "
-                     + ", ".join(model_presets()))  # fmt: skip
+                     + ", ".join(preset_names("model")))  # fmt: skip
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     preset = hydra_cfg.runtime.choices.get("model", "custom")
@@ -232,6 +234,7 @@ def main() -> None:
         sys.exit(2)
     from hydra._internal.utils import _run_hydra, get_args_parser
 
+    register_search_path()  # presets of installed packages (bench.plugins)
     parser = get_args_parser()
     args = parser.parse_args()
     if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:

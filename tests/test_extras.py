@@ -15,6 +15,8 @@ CASES = [
     ("hf_toxicity", ("model.model=some/model",), "transformers", "hf"),
     ("profanity_check", (), "profanity_check", "sklearn"),
     ("sklearn_pipeline", ("model.path=model.skops",), "skops", "sklearn"),
+    ("textacy_quotes", (), "textacy", "textacy"),
+    ("textacy_quotes", (), "spacy", "textacy"),  # textacy needs spaCy: the same extra
 ]
 
 

