@@ -50,6 +50,7 @@ from bench.report.compare import (
     Run,
     check_same_definitions,
     compare_task,
+    items_scored,
 )
 from bench.report.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from bench.report.tables import degraded, to_csv, to_markdown
@@ -235,18 +236,21 @@ def _load(sources: Sequence[str]) -> list[Entry]:
 
 
 def check_same_gold(entries: Sequence[Entry]) -> None:
-    golds: dict[tuple[str, str], list[str]] = {}
+    """Every run scored the same gold (version, sha256) and the same items of it
+    (``dataset.limit``: a quick try is never ranked beside full runs)."""
+    golds: dict[tuple[str, str, str], list[str]] = {}
     for e in entries:
-        gold = (str(e.result["dataset"].get("version")), e.result["dataset"]["sha256"])
+        dataset = e.result["dataset"]
+        gold = (str(dataset.get("version")), dataset["sha256"], items_scored(e.result))
         golds.setdefault(gold, []).append(e.source)
     if len(golds) > 1:
         groups = "; ".join(
-            f"version {version} sha256 {digest[:12]}…: {', '.join(sources)}"
-            for (version, digest), sources in golds.items()
+            f"version {version} sha256 {digest[:12]}… {scored}: {', '.join(sources)}"
+            for (version, digest, scored), sources in golds.items()
         )
         raise LeaderboardError(
-            f"the runs were scored on different gold (dataset version or sha256 differs), "
-            f"refusing to mix them: {groups}"
+            f"the runs were scored on different gold (dataset version, sha256 or limit "
+            f"differs), refusing to mix them: {groups}"
         )
 
 
