@@ -58,7 +58,8 @@ def _prediction_files(directory: Path) -> Path:
         rows = []
         for item, answer in zip(items, answers, strict=True):
             if task == "ner":
-                row = {"entities": [dict(zip(("start", "end", "label"), e)) for e in answer]}
+                keys = ("start", "end", "label")
+                row = {"entities": [dict(zip(keys, e, strict=True)) for e in answer]}
             elif task == "toxicity":
                 row = {"score": answer}
             else:
