@@ -291,7 +291,7 @@ def _rank_task(
         (e for e in entries if e.cells[task].status == "ok"),
         key=lambda e: (-e.cells[task].value, e.name),
     )
-    significant = [True]
+    significant = [True] if ranked else []  # none: no run has a value (e.g. a quick try)
     for above, below in zip(ranked, ranked[1:], strict=False):
         try:
             test = compare_task(above.run, below.run, task, n_resamples, seed)
@@ -387,7 +387,8 @@ def build_leaderboard(
     board = Leaderboard(
         entries=entries,
         tasks=tasks,
-        dataset={k: first.get(k) for k in ("name", "version", "sha256")},
+        dataset={k: first.get(k) for k in ("name", "version", "sha256")}
+        | ({"limit": first["limit"]} if first.get("limit") is not None else {}),
         bench_versions=sorted(
             {str(e.result.get("provenance", {}).get("bench_version", "?")) for e in entries}
         ),
@@ -454,7 +455,8 @@ def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) 
         f"# Leaderboard: {_md_escape(str(d['name']))} {_md_escape(str(d['version']))}",
         "",
         f"- Dataset: {_md_escape(str(d['name']))}, version {_md_escape(str(d['version']))}, "
-        f"sha256 {_md_escape(str(d['sha256']))}",
+        f"sha256 {_md_escape(str(d['sha256']))}"
+        + (f", {_md_escape(items_scored({'dataset': d}))}" if "limit" in d else ""),
         f"- bench version: {', '.join(board.bench_versions)}",
         f"- Ranking ({_tested_with(board)}): {RULE}",
         "",
