@@ -1,4 +1,5 @@
-"""Orchestration of one run: load gold, build the adapter, predict, validate, score, write.
+"""Orchestration of one run: load gold, build the adapter, predict, validate, score
+(:func:`evaluate`, also behind ``bench.evaluate``); the command's :func:`run` also writes.
 
 No scoring logic lives here; see ``bench.tasks`` and ``bench.metrics``.
 """

@@ -12,6 +12,7 @@ import pytest
 
 import bench
 from bench.data.seed import SeedArticle
+from bench.resources import resource_dir
 
 BIN = Path(sys.executable).parent
 TOXICITY_IDS = [item.id for item in SeedArticle().view("toxicity").items]
@@ -73,6 +74,15 @@ def test_a_predictions_file_of_every_item_scores_with_a_limit(tmp_path):
     (tmp_path / "toxicity.jsonl").write_text("\n".join([*rows, '{"id": "x", "score": 0}']))
     refused = bench.evaluate("predictions", model__path=str(tmp_path), limit=5)
     assert "id: unknown item 'x'" in refused.result["tasks"]["toxicity"]["error"]
+
+
+def test_a_conll_submission_of_every_sentence_scores_with_a_limit():
+    gold = resource_dir("datasets") / "wnut17" / "emerging.test.annotated"
+    result = bench.evaluate("predictions", dataset="wnut17", model__path=str(gold),
+                            model__format="conll", limit=5, bootstrap__resamples=0)  # fmt: skip
+    assert result.ok, result.result["tasks"]["ner"].get("error")
+    assert result.result["tasks"]["ner"]["counts"]["items"] == 5
+    assert result.metrics["ner"]["strict_f1"] == 1.0
 
 
 @pytest.fixture(scope="module")
