@@ -47,10 +47,12 @@ def evaluate(
     task, or all three. A bad option raises :class:`~bench.run_config.ConfigError` naming it.
     Models given as Python objects are not cached (bench cannot tell two of them apart).
     """
+    from omegaconf.errors import OmegaConfBaseException
+
     from bench.adapters.base import Adapter
     from bench.adapters.callables import CallableAdapter
     from bench.data.dataset import Dataset
-    from bench.run_config import ConfigError
+    from bench.run_config import ConfigError, describe
     from bench.runner import evaluate as run
 
     functions = {"ner": ner, "attribution": attribution, "toxicity": toxicity}
@@ -86,7 +88,10 @@ def evaluate(
     if built is not None:
         cfg.dataset = _target(built) | {"name": built.name}
     recorded = overrides + [f"{key}={value}" for key, value in settings.items()]
-    return run(cfg, preset, recorded, adapter=adapter, dataset=built)
+    try:
+        return run(cfg, preset, recorded, adapter=adapter, dataset=built)
+    except OmegaConfBaseException as err:  # e.g. a preset's mandatory parameter not given
+        raise ConfigError(describe(err)) from None
 
 
 def _task_option(tasks: str | Sequence[str]) -> str:

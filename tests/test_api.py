@@ -186,11 +186,13 @@ def test_a_bad_option_raises_a_clear_error_naming_it(options, message):
         bench.evaluate(ner=rules_ner, **options)
 
 
-def test_an_unknown_preset_and_a_non_model_are_refused():
+def test_an_unknown_preset_a_non_model_and_a_missing_parameter_are_refused():
     with pytest.raises(ConfigError, match=r"^model='rulez': not found; available: .*rules"):
         bench.evaluate("rulez")
     with pytest.raises(ConfigError, match=r"^model=42: expected an Adapter, a preset name"):
         bench.evaluate(42)
+    with pytest.raises(ConfigError, match=r"^model.path: Missing mandatory value: model.path$"):
+        bench.evaluate("predictions")
 
 
 def _raising_on_comment_1(texts: list[str]) -> list:
