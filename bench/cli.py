@@ -61,6 +61,7 @@ def _fail(code: int, message: str) -> int:
 def run_one(cfg: DictConfig) -> int:
     """One run (or one job of a sweep), in the run directory Hydra made: its exit code."""
     from bench.cache import cache_summary
+    from bench.report.compare import items_scored
     from bench.runner import run  # heavy imports only once a model is chosen
 
     if cfg.get("model") is None:
@@ -75,7 +76,10 @@ def run_one(cfg: DictConfig) -> int:
         return _fail(REFUSED, f"bench: {type(err).__name__}: {err}".replace("\n", " "))
     name = outcome.result["model"]["name"]
     model = name if name == preset else f"{name} (preset {preset})"
-    print(f"model: {model}   dataset: {outcome.result['dataset']['name']}   out: {out_dir}")
+    dataset = outcome.result["dataset"]["name"]
+    if cfg.limit is not None:  # a quick try: say so beside its scores
+        dataset += f" ({items_scored(outcome.result)})"
+    print(f"model: {model}   dataset: {dataset}   out: {out_dir}")
     print(to_markdown(*main_table(outcome.result)))
     summary = cache_summary(outcome.result["tasks"])
     if summary:

@@ -96,6 +96,8 @@ class BenchConfig:
     seed: int = _rule(MISSING, _at_least(0), "an integer >= 0")
     batch_size: int = _rule(MISSING, _at_least(1), "an integer >= 1")
     max_failure_rate: float = _rule(0.0, _probability, "a number in [0, 1]")
+    limit: int | None = _rule(None, lambda v: v is None or v >= 1, "an integer >= 1 or null")
+    limit_seed: int | None = _rule(None, lambda v: v is None or v >= 0, "an integer >= 0 or null")
     toxicity: ToxicityOptions = field(default_factory=ToxicityOptions)
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
     cache: CacheOptions = field(default_factory=CacheOptions)

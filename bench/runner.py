@@ -1,4 +1,5 @@
-"""Orchestration of one run: load gold, build the adapter, predict, validate, score, write.
+"""Orchestration of one run: load gold, build the adapter, predict, validate, score
+(:func:`evaluate`, also behind ``bench.evaluate``); the command's :func:`run` also writes.
 
 No scoring logic lives here; see ``bench.tasks`` and ``bench.metrics``.
 """
@@ -10,7 +11,6 @@ import math
 import random
 import time
 import traceback
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,16 +22,9 @@ from omegaconf import DictConfig, OmegaConf
 from bench.adapters.base import TASKS, Adapter
 from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
-from bench.predictions import PredictionFailure
+from bench.predictions import PredictionFailure, TextItem
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
-from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
-from bench.report.tables import (
-    main_table,
-    metrics_table,
-    per_label_table,
-    to_csv,
-    to_markdown,
-)
+from bench.result import Result
 from bench.run_config import ConfigError, validate
 from bench.tasks import TASKS as TASK_CLASSES
 from bench.tasks.base import Bootstrap, Task
@@ -69,12 +62,6 @@ def _local_module_hint(error: BaseException) -> str:
     )
 
 
-@dataclass
-class RunOutcome:
-    result: dict[str, Any]
-    ok: bool
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -108,6 +95,8 @@ def check_config(cfg: DictConfig) -> None:
     """Refuse bad run options up front (exit code 2), before any file is written: the
     schema (bench.run_config), then what depends on the tasks and the check."""
     validate(cfg)
+    if cfg.limit is None and cfg.limit_seed is not None:
+        raise ConfigError(f"limit_seed={cfg.limit_seed}: a seeded sample needs limit=N")
     found = _non_finite(OmegaConf.to_container(cfg, resolve=True))
     if found:
         raise ConfigError(f"{found}: NaN or infinity is not a valid setting")
@@ -239,23 +228,37 @@ def _too_many_failures(failed: dict[str, PredictionFailure], summary: dict[str, 
     )
 
 
+def limited(items: list[TextItem], limit: int | None, seed: int | None) -> list[TextItem]:
+    """The run option ``limit``: the first ``limit`` items, or with ``seed`` a seeded
+    random sample of ``limit`` of them (in dataset order); None: every item."""
+    if limit is None or limit >= len(items):
+        return items
+    if seed is None:
+        return items[:limit]
+    return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), limit))]
+
+
 def run_task(
     task: Task,
     adapter: Adapter,
     batch_size: int,
     cache: PredictionCache | None = None,
     max_failure_rate: float = 0.0,
+    limit: int | None = None,
+    limit_seed: int | None = None,
 ) -> tuple[dict[str, Any], list]:
     """Predict (through the cache), validate, score; any error marks the task failed.
 
     Items the adapter could not predict (:class:`PredictionFailure`) are left out of
     scoring and recorded in the samples; more than ``max_failure_rate`` of them, or no
-    answered item at all, fails the task."""
+    answered item at all, fails the task. With ``limit``, only the :func:`limited` items
+    are predicted and scored."""
     started = time.perf_counter()
     try:
-        items = task.inputs()
+        every_item = task.inputs()
+        items = limited(every_item, limit, limit_seed)
         predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
-        adapter.end_task(task.name, items)
+        adapter.end_task(task.name, every_item)
         task.validate(items, predictions)
         failed = {item.id: p for item, p in zip(items, predictions, strict=True)
                   if isinstance(p, PredictionFailure)}  # fmt: skip
@@ -296,15 +299,26 @@ def run_task(
     }, scored.samples + failure_rows
 
 
-def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> RunOutcome:
-    """Run every selected task for the configured model and write the result files."""
+def evaluate(
+    cfg: DictConfig,
+    preset: str,
+    overrides: list[str],
+    *,
+    adapter: Adapter | None = None,
+    dataset: Dataset | None = None,
+) -> Result:
+    """Check the options, build the dataset and the model (unless given: ``bench.evaluate``
+    passes Python objects, with ``cfg.model`` and ``cfg.dataset`` recording them) and run
+    every selected task; nothing is written (see :meth:`Result.save`)."""
     started_at = _now()
     check_config(cfg)
     max_age = parse_duration(cfg.cache.get("max_age"))
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
-    dataset: Dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
-    adapter: Adapter = build(cfg.model, f"model {preset}")
+    if dataset is None:
+        dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
+    if adapter is None:
+        adapter = build(cfg.model, f"model {preset}")
     model_cfg = scrub_secrets(OmegaConf.to_container(cfg.model, resolve=True))
     built_identity = adapter.identity()  # before predicting: what identifies the model
 
@@ -328,11 +342,14 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
             }
             cache = PredictionCache(cfg.cache.dir, name, key, max_age)
         tasks[name], samples[name] = run_task(
-            task, adapter, cfg.batch_size, cache, cfg.max_failure_rate
+            task, adapter, cfg.batch_size, cache, cfg.max_failure_rate, cfg.limit, cfg.limit_seed
         )
 
     config = OmegaConf.to_container(cfg, resolve=True)
     secrets = secret_values(config)  # kept out of errors, tracebacks, samples and overrides
+    described = dataset.describe()
+    if cfg.limit is not None:  # a quick try: reports refuse it beside full runs
+        described["limit"] = {"n": cfg.limit, "seed": cfg.limit_seed}
     result = {
         "schema_version": SCHEMA_VERSION,
         "model": {
@@ -343,7 +360,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
             "identity": adapter.identity(),
             "fingerprint": fingerprint({"config": model_cfg, "identity": built_identity}),
         },
-        "dataset": dataset.describe(),
+        "dataset": described,
         "provenance": environment()
         | {
             "config": config,
@@ -354,38 +371,11 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
         },
         "tasks": tasks,
     }
-    result, samples = scrub_secrets(result, secrets), scrub_secrets(samples, secrets)
-    write_outputs(out_dir, result, samples)
-    ok = all(t["status"] != "failed" for t in tasks.values())
-    return RunOutcome(result, ok)
+    return Result(scrub_secrets(result, secrets), scrub_secrets(samples, secrets))
 
 
-# What a run (and its +check) writes besides result.json: removed before a rerun writes.
-# Temporary files (.NAME.XXXX.tmp) are those of an interrupted run's atomic writes.
-_OUTPUT_FILES = ("samples/*.jsonl", "tables/*.md", "tables/*.csv", "check/junit.xml",
-                 "check/report.md", ".*.tmp", "*/.*.tmp")  # fmt: skip
-
-
-def write_outputs(out_dir: Path, result: dict[str, Any], samples: dict[str, list]) -> None:
-    """Samples and tables first, ``result.json`` last: its presence marks a complete run.
-
-    The result is serialised before anything is written, and the files an earlier run
-    left in the same directory are removed first, so a failure part-way never leaves an
-    old result beside new samples, nor a rerun of fewer tasks the old tasks' samples.
-    """
-    result_text = json_text(result)
-    (out_dir / "result.json").unlink(missing_ok=True)
-    for pattern in _OUTPUT_FILES:  # an earlier run's files must not outlive it
-        for old in out_dir.glob(pattern):
-            old.unlink()
-    for task, rows in samples.items():
-        write_jsonl_atomic(out_dir / "samples" / f"{task}.jsonl", rows)
-    for name, (headers, rows) in {
-        "main": main_table(result),
-        "metrics": metrics_table(result),
-        "ner_per_label": per_label_table(result),
-    }.items():
-        if rows:
-            write_text_atomic(out_dir / "tables" / f"{name}.md", to_markdown(headers, rows))
-            write_text_atomic(out_dir / "tables" / f"{name}.csv", to_csv(headers, rows))
-    write_text_atomic(out_dir / "result.json", result_text)
+def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Result:
+    """The ``bench`` command's run: :func:`evaluate` the composed config, write the files."""
+    result = evaluate(cfg, preset, overrides)
+    result.save(out_dir)
+    return result

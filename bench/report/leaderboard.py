@@ -51,6 +51,7 @@ from bench.report.compare import (
     Run,
     check_same_definitions,
     compare_task,
+    items_scored,
     sample_clusters,
 )
 from bench.report.files import write_bytes_atomic, write_json_atomic, write_text_atomic
@@ -237,18 +238,21 @@ def _load(sources: Sequence[str]) -> list[Entry]:
 
 
 def check_same_gold(entries: Sequence[Entry]) -> None:
-    golds: dict[tuple[str, str], list[str]] = {}
+    """Every run scored the same gold (version, sha256) and the same items of it
+    (``dataset.limit``: a quick try is never ranked beside full runs)."""
+    golds: dict[tuple[str, str, str], list[str]] = {}
     for e in entries:
-        gold = (str(e.result["dataset"].get("version")), e.result["dataset"]["sha256"])
+        dataset = e.result["dataset"]
+        gold = (str(dataset.get("version")), dataset["sha256"], items_scored(e.result))
         golds.setdefault(gold, []).append(e.source)
     if len(golds) > 1:
         groups = "; ".join(
-            f"version {version} sha256 {digest[:12]}…: {', '.join(sources)}"
-            for (version, digest), sources in golds.items()
+            f"version {version} sha256 {digest[:12]}… {scored}: {', '.join(sources)}"
+            for (version, digest, scored), sources in golds.items()
         )
         raise LeaderboardError(
-            f"the runs were scored on different gold (dataset version or sha256 differs), "
-            f"refusing to mix them: {groups}"
+            f"the runs were scored on different gold (dataset version, sha256 or limit "
+            f"differs), refusing to mix them: {groups}"
         )
 
 
@@ -289,7 +293,7 @@ def _rank_task(
         (e for e in entries if e.cells[task].status == "ok"),
         key=lambda e: (-e.cells[task].value, e.name),
     )
-    significant = [True]
+    significant = [True] if ranked else []  # none: no run has a value (e.g. a quick try)
     for above, below in zip(ranked, ranked[1:], strict=False):
         try:
             test = compare_task(above.run, below.run, task, n_resamples, seed)
@@ -388,7 +392,8 @@ def build_leaderboard(
     board = Leaderboard(
         entries=entries,
         tasks=tasks,
-        dataset={k: first.get(k) for k in ("name", "version", "sha256")},
+        dataset={k: first.get(k) for k in ("name", "version", "sha256")}
+        | ({"limit": first["limit"]} if first.get("limit") is not None else {}),
         bench_versions=sorted(
             {str(e.result.get("provenance", {}).get("bench_version", "?")) for e in entries}
         ),
@@ -455,7 +460,8 @@ def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) 
         f"# Leaderboard: {_md_escape(str(d['name']))} {_md_escape(str(d['version']))}",
         "",
         f"- Dataset: {_md_escape(str(d['name']))}, version {_md_escape(str(d['version']))}, "
-        f"sha256 {_md_escape(str(d['sha256']))}",
+        f"sha256 {_md_escape(str(d['sha256']))}"
+        + (f", {_md_escape(items_scored({'dataset': d}))}" if "limit" in d else ""),
         f"- bench version: {', '.join(board.bench_versions)}",
         f"- Ranking ({_tested_with(board)}): {RULE}",
         "",
