@@ -32,7 +32,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -97,10 +97,15 @@ def _plain(node: Any) -> Any:
 
 
 def _columns(kind: type, options: Mapping[str, Any] | None, group: str) -> Any:
-    try:
-        return kind(**(_plain(options) or {}))
-    except TypeError as err:
-        raise HfDataError(f"dataset.{group}: {err}".replace("__init__() ", "")) from None
+    """The column mapping of one task; an unknown key is an error naming it."""
+    options = _plain(options) or {}
+    known = [spec.name for spec in fields(kind)]
+    for key in options:
+        if key not in known:
+            raise HfDataError(
+                f"dataset.{group}.{key}: unknown option (expected one of {', '.join(known)})"
+            )
+    return kind(**options)
 
 
 class HfDataset(Dataset):
