@@ -144,11 +144,22 @@ def _seed_rows() -> list[dict]:
         {
             "doc": item.id,
             "text": item.text,
-            "entities": [{"start": s, "end": e, "label": label}
-                         for doc, s, e, label in ner.spans if doc == item.id],
-            "quotes": [{"content": [list(p) for p in r.content], "speaker": r.speaker,
-                        "cue": list(r.cue), "source": list(r.source), "type": r.type}
-                       for r in attribution.records if r.item_id == item.id],
+            "entities": [
+                {"start": s, "end": e, "label": label}
+                for doc, s, e, label in ner.spans
+                if doc == item.id
+            ],
+            "quotes": [
+                {
+                    "content": [list(p) for p in r.content],
+                    "speaker": r.speaker,
+                    "cue": list(r.cue),
+                    "source": list(r.source),
+                    "type": r.type,
+                }
+                for r in attribution.records
+                if r.item_id == item.id
+            ],
         }  # fmt: skip
         for item in ner.items
     ]
@@ -260,14 +271,22 @@ def test_bad_data_is_one_line_naming_file_row_and_field(tmp_path, rows, features
     assert "\n" not in str(raised.value)
 
 
-def test_bad_data_exits_2_in_one_line_without_a_result(tmp_path):
+@pytest.mark.parametrize(
+    ("second_row", "message"),
+    [
+        ('{"text": "bad", "toxic": 2}', "data.jsonl: row 2: toxic: expected 0 or 1"),
+        ('{"text": "bad", "toxic": ', "data.jsonl (split 'test'): DatasetGenerationError: "
+         "An error occurred while generating the dataset; ArrowInvalid: JSON parse error"),
+    ],
+)  # fmt: skip
+def test_bad_data_exits_2_in_one_line_without_a_result(tmp_path, second_row, message):
     path = tmp_path / "data.jsonl"
-    path.write_text('{"text": "fine", "toxic": 0}\n{"text": "bad", "toxic": 2}\n')
+    path.write_text('{"text": "fine", "toxic": 0}\n' + second_row + "\n")
     done = bench(tmp_path, "+model=rules", "dataset=hf", f"dataset.path={path}",
                  "dataset.toxicity.label=toxic", "hydra.run.dir=out")  # fmt: skip
     assert done.returncode == 2, done.stderr
     [line] = [line for line in done.stderr.splitlines() if line.startswith("bench:")]
-    assert f"{path}: row 2: toxic: expected 0 or 1" in line
+    assert f"{tmp_path}/{message}" in line
     assert not (tmp_path / "out" / "result.json").exists()
 
 
@@ -291,7 +310,9 @@ def test_tags_as_strings_or_numbers_with_tag_names_and_a_strict_scheme(tmp_path)
     assert view.labels == ("PER",) and view.tokenized
     names = ["O", "B-PER", "I-PER", "E-PER", "S-PER"]
     numbered = [{"tokens": r["tokens"], "tags": [names.index(t) for t in r["tags"]]} for r in rows]
-    conlleval = _hf(tmp_path, numbered, ner={"tokens": "tokens", "tags": "tags", "tag_names": names})
+    conlleval = _hf(
+        tmp_path, numbered, ner={"tokens": "tokens", "tags": "tags", "tag_names": names}
+    )
     assert conlleval.view("ner").spans == view.spans + (("s00002", 0, 2, "PER"),)
 
 
@@ -303,3 +324,15 @@ def test_the_identity_follows_the_files(tmp_path):
     sha = hashlib.sha256((tmp_path / "data.parquet").read_bytes()).hexdigest()
     assert second.describe()["files"] == {"data.parquet": sha} and second.sha256 == sha
     assert [item.id for item in first.view("toxicity").items] == ["row-00001", "row-00002"]
+
+
+def test_a_folder_of_data_files_reads_the_files_of_its_split(tmp_path):
+    """A Hub dataset's layout on disk (data/<split>-….parquet): only the split's files."""
+    (tmp_path / "clone" / "data").mkdir(parents=True)
+    for split, rows in (("test", [{"text": "a", "toxic": 1}, {"text": "b", "toxic": 0}]),
+                        ("train", [{"text": "c", "toxic": 1}])):  # fmt: skip
+        Dataset.from_list(rows).to_parquet(str(tmp_path / f"clone/data/{split}-00000.parquet"))
+    dataset = HfDataset(str(tmp_path / "clone"), toxicity={"label": "toxic"})
+    assert [item.text for item in dataset.view("toxicity").items] == ["a", "b"]
+    assert list(dataset.files) == ["data/test-00000.parquet"]
+    assert dataset.version == "clone"

@@ -108,6 +108,19 @@ def _columns(kind: type, options: Mapping[str, Any] | None, group: str) -> Any:
     return kind(**options)
 
 
+def _loading_error(where: str, err: BaseException) -> str:
+    """One line: what ``datasets`` raised and, when it wraps one, the error it wraps."""
+    cause = err
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    line = f"{where}: {type(err).__name__}: {err}"
+    if cause is not err:
+        line += f"; {type(cause).__name__}: {cause}"
+    if isinstance(err, ConnectionError):
+        line += " (offline and not in the local cache?)"
+    return " ".join(line.split())
+
+
 class HfDataset(Dataset):
     """A dataset read with ``datasets`` and a declared column mapping per task."""
 
@@ -172,36 +185,39 @@ class HfDataset(Dataset):
             if location.is_dir() and any((location / name).is_file() for name in _SAVED):
                 return self._load_saved(location)
             if location.is_dir():
-                builder = datasets.load_dataset_builder(str(location), subset)
-                files = (
-                    builder.config.data_files.get(self.split) if builder.config.data_files else None
-                )
-                if not files:
-                    raise HfDataError(f"{path}: no data files of split {self.split!r}")
-                self._identify({Path(f).relative_to(location.resolve()).as_posix(): Path(f)
-                                for f in files})  # fmt: skip
-                builder.download_and_prepare()
-                return builder.as_dataset(split=self.split)
+                return self._load_folder(location, subset)
             if location.suffix in _BUILDERS or not _HUB_ID.fullmatch(path):
                 raise HfDataError(f"{path}: not found (expected a data file, a folder or a Hub id)")
-            builder = datasets.load_dataset_builder(path, subset, revision=revision)
-            self.hub = {"hub_id": path, "revision": str(builder.hash)}
-            self.files = {}
-            self.sha256 = hashlib.sha256(
-                json.dumps([path, subset, self.split, builder.hash]).encode()
-            ).hexdigest()
-            builder.download_and_prepare()
-            return builder.as_dataset(split=self.split)
+            return self._load_hub(path, subset, revision)
         except HfDataError:
             raise
-        except (OSError, ValueError, KeyError) as err:  # datasets' own errors derive from these
-            where = f"{path} (split {self.split!r})"
-            hint = (
-                " (offline and not in the local cache?)" if isinstance(err, ConnectionError) else ""
-            )
-            raise HfDataError(
-                f"{where}: {type(err).__name__}: {err}{hint}".replace("\n", " ")
-            ) from None
+        except Exception as err:  # datasets raises many kinds; each is the user's data's
+            raise HfDataError(_loading_error(f"{path} (split {self.split!r})", err)) from None
+
+    def _load_folder(self, folder: Path, subset: str | None) -> Any:
+        """A folder of data files (e.g. a Hub dataset's clone): the files of the split."""
+        import datasets
+
+        builder = datasets.load_dataset_builder(str(folder), subset)
+        files = (builder.config.data_files or {}).get(self.split)
+        if not files:
+            raise HfDataError(f"{folder}: no data files of split {self.split!r}")
+        root = folder.resolve()
+        self._identify({Path(f).relative_to(root).as_posix(): Path(f) for f in files})
+        builder.download_and_prepare()
+        return builder.as_dataset(split=self.split)
+
+    def _load_hub(self, hub_id: str, subset: str | None, revision: str | None) -> Any:
+        """A Hub dataset, identified by its revision (the commit ``datasets`` resolved)."""
+        import datasets
+
+        builder = datasets.load_dataset_builder(hub_id, subset, revision=revision)
+        self.hub = {"hub_id": hub_id, "revision": str(builder.hash)}
+        self.files = {}
+        identity = [hub_id, subset, self.split, builder.hash]
+        self.sha256 = hashlib.sha256(json.dumps(identity).encode()).hexdigest()
+        builder.download_and_prepare()
+        return builder.as_dataset(split=self.split)
 
     def _load_saved(self, folder: Path) -> Any:
         """A ``save_to_disk`` folder: one dataset, or the split of a dataset dict."""
