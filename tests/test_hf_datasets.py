@@ -336,3 +336,19 @@ def test_a_folder_of_data_files_reads_the_files_of_its_split(tmp_path):
     assert [item.text for item in dataset.view("toxicity").items] == ["a", "b"]
     assert list(dataset.files) == ["data/test-00000.parquet"]
     assert dataset.version == "clone"
+
+
+def test_attributes_the_data_labels_are_scored_and_the_others_left_out(tmp_path):
+    """The rules adapter scores all six attributes; the data labels only ``insult``."""
+    data = tmp_path / "attributes.jsonl"
+    rows = [("you idiot", 1), ("hello there", 0), ("what an idiot", 1), ("nice day", 0)]
+    data.write_text("".join(json.dumps({"text": t, "toxic": y, "insult": y}) + "\n"
+                            for t, y in rows))  # fmt: skip
+    result = _result(tmp_path, "out", "+model=rules", "dataset=hf", f"dataset.path={data}",
+                     "dataset.toxicity.label=toxic", "dataset.toxicity.attributes=[insult]",
+                     "bootstrap.resamples=0")  # fmt: skip
+    toxicity = result["tasks"]["toxicity"]
+    assert toxicity["status"] == "ok", toxicity.get("error")
+    assert [k for k in toxicity["metrics"] if k.startswith("attribute.")] == [
+        "attribute.insult.roc_auc"
+    ]
