@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,7 @@ WNUT_TAGS = ["O", "B-corporation", "I-corporation", "B-creative-work", "I-creati
              "B-group", "I-group", "B-location", "I-location", "B-person", "I-person",
              "B-product", "I-product"]  # fmt: skip
 FAST = ("bootstrap.resamples=20",)
+BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
 
 
 @pytest.fixture(autouse=True)
@@ -80,6 +83,11 @@ def test_wnut17_as_a_conll_layout_parquet_file_scores_as_the_built_in_wnut17(tmp
     assert hf["dataset"]["rows"] == builtin["tasks"]["ner"]["counts"]["items"]
     samples = (tmp_path / "hf" / "samples" / "ner.jsonl").read_text().splitlines()
     assert json.loads(samples[0])["id"] == "s00001"  # as the CoNLL file's first sentence
+    page = tmp_path / "errors.html"  # from the samples: bench has no copy of the user's data
+    done = subprocess.run([BENCH_REPORT, "errors", "hf", "--out", page], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "hf_conll reads the user&#x27;s own files, which bench does not ship" in page.read_text()
 
 
 def _madlibs_rows(n: int) -> list[dict[str, str]]:
