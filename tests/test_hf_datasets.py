@@ -197,7 +197,9 @@ def test_a_json_file_of_text_and_spans_and_its_save_to_disk_folder_score_as_the_
     mapping = ("dataset=hf", "dataset.id=doc", "dataset.ner.spans=entities",
                f"dataset.ner.labels=[{','.join(ENTITY_LABELS)}]",
                "dataset.attribution.records=quotes")  # fmt: skip
-    common = ("+model=predictions", f"model.path={predictions}", *FAST)
+    # the seed's segments are its clusters; these rows have none: resample what both have
+    units = ("bootstrap.unit.ner=entity", "bootstrap.unit.attribution=quote")
+    common = ("+model=predictions", f"model.path={predictions}", *units, *FAST)
     builtin = _result(tmp_path, "builtin", *common)
     for out, path in (("json", data), ("saved", saved)):
         hf = _result(tmp_path, out, *mapping, f"dataset.path={path}", *common)
