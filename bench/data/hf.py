@@ -261,7 +261,7 @@ class HfDataset(Dataset):
             return [number(n) for n in range(1, self.rows + 1)]
         ids, seen = [], {}
         for row, value in enumerate(self._column(self.id_column, "id"), 1):
-            if value is None or isinstance(value, bool) or not isinstance(value, str | int):
+            if isinstance(value, bool) or not isinstance(value, str | int):
                 raise _Row(self.source, row, {}).fail(
                     self.id_column, f"expected an id, got {value!r}"
                 )
