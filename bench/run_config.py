@@ -88,6 +88,14 @@ class CheckOptions:
 
 
 @dataclass
+class TrackerOptions:
+    """``+tracker=NAME`` (conf/tracker/): where the runs are tracked."""
+
+    tracking_uri: str | None = MISSING
+    experiment: str = MISSING
+
+
+@dataclass
 class BenchConfig:
     model: Any = None  # an adapter preset (+model=NAME): its own parameters
     dataset: Any = MISSING  # a dataset config (dataset=NAME): its own parameters
@@ -96,6 +104,7 @@ class BenchConfig:
     seed: int = _rule(MISSING, _at_least(0), "an integer >= 0")
     batch_size: int = _rule(MISSING, _at_least(1), "an integer >= 1")
     max_failure_rate: float = _rule(0.0, _probability, "a number in [0, 1]")
+    progress: bool = MISSING
     toxicity: ToxicityOptions = field(default_factory=ToxicityOptions)
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
     cache: CacheOptions = field(default_factory=CacheOptions)
@@ -103,6 +112,7 @@ class BenchConfig:
     # Any, not CheckOptions: Hydra cannot add keys (+check.baseline=…) to a typed None;
     # validate() checks it against CheckOptions.
     check: Any = None
+    tracker: Any = None  # Any, as check; validate() checks it against TrackerOptions
 
 
 ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
@@ -152,4 +162,6 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"check={check!r}: expected options (+check.baseline=FILE …)")
     if check is not None:
         _merge(CheckOptions, check, "check.")
+    if plain.get("tracker") is not None:
+        _merge(TrackerOptions, plain["tracker"], "tracker.")
     _check_rules(merged, BenchConfig)
