@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
-from test_cli import bench
+from test_cli import BENCH, bench, env
 
 from bench.trackers.mlflow import flat_params
 
@@ -102,6 +103,22 @@ def test_mlflow_failing_costs_one_warning_line_and_not_the_run(tmp_path, sweep):
     [warning] = done.stderr.splitlines()
     assert warning.startswith("bench: warning: mlflow: ") and "nosuch://tracker" in warning
     assert len(list(tmp_path.glob("results/*/*/**/result.json"))) == (2 if sweep else 1)
+
+
+@pytest.mark.slow
+def test_without_mlflow_installed_a_warning_names_the_extra(tmp_path):
+    shadow = tmp_path / "shadow" / "mlflow"  # an mlflow that cannot be imported
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'mlflow'\")\n")
+    run_env = env()
+    run_env["PYTHONPATH"] = f"{shadow.parent}:{run_env['PYTHONPATH']}"
+    done = subprocess.run([BENCH, "+model=empty", "+tracker=mlflow", *CHEAP], cwd=tmp_path,
+                          env=run_env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "bench: warning: mlflow: ModuleNotFoundError: No module named 'mlflow' "
+        "(pip install 'bench-nlp[mlflow]')"
+    ]
 
 
 def test_params_are_the_run_config_flattened_without_secrets_nor_hydra():
