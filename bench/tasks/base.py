@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench import progress
+import bench.progress as progress
 from bench.adapters.base import Adapter
 from bench.metrics.values import MetricValue
 from bench.predictions import PredictionFailure, TextItem
