@@ -88,6 +88,14 @@ class CheckOptions:
 
 
 @dataclass
+class TrackerOptions:
+    """``+tracker=NAME`` (conf/tracker/): where the runs are tracked."""
+
+    tracking_uri: str | None = MISSING
+    experiment: str = MISSING
+
+
+@dataclass
 class BenchConfig:
     model: Any = None  # an adapter preset (+model=NAME): its own parameters
     dataset: Any = MISSING  # a dataset config (dataset=NAME): its own parameters
@@ -98,6 +106,7 @@ class BenchConfig:
     max_failure_rate: float = _rule(0.0, _probability, "a number in [0, 1]")
     limit: int | None = _rule(None, lambda v: v is None or v >= 1, "an integer >= 1 or null")
     limit_seed: int | None = _rule(None, lambda v: v is None or v >= 0, "an integer >= 0 or null")
+    progress: bool = MISSING
     toxicity: ToxicityOptions = field(default_factory=ToxicityOptions)
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
     cache: CacheOptions = field(default_factory=CacheOptions)
@@ -105,6 +114,7 @@ class BenchConfig:
     # Any, not CheckOptions: Hydra cannot add keys (+check.baseline=…) to a typed None;
     # validate() checks it against CheckOptions.
     check: Any = None
+    tracker: Any = None  # Any, as check; validate() checks it against TrackerOptions
 
 
 ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
@@ -154,4 +164,6 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"check={check!r}: expected options (+check.baseline=FILE …)")
     if check is not None:
         _merge(CheckOptions, check, "check.")
+    if plain.get("tracker") is not None:
+        _merge(TrackerOptions, plain["tracker"], "tracker.")
     _check_rules(merged, BenchConfig)

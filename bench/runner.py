@@ -19,6 +19,7 @@ import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+import bench.progress as progress
 from bench.adapters.base import TASKS, Adapter
 from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
@@ -152,8 +153,7 @@ def predict(
     if not todo and any(entry.served is not None for entry in cached.values()):
         todo = items[:1]
     while todo:
-        for i in range(0, len(todo), batch_size):
-            batch = todo[i : i + batch_size]
+        for batch in progress.batches(todo, batch_size, f"{task.name}: predict"):
             answers = task.predict(adapter, batch)
             task.validate(batch, answers)
             if cache:
@@ -274,7 +274,8 @@ def run_task(
             }, failure_rows
         answered = [(item, p) for item, p in zip(items, predictions, strict=True)
                     if item.id not in failed]  # fmt: skip
-        scored = task.score([item for item, _ in answered], [p for _, p in answered])
+        with progress.stage(f"{task.name}: intervals", "interval"):
+            scored = task.score([item for item, _ in answered], [p for _, p in answered])
     except Exception as err:  # an adapter or a prediction failed: record it, go on
         message = f"{type(err).__name__}: {err}"
         return {
@@ -312,6 +313,7 @@ def evaluate(
     every selected task; nothing is written (see :meth:`Result.save`)."""
     started_at = _now()
     check_config(cfg)
+    progress.configure(cfg.progress)
     max_age = parse_duration(cfg.cache.get("max_age"))
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
