@@ -102,11 +102,11 @@ def _run_dir(job: Any) -> Path:
     return Path(job.hydra_cfg.hydra.runtime.output_dir)
 
 
-def _folder(job: Any, sweep_dir: Path) -> str:
-    """The job's run folder, relative to the sweep folder; "—" if it left none."""
+def _folder(job: Any, sweep_dir: Path) -> str | None:
+    """The job's run folder, relative to the sweep folder; None if it left none."""
     path = _run_dir(job)
     if not path.is_dir():
-        return "—"
+        return None
     try:
         return str(path.resolve().relative_to(sweep_dir.resolve()))
     except ValueError:
@@ -114,9 +114,13 @@ def _folder(job: Any, sweep_dir: Path) -> str:
 
 
 def _gold(job: Any) -> tuple[str, ...]:
-    from bench.report.compare import Run
+    """The job's dataset (name, version, sha256): runs on one gold share a leaderboard."""
+    from bench.report.compare import CompareError, Run
 
-    dataset = Run.load(_run_dir(job)).result["dataset"]
+    try:
+        dataset = Run.load(_run_dir(job)).result["dataset"]
+    except CompareError as err:  # a leaderboard of it says why
+        return ("unreadable", str(err), "")
     return tuple(str(dataset.get(key)) for key in ("name", "version", "sha256"))
 
 
@@ -147,11 +151,20 @@ def write_summary(sweep_dir: Path, jobs: Sequence[Any]) -> str | None:
         by_dir = {str(_run_dir(job)): job for job in group}
         try:
             board = build_leaderboard(list(by_dir))
-        except (LeaderboardError, CompareError) as err:
-            parts += [f"## Not ranked: {name} {version}", "", str(err), ""]
-            tables.append((head, [_job_row(job, sweep_dir) for job in group]))
+        except (LeaderboardError, CompareError) as err:  # e.g. a sweep over toxicity.threshold
+            metrics = list(dict.fromkeys(m for job in group for m in _metrics(job)))
+            table = (
+                head + metrics,
+                [
+                    _job_row(job, sweep_dir) + [_metrics(job).get(m) for m in metrics]
+                    for job in group
+                ],
+            )
+            parts += [f"## Not ranked: {name} {version}", "", str(err), "", to_markdown(*table)]
+            tables.append(table)
             continue
-        parts.append(to_markdown_text(board))
+        jobs_of = [[e.name, *_job_row(by_dir[e.source], sweep_dir)[:2]] for e in board.entries]
+        parts += [to_markdown_text(board), to_markdown(["model", "job", "overrides"], jobs_of)]
         headers, rows = csv_table(board)
         tables.append(
             (head + ["dataset"] + headers,
@@ -168,6 +181,11 @@ def write_summary(sweep_dir: Path, jobs: Sequence[Any]) -> str | None:
     write_text_atomic(sweep_dir / "summary.md", text)
     write_text_atomic(sweep_dir / "summary.csv", to_csv(*_union(tables)))
     return text
+
+
+def _metrics(job: Any) -> dict[str, Any]:
+    """The main metrics the job returned."""
+    return outcome(job.return_value)["metrics"]
 
 
 def _job_row(job: Any, sweep_dir: Path) -> list[Any]:
