@@ -51,7 +51,7 @@ def job_return(code: int, out_dir: Path, objective: str | None) -> dict[str, Any
     }
     if objective is None:
         return {"exit_code": code, "metrics": metrics}
-    task, name = objective.split(".", 1)
+    task, _, name = objective.partition(".")  # malformed: the run was refused
     record = tasks.get(task, {})
     value = None
     if record.get("status") == "ok":
