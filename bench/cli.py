@@ -26,7 +26,15 @@ from bench.report.tables import degraded, main_table, to_markdown
 from bench.resources import resource_dir
 from bench.run_config import ConfigError, describe
 from bench.run_dir import RunDir, RunDirBusy, new_dir
-from bench.sweep import Objective, exit_code, job_exit_code, job_return, outcome, write_summary
+from bench.sweep import (
+    Objective,
+    exit_code,
+    job_exit_code,
+    job_return,
+    missing_launcher,
+    outcome,
+    write_summary,
+)
 
 CONF_DIR = resource_dir("conf")
 CONFIG_NAME = "config"
@@ -205,7 +213,7 @@ def _one_line(err: Exception) -> str:
     """A composition error in one line, naming the key."""
     cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
     if not isinstance(cause, OmegaConfBaseException):
-        return " ".join(str(err).split())
+        return " ".join(str(err).split()) + missing_launcher(str(err))
     line = f"{ConfigError.__name__}: {describe(cause)}"
     key = cause.full_key or ""
     if line.endswith("unknown option") and key.startswith(OPEN_GROUPS):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,9 @@ from typing import Any
 from bench.report.files import write_text_atomic
 from bench.report.tables import to_csv, to_markdown
 
-SUMMARY_FILES = ("summary.md", "summary.csv")
+# Hydra's launchers (conf/hydra/launcher/ extends them) and the extras that install them
+LAUNCHER_EXTRAS = {"joblib": "joblib", "submitit_local": "slurm", "submitit_slurm": "slurm",
+                   "ray": "ray", "ray_aws": "ray"}  # fmt: skip
 
 
 class Objective(float):
@@ -36,6 +39,13 @@ class Objective(float):
 
     def __reduce__(self) -> tuple[Any, ...]:  # submitit and Ray pickle the return value
         return (Objective, (float(self), self.outcome))
+
+
+def missing_launcher(message: str) -> str:
+    """A hint for Hydra's error on a launcher whose plugin is not installed, else ""."""
+    found = re.search(r"Could not (?:find|load) 'hydra/launcher/(\w+)'", message)
+    extra = LAUNCHER_EXTRAS.get(found.group(1)) if found else None
+    return f' (a Hydra plugin: pip install "bench-nlp[{extra}]")' if extra else ""
 
 
 def job_return(code: int, out_dir: Path, objective: str | None) -> dict[str, Any] | Objective:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from hydra._internal.utils import get_args_parser
-from test_cli import BENCH, bench, env
+from test_cli import BENCH, bench, env, no_run_folder
 
 from bench import cli
 
@@ -162,3 +162,15 @@ def test_the_slurm_preset_extends_hydras_submitit_slurm_launcher(tmp_path):
     target = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
     assert f"_target_: {target}" in lines
     assert {"timeout_min: 240", "max_num_timeout: 3", "partition: gpu"} <= lines
+
+
+@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None,
+                    reason="the Ray launcher is installed")  # fmt: skip
+@pytest.mark.parametrize("launcher", ["ray", "bench_ray"])
+def test_a_launcher_not_installed_names_the_extra_that_installs_it(tmp_path, launcher):
+    done = bench(tmp_path, "-m", f"hydra/launcher={launcher}", "+model=empty", *CHEAP)
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("bench: In 'hydra/")
+    assert line.endswith(""" (a Hydra plugin: pip install "bench-nlp[ray]")""")
+    assert no_run_folder(tmp_path)
