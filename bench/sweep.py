@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.extras import install_hint
 from bench.report.files import write_text_atomic
 from bench.report.tables import to_csv, to_markdown
 
@@ -45,7 +46,7 @@ def missing_launcher(message: str) -> str:
     """A hint for Hydra's error on a launcher whose plugin is not installed, else ""."""
     found = re.search(r"Could not (?:find|load) 'hydra/launcher/(\w+)'", message)
     extra = LAUNCHER_EXTRAS.get(found.group(1)) if found else None
-    return f' (a Hydra plugin: pip install "bench-nlp[{extra}]")' if extra else ""
+    return f" (a Hydra plugin: {install_hint(extra)})" if extra else ""
 
 
 def job_return(code: int, out_dir: Path, objective: str | None) -> dict[str, Any] | Objective:

@@ -172,5 +172,6 @@ def test_a_launcher_not_installed_names_the_extra_that_installs_it(tmp_path, lau
     assert done.returncode == 2
     [line] = done.stderr.splitlines()
     assert line.startswith("bench: In 'hydra/")
-    assert line.endswith(""" (a Hydra plugin: pip install "bench-nlp[ray]")""")
+    assert line.endswith(""" (a Hydra plugin: pip install "bench-nlp[ray]" (from a source """
+                         """checkout: pip install ".[ray]"))""")  # fmt: skip
     assert no_run_folder(tmp_path)
