@@ -87,6 +87,15 @@ class CheckOptions:
     markdown: str | None = None
 
 
+def _objective(v: str | None) -> bool:
+    return v is None or (v.partition(".")[0] in TASKS and bool(v.partition(".")[2]))
+
+
+@dataclass
+class SweepOptions:
+    objective: str | None = _rule(None, _objective, f"TASK.METRIC, TASK one of {', '.join(TASKS)}")
+
+
 @dataclass
 class TrackerOptions:
     """``+tracker=NAME`` (conf/tracker/): where the runs are tracked."""
@@ -111,6 +120,7 @@ class BenchConfig:
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
     cache: CacheOptions = field(default_factory=CacheOptions)
     bootstrap: BootstrapOptions = field(default_factory=BootstrapOptions)
+    sweep: SweepOptions = field(default_factory=SweepOptions)
     # Any, not CheckOptions: Hydra cannot add keys (+check.baseline=…) to a typed None;
     # validate() checks it against CheckOptions.
     check: Any = None

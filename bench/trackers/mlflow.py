@@ -24,6 +24,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from bench.provenance import redact, scrub_secrets, secret_values
+from bench.sweep import job_exit_code
 
 PARENT_TAG = "mlflow.parentRunId"  # how MLflow nests a run under another
 MAX_PARAM_LENGTH = 6000  # MLflow refuses longer parameter values
@@ -158,7 +159,7 @@ def _end_job(config: DictConfig, job_return: JobReturn, run_id: str) -> None:
     client, _ = _client(config)
     out_dir = Path(config.hydra.runtime.output_dir)
     done = job_return.status == JobStatus.COMPLETED
-    code = job_return.return_value if done else 1
+    code = job_exit_code(job_return)
     tags = {"bench.status": "ok" if code == 0 else "failed", "bench.exit_code": str(code)}
     if not done:
         tags["bench.error"] = redact(" ".join(repr(job_return._return_value).split()))[:500]
