@@ -76,7 +76,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     [site] = env_dir.glob("lib/python*/site-packages")
     parent = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     (site / "test_environment.pth").write_text("\n".join(sorted(parent)) + "\n")
-    _run(*pip, "--python", env_dir / "bin" / "python", "install", "-q", "--no-deps", wheel)
+    _run(
+        *pip,
+        "--python",
+        env_dir / "bin" / "python",
+        "install",
+        "-q",
+        "--no-deps",
+        "--ignore-installed",
+        wheel,
+    )
     return Installed(commit, wheel, env_dir / "bin")
 
 
