@@ -92,7 +92,7 @@ class CallableAdapter(Adapter):
             if function is not None and not callable(function):
                 raise TypeError(f"{task}: expected a function of a list of texts, got {function!r}")
         self.functions = {task: f for task, f in given.items() if f is not None}
-        self.tasks = frozenset(self.functions)
+        self.tasks = frozenset(self.functions)  # type: ignore[misc]  # per instance, not per class
 
     def names(self) -> dict[str, str]:
         """Each task's function as ``module.qualname`` (recorded as the model's parameters)."""

@@ -124,12 +124,12 @@ class PredictionsAdapter(Adapter):
         if not self.path.exists():
             raise PredictionsFileError(f"{self.path}: not found")
         if format == "conll":
-            self.tasks = frozenset({"ner"})
+            self.tasks = frozenset({"ner"})  # type: ignore[misc]  # per instance, not per class
             self.sentences = read_conll(self.path)
             self._differing: dict[int, int] = {}  # sentence number -> tokens unlike the gold's
             self._aligned: dict[str, int] | None = None  # set once the file has been scored
             return
-        self.tasks = frozenset(t for t in TASKS if (self.path / f"{t}.jsonl").is_file())
+        self.tasks = frozenset(t for t in TASKS if (self.path / f"{t}.jsonl").is_file())  # type: ignore[misc]  # per instance, not per class
         if not self.tasks:
             raise PredictionsFileError(f"{self.path}: no ner/attribution/toxicity.jsonl")
         self._records: dict[str, dict[str, Any]] = {}

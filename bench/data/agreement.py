@@ -108,7 +108,8 @@ def _attribution(data: dict[str, Any]) -> Attribution:
 def raw_text(gold_dir: Path) -> str:
     """The raw source text named by ``gold_dir/metadata.json``."""
     meta = json.loads((gold_dir / "metadata.json").read_text(encoding="utf-8"))
-    return (gold_dir / meta["raw_file"]).read_bytes().decode("utf-8")
+    raw_file: str = meta["raw_file"]
+    return (gold_dir / raw_file).read_bytes().decode("utf-8")
 
 
 def load_pass(directory: Path, text: str) -> AnnotationPass:
@@ -430,7 +431,10 @@ def label_disagreements(a: dict[str, ToxicityLabels], b: dict[str, ToxicityLabel
     out = []
     for uid in sorted(a.keys() & b.keys()):
         x, y = a[uid], b[uid]
-        fields = {"toxic": (x.toxic, y.toxic), "severity": (x.severity, y.severity)}
+        fields: dict[str, tuple[object, object]] = {
+            "toxic": (x.toxic, y.toxic),
+            "severity": (x.severity, y.severity),
+        }
         fields |= {k: (x.attributes[k], y.attributes[k]) for k in TOXICITY_ATTRIBUTES}
         fields["identities"] = (list(x.identities), list(y.identities))
         out += [f"toxicity {uid} {k}: A={va} B={vb}" for k, (va, vb) in fields.items() if va != vb]

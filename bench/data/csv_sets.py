@@ -66,7 +66,8 @@ class HateCheck(_CsvToxicity):
     def toxicity(self) -> ToxicityGold:
         labels = {"hateful": 1, "non-hateful": 0}
         required = ("case_id", "test_case", "label_gold", "functionality", "target_ident")
-        items, toxic, groups, identities = [], {}, {}, {}
+        items, toxic, groups = [], {}, {}
+        identities: dict[str, tuple[str, ...]] = {}
         first_line: dict[str, int] = {}  # item id -> line of its row
         for line, row in _rows(self.file, required):
             item_id = f"case-{row['case_id']}"

@@ -25,6 +25,7 @@ class Dataset:
 
     def view(self, task: str) -> NerGold | AttributionGold | ToxicityGold:
         """The view of ``task``, built once (a CSV of 77k rows is parsed one time only)."""
+        views: dict[str, NerGold | AttributionGold | ToxicityGold]
         views = self.__dict__.setdefault("_views", {})
         if task not in views:
             views[task] = getattr(self, task)()

@@ -59,7 +59,7 @@ class _Record:
     def __init__(self, path: Path, line: int, data: dict[str, Any], text: str) -> None:
         self.path, self.line, self.data, self.text = path, line, data, text
 
-    def fail(self, field: str, problem: str) -> GoldError:
+    def fail(self, field: str, problem: str) -> ValueError:
         return GoldError(f"{self.path.name}:{self.line}: {field}: {problem}")
 
     def get(self, field: str, kind: type | tuple[type, ...]) -> Any:
@@ -100,7 +100,7 @@ class _Record:
         return span
 
     def one_of(self, field: str, allowed: tuple[str, ...]) -> str:
-        value = self.get(field, str)
+        value: str = self.get(field, str)
         if value not in allowed:
             raise self.fail(field, f"unknown value {value!r}")
         return value

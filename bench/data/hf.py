@@ -42,7 +42,7 @@ from bench.data.gold import _Record, sha256_file
 from bench.data.schema import ATTRIBUTION_TYPES, TOXICITY_ATTRIBUTES
 from bench.data.views import AttributionGold, NerGold, ToxicityGold
 from bench.metrics.attribution import AttributionRecord
-from bench.metrics.bio import SCHEMES, decode
+from bench.metrics.bio import SCHEMES, Mode, decode
 from bench.metrics.speakers import add_aliases
 from bench.predictions import TextItem
 
@@ -148,7 +148,7 @@ class HfDataset(Dataset):
             "toxicity": self.toxicity_columns.label,
             "attribution": self.attribution_columns.records,
         }
-        self.tasks = frozenset(task for task, column in configured.items() if column)
+        self.tasks = frozenset(task for task, column in configured.items() if column)  # type: ignore[misc]  # per instance, not per class
         if not self.tasks:
             raise HfDataError(
                 f"dataset: no task mapped (set dataset.ner.tags or dataset.ner.spans, "
@@ -252,14 +252,16 @@ class HfDataset(Dataset):
                 f"{self.source}: {field}: no column {column!r} "
                 f"(columns: {', '.join(self.data.column_names)})"
             )
-        return self.data.select_columns([column]).to_dict()[column]
+        values: list[Any] = self.data.select_columns([column]).to_dict()[column]
+        return values
 
     def _ids(self, tokenized: bool) -> list[str]:
         """Each row's item id: the id column's value, else its row number."""
         if self.id_column is None:
             number = sentence_id if tokenized else (lambda n: f"row-{n:05d}")
             return [number(n) for n in range(1, self.rows + 1)]
-        ids, seen = [], {}
+        ids: list[str] = []
+        seen: dict[str, int] = {}
         for row, value in enumerate(self._column(self.id_column, "id"), 1):
             if isinstance(value, bool) or not isinstance(value, str | int):
                 raise _Row(self.source, row, {}).fail(
@@ -313,7 +315,7 @@ class HfDataset(Dataset):
             )
         names = self._tag_names()
         declared = self._declared_labels(names)
-        mode = "strict" if columns.scheme else "default"
+        mode: Mode = "strict" if columns.scheme else "default"
         tokens_column = self._column(columns.tokens, "ner.tokens")
         tags_column = self._column(columns.tags, "ner.tags")
         items, spans, found = [], [], set()

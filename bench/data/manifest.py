@@ -78,7 +78,8 @@ def file_stats(path: Path) -> dict[str, Any]:
 
 @cache
 def _manifest(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return manifest
 
 
 def manifest() -> dict[str, Any]:

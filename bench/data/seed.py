@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from bench.data.dataset import Dataset
 from bench.data.gold import GOLD_FILES, default_gold_dir, load_dataset
-from bench.data.records import GoldDataset
+from bench.data.records import Document, GoldDataset, Segment
 from bench.data.schema import ENTITY_LABELS
 from bench.data.views import AttributionGold, NerGold, ToxicityGold
 from bench.metrics.attribution import AttributionRecord
@@ -67,7 +67,7 @@ class SeedArticle(Dataset):
         return AttributionGold(self._documents(), records, speakers, segments=self._segments())
 
     def toxicity(self) -> ToxicityGold:
-        units = [(s, "segment") for s in self.gold.segments]
+        units: list[tuple[Segment | Document, str]] = [(s, "segment") for s in self.gold.segments]
         units += [(d, "document") for d in self.gold.documents]
         return ToxicityGold(
             items=tuple(TextItem(u.id, u.text) for u, _ in units),

@@ -77,7 +77,9 @@ def content_iou(gold: AttributionRecord, pred: AttributionRecord) -> float:
     return len(g & p) / len(g | p) if g | p else 0.0
 
 
-def _canonical(record: AttributionRecord) -> tuple:
+def _canonical(
+    record: AttributionRecord,
+) -> tuple[tuple[Span, ...], Span | tuple[()], Span | tuple[()], str, str]:
     """A sort key of a record by its fields, so that matchings do not depend on the order
     in which records are listed (among tied optimal assignments, the choice would)."""
     return (
@@ -148,20 +150,22 @@ def exact_pairs(
     sharing one cue span are matched by two predictions with that span, not one.
     """
 
-    def key(record: AttributionRecord) -> tuple | None:
+    def key(record: AttributionRecord) -> tuple[Hashable, object] | None:
         value = getattr(record, part)
         if value is None:
             return None
         return (record.item_id, tuple(sorted(value)) if part == "content" else value)
 
-    waiting: dict[tuple, list[int]] = {}
+    waiting: dict[tuple[Hashable, object], list[int]] = {}
     for j in _in_canonical_order(pred, range(len(pred))):
-        if key(pred[j]) is not None:
-            waiting.setdefault(key(pred[j]), []).append(j)
+        pred_key = key(pred[j])
+        if pred_key is not None:
+            waiting.setdefault(pred_key, []).append(j)
     pairs = []
     for i in _in_canonical_order(gold, range(len(gold))):
-        if waiting.get(key(gold[i])):
-            pairs.append((i, waiting[key(gold[i])].pop(0)))
+        gold_key = key(gold[i])
+        if gold_key is not None and waiting.get(gold_key):
+            pairs.append((i, waiting[gold_key].pop(0)))
     return sorted(pairs)
 
 
@@ -253,7 +257,7 @@ def attribution_counts(
         gold_of = {j: i for i, j in matches["content_overlap"]}
         anchors = [*gold, *(gold[gold_of[j]] if j in gold_of else p for j, p in enumerate(pred))]
         starts = [min(start for start, _ in r.content) for r in anchors]
-        cluster_of = clusters.of_spans([r.item_id for r in anchors], starts).tolist()
+        cluster_of: list[int] = clusters.of_spans([r.item_id for r in anchors], starts).tolist()
 
     def unit_of(node: int) -> Hashable:
         if unit == "item":
@@ -264,7 +268,7 @@ def attribution_counts(
 
     rows: dict[Hashable, np.ndarray] = {}
     if unit != "quote":
-        keys = range(len(clusters)) if unit == "cluster" else items
+        keys = range(len(required(clusters))) if unit == "cluster" else items
         rows |= {key: np.zeros(len(COUNT_COLUMNS), dtype=np.int64) for key in keys}
 
     def add(node: int, *columns: str, by: int = 1) -> None:
@@ -297,7 +301,8 @@ def attribution_counts(
                 add(i, "typed", *(["type_correct"] if p.type == g.type else []))
     if not rows:
         return np.zeros((0, len(COUNT_COLUMNS)), dtype=np.int64)
-    return np.stack([rows[key] for key in sorted(rows)])
+    # Item ids (unit "item") are mutually orderable; the other units' keys are ints.
+    return np.stack([rows[key] for key in sorted(rows)])  # type: ignore[type-var]
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:

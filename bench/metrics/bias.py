@@ -46,7 +46,7 @@ from bench.metrics.bootstrap import (
     auc_from_twice_u,
     resample_weights,
 )
-from bench.metrics.ranking import check_binary_scores
+from bench.metrics.ranking import Labels, Scores, check_binary_scores
 from bench.metrics.values import MetricValue, undefined
 
 POWER = -5.0
@@ -85,7 +85,7 @@ def _missing(y: np.ndarray, member: np.ndarray, needed: Iterable[tuple[bool, int
 
 
 def subgroup_auc(
-    labels: Sequence[int], scores: Sequence[float], in_subgroup: Sequence[bool]
+    labels: Labels, scores: Scores, in_subgroup: Sequence[bool] | np.ndarray
 ) -> MetricValue:
     """ROC-AUC restricted to the items that mention the identity.
 
@@ -98,7 +98,7 @@ def subgroup_auc(
 
 
 def bpsn_auc(
-    labels: Sequence[int], scores: Sequence[float], in_subgroup: Sequence[bool]
+    labels: Labels, scores: Scores, in_subgroup: Sequence[bool] | np.ndarray
 ) -> MetricValue:
     """Background-positive, subgroup-negative ROC-AUC.
 
@@ -113,7 +113,7 @@ def bpsn_auc(
 
 
 def bnsp_auc(
-    labels: Sequence[int], scores: Sequence[float], in_subgroup: Sequence[bool]
+    labels: Labels, scores: Scores, in_subgroup: Sequence[bool] | np.ndarray
 ) -> MetricValue:
     """Background-negative, subgroup-positive ROC-AUC.
 
@@ -226,7 +226,7 @@ class BiasReport:
     means: dict[str, PowerMean]
     final_score: MetricValue
     p: float = POWER
-    weights: tuple[float, float, float, float] = field(default=WEIGHTS)
+    weights: tuple[float, ...] = field(default=WEIGHTS)  # four, checked by the scorer
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -240,8 +240,8 @@ class BiasReport:
 
 
 def _check_bias_input(
-    labels: Sequence[int],
-    scores: Sequence[float],
+    labels: Labels,
+    scores: Scores,
     identities: Sequence[Collection[str]],
     subgroups: Sequence[str] | None,
     weights: Sequence[float],
@@ -265,8 +265,8 @@ def _check_bias_input(
 
 
 def jigsaw_bias_score(
-    labels: Sequence[int],
-    scores: Sequence[float],
+    labels: Labels,
+    scores: Scores,
     identities: Sequence[Collection[str]],
     subgroups: Sequence[str] | None = None,
     p: float = POWER,
@@ -303,12 +303,11 @@ def jigsaw_bias_score(
     }
     terms = [("overall AUC", overall)] + [(f"mean {m}", means[m].value) for m in BIAS_AUCS]
     missing = [name for name, term in terms if term.value is None]
+    defined = [term.value for _, term in terms if term.value is not None]
     if missing:
         final = undefined("undefined " + ", ".join(missing))
     else:
-        final = MetricValue(
-            float(sum(w * t.value for w, (_, t) in zip(weights, terms, strict=True)))
-        )
+        final = MetricValue(float(sum(w * v for w, v in zip(weights, defined, strict=True))))
     return BiasReport(overall, per_subgroup, means, final, p, tuple(weights))
 
 
@@ -431,8 +430,8 @@ def _resample_aucs(cells: _Cells, indices: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def jigsaw_bias_statistic(
-    labels: Sequence[int],
-    scores: Sequence[float],
+    labels: Labels,
+    scores: Scores,
     identities: Sequence[Collection[str]],
     subgroups: Sequence[str] | None = None,
     p: float = POWER,

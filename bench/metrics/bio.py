@@ -63,7 +63,7 @@ pass with the same tables, for callers that decode a sentence at a time.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from itertools import chain
 from typing import Any, Literal
 
@@ -168,14 +168,21 @@ class _Encoded:
 
     __slots__ = ("layout", "prefix_of", "type_of", "base", "lengths")
 
-    def __init__(self, layout, prefix_of, type_of, base, lengths) -> None:
+    def __init__(
+        self,
+        layout: np.ndarray,
+        prefix_of: np.ndarray,
+        type_of: np.ndarray,
+        base: np.ndarray,
+        lengths: np.ndarray,
+    ) -> None:
         self.layout = layout
         self.prefix_of = prefix_of
         self.type_of = type_of
         self.base = base
         self.lengths = lengths
 
-    def pairs(self, rule) -> np.ndarray:
+    def pairs(self, rule: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
         """``rule(prev prefix, prefix, same type)`` for each token and its predecessor.
 
         Evaluated once per pair of tag codes (the tag vocabulary is small) and gathered,
@@ -185,7 +192,8 @@ class _Encoded:
         size = len(prefix_of)
         if size <= 1024:
             table = rule(prefix_of[:, None], prefix_of[None, :], type_of[:, None] == type_of)
-            return table.reshape(-1)[layout[:-1] * size + layout[1:]]
+            gathered: np.ndarray = table.reshape(-1)[layout[:-1] * size + layout[1:]]
+            return gathered
         prefix, type_ = prefix_of[layout], type_of[layout]
         return rule(prefix[:-1], prefix[1:], type_[:-1] == type_[1:])
 
@@ -223,7 +231,7 @@ def _parse_tag(tag: Any, mode: str, allowed: frozenset[str]) -> tuple[int, str]:
     return _PREFIX[tag[0]], rest or _OUTSIDE_TYPE
 
 
-class _Vocabulary(dict):
+class _Vocabulary(dict[str, int]):
     """Tag → code; an unseen tag gets the next code (one hash lookup per token)."""
 
     def __missing__(self, tag: str) -> int:
@@ -275,7 +283,8 @@ def _encode(
 
 def _continues(prev: np.ndarray, cur: np.ndarray, same: np.ndarray) -> np.ndarray:
     """Default mode: the token continues the chunk opened by its predecessor."""
-    return ((prev == _B) | (prev == _I)) & ((cur == _I) | (cur == _E)) & same
+    continues: np.ndarray = ((prev == _B) | (prev == _I)) & ((cur == _I) | (cur == _E)) & same
+    return continues
 
 
 def _decode_default(enc: _Encoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -463,7 +472,7 @@ def _divide(numerator: np.ndarray, denominator: np.ndarray, zero_division: float
     mask = denominator == 0
     safe = denominator.copy()
     safe[mask] = 1
-    result = numerator / safe
+    result: np.ndarray = numerator / safe
     result[mask] = zero_division
     return result
 
@@ -471,7 +480,8 @@ def _divide(numerator: np.ndarray, denominator: np.ndarray, zero_division: float
 def _f1(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
     denominator = precision + recall
     denominator[denominator == 0.0] = 1
-    return 2.0 * precision * recall / denominator
+    f1: np.ndarray = 2.0 * precision * recall / denominator
+    return f1
 
 
 def bio_scores(
@@ -631,8 +641,17 @@ def bio_f1_score(
     return _pick(y_true, y_pred, mode, scheme, average, zero_division, "f1")
 
 
-def _pick(y_true, y_pred, mode, scheme, average, zero_division, key) -> float:
+def _pick(
+    y_true: Sequence[Sequence[str]],
+    y_pred: Sequence[Sequence[str]],
+    mode: Mode,
+    scheme: str | None,
+    average: Average,
+    zero_division: float,
+    key: str,
+) -> float:
     if average not in ("micro", "macro", "weighted"):
         raise ValueError(f"average must be 'micro', 'macro' or 'weighted', got {average!r}")
     scores = bio_scores(y_true, y_pred, mode=mode, scheme=scheme, zero_division=zero_division)
-    return scores[average][key]
+    score: float = scores[average][key]
+    return score

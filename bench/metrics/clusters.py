@@ -54,7 +54,7 @@ class Clusters:
     def __len__(self) -> int:
         return len(self._keys)
 
-    def locate(self, item_index: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    def locate(self, item_index: np.ndarray, starts: Sequence[int] | np.ndarray) -> np.ndarray:
         """The cluster code of each position, given its item's index in ``items``."""
         keys = (np.asarray(item_index, dtype=np.int64) << _SHIFT) + np.asarray(starts, np.int64)
         return np.searchsorted(self._keys, keys, side="right") - 1

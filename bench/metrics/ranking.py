@@ -18,10 +18,14 @@ import numpy as np
 
 from bench.metrics.values import MetricValue, undefined
 
+# Binary labels (0/1) and scores, as lists or arrays.
+Labels = Sequence[int] | np.ndarray
+Scores = Sequence[float] | np.ndarray
+
 
 def check_binary_scores(
-    labels: Sequence[int] | np.ndarray,
-    scores: Sequence[float] | np.ndarray,
+    labels: Labels,
+    scores: Scores,
     *,
     probabilities: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +54,7 @@ def _both_classes(labels: np.ndarray) -> bool:
     return labels.size > 0 and 0 < labels.sum() < labels.size
 
 
-def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> MetricValue:
+def roc_auc(labels: Labels, scores: Scores) -> MetricValue:
     """Area under the ROC curve (scikit-learn); undefined unless both classes occur.
 
     AUC = P(s⁺ > s⁻) + ½ P(s⁺ = s⁻) for a random toxic item s⁺ and non-toxic s⁻
@@ -64,7 +68,7 @@ def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> MetricValue:
     return MetricValue(float(roc_auc_score(y, s)))
 
 
-def average_precision(labels: Sequence[int], scores: Sequence[float]) -> MetricValue:
+def average_precision(labels: Labels, scores: Scores) -> MetricValue:
     """Average precision AP = Σ_n (R_n − R_{n−1}) P_n (scikit-learn); needs a positive item."""
     from sklearn.metrics import average_precision_score
 
@@ -74,9 +78,7 @@ def average_precision(labels: Sequence[int], scores: Sequence[float]) -> MetricV
     return MetricValue(float(average_precision_score(y, s)))
 
 
-def f1_at_threshold(
-    labels: Sequence[int], scores: Sequence[float], threshold: float
-) -> MetricValue:
+def f1_at_threshold(labels: Labels, scores: Scores, threshold: float) -> MetricValue:
     """F1 of the positive class with prediction ``score >= threshold``; 0 when nothing matches."""
     from sklearn.metrics import f1_score
 
@@ -94,7 +96,7 @@ class BestThreshold(NamedTuple):
     threshold: float | None
 
 
-def f1_best_threshold(labels: Sequence[int], scores: Sequence[float]) -> BestThreshold:
+def f1_best_threshold(labels: Labels, scores: Scores) -> BestThreshold:
     """The maximum over thresholds t of F1(t), with prediction ``score >= t``.
 
     F1(t) = 2·TP(t) / (n_pred(t) + n_pos), where TP(t) and n_pred(t) count the
@@ -126,7 +128,7 @@ def f1_best_threshold(labels: Sequence[int], scores: Sequence[float]) -> BestThr
     return BestThreshold(MetricValue(float(f1[best])), float(thresholds[best]))
 
 
-def brier_score(labels: Sequence[int], scores: Sequence[float]) -> MetricValue:
+def brier_score(labels: Labels, scores: Scores) -> MetricValue:
     """Brier score BS = (1/n) Σ_i (s_i − y_i)², lower is better (scikit-learn).
 
     ``scores`` must be probabilities in [0, 1]. Defined for a single class too.
@@ -156,7 +158,7 @@ def calibration_bin_of(scores: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.
 
 
 def calibration_bins(
-    labels: Sequence[int], scores: Sequence[float], n_bins: int = 10
+    labels: Labels, scores: Scores, n_bins: int = 10
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Equal-width reliability bins: ``(edges, count, n_positive, score_sum)`` per bin.
 
@@ -170,9 +172,7 @@ def calibration_bins(
     return edges, count, n_positive, score_sum
 
 
-def expected_calibration_error(
-    labels: Sequence[int], scores: Sequence[float], n_bins: int = 10
-) -> MetricValue:
+def expected_calibration_error(labels: Labels, scores: Scores, n_bins: int = 10) -> MetricValue:
     """Expected calibration error over ``n_bins`` equal-width bins of [0, 1].
 
     ECE = Σ_b (|B_b| / n) · |acc_b − conf_b|, where acc_b is the fraction of toxic

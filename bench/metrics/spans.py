@@ -221,7 +221,9 @@ def strict_units(
         clusters = required(clusters)
         codes = clusters.of_spans([s[0] for s in spans], [s[1] for s in spans])
         return cluster_sums(rows, codes, len(clusters))
-    order = list(items) if items is not None else sorted({s[0] for s in gold_set | pred_set})
+    # The item ids of one sample are mutually orderable (a Hashable need not be).
+    named = {s[0] for s in gold_set | pred_set}
+    order = list(items) if items is not None else sorted(named)  # type: ignore[type-var]
     row_of = {item: i for i, item in enumerate(order)}
     out = np.zeros((len(order), 3), dtype=np.int64)
     for s in gold_set | pred_set:
@@ -461,10 +463,11 @@ def span_units(
     if unit == "item":
         owners = (m.p_item, m.g_item, m.n_items)
     elif unit == "cluster":
+        found = required(clusters)
         owners = (
-            clusters.locate(m.p_item, m.p_start),
-            clusters.locate(m.g_item, m.g_start),
-            len(clusters),
+            found.locate(m.p_item, m.p_start),
+            found.locate(m.g_item, m.g_start),
+            len(found),
         )
     p_none, g_none = np.zeros_like(m.p_label), np.zeros_like(m.g_label)
     n_labels = len(m.labels)
@@ -654,7 +657,7 @@ def _unit_rows(
     return sums.reshape(n_units, 3 * n_keys)
 
 
-class _Codes(dict):
+class _Codes(dict[Hashable, int]):
     """Item id → code; an unseen id gets the next code (one hash lookup per span)."""
 
     def __missing__(self, key: Hashable) -> int:
@@ -752,7 +755,15 @@ def _overlap_edges(
 class _Spans:
     """Sorted predicted and gold columns (global coordinates), with lazy list copies."""
 
-    def __init__(self, ps, pe, pl, gs, ge, gl) -> None:
+    def __init__(
+        self,
+        ps: np.ndarray,
+        pe: np.ndarray,
+        pl: np.ndarray,
+        gs: np.ndarray,
+        ge: np.ndarray,
+        gl: np.ndarray,
+    ) -> None:
         self.ps, self.pe, self.pl, self.gs, self.ge, self.gl = ps, pe, pl, gs, ge, gl
         self._lists: tuple[list[int], ...] | None = None
 
