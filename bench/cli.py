@@ -13,7 +13,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
@@ -200,7 +200,8 @@ def _run_or_sweep(hydra: Any, name: str, args: argparse.Namespace) -> tuple[bool
             sweeper = Plugins.instance().instantiate_sweeper(
                 config=cfg, hydra_context=context, task_function=bench_job
             )
-            jobs = _jobs(sweeper.sweep(arguments=OmegaConf.to_container(cfg.hydra.overrides.task)))
+            overrides = cast(list[str], OmegaConf.to_container(cfg.hydra.overrides.task))
+            jobs = _jobs(sweeper.sweep(arguments=overrides))
             callbacks.on_multirun_end(config=cfg, config_name=name)
             refused = [Path(j.hydra_cfg.hydra.runtime.output_dir) for j in jobs if _refused(j)]
         else:

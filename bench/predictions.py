@@ -71,8 +71,12 @@ def prediction_to_json(task: str, prediction: Any) -> Any:
     return [asdict(p) for p in prediction]
 
 
+def _pair(value: Any) -> Span:
+    return (value[0], value[1])
+
+
 def _span(value: Any) -> Span | None:
-    return None if value is None else (value[0], value[1])
+    return None if value is None else _pair(value)
 
 
 def prediction_from_json(task: str, data: Any) -> Any:
@@ -83,7 +87,7 @@ def prediction_from_json(task: str, data: Any) -> Any:
         return [EntityPrediction(d["start"], d["end"], d["label"]) for d in data]
     return [
         AttributionPrediction(
-            tuple(_span(p) for p in d["content"]),
+            tuple(_pair(p) for p in d["content"]),
             d.get("speaker"),
             _span(d.get("cue")),
             _span(d.get("source")),

@@ -74,8 +74,8 @@ class Result:
         for pattern in _OUTPUT_FILES:  # an earlier run's files must not outlive it
             for old in out_dir.glob(pattern):
                 old.unlink()
-        for task, rows in self.samples.items():
-            write_jsonl_atomic(out_dir / "samples" / f"{task}.jsonl", rows)
+        for task, records in self.samples.items():
+            write_jsonl_atomic(out_dir / "samples" / f"{task}.jsonl", records)
         for name, (headers, rows) in self.tables.items():
             if rows:
                 write_text_atomic(out_dir / "tables" / f"{name}.md", to_markdown(headers, rows))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any
+from typing import Any, cast
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -158,7 +158,8 @@ def _check_rules(cfg: DictConfig, schema: type, prefix: str = "") -> None:
 def _merge(schema: type, node: Any, prefix: str = "") -> DictConfig:
     """``node`` merged into ``schema``: OmegaConf refuses unknown keys and wrong types."""
     try:
-        return OmegaConf.merge(OmegaConf.structured(schema), node)
+        # a structured config merged with a mapping stays a DictConfig
+        return cast(DictConfig, OmegaConf.merge(OmegaConf.structured(schema), node))
     except OmegaConfBaseException as err:
         err.full_key = prefix + (err.full_key or str(err.key or ""))
         raise ConfigError(describe(err)) from None
@@ -167,7 +168,8 @@ def _merge(schema: type, node: Any, prefix: str = "") -> DictConfig:
 def validate(cfg: DictConfig) -> None:
     """Refuse (:class:`ConfigError`) an unknown key, a value of the wrong type or out of
     range, in the run options and the ``check`` options."""
-    plain = OmegaConf.to_container(cfg)  # not cfg: it may carry the schema's type
+    # not cfg: it may carry the schema's type; the container of a DictConfig is a dict
+    plain = cast(dict[str, Any], OmegaConf.to_container(cfg))
     merged = _merge(BenchConfig, plain)
     check = plain.get("check")
     if check is not None and not isinstance(check, dict):

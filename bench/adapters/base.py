@@ -9,11 +9,13 @@ a made-up stand-in value). Adapters know nothing of metrics or gold labels.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from bench.predictions import (
     AttributionPrediction,
     EntityPrediction,
+    PredictionFailure,
     TextItem,
     ToxicityPrediction,
 )
@@ -29,13 +31,19 @@ class Adapter:
     # are cheaper to rerun than to cache (baselines) or read files themselves.
     cacheable: ClassVar[bool] = True
 
-    def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
+    def predict_ner(
+        self, documents: list[TextItem]
+    ) -> Sequence[list[EntityPrediction] | PredictionFailure]:
         raise NotImplementedError(f"{type(self).__name__} does not predict entities")
 
-    def predict_attribution(self, documents: list[TextItem]) -> list[list[AttributionPrediction]]:
+    def predict_attribution(
+        self, documents: list[TextItem]
+    ) -> Sequence[list[AttributionPrediction] | PredictionFailure]:
         raise NotImplementedError(f"{type(self).__name__} does not predict attributions")
 
-    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+    def predict_toxicity(
+        self, items: list[TextItem]
+    ) -> Sequence[ToxicityPrediction | PredictionFailure]:
         raise NotImplementedError(f"{type(self).__name__} does not predict toxicity")
 
     def served_model(self, task: str, item_id: str) -> dict[str, str] | None:

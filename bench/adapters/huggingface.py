@@ -362,7 +362,9 @@ class HFTokenClassification(_HFAdapter):
                 start += 1
         return out
 
-    def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
+    def predict_ner(
+        self, documents: list[TextItem]
+    ) -> list[list[EntityPrediction] | PredictionFailure]:
         jobs: list[tuple[int, int]] = []  # (document index, window start)
         texts: list[str] = []
         for k, item in enumerate(documents):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -99,7 +100,7 @@ def _attributions(rows: list[Any], where: str) -> list[AttributionPrediction]:
 
 
 # task -> (field holding the list of predictions, or None for one record; parser)
-_PARSERS = {
+_PARSERS: dict[str, tuple[str | None, Callable[[Any, str], Any]]] = {
     "ner": ("entities", _entities),
     "attribution": ("attributions", _attributions),
     "toxicity": (None, _toxicity),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, overload
 
 from bench.data.manifest import verify
 from bench.data.views import AttributionGold, NerGold, ToxicityGold
@@ -22,6 +22,15 @@ class Dataset:
     def verify(self, files: dict[str, Path]) -> None:
         """Check the files read against datasets/MANIFEST.json (see bench.data.manifest)."""
         self.files = verify(self.name, self.version, files)
+
+    @overload
+    def view(self, task: Literal["ner"]) -> NerGold: ...
+    @overload
+    def view(self, task: Literal["attribution"]) -> AttributionGold: ...
+    @overload
+    def view(self, task: Literal["toxicity"]) -> ToxicityGold: ...
+    @overload
+    def view(self, task: str) -> NerGold | AttributionGold | ToxicityGold: ...
 
     def view(self, task: str) -> NerGold | AttributionGold | ToxicityGold:
         """The view of ``task``, built once (a CSV of 77k rows is parsed one time only)."""

@@ -192,7 +192,7 @@ def strict_scores(
 def strict_units(
     gold: Iterable[LabelledSpan],
     pred: Iterable[LabelledSpan],
-    unit: Unit,
+    unit: str,  # one of UNITS (a configured value, checked)
     *,
     items: Iterable[Hashable] | None = None,
     label: str | None = None,
@@ -421,7 +421,7 @@ class SpanUnits:
 def span_units(
     gold: Iterable[LabelledSpan],
     pred: Iterable[LabelledSpan],
-    unit: Unit,
+    unit: str,  # one of UNITS (a configured value, checked)
     *,
     items: Iterable[Hashable] | None = None,
     labels: Iterable[str] | None = None,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -343,9 +343,10 @@ def _ner_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
 
     clusters = sample_clusters("ner", [*a, *b])
     gold = spans(a, "gold")
-    return tuple(
+    units_a, units_b = (
         strict_units(gold, spans(rows, "pred"), CLUSTER_UNIT, clusters=clusters) for rows in (a, b)
     )
+    return units_a, units_b
 
 
 def _attribution_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
@@ -387,7 +388,7 @@ def _toxicity_units(run_a: Run, run_b: Run) -> tuple[tuple, tuple]:
     )
 
 
-_UNITS = {
+_UNITS: dict[str, tuple[Callable[[Run, Run], tuple[Any, Any]], StatisticBuilder, str]] = {
     "ner": (_ner_units, f1_statistic, CLUSTER_UNIT),
     "attribution": (_attribution_units, f1_statistic, CLUSTER_UNIT),
     "toxicity": (_toxicity_units, roc_auc_statistic, "item"),

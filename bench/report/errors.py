@@ -122,7 +122,7 @@ class Judged:
     other: str | None = None  # wrong type: the label on the other side
 
 
-def judge_ner(gold: Sequence[Sequence[Any]], pred: Sequence[Sequence[Any]]) -> tuple[list, list]:
+def judge_ner(gold: Sequence[list[Any]], pred: Sequence[list[Any]]) -> tuple[list, list]:
     """Class of every gold and every predicted span, as the strict metric counts them."""
     gold_keys = {(s[0], s[1], s[2]) for s in gold}
     pred_keys = {(s[0], s[1], s[2]) for s in pred}

@@ -82,14 +82,14 @@ class AttributionTask(Task):
         pred, raw_speakers = [], []
         for item, atts in zip(items, predictions, strict=True):
             for att in atts:
-                content = tuple(tuple(piece) for piece in att.content)
+                content = tuple((start, end) for start, end in att.content)  # checked spans
                 pred.append(
                     AttributionRecord(
                         item.id,
                         content,
                         resolve_speaker(att.speaker, aliases),
-                        tuple(att.cue) if att.cue is not None else None,
-                        tuple(att.source) if att.source is not None else None,
+                        (att.cue[0], att.cue[1]) if att.cue is not None else None,
+                        (att.source[0], att.source[1]) if att.source is not None else None,
                         att.type,
                         content_tokens(item.text, content),
                     )
@@ -175,13 +175,14 @@ def _samples(
     for i, g in enumerate(gold):
         j = matched.get(i)
         p = pred[j] if j is not None else None
+        speaker_text = raw_speakers[j] if j is not None else None
         iou = content_iou(g, p) if p else 0.0
         speaker = bool(p and same_speaker(g, p))
         rows.append(
             {
                 "id": g.item_id,
                 "gold": show(g),
-                "pred": show(p) | {"speaker_text": raw_speakers[j]} if p else None,
+                "pred": show(p) | {"speaker_text": speaker_text} if p else None,
                 "content_exact": bool(p and sorted(p.content) == sorted(g.content)),
                 "overlap_match": p is not None,
                 "iou": iou,

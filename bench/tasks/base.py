@@ -29,7 +29,9 @@ class Bootstrap:
     alpha: float = 0.05
     unit: str = "item"
 
-    def prf(self, contributions: Sequence[Sequence[float]], prefix: str) -> dict[str, Any]:
+    def prf(
+        self, contributions: np.ndarray | Sequence[Sequence[float]], prefix: str
+    ) -> dict[str, Any]:
         """Intervals of ``<prefix>precision/recall/f1`` from per-unit (tp, n_pred, n_gold);
         tp may be fractional (partial credit)."""
         from bench.metrics.bootstrap import prf_bootstrap

@@ -17,6 +17,7 @@ tags can express) keeps character offsets (:func:`bench.metrics.spans.token_span
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any, ClassVar
 
 from bench.data.conll import token_offsets
@@ -56,7 +57,8 @@ class NerTask(Task):
         pred = {(item.id, e.start, e.end, e.label)
                 for item, entities in zip(items, predictions, strict=True)
                 for e in entities}  # fmt: skip
-        micro, per_label = strict_scores(gold, pred)
+        micro, scores_by_label = strict_scores(gold, pred)
+        per_label: dict[str, dict[str, Any]] = scores_by_label  # gets the intervals below
         tokens = self._tokens(items)
         gold_sem, pred_sem = token_spans(gold, pred, tokens) if tokens else (gold, pred)
         semeval = span_scores(gold_sem, pred_sem)
@@ -102,7 +104,7 @@ class NerTask(Task):
             breakdown={"per_label": per_label, "semeval": semeval},
         )
 
-    def _tokens(self, items: list[TextItem]) -> dict[str, list[tuple[int, int]]]:
+    def _tokens(self, items: list[TextItem]) -> dict[Hashable, list[tuple[int, int]]]:
         """Each item's token spans on a token dataset (its text split on spaces), else {}."""
         if not self.gold.tokenized:
             return {}

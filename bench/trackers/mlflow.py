@@ -48,15 +48,17 @@ class MlflowTracker(Callback):
         self.off = self.sweep_run_id is None
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        if self.sweep_run_id is not None:
-            _guarded(lambda: _end_sweep(config, self.sweep_run_id))
+        sweep_run_id = self.sweep_run_id
+        if sweep_run_id is not None:
+            _guarded(lambda: _end_sweep(config, sweep_run_id))
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.run_id = None if self.off else _guarded(lambda: _start_job(config, self.sweep_run_id))
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
-        if self.run_id is not None:
-            _guarded(lambda: _end_job(config, job_return, self.run_id))
+        run_id = self.run_id
+        if run_id is not None:
+            _guarded(lambda: _end_job(config, job_return, run_id))
 
 
 def _guarded(action: Callable[[], str | None]) -> str | None:
@@ -140,7 +142,7 @@ def _log(client: Any, run_id: str, kind: str, entries: list[Any]) -> None:
 def flat_params(config: DictConfig) -> dict[str, str]:
     """The run's config (not Hydra's), resolved, secrets removed, flattened to dotted
     keys; lists are JSON."""
-    run_config = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
+    run_config = OmegaConf.masked_copy(config, [str(k) for k in config if k != "hydra"])
     plain = OmegaConf.to_container(run_config, resolve=True)
     return dict(_flatten(scrub_secrets(plain, secret_values(plain))))
 
