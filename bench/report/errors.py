@@ -170,7 +170,15 @@ class NerItem:
     sides: list[NerSide]
 
 
-def _ner_section(run: Run, texts: Texts, limit: int) -> dict[str, Any]:
+@dataclass
+class NerSection:
+    totals: dict[str, int]  # spans per class of NER_CLASSES
+    n_with_errors: int
+    n_rows: int
+    items: list[NerItem]  # the items shown, most errors first
+
+
+def _ner_section(run: Run, texts: Texts, limit: int) -> NerSection:
     rows = run.samples("ner")
     judged = []
     totals = dict.fromkeys(NER_CLASSES, 0)
@@ -193,12 +201,7 @@ def _ner_section(run: Run, texts: Texts, limit: int) -> dict[str, Any]:
                 segments, skipped = highlight(text, spans)
                 sides.append(NerSide(side, skipped, segments))
         items.append(NerItem(item_id, n_errors, sides))
-    return {
-        "totals": totals,
-        "n_with_errors": len(with_errors),
-        "n_rows": len(rows),
-        "items": items,
-    }
+    return NerSection(totals, len(with_errors), len(rows), items)
 
 
 # ----------------------------------------------------------------------------- attribution
@@ -223,7 +226,15 @@ def _types(gold: dict[str, Any] | None, pred: dict[str, Any] | None) -> str:
     return types[0] if len(set(types)) == 1 else " → ".join(types)
 
 
-def _attribution_section(run: Run, limit: int) -> dict[str, Any]:
+@dataclass
+class AttributionSection:
+    totals: dict[str, int]  # rows per class of ATTRIBUTION_CLASSES
+    n_rows: int
+    limit: int | None  # the rows shown, when fewer than all
+    table: Table
+
+
+def _attribution_section(run: Run, limit: int) -> AttributionSection:
     rows = run.samples("attribution")
     order = {c: i for i, c in enumerate(ATTRIBUTION_CLASSES)}
 
@@ -267,12 +278,7 @@ def _attribution_section(run: Run, limit: int) -> dict[str, Any]:
                 Td(_types(gold, pred)),
             ]
         )
-    return {
-        "totals": totals,
-        "n_rows": len(rows),
-        "limit": limit if len(classed) > limit else None,
-        "table": table,
-    }
+    return AttributionSection(totals, len(rows), limit if len(classed) > limit else None, table)
 
 
 # ----------------------------------------------------------------------------- toxicity
@@ -286,7 +292,13 @@ class ToxicityLevel:
     table: Table
 
 
-def _toxicity_section(run: Run, texts: Texts, limit: int) -> dict[str, Any]:
+@dataclass
+class ToxicitySection:
+    threshold: float
+    levels: list[ToxicityLevel]
+
+
+def _toxicity_section(run: Run, texts: Texts, limit: int) -> ToxicitySection:
     rows = run.samples("toxicity")
     record = run.result["tasks"]["toxicity"]
     headers = [
@@ -325,7 +337,7 @@ def _toxicity_section(run: Run, texts: Texts, limit: int) -> dict[str, Any]:
             )
         shown = limit if len(items) > limit else None
         levels.append(ToxicityLevel(level, len(items), shown, table))
-    return {"threshold": record.get("breakdown", {}).get("threshold", 0.5), "levels": levels}
+    return ToxicitySection(record.get("breakdown", {}).get("threshold", 0.5), levels)
 
 
 # ----------------------------------------------------------------------------- page
