@@ -11,8 +11,8 @@ from bench.report.tables import main_table, metrics_table, per_label_table, to_c
 
 # What a run (and its +check) writes besides result.json: removed before a rerun writes.
 # Temporary files (.NAME.XXXX.tmp) are those of an interrupted run's atomic writes.
-_OUTPUT_FILES = ("samples/*.jsonl", "predictions/*.jsonl", "tables/*.md", "tables/*.csv", "check/junit.xml",
-                 "check/report.md", ".*.tmp", "*/.*.tmp")  # fmt: skip
+_OUTPUT_FILES = ("samples/*.jsonl", "predictions/*.jsonl", "tables/*.md", "tables/*.csv",
+                 "check/junit.xml", "check/report.md", ".*.tmp", "*/.*.tmp")  # fmt: skip
 _TABLES = {"main": main_table, "metrics": metrics_table, "ner_per_label": per_label_table}
 
 

@@ -113,8 +113,10 @@ def check_config(cfg: DictConfig) -> None:
     if count is not None and index >= count:
         raise ConfigError(f"shard.index={index}: expected an integer in [0, shard.count={count})")
     if count is not None and (cfg.limit is not None or cfg.get("check") is not None):
-        raise ConfigError("shard: a shard scores nothing, so limit and +check do not apply "
-                          "(merge the shards with bench-report merge, then check the run)")  # fmt: skip
+        raise ConfigError(
+            "shard: a shard scores nothing, so limit and +check do not apply "
+            "(merge the shards with bench-report merge, then check the run)"
+        )
     if cfg.get("check") is not None:
         from bench.report.check import CheckError, check_options
 
@@ -327,12 +329,16 @@ def run_shard_task(
         adapter.end_task(task.name, every_item)
         task.validate(items, predictions)
     except Exception as err:  # as in run_task: the task failed, the run goes on
-        return {
-            "status": "failed",
-            "error": f"{type(err).__name__}: {err}",
-            "traceback": traceback.format_exc(limit=5),
-            "seconds": round(time.perf_counter() - started, 3),
-        }, [], []
+        return (
+            {
+                "status": "failed",
+                "error": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc(limit=5),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+            [],
+            [],
+        )
     failed = {item.id: p for item, p in zip(items, predictions, strict=True)
               if isinstance(p, PredictionFailure)}  # fmt: skip
     return (
