@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_cli import bench as run_bench
 
 import bench
 from bench.adapters.predictions import PredictionsAdapter, PredictionsFileError
 from bench.predictions import PredictionFailure, TextItem
 from bench.run_config import ConfigError
 from bench.shard import shard_items
-from test_cli import bench as run_bench
 
 BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
 SHARDS = ("shard.index=0,1,2", "shard.count=3")
@@ -61,7 +61,8 @@ def rules(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("rules")
     (root / "one").mkdir()
     (root / "shards").mkdir()
-    return the_run(root / "one", "+model=rules"), the_sweep(root / "shards", *SHARDS, "+model=rules")
+    one = the_run(root / "one", "+model=rules")
+    return one, the_sweep(root / "shards", *SHARDS, "+model=rules")
 
 
 def test_shards_partition_the_items_in_dataset_order_balanced_by_length():
