@@ -382,7 +382,7 @@ def evaluate(
     tasks: dict[str, Any] = {}
     samples: dict[str, list] = {}
     predicted: dict[str, list] = {}  # a shard's predictions-file records
-    shard = cfg.shard.count is not None
+    shard = OmegaConf.select(cfg, "shard.count") is not None
     for name in selected_tasks(cfg.task):
         if name not in dataset.tasks:
             tasks[name] = {"status": "unsupported", "reason": f"{dataset.name} has no {name} gold"}

@@ -182,6 +182,19 @@ def _dropped_prediction(sweep: Path) -> list[Path]:
     return [sweep]
 
 
+def _failed_task(sweep: Path) -> list[Path]:
+    failed = {"status": "failed", "error": "RuntimeError: gone"}
+    _edit(sweep / "0_rules" / "result.json", lambda r: r["tasks"]["ner"].update(failed))
+    return [sweep]
+
+
+def _bad_cache_option(sweep: Path) -> list[Path]:
+    for k in range(3):
+        _edit(sweep / f"{k}_rules" / "result.json",
+              lambda r: r["provenance"]["config"].update(cache="none"))  # fmt: skip
+    return [sweep]
+
+
 def _crafted_target(sweep: Path) -> list[Path]:
     _edit(sweep / "1_rules" / "result.json",
           lambda r: r["tasks"]["ner"].update(_target_="os.system"))  # fmt: skip
@@ -211,6 +224,8 @@ def _not_a_shard(sweep: Path) -> list[Path]:
         (_other_config, "2_rules/result.json: provenance.config.toxicity.threshold: differs"),
         (_overlap, "also in shard 0"),
         (_dropped_prediction, "toxicity.jsonl: id: not the items of"),
+        (_failed_task, "0_rules/result.json: tasks.ner: failed in this shard"),
+        (_bad_cache_option, "provenance.config: Merge error: str is not a subclass of CacheOpt"),
         (_crafted_target, "tasks.ner._target_: refused"),
         (_interpolation, "provenance.config.name: an interpolation"),
         (_not_a_shard, "1_rules/result.json: shard: not a shard"),

@@ -259,7 +259,8 @@ def merge(paths: Sequence[Path]) -> Result:
     config = copy.deepcopy(_config(first))
     config["shard"] = {"index": None, "count": None}
     options = copy.deepcopy(config)
-    options["cache"] = {**options.get("cache", {}), "enabled": False}  # nothing to cache
+    if isinstance(options.get("cache"), dict):  # else refused by check_config
+        options["cache"]["enabled"] = False  # nothing to cache
     where = first.directory / "result.json"
     try:
         cfg = OmegaConf.create(options)
@@ -270,7 +271,8 @@ def merge(paths: Sequence[Path]) -> Result:
     items_by_task = _items_by_task(shards, dataset, cfg)
     check_predictions(shards, items_by_task)
     preset = first.result["model"]["preset"]
-    overrides = [o for o in first.result["provenance"].get("overrides", [])
+    recorded = first.result["provenance"].get("overrides")
+    overrides = [str(o) for o in (recorded if isinstance(recorded, list) else [])
                  if not str(o).lstrip("+").startswith("shard.")]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-merge-") as tmp:
         _union(shards, list(items_by_task), Path(tmp))
