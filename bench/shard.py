@@ -22,11 +22,19 @@ from bench.adapters.predictions import RECORD_FIELDS
 from bench.predictions import PredictionFailure, TextItem, prediction_to_json
 
 
-def shard_items(items: list[TextItem], index: int, count: int) -> list[TextItem]:
-    """The items of shard ``index`` of ``count`` (see the module docstring)."""
+def shard_of(items: list[TextItem], count: int) -> list[int]:
+    """The shard (of ``count``) of each item (see the module docstring)."""
     order = sorted(range(len(items)), key=lambda k: (len(items[k].text), items[k].id))
-    mine = sorted(order[index::count])
-    return [items[k] for k in mine]
+    owner = [0] * len(items)
+    for position, k in enumerate(order):
+        owner[k] = position % count
+    return owner
+
+
+def shard_items(items: list[TextItem], index: int, count: int) -> list[TextItem]:
+    """The items of shard ``index`` of ``count``, in dataset order."""
+    return [item for item, owner in zip(items, shard_of(items, count), strict=True)
+            if owner == index]  # fmt: skip
 
 
 def ids_sha256(ids: Iterable[str]) -> str:

@@ -163,16 +163,37 @@ def _other_config(sweep: Path) -> list[Path]:
     return [sweep]
 
 
-def _overlap(sweep: Path) -> list[Path]:
-    """Shard 0's first toxicity item also in shard 1, its recorded ids updated to match."""
+def _rewrite(sweep: Path, k: int, lines: list[str]) -> None:
+    """Shard ``k``'s toxicity predictions replaced by ``lines``, its recorded ids updated."""
     from bench.shard import ids_sha256
 
-    first = (sweep / "0_rules" / "predictions" / "toxicity.jsonl").read_text().splitlines()[0]
-    path = sweep / "1_rules" / "predictions" / "toxicity.jsonl"
-    path.write_text(path.read_text() + first + "\n")
-    ids = [json.loads(line)["id"] for line in path.read_text().splitlines()]
-    _edit(sweep / "1_rules" / "result.json",
+    (sweep / f"{k}_rules" / "predictions" / "toxicity.jsonl").write_text("".join(lines))
+    ids = [json.loads(line)["id"] for line in lines]
+    _edit(sweep / f"{k}_rules" / "result.json",
           lambda r: r["tasks"]["toxicity"].update(ids_sha256=ids_sha256(ids)))  # fmt: skip
+
+
+def _lines(sweep: Path, k: int) -> list[str]:
+    path = sweep / f"{k}_rules" / "predictions" / "toxicity.jsonl"
+    return path.read_text().splitlines(keepends=True)
+
+
+def _overlap(sweep: Path) -> list[Path]:
+    """Shard 0's first toxicity item also in shard 1."""
+    _rewrite(sweep, 1, _lines(sweep, 1) + _lines(sweep, 0)[:1])
+    return [sweep]
+
+
+def _moved(sweep: Path) -> list[Path]:
+    """Shard 0's first toxicity item moved to shard 2."""
+    first, *rest = _lines(sweep, 0)
+    _rewrite(sweep, 0, rest)
+    _rewrite(sweep, 2, _lines(sweep, 2) + [first])
+    return [sweep]
+
+
+def _unknown_item(sweep: Path) -> list[Path]:
+    _rewrite(sweep, 1, [*_lines(sweep, 1), '{"id": "not-an-item", "score": 0.5}\n'])
     return [sweep]
 
 
@@ -224,6 +245,8 @@ def _not_a_shard(sweep: Path) -> list[Path]:
         (_other_config, "2_rules/result.json: provenance.config.toxicity.threshold: differs"),
         (_overlap, "also in shard 0"),
         (_dropped_prediction, "toxicity.jsonl: id: not the items of"),
+        (_moved, "2_rules/predictions/toxicity.jsonl: id: item 'article-01' belongs to shard 0"),
+        (_unknown_item, "toxicity: item 'not-an-item': not an item of the dataset"),
         (_failed_task, "0_rules/result.json: tasks.ner: failed in this shard"),
         (_bad_cache_option, "provenance.config: Merge error: str is not a subclass of CacheOpt"),
         (_crafted_target, "tasks.ner._target_: refused"),

@@ -172,15 +172,13 @@ def _items_by_task(shards: list[Run], dataset: Any, cfg: Any) -> dict[str, list[
 
 
 def check_predictions(shards: list[Run], items_by_task: dict[str, list[Any]]) -> None:
-    """Each shard's predictions files hold exactly its slice of the items (the ids
-    result.json records), no item is in two shards, and every item is in one."""
+    """Each shard's predictions files hold the items result.json records, no item is in
+    two shards, and each item is in the shard its slice puts it in."""
     from bench.adapters.predictions import PredictionsAdapter, PredictionsFileError
-    from bench.shard import ids_sha256, shard_items
+    from bench.shard import ids_sha256, shard_of
 
-    count = len(shards)
     for task, items in items_by_task.items():
         owner: dict[str, int] = {}
-        ids_of: list[set[str]] = []
         for index, run in enumerate(shards):
             path = run.directory / "predictions" / f"{task}.jsonl"
             if not path.is_file():
@@ -201,16 +199,19 @@ def check_predictions(shards: list[Run], items_by_task: dict[str, list[Any]]) ->
                         f"({shards[owner[item_id]].directory})"
                     )
                 owner[item_id] = index
-            ids_of.append(set(ids))
         missing = [item.id for item in items if item.id not in owner]
         if missing:
             raise MergeError(f"{task}: item {missing[0]!r} in no shard ({len(missing)} missing)")
-        for index, run in enumerate(shards):
-            if ids_of[index] != {item.id for item in shard_items(items, index, count)}:
+        for item, expected in zip(items, shard_of(items, len(shards)), strict=True):
+            if owner[item.id] != expected:
+                path = shards[owner[item.id]].directory / "predictions" / f"{task}.jsonl"
                 raise MergeError(
-                    f"{run.directory / 'predictions' / f'{task}.jsonl'}: id: not the items "
-                    f"of shard {index} of {count}"
+                    f"{path}: id: item {item.id!r} belongs to shard {expected}, "
+                    f"not {owner[item.id]} (a shard of another slicing)"
                 )
+        unknown = set(owner) - {item.id for item in items}
+        if unknown:
+            raise MergeError(f"{task}: item {sorted(unknown)[0]!r}: not an item of the dataset")
 
 
 def _dataset(shards: list[Run]) -> Any:
