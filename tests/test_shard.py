@@ -298,3 +298,23 @@ def test_a_failure_record_in_a_predictions_file_is_a_failed_item(tmp_path):
     )
     records = PredictionsAdapter(str(tmp_path)).records("toxicity")
     assert records["b"] == PredictionFailure("refusal", "no", None, "I will not")
+
+
+def test_shards_share_the_prediction_cache_with_each_other_and_the_whole_run(tmp_path):
+    """A shard rerun, and the unsharded run after the shards, ask the model nothing."""
+    log = tmp_path / "asked.log"
+    model = ("+model._target_=adapters_for_tests.CountingToxicity", f"+model.log={log}",
+             "task=toxicity", "bootstrap.resamples=0")  # fmt: skip
+    (tmp_path / "sweep").mkdir()
+    sweep = the_sweep(tmp_path / "sweep", *model, "shard.index=0,1", "shard.count=2")
+    asked = log.read_text().splitlines()
+    assert len(asked) == len(set(asked)) == 43
+    again = run_bench(tmp_path, *model, "shard.index=1", "shard.count=2", "hydra.run.dir=again")
+    assert again.returncode == 0, again.stderr
+    stats = json.loads((tmp_path / "again" / "result.json").read_text())["tasks"]["toxicity"]
+    assert stats["predictions"]["predicted"] == 0 and stats["predictions"]["hits"] > 0
+    (tmp_path / "one").mkdir()
+    one = the_run(tmp_path / "one", *model)
+    assert log.read_text().splitlines() == asked
+    assert bench_report("merge", sweep, "--out", tmp_path / "merged").returncode == 0
+    assert scored(tmp_path / "merged")["tasks"] == scored(one)["tasks"]
