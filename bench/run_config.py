@@ -74,6 +74,15 @@ class BootstrapOptions:
 
 
 @dataclass
+class ShardOptions:
+    """``shard.index=i shard.count=n``: predict slice i of n, score nothing (bench.shard);
+    both null: every item. Checked together by bench.runner.check_config."""
+
+    index: int | None = _rule(None, lambda v: v is None or v >= 0, "an integer >= 0 or null")
+    count: int | None = _rule(None, lambda v: v is None or v >= 1, "an integer >= 1 or null")
+
+
+@dataclass
 class CheckOptions:
     """``+check.*``: the regression check after the run; None: bench.report.check's
     default (which also checks the ranges)."""
@@ -121,6 +130,7 @@ class BenchConfig:
     cache: CacheOptions = field(default_factory=CacheOptions)
     bootstrap: BootstrapOptions = field(default_factory=BootstrapOptions)
     sweep: SweepOptions = field(default_factory=SweepOptions)
+    shard: ShardOptions = field(default_factory=ShardOptions)
     # Any, not CheckOptions: Hydra cannot add keys (+check.baseline=…) to a typed None;
     # validate() checks it against CheckOptions.
     check: Any = None

@@ -27,6 +27,7 @@ from bench.predictions import PredictionFailure, TextItem
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
 from bench.result import Result
 from bench.run_config import ConfigError, validate
+from bench.shard import ids_sha256, prediction_record, shard_items
 from bench.tasks import TASKS as TASK_CLASSES
 from bench.tasks.base import Bootstrap, Task
 
@@ -107,6 +108,16 @@ def check_config(cfg: DictConfig) -> None:
             raise ConfigError(
                 f"bootstrap unit {unit!r} for {name}: expected one of {', '.join(units)}"
             )
+    index, count = OmegaConf.select(cfg, "shard.index"), OmegaConf.select(cfg, "shard.count")
+    if (index is None) != (count is None):
+        raise ConfigError(f"shard.index={index}, shard.count={count}: set both or neither")
+    if count is not None and index >= count:
+        raise ConfigError(f"shard.index={index}: expected an integer in [0, shard.count={count})")
+    if count is not None and (cfg.limit is not None or cfg.get("check") is not None):
+        raise ConfigError(
+            "shard: a shard scores nothing, so limit and +check do not apply "
+            "(merge the shards with bench-report merge, then check the run)"
+        )
     if cfg.get("check") is not None:
         from bench.report.check import CheckError, check_options
 
@@ -300,6 +311,52 @@ def run_task(
     }, scored.samples + failure_rows
 
 
+def run_shard_task(
+    task: Task,
+    adapter: Adapter,
+    batch_size: int,
+    cache: PredictionCache | None,
+    index: int,
+    count: int,
+) -> tuple[dict[str, Any], list, list]:
+    """Predict (through the cache) and validate shard ``index`` of ``count`` of the task's
+    items (:func:`bench.shard.shard_items`), without scoring: the task's record (status
+    ``shard``), the failed items' samples rows, and the predictions-file records."""
+    started = time.perf_counter()
+    try:
+        every_item = task.inputs()
+        items = shard_items(every_item, index, count)
+        predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
+        adapter.end_task(task.name, every_item)
+        task.validate(items, predictions)
+    except Exception as err:  # as in run_task: the task failed, the run goes on
+        return (
+            {
+                "status": "failed",
+                "error": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc(limit=5),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+            [],
+            [],
+        )
+    failed = {item.id: p for item, p in zip(items, predictions, strict=True)
+              if isinstance(p, PredictionFailure)}  # fmt: skip
+    return (
+        {
+            "status": "shard",
+            "metrics_version": task.metrics_version,
+            "items": len(items),
+            "ids_sha256": ids_sha256(item.id for item in items),
+            "failures": {"count": len(failed), "n": len(items)},
+            "predictions": cache_stats,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+        [_failure_row(item_id, f) for item_id, f in failed.items()],
+        [prediction_record(task.name, i.id, p) for i, p in zip(items, predictions, strict=True)],
+    )
+
+
 def evaluate(
     cfg: DictConfig,
     preset: str,
@@ -326,6 +383,8 @@ def evaluate(
 
     tasks: dict[str, Any] = {}
     samples: dict[str, list] = {}
+    predicted: dict[str, list] = {}  # a shard's predictions-file records
+    shard = OmegaConf.select(cfg, "shard.count") is not None
     for name in selected_tasks(cfg.task):
         if name not in dataset.tasks:
             tasks[name] = {"status": "unsupported", "reason": f"{dataset.name} has no {name} gold"}
@@ -343,6 +402,11 @@ def evaluate(
                 "dataset_sha256": dataset.sha256,
             }
             cache = PredictionCache(cfg.cache.dir, name, key, max_age)
+        if shard:
+            tasks[name], samples[name], predicted[name] = run_shard_task(
+                task, adapter, cfg.batch_size, cache, cfg.shard.index, cfg.shard.count
+            )
+            continue
         tasks[name], samples[name] = run_task(
             task, adapter, cfg.batch_size, cache, cfg.max_failure_rate, cfg.limit, cfg.limit_seed
         )
@@ -373,7 +437,13 @@ def evaluate(
         },
         "tasks": tasks,
     }
-    return Result(scrub_secrets(result, secrets), scrub_secrets(samples, secrets))
+    if shard:  # what bench-report merge checks (bench/report/merge.py)
+        result["shard"] = {"index": cfg.shard.index, "count": cfg.shard.count}
+    return Result(
+        scrub_secrets(result, secrets),
+        scrub_secrets(samples, secrets),
+        scrub_secrets(predicted, secrets),
+    )
 
 
 def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Result:
