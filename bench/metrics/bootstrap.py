@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics.ranking import calibration_bin_of, check_binary_scores
+from bench.metrics.binary import calibration_bin_of, check_binary_scores
 
 IndexStatistic = Callable[[np.ndarray], np.ndarray]
 """statistic(indices: int array (B, n)) -> float array (B,) (NaN where undefined)."""
@@ -594,7 +594,7 @@ def ece_statistic(
 ) -> IndexStatistic:
     """Expected calibration error per resample over ``n_bins`` equal-width bins.
 
-    With the bins of :func:`bench.metrics.ranking.calibration_bin_of` and the
+    With the bins of :func:`bench.metrics.binary.calibration_bin_of` and the
     drawn sums Y_b = Σ_{i ∈ b} w_i y_i, S_b = Σ_{i ∈ b} w_i s_i,
 
         ECE = Σ_b |Y_b − S_b| / n,
