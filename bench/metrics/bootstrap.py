@@ -169,15 +169,19 @@ def _collect(
 ) -> list[np.ndarray]:
     """Each statistic over every resample: float arrays (n_resamples, ...), all from one
     draw of the resample indices."""
+    global _last_weights
     parts: list[list[np.ndarray]] = [[] for _ in statistics]
-    for indices in resample_indices(n_units, n_resamples, seed, batch_size):
-        for statistic, own in zip(statistics, parts, strict=True):
-            out = np.asarray(statistic(indices), dtype=float)
-            if out.shape[:1] != (indices.shape[0],):
-                raise ValueError(
-                    f"statistic returned shape {out.shape} for {indices.shape[0]} resamples"
-                )
-            own.append(out)
+    try:
+        for indices in resample_indices(n_units, n_resamples, seed, batch_size):
+            for statistic, own in zip(statistics, parts, strict=True):
+                out = np.asarray(statistic(indices), dtype=float)
+                if out.shape[:1] != (indices.shape[0],):
+                    raise ValueError(
+                        f"statistic returned shape {out.shape} for {indices.shape[0]} resamples"
+                    )
+                own.append(out)
+    finally:
+        _last_weights = None
     return [np.concatenate(own) for own in parts]
 
 
@@ -352,10 +356,23 @@ def resample_sums(contributions: np.ndarray, indices: np.ndarray) -> np.ndarray:
     :func:`resample_weights` — one matrix product for all resamples. Integer
     contributions sum exactly (float64 holds integers up to 2⁵³).
     """
+    global _last_weights
     c = np.asarray(contributions, dtype=float)
     if c.ndim != 2:
         raise ValueError(f"contributions must be 2-D (units × columns), got shape {c.shape}")
-    return resample_weights(indices, c.shape[0]).astype(float) @ c
+    last = _last_weights
+    if last is not None and last[0] is indices and last[1] == c.shape[0]:
+        weights = last[2]
+    else:
+        weights = resample_weights(indices, c.shape[0]).astype(float)
+        _last_weights = (indices, c.shape[0], weights)
+    return weights @ c
+
+
+# The draw counts (as floats) of the index batch summed over last: the statistics that
+# SharedResamples evaluates on one batch share them rather than count it again each;
+# dropped once the batches are done (_collect).
+_last_weights: tuple[np.ndarray, int, np.ndarray] | None = None
 
 
 def resample_group_sums(
