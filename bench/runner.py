@@ -76,6 +76,29 @@ def selected_tasks(task: str) -> list[str]:
     return [task]
 
 
+def check_something_to_score(
+    task: str, dataset: Dataset, preset: str, model_tasks: frozenset[str] | None = None
+) -> None:
+    """Refuse a run in which no selected task has both gold and, once the adapter is
+    built (``model_tasks``), a model that predicts it: it would score nothing. The
+    dataset is checked before the adapter is built, so that no model is loaded in vain;
+    the model's tasks are known only once it is (some adapters learn them from their
+    files or options)."""
+    scorable = [t for t in selected_tasks(task) if t in dataset.tasks]
+    if model_tasks is not None:
+        scorable = [t for t in scorable if t in model_tasks]
+    if scorable:
+        return
+    what = f"dataset {dataset.name} has gold for {_listed(dataset.tasks)}"
+    if model_tasks is not None:
+        what = f"model {preset} predicts {_listed(model_tasks)}, {what}"
+    raise ConfigError(f"nothing to score: {what} (task={task})")
+
+
+def _listed(tasks: frozenset[str]) -> str:
+    return ", ".join(t for t in TASKS if t in tasks) or "no task"
+
+
 def _non_finite(node: Any, path: str = "") -> str | None:
     """The dotted path of the first NaN or infinite number in a config container."""
     if isinstance(node, float):
@@ -376,8 +399,10 @@ def evaluate(
     np.random.seed(cfg.seed)
     if dataset is None:
         dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
+    check_something_to_score(cfg.task, dataset, preset)
     if adapter is None:
         adapter = build(cfg.model, f"model {preset}")
+    check_something_to_score(cfg.task, dataset, preset, adapter.tasks)
     model_cfg = scrub_secrets(OmegaConf.to_container(cfg.model, resolve=True))
     built_identity = adapter.identity()  # before predicting: what identifies the model
 

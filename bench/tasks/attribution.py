@@ -135,7 +135,9 @@ class AttributionTask(Task):
             values = attribution_metrics(resample_sums(counts, indices))
             return np.stack([values[name] for name in names], axis=1)
 
-        return self.bootstrap.statistics(statistic, names, len(counts))
+        draws = self.bootstrap.draws()
+        draws.add(statistic, names, len(counts))
+        return draws.intervals()
 
 
 def _samples(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import bench.progress as progress
 from bench.adapters.base import Adapter
 from bench.metrics.clusters import Clusters
 from bench.metrics.values import MetricValue
 from bench.predictions import PredictionFailure, TextItem
+
+if TYPE_CHECKING:
+    from bench.metrics.bootstrap import SharedResamples
 
 
 class PredictionError(ValueError):
@@ -29,38 +30,14 @@ class Bootstrap:
     alpha: float = 0.05
     unit: str = "item"
 
-    def prf(self, contributions: Sequence[Sequence[float]], prefix: str) -> dict[str, Any]:
-        """Intervals of ``<prefix>precision/recall/f1`` from per-unit (tp, n_pred, n_gold);
-        tp may be fractional (partial credit)."""
-        from bench.metrics.bootstrap import prf_bootstrap
+    def draws(self) -> SharedResamples:
+        """Where a task adds the statistics of all its intervals: each resample batch is
+        drawn once for all of them (:class:`~bench.metrics.bootstrap.SharedResamples`)."""
+        from bench.metrics.bootstrap import SharedResamples
 
-        if len(contributions) == 0:
-            return {}
-        intervals = prf_bootstrap(
-            np.asarray(contributions, dtype=float), self.resamples, self.seed, self.alpha,
-            unit=self.unit,
-        )  # fmt: skip
-        progress.advance(len(intervals))
-        return {f"{prefix}{name}": ci for name, ci in intervals.items()}
-
-    def statistic(self, statistic: Any, n_units: int) -> Any:
-        from bench.metrics.bootstrap import bootstrap_ci
-
-        interval = bootstrap_ci(
-            statistic, n_units, self.resamples, self.seed, self.alpha, unit=self.unit
+        return SharedResamples(
+            self.resamples, self.seed, self.alpha, unit=self.unit, on_done=progress.advance
         )
-        progress.advance()
-        return interval
-
-    def statistics(self, statistic: Any, names: Sequence[str], n_units: int) -> dict[str, Any]:
-        """Intervals of a statistic with one column per name, from the same resamples."""
-        from bench.metrics.bootstrap import bootstrap_cis
-
-        intervals = bootstrap_cis(
-            statistic, names, n_units, self.resamples, self.seed, self.alpha, unit=self.unit
-        )
-        progress.advance(len(intervals))
-        return intervals
 
 
 @dataclass
