@@ -26,6 +26,7 @@ from bench.plugins import preset_names, register_search_path
 from bench.provenance import secret_overrides
 from bench.report.tables import degraded, main_table, to_markdown
 from bench.resources import resource_dir
+from bench.robustness import robustness_table
 from bench.run_config import ConfigError, describe
 from bench.run_dir import RunDir, RunDirBusy, new_dir
 
@@ -77,6 +78,8 @@ def run_one(cfg: DictConfig) -> int:
     model = name if name == preset else f"{name} (preset {preset})"
     print(f"model: {model}   dataset: {outcome.result['dataset']['name']}   out: {out_dir}")
     print(to_markdown(*main_table(outcome.result)))
+    if "robustness" in outcome.result:
+        print(to_markdown(*robustness_table(outcome.result)))
     summary = cache_summary(outcome.result["tasks"])
     if summary:
         print(summary)

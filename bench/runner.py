@@ -32,6 +32,7 @@ from bench.report.tables import (
     to_csv,
     to_markdown,
 )
+from bench.robustness import perturbation_of, robustness, robustness_table
 from bench.run_config import ConfigError, validate
 from bench.tasks import TASKS as TASK_CLASSES
 from bench.tasks.base import Bootstrap, Task
@@ -301,12 +302,27 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
     started_at = _now()
     check_config(cfg)
     max_age = parse_duration(cfg.cache.get("max_age"))
+    perturbation = perturbation_of(cfg)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     dataset: Dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
     adapter: Adapter = build(cfg.model, f"model {preset}")
     model_cfg = scrub_secrets(OmegaConf.to_container(cfg.model, resolve=True))
     built_identity = adapter.identity()  # before predicting: what identifies the model
+
+    def score(name: str, data: Dataset, model: Adapter) -> tuple[dict[str, Any], list]:
+        """Task ``name`` scored on ``data`` (the cache keyed by its sha256)."""
+        cache = None
+        if cfg.cache.enabled and model.cacheable:
+            key = {
+                "model": model_cfg,
+                "identity": built_identity,
+                "code_sha256": adapter_code_sha256(model),
+                "dataset_sha256": data.sha256,
+            }
+            cache = PredictionCache(cfg.cache.dir, name, key, max_age)
+        task = build_task(name, data, preset, cfg)
+        return run_task(task, model, cfg.batch_size, cache, cfg.max_failure_rate)
 
     tasks: dict[str, Any] = {}
     samples: dict[str, list] = {}
@@ -317,19 +333,12 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
         if name not in adapter.tasks:
             tasks[name] = {"status": "unsupported", "reason": f"{preset} does not predict {name}"}
             continue
-        task = build_task(name, dataset, preset, cfg)
-        cache = None
-        if cfg.cache.enabled and adapter.cacheable:
-            key = {
-                "model": model_cfg,
-                "identity": built_identity,
-                "code_sha256": adapter_code_sha256(adapter),
-                "dataset_sha256": dataset.sha256,
-            }
-            cache = PredictionCache(cfg.cache.dir, name, key, max_age)
-        tasks[name], samples[name] = run_task(
-            task, adapter, cfg.batch_size, cache, cfg.max_failure_rate
-        )
+        tasks[name], samples[name] = score(name, dataset, adapter)
+
+    robust = None  # +perturb: the tasks scored again on the perturbed dataset
+    if perturbation is not None:
+        scores = robustness(cfg, perturbation, dataset, adapter, tasks, samples, score)
+        robust = {perturbation.name: scores}
 
     config = OmegaConf.to_container(cfg, resolve=True)
     secrets = secret_values(config)  # kept out of errors, tracebacks, samples and overrides
@@ -354,6 +363,8 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
         },
         "tasks": tasks,
     }
+    if robust is not None:
+        result["robustness"] = robust
     result, samples = scrub_secrets(result, secrets), scrub_secrets(samples, secrets)
     write_outputs(out_dir, result, samples)
     ok = all(t["status"] != "failed" for t in tasks.values())
@@ -384,6 +395,7 @@ def write_outputs(out_dir: Path, result: dict[str, Any], samples: dict[str, list
         "main": main_table(result),
         "metrics": metrics_table(result),
         "ner_per_label": per_label_table(result),
+        "robustness": robustness_table(result),
     }.items():
         if rows:
             write_text_atomic(out_dir / "tables" / f"{name}.md", to_markdown(headers, rows))
