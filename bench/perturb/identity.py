@@ -37,6 +37,7 @@ class IdentitySwap(Perturbation):
             raise ValueError("perturb.categories: every category needs two terms or more")
         terms = sorted(self._category, key=len, reverse=True)
         self._pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\b", re.I)
+        self._terms = [(t, slug(t), re.compile(rf"\b{re.escape(t)}\b", re.I)) for t in terms]
 
     def edits(self, text: str, spans: Sequence[Span], rng: random.Random) -> list[Edit]:
         edits = []
@@ -54,4 +55,5 @@ class IdentitySwap(Perturbation):
 
     def identities(self, text: str) -> set[str]:
         """The slugs of the terms in ``text`` (each term on its own, as the datasets do)."""
-        return {slug(t) for t in self._category if re.search(rf"\b{re.escape(t)}\b", text, re.I)}
+        lowered = text.lower()  # a substring test first: most terms are not there at all
+        return {name for t, name, term in self._terms if t in lowered and term.search(text)}

@@ -32,7 +32,8 @@ KINDS = ("substitute", "transpose", "drop")
 class Typos(Perturbation):
     """Each ASCII letter is hit with probability ``rate`` (NL-Augmenter's default 0.05),
     by one of ``kinds`` chosen uniformly: a keyboard neighbour replaces it (case kept),
-    it swaps with the next letter, or it is dropped (never a one-letter word's letter).
+    it swaps with the next letter, or it is dropped (never a one-letter word's letter;
+    the letter after an edited one is left alone, so no word vanishes).
     ``inside_spans``: false keeps every gold span's text intact."""
 
     name = "typos"
@@ -59,7 +60,7 @@ class Typos(Perturbation):
             edit = self._edit(text, i, rng.choice(self.kinds), rng)
             if edit is not None and (self.inside_spans or not inside_any(edit.end - 1, spans)):
                 edits.append(edit)
-                i = edit.end
+                i = edit.end + 1  # never two adjacent letters: no word vanishes
             else:
                 i += 1
         return edits
