@@ -98,8 +98,9 @@ def check_remapped(base: Dataset, perturbed: PerturbedDataset, task: str) -> int
     spans_old, spans_new = _spans(old), _spans(new)
     assert [(i, what) for i, _, what in spans_old] == [(i, what) for i, _, what in spans_new]
     for (item_id, (s, e), what), (_, (ns, ne), _) in zip(spans_old, spans_new, strict=True):
+        edits = perturbed.items[item_id].edits
         inside = [Edit(x.start - s, x.end - s, x.replacement)
-                  for x in perturbed.items[item_id].edits if s <= x.start and x.end <= e]  # fmt: skip
+                  for x in edits if s <= x.start and x.end <= e]  # fmt: skip
         expected, _ = apply_edits(old_text[item_id][s:e], inside)
         piece = new_text[item_id][ns:ne]
         assert piece == expected and piece == piece.strip() and piece
