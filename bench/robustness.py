@@ -70,8 +70,9 @@ def robustness(
 ) -> dict[str, Any]:
     """``robustness.<perturbation>`` of result.json: the perturbation's options, the
     perturbed dataset's sha256, and per task scored ok on the original: the share of
-    items changed, and ``metrics.<metric>`` with the perturbed ``value``, its ``delta``
-    (perturbed − original) and, for the metrics :func:`_paired` pairs, ``ci95``: the
+    items changed, the prediction cache's statistics, and ``metrics.<metric>`` with the
+    perturbed ``value``, the ``original``, their ``delta`` (perturbed − original) and,
+    for the metrics :func:`_paired` pairs, ``ci95``: the
     paired bootstrap of the delta (``bench.report.compare.paired_test``); for toxicity
     under a swap of identity terms, ``fairness``."""
     perturbed = PerturbedDataset(dataset, perturbation)
@@ -102,6 +103,7 @@ def robustness(
             "main_metrics": new["main_metrics"],
             "changed": {"items": changed, "n": n, "share": changed / n if n else 0.0},
             "metrics": metrics,
+            "predictions": new["predictions"],  # the cache of the perturbed texts
         }
         if name == "toxicity" and hasattr(perturbation, "identities"):
             out[name]["fairness"] = _fairness(perturbed, samples[name], rows, cfg)

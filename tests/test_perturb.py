@@ -182,6 +182,30 @@ def test_oracle_scores_one_under_every_perturbation(tmp_path: Path, name: str) -
             assert record["metrics"][metric]["delta"] == 0.0
 
 
+def test_the_cache_keys_on_the_perturbation_and_its_seed(tmp_path: Path) -> None:
+    log = tmp_path / "asked.log"
+    model = {"_target_": "adapters_for_tests.CountingToxicity", "log": str(log)}
+    options = ("task=toxicity", f"cache.dir={tmp_path / 'cache'}", "bootstrap.resamples=0",
+               "+perturb=whitespace_punctuation")  # fmt: skip
+
+    def run(out: str, *extra: str) -> dict:
+        result = run_model(tmp_path / out, model, *options, *extra).result
+        return result["tasks"]["toxicity"] | {"perturbed": result["robustness"]
+                                              ["whitespace_punctuation"]["toxicity"]}  # fmt: skip
+
+    first = run("a")
+    n = first["counts"]["segments"] + first["counts"]["documents"]
+    assert len(log.read_text().split()) == 2 * n  # each item asked once per text
+    assert first["perturbed"]["predictions"]["path"] != first["predictions"]["path"]
+    # the adapter saw the perturbed texts: its score is their length
+    assert first["perturbed"]["metrics"]["brier"]["delta"] != 0.0
+    again = run("b")
+    assert again["perturbed"]["predictions"]["hits"] == n and len(log.read_text().split()) == 2 * n
+    other_seed = run("c", "perturb.seed=1")
+    assert other_seed["perturbed"]["predictions"]["hits"] == 0
+    assert other_seed["predictions"]["hits"] == n
+
+
 @pytest.mark.slow
 def test_bench_rules_typos_writes_a_robustness_table(tmp_path: Path) -> None:
     done = bench(tmp_path, "+model=rules", "+perturb=typos", "bootstrap.resamples=50",
