@@ -15,6 +15,7 @@ from bench.data.conll import ConllNer
 from bench.data.csv_sets import HateCheck, Madlibs
 from bench.data.dataset import Dataset
 from bench.data.seed import SeedArticle
+from bench.metrics.speakers import add_aliases
 from bench.perturb import PERTURBATIONS, build_perturbation
 from bench.perturb.align import AlignmentError, Edit, OffsetMap, apply_edits
 from bench.perturb.dataset import PerturbedDataset
@@ -114,6 +115,15 @@ def check_remapped(base: Dataset, perturbed: PerturbedDataset, task: str) -> int
         assert all(t == " ".join(t.split()) for t in new_text.values())
     if task == "toxicity":
         assert new.toxic == old.toxic and new.level == old.level
+    if task == "attribution":  # the speaker table as the gold loader checks it; a renamed
+        # alias (name_swap) is in the perturbed text wherever the original was
+        table: dict[str, str] = {}
+        for (speaker, aliases), (same, renamed) in zip(old.speakers, new.speakers, strict=True):
+            assert speaker == same
+            add_aliases(table, speaker, renamed)  # no alias names two speakers
+            for alias, alias_now in zip(aliases, renamed, strict=True):
+                if alias_now != alias and any(alias in t for t in old_text.values()):
+                    assert any(alias_now in t for t in new_text.values()), alias_now
     return changed
 
 
@@ -129,7 +139,8 @@ def test_remapped_gold_is_exact(dataset: str, task: str, name: str) -> None:
         perturbed = PerturbedDataset(base, build_perturbation(_options(name, seed)))
         check_remapped(base, perturbed, task)
         changed = sum(bool(p.edits) for p in perturbed.items.values())
-        if name != "identity_swap" or dataset == "hatecheck":
+        applies = {"identity_swap": ("hatecheck",), "name_swap": ("seed_article", "wnut17")}
+        if dataset in applies.get(name, (dataset,)):
             assert changed, f"{name} changed no item of {dataset}"
 
 
@@ -156,6 +167,22 @@ def test_typos_outside_spans_leave_every_span_intact() -> None:
     assert check_remapped(base, perturbed, "ner") == 0
     assert check_remapped(base, perturbed, "attribution") == 0
     assert any(p.edits for p in perturbed.items.values())
+
+
+def test_name_swap_renames_each_person_everywhere_and_the_speakers_follow() -> None:
+    base = _dataset("seed_article")
+    perturbed = PerturbedDataset(base, build_perturbation(_options("name_swap", 0)))
+    changes = {old: new for p in perturbed.items.values() for old, new in p.changes}
+    assert changes["Tillerson"] != "Tillerson" and changes["Videgaray"] != "Videgaray"
+    renamed = {words for _, words in perturbed.view("attribution").speakers}
+    texts = [item.text for item in perturbed.view("ner").items]
+    assert not any("Tillerson" in text for text in texts)
+    assert not any("Tillerson" in alias for aliases in renamed for alias in aliases)
+    ner = perturbed.view("ner")
+    person = {ner.items[[i.id for i in ner.items].index(i)].text[s:e]
+              for i, s, e, label in ner.spans if label == "PERSON"}  # fmt: skip
+    assert f"Rex {changes['Tillerson']}" not in person  # Rex is renamed too
+    assert any(text.endswith(changes["Tillerson"]) for text in person)
 
 
 def test_seed_and_options_change_the_dataset_fingerprint() -> None:

@@ -12,11 +12,12 @@ from typing import Any
 from bench.perturb.base import Perturbation
 from bench.perturb.casing import Casing
 from bench.perturb.identity import IdentitySwap
+from bench.perturb.names import NameSwap
 from bench.perturb.punctuation import WhitespacePunctuation
 from bench.perturb.typos import Typos
 
 PERTURBATIONS: dict[str, type[Perturbation]] = {
-    p.name: p for p in (Typos, Casing, WhitespacePunctuation, IdentitySwap)
+    p.name: p for p in (Typos, Casing, WhitespacePunctuation, IdentitySwap, NameSwap)
 }
 
 

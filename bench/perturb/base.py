@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from bench.perturb.align import Edit, Span
@@ -33,6 +33,14 @@ class Perturbation:
         """The edits of ``text`` (``spans``: its gold spans; an edit across one of their
         boundaries is dropped by the caller, so the subclass need not avoid it)."""
         raise NotImplementedError
+
+    def prepare(self, views: Mapping[str, Any]) -> None:
+        """Called once with the dataset's views (task -> view) before any :meth:`edits`:
+        a perturbation that needs the whole dataset (``name_swap``) reads it here."""
+
+    def rename(self, alias: str) -> str:
+        """A speaker's alias as the perturbed texts name it (unchanged by default)."""
+        return alias
 
     def describe(self) -> dict[str, Any]:
         """The name and every option: what result.json records and the cache key holds."""

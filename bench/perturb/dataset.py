@@ -65,7 +65,9 @@ class PerturbedDataset(Dataset):
 
     @cached_property
     def _base_views(self) -> dict[str, Any]:
-        return {task: self.base.view(task) for task in sorted(self.base.tasks)}
+        views = {task: self.base.view(task) for task in sorted(self.base.tasks)}
+        self.perturbation.prepare(views)
+        return views
 
     @cached_property
     def items(self) -> dict[str, Perturbed]:
@@ -151,8 +153,11 @@ class PerturbedDataset(Dataset):
                 cue=None if r.cue is None else self._span(r.item_id, r.cue),
                 source=None if r.source is None else self._span(r.item_id, r.source),
             ))  # fmt: skip
+        rename = self.perturbation.rename
+        speakers = tuple((speaker, tuple(dict.fromkeys(map(rename, aliases))))
+                         for speaker, aliases in gold.speakers)  # fmt: skip
         return replace(gold, items=self._items(gold.items), records=tuple(records),
-                       segments=self._segments(gold.segments))  # fmt: skip
+                       speakers=speakers, segments=self._segments(gold.segments))  # fmt: skip
 
     def toxicity(self) -> ToxicityGold:
         gold: ToxicityGold = self._base_views["toxicity"]
