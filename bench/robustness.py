@@ -81,7 +81,8 @@ def robustness(
                            "dataset_sha256": perturbed.sha256}  # fmt: skip
     for name, record in tasks.items():
         if record.get("status") != "ok" or record["failures"]["count"]:
-            out[name] = {"status": "skipped", "reason": "not scored ok on every item unperturbed"}
+            status = "degraded" if record.get("status") == "ok" else record.get("status")
+            out[name] = {"status": "skipped", "reason": f"{status} unperturbed"}
             continue
         new, rows = score(name, perturbed, model)
         if new["status"] != "ok":
@@ -89,7 +90,9 @@ def robustness(
             continue
         changed = sum(bool(perturbed.items[i.id].edits) for i in perturbed.view(name).items)
         n = len(perturbed.view(name).items)
-        tests = _paired(name, dataset, perturbed, samples[name], rows, cfg)
+        # pairs need every item answered in both runs (a degraded perturbed run: none)
+        paired = not new["failures"]["count"]
+        tests = _paired(name, dataset, perturbed, samples[name], rows, cfg) if paired else {}
         metrics = {}
         for metric, value in new["metrics"].items():
             base = record["metrics"].get(metric, {}).get("value")
@@ -103,9 +106,10 @@ def robustness(
             "main_metrics": new["main_metrics"],
             "changed": {"items": changed, "n": n, "share": changed / n if n else 0.0},
             "metrics": metrics,
+            "failures": new["failures"],
             "predictions": new["predictions"],  # the cache of the perturbed texts
         }
-        if name == "toxicity" and hasattr(perturbation, "identities"):
+        if name == "toxicity" and hasattr(perturbation, "identities") and paired:
             out[name]["fairness"] = _fairness(perturbed, samples[name], rows, cfg)
     return out
 

@@ -96,3 +96,21 @@ class ConfiguredEmpty(EmptyAdapter):
     def __init__(self, score: float = 0.0, **params: object) -> None:
         super().__init__(score)
         self.params = params
+
+
+class RefusesShouting(Adapter):
+    """Scores toxicity by length, but refuses every upper-case text of even length (half
+    the items under ``+perturb=casing perturb.mode=upper``)."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+    cacheable: ClassVar[bool] = False
+
+    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+        from bench.predictions import PredictionFailure
+
+        return [
+            PredictionFailure("refusal", "shouting")
+            if item.text.isupper() and len(item.text) % 2 == 0
+            else ToxicityPrediction(min(len(item.text) / 300, 1.0))
+            for item in items
+        ]

@@ -233,6 +233,18 @@ def test_the_cache_keys_on_the_perturbation_and_its_seed(tmp_path: Path) -> None
     assert other_seed["predictions"]["hits"] == n
 
 
+def test_a_degraded_perturbed_run_is_reported_without_pairs(tmp_path: Path) -> None:
+    model = {"_target_": "adapters_for_tests.RefusesShouting"}
+    result = run_model(tmp_path, model, "task=toxicity", "dataset=hatecheck", "+perturb=casing",
+                       "perturb.mode=upper", "max_failure_rate=1.0",
+                       "bootstrap.resamples=20").result  # fmt: skip
+    assert result["tasks"]["toxicity"]["failures"]["count"] == 0
+    record = result["robustness"]["casing"]["toxicity"]
+    assert 0 < record["failures"]["count"] < record["failures"]["n"]
+    assert not any("ci95" in m for m in record["metrics"].values())  # no pairs to resample
+    assert record["metrics"]["roc_auc"]["delta"] is not None
+
+
 @pytest.mark.slow
 def test_bench_rules_typos_writes_a_robustness_table(tmp_path: Path) -> None:
     done = bench(tmp_path, "+model=rules", "+perturb=typos", "bootstrap.resamples=50",
