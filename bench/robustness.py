@@ -88,8 +88,10 @@ def robustness(
         if new["status"] != "ok":
             out[name] = {k: v for k, v in new.items() if k in ("status", "error", "failures")}
             continue
-        changed = sum(bool(perturbed.items[i.id].edits) for i in perturbed.view(name).items)
-        n = len(perturbed.view(name).items)
+        failed = {row["id"] for row in rows if "failure" in row}
+        scored = [item.id for item in perturbed.view(name).items if item.id not in failed]
+        changed = sum(bool(perturbed.items[i].edits) for i in scored)
+        n = len(scored)
         # pairs need every item answered in both runs (a degraded perturbed run: none)
         paired = not new["failures"]["count"]
         tests = _paired(name, dataset, perturbed, samples[name], rows, cfg) if paired else {}
@@ -124,8 +126,10 @@ def _test(make: StatisticBuilder, a: Any, b: Any, cfg: DictConfig, unit: str) ->
     return _delta(paired_test(make, a, b, b_cfg.resamples, b_cfg.seed, "bootstrap", unit))
 
 
-def _clusters(view: Any) -> Clusters:
-    return Clusters(sorted(item.id for item in view.items), view.segments)
+def _clusters(view: Any, rows: list[dict]) -> Clusters:
+    """The clusters of the items with rows in either run (as ``bench.report.compare``
+    pairs them), from the gold segments of ``view``: the same codes in both runs."""
+    return Clusters(sorted({row["id"] for row in rows}), view.segments)
 
 
 def _paired(
@@ -154,7 +158,7 @@ def _paired(
             "brier": _test(mean_statistic, ((scores[0] - labels) ** 2,),
                            ((scores[1] - labels) ** 2,), cfg, "item"),
         }  # fmt: skip
-    clusters = [_clusters(d.view(name)) for d in (perturbed, dataset)]
+    clusters = [_clusters(d.view(name), [*rows_a, *rows_b]) for d in (perturbed, dataset)]
     if name == "ner":
         units = [_ner_units(rows, c) for rows, c in zip((rows_a, rows_b), clusters, strict=True)]
         return {"strict_f1": _test(f1_statistic, (units[0],), (units[1],), cfg, CLUSTER_UNIT)}

@@ -1,11 +1,13 @@
 """``name_swap``: person names replaced by names of public name lists, the same person
 by the same name everywhere (every alias together), the speaker table following.
 
-A name word is a word of a gold PERSON mention; the last word of a mention is a
-surname, the others given names. Each name word gets a new one (given names from
-``first_names``, surnames from ``surnames``, drawn without replacement while the
-list lasts), the same for every occurrence of the word in the dataset, in any gold
-span or outside, and in the speakers' aliases; its case pattern is kept.
+A name word is a capitalised word of a gold PERSON mention that is not a title and
+never written in lower case in the dataset (so not an ordinary word too); the last
+word of a mention is a surname, the others given names. Each name word gets a new
+one (given names from ``first_names``, surnames from ``surnames``, drawn without
+replacement while the list lasts), the same for every occurrence of the word in the
+dataset, in any gold span or outside, and in the speakers' aliases; its case pattern
+is kept.
 """
 
 from __future__ import annotations
@@ -32,6 +34,22 @@ def _group(kind: str, lists: Mapping[str, Sequence[str]], group: str) -> list[st
     if not chosen:
         raise ValueError(f"perturb.{kind}_group={group!r}: no names")
     return list(dict.fromkeys(map(str, chosen)))
+
+
+TITLES = frozenset({
+    "mr", "mrs", "ms", "miss", "dr", "doctor", "sir", "lady", "lord", "dame", "president",
+    "senator", "sen", "rep", "governor", "gov", "mayor", "king", "queen", "prince",
+    "princess", "saint", "st", "colonel", "col", "general", "gen", "captain", "capt",
+    "judge", "justice", "secretary", "minister", "pope", "father", "uncle", "aunt", "coach",
+    "professor", "prof", "officer", "sheriff", "chief",
+})  # fmt: skip
+
+
+def _is_name(word: str, common: set[str]) -> bool:
+    """A capitalised word (not all capitals), not a title, never written in lower case
+    in the dataset (``common``: then it is also an ordinary word, like "Mark")."""
+    return (word[0].isupper() and not word.isupper() and word.lower() not in TITLES
+            and word.lower() not in common)  # fmt: skip
 
 
 def _cased_like(model: str, word: str) -> str:
@@ -76,12 +94,15 @@ class NameSwap(Perturbation):
         ner = views.get("ner")
         if isinstance(ner, NerGold):
             texts = {item.id: item.text for item in ner.items}
+            common = {w for text in texts.values() for w in _NAME_WORD.findall(text) if w.islower()}
             for item_id, start, end, label in ner.spans:
                 if label in self.labels:
                     found = _NAME_WORD.findall(texts[item_id][start:end])
                     for k, word in enumerate(found):
-                        words[word.lower()] = words.get(word.lower(), False) or k == len(found) - 1
-                        forms.add(word)
+                        if _is_name(word, common):
+                            last = k == len(found) - 1
+                            words[word.lower()] = words.get(word.lower(), False) or last
+                            forms.add(word)
         rng = random.Random(f"{self.name}:{self.seed}")
         pools: dict[bool, list[str]] = {True: [], False: []}
         for word in sorted(words):
