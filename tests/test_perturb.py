@@ -185,6 +185,14 @@ def test_name_swap_renames_each_person_everywhere_and_the_speakers_follow() -> N
     assert any(text.endswith(changes["Tillerson"]) for text in person)
 
 
+def test_name_swap_leaves_titles_and_ordinary_words() -> None:
+    base = _dataset("wnut17")  # some PERSON mentions there hold "the", "President", "OP"
+    perturbed = PerturbedDataset(base, build_perturbation(_options("name_swap", 0)))
+    renamed = {old for p in perturbed.items.values() for old, _ in p.changes}
+    assert renamed and not renamed & {"the", "The", "President", "OP", "Doctor"}
+    assert all(word[0].isupper() for word in renamed)
+
+
 def test_seed_and_options_change_the_dataset_fingerprint() -> None:
     base = _dataset("seed_article")
     prints = {PerturbedDataset(base, build_perturbation({"name": "typos", "seed": s, "rate": r}))
