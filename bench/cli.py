@@ -79,7 +79,15 @@ def run_one(cfg: DictConfig) -> int:
     print(f"model: {model}   dataset: {outcome.result['dataset']['name']}   out: {out_dir}")
     print(to_markdown(*main_table(outcome.result)))
     if "robustness" in outcome.result:
-        print(to_markdown(*robustness_table(outcome.result)))
+        headers, rows = robustness_table(outcome.result)
+        if rows:
+            print(to_markdown(headers, rows))
+        for perturbation, section in outcome.result["robustness"].items():
+            failed = {t: r["error"] for t, r in section.items()
+                      if isinstance(r, dict) and r.get("status") == "failed"}  # fmt: skip
+            for task, error in failed.items():
+                print(f"bench: warning: task {task} failed under {perturbation}: {error}",
+                      file=sys.stderr)  # fmt: skip
     summary = cache_summary(outcome.result["tasks"])
     if summary:
         print(summary)

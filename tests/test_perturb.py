@@ -19,6 +19,7 @@ from bench.metrics.speakers import add_aliases
 from bench.perturb import PERTURBATIONS, build_perturbation
 from bench.perturb.align import AlignmentError, Edit, OffsetMap, apply_edits
 from bench.perturb.dataset import PerturbedDataset
+from bench.perturb.typos import Typos
 from bench.resources import resource_dir
 from bench.tasks import TASKS
 from tests.bench_config import run_model
@@ -199,6 +200,13 @@ def test_seed_and_options_change_the_dataset_fingerprint() -> None:
               .sha256 for s in (0, 1) for r in (0.05, 0.1)}  # fmt: skip
     assert len(prints) == 4 and base.sha256 not in prints
 
+    class Untouched(Typos):  # other code, the same options
+        def edits(self, text: str, spans: list, rng: object) -> list:
+            return []
+
+    assert Untouched().describe() == Typos().describe()
+    assert PerturbedDataset(base, Untouched()).sha256 != PerturbedDataset(base, Typos()).sha256
+
 
 # ------------------------------------------------------------------------- the runs
 
@@ -251,6 +259,17 @@ def test_a_degraded_perturbed_run_is_reported_without_pairs(tmp_path: Path) -> N
     assert 0 < record["failures"]["count"] < record["failures"]["n"]
     assert not any("ci95" in m for m in record["metrics"].values())  # no pairs to resample
     assert record["metrics"]["roc_auc"]["delta"] is not None
+
+
+@pytest.mark.slow
+def test_a_task_failed_on_perturbed_texts_is_a_warning(tmp_path: Path) -> None:
+    done = bench(tmp_path, "+model._target_=adapters_for_tests.RefusesShouting",
+                 "dataset=hatecheck", "+perturb=casing", "perturb.mode=upper",
+                 "bootstrap.resamples=0", f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "bench: warning: task toxicity failed under casing: " in done.stderr
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["robustness"]["casing"]["toxicity"]["status"] == "failed"
 
 
 @pytest.mark.slow

@@ -45,16 +45,24 @@ class Perturbed:
 class PerturbedDataset(Dataset):
     """``base`` with ``perturbation`` applied to every item. An item whose text is a
     segment of another item (the seed article's toxicity segments) is cut from that
-    item's perturbed text, so both see the same change. Its ``sha256`` covers the base
-    gold and the perturbation's options (and seed): the prediction cache's key."""
+    item's perturbed text, so both see the same change. Its ``sha256`` (the prediction
+    cache's key) covers the base gold, the perturbation's options and the texts."""
 
     def __init__(self, base: Dataset, perturbation: Perturbation) -> None:
         self.base, self.perturbation = base, perturbation
         self.tasks = base.tasks
         self.name, self.version, self.files = base.name, base.version, base.files
-        key = json.dumps({"base": base.sha256, "perturbation": perturbation.describe()},
-                         sort_keys=True)  # fmt: skip
-        self.sha256 = hashlib.sha256(key.encode()).hexdigest()
+
+    @cached_property
+    def sha256(self) -> str:  # type: ignore[override]
+        """Over the base gold, the perturbation's options and every perturbed text: the
+        prediction cache's key changes with any of them (a changed perturbation code too)."""
+        digest = hashlib.sha256(json.dumps(
+            {"base": self.base.sha256, "perturbation": self.perturbation.describe()},
+            sort_keys=True).encode())  # fmt: skip
+        for item_id, perturbed in sorted(self.items.items()):
+            digest.update(json.dumps([item_id, perturbed.text]).encode())
+        return digest.hexdigest()
 
     def describe(self) -> dict[str, Any]:
         return self.base.describe() | {
