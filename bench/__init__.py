@@ -1,3 +1,6 @@
 """bench: an NLP evaluation benchmark harness."""
 
-__version__ = "0.1.0"
+from bench.api import evaluate  # imports nothing heavy until it is called
+from bench.version import __version__
+
+__all__ = ["__version__", "evaluate"]

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
 
-import bench
 from bench.revision import source_revision
+from bench.version import __version__
 
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
 _SECRET_ENV = re.compile(r"(api_?key|token|secret|password)_env$", re.IGNORECASE)
@@ -119,7 +119,7 @@ def package_versions() -> dict[str, str | None]:
 
 def environment() -> dict[str, Any]:
     return {
-        "bench_version": bench.__version__,
+        "bench_version": __version__,
         "git": source_revision(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),

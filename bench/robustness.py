@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from bench.adapters.base import Adapter
 from bench.data.dataset import Dataset
+from bench.limit import limited
 from bench.metrics.bootstrap import (
     PairedTest,
     StatisticBuilder,
@@ -89,7 +90,8 @@ def robustness(
             out[name] = {k: v for k, v in new.items() if k in ("status", "error", "failures")}
             continue
         failed = {row["id"] for row in rows if "failure" in row}
-        scored = [item.id for item in perturbed.view(name).items if item.id not in failed]
+        items = limited(perturbed.view(name).items, cfg.limit, cfg.limit_seed)
+        scored = [item.id for item in items if item.id not in failed]
         changed = sum(bool(perturbed.items[i].edits) for i in scored)
         n = len(scored)
         # pairs need every item answered in both runs (a degraded perturbed run: none)

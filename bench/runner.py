@@ -1,4 +1,5 @@
-"""Orchestration of one run: load gold, build the adapter, predict, validate, score, write.
+"""Orchestration of one run: load gold, build the adapter, predict, validate, score
+(:func:`evaluate`, also behind ``bench.evaluate``); the command's :func:`run` also writes.
 
 No scoring logic lives here; see ``bench.tasks`` and ``bench.metrics``.
 """
@@ -10,7 +11,6 @@ import math
 import random
 import time
 import traceback
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,21 +19,17 @@ import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+import bench.progress as progress
 from bench.adapters.base import TASKS, Adapter
 from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
+from bench.limit import limited
 from bench.predictions import PredictionFailure
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
-from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
-from bench.report.tables import (
-    main_table,
-    metrics_table,
-    per_label_table,
-    to_csv,
-    to_markdown,
-)
-from bench.robustness import perturbation_of, robustness, robustness_table
+from bench.result import Result
+from bench.robustness import perturbation_of, robustness
 from bench.run_config import ConfigError, validate
+from bench.shard import ids_sha256, prediction_record, shard_items
 from bench.tasks import TASKS as TASK_CLASSES
 from bench.tasks.base import Bootstrap, Task
 
@@ -70,12 +66,6 @@ def _local_module_hint(error: BaseException) -> str:
     )
 
 
-@dataclass
-class RunOutcome:
-    result: dict[str, Any]
-    ok: bool
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -109,6 +99,8 @@ def check_config(cfg: DictConfig) -> None:
     """Refuse bad run options up front (exit code 2), before any file is written: the
     schema (bench.run_config), then what depends on the tasks and the check."""
     validate(cfg)
+    if cfg.limit is None and cfg.limit_seed is not None:
+        raise ConfigError(f"limit_seed={cfg.limit_seed}: a seeded sample needs limit=N")
     found = _non_finite(OmegaConf.to_container(cfg, resolve=True))
     if found:
         raise ConfigError(f"{found}: NaN or infinity is not a valid setting")
@@ -118,6 +110,20 @@ def check_config(cfg: DictConfig) -> None:
             raise ConfigError(
                 f"bootstrap unit {unit!r} for {name}: expected one of {', '.join(units)}"
             )
+    index, count = OmegaConf.select(cfg, "shard.index"), OmegaConf.select(cfg, "shard.count")
+    if (index is None) != (count is None):
+        raise ConfigError(f"shard.index={index}, shard.count={count}: set both or neither")
+    if count is not None and index >= count:
+        raise ConfigError(f"shard.index={index}: expected an integer in [0, shard.count={count})")
+    if count is not None and (cfg.limit is not None or cfg.get("check") is not None):
+        raise ConfigError(
+            "shard: a shard scores nothing, so limit and +check do not apply "
+            "(merge the shards with bench-report merge, then check the run)"
+        )
+    if count is not None and cfg.get("perturb") is not None:
+        raise ConfigError(
+            "shard: a shard scores nothing, so +perturb does not apply (run it unsharded)"
+        )
     if cfg.get("check") is not None:
         from bench.report.check import CheckError, check_options
 
@@ -164,8 +170,7 @@ def predict(
     if not todo and any(entry.served is not None for entry in cached.values()):
         todo = items[:1]
     while todo:
-        for i in range(0, len(todo), batch_size):
-            batch = todo[i : i + batch_size]
+        for batch in progress.batches(todo, batch_size, f"{task.name}: predict"):
             answers = task.predict(adapter, batch)
             task.validate(batch, answers)
             if cache:
@@ -246,17 +251,21 @@ def run_task(
     batch_size: int,
     cache: PredictionCache | None = None,
     max_failure_rate: float = 0.0,
+    limit: int | None = None,
+    limit_seed: int | None = None,
 ) -> tuple[dict[str, Any], list]:
     """Predict (through the cache), validate, score; any error marks the task failed.
 
     Items the adapter could not predict (:class:`PredictionFailure`) are left out of
     scoring and recorded in the samples; more than ``max_failure_rate`` of them, or no
-    answered item at all, fails the task."""
+    answered item at all, fails the task. With ``limit``, only the :func:`limited` items
+    are predicted and scored."""
     started = time.perf_counter()
     try:
-        items = task.inputs()
+        every_item = task.inputs()
+        items = limited(every_item, limit, limit_seed)
         predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
-        adapter.end_task(task.name, items)
+        adapter.end_task(task.name, every_item)
         task.validate(items, predictions)
         failed = {item.id: p for item, p in zip(items, predictions, strict=True)
                   if isinstance(p, PredictionFailure)}  # fmt: skip
@@ -272,7 +281,8 @@ def run_task(
             }, failure_rows
         answered = [(item, p) for item, p in zip(items, predictions, strict=True)
                     if item.id not in failed]  # fmt: skip
-        scored = task.score([item for item, _ in answered], [p for _, p in answered])
+        with progress.stage(f"{task.name}: intervals", "interval"):
+            scored = task.score([item for item, _ in answered], [p for _, p in answered])
     except Exception as err:  # an adapter or a prediction failed: record it, go on
         message = f"{type(err).__name__}: {err}"
         return {
@@ -297,41 +307,118 @@ def run_task(
     }, scored.samples + failure_rows
 
 
-def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> RunOutcome:
-    """Run every selected task for the configured model and write the result files."""
+def run_shard_task(
+    task: Task,
+    adapter: Adapter,
+    batch_size: int,
+    cache: PredictionCache | None,
+    index: int,
+    count: int,
+) -> tuple[dict[str, Any], list, list]:
+    """Predict (through the cache) and validate shard ``index`` of ``count`` of the task's
+    items (:func:`bench.shard.shard_items`), without scoring: the task's record (status
+    ``shard``), the failed items' samples rows, and the predictions-file records."""
+    started = time.perf_counter()
+    try:
+        every_item = task.inputs()
+        items = shard_items(every_item, index, count)
+        predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
+        adapter.end_task(task.name, every_item)
+        task.validate(items, predictions)
+    except Exception as err:  # as in run_task: the task failed, the run goes on
+        return (
+            {
+                "status": "failed",
+                "error": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc(limit=5),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+            [],
+            [],
+        )
+    failed = {item.id: p for item, p in zip(items, predictions, strict=True)
+              if isinstance(p, PredictionFailure)}  # fmt: skip
+    return (
+        {
+            "status": "shard",
+            "metrics_version": task.metrics_version,
+            "items": len(items),
+            "ids_sha256": ids_sha256(item.id for item in items),
+            "failures": {"count": len(failed), "n": len(items)},
+            "predictions": cache_stats,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+        [_failure_row(item_id, f) for item_id, f in failed.items()],
+        [prediction_record(task.name, i.id, p) for i, p in zip(items, predictions, strict=True)],
+    )
+
+
+def evaluate(
+    cfg: DictConfig,
+    preset: str,
+    overrides: list[str],
+    *,
+    adapter: Adapter | None = None,
+    dataset: Dataset | None = None,
+) -> Result:
+    """Check the options, build the dataset and the model (unless given: ``bench.evaluate``
+    passes Python objects, with ``cfg.model`` and ``cfg.dataset`` recording them) and run
+    every selected task; nothing is written (see :meth:`Result.save`)."""
     started_at = _now()
     check_config(cfg)
+    progress.configure(cfg.progress)
     max_age = parse_duration(cfg.cache.get("max_age"))
     perturbation = perturbation_of(cfg)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
-    dataset: Dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
-    adapter: Adapter = build(cfg.model, f"model {preset}")
+    if dataset is None:
+        dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
+    if adapter is None:
+        adapter = build(cfg.model, f"model {preset}")
     model_cfg = scrub_secrets(OmegaConf.to_container(cfg.model, resolve=True))
     built_identity = adapter.identity()  # before predicting: what identifies the model
 
+    def cache_for(name: str, data: Dataset, model: Adapter) -> PredictionCache | None:
+        """The prediction cache of task ``name`` on ``data`` (keyed by its sha256)."""
+        if not (cfg.cache.enabled and model.cacheable):
+            return None
+        key = {
+            "model": model_cfg,
+            "identity": built_identity,
+            "code_sha256": adapter_code_sha256(model),
+            "dataset_sha256": data.sha256,
+        }
+        return PredictionCache(cfg.cache.dir, name, key, max_age)
+
     def score(name: str, data: Dataset, model: Adapter) -> tuple[dict[str, Any], list]:
-        """Task ``name`` scored on ``data`` (the cache keyed by its sha256)."""
-        cache = None
-        if cfg.cache.enabled and model.cacheable:
-            key = {
-                "model": model_cfg,
-                "identity": built_identity,
-                "code_sha256": adapter_code_sha256(model),
-                "dataset_sha256": data.sha256,
-            }
-            cache = PredictionCache(cfg.cache.dir, name, key, max_age)
+        """Task ``name`` scored on ``data`` (the original or the perturbed dataset)."""
         task = build_task(name, data, preset, cfg)
-        return run_task(task, model, cfg.batch_size, cache, cfg.max_failure_rate)
+        cache = cache_for(name, data, model)
+        return run_task(
+            task, model, cfg.batch_size, cache, cfg.max_failure_rate, cfg.limit, cfg.limit_seed
+        )
 
     tasks: dict[str, Any] = {}
     samples: dict[str, list] = {}
+    predicted: dict[str, list] = {}  # a shard's predictions-file records
+    shard = OmegaConf.select(cfg, "shard.count") is not None
     for name in selected_tasks(cfg.task):
         if name not in dataset.tasks:
             tasks[name] = {"status": "unsupported", "reason": f"{dataset.name} has no {name} gold"}
             continue
         if name not in adapter.tasks:
             tasks[name] = {"status": "unsupported", "reason": f"{preset} does not predict {name}"}
+            continue
+        if shard:
+            task = build_task(name, dataset, preset, cfg)
+            tasks[name], samples[name], predicted[name] = run_shard_task(
+                task,
+                adapter,
+                cfg.batch_size,
+                cache_for(name, dataset, adapter),
+                cfg.shard.index,
+                cfg.shard.count,
+            )
             continue
         tasks[name], samples[name] = score(name, dataset, adapter)
 
@@ -342,6 +429,9 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
 
     config = OmegaConf.to_container(cfg, resolve=True)
     secrets = secret_values(config)  # kept out of errors, tracebacks, samples and overrides
+    described = dataset.describe()
+    if cfg.limit is not None:  # a quick try: reports refuse it beside full runs
+        described["limit"] = {"n": cfg.limit, "seed": cfg.limit_seed}
     result = {
         "schema_version": SCHEMA_VERSION,
         "model": {
@@ -352,7 +442,7 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
             "identity": adapter.identity(),
             "fingerprint": fingerprint({"config": model_cfg, "identity": built_identity}),
         },
-        "dataset": dataset.describe(),
+        "dataset": described,
         "provenance": environment()
         | {
             "config": config,
@@ -363,41 +453,19 @@ def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Ru
         },
         "tasks": tasks,
     }
+    if shard:  # what bench-report merge checks (bench/report/merge.py)
+        result["shard"] = {"index": cfg.shard.index, "count": cfg.shard.count}
     if robust is not None:
         result["robustness"] = robust
-    result, samples = scrub_secrets(result, secrets), scrub_secrets(samples, secrets)
-    write_outputs(out_dir, result, samples)
-    ok = all(t["status"] != "failed" for t in tasks.values())
-    return RunOutcome(result, ok)
+    return Result(
+        scrub_secrets(result, secrets),
+        scrub_secrets(samples, secrets),
+        scrub_secrets(predicted, secrets),
+    )
 
 
-# What a run (and its +check) writes besides result.json: removed before a rerun writes.
-# Temporary files (.NAME.XXXX.tmp) are those of an interrupted run's atomic writes.
-_OUTPUT_FILES = ("samples/*.jsonl", "tables/*.md", "tables/*.csv", "check/junit.xml",
-                 "check/report.md", ".*.tmp", "*/.*.tmp")  # fmt: skip
-
-
-def write_outputs(out_dir: Path, result: dict[str, Any], samples: dict[str, list]) -> None:
-    """Samples and tables first, ``result.json`` last: its presence marks a complete run.
-
-    The result is serialised before anything is written, and the files an earlier run
-    left in the same directory are removed first, so a failure part-way never leaves an
-    old result beside new samples, nor a rerun of fewer tasks the old tasks' samples.
-    """
-    result_text = json_text(result)
-    (out_dir / "result.json").unlink(missing_ok=True)
-    for pattern in _OUTPUT_FILES:  # an earlier run's files must not outlive it
-        for old in out_dir.glob(pattern):
-            old.unlink()
-    for task, rows in samples.items():
-        write_jsonl_atomic(out_dir / "samples" / f"{task}.jsonl", rows)
-    for name, (headers, rows) in {
-        "main": main_table(result),
-        "metrics": metrics_table(result),
-        "ner_per_label": per_label_table(result),
-        "robustness": robustness_table(result),
-    }.items():
-        if rows:
-            write_text_atomic(out_dir / "tables" / f"{name}.md", to_markdown(headers, rows))
-            write_text_atomic(out_dir / "tables" / f"{name}.csv", to_csv(headers, rows))
-    write_text_atomic(out_dir / "result.json", result_text)
+def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Result:
+    """The ``bench`` command's run: :func:`evaluate` the composed config, write the files."""
+    result = evaluate(cfg, preset, overrides)
+    result.save(out_dir)
+    return result

@@ -9,7 +9,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from bench.cli import CONF_DIR
-from bench.runner import RunOutcome, run
+from bench.result import Result
+from bench.runner import run
 
 
 def compose_config(*overrides: str, model: str | dict[str, Any] | None = None) -> DictConfig:
@@ -25,7 +26,7 @@ def compose_config(*overrides: str, model: str | dict[str, Any] | None = None) -
 
 def run_model(
     out_dir: Path, model: str | dict[str, Any], *overrides: str, preset: str | None = None
-) -> RunOutcome:
+) -> Result:
     """Run ``model`` into ``out_dir``; ``preset`` names it (default: the preset or class name)."""
     name = preset or (model if isinstance(model, str) else model["_target_"].rsplit(".", 1)[-1])
     return run(compose_config(*overrides, model=model), name, list(overrides), out_dir)

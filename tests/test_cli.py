@@ -259,14 +259,3 @@ def test_a_sweep_with_a_failed_job_exits_non_zero_and_names_it(tmp_path):
     )
     assert (tmp_path / "sw" / "0_none" / "result.json").is_file()
     assert (tmp_path / "sw" / "1_none" / "result.json").is_file()
-
-
-def test_a_joblib_sweep_with_a_failed_job_exits_non_zero_and_names_it(tmp_path):
-    done = bench(tmp_path, "-m", "hydra/launcher=joblib", "+model=empty,predictions", *CHEAP[1:])
-    assert done.returncode == 2
-    assert done.stderr.splitlines()[-1] == (
-        "bench: job #1 (+model=predictions task=ner bootstrap.resamples=0) failed: exit code 2"
-    )
-    [sweep] = (tmp_path / "results" / "multirun").iterdir()
-    assert json.loads((sweep / "0_empty" / "result.json").read_text())["model"]["preset"] == "empty"
-    assert not (sweep / "1_predictions").exists()  # refused: no folder

@@ -249,6 +249,19 @@ def test_the_cache_keys_on_the_perturbation_and_its_seed(tmp_path: Path) -> None
     assert other_seed["predictions"]["hits"] == n
 
 
+def test_a_limited_run_perturbs_and_counts_only_its_items(tmp_path: Path) -> None:
+    log = tmp_path / "asked.log"
+    model = {"_target_": "adapters_for_tests.CountingToxicity", "log": str(log)}
+    result = run_model(tmp_path, model, "task=toxicity", "dataset=hatecheck", "limit=7",
+                       "limit_seed=3", "+perturb=casing", "perturb.mode=upper",
+                       "cache.enabled=false", "bootstrap.resamples=20").result  # fmt: skip
+    asked = log.read_text().split()
+    assert len(asked) == 14 and asked[:7] == asked[7:]  # the same 7 items in both passes
+    record = result["robustness"]["casing"]["toxicity"]
+    assert record["failures"]["n"] == result["tasks"]["toxicity"]["failures"]["n"] == 7
+    assert record["changed"]["n"] == 7 and 0 < record["changed"]["items"] <= 7
+
+
 def test_a_degraded_perturbed_run_is_reported_without_pairs(tmp_path: Path) -> None:
     model = {"_target_": "adapters_for_tests.RefusesShouting"}
     result = run_model(tmp_path, model, "task=toxicity", "dataset=hatecheck", "+perturb=casing",
@@ -302,6 +315,14 @@ def test_bench_identity_swap_reports_counterfactual_fairness(tmp_path: Path) -> 
     assert fairness["by_pair"] and all(p["items"] > 0 for p in fairness["by_pair"].values())
     md = (tmp_path / "run" / "tables" / "robustness.md").read_text()
     assert "counterfactual_gap" in md and "counterfactual_flip_rate" in md
+
+
+def test_a_sharded_run_refuses_a_perturbation(tmp_path: Path) -> None:
+    done = bench(tmp_path, "+model=empty", "+perturb=casing", "shard.index=0", "shard.count=2",
+                 f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
+    assert done.returncode == 2
+    assert "shard: a shard scores nothing, so +perturb does not apply" in done.stderr
+    assert not (tmp_path / "run" / "result.json").exists()
 
 
 def test_a_bad_perturbation_option_exits_2_before_any_result(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from bench_config import compose_config, run_model
 from hydra.errors import ConfigCompositionException
 
-from bench import runner
+import bench.result
 from bench.runner import ConfigError, run
 from bench.tasks import TASKS
 
@@ -280,7 +280,7 @@ def test_a_failed_rerun_never_leaves_the_old_result_beside_new_samples(tmp_path,
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(runner, "write_jsonl_atomic", crash)
+    monkeypatch.setattr(bench.result, "write_jsonl_atomic", crash)
     with pytest.raises(OSError, match="disk full"):
         run_model(tmp_path, "empty", "task=toxicity", "bootstrap.resamples=0")
     assert not (tmp_path / "result.json").exists()

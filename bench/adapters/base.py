@@ -49,7 +49,8 @@ class Adapter:
         return None
 
     def end_task(self, task: str, items: list[TextItem]) -> None:
-        """Called once all of a task's items were predicted; raise to fail the task."""
+        """Called once a task's items were predicted; raise to fail the task. ``items``:
+        every item of the task in the dataset (a run with ``limit`` predicts some of them)."""
 
     def identity(self) -> dict[str, Any]:
         """Model name, version, file hash or revision: whatever identifies the weights."""

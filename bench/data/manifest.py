@@ -125,6 +125,8 @@ def _shipped_datasets(datasets: Path) -> dict[str, Any]:
     out = {}
     for preset in sorted((resource_dir("conf") / "dataset").glob("*.yaml")):
         cfg = OmegaConf.load(preset)
+        if OmegaConf.is_missing(cfg, "path"):  # the user's own data (dataset=hf): none shipped
+            continue
         if "file" in cfg:  # one file in datasets/NAME/
             out[cfg.name] = {"version": cfg.version, "folder": cfg.name, "files": [cfg.file]}
         else:  # the stand-off gold: its version and raw file are in metadata.json

@@ -91,6 +91,7 @@ from bench.report.compare import (
     Run,
     check_same_definitions,
     compare_task,
+    items_scored,
     no_p_value,
     units_text,
 )
@@ -606,6 +607,13 @@ def check(
         raise CheckError(
             f"{base.sha_field} {base.dataset_sha256[:12]}… differs from "
             f"{_result_path(run)}: dataset.sha256 {str(run_sha)[:12]}… (scored on different gold)"
+        )
+    run_items = items_scored(run.result)
+    base_items = "every item" if base.run is None else items_scored(base.run.result)
+    if run_items != base_items:
+        raise CheckError(
+            f"{_result_path(run)}: dataset.limit: the run scored {run_items}, the baseline "
+            f"{base.path} {base_items}; a limited run is checked only against the same limit"
         )
     for task, record in run.result["tasks"].items():
         if record.get("status") == "failed":

@@ -237,8 +237,9 @@ class Run:
     result: dict[str, Any]
 
     @classmethod
-    def load(cls, where: str | Path) -> Run:
-        """The run in directory ``where``, or whose ``result.json`` ``where`` is."""
+    def load(cls, where: str | Path, shard: bool = False) -> Run:
+        """The run in directory ``where``, or whose ``result.json`` ``where`` is; a shard
+        (bench.shard: nothing scored) only with ``shard`` (bench-report merge)."""
         where = Path(where)
         path = where if where.suffix == ".json" and not where.is_dir() else where / "result.json"
         directory = path.parent
@@ -253,6 +254,11 @@ class Run:
             raise CompareError(f"{path}:{err.lineno}: (json): {err.msg}") from None
         except RecursionError:
             raise CompareError(f"{path}: (json): nested too deeply") from None
+        if result.get("shard") is not None and not shard:
+            raise CompareError(
+                f"{path}: shard: a shard of a run, not scored: merge the shards first "
+                "(bench-report merge SWEEP --out RUN)"
+            )
         return cls(directory, result)
 
     @property
@@ -394,13 +400,32 @@ _UNITS = {
 }
 
 
+def items_scored(result: dict[str, Any]) -> str:
+    """Which of its dataset's items a run scored: ``every item``, or its ``dataset.limit``
+    (the run option: ``limit=50``, ``limit=50 limit_seed=3``)."""
+    limit = result["dataset"].get("limit")
+    if limit is None:
+        return "every item"
+    if not isinstance(limit, dict):
+        return f"limit={_short(limit)}"
+    seed = "" if limit.get("seed") is None else f" limit_seed={_short(limit['seed'])}"
+    return f"limit={_short(limit.get('n'))}{seed}"
+
+
 def check_comparable(run_a: Run, run_b: Run, task: str) -> None:
-    """Both runs were scored on the same gold and the same metric definitions
-    (:func:`check_same_definitions`), and ``task`` is ok (not degraded) in both."""
+    """Both runs were scored on the same gold, the same items of it (``dataset.limit``) and
+    the same metric definitions (:func:`check_same_definitions`), and ``task`` is ok (not
+    degraded) in both."""
     if run_a.result["dataset"]["sha256"] != run_b.result["dataset"]["sha256"]:
         raise CompareError(
             f"{run_a.directory} and {run_b.directory} were scored on different gold "
             "(dataset sha256 differs)"
+        )
+    scored_a, scored_b = items_scored(run_a.result), items_scored(run_b.result)
+    if scored_a != scored_b:
+        raise CompareError(
+            f"{run_a.directory} ({scored_a}) and {run_b.directory} ({scored_b}) were scored "
+            "on different items of the gold (dataset.limit differs)"
         )
     for run in (run_a, run_b):
         record = run.result["tasks"].get(task, {})

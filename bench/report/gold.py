@@ -52,7 +52,8 @@ def _not_plain(value: Any, where: str) -> str | None:
 
 def registered_preset(path: Path, result: dict[str, Any]) -> dict[str, Any]:
     """The preset (as bench ships it) of the dataset the result file ``path`` names, after
-    checking its ``provenance.config.dataset`` against it; :class:`GoldError` otherwise."""
+    checking its ``provenance.config.dataset`` against it; :class:`GoldError` otherwise,
+    and FileNotFoundError for a dataset of the user's own files (``dataset=hf``)."""
     where = f"{path}: provenance.config.dataset"
     hint = " (--no-dataset shows the spans of the samples only)"
     provenance = result.get("provenance")
@@ -73,6 +74,8 @@ def registered_preset(path: Path, result: dict[str, Any]) -> dict[str, Any]:
             f"{where}._target_: {node.get('_target_')!r} is not the class of the registered "
             f"dataset {name} ({preset['_target_']}){hint}"
         )
+    if preset.get("path") == "???":  # dataset=hf: nothing of it ships, nothing to rebuild
+        raise FileNotFoundError(f"{name} reads the user's own files, which bench does not ship")
     for key, value in node.items():
         bad = _not_plain(value, f"{where}.{key}")
         if bad is not None:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+import bench.progress as progress
 from bench.adapters.base import Adapter
 from bench.metrics.clusters import Clusters
 from bench.metrics.values import MetricValue
@@ -39,22 +40,27 @@ class Bootstrap:
             np.asarray(contributions, dtype=float), self.resamples, self.seed, self.alpha,
             unit=self.unit,
         )  # fmt: skip
+        progress.advance(len(intervals))
         return {f"{prefix}{name}": ci for name, ci in intervals.items()}
 
     def statistic(self, statistic: Any, n_units: int) -> Any:
         from bench.metrics.bootstrap import bootstrap_ci
 
-        return bootstrap_ci(
+        interval = bootstrap_ci(
             statistic, n_units, self.resamples, self.seed, self.alpha, unit=self.unit
         )
+        progress.advance()
+        return interval
 
     def statistics(self, statistic: Any, names: Sequence[str], n_units: int) -> dict[str, Any]:
         """Intervals of a statistic with one column per name, from the same resamples."""
         from bench.metrics.bootstrap import bootstrap_cis
 
-        return bootstrap_cis(
+        intervals = bootstrap_cis(
             statistic, names, n_units, self.resamples, self.seed, self.alpha, unit=self.unit
         )
+        progress.advance(len(intervals))
+        return intervals
 
 
 @dataclass

@@ -179,7 +179,8 @@ class ToxicityTask(Task):
         for name in TOXICITY_ATTRIBUTES:
             pairs = [(self.gold.attributes[item.id][name], p.attributes[name])
                      for item, p in rows
-                     if name in p.attributes and item.id in self.gold.attributes]  # fmt: skip
+                     if name in p.attributes  # and the gold labels it (not all datasets do)
+                     and name in self.gold.attributes.get(item.id, {})]  # fmt: skip
             if pairs:
                 key = f"attribute.{name}.roc_auc"
                 if len(pairs) < len(rows):
