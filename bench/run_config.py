@@ -4,9 +4,9 @@ The dataclasses are registered in Hydra's ConfigStore as ``bench_schema``, the f
 entry of conf/config.yaml's defaults, so Hydra refuses a wrong type or an unknown key
 at composition. Hydra lets ``+key=value`` add keys anywhere, so :func:`validate` checks
 the composed config against the same schema (and each field's range) before a run.
-The ``model`` and ``dataset`` groups are open: their keys are the adapter's and the
-dataset's own parameters. The values (and what they mean) are in conf/config.yaml;
-MISSING here means "set there".
+The ``model``, ``dataset`` and ``perturb`` groups are open: their keys are the adapter's,
+the dataset's and the perturbation's own parameters. The values (and what they mean) are
+in conf/config.yaml; MISSING here means "set there".
 """
 
 from __future__ import annotations
@@ -135,6 +135,8 @@ class BenchConfig:
     # validate() checks it against CheckOptions.
     check: Any = None
     tracker: Any = None  # Any, as check; validate() checks it against TrackerOptions
+    # +perturb=NAME (conf/perturb/): its options are the perturbation's (bench.perturb)
+    perturb: Any = None
 
 
 ConfigStore.instance().store(name="bench_schema", node=BenchConfig)

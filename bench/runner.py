@@ -23,9 +23,11 @@ import bench.progress as progress
 from bench.adapters.base import TASKS, Adapter
 from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
-from bench.predictions import PredictionFailure, TextItem
+from bench.limit import limited
+from bench.predictions import PredictionFailure
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
 from bench.result import Result
+from bench.robustness import perturbation_of, robustness
 from bench.run_config import ConfigError, validate
 from bench.shard import ids_sha256, prediction_record, shard_items
 from bench.tasks import TASKS as TASK_CLASSES
@@ -140,6 +142,10 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(
             "shard: a shard scores nothing, so limit and +check do not apply "
             "(merge the shards with bench-report merge, then check the run)"
+        )
+    if count is not None and cfg.get("perturb") is not None:
+        raise ConfigError(
+            "shard: a shard scores nothing, so +perturb does not apply (run it unsharded)"
         )
     if cfg.get("check") is not None:
         from bench.report.check import CheckError, check_options
@@ -260,16 +266,6 @@ def _too_many_failures(failed: dict[str, PredictionFailure], summary: dict[str, 
         f"{summary['count']}/{summary['n']} items failed ({reasons}): {limit}; "
         f"first: item {item_id!r}: {first.reason}: {message}"
     )
-
-
-def limited(items: list[TextItem], limit: int | None, seed: int | None) -> list[TextItem]:
-    """The run option ``limit``: the first ``limit`` items, or with ``seed`` a seeded
-    random sample of ``limit`` of them (in dataset order); None: every item."""
-    if limit is None or limit >= len(items):
-        return items
-    if seed is None:
-        return items[:limit]
-    return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), limit))]
 
 
 def run_task(
@@ -395,6 +391,7 @@ def evaluate(
     check_config(cfg)
     progress.configure(cfg.progress)
     max_age = parse_duration(cfg.cache.get("max_age"))
+    perturbation = perturbation_of(cfg)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     if dataset is None:
@@ -405,6 +402,26 @@ def evaluate(
     check_something_to_score(cfg.task, dataset, preset, adapter.tasks)
     model_cfg = scrub_secrets(OmegaConf.to_container(cfg.model, resolve=True))
     built_identity = adapter.identity()  # before predicting: what identifies the model
+
+    def cache_for(name: str, data: Dataset, model: Adapter) -> PredictionCache | None:
+        """The prediction cache of task ``name`` on ``data`` (keyed by its sha256)."""
+        if not (cfg.cache.enabled and model.cacheable):
+            return None
+        key = {
+            "model": model_cfg,
+            "identity": built_identity,
+            "code_sha256": adapter_code_sha256(model),
+            "dataset_sha256": data.sha256,
+        }
+        return PredictionCache(cfg.cache.dir, name, key, max_age)
+
+    def score(name: str, data: Dataset, model: Adapter) -> tuple[dict[str, Any], list]:
+        """Task ``name`` scored on ``data`` (the original or the perturbed dataset)."""
+        task = build_task(name, data, preset, cfg)
+        cache = cache_for(name, data, model)
+        return run_task(
+            task, model, cfg.batch_size, cache, cfg.max_failure_rate, cfg.limit, cfg.limit_seed
+        )
 
     tasks: dict[str, Any] = {}
     samples: dict[str, list] = {}
@@ -417,24 +434,23 @@ def evaluate(
         if name not in adapter.tasks:
             tasks[name] = {"status": "unsupported", "reason": f"{preset} does not predict {name}"}
             continue
-        task = build_task(name, dataset, preset, cfg)
-        cache = None
-        if cfg.cache.enabled and adapter.cacheable:
-            key = {
-                "model": model_cfg,
-                "identity": built_identity,
-                "code_sha256": adapter_code_sha256(adapter),
-                "dataset_sha256": dataset.sha256,
-            }
-            cache = PredictionCache(cfg.cache.dir, name, key, max_age)
         if shard:
+            task = build_task(name, dataset, preset, cfg)
             tasks[name], samples[name], predicted[name] = run_shard_task(
-                task, adapter, cfg.batch_size, cache, cfg.shard.index, cfg.shard.count
+                task,
+                adapter,
+                cfg.batch_size,
+                cache_for(name, dataset, adapter),
+                cfg.shard.index,
+                cfg.shard.count,
             )
             continue
-        tasks[name], samples[name] = run_task(
-            task, adapter, cfg.batch_size, cache, cfg.max_failure_rate, cfg.limit, cfg.limit_seed
-        )
+        tasks[name], samples[name] = score(name, dataset, adapter)
+
+    robust = None  # +perturb: the tasks scored again on the perturbed dataset
+    if perturbation is not None:
+        scores = robustness(cfg, perturbation, dataset, adapter, tasks, samples, score)
+        robust = {perturbation.name: scores}
 
     config = OmegaConf.to_container(cfg, resolve=True)
     secrets = secret_values(config)  # kept out of errors, tracebacks, samples and overrides
@@ -464,6 +480,8 @@ def evaluate(
     }
     if shard:  # what bench-report merge checks (bench/report/merge.py)
         result["shard"] = {"index": cfg.shard.index, "count": cfg.shard.count}
+    if robust is not None:
+        result["robustness"] = robust
     return Result(
         scrub_secrets(result, secrets),
         scrub_secrets(samples, secrets),

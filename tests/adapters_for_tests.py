@@ -98,6 +98,22 @@ class ConfiguredEmpty(EmptyAdapter):
         self.params = params
 
 
+class RefusesShouting(Adapter):
+    """Scores toxicity by length, but refuses every upper-case text of even length (half
+    the items under ``+perturb=casing perturb.mode=upper``)."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+    cacheable: ClassVar[bool] = False
+
+    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+        return [
+            PredictionFailure("refusal", "shouting")
+            if item.text.isupper() and len(item.text) % 2 == 0
+            else ToxicityPrediction(min(len(item.text) / 300, 1.0))
+            for item in items
+        ]
+
+
 class SometimesFailingToxicity(Adapter):
     """Scores toxicity by text length; fails the items whose id's CRC-32 is a multiple of
     4 (whatever the batch), as a generative model that answered garbage would."""
