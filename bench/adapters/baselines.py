@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, ClassVar
 
-from bench.adapters.base import TASKS, Adapter
+from bench.adapters.base import LARGE_BATCH, TASKS, Adapter, Batching
 from bench.data.dataset import Dataset
 from bench.predictions import (
     AttributionPrediction,
@@ -24,6 +24,7 @@ class OracleAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
+    preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
@@ -55,6 +56,7 @@ class EmptyAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
+    preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
 
     def __init__(self, score: float = 0.0) -> None:
         self.score = score
