@@ -9,8 +9,9 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from bench.cli import CONF_DIR
+from bench.predictions import TextItem
 from bench.result import Result
-from bench.runner import run
+from bench.runner import build, build_task, run
 
 
 def compose_config(*overrides: str, model: str | dict[str, Any] | None = None) -> DictConfig:
@@ -30,3 +31,9 @@ def run_model(
     """Run ``model`` into ``out_dir``; ``preset`` names it (default: the preset or class name)."""
     name = preset or (model if isinstance(model, str) else model["_target_"].rsplit(".", 1)[-1])
     return run(compose_config(*overrides, model=model), name, list(overrides), out_dir)
+
+
+def task_items(dataset: str, task: str) -> list[TextItem]:
+    """The items the runner hands an adapter for ``task`` of the shipped ``dataset``."""
+    cfg = compose_config(f"dataset={dataset}")
+    return build_task(task, build(cfg.dataset, dataset), "test", cfg).inputs()
