@@ -9,9 +9,9 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from bench.cli import CONF_DIR
-from bench.predictions import TextItem
 from bench.result import Result
 from bench.runner import build, build_task, run
+from bench.tasks.base import Task
 
 
 def compose_config(*overrides: str, model: str | dict[str, Any] | None = None) -> DictConfig:
@@ -33,7 +33,7 @@ def run_model(
     return run(compose_config(*overrides, model=model), name, list(overrides), out_dir)
 
 
-def task_items(dataset: str, task: str) -> list[TextItem]:
-    """The items the runner hands an adapter for ``task`` of the shipped ``dataset``."""
+def shipped_task(dataset: str, task: str) -> Task:
+    """``task`` of the shipped ``dataset``, as the runner builds it (``.inputs()``: its items)."""
     cfg = compose_config(f"dataset={dataset}")
-    return build_task(task, build(cfg.dataset, dataset), "test", cfg).inputs()
+    return build_task(task, build(cfg.dataset, dataset), "test", cfg)

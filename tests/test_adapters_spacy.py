@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import spacy
-from bench_config import task_items
+from bench_config import shipped_task
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -102,7 +102,7 @@ def test_batches_give_the_same_answer(nlp, documents):
 
 @pytest.fixture(scope="module")
 def wnut17():
-    return task_items("wnut17", "ner")
+    return shipped_task("wnut17", "ner").inputs()
 
 
 def test_presets_disabled_components_leave_the_entities_identical(documents, wnut17):
