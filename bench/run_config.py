@@ -120,7 +120,9 @@ class BenchConfig:
     task: str = _rule(MISSING, lambda v: v in ("all", *TASKS), f"one of all, {', '.join(TASKS)}")
     name: str | None = MISSING
     seed: int = _rule(MISSING, _at_least(0), "an integer >= 0")
-    batch_size: int = _rule(MISSING, _at_least(1), "an integer >= 1")
+    batch_size: int | None = _rule(
+        MISSING, lambda v: v is None or v >= 1, "an integer >= 1 or null"
+    )
     max_failure_rate: float = _rule(0.0, _probability, "a number in [0, 1]")
     limit: int | None = _rule(None, lambda v: v is None or v >= 1, "an integer >= 1 or null")
     limit_seed: int | None = _rule(None, lambda v: v is None or v >= 0, "an integer >= 0 or null")

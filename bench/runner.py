@@ -11,6 +11,7 @@ import math
 import random
 import time
 import traceback
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 import bench.progress as progress
-from bench.adapters.base import TASKS, Adapter
+from bench.adapters.base import TASKS, Adapter, Batching
 from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
 from bench.limit import limited
@@ -175,11 +176,23 @@ def _metric_json(value: Any, interval: Any) -> dict[str, Any]:
     return out
 
 
+def batching(adapter: Adapter, task: str, batch_size: int | None) -> Batching:
+    """The adapter's preferred batching for ``task``, its size overridden by the run
+    option ``batch_size`` unless that is None."""
+    preferred = adapter.batching(task)
+    return preferred if batch_size is None else replace(preferred, size=batch_size)
+
+
 def predict(
-    task: Task, adapter: Adapter, items: list, batch_size: int, cache: PredictionCache | None
+    task: Task,
+    adapter: Adapter,
+    items: list,
+    batch_size: int | None,
+    cache: PredictionCache | None,
 ) -> tuple[list[Any], dict[str, Any]]:
     """Predictions for ``items`` in order: from the cache where present, else from the
-    adapter in batches, each batch validated and then cached before the next. A
+    adapter in batches (:func:`batching`; sorted by text length where the adapter asks),
+    each batch validated and then cached before the next. A
     :class:`PredictionFailure` is returned but never cached, so a rerun asks again.
 
     A cached answer of a served model counts only if the server reported the same model
@@ -192,8 +205,11 @@ def predict(
     todo = [item for item in items if item.id not in cached]
     if not todo and any(entry.served is not None for entry in cached.values()):
         todo = items[:1]
+    used = batching(adapter, task.name, batch_size)
     while todo:
-        for batch in progress.batches(todo, batch_size, f"{task.name}: predict"):
+        if used.sort_by_length:  # answers are kept by id: the order asked does not matter
+            todo = sorted(todo, key=lambda item: len(item.text))
+        for batch in progress.batches(todo, used.size, f"{task.name}: predict"):
             answers = task.predict(adapter, batch)
             task.validate(batch, answers)
             if cache:
@@ -209,7 +225,7 @@ def predict(
     if len(reported) > 1:
         stats["served"] = [json.loads(key) for key in sorted(reported - {None})]
     predictions = [fresh[i.id] if i.id in fresh else cached[i.id].prediction for i in items]
-    return predictions, stats | {"predicted": len(fresh)}
+    return predictions, stats | {"predicted": len(fresh), "batching": used.to_json()}
 
 
 FAILURE_TEXT_CHARS = 2000  # of the prompt and raw answer kept per failed item in samples/
@@ -271,7 +287,7 @@ def _too_many_failures(failed: dict[str, PredictionFailure], summary: dict[str, 
 def run_task(
     task: Task,
     adapter: Adapter,
-    batch_size: int,
+    batch_size: int | None,
     cache: PredictionCache | None = None,
     max_failure_rate: float = 0.0,
     limit: int | None = None,
@@ -333,7 +349,7 @@ def run_task(
 def run_shard_task(
     task: Task,
     adapter: Adapter,
-    batch_size: int,
+    batch_size: int | None,
     cache: PredictionCache | None,
     index: int,
     count: int,

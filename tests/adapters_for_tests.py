@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from bench.adapters.base import Adapter
+from bench.adapters.base import Adapter, Batching
 from bench.adapters.baselines import EmptyAdapter
 from bench.predictions import EntityPrediction, PredictionFailure, TextItem, ToxicityPrediction
 
@@ -131,3 +131,19 @@ class SometimesFailingToxicity(Adapter):
             else ToxicityPrediction(min(len(item.text) / 300, 1.0))
             for item in items
         ]
+
+
+class LengthSortedToxicity(Adapter):
+    """Prefers 3 items a call, shortest first; writes each call's item ids as a line of
+    ``log``. Scores as :class:`CountingToxicity`."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+    preferred_batching: ClassVar[Batching] = Batching(3, sort_by_length=True)
+
+    def __init__(self, log: str) -> None:
+        self.log = log
+
+    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+        with open(self.log, "a", encoding="utf-8") as handle:
+            handle.write(" ".join(item.id for item in items) + "\n")
+        return [ToxicityPrediction(min(len(item.text) / 300, 1.0)) for item in items]

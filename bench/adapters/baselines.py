@@ -6,7 +6,7 @@ from collections import defaultdict
 from functools import cached_property
 from typing import Any, ClassVar
 
-from bench.adapters.base import TASKS, Adapter
+from bench.adapters.base import LARGE_BATCH, TASKS, Adapter, Batching
 from bench.data.dataset import Dataset
 from bench.predictions import (
     AttributionPrediction,
@@ -25,6 +25,7 @@ class OracleAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
+    preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
@@ -65,6 +66,7 @@ class EmptyAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
+    preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
 
     def __init__(self, score: float = 0.0) -> None:
         self.score = score

@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bench.adapters.base import TASKS, Adapter
+from bench.adapters.base import LARGE_BATCH, TASKS, Adapter, Batching
 from bench.data.conll import ConllError, ConllSentence, read_conll, sentence_number, token_offsets
 from bench.predictions import (
     AttributionPrediction,
@@ -126,6 +126,7 @@ class PredictionsAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset()
     cacheable: ClassVar[bool] = False
+    preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
 
     def __init__(self, path: str, format: str = "jsonl", align: str = "strict") -> None:
         self.path = Path(path)
