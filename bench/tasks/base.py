@@ -21,20 +21,34 @@ class PredictionError(ValueError):
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """How confidence intervals are drawn: seeded percentile bootstrap over ``unit``s."""
+    """How confidence intervals are drawn: seeded percentile bootstrap over ``unit``s, or
+    the analytic formulas of :mod:`bench.metrics.analytic` (``method``, :meth:`analytic`)."""
 
     resamples: int = 1000
     seed: int = 0
     alpha: float = 0.05
     unit: str = "item"
+    method: str = "auto"  # auto | bootstrap | analytic
+    analytic_above: int = 100_000  # auto: analytic intervals above this many units
+
+    def analytic(self, n_units: int) -> bool:
+        """Whether an interval over ``n_units`` units is analytic: always with
+        ``method="analytic"``, above ``analytic_above`` units with ``"auto"``."""
+        return self.method == "analytic" or (
+            self.method == "auto" and n_units > self.analytic_above
+        )
 
     def prf(self, contributions: Sequence[Sequence[float]], prefix: str) -> dict[str, Any]:
         """Intervals of ``<prefix>precision/recall/f1`` from per-unit (tp, n_pred, n_gold);
         tp may be fractional (partial credit)."""
+        from bench.metrics.analytic import prf_analytic
         from bench.metrics.bootstrap import prf_bootstrap
 
         if len(contributions) == 0:
             return {}
+        if self.analytic(len(contributions)):
+            intervals = prf_analytic(np.asarray(contributions, float), self.alpha, unit=self.unit)
+            return {f"{prefix}{name}": ci for name, ci in intervals.items()}
         intervals = prf_bootstrap(
             np.asarray(contributions, dtype=float), self.resamples, self.seed, self.alpha,
             unit=self.unit,
