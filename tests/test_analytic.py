@@ -11,7 +11,8 @@ from sklearn.metrics import roc_auc_score
 
 from bench.data.views import ToxicityGold
 from bench.metrics.analytic import (
-    auc_components,
+    auc_tables,
+    class_counts,
     delong_roc_auc_ci,
     prf_analytic,
     ratio_standard_error,
@@ -41,7 +42,7 @@ def test_delong_variance_equals_the_direct_quadratic_computation(seed):
     y = (rng.random(n) < 0.4).astype(np.int64)
     s = np.round(rng.normal(0.5 * y, 1.0), 1)  # rounded: many ties
     auc, variance = _delong_direct(y, s)
-    parts = auc_components(y, *score_groups(s))
+    parts = auc_tables(*class_counts(y, *score_groups(s)))
     assert parts.auc == pytest.approx(auc, abs=1e-12)
     assert parts.auc == pytest.approx(roc_auc_score(y, s), abs=1e-12)
     assert parts.variance == pytest.approx(variance, rel=1e-10)

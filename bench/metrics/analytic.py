@@ -260,70 +260,71 @@ def score_groups(scores: np.ndarray) -> tuple[np.ndarray, int]:
     return group.reshape(-1).astype(np.int64), int(distinct.size)
 
 
+def class_counts(labels: np.ndarray, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, ...]:
+    """Toxic and non-toxic counts per score group: two int64 arrays (n_groups,)."""
+    toxic = labels == 1
+    return (
+        np.bincount(group[toxic], minlength=n_groups),
+        np.bincount(group[~toxic], minlength=n_groups),
+    )
+
+
 @dataclass(frozen=True)
-class AucComponents:
-    """An AUC with DeLong's structural components (Sun & Xu 2014, eqs. 5–6).
+class AucTables:
+    """An AUC with DeLong's structural components per score group (Sun & Xu 2014).
 
     For a toxic item i, V10_i = P(s_i > s⁻) + ½P(s_i = s⁻) over the non-toxic
     items; for a non-toxic j, V01_j = P(s⁺ > s_j) + ½P(s⁺ = s_j) over the toxic
-    ones. AUC = mean V10 = mean V01.
+    ones. Both depend only on the item's score group, so they are tables over the
+    groups; AUC = mean V10 = mean V01.
     """
 
     auc: float
-    positives: np.ndarray  # item indices of the toxic items
-    v10: np.ndarray
-    negatives: np.ndarray
-    v01: np.ndarray
+    positive: np.ndarray  # (G,) toxic items per score group
+    negative: np.ndarray  # (G,) non-toxic items per score group
+    v10: np.ndarray  # (G,) V10 of a toxic item at each score group
+    v01: np.ndarray  # (G,) V01 of a non-toxic item
 
     @property
     def variance(self) -> float:
-        """DeLong: Var(AUC) = S10/m + S01/n, S the sample variances (ddof = 1)."""
-        m, n = self.v10.size, self.v01.size
+        """DeLong: Var(AUC) = S10/m + S01/n, S the sample variances (ddof = 1) of the
+        V10 over the m toxic and the V01 over the n non-toxic items."""
+        m, n = int(self.positive.sum()), int(self.negative.sum())
         if m < 2 or n < 2:
             return float("nan")
-        return float(self.v10.var(ddof=1) / m + self.v01.var(ddof=1) / n)
+        s10 = np.dot(self.positive, (self.v10 - self.auc) ** 2) / (m - 1)
+        s01 = np.dot(self.negative, (self.v01 - self.auc) ** 2) / (n - 1)
+        return float(s10 / m + s01 / n)
 
     def influence(self) -> tuple[np.ndarray, np.ndarray]:
-        """The items and their influence (V − AUC)/class size: AUC − E[AUC] ≈ Σ_i IF_i."""
-        items = np.concatenate([self.positives, self.negatives])
-        values = np.concatenate(
-            [(self.v10 - self.auc) / self.v10.size, (self.v01 - self.auc) / self.v01.size]
-        )
-        return items, values
+        """Per score group, the influence of a toxic and of a non-toxic item,
+        (V10 − AUC)/m and (V01 − AUC)/n: AUC − E[AUC] ≈ Σ_i IF_i."""
+        m, n = self.positive.sum(), self.negative.sum()
+        return (self.v10 - self.auc) / m, (self.v01 - self.auc) / n
 
 
-def auc_components(
-    labels: np.ndarray, group: np.ndarray, n_groups: int, subset: np.ndarray | None = None
-) -> AucComponents | None:
-    """DeLong components of the AUC over ``subset`` (item indices; default all), or None
-    without both classes. ``group``/``n_groups`` from :func:`score_groups`.
+def auc_tables(positive: np.ndarray, negative: np.ndarray) -> AucTables | None:
+    """The AUC and DeLong tables from toxic and non-toxic counts per score group
+    (ascending score; :func:`class_counts`), or None without both classes.
 
-    Midranks by counting: with N_g, P_g the non-toxic and toxic items of score
-    group g, V10 at g = (Σ_{g' < g} N_g' + ½N_g)/n and V01 at g =
-    (Σ_{g' > g} P_g' + ½P_g)/m — Sun & Xu's T_z − T_x midrank differences, O(n + G)
-    after the one shared sort. The AUC is summed in integers (2U), so it equals
+    Midranks by counting: with P_g, N_g the toxic and non-toxic items of group g,
+    V10 at g = (Σ_{g' < g} N_g' + ½N_g)/n and V01 at g = (Σ_{g' > g} P_g' + ½P_g)/m —
+    Sun & Xu's T_z − T_x midrank differences, O(G) after the one shared sort of
+    :func:`score_groups`. The AUC is summed in integers (2U), so it equals
     :func:`bench.metrics.ranking.roc_auc` (scikit-learn) to rounding.
     """
-    items = np.arange(labels.size) if subset is None else subset
-    y = labels[items]
-    g = group[items]
-    is_pos = y == 1
-    positives, negatives = items[is_pos], items[~is_pos]
-    m, n = positives.size, negatives.size
+    m, n = int(positive.sum()), int(negative.sum())
     if m == 0 or n == 0:
         return None
-    g_pos, g_neg = g[is_pos], g[~is_pos]
-    pos_g = np.bincount(g_pos, minlength=n_groups)
-    neg_g = np.bincount(g_neg, minlength=n_groups)
-    twice_neg_below = 2 * (np.cumsum(neg_g) - neg_g) + neg_g
-    twice_pos_above = 2 * (m - np.cumsum(pos_g)) + pos_g
-    twice_u = int(np.dot(pos_g, twice_neg_below))
-    return AucComponents(
+    twice_neg_below = 2 * (np.cumsum(negative) - negative) + negative
+    twice_pos_above = 2 * (m - np.cumsum(positive)) + positive
+    twice_u = int(np.dot(positive, twice_neg_below))
+    return AucTables(
         auc=twice_u / (2.0 * m * n),
-        positives=positives,
-        v10=twice_neg_below[g_pos] / (2.0 * n),
-        negatives=negatives,
-        v01=twice_pos_above[g_neg] / (2.0 * m),
+        positive=positive,
+        negative=negative,
+        v10=twice_neg_below / (2.0 * n),
+        v01=twice_pos_above / (2.0 * m),
     )
 
 
@@ -335,10 +336,9 @@ def delong_roc_auc_ci(
     unit: str = "item",
 ) -> AnalyticCI:
     """DeLong interval of ROC-AUC: AUC ± z·√(S10/m + S01/n) (DeLong et al. 1988),
-    computed in O(n log n) as Sun & Xu (2014) (see :func:`auc_components`)."""
+    computed in O(n log n) as Sun & Xu (2014) (see :func:`auc_tables`)."""
     y, s = check_binary_scores(labels, scores)
-    group, n_groups = score_groups(s)
-    parts = auc_components(y, group, n_groups)
+    parts = auc_tables(*class_counts(y, *score_groups(s)))
     if parts is None:
         return _undefined(int(y.size), alpha, "delong", unit,
                           "needs both toxic and non-toxic items")  # fmt: skip

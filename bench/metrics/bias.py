@@ -40,7 +40,13 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics.analytic import AnalyticCI, auc_components, normal_ci, score_groups
+from bench.metrics.analytic import (
+    AnalyticCI,
+    auc_tables,
+    class_counts,
+    normal_ci,
+    score_groups,
+)
 from bench.metrics.bootstrap import (
     BATCH_ELEMENTS,
     IndexStatistic,
@@ -302,15 +308,6 @@ def jigsaw_bias_score(
     return jigsaw_bias_arrays(y, s, member, names, p, weights, alpha)
 
 
-def _bias_subsets(y: np.ndarray, member: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Item indices of the subgroup, BPSN and BNSP sets of one subgroup (:data:`BIAS_AUCS`)."""
-    return (
-        np.flatnonzero(member),
-        np.flatnonzero(np.where(member, y == 0, y == 1)),
-        np.flatnonzero(np.where(member, y == 1, y == 0)),
-    )
-
-
 _NEEDED = (
     [(True, 1, _SUB_POS), (True, 0, _SUB_NEG)],
     [(True, 0, _SUB_NEG), (False, 1, "toxic item in the background")],
@@ -330,40 +327,65 @@ def jigsaw_bias_arrays(
     """:func:`jigsaw_bias_score` from checked arrays: ``membership`` is a boolean
     (n_items, K) array, column k the items mentioning ``names[k]``.
 
-    Every AUC comes from one shared sort (:func:`bench.metrics.analytic.auc_components`,
-    ties ½, equal to scikit-learn's ``roc_auc_score`` to rounding). With ``alpha``,
-    ``intervals`` holds delta-method intervals of the final score and the power
-    means: each summary θ = f(A_1 … A_J) of the AUCs is linearised,
-    θ − E θ ≈ Σ_i IF_i with IF_i = Σ_j ∂f/∂A_j · IF_ij, IF_ij the DeLong influence
-    of item i on AUC j (:meth:`~bench.metrics.analytic.AucComponents.influence`) and
+    Every AUC comes from counts per score group after one shared sort
+    (:func:`bench.metrics.analytic.auc_tables`, ties ½, equal to scikit-learn's
+    ``roc_auc_score`` to rounding): with P, N the toxic and non-toxic counts of all
+    items and P_k, N_k of subgroup k, the subgroup AUC uses (P_k, N_k), BPSN
+    (P − P_k, N_k) and BNSP (P_k, N − N_k), so subgroup k costs O(n_k + G), not O(n).
+
+    With ``alpha``, ``intervals`` holds delta-method intervals of the final score and
+    the power means: each summary θ = f(A_1 … A_J) of the AUCs is linearised,
+    θ − E θ ≈ Σ_i IF_i with IF_i = Σ_j ∂f/∂A_j · IF_ij, IF_ij the DeLong influence of
+    item i on AUC j (:meth:`~bench.metrics.analytic.AucTables.influence`) and
     ∂M_p/∂A_k = (1/N) A_k^(p−1) M_p^(1−p); se² = Σ_i IF_i², which keeps the
     correlation of AUCs that share items (for one AUC it is DeLong's variance with
     1/m² for 1/(m(m − 1))). An AUC of 0 leaves its mean without a standard error.
     """
     group, n_groups = score_groups(scores)
-    overall_parts = auc_components(labels, group, n_groups)
-    overall = (undefined("needs both toxic and non-toxic items") if overall_parts is None
-               else MetricValue(overall_parts.auc))  # fmt: skip
+    positive, negative = class_counts(labels, group, n_groups)
+    overall_tables = auc_tables(positive, negative)
+    overall = (undefined("needs both toxic and non-toxic items") if overall_tables is None
+               else MetricValue(overall_tables.auc))  # fmt: skip
+    # Rows: final score, then Σ_k A_k^(p−1)·IF_k per kind (the rest of ∂M_p/∂A_k below).
     influence = np.zeros((4, labels.size)) if alpha is not None else None
+    # BPSN's toxic and BNSP's non-toxic items are the background: their influence is
+    # summed per score group over every subgroup, then the subgroup's own items removed.
+    background = np.zeros((2, n_groups))
+    member_rows, member_cols = np.nonzero(membership.T)
+    bounds = np.searchsorted(member_rows, np.arange(len(names) + 1))
     per_subgroup: dict[str, SubgroupBias] = {}
     aucs = np.full((3, len(names)), np.nan)
     for k, name in enumerate(names):
-        member = membership[:, k]
+        items = member_cols[bounds[k] : bounds[k + 1]]
+        toxic = labels[items] == 1
+        g_pos, g_neg = group[items[toxic]], group[items[~toxic]]
+        pos_k = np.bincount(g_pos, minlength=n_groups)
+        neg_k = np.bincount(g_neg, minlength=n_groups)
+        counts = ((pos_k, neg_k), (positive - pos_k, neg_k), (pos_k, negative - neg_k))
         values = []
-        for j, subset in enumerate(_bias_subsets(labels, member)):
-            parts = auc_components(labels, group, n_groups, subset)
-            if parts is None:
-                values.append(undefined(_missing(labels, member, _NEEDED[j])))
+        for j, (pos_j, neg_j) in enumerate(counts):
+            tables = auc_tables(pos_j, neg_j)
+            if tables is None:
+                values.append(undefined(_missing(labels, membership[:, k], _NEEDED[j])))
                 continue
-            aucs[j, k] = parts.auc
-            values.append(MetricValue(parts.auc))
-            if influence is not None:  # Σ_k A_k^(p−1)·IF_k; the rest of ∂M_p/∂A_k below
-                items, contribution = parts.influence()
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    influence[j + 1, items] += parts.auc ** (p - 1) * contribution
-        per_subgroup[name] = SubgroupBias(
-            int(member.sum()), int(labels[member].sum()), *values
-        )  # fmt: skip
+            aucs[j, k] = tables.auc
+            values.append(MetricValue(tables.auc))
+            if influence is None:
+                continue
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                d10, d01 = (tables.auc ** (p - 1) * d for d in tables.influence())
+            row = influence[j + 1]
+            if j == 1:  # toxic: the background's; non-toxic: the subgroup's
+                background[0] += d10
+                row[items[toxic]] -= d10[g_pos]
+            else:
+                row[items[toxic]] += d10[g_pos]
+            if j == 2:  # non-toxic: the background's
+                background[1] += d01
+                row[items[~toxic]] -= d01[g_neg]
+            else:
+                row[items[~toxic]] += d01[g_neg]
+        per_subgroup[name] = SubgroupBias(int(items.size), int(toxic.sum()), *values)
     means = {
         metric: subgroup_power_mean(
             {name: getattr(sub, metric) for name, sub in per_subgroup.items()}, p
@@ -381,19 +403,23 @@ def jigsaw_bias_arrays(
     report = BiasReport(overall, per_subgroup, means, final, p, tuple(weights))
     if influence is None:
         return report
+    toxic = labels == 1
+    influence[2, toxic] += background[0][group[toxic]]
+    influence[3, ~toxic] += background[1][group[~toxic]]
     mean_values = power_means(aucs, p)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         influence[1:] *= (mean_values ** (1 - p) / (~np.isnan(aucs)).sum(axis=1))[:, None]
-    if overall_parts is not None:
-        items, contribution = overall_parts.influence()
-        influence[0, items] += weights[0] * contribution
+    if overall_tables is not None:
+        d10, d01 = overall_tables.influence()
+        influence[0, toxic] += weights[0] * d10[group[toxic]]
+        influence[0, ~toxic] += weights[0] * d01[group[~toxic]]
     influence[0] += np.asarray(weights[1:]) @ influence[1:]
     se = np.sqrt((influence**2).sum(axis=1))
     values = [final.value, *(means[m].value.value for m in BIAS_AUCS)]
     intervals = {
         name: normal_ci(
             np.nan if v is None else v, se[i], int(labels.size), alpha, method="delta (delong)"
-        )  # fmt: skip
+        )
         for i, (name, v) in enumerate(zip(BIAS_SUMMARIES, values, strict=True))
     }
     return replace(report, intervals=intervals)
