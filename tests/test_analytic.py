@@ -14,13 +14,15 @@ from bench.metrics.analytic import (
     auc_tables,
     class_counts,
     delong_roc_auc_ci,
+    delta_method_sums,
     prf_analytic,
     ratio_standard_error,
     score_groups,
     wilson_ci,
 )
 from bench.metrics.bias import jigsaw_bias_score
-from bench.metrics.bootstrap import prf_bootstrap
+from bench.metrics.bootstrap import bootstrap_ci, prf_bootstrap
+from bench.metrics.spans import macro_f1_of_sums, span_macro_f1_statistic
 from bench.predictions import TextItem, ToxicityPrediction
 from bench.runner import ConfigError
 from bench.tasks.base import Bootstrap
@@ -201,10 +203,38 @@ def test_a_bad_interval_method_is_a_config_error(tmp_path, override):
     assert not (tmp_path / "result.json").exists()
 
 
-def test_analytic_ner_intervals_are_delta_method_over_clusters(tmp_path):
-    result = run_model(tmp_path, "rules", "task=ner", "bootstrap.method=analytic").result
-    metrics = result["tasks"]["ner"]["metrics"]
-    assert metrics["strict_f1"]["ci95"]["method"] == "delta"
-    assert metrics["strict_f1"]["ci95"]["unit"] == "cluster"
-    # no formula for the macro F1: it keeps the bootstrap
-    assert metrics["strict_macro_f1"]["ci95"]["method"] == "percentile bootstrap"
+@pytest.mark.parametrize("task", ["ner", "attribution"])
+def test_analytic_ner_and_attribution_intervals_are_delta_method_over_clusters(tmp_path, task):
+    result = run_model(tmp_path, "rules", f"task={task}", "bootstrap.method=analytic").result
+    metrics = result["tasks"][task]["metrics"]
+    intervals = {name: m["ci95"] for name, m in metrics.items() if "ci95" in m}
+    assert "strict_macro_f1" in intervals if task == "ner" else "e2e_f1" in intervals
+    for name, ci in intervals.items():
+        assert ci["method"] in ("delta", "wilson"), name
+        assert ci["unit"] == "cluster" and ci["n_units"] == 40, name
+        if ci["low"] is not None:
+            assert ci["low"] - 1e-12 <= metrics[name]["value"] <= ci["high"] + 1e-12, name
+
+
+def test_delta_method_of_sums_equals_the_ratio_formula():
+    rng = np.random.default_rng(11)
+    rows = np.column_stack([rng.poisson(2.0, 500), rng.poisson(4.0, 500) + 1]).astype(float)
+    [ci] = delta_method_sums(rows, lambda s: (s[:, 0] / s[:, 1])[:, None], ["r"]).values()
+    value, se = ratio_standard_error(rows[:, 0], rows[:, 1])
+    assert ci.value == value and ci.method == "delta"
+    assert ci.standard_error == pytest.approx(se, rel=1e-6)
+
+
+def test_delta_method_macro_f1_agrees_with_the_bootstrap_at_n_2000():
+    """Per-label (credit, actual, possible) of 4 labels over 2000 sentences; one label
+    absent everywhere (left out of the macro mean, as by the bootstrap statistic)."""
+    rng = np.random.default_rng(5)
+    possible = rng.poisson([0.8, 0.5, 0.3, 0.0], (2000, 4))
+    actual = rng.poisson([0.8, 0.6, 0.2, 0.0], (2000, 4))
+    credit = np.minimum(rng.binomial(possible, 0.75), actual)
+    rows = np.stack([credit, actual, possible], axis=2).reshape(2000, 12).astype(float)
+    of_sums = lambda sums: macro_f1_of_sums(sums)[:, None]  # noqa: E731
+    [ci] = delta_method_sums(rows, of_sums, ["f1"]).values()
+    boot = bootstrap_ci(span_macro_f1_statistic(rows), 2000, 1000, seed=0)
+    assert ci.value == pytest.approx(boot.value, abs=1e-12)
+    assert 0.85 < ci.standard_error / boot.standard_error < 1.15

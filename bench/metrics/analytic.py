@@ -23,7 +23,7 @@ influence functions).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -172,6 +172,43 @@ def prf_analytic(
         f1, se = ratio_standard_error(2 * tp, n_pred + n_gold)
         out["f1"] = normal_ci(f1, se, n, alpha, method="delta", unit=unit)
     return out
+
+
+def delta_method_sums(
+    counts: np.ndarray,
+    function: Callable[[np.ndarray], np.ndarray],
+    names: Sequence[str],
+    alpha: float = 0.05,
+    *,
+    unit: str = "item",
+) -> dict[str, AnalyticCI]:
+    """Delta-method intervals of statistics θ_j = f_j(S) of the column sums S = Σ_i c_i
+    of per-unit counts ``counts`` (n_units, k) (van der Vaart 1998, ch. 3).
+
+    The units are independent draws, so Var(S) = n·Cov(c) (ddof = 1) and
+
+        se(θ_j)² = ∇f_j(S)ᵀ · n·Cov(c) · ∇f_j(S) = n/(n − 1) · Σ_i ((c_i − c̄)·∇f_j(S))²,
+
+    the gradient by central differences (step 10⁻⁶·max(1, |S_k|)); a column constant
+    over the units has no variance and its derivative is not needed. ``function`` maps a
+    batch of sums (B, k) to (B, len(names)) — the form the bootstrap statistics use on
+    resampled sums. For a ratio Σa/Σb this is :func:`ratio_standard_error`.
+    """
+    c = np.asarray(counts, dtype=float)
+    n, k = c.shape
+    sums = c.sum(axis=0)
+    step = 1e-6 * np.maximum(1.0, np.abs(sums))
+    batch = np.vstack([sums, sums + np.diag(step), sums - np.diag(step)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(function(batch), dtype=float).reshape(2 * k + 1, len(names))
+    gradient = (out[1 : k + 1] - out[k + 1 :]) / (2 * step[:, None])
+    varies = np.ptp(c, axis=0) > 0 if n else np.zeros(k, bool)
+    projected = (c[:, varies] - c[:, varies].mean(axis=0)) @ gradient[varies]
+    se = np.sqrt(n / (n - 1) * (projected**2).sum(axis=0)) if n > 1 else np.full(len(names), np.nan)
+    return {
+        name: normal_ci(out[0, j], se[j], n, alpha, method="delta", unit=unit)
+        for j, name in enumerate(names)
+    }
 
 
 def mean_ci(

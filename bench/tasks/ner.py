@@ -20,8 +20,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from bench.data.conll import token_offsets
+from bench.metrics.analytic import delta_method_sums
 from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
+    macro_f1_of_sums,
     span_macro_f1_statistic,
     span_scores,
     span_units,
@@ -138,7 +140,12 @@ class NerTask(Task):
         for scheme in ("exact", "partial", "ent_type"):
             intervals |= self.bootstrap.prf(units.overall[scheme], f"{scheme}_")
         macro = units.per_label["strict"]
-        if len(macro):
+        if len(macro) and self.bootstrap.analytic(len(macro)):
+            intervals["strict_macro_f1"] = delta_method_sums(
+                macro, lambda sums: macro_f1_of_sums(sums)[:, None], ["f1"],
+                self.bootstrap.alpha, unit=unit,
+            )["f1"]  # fmt: skip
+        elif len(macro):
             intervals["strict_macro_f1"] = self.bootstrap.statistic(
                 span_macro_f1_statistic(macro), len(macro)
             )
