@@ -108,6 +108,10 @@ def test_prf_of_binary_units_uses_wilson_for_precision_and_recall():
         (wilson_ci(2, 3).low, wilson_ci(2, 3).high)
     )
     assert out["f1"].method == "delta"
+    nothing_predicted = prf_analytic(np.array([[0, 0, 1], [0, 0, 0], [0, 0, 1]], float))
+    assert nothing_predicted["precision"].value == 0.0  # as precision_recall_f1's zero_division
+    assert (nothing_predicted["precision"].low, nothing_predicted["precision"].high) == (0, 0)
+    assert nothing_predicted["recall"].method == "wilson"
 
 
 def _synthetic_task(seed: int, n: int = 2000, n_identities: int = 6):

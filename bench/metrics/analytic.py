@@ -24,7 +24,7 @@ influence functions).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -158,11 +158,11 @@ def prf_analytic(
     binary = bool(np.isin(c, (0.0, 1.0)).all())
     out = {}
     for name, denominator in (("precision", n_pred), ("recall", n_gold)):
-        if binary:
-            out[name] = wilson_ci(int(tp.sum()), int(denominator.sum()), alpha, unit=unit)
-            out[name] = AnalyticCI(**{**asdict(out[name]), "n_units": n})
-        elif denominator.sum() == 0:
+        if denominator.sum() == 0:
             out[name] = AnalyticCI(0.0, 0.0, 0.0, 0.0, n, alpha, "delta", unit)
+        elif binary:
+            wilson = wilson_ci(int(tp.sum()), int(denominator.sum()), alpha, unit=unit)
+            out[name] = replace(wilson, n_units=n)
         else:
             out[name] = normal_ci(*ratio_standard_error(tp, denominator), n, alpha,
                                   method="delta", unit=unit)  # fmt: skip
