@@ -25,11 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, logit
-from scipy.stats import norm
 
 from bench.metrics.ranking import calibration_bin_of, check_binary_scores
 
@@ -58,7 +57,7 @@ class AnalyticCI:
 def _z(alpha: float) -> float:
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    return float(norm.ppf(1 - alpha / 2))
+    return NormalDist().inv_cdf(1 - alpha / 2)
 
 
 def normal_ci(
@@ -280,10 +279,11 @@ def average_precision_ci(
         return AnalyticCI(v, None, None, None, n_units, alpha, "logit", unit, reason)
     z = _z(alpha)
     se_eta = 1.0 / np.sqrt(n_positive * value * (1 - value))
-    eta = logit(value)
+    eta = np.log(value / (1 - value))
+    low, high = (1.0 / (1.0 + np.exp(-(eta + d))) for d in (-z * se_eta, z * se_eta))
     return AnalyticCI(
-        float(value), float(expit(eta - z * se_eta)), float(expit(eta + z * se_eta)),
-        float(value * (1 - value) * se_eta), n_units, alpha, "logit", unit,
+        float(value), float(low), float(high), float(value * (1 - value) * se_eta), n_units,
+        alpha, "logit", unit,
     )  # fmt: skip
 
 
