@@ -1,6 +1,6 @@
 """bench: an NLP evaluation benchmark harness."""
 
 from bench.api import evaluate  # imports nothing heavy until it is called
+from bench.version import __version__
 
-__version__ = "0.1.0"
-__all__ = ["evaluate"]
+__all__ = ["__version__", "evaluate"]

@@ -31,9 +31,9 @@ from typing import Any
 
 from filelock import FileLock
 
-import bench
 from bench.predictions import prediction_from_json, prediction_to_json
 from bench.provenance import fingerprint
+from bench.version import __version__
 
 CACHE_FORMAT = 2
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -102,7 +102,7 @@ class PredictionCache:
     ) -> None:
         self.task = task
         self.directory = Path(directory)
-        self.key = {"format": CACHE_FORMAT, "bench": bench.__version__, "task": task, **key}
+        self.key = {"format": CACHE_FORMAT, "bench": __version__, "task": task, **key}
         self.path = self.directory / task / f"{fingerprint(self.key)}.jsonl"
         self.max_age = max_age
         self.usable = True

@@ -3,7 +3,8 @@
 Exit codes: 0 every task ran (or is unsupported), 1 a task failed or, with
 ``+check.baseline=FILE``, the run regressed against the baseline, 2 unusable input
 (no model preset, bad gold data, bad or unknown option, unusable baseline, a run
-directory in use by a live run). A sweep (``-m``, any launcher) exits with the highest
+directory in use by a live run, no selected task that both the dataset and the model
+support). A sweep (``-m``, any launcher) exits with the highest
 code of its jobs and names the jobs that did not exit 0.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,15 @@ from bench.report.tables import degraded, main_table, to_markdown
 from bench.resources import resource_dir
 from bench.run_config import ConfigError, describe
 from bench.run_dir import RunDir, RunDirBusy, new_dir
+from bench.sweep import (
+    Objective,
+    exit_code,
+    job_exit_code,
+    job_return,
+    missing_launcher,
+    outcome,
+    write_summary,
+)
 
 CONF_DIR = resource_dir("conf")
 CONFIG_NAME = "config"
@@ -81,6 +90,16 @@ def run_one(cfg: DictConfig) -> int:
         dataset += f" ({items_scored(outcome.result)})"
     print(f"model: {model}   dataset: {dataset}   out: {out_dir}")
     print(to_markdown(*main_table(outcome.result)))
+    if "robustness" in outcome.result:
+        headers, rows = outcome.tables["robustness"]
+        if rows:
+            print(to_markdown(headers, rows))
+        for perturbation, section in outcome.result["robustness"].items():
+            failed = {t: r["error"] for t, r in section.items()
+                      if isinstance(r, dict) and r.get("status") == "failed"}  # fmt: skip
+            for task, error in failed.items():
+                print(f"bench: warning: task {task} failed under {perturbation}: {error}",
+                      file=sys.stderr)  # fmt: skip
     summary = cache_summary(outcome.result["tasks"])
     if summary:
         print(summary)
@@ -119,24 +138,15 @@ def _check(out_dir: Path, options: DictConfig, run_ok: bool) -> int:
 def _refused(job: Any) -> bool:
     from hydra.core.utils import JobStatus
 
-    return job.status == JobStatus.COMPLETED and job.return_value == REFUSED
+    return job.status == JobStatus.COMPLETED and job_exit_code(job) == REFUSED
 
 
-def exit_code(jobs: Sequence[Any]) -> int:
-    """The highest exit code of a sweep's jobs (Hydra ``JobReturn``s); names each job
-    that did not exit 0."""
-    from hydra.core.utils import JobStatus
-
-    code = 0
-    for job in jobs:
-        done = job.status == JobStatus.COMPLETED
-        job_code = job.return_value if done else 1
-        if job_code:
-            what = f"exit code {job_code}" if done else repr(job._return_value)
-            print(f"bench: job #{job.hydra_cfg.hydra.job.num} ({' '.join(job.overrides)}) "
-                  f"failed: {what}", file=sys.stderr)  # fmt: skip
-        code = max(code, job_code)
-    return code
+def bench_job(cfg: DictConfig) -> dict[str, Any] | Objective:
+    """The task function Hydra runs: :func:`run_one`, returning its exit code and main
+    metrics (or ``sweep.objective``'s value) to Hydra (bench.sweep)."""
+    code = run_one(cfg)
+    objective = OmegaConf.select(cfg, "sweep.objective")
+    return job_return(code, Path(HydraConfig.get().runtime.output_dir), objective)
 
 
 def _jobs(returns: Any) -> list[Any]:
@@ -176,7 +186,7 @@ def _launch(args: argparse.Namespace) -> int:
     finally:
         GlobalHydra.instance().clear()
     # a run that raised (a bug, not bad input) raises here, with its traceback
-    return exit_code(jobs) if multirun else jobs[0].return_value
+    return exit_code(jobs) if multirun else outcome(jobs[0].return_value)["exit_code"]
 
 
 def _run_or_sweep(hydra: Any, name: str, args: argparse.Namespace) -> tuple[bool, list[Any]]:
@@ -199,18 +209,20 @@ def _run_or_sweep(hydra: Any, name: str, args: argparse.Namespace) -> tuple[bool
         if multirun:
             callbacks.on_multirun_start(config=cfg, config_name=name)
             sweeper = Plugins.instance().instantiate_sweeper(
-                config=cfg, hydra_context=context, task_function=run_one
+                config=cfg, hydra_context=context, task_function=bench_job
             )
             jobs = _jobs(sweeper.sweep(arguments=OmegaConf.to_container(cfg.hydra.overrides.task)))
             callbacks.on_multirun_end(config=cfg, config_name=name)
             refused = [Path(j.hydra_cfg.hydra.runtime.output_dir) for j in jobs if _refused(j)]
         else:
             callbacks.on_run_start(config=cfg, config_name=name)
-            jobs = [run_job(hydra_context=context, task_function=run_one, config=cfg,
+            jobs = [run_job(hydra_context=context, task_function=bench_job, config=cfg,
                             job_dir_key="hydra.run.dir", job_subdir_key=None)]  # fmt: skip
             callbacks.on_run_end(config=cfg, config_name=name, job_return=jobs[0])
             refused = [held.path] if _refused(jobs[0]) else []
         held.discard(refused)
+        if multirun and (summary := write_summary(held.path, jobs)):
+            print(f"{summary}\nsummary: {held.path / 'summary.md'}, summary.csv")
     return multirun, jobs
 
 
@@ -218,7 +230,7 @@ def _one_line(err: Exception) -> str:
     """A composition error in one line, naming the key."""
     cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
     if not isinstance(cause, OmegaConfBaseException):
-        return " ".join(str(err).split())
+        return " ".join(str(err).split()) + missing_launcher(str(err))
     line = f"{ConfigError.__name__}: {describe(cause)}"
     key = cause.full_key or ""
     if line.endswith("unknown option") and key.startswith(OPEN_GROUPS):
@@ -242,6 +254,6 @@ def main() -> None:
     parser = get_args_parser()
     args = parser.parse_args()
     if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
-        _run_hydra(args, parser, run_one, str(CONF_DIR), CONFIG_NAME)  # Hydra's own commands
+        _run_hydra(args, parser, bench_job, str(CONF_DIR), CONFIG_NAME)  # Hydra's own commands
         return
     sys.exit(_launch(args))

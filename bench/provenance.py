@@ -9,11 +9,12 @@ import platform
 import re
 import sys
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
-import bench
 from bench.revision import source_revision
+from bench.version import __version__
 
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
 _SECRET_ENV = re.compile(r"(api_?key|token|secret|password)_env$", re.IGNORECASE)
@@ -64,16 +65,25 @@ def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     """A copy of ``value`` with the values of secret-looking keys (``api_key``, ``token`` …)
     replaced by ``"***"`` and every string passed through :func:`redact`."""
     secrets = list(secrets)
-    if isinstance(value, dict):
-        return {
-            k: "***" if _SECRET_KEY.search(str(k)) else scrub_secrets(v, secrets)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [scrub_secrets(v, secrets) for v in value]
-    if isinstance(value, str):
-        return redact(value, secrets)
-    return value
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value, secrets)
+        if isinstance(value, dict):
+            return {k: "***" if _secret_key(k) else scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):  # numbers in place: samples hold millions
+            return [v if type(v) in _NUMBERS else scrub(v) for v in value]
+        return value
+
+    return scrub(value)
+
+
+_NUMBERS = (int, float, bool, type(None))
+
+
+@lru_cache(maxsize=4096)
+def _secret_key(key: Any) -> bool:
+    return bool(_SECRET_KEY.search(str(key)))
 
 
 def secret_values(config: Any) -> list[str]:
@@ -119,7 +129,7 @@ def package_versions() -> dict[str, str | None]:
 
 def environment() -> dict[str, Any]:
     return {
-        "bench_version": bench.__version__,
+        "bench_version": __version__,
         "git": source_revision(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),

@@ -4,9 +4,9 @@ The dataclasses are registered in Hydra's ConfigStore as ``bench_schema``, the f
 entry of conf/config.yaml's defaults, so Hydra refuses a wrong type or an unknown key
 at composition. Hydra lets ``+key=value`` add keys anywhere, so :func:`validate` checks
 the composed config against the same schema (and each field's range) before a run.
-The ``model`` and ``dataset`` groups are open: their keys are the adapter's and the
-dataset's own parameters. The values (and what they mean) are in conf/config.yaml;
-MISSING here means "set there".
+The ``model``, ``dataset`` and ``perturb`` groups are open: their keys are the adapter's,
+the dataset's and the perturbation's own parameters. The values (and what they mean) are
+in conf/config.yaml; MISSING here means "set there".
 """
 
 from __future__ import annotations
@@ -78,6 +78,15 @@ class BootstrapOptions:
 
 
 @dataclass
+class ShardOptions:
+    """``shard.index=i shard.count=n``: predict slice i of n, score nothing (bench.shard);
+    both null: every item. Checked together by bench.runner.check_config."""
+
+    index: int | None = _rule(None, lambda v: v is None or v >= 0, "an integer >= 0 or null")
+    count: int | None = _rule(None, lambda v: v is None or v >= 1, "an integer >= 1 or null")
+
+
+@dataclass
 class CheckOptions:
     """``+check.*``: the regression check after the run; None: bench.report.check's
     default (which also checks the ranges)."""
@@ -91,6 +100,23 @@ class CheckOptions:
     markdown: str | None = None
 
 
+def _objective(v: str | None) -> bool:
+    return v is None or (v.partition(".")[0] in TASKS and bool(v.partition(".")[2]))
+
+
+@dataclass
+class SweepOptions:
+    objective: str | None = _rule(None, _objective, f"TASK.METRIC, TASK one of {', '.join(TASKS)}")
+
+
+@dataclass
+class TrackerOptions:
+    """``+tracker=NAME`` (conf/tracker/): where the runs are tracked."""
+
+    tracking_uri: str | None = MISSING
+    experiment: str = MISSING
+
+
 @dataclass
 class BenchConfig:
     model: Any = None  # an adapter preset (+model=NAME): its own parameters
@@ -102,13 +128,19 @@ class BenchConfig:
     max_failure_rate: float = _rule(0.0, _probability, "a number in [0, 1]")
     limit: int | None = _rule(None, lambda v: v is None or v >= 1, "an integer >= 1 or null")
     limit_seed: int | None = _rule(None, lambda v: v is None or v >= 0, "an integer >= 0 or null")
+    progress: bool = MISSING
     toxicity: ToxicityOptions = field(default_factory=ToxicityOptions)
     attribution: AttributionOptions = field(default_factory=AttributionOptions)
     cache: CacheOptions = field(default_factory=CacheOptions)
     bootstrap: BootstrapOptions = field(default_factory=BootstrapOptions)
+    sweep: SweepOptions = field(default_factory=SweepOptions)
+    shard: ShardOptions = field(default_factory=ShardOptions)
     # Any, not CheckOptions: Hydra cannot add keys (+check.baseline=…) to a typed None;
     # validate() checks it against CheckOptions.
     check: Any = None
+    tracker: Any = None  # Any, as check; validate() checks it against TrackerOptions
+    # +perturb=NAME (conf/perturb/): its options are the perturbation's (bench.perturb)
+    perturb: Any = None
 
 
 ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
@@ -158,4 +190,6 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"check={check!r}: expected options (+check.baseline=FILE …)")
     if check is not None:
         _merge(CheckOptions, check, "check.")
+    if plain.get("tracker") is not None:
+        _merge(TrackerOptions, plain["tracker"], "tracker.")
     _check_rules(merged, BenchConfig)

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from bench.adapters.base import Adapter
 from bench.adapters.baselines import EmptyAdapter
-from bench.predictions import EntityPrediction, TextItem, ToxicityPrediction
+from bench.predictions import EntityPrediction, PredictionFailure, TextItem, ToxicityPrediction
 
 
 class OutOfRangeNer(Adapter):
@@ -96,3 +96,38 @@ class ConfiguredEmpty(EmptyAdapter):
     def __init__(self, score: float = 0.0, **params: object) -> None:
         super().__init__(score)
         self.params = params
+
+
+class RefusesShouting(Adapter):
+    """Scores toxicity by length, but refuses every upper-case text of even length (half
+    the items under ``+perturb=casing perturb.mode=upper``)."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+    cacheable: ClassVar[bool] = False
+
+    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+        return [
+            PredictionFailure("refusal", "shouting")
+            if item.text.isupper() and len(item.text) % 2 == 0
+            else ToxicityPrediction(min(len(item.text) / 300, 1.0))
+            for item in items
+        ]
+
+
+class SometimesFailingToxicity(Adapter):
+    """Scores toxicity by text length; fails the items whose id's CRC-32 is a multiple of
+    4 (whatever the batch), as a generative model that answered garbage would."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+
+    def predict_toxicity(
+        self, items: list[TextItem]
+    ) -> list[ToxicityPrediction | PredictionFailure]:
+        import zlib
+
+        return [
+            PredictionFailure("parse", f"no score in the answer to {item.id}", item.text, "Hmm.")
+            if zlib.crc32(item.id.encode()) % 4 == 0
+            else ToxicityPrediction(min(len(item.text) / 300, 1.0))
+            for item in items
+        ]

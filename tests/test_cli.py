@@ -143,6 +143,25 @@ def test_unknown_preset_exits_two(tmp_path):
     assert "Could not find 'model/nonexistent'" in done.stderr
 
 
+def test_a_run_with_nothing_to_score_exits_two_saying_what_each_side_supports(tmp_path):
+    """Issue 16: a model that predicts none of the dataset's tasks is refused, no result."""
+    pytest.importorskip("spacy")
+    done = bench(tmp_path, "+model=spacy_sm", "dataset=hatecheck")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "bench: ConfigError: nothing to score: model spacy_sm predicts ner, "
+        "dataset hatecheck has gold for toxicity (task=all)"
+    ]
+    assert no_run_folder(tmp_path)
+    # the dataset alone settles it: refused before the model is built
+    done = bench(tmp_path, "+model=rules", "dataset=hatecheck", "task=ner")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "bench: ConfigError: nothing to score: dataset hatecheck has gold for toxicity (task=ner)"
+    ]
+    assert no_run_folder(tmp_path)
+
+
 def test_missing_mandatory_parameter_exits_two_in_one_line(tmp_path):
     done = bench(tmp_path, "+model=predictions", "hydra.run.dir=out")
     assert done.returncode == 2
@@ -259,14 +278,3 @@ def test_a_sweep_with_a_failed_job_exits_non_zero_and_names_it(tmp_path):
     )
     assert (tmp_path / "sw" / "0_none" / "result.json").is_file()
     assert (tmp_path / "sw" / "1_none" / "result.json").is_file()
-
-
-def test_a_joblib_sweep_with_a_failed_job_exits_non_zero_and_names_it(tmp_path):
-    done = bench(tmp_path, "-m", "hydra/launcher=joblib", "+model=empty,predictions", *CHEAP[1:])
-    assert done.returncode == 2
-    assert done.stderr.splitlines()[-1] == (
-        "bench: job #1 (+model=predictions task=ner bootstrap.resamples=0) failed: exit code 2"
-    )
-    [sweep] = (tmp_path / "results" / "multirun").iterdir()
-    assert json.loads((sweep / "0_empty" / "result.json").read_text())["model"]["preset"] == "empty"
-    assert not (sweep / "1_predictions").exists()  # refused: no folder

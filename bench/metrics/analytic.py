@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics.ranking import calibration_bin_of, check_binary_scores
+from bench.metrics.binary import calibration_bin_of, check_binary_scores
 
 
 @dataclass(frozen=True)

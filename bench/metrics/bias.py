@@ -47,13 +47,14 @@ from bench.metrics.analytic import (
     normal_ci,
     score_groups,
 )
+from bench.metrics.binary import check_binary_scores
 from bench.metrics.bootstrap import (
     BATCH_ELEMENTS,
     IndexStatistic,
     auc_from_twice_u,
     resample_weights,
 )
-from bench.metrics.ranking import check_binary_scores
+from bench.metrics.ranking import roc_auc
 from bench.metrics.values import MetricValue, undefined
 
 POWER = -5.0
@@ -66,12 +67,10 @@ _SUB_NEG = "non-toxic item in the subgroup"
 
 
 def _auc(y: np.ndarray, s: np.ndarray, mask: np.ndarray, missing: str) -> MetricValue:
-    from sklearn.metrics import roc_auc_score
-
     y_m = y[mask]
     if y_m.size == 0 or y_m.min() == y_m.max():
         return undefined(missing)
-    return MetricValue(float(roc_auc_score(y_m, s[mask])))
+    return roc_auc(y_m, s[mask])
 
 
 def _membership(y: np.ndarray, in_subgroup: Sequence[bool] | np.ndarray) -> np.ndarray:

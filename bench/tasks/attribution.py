@@ -138,9 +138,9 @@ class AttributionTask(Task):
 
         if self.bootstrap.analytic(len(counts)):
             return delta_method_sums(counts, of_sums, names, self.bootstrap.alpha, unit=unit)
-        return self.bootstrap.statistics(
-            lambda indices: of_sums(resample_sums(counts, indices)), names, len(counts)
-        )
+        draws = self.bootstrap.draws()
+        draws.add(lambda indices: of_sums(resample_sums(counts, indices)), names, len(counts))
+        return draws.intervals()
 
 
 def _samples(

@@ -1,0 +1,1 @@
+"""Experiment trackers, each a Hydra callback chosen with ``+tracker=NAME`` (conf/tracker/)."""
