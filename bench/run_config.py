@@ -71,6 +71,10 @@ class BootstrapOptions:
     # result.json, tables, leaderboards and checks all read "ci95"
     alpha: float = _rule(MISSING, lambda v: v == 0.05, "0.05, the only value supported (ci95)")
     unit: BootstrapUnits = field(default_factory=BootstrapUnits)
+    method: str = _rule(
+        "auto", lambda v: v in ("auto", "bootstrap", "analytic"), "auto, bootstrap or analytic"
+    )
+    analytic_above: int = _rule(100_000, _at_least(1), "an integer >= 1")
 
 
 @dataclass

@@ -160,7 +160,11 @@ def check_config(cfg: DictConfig) -> None:
 def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) -> Task:
     view = dataset.view(name)
     b = cfg.bootstrap
-    bootstrap = Bootstrap(b.resamples, b.seed, b.alpha, b.unit[name]) if b.resamples > 0 else None
+    bootstrap = (
+        Bootstrap(b.resamples, b.seed, b.alpha, b.unit[name], b.method, b.analytic_above)
+        if b.resamples > 0
+        else None
+    )
     if name == "toxicity":
         return TASK_CLASSES[name](view, adapter_name, bootstrap, threshold=cfg.toxicity.threshold)
     if name == "attribution":

@@ -69,3 +69,20 @@ def test_shared_draws_give_the_intervals_of_one_draw_per_family(
     # toxicity's F1 at the threshold adds precision and recall it does not report
     assert len(shared) >= 3 and shared == {k: v for k, v in separate.items() if k in shared}
     assert set(separate) == set(shared)
+
+
+@pytest.mark.parametrize(
+    ("dataset_name", "task"),
+    [("seed_article", "ner"), ("seed_article", "attribution"), ("hatecheck", "toxicity"),
+     ("madlibs", "toxicity")],
+)  # fmt: skip
+def test_analytic_intervals_draw_nothing(monkeypatch, dataset_name, task):
+    """bootstrap.method=analytic: every interval comes from its formula, put beside the
+    drawn ones; no statistic is added and no resample drawn."""
+    record, added, _ = _score(monkeypatch, dataset_name, task, "bootstrap.method=analytic")
+    assert added == []
+    methods = {m["ci95"]["method"] for m in record["metrics"].values() if "ci95" in m}
+    for scores in record["breakdown"].get("per_label", {}).values():
+        methods |= {ci["method"] for ci in scores["ci95"].values()}
+    assert methods and "percentile bootstrap" not in methods, methods
+    assert all(m["ci95"] is not None for m in record["metrics"].values() if "ci95" in m)

@@ -28,7 +28,7 @@ References: Efron & Tibshirani, *An Introduction to the Bootstrap* (1993), ch. 1
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -246,6 +246,7 @@ class SharedResamples:
         self.n_resamples, self.seed, self.alpha = n_resamples, seed, alpha
         self.unit, self.batch_size, self.on_done = unit, batch_size, on_done
         self._added: list[tuple[IndexStatistic, tuple[Hashable, ...], int]] = []
+        self._put: dict[Hashable, Any] = {}
 
     def add(self, statistic: IndexStatistic, names: Sequence[Hashable], n_units: int) -> None:
         """``statistic`` returns shape (B, len(names)): column j is ``names[j]``."""
@@ -269,10 +270,15 @@ class SharedResamples:
         c = _check_prf_contributions(contributions)
         self.add(prf_statistic(c), names, c.shape[0])
 
-    def intervals(self) -> dict[Hashable, BootstrapCI]:
-        """The interval of every name added, drawing each resample batch once per
+    def put(self, intervals: Mapping[Hashable, Any]) -> None:
+        """Intervals computed without resampling (the formulas of
+        :mod:`bench.metrics.analytic`), returned by :meth:`intervals` with the drawn ones."""
+        self._put.update(intervals)
+
+    def intervals(self) -> dict[Hashable, Any]:
+        """The interval of every name put or added, drawing each resample batch once per
         ``n_units``."""
-        out: dict[Hashable, BootstrapCI] = {}
+        out: dict[Hashable, Any] = dict(self._put)
         for n_units in dict.fromkeys(n for _, _, n in self._added):
             added = [(stat, names) for stat, names, n in self._added if n == n_units]
             values = [_full_sample(stat, n_units) for stat, _ in added]

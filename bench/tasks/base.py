@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,21 +23,46 @@ class PredictionError(ValueError):
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """How confidence intervals are drawn: seeded percentile bootstrap over ``unit``s."""
+    """How confidence intervals are drawn: seeded percentile bootstrap over ``unit``s, or
+    the analytic formulas of :mod:`bench.metrics.analytic` (``method``, :meth:`analytic`)."""
 
     resamples: int = 1000
     seed: int = 0
     alpha: float = 0.05
     unit: str = "item"
+    method: str = "auto"  # auto | bootstrap | analytic
+    analytic_above: int = 100_000  # auto: analytic intervals above this many units
+
+    def analytic(self, n_units: int) -> bool:
+        """Whether an interval over ``n_units`` units is analytic: always with
+        ``method="analytic"``, above ``analytic_above`` units with ``"auto"``."""
+        return self.method == "analytic" or (
+            self.method == "auto" and n_units > self.analytic_above
+        )
 
     def draws(self) -> SharedResamples:
         """Where a task adds the statistics of all its intervals: each resample batch is
-        drawn once for all of them (:class:`~bench.metrics.bootstrap.SharedResamples`)."""
+        drawn once for all of them (:class:`~bench.metrics.bootstrap.SharedResamples`);
+        the analytic intervals are put there too (:meth:`SharedResamples.put`)."""
         from bench.metrics.bootstrap import SharedResamples
 
         return SharedResamples(
             self.resamples, self.seed, self.alpha, unit=self.unit, on_done=progress.advance
         )
+
+    def add_prf(
+        self, draws: SharedResamples, contributions: Any, names: Sequence[Hashable]
+    ) -> None:
+        """Micro precision, recall and F1 (``names``, in that order) from per-unit
+        ``(tp, n_pred, n_gold)`` rows: by formula when :meth:`analytic` over their units
+        (:func:`~bench.metrics.analytic.prf_analytic`), else drawn with the others."""
+        if not self.analytic(len(contributions)):
+            draws.add_prf(contributions, names)
+            return
+        from bench.metrics.analytic import prf_analytic
+
+        intervals = prf_analytic(contributions, self.alpha, unit=self.unit)
+        draws.put(dict(zip(names, intervals.values(), strict=True)))
 
 
 @dataclass

@@ -20,8 +20,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from bench.data.conll import token_offsets
+from bench.metrics.analytic import delta_method_sums
 from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
+    macro_f1_of_sums,
     span_macro_f1_statistic,
     span_scores,
     span_units,
@@ -138,15 +140,22 @@ class NerTask(Task):
         for label in sorted({span[3] for span in gold | pred}):  # as strict_scores' labels
             rows = strict_units(gold, pred, unit, items=item_ids, label=label, clusters=clusters)
             if len(rows):
-                draws.add_prf(rows, [(label, name) for name in PRF])
+                self.bootstrap.add_prf(draws, rows, [(label, name) for name in PRF])
         strict = strict_units(gold, pred, unit, items=item_ids, clusters=clusters)
         if len(strict):
-            draws.add_prf(strict, [f"strict_{name}" for name in PRF])
+            self.bootstrap.add_prf(draws, strict, [f"strict_{name}" for name in PRF])
         units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
         for scheme in ("exact", "partial", "ent_type"):
             if len(units.overall[scheme]):
-                draws.add_prf(units.overall[scheme], [f"{scheme}_{name}" for name in PRF])
+                self.bootstrap.add_prf(
+                    draws, units.overall[scheme], [f"{scheme}_{name}" for name in PRF]
+                )
         macro = units.per_label["strict"]
-        if len(macro):
+        if len(macro) and self.bootstrap.analytic(len(macro)):
+            draws.put({"strict_macro_f1": delta_method_sums(
+                macro, lambda sums: macro_f1_of_sums(sums)[:, None], ["f1"],
+                self.bootstrap.alpha, unit=unit,
+            )["f1"]})  # fmt: skip
+        elif len(macro):
             draws.add_one(span_macro_f1_statistic(macro), "strict_macro_f1", len(macro))
         return draws.intervals()

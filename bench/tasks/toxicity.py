@@ -8,13 +8,21 @@ attributes, and accuracy per group (e.g. HateCheck functionality).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, ClassVar
 
 import numpy as np
 
 from bench.data.schema import TOXICITY_ATTRIBUTES
 from bench.data.views import ToxicityGold
+from bench.metrics.analytic import (
+    average_precision_ci,
+    delong_roc_auc_ci,
+    ece_ci,
+    macro_mean_ci,
+    mean_ci,
+    prf_analytic,
+)
 from bench.metrics.bias import BIAS_SUMMARIES, jigsaw_bias_score, jigsaw_bias_statistic
 from bench.metrics.bootstrap import (
     IndexStatistic,
@@ -78,7 +86,12 @@ class ToxicityTask(Task):
             metrics[f"{prefix}roc_auc"] = roc_auc(labels, scores)
             metrics[f"{prefix}average_precision"] = average_precision(labels, scores)
             metrics[f"{prefix}f1"] = f1_at_threshold(labels, scores, self.threshold)
-            if draws is not None and labels.size:
+            scored = draws is not None and labels.size > 0  # intervals, by formula or drawn
+            analytic = scored and self.bootstrap.analytic(labels.size)
+            drawn = scored and not analytic
+            if analytic:
+                draws.put(self._analytic_intervals(prefix, metrics, labels, scores))
+            elif drawn:
                 self._intervals(draws, prefix, labels, scores)
             if prefix:
                 continue
@@ -86,22 +99,30 @@ class ToxicityTask(Task):
             metrics["f1_best"] = best.f1
             breakdown["f1_best_threshold"] = best.threshold
             metrics["brier"] = brier_score(labels, scores)
-            if draws is not None and labels.size:
+            if analytic:
+                draws.put({"brier": mean_ci((scores - labels) ** 2, self.bootstrap.alpha)})
+            elif drawn:
                 draws.add_one(mean_statistic((scores - labels) ** 2), "brier", labels.size)
             metrics["ece"] = expected_calibration_error(labels, scores)
             metrics |= self._attributes(rows, draws)
             identities = [gold.identities.get(item.id, ()) for item, _ in rows]
             if any(identities):
-                bias = jigsaw_bias_score(labels, scores, identities)
+                alpha = self.bootstrap.alpha if analytic else None
+                bias = jigsaw_bias_score(labels, scores, identities, alpha=alpha)
                 metrics["bias_score"] = bias.final_score
                 for name, mean in bias.means.items():
                     metrics[f"{name}_power_mean"] = mean.value
                 breakdown["bias"] = bias.to_json()
+                if analytic:
+                    draws.put({name: ci for name, ci in bias.intervals.items()
+                               if metrics[name].value is not None})  # fmt: skip
             if gold.groups:
                 breakdown["groups"] = self._group_accuracy(rows)
                 accuracies = [g["accuracy"] for g in breakdown["groups"].values()]
                 metrics["group_accuracy_macro"] = MetricValue(float(np.mean(accuracies)))
-            if draws is not None and labels.size:
+            if analytic:
+                draws.put(self._analytic_main_intervals(metrics, breakdown, rows, labels, scores))
+            elif drawn:
                 self._main_intervals(draws, metrics, rows, labels, scores, identities)
         samples = [
             {
@@ -113,10 +134,9 @@ class ToxicityTask(Task):
             }
             for item, p in zip(items, predictions, strict=True)
         ]
-        counts = {
-            f"{level}s": sum(gold.level[i.id] == level for i in items) for level in gold.levels
-        }
-        counts["toxic"] = sum(gold.toxic[i.id] for i in items if gold.level[i.id] == gold.levels[0])
+        level_of = Counter(sample["level"] for sample in samples)
+        counts = {f"{level}s": level_of[level] for level in gold.levels}
+        counts["toxic"] = sum(s["gold"] for s in samples if s["level"] == gold.levels[0])
         intervals = draws.intervals() if draws is not None else {}
         return TaskScore(metrics, counts, samples, breakdown, intervals)
 
@@ -132,6 +152,46 @@ class ToxicityTask(Task):
         if labels.sum() > 0:  # AP needs a toxic item
             ap = average_precision_statistic(labels, scores)
             draws.add_one(ap, f"{prefix}average_precision", labels.size)
+
+    def _analytic_intervals(
+        self, prefix: str, metrics: dict[str, MetricValue], labels: np.ndarray, scores: np.ndarray
+    ) -> dict[str, Any]:
+        """:meth:`_intervals` by formula: DeLong (ROC-AUC), logit (AP), delta method (F1)."""
+        alpha = self.bootstrap.alpha
+        predicted = (scores >= self.threshold).astype(np.int64)
+        f1_rows = np.column_stack([predicted & labels, predicted, labels])
+        out = {f"{prefix}f1": prf_analytic(f1_rows, alpha)["f1"]}
+        if 0 < labels.sum() < labels.size:
+            out[f"{prefix}roc_auc"] = delong_roc_auc_ci(labels, scores, alpha)
+        if labels.sum() > 0:
+            ap = metrics[f"{prefix}average_precision"].value
+            out[f"{prefix}average_precision"] = average_precision_ci(
+                ap, int(labels.sum()), labels.size, alpha
+            )
+        return out
+
+    def _analytic_main_intervals(
+        self,
+        metrics: dict[str, MetricValue],
+        breakdown: dict[str, Any],
+        rows: list[tuple[TextItem, ToxicityPrediction]],
+        labels: np.ndarray,
+        scores: np.ndarray,
+    ) -> dict[str, Any]:
+        """:meth:`_main_intervals` by formula: best-threshold F1 by the delta method at the
+        chosen threshold (the choice is not accounted for), ECE and macro group accuracy
+        normal (the bias summaries come with :func:`jigsaw_bias_score`)."""
+        alpha = self.bootstrap.alpha
+        out = {"ece": ece_ci(labels, scores, alpha=alpha)}
+        if metrics["f1_best"].value is not None:
+            predicted = (scores >= breakdown["f1_best_threshold"]).astype(np.int64)
+            rows_best = np.column_stack([predicted & labels, predicted, labels])
+            out["f1_best"] = prf_analytic(rows_best, alpha)["f1"]
+        if "group_accuracy_macro" in metrics:
+            correct = (scores >= self.threshold) == labels
+            groups = [self.gold.groups[item.id] for item, _ in rows]
+            out["group_accuracy_macro"] = macro_mean_ci(correct, np.asarray(groups), alpha)
+        return out
 
     def _main_intervals(
         self,
@@ -170,7 +230,8 @@ class ToxicityTask(Task):
     def _attributes(
         self, rows: list[tuple[TextItem, ToxicityPrediction]], draws: SharedResamples | None
     ) -> dict[str, MetricValue]:
-        """ROC-AUC (and its interval) per attribute the adapter scores and the gold labels."""
+        """ROC-AUC (and its interval: DeLong where analytic) per attribute the adapter
+        scores and the gold labels."""
         out = {}
         for name in TOXICITY_ATTRIBUTES:
             pairs = [(self.gold.attributes[item.id][name], p.attributes[name])
@@ -184,7 +245,12 @@ class ToxicityTask(Task):
                     continue
                 labels, scores = (np.array(column) for column in zip(*pairs, strict=True))
                 out[key] = roc_auc(labels, scores)
-                if draws is not None and out[key].value is not None:
+                if draws is None or out[key].value is None:
+                    continue
+                if self.bootstrap.analytic(labels.size):
+                    ci = delong_roc_auc_ci(labels, scores, self.bootstrap.alpha)
+                    draws.put({key: ci})
+                else:
                     draws.add_one(roc_auc_statistic(labels, scores.astype(float)), key, labels.size)
         return out
 
