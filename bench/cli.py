@@ -3,7 +3,8 @@
 Exit codes: 0 every task ran (or is unsupported), 1 a task failed or, with
 ``+check.baseline=FILE``, the run regressed against the baseline, 2 unusable input
 (no model preset, bad gold data, bad or unknown option, unusable baseline, a run
-directory in use by a live run). A sweep (``-m``, any launcher) exits with the highest
+directory in use by a live run, no selected task that both the dataset and the model
+support). A sweep (``-m``, any launcher) exits with the highest
 code of its jobs and names the jobs that did not exit 0.
 """
 
@@ -89,6 +90,16 @@ def run_one(cfg: DictConfig) -> int:
         dataset += f" ({items_scored(outcome.result)})"
     print(f"model: {model}   dataset: {dataset}   out: {out_dir}")
     print(to_markdown(*main_table(outcome.result)))
+    if "robustness" in outcome.result:
+        headers, rows = outcome.tables["robustness"]
+        if rows:
+            print(to_markdown(headers, rows))
+        for perturbation, section in outcome.result["robustness"].items():
+            failed = {t: r["error"] for t, r in section.items()
+                      if isinstance(r, dict) and r.get("status") == "failed"}  # fmt: skip
+            for task, error in failed.items():
+                print(f"bench: warning: task {task} failed under {perturbation}: {error}",
+                      file=sys.stderr)  # fmt: skip
     summary = cache_summary(outcome.result["tasks"])
     if summary:
         print(summary)

@@ -9,6 +9,7 @@ import platform
 import re
 import sys
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
@@ -64,16 +65,25 @@ def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     """A copy of ``value`` with the values of secret-looking keys (``api_key``, ``token`` …)
     replaced by ``"***"`` and every string passed through :func:`redact`."""
     secrets = list(secrets)
-    if isinstance(value, dict):
-        return {
-            k: "***" if _SECRET_KEY.search(str(k)) else scrub_secrets(v, secrets)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [scrub_secrets(v, secrets) for v in value]
-    if isinstance(value, str):
-        return redact(value, secrets)
-    return value
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value, secrets)
+        if isinstance(value, dict):
+            return {k: "***" if _secret_key(k) else scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):  # numbers in place: samples hold millions
+            return [v if type(v) in _NUMBERS else scrub(v) for v in value]
+        return value
+
+    return scrub(value)
+
+
+_NUMBERS = (int, float, bool, type(None))
+
+
+@lru_cache(maxsize=4096)
+def _secret_key(key: Any) -> bool:
+    return bool(_SECRET_KEY.search(str(key)))
 
 
 def secret_values(config: Any) -> list[str]:

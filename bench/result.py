@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
 from bench.report.tables import main_table, metrics_table, per_label_table, to_csv, to_markdown
+from bench.robustness import robustness_table
 
 # What a run (and its +check) writes besides result.json: removed before a rerun writes.
 # Temporary files (.NAME.XXXX.tmp) are those of an interrupted run's atomic writes.
-_OUTPUT_FILES = ("samples/*.jsonl", "tables/*.md", "tables/*.csv", "check/junit.xml",
-                 "check/report.md", ".*.tmp", "*/.*.tmp")  # fmt: skip
-_TABLES = {"main": main_table, "metrics": metrics_table, "ner_per_label": per_label_table}
+_OUTPUT_FILES = ("samples/*.jsonl", "predictions/*.jsonl", "tables/*.md", "tables/*.csv",
+                 "check/junit.xml", "check/report.md", ".*.tmp", "*/.*.tmp")  # fmt: skip
+_TABLES = {"main": main_table, "metrics": metrics_table, "ner_per_label": per_label_table,
+           "robustness": robustness_table}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Result:
     """``result``: the content of result.json; ``samples``: each task's rows of
-    ``samples/<task>.jsonl`` (the scored units and the failed items)."""
+    ``samples/<task>.jsonl`` (the scored units and the failed items); ``predictions``: a
+    shard's records of ``predictions/<task>.jsonl`` (bench.shard)."""
 
     result: dict[str, Any]
     samples: dict[str, list[dict[str, Any]]]
+    predictions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -53,7 +57,8 @@ class Result:
 
     @property
     def tables(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
-        """The tables of ``tables/`` (main, metrics, ner_per_label) as (headers, rows)."""
+        """The tables of ``tables/`` (main, metrics, ner_per_label, robustness) as (headers,
+        rows)."""
         return {name: table(self.result) for name, table in _TABLES.items()}
 
     def table(self, name: str = "main") -> str:
@@ -76,6 +81,8 @@ class Result:
                 old.unlink()
         for task, records in self.samples.items():
             write_jsonl_atomic(out_dir / "samples" / f"{task}.jsonl", records)
+        for task, records in self.predictions.items():
+            write_jsonl_atomic(out_dir / "predictions" / f"{task}.jsonl", records)
         for name, (headers, rows) in self.tables.items():
             if rows:
                 write_text_atomic(out_dir / "tables" / f"{name}.md", to_markdown(headers, rows))

@@ -4,9 +4,9 @@ The dataclasses are registered in Hydra's ConfigStore as ``bench_schema``, the f
 entry of conf/config.yaml's defaults, so Hydra refuses a wrong type or an unknown key
 at composition. Hydra lets ``+key=value`` add keys anywhere, so :func:`validate` checks
 the composed config against the same schema (and each field's range) before a run.
-The ``model`` and ``dataset`` groups are open: their keys are the adapter's and the
-dataset's own parameters. The values (and what they mean) are in conf/config.yaml;
-MISSING here means "set there".
+The ``model``, ``dataset`` and ``perturb`` groups are open: their keys are the adapter's,
+the dataset's and the perturbation's own parameters. The values (and what they mean) are
+in conf/config.yaml; MISSING here means "set there".
 """
 
 from __future__ import annotations
@@ -71,6 +71,19 @@ class BootstrapOptions:
     # result.json, tables, leaderboards and checks all read "ci95"
     alpha: float = _rule(MISSING, lambda v: v == 0.05, "0.05, the only value supported (ci95)")
     unit: BootstrapUnits = field(default_factory=BootstrapUnits)
+    method: str = _rule(
+        "auto", lambda v: v in ("auto", "bootstrap", "analytic"), "auto, bootstrap or analytic"
+    )
+    analytic_above: int = _rule(100_000, _at_least(1), "an integer >= 1")
+
+
+@dataclass
+class ShardOptions:
+    """``shard.index=i shard.count=n``: predict slice i of n, score nothing (bench.shard);
+    both null: every item. Checked together by bench.runner.check_config."""
+
+    index: int | None = _rule(None, lambda v: v is None or v >= 0, "an integer >= 0 or null")
+    count: int | None = _rule(None, lambda v: v is None or v >= 1, "an integer >= 1 or null")
 
 
 @dataclass
@@ -111,7 +124,9 @@ class BenchConfig:
     task: str = _rule(MISSING, lambda v: v in ("all", *TASKS), f"one of all, {', '.join(TASKS)}")
     name: str | None = MISSING
     seed: int = _rule(MISSING, _at_least(0), "an integer >= 0")
-    batch_size: int = _rule(MISSING, _at_least(1), "an integer >= 1")
+    batch_size: int | None = _rule(
+        MISSING, lambda v: v is None or v >= 1, "an integer >= 1 or null"
+    )
     max_failure_rate: float = _rule(0.0, _probability, "a number in [0, 1]")
     limit: int | None = _rule(None, lambda v: v is None or v >= 1, "an integer >= 1 or null")
     limit_seed: int | None = _rule(None, lambda v: v is None or v >= 0, "an integer >= 0 or null")
@@ -121,10 +136,13 @@ class BenchConfig:
     cache: CacheOptions = field(default_factory=CacheOptions)
     bootstrap: BootstrapOptions = field(default_factory=BootstrapOptions)
     sweep: SweepOptions = field(default_factory=SweepOptions)
+    shard: ShardOptions = field(default_factory=ShardOptions)
     # Any, not CheckOptions: Hydra cannot add keys (+check.baseline=…) to a typed None;
     # validate() checks it against CheckOptions.
     check: Any = None
     tracker: Any = None  # Any, as check; validate() checks it against TrackerOptions
+    # +perturb=NAME (conf/perturb/): its options are the perturbation's (bench.perturb)
+    perturb: Any = None
 
 
 ConfigStore.instance().store(name="bench_schema", node=BenchConfig)

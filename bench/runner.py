@@ -11,6 +11,7 @@ import math
 import random
 import time
 import traceback
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,16 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 import bench.progress as progress
-from bench.adapters.base import TASKS, Adapter
+from bench.adapters.base import TASKS, Adapter, Batching
 from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
-from bench.predictions import PredictionFailure, TextItem
+from bench.limit import limited
+from bench.predictions import PredictionFailure
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
 from bench.result import Result
+from bench.robustness import perturbation_of, robustness
 from bench.run_config import ConfigError, validate
+from bench.shard import ids_sha256, prediction_record, shard_items
 from bench.tasks import TASKS as TASK_CLASSES
 from bench.tasks.base import Bootstrap, Task
 
@@ -75,6 +79,29 @@ def selected_tasks(task: str) -> list[str]:
     return [task]
 
 
+def check_something_to_score(
+    task: str, dataset: Dataset, preset: str, model_tasks: frozenset[str] | None = None
+) -> None:
+    """Refuse a run in which no selected task has both gold and, once the adapter is
+    built (``model_tasks``), a model that predicts it: it would score nothing. The
+    dataset is checked before the adapter is built, so that no model is loaded in vain;
+    the model's tasks are known only once it is (some adapters learn them from their
+    files or options)."""
+    scorable = [t for t in selected_tasks(task) if t in dataset.tasks]
+    if model_tasks is not None:
+        scorable = [t for t in scorable if t in model_tasks]
+    if scorable:
+        return
+    what = f"dataset {dataset.name} has gold for {_listed(dataset.tasks)}"
+    if model_tasks is not None:
+        what = f"model {preset} predicts {_listed(model_tasks)}, {what}"
+    raise ConfigError(f"nothing to score: {what} (task={task})")
+
+
+def _listed(tasks: frozenset[str]) -> str:
+    return ", ".join(t for t in TASKS if t in tasks) or "no task"
+
+
 def _non_finite(node: Any, path: str = "") -> str | None:
     """The dotted path of the first NaN or infinite number in a config container."""
     if isinstance(node, float):
@@ -107,6 +134,20 @@ def check_config(cfg: DictConfig) -> None:
             raise ConfigError(
                 f"bootstrap unit {unit!r} for {name}: expected one of {', '.join(units)}"
             )
+    index, count = OmegaConf.select(cfg, "shard.index"), OmegaConf.select(cfg, "shard.count")
+    if (index is None) != (count is None):
+        raise ConfigError(f"shard.index={index}, shard.count={count}: set both or neither")
+    if count is not None and index >= count:
+        raise ConfigError(f"shard.index={index}: expected an integer in [0, shard.count={count})")
+    if count is not None and (cfg.limit is not None or cfg.get("check") is not None):
+        raise ConfigError(
+            "shard: a shard scores nothing, so limit and +check do not apply "
+            "(merge the shards with bench-report merge, then check the run)"
+        )
+    if count is not None and cfg.get("perturb") is not None:
+        raise ConfigError(
+            "shard: a shard scores nothing, so +perturb does not apply (run it unsharded)"
+        )
     if cfg.get("check") is not None:
         from bench.report.check import CheckError, check_options
 
@@ -119,7 +160,11 @@ def check_config(cfg: DictConfig) -> None:
 def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) -> Task:
     view = dataset.view(name)
     b = cfg.bootstrap
-    bootstrap = Bootstrap(b.resamples, b.seed, b.alpha, b.unit[name]) if b.resamples > 0 else None
+    bootstrap = (
+        Bootstrap(b.resamples, b.seed, b.alpha, b.unit[name], b.method, b.analytic_above)
+        if b.resamples > 0
+        else None
+    )
     if name == "toxicity":
         return TASK_CLASSES[name](view, adapter_name, bootstrap, threshold=cfg.toxicity.threshold)
     if name == "attribution":
@@ -135,11 +180,23 @@ def _metric_json(value: Any, interval: Any) -> dict[str, Any]:
     return out
 
 
+def batching(adapter: Adapter, task: str, batch_size: int | None) -> Batching:
+    """The adapter's preferred batching for ``task``, its size overridden by the run
+    option ``batch_size`` unless that is None."""
+    preferred = adapter.batching(task)
+    return preferred if batch_size is None else replace(preferred, size=batch_size)
+
+
 def predict(
-    task: Task, adapter: Adapter, items: list, batch_size: int, cache: PredictionCache | None
+    task: Task,
+    adapter: Adapter,
+    items: list,
+    batch_size: int | None,
+    cache: PredictionCache | None,
 ) -> tuple[list[Any], dict[str, Any]]:
     """Predictions for ``items`` in order: from the cache where present, else from the
-    adapter in batches, each batch validated and then cached before the next. A
+    adapter in batches (:func:`batching`; sorted by text length where the adapter asks),
+    each batch validated and then cached before the next. A
     :class:`PredictionFailure` is returned but never cached, so a rerun asks again.
 
     A cached answer of a served model counts only if the server reported the same model
@@ -152,8 +209,11 @@ def predict(
     todo = [item for item in items if item.id not in cached]
     if not todo and any(entry.served is not None for entry in cached.values()):
         todo = items[:1]
+    used = batching(adapter, task.name, batch_size)
     while todo:
-        for batch in progress.batches(todo, batch_size, f"{task.name}: predict"):
+        if used.sort_by_length:  # answers are kept by id: the order asked does not matter
+            todo = sorted(todo, key=lambda item: len(item.text))
+        for batch in progress.batches(todo, used.size, f"{task.name}: predict"):
             answers = task.predict(adapter, batch)
             task.validate(batch, answers)
             if cache:
@@ -169,7 +229,7 @@ def predict(
     if len(reported) > 1:
         stats["served"] = [json.loads(key) for key in sorted(reported - {None})]
     predictions = [fresh[i.id] if i.id in fresh else cached[i.id].prediction for i in items]
-    return predictions, stats | {"predicted": len(fresh)}
+    return predictions, stats | {"predicted": len(fresh), "batching": used.to_json()}
 
 
 FAILURE_TEXT_CHARS = 2000  # of the prompt and raw answer kept per failed item in samples/
@@ -228,20 +288,10 @@ def _too_many_failures(failed: dict[str, PredictionFailure], summary: dict[str, 
     )
 
 
-def limited(items: list[TextItem], limit: int | None, seed: int | None) -> list[TextItem]:
-    """The run option ``limit``: the first ``limit`` items, or with ``seed`` a seeded
-    random sample of ``limit`` of them (in dataset order); None: every item."""
-    if limit is None or limit >= len(items):
-        return items
-    if seed is None:
-        return items[:limit]
-    return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), limit))]
-
-
 def run_task(
     task: Task,
     adapter: Adapter,
-    batch_size: int,
+    batch_size: int | None,
     cache: PredictionCache | None = None,
     max_failure_rate: float = 0.0,
     limit: int | None = None,
@@ -300,6 +350,52 @@ def run_task(
     }, scored.samples + failure_rows
 
 
+def run_shard_task(
+    task: Task,
+    adapter: Adapter,
+    batch_size: int | None,
+    cache: PredictionCache | None,
+    index: int,
+    count: int,
+) -> tuple[dict[str, Any], list, list]:
+    """Predict (through the cache) and validate shard ``index`` of ``count`` of the task's
+    items (:func:`bench.shard.shard_items`), without scoring: the task's record (status
+    ``shard``), the failed items' samples rows, and the predictions-file records."""
+    started = time.perf_counter()
+    try:
+        every_item = task.inputs()
+        items = shard_items(every_item, index, count)
+        predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
+        adapter.end_task(task.name, every_item)
+        task.validate(items, predictions)
+    except Exception as err:  # as in run_task: the task failed, the run goes on
+        return (
+            {
+                "status": "failed",
+                "error": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc(limit=5),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+            [],
+            [],
+        )
+    failed = {item.id: p for item, p in zip(items, predictions, strict=True)
+              if isinstance(p, PredictionFailure)}  # fmt: skip
+    return (
+        {
+            "status": "shard",
+            "metrics_version": task.metrics_version,
+            "items": len(items),
+            "ids_sha256": ids_sha256(item.id for item in items),
+            "failures": {"count": len(failed), "n": len(items)},
+            "predictions": cache_stats,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+        [_failure_row(item_id, f) for item_id, f in failed.items()],
+        [prediction_record(task.name, i.id, p) for i, p in zip(items, predictions, strict=True)],
+    )
+
+
 def evaluate(
     cfg: DictConfig,
     preset: str,
@@ -315,17 +411,42 @@ def evaluate(
     check_config(cfg)
     progress.configure(cfg.progress)
     max_age = parse_duration(cfg.cache.get("max_age"))
+    perturbation = perturbation_of(cfg)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     if dataset is None:
         dataset = build(cfg.dataset, f"dataset {cfg.dataset.get('name', '?')}")
+    check_something_to_score(cfg.task, dataset, preset)
     if adapter is None:
         adapter = build(cfg.model, f"model {preset}")
+    check_something_to_score(cfg.task, dataset, preset, adapter.tasks)
     model_cfg = scrub_secrets(OmegaConf.to_container(cfg.model, resolve=True))
     built_identity = adapter.identity()  # before predicting: what identifies the model
 
+    def cache_for(name: str, data: Dataset, model: Adapter) -> PredictionCache | None:
+        """The prediction cache of task ``name`` on ``data`` (keyed by its sha256)."""
+        if not (cfg.cache.enabled and model.cacheable):
+            return None
+        key = {
+            "model": model_cfg,
+            "identity": built_identity,
+            "code_sha256": adapter_code_sha256(model),
+            "dataset_sha256": data.sha256,
+        }
+        return PredictionCache(cfg.cache.dir, name, key, max_age)
+
+    def score(name: str, data: Dataset, model: Adapter) -> tuple[dict[str, Any], list]:
+        """Task ``name`` scored on ``data`` (the original or the perturbed dataset)."""
+        task = build_task(name, data, preset, cfg)
+        cache = cache_for(name, data, model)
+        return run_task(
+            task, model, cfg.batch_size, cache, cfg.max_failure_rate, cfg.limit, cfg.limit_seed
+        )
+
     tasks: dict[str, Any] = {}
     samples: dict[str, list] = {}
+    predicted: dict[str, list] = {}  # a shard's predictions-file records
+    shard = OmegaConf.select(cfg, "shard.count") is not None
     for name in selected_tasks(cfg.task):
         if name not in dataset.tasks:
             tasks[name] = {"status": "unsupported", "reason": f"{dataset.name} has no {name} gold"}
@@ -333,19 +454,23 @@ def evaluate(
         if name not in adapter.tasks:
             tasks[name] = {"status": "unsupported", "reason": f"{preset} does not predict {name}"}
             continue
-        task = build_task(name, dataset, preset, cfg)
-        cache = None
-        if cfg.cache.enabled and adapter.cacheable:
-            key = {
-                "model": model_cfg,
-                "identity": built_identity,
-                "code_sha256": adapter_code_sha256(adapter),
-                "dataset_sha256": dataset.sha256,
-            }
-            cache = PredictionCache(cfg.cache.dir, name, key, max_age)
-        tasks[name], samples[name] = run_task(
-            task, adapter, cfg.batch_size, cache, cfg.max_failure_rate, cfg.limit, cfg.limit_seed
-        )
+        if shard:
+            task = build_task(name, dataset, preset, cfg)
+            tasks[name], samples[name], predicted[name] = run_shard_task(
+                task,
+                adapter,
+                cfg.batch_size,
+                cache_for(name, dataset, adapter),
+                cfg.shard.index,
+                cfg.shard.count,
+            )
+            continue
+        tasks[name], samples[name] = score(name, dataset, adapter)
+
+    robust = None  # +perturb: the tasks scored again on the perturbed dataset
+    if perturbation is not None:
+        scores = robustness(cfg, perturbation, dataset, adapter, tasks, samples, score)
+        robust = {perturbation.name: scores}
 
     config = OmegaConf.to_container(cfg, resolve=True)
     secrets = secret_values(config)  # kept out of errors, tracebacks, samples and overrides
@@ -373,7 +498,15 @@ def evaluate(
         },
         "tasks": tasks,
     }
-    return Result(scrub_secrets(result, secrets), scrub_secrets(samples, secrets))
+    if shard:  # what bench-report merge checks (bench/report/merge.py)
+        result["shard"] = {"index": cfg.shard.index, "count": cfg.shard.count}
+    if robust is not None:
+        result["robustness"] = robust
+    return Result(
+        scrub_secrets(result, secrets),
+        scrub_secrets(samples, secrets),
+        scrub_secrets(predicted, secrets),
+    )
 
 
 def run(cfg: DictConfig, preset: str, overrides: list[str], out_dir: Path) -> Result:

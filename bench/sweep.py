@@ -141,12 +141,9 @@ def write_summary(sweep_dir: Path, jobs: Sequence[Any]) -> str | None:
     its defaults), then the failed jobs, listed, not ranked. Returns the Markdown; None
     (nothing written) if no job left a result."""
     from bench.report.compare import CompareError
-    from bench.report.leaderboard import (
-        LeaderboardError,
-        build_leaderboard,
-        csv_table,
-        to_markdown_text,
-    )
+    from bench.report.leaderboard import LeaderboardError, build_leaderboard
+    from bench.report.render.csv_table import csv_table
+    from bench.report.render.markdown import to_markdown_text
 
     if not any((_run_dir(job) / "result.json").is_file() for job in jobs):
         return None

@@ -8,8 +8,9 @@ Label BAD = toxic, NOT_BAD = non-toxic); identities are found in the text as
 ``bench.data.csv_sets.Madlibs`` finds them, with the terms of
 ``conf/dataset/madlibs.yaml``. The file carries no model scores, so
 every row gets a deterministic *synthetic* score — a seeded noisy function of
-its label, rounded to 3 decimals so that ties occur — and the numbers below
-measure speed and agreement only, not any model.
+its label, continuous as a model's probabilities are (almost no ties: rounding to a
+few decimals would favour bench, whose cost grows with the distinct scores) — and
+the numbers below measure speed and agreement only, not any model.
 
 Both sides compute a percentile interval from the same resample indices
 (``bench.metrics.bootstrap.resample_indices``); times include drawing the
@@ -86,9 +87,9 @@ def load_identities(path: Path) -> list[tuple[str, ...]]:
 
 
 def synthetic_scores(labels: np.ndarray, seed: int = SCORE_SEED) -> np.ndarray:
-    """sigmoid(1.5·(2y − 1) + N(0, 1.5²)), rounded to 3 decimals (so with ties)."""
+    """sigmoid(1.5·(2y − 1) + N(0, 1.5²)): continuous, model-like probabilities."""
     noise = np.random.default_rng(seed).normal(0.0, 1.5, labels.size)
-    return np.round(1.0 / (1.0 + np.exp(-(1.5 * (2 * labels - 1) + noise))), 3)
+    return 1.0 / (1.0 + np.exp(-(1.5 * (2 * labels - 1) + noise)))
 
 
 def sklearn_loop(labels: np.ndarray, scores: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
@@ -122,7 +123,7 @@ def main() -> None:
     print(f"data: {path} ({labels.size} rows, {labels.sum()} BAD = toxic)")
     print(
         "scores: SYNTHETIC, not a model — sigmoid(1.5*(2*label-1) + N(0, 1.5^2)), "
-        f"numpy seed {SCORE_SEED}, rounded to 3 decimals ({np.unique(scores).size} distinct)"
+        f"numpy seed {SCORE_SEED}, continuous ({np.unique(scores).size} distinct)"
     )
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

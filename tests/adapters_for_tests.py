@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from bench.adapters.base import Adapter
+from bench.adapters.base import Adapter, Batching
 from bench.adapters.baselines import EmptyAdapter
-from bench.predictions import EntityPrediction, TextItem, ToxicityPrediction
+from bench.predictions import EntityPrediction, PredictionFailure, TextItem, ToxicityPrediction
 
 
 class OutOfRangeNer(Adapter):
@@ -96,3 +96,54 @@ class ConfiguredEmpty(EmptyAdapter):
     def __init__(self, score: float = 0.0, **params: object) -> None:
         super().__init__(score)
         self.params = params
+
+
+class RefusesShouting(Adapter):
+    """Scores toxicity by length, but refuses every upper-case text of even length (half
+    the items under ``+perturb=casing perturb.mode=upper``)."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+    cacheable: ClassVar[bool] = False
+
+    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+        return [
+            PredictionFailure("refusal", "shouting")
+            if item.text.isupper() and len(item.text) % 2 == 0
+            else ToxicityPrediction(min(len(item.text) / 300, 1.0))
+            for item in items
+        ]
+
+
+class SometimesFailingToxicity(Adapter):
+    """Scores toxicity by text length; fails the items whose id's CRC-32 is a multiple of
+    4 (whatever the batch), as a generative model that answered garbage would."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+
+    def predict_toxicity(
+        self, items: list[TextItem]
+    ) -> list[ToxicityPrediction | PredictionFailure]:
+        import zlib
+
+        return [
+            PredictionFailure("parse", f"no score in the answer to {item.id}", item.text, "Hmm.")
+            if zlib.crc32(item.id.encode()) % 4 == 0
+            else ToxicityPrediction(min(len(item.text) / 300, 1.0))
+            for item in items
+        ]
+
+
+class LengthSortedToxicity(Adapter):
+    """Prefers 3 items a call, shortest first; writes each call's item ids as a line of
+    ``log``. Scores as :class:`CountingToxicity`."""
+
+    tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+    preferred_batching: ClassVar[Batching] = Batching(3, sort_by_length=True)
+
+    def __init__(self, log: str) -> None:
+        self.log = log
+
+    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+        with open(self.log, "a", encoding="utf-8") as handle:
+            handle.write(" ".join(item.id for item in items) + "\n")
+        return [ToxicityPrediction(min(len(item.text) / 300, 1.0)) for item in items]

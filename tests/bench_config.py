@@ -10,7 +10,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from bench.cli import CONF_DIR
 from bench.result import Result
-from bench.runner import run
+from bench.runner import build, build_task, run
+from bench.tasks.base import Task
 
 
 def compose_config(*overrides: str, model: str | dict[str, Any] | None = None) -> DictConfig:
@@ -30,3 +31,9 @@ def run_model(
     """Run ``model`` into ``out_dir``; ``preset`` names it (default: the preset or class name)."""
     name = preset or (model if isinstance(model, str) else model["_target_"].rsplit(".", 1)[-1])
     return run(compose_config(*overrides, model=model), name, list(overrides), out_dir)
+
+
+def shipped_task(dataset: str, task: str) -> Task:
+    """``task`` of the shipped ``dataset``, as the runner builds it (``.inputs()``: its items)."""
+    cfg = compose_config(f"dataset={dataset}")
+    return build_task(task, build(cfg.dataset, dataset), "test", cfg)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 import transformers
-from bench_config import run_model
+from bench_config import run_model, shipped_task
 from tokenizers import ByteLevelBPETokenizer, Tokenizer, processors
 from transformers import (
     BertConfig,
@@ -38,6 +38,7 @@ from transformers import (
 from bench.adapters.huggingface import HFTextClassification, HFTokenClassification
 from bench.data.schema import ENTITY_LABELS
 from bench.predictions import PredictionFailure, TextItem
+from bench.runner import predict
 
 MAX_POSITIONS = 64  # the models' token limit, so that short texts already need windows
 CONLL = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"]
@@ -310,6 +311,33 @@ def test_long_documents_in_a_batch_match_one_by_one(ner_dir):
     ).predict_ner(documents)
     assert batched == single
     assert batched[2] == [] and batched[3] == []
+
+
+def _in_dataset_order(predict_batch, items, size=32):
+    """What the runner did before per-adapter batching: 32 items a call, in dataset order."""
+    return [p for k in range(0, len(items), size) for p in predict_batch(items[k : k + size])]
+
+
+def test_length_sorted_batches_give_the_same_predictions_in_input_order(ner):
+    """WNUT-17 tweets of every length, some with entities the tiny model knows (checked
+    as the seed article's task, whose labels are the model's)."""
+    task = shipped_task("seed_article", "ner")
+    items = [
+        TextItem(item.id, " ".join([SENTENCE] * (k % 4) + [item.text]))
+        for k, item in enumerate(shipped_task("wnut17", "ner").inputs()[:120])
+    ]
+    predictions, stats = predict(task, ner, items, None, None)
+    assert stats["batching"] == {"size": 16, "sort_by_length": True, "inside": {}}
+    assert predictions == _in_dataset_order(ner.predict_ner, items)
+    assert sum(map(len, predictions)) > 100
+
+
+def test_length_sorted_toxicity_scores_are_identical(tox_dir):
+    adapter = HFTextClassification(str(tox_dir), batch_size=16)
+    task = shipped_task("madlibs", "toxicity")
+    items = task.inputs()[:300]
+    predictions, _ = predict(task, adapter, items, None, None)
+    assert predictions == _in_dataset_order(adapter.predict_toxicity, items)
 
 
 def test_conll_labels_without_a_map_are_a_clear_error(ner_dir):

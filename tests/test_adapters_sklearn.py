@@ -10,7 +10,7 @@ import joblib
 import numpy as np
 import pytest
 import skops.io as sio
-from bench_config import compose_config, run_model
+from bench_config import compose_config, run_model, shipped_task
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -19,6 +19,7 @@ from sklearn.svm import LinearSVC
 
 from bench.adapters.sklearn import ProfanityCheckAdapter, SklearnPipelineAdapter
 from bench.predictions import TextItem
+from bench.runner import predict
 
 PROFANE = "You are a fucking idiot and a piece of shit."
 NEUTRAL = "The city council meets on Monday to discuss the budget."
@@ -95,6 +96,17 @@ def test_profanity_check_preset_runs_through_the_runner(tmp_path):
     assert tasks["toxicity"]["status"] == "ok"
     assert tasks["ner"]["status"] == "unsupported"
     assert tasks["toxicity"]["metrics"]["roc_auc"]["value"] is not None
+
+
+def test_profanity_check_large_batches_give_the_same_scores():
+    task = shipped_task("madlibs", "toxicity")
+    items = task.inputs()[:10_000]
+    adapter = ProfanityCheckAdapter()
+    large, stats = predict(task, adapter, items, None, None)
+    assert stats["batching"] == {"size": 4096, "sort_by_length": False, "inside": {}}
+    small, stats = predict(task, adapter, items, 32, None)  # the user's override
+    assert stats["batching"]["size"] == 32
+    assert large == small
 
 
 # --- any scikit-learn pipeline -----------------------------------------------------------

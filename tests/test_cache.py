@@ -43,7 +43,8 @@ def test_a_rerun_calls_the_model_for_nothing_and_scores_the_same(tmp_path):
     assert first["predictions"]["hits"] == 0 and len(_asked(log)) == N_ITEMS
     second = _run(tmp_path, "b", log=str(log))
     assert second["predictions"] == {"path": first["predictions"]["path"], "hits": N_ITEMS,
-                                     "predicted": 0}  # fmt: skip
+                                     "predicted": 0, "batching": {"size": 10,
+                                     "sort_by_length": False, "inside": {}}}  # fmt: skip
     assert len(_asked(log)) == N_ITEMS
     assert first["metrics"] == second["metrics"]
 

@@ -143,6 +143,25 @@ def test_unknown_preset_exits_two(tmp_path):
     assert "Could not find 'model/nonexistent'" in done.stderr
 
 
+def test_a_run_with_nothing_to_score_exits_two_saying_what_each_side_supports(tmp_path):
+    """Issue 16: a model that predicts none of the dataset's tasks is refused, no result."""
+    pytest.importorskip("spacy")
+    done = bench(tmp_path, "+model=spacy_sm", "dataset=hatecheck")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "bench: ConfigError: nothing to score: model spacy_sm predicts ner, "
+        "dataset hatecheck has gold for toxicity (task=all)"
+    ]
+    assert no_run_folder(tmp_path)
+    # the dataset alone settles it: refused before the model is built
+    done = bench(tmp_path, "+model=rules", "dataset=hatecheck", "task=ner")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "bench: ConfigError: nothing to score: dataset hatecheck has gold for toxicity (task=ner)"
+    ]
+    assert no_run_folder(tmp_path)
+
+
 def test_missing_mandatory_parameter_exits_two_in_one_line(tmp_path):
     done = bench(tmp_path, "+model=predictions", "hydra.run.dir=out")
     assert done.returncode == 2

@@ -51,7 +51,7 @@ def test_a_preset_whose_extra_is_missing_names_the_install_command(
 
 
 def test_plots_without_matplotlib_name_the_report_extra(monkeypatch):
-    from bench.report.plots import PlotError, _figure
+    from bench.report.render.plots import PlotError, _figure
 
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(PlotError) as caught:

@@ -21,7 +21,9 @@ from test_adapters_openai import KEY, MODEL, FakeServer, Reply, Seen, ok
 
 from bench.report.check import check
 from bench.report.compare import CompareError, Run, compare_task
-from bench.report.leaderboard import build_leaderboard, csv_table, to_markdown_text
+from bench.report.leaderboard import build_leaderboard
+from bench.report.render.csv_table import csv_table
+from bench.report.render.markdown import to_markdown_text
 from bench.report.tables import main_table
 from bench.runner import build
 

@@ -8,9 +8,9 @@ edge to ``X`` and, when ``X.y`` is a module, to ``X.y``; a package's ``__init__`
 a submodule's import runs implicitly is not an edge (Python tolerates it).
 Dynamic imports (``importlib.import_module``) are not seen.
 
-A cycle among ``module`` edges fails the tests; so does a cycle through edges of any
-kind unless it is listed in ``KNOWN_CYCLES``, which only shrinks: a cycle broken must be
-removed from it. ``python tests/test_imports.py`` prints the cycles of each kind of edge.
+A cycle fails the tests, whatever the kind of its edges (a function-level import that
+closes a cycle hides it, it does not break it). ``python tests/test_imports.py`` prints
+the cycles of each kind of edge.
 """
 
 from __future__ import annotations
@@ -21,10 +21,6 @@ from pathlib import Path
 
 KINDS = ("module", "type_checking", "function")
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "bench"  # the source, not an install
-
-# Cycles through function-level or TYPE_CHECKING imports (each as its set of modules),
-# to be broken (issue 11); this set only shrinks.
-KNOWN_CYCLES = {frozenset({"bench.report.leaderboard", "bench.report.plots"})}
 
 Graph = dict[str, set[str]]
 
@@ -153,13 +149,9 @@ def test_no_cycle_among_module_level_imports():
     assert not cycles(graph), f"import cycles: {describe(graph, cycles(graph))}"
 
 
-def test_every_import_cycle_is_a_known_one_until_it_is_broken():
+def test_no_cycle_through_any_import():
     graph = merged(import_graph(PACKAGE_DIR))
-    found = cycles(graph)
-    new = found - KNOWN_CYCLES
-    assert not new, f"new import cycles: {describe(graph, new)}"
-    broken = KNOWN_CYCLES - found
-    assert not broken, f"broken, remove them from KNOWN_CYCLES: {[sorted(c) for c in broken]}"
+    assert not cycles(graph), f"import cycles: {describe(graph, cycles(graph))}"
 
 
 def test_the_graph_sees_the_package():

@@ -151,3 +151,26 @@ def test_the_readme_adding_a_model_steps_work_with_the_installed_command(install
     [line] = done.stderr.strip().splitlines()
     assert "No module named 'mypkg'" in line and "PYTHONPATH=. bench" in line
     assert not (tmp_path / "refused" / "result.json").exists()
+
+
+def test_the_installed_report_pages_come_from_the_shipped_templates(installed, tmp_path):
+    """The HTML templates are package data of the wheel: the installed ``bench-report``
+    writes both pages from a folder of the user's."""
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        shipped = {n for n in wheel.namelist() if n.startswith("bench/report/templates/")}
+    for name in ("page.html.j2", "leaderboard.html.j2", "errors.html.j2", "sort.js"):
+        assert f"bench/report/templates/{name}" in shipped
+    env = installed.env()
+
+    def run(*args: str) -> None:
+        done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    run("bench", "+model=oracle", "bootstrap.resamples=20", "hydra.run.dir=run")
+    run("bench-report", "leaderboard", "run", "--out", "board", "--no-plots", "--resamples", "20")
+    run("bench-report", "errors", "run", "--out", "errors.html")
+    for page in (tmp_path / "board" / "index.html", tmp_path / "errors.html"):
+        text = page.read_text(encoding="utf-8")
+        assert text.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in text
+        assert 'table class="sortable"' in text and "sortTable" in text

@@ -13,6 +13,7 @@ import termios
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_cli import BENCH, bench, env
 
@@ -83,7 +84,9 @@ def test_the_interval_stage_counts_intervals_on_a_terminal(monkeypatch, wanted):
     progress.configure(wanted)
     with progress.stage("ner: intervals", "interval"):
         time.sleep(0.15)  # tqdm redraws at most every 0.1 s
-        Bootstrap(resamples=20).prf([[1, 1, 1], [0, 1, 0], [1, 1, 2]], "strict_")
+        draws = Bootstrap(resamples=20).draws()
+        draws.add_prf(np.array([[1, 1, 1], [0, 1, 0], [1, 1, 2]]), ["p", "r", "f1"])
+        draws.intervals()
     assert ("ner: intervals: 3interval" in screen.getvalue()) is wanted
 
 

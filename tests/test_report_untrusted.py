@@ -60,6 +60,7 @@ def _commands(good: Path, crafted: Path, out: Path) -> dict[str, list[object]]:
                   "--markdown", out / "report.md"],
         "check-baseline": ["check", good, "--baseline", crafted, "--resamples", 20,
                            "--markdown", out / "report.md"],
+        "merge": ["merge", crafted, "--out", out],
     }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ a made-up stand-in value). Adapters know nothing of metrics or gold labels.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from bench.predictions import (
@@ -23,6 +24,26 @@ from bench.predictions import (
 TASKS: tuple[str, ...] = ("ner", "attribution", "toxicity")
 
 
+@dataclass(frozen=True)
+class Batching:
+    """How the runner hands a task's items to an adapter: ``size`` items per predict call
+    and, with ``sort_by_length``, shortest texts first (predictions are returned in input
+    order whatever the order asked). ``inside``: what the adapter does within a call
+    (e.g. spaCy's ``n_process``), recorded with the rest in result.json."""
+
+    size: int = 32
+    sort_by_length: bool = False
+    inside: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# A vectorised model (one matrix operation per call) gains from large calls; this bounds
+# the memory of one call and keeps the progress bar and the cache moving.
+LARGE_BATCH = 4096
+
+
 class Adapter:
     """Base class: subclass it, set ``tasks`` and implement the predict methods."""
 
@@ -30,6 +51,8 @@ class Adapter:
     # Predictions go through the on-disk cache (bench.cache); off for adapters that
     # are cheaper to rerun than to cache (baselines) or read files themselves.
     cacheable: ClassVar[bool] = True
+    # What batching() returns unless overridden: vectorised adapters set Batching(LARGE_BATCH).
+    preferred_batching: ClassVar[Batching] = Batching()
 
     def predict_ner(
         self, documents: list[TextItem]
@@ -45,6 +68,11 @@ class Adapter:
         self, items: list[TextItem]
     ) -> Sequence[ToxicityPrediction | PredictionFailure]:
         raise NotImplementedError(f"{type(self).__name__} does not predict toxicity")
+
+    def batching(self, task: str) -> Batching:
+        """The adapter's preferred batching for ``task`` (the run option ``batch_size``
+        overrides its size); by default :attr:`preferred_batching`."""
+        return self.preferred_batching
 
     def served_model(self, task: str, item_id: str) -> dict[str, str] | None:
         """What the server reported about the model that answered ``item_id`` (model id,

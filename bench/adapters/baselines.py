@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cached_property
 from typing import Any, ClassVar
 
-from bench.adapters.base import TASKS, Adapter
+from bench.adapters.base import LARGE_BATCH, TASKS, Adapter, Batching
 from bench.data.dataset import Dataset
 from bench.predictions import (
     AttributionPrediction,
@@ -24,23 +25,33 @@ class OracleAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
+    preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
+        return [list(self._entities.get(d.id, ())) for d in documents]
+
+    def predict_attribution(self, documents: list[TextItem]) -> list[list[AttributionPrediction]]:
+        return [list(self._attributions.get(d.id, ())) for d in documents]
+
+    # The gold by item, indexed once (per batch it would make a run quadratic in the data).
+    @cached_property
+    def _entities(self) -> dict[str, list[EntityPrediction]]:
         by_item: dict[str, list[EntityPrediction]] = defaultdict(list)
         for item_id, start, end, label in self.dataset.view("ner").spans:
             by_item[item_id].append(EntityPrediction(start, end, label))
-        return [by_item[d.id] for d in documents]
+        return by_item
 
-    def predict_attribution(self, documents: list[TextItem]) -> list[list[AttributionPrediction]]:
+    @cached_property
+    def _attributions(self) -> dict[str, list[AttributionPrediction]]:
         by_item: dict[str, list[AttributionPrediction]] = defaultdict(list)
         for r in self.dataset.view("attribution").records:
             by_item[r.item_id].append(
                 AttributionPrediction(r.content, r.speaker, r.cue, r.source, r.type)
             )
-        return [by_item[d.id] for d in documents]
+        return by_item
 
     def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
         toxic = self.dataset.view("toxicity").toxic
@@ -55,6 +66,7 @@ class EmptyAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
+    preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
 
     def __init__(self, score: float = 0.0) -> None:
         self.score = score

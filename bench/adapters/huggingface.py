@@ -56,7 +56,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bench.adapters.base import Adapter
+from bench.adapters.base import Adapter, Batching
 from bench.adapters.labels import LabelMap
 from bench.data.schema import TOXICITY_ATTRIBUTES
 from bench.extras import require
@@ -243,6 +243,11 @@ class _HFAdapter(Adapter):
             "transformers_version": transformers_version,
             "torch_version": torch_version,
         }
+
+    def batching(self, task: str) -> Batching:
+        """One forward pass a call, of texts of similar length: each batch is padded to
+        its longest text, so dataset order would pad short texts far beyond their length."""
+        return Batching(self.batch_size, sort_by_length=True)
 
     def _labels(self) -> list[str]:
         id2label = self.pipe.model.config.id2label

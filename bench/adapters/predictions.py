@@ -7,6 +7,9 @@ Formats (nothing in a file is ever executed; only JSON and text are parsed):
   ``{"id", "entities": [{"start", "end", "label"}]}``,
   ``{"id", "attributions": [{"content": [[s, e], ...], "speaker", "cue", "source", "type"}]}``,
   ``{"id", "score", "attributes": {...}}``. Offsets index the item's text.
+  A record ``{"id", "failure": {"reason", "message", "prompt", "raw"}}`` is an item the
+  model failed (a :class:`~bench.predictions.PredictionFailure`, as a shard writes it:
+  ``prompt`` and ``raw`` may be null).
 - ``conll``: ``path`` is a CoNLL file (token … predicted tag; e.g. a shared-task
   system output) aligned sentence by sentence and token by token with the
   dataset's items, whose text is their tokens joined by spaces. With
@@ -33,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bench.adapters.base import TASKS, Adapter
+from bench.adapters.base import LARGE_BATCH, TASKS, Adapter, Batching
 from bench.data.conll import ConllError, ConllSentence, read_conll, sentence_number, token_offsets
 from bench.predictions import (
     AttributionPrediction,
@@ -99,12 +102,24 @@ def _attributions(rows: list[Any], where: str) -> list[AttributionPrediction]:
     return [_attribution(row, f"{where}[{i}]") for i, row in enumerate(rows)]
 
 
+def _failure(record: Any, where: str) -> PredictionFailure:
+    if not isinstance(record, dict) or set(record) - {"reason", "message", "prompt", "raw"}:
+        raise PredictionsFileError(f"{where}: expected {{reason, message, prompt, raw}}")
+    for key in ("reason", "message", "prompt", "raw"):
+        value = record.get(key)
+        if not isinstance(value, str) and not (value is None and key in ("prompt", "raw")):
+            raise PredictionsFileError(f"{where}.{key}: expected a string")
+    return PredictionFailure(record["reason"], record["message"], record.get("prompt"),
+                             record.get("raw"))  # fmt: skip
+
+
 # task -> (field holding the list of predictions, or None for one record; parser)
 _PARSERS: dict[str, tuple[str | None, Callable[[Any, str], Any]]] = {
     "ner": ("entities", _entities),
     "attribution": ("attributions", _attributions),
     "toxicity": (None, _toxicity),
 }
+RECORD_FIELDS = {task: field for task, (field, _) in _PARSERS.items()}
 
 
 class PredictionsAdapter(Adapter):
@@ -112,6 +127,7 @@ class PredictionsAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset()
     cacheable: ClassVar[bool] = False
+    preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
 
     def __init__(self, path: str, format: str = "jsonl", align: str = "strict") -> None:
         self.path = Path(path)
@@ -171,7 +187,9 @@ class PredictionsAdapter(Adapter):
             if record["id"] in out:
                 raise PredictionsFileError(f"{where}: id: duplicate id {record['id']!r}")
             sources[record["id"]] = where
-            if field is None:
+            if "failure" in record:
+                out[record["id"]] = _failure(record["failure"], f"{where}: failure")
+            elif field is None:
                 out[record["id"]] = parse(record, where)
             elif not isinstance(record.get(field), list):
                 raise PredictionsFileError(f"{where}: {field}: expected a list")

@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench.adapters.base import Adapter
+from bench.adapters.base import LARGE_BATCH, Adapter, Batching
 from bench.extras import missing_extra, require
 from bench.predictions import TextItem, ToxicityPrediction
 
@@ -76,6 +76,7 @@ class _ProbaToxicityAdapter(Adapter):
     """Scores = ``estimator.predict_proba(texts)[:, column of positive_class]``."""
 
     tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
+    preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)  # one predict_proba a call
 
     def _setup(self, estimator: Any, positive_class: Any, name: str) -> None:
         if not callable(getattr(estimator, "predict_proba", None)):

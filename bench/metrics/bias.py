@@ -35,18 +35,26 @@ means on bootstrap resamples, vectorised (see :mod:`bench.metrics.bootstrap`).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from bench.metrics.analytic import (
+    AnalyticCI,
+    auc_tables,
+    class_counts,
+    normal_ci,
+    score_groups,
+)
+from bench.metrics.binary import Labels, Scores, check_binary_scores
 from bench.metrics.bootstrap import (
     BATCH_ELEMENTS,
     IndexStatistic,
     auc_from_twice_u,
     resample_weights,
 )
-from bench.metrics.ranking import Labels, Scores, check_binary_scores
+from bench.metrics.ranking import roc_auc
 from bench.metrics.values import MetricValue, undefined
 
 POWER = -5.0
@@ -59,12 +67,10 @@ _SUB_NEG = "non-toxic item in the subgroup"
 
 
 def _auc(y: np.ndarray, s: np.ndarray, mask: np.ndarray, missing: str) -> MetricValue:
-    from sklearn.metrics import roc_auc_score
-
     y_m = y[mask]
     if y_m.size == 0 or y_m.min() == y_m.max():
         return undefined(missing)
-    return MetricValue(float(roc_auc_score(y_m, s[mask])))
+    return roc_auc(y_m, s[mask])
 
 
 def _membership(y: np.ndarray, in_subgroup: Sequence[bool] | np.ndarray) -> np.ndarray:
@@ -226,7 +232,9 @@ class BiasReport:
     means: dict[str, PowerMean]
     final_score: MetricValue
     p: float = POWER
-    weights: tuple[float, ...] = field(default=WEIGHTS)  # four, checked by the scorer
+    weights: tuple[float, float, float, float] = field(default=WEIGHTS)
+    # analytic intervals of BIAS_SUMMARIES (jigsaw_bias_arrays with alpha); not in to_json
+    intervals: dict[str, AnalyticCI] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -245,7 +253,7 @@ def _check_bias_input(
     identities: Sequence[Collection[str]],
     subgroups: Sequence[str] | None,
     weights: Sequence[float],
-) -> tuple[np.ndarray, np.ndarray, list[frozenset[str]], list[str]]:
+) -> tuple[np.ndarray, np.ndarray, Sequence[Collection[str]], list[str]]:
     """Checked ``(labels, scores, identity set per item, subgroup names)``.
 
     The subgroups default to every identity that occurs, sorted.
@@ -257,11 +265,22 @@ def _check_bias_input(
         raise ValueError("each item's identities must be a collection of names, not a string")
     if len(weights) != 4:
         raise ValueError(f"weights must have four entries, got {len(weights)}")
-    item_sets = [frozenset(ids) for ids in identities]
-    names = sorted(set().union(*item_sets)) if subgroups is None else list(subgroups)
+    names = sorted(set().union(*identities)) if subgroups is None else list(subgroups)
     if len(set(names)) != len(names):
         raise ValueError("subgroups must be distinct")
-    return y, s, item_sets, names
+    return y, s, identities, names
+
+
+def identity_membership(item_sets: Sequence[Collection[str]], names: Sequence[str]) -> np.ndarray:
+    """Boolean (n_items, K) array: item i mentions identity ``names[k]``; one pass over
+    the (item, identity) pairs."""
+    column = {name: k for k, name in enumerate(names)}
+    pairs = [(i, column[n]) for i, ids in enumerate(item_sets) for n in ids if n in column]
+    member = np.zeros((len(item_sets), len(names)), dtype=bool)
+    if pairs:
+        rows, cols = np.array(pairs, dtype=np.int64).T
+        member[rows, cols] = True
+    return member
 
 
 def jigsaw_bias_score(
@@ -271,6 +290,7 @@ def jigsaw_bias_score(
     subgroups: Sequence[str] | None = None,
     p: float = POWER,
     weights: tuple[float, float, float, float] = WEIGHTS,
+    alpha: float | None = None,
 ) -> BiasReport:
     """The Jigsaw Unintended Bias evaluation of toxicity ``scores``.
 
@@ -279,22 +299,92 @@ def jigsaw_bias_score(
     listed identity that no item mentions is reported with undefined AUCs.
 
     final = w₀·AUC_overall + w₁·M_p(subgroup AUCs) + w₂·M_p(BPSN AUCs)
-    + w₃·M_p(BNSP AUCs), undefined if any of its four terms is.
+    + w₃·M_p(BNSP AUCs), undefined if any of its four terms is. With ``alpha``,
+    also the analytic intervals of :func:`jigsaw_bias_arrays`.
     """
-    from bench.metrics.ranking import roc_auc
-
     y, s, item_sets, names = _check_bias_input(labels, scores, identities, subgroups, weights)
-    overall = roc_auc(y, s)
+    member = identity_membership(item_sets, names)
+    return jigsaw_bias_arrays(y, s, member, names, p, weights, alpha)
+
+
+_NEEDED = (
+    [(True, 1, _SUB_POS), (True, 0, _SUB_NEG)],
+    [(True, 0, _SUB_NEG), (False, 1, "toxic item in the background")],
+    [(True, 1, _SUB_POS), (False, 0, "non-toxic item in the background")],
+)
+
+
+def jigsaw_bias_arrays(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    membership: np.ndarray,
+    names: Sequence[str],
+    p: float = POWER,
+    weights: tuple[float, float, float, float] = WEIGHTS,
+    alpha: float | None = None,
+) -> BiasReport:
+    """:func:`jigsaw_bias_score` from checked arrays: ``membership`` is a boolean
+    (n_items, K) array, column k the items mentioning ``names[k]``.
+
+    Every AUC comes from counts per score group after one shared sort
+    (:func:`bench.metrics.analytic.auc_tables`, ties ½, equal to scikit-learn's
+    ``roc_auc_score`` to rounding): with P, N the toxic and non-toxic counts of all
+    items and P_k, N_k of subgroup k, the subgroup AUC uses (P_k, N_k), BPSN
+    (P − P_k, N_k) and BNSP (P_k, N − N_k), so subgroup k costs O(n_k + G), not O(n).
+
+    With ``alpha``, ``intervals`` holds delta-method intervals of the final score and
+    the power means: each summary θ = f(A_1 … A_J) of the AUCs is linearised,
+    θ − E θ ≈ Σ_i IF_i with IF_i = Σ_j ∂f/∂A_j · IF_ij, IF_ij the DeLong influence of
+    item i on AUC j (:meth:`~bench.metrics.analytic.AucTables.influence`) and
+    ∂M_p/∂A_k = (1/N) A_k^(p−1) M_p^(1−p); se² = Σ_i IF_i², which keeps the
+    correlation of AUCs that share items (for one AUC it is DeLong's variance with
+    1/m² for 1/(m(m − 1))). An AUC of 0 leaves its mean without a standard error.
+    """
+    group, n_groups = score_groups(scores)
+    positive, negative = class_counts(labels, group, n_groups)
+    overall_tables = auc_tables(positive, negative)
+    overall = (undefined("needs both toxic and non-toxic items") if overall_tables is None
+               else MetricValue(overall_tables.auc))  # fmt: skip
+    # Rows: final score, then Σ_k A_k^(p−1)·IF_k per kind (the rest of ∂M_p/∂A_k below).
+    influence = np.zeros((4, labels.size)) if alpha is not None else None
+    # BPSN's toxic and BNSP's non-toxic items are the background: their influence is
+    # summed per score group over every subgroup, then the subgroup's own items removed.
+    background = np.zeros((2, n_groups))
+    member_rows, member_cols = np.nonzero(membership.T)
+    bounds = np.searchsorted(member_rows, np.arange(len(names) + 1))
     per_subgroup: dict[str, SubgroupBias] = {}
-    for name in names:
-        member = np.fromiter((name in ids for ids in item_sets), dtype=bool, count=y.size)
-        per_subgroup[name] = SubgroupBias(
-            n_items=int(member.sum()),
-            n_toxic=int(y[member].sum()),
-            subgroup_auc=subgroup_auc(y, s, member),
-            bpsn_auc=bpsn_auc(y, s, member),
-            bnsp_auc=bnsp_auc(y, s, member),
-        )
+    aucs = np.full((3, len(names)), np.nan)
+    for k, name in enumerate(names):
+        items = member_cols[bounds[k] : bounds[k + 1]]
+        toxic = labels[items] == 1
+        g_pos, g_neg = group[items[toxic]], group[items[~toxic]]
+        pos_k = np.bincount(g_pos, minlength=n_groups)
+        neg_k = np.bincount(g_neg, minlength=n_groups)
+        counts = ((pos_k, neg_k), (positive - pos_k, neg_k), (pos_k, negative - neg_k))
+        values = []
+        for j, (pos_j, neg_j) in enumerate(counts):
+            tables = auc_tables(pos_j, neg_j)
+            if tables is None:
+                values.append(undefined(_missing(labels, membership[:, k], _NEEDED[j])))
+                continue
+            aucs[j, k] = tables.auc
+            values.append(MetricValue(tables.auc))
+            if influence is None:
+                continue
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                d10, d01 = (tables.auc ** (p - 1) * d for d in tables.influence())
+            row = influence[j + 1]
+            if j == 1:  # toxic: the background's; non-toxic: the subgroup's
+                background[0] += d10
+                row[items[toxic]] -= d10[g_pos]
+            else:
+                row[items[toxic]] += d10[g_pos]
+            if j == 2:  # non-toxic: the background's
+                background[1] += d01
+                row[items[~toxic]] -= d01[g_neg]
+            else:
+                row[items[~toxic]] += d01[g_neg]
+        per_subgroup[name] = SubgroupBias(int(items.size), int(toxic.sum()), *values)
     means = {
         metric: subgroup_power_mean(
             {name: getattr(sub, metric) for name, sub in per_subgroup.items()}, p
@@ -308,7 +398,29 @@ def jigsaw_bias_score(
         final = undefined("undefined " + ", ".join(missing))
     else:
         final = MetricValue(float(sum(w * v for w, v in zip(weights, defined, strict=True))))
-    return BiasReport(overall, per_subgroup, means, final, p, tuple(weights))
+    report = BiasReport(overall, per_subgroup, means, final, p, (*weights,))
+    if influence is None or alpha is None:
+        return report
+    toxic = labels == 1
+    influence[2, toxic] += background[0][group[toxic]]
+    influence[3, ~toxic] += background[1][group[~toxic]]
+    mean_values = power_means(aucs, p)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        influence[1:] *= (mean_values ** (1 - p) / (~np.isnan(aucs)).sum(axis=1))[:, None]
+    if overall_tables is not None:
+        d10, d01 = overall_tables.influence()
+        influence[0, toxic] += weights[0] * d10[group[toxic]]
+        influence[0, ~toxic] += weights[0] * d01[group[~toxic]]
+    influence[0] += np.asarray(weights[1:]) @ influence[1:]
+    se = np.sqrt((influence**2).sum(axis=1))
+    summaries = [final.value, *(means[m].value.value for m in BIAS_AUCS)]
+    intervals = {
+        name: normal_ci(
+            np.nan if v is None else v, se[i], int(labels.size), alpha, method="delta (delong)"
+        )
+        for i, (name, v) in enumerate(zip(BIAS_SUMMARIES, summaries, strict=True))
+    }
+    return replace(report, intervals=intervals)
 
 
 # ------------------------------------------------------------------ bootstrap statistic
@@ -335,23 +447,18 @@ class _Cells:
     n_scores: int
 
     @classmethod
-    def build(
-        cls, y: np.ndarray, s: np.ndarray, item_sets: list[frozenset[str]], names: list[str]
-    ) -> _Cells:
+    def build(cls, y: np.ndarray, s: np.ndarray, membership: np.ndarray) -> _Cells:
         distinct, score_group = np.unique(s, return_inverse=True)
         n_scores = max(distinct.size, 1)
-        segment_of = {name: k for k, name in enumerate(names, start=1)}
-        members = [
-            (i, segment_of[n]) for i, ids in enumerate(item_sets) for n in ids if n in segment_of
-        ]
-        item = np.array([*range(y.size), *(i for i, _ in members)], dtype=np.int64)
-        segment = np.array([0] * y.size + [k for _, k in members], dtype=np.int64)
+        member_item, member_column = np.nonzero(membership)
+        item = np.concatenate([np.arange(y.size), member_item]).astype(np.int64)
+        segment = np.concatenate([np.zeros(y.size, np.int64), member_column + 1])
         cell_ids, cell = np.unique(segment * n_scores + score_group[item], return_inverse=True)
         n_cells, cell_segment = cell_ids.size, cell_ids // n_scores
         key = y[item] * n_cells + cell
         order = np.argsort(key, kind="stable")
         key_used, key_start = np.unique(key[order], return_index=True)
-        seg_start = np.searchsorted(cell_segment, np.arange(len(names) + 1))
+        seg_start = np.searchsorted(cell_segment, np.arange(membership.shape[1] + 1))
         return cls(
             pair_item=item[order],
             key_start=key_start,
@@ -448,7 +555,7 @@ def jigsaw_bias_statistic(
     and cell counts, so memory stays bounded however many distinct scores occur.
     """
     y, s, item_sets, names = _check_bias_input(labels, scores, identities, subgroups, weights)
-    cells = _Cells.build(y, s, item_sets, names)
+    cells = _Cells.build(y, s, identity_membership(item_sets, names))
     rows_per_chunk = max(1, BATCH_ELEMENTS // cells.width)
 
     def summaries(indices: np.ndarray) -> np.ndarray:

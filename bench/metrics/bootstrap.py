@@ -28,13 +28,13 @@ References: Efron & Tibshirani, *An Introduction to the Bootstrap* (1993), ch. 1
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from bench.metrics.ranking import calibration_bin_of, check_binary_scores
+from bench.metrics.binary import calibration_bin_of, check_binary_scores
 
 IndexStatistic = Callable[[np.ndarray], np.ndarray]
 """statistic(indices: int array (B, n)) -> float array (B,) (NaN where undefined)."""
@@ -161,22 +161,28 @@ def resample_weights(indices: np.ndarray, n_units: int) -> np.ndarray:
 
 
 def _collect(
-    statistic: IndexStatistic,
+    statistics: Sequence[IndexStatistic],
     n_units: int,
     n_resamples: int,
     seed: int,
     batch_size: int | None,
-) -> np.ndarray:
-    """statistic over every resample: float array (n_resamples, ...)."""
-    parts = []
-    for indices in resample_indices(n_units, n_resamples, seed, batch_size):
-        out = np.asarray(statistic(indices), dtype=float)
-        if out.shape[:1] != (indices.shape[0],):
-            raise ValueError(
-                f"statistic returned shape {out.shape} for {indices.shape[0]} resamples"
-            )
-        parts.append(out)
-    return np.concatenate(parts)
+) -> list[np.ndarray]:
+    """Each statistic over every resample: float arrays (n_resamples, ...), all from one
+    draw of the resample indices."""
+    global _last_weights
+    parts: list[list[np.ndarray]] = [[] for _ in statistics]
+    try:
+        for indices in resample_indices(n_units, n_resamples, seed, batch_size):
+            for statistic, own in zip(statistics, parts, strict=True):
+                out = np.asarray(statistic(indices), dtype=float)
+                if out.shape[:1] != (indices.shape[0],):
+                    raise ValueError(
+                        f"statistic returned shape {out.shape} for {indices.shape[0]} resamples"
+                    )
+                own.append(out)
+    finally:
+        _last_weights = None
+    return [np.concatenate(own) for own in parts]
 
 
 def _full_sample(statistic: IndexStatistic, n_units: int) -> np.ndarray:
@@ -215,6 +221,82 @@ def _percentile_ci(
     return BootstrapCI(float(value), float(low), float(high), se, **common)
 
 
+class SharedResamples:
+    """Intervals of many statistics from one draw of resamples per number of units.
+
+    :meth:`add` registers a statistic (one column per name) on ``n_units`` units;
+    :meth:`intervals` draws the resample indices of each distinct ``n_units`` once and
+    evaluates every statistic registered for it on each batch. Each interval equals that
+    of a separate :func:`bootstrap_ci` (:func:`bootstrap_cis`) call with the same seed —
+    the same indices — at the cost of one draw (a task's metric families share it).
+    """
+
+    def __init__(
+        self,
+        n_resamples: int = 1000,
+        seed: int = 0,
+        alpha: float = 0.05,
+        *,
+        unit: str = "item",
+        batch_size: int | None = None,
+        on_done: Callable[[int], None] | None = None,
+    ) -> None:
+        """``on_done(k)`` is called as each ``k`` intervals are ready (a progress bar)."""
+        _check_counts(1, n_resamples, alpha)
+        self.n_resamples, self.seed, self.alpha = n_resamples, seed, alpha
+        self.unit, self.batch_size, self.on_done = unit, batch_size, on_done
+        self._added: list[tuple[IndexStatistic, tuple[Hashable, ...], int]] = []
+        self._put: dict[Hashable, Any] = {}
+
+    def add(self, statistic: IndexStatistic, names: Sequence[Hashable], n_units: int) -> None:
+        """``statistic`` returns shape (B, len(names)): column j is ``names[j]``."""
+        _check_counts(n_units, self.n_resamples, self.alpha)
+        self._added.append((statistic, tuple(names), n_units))
+
+    def add_one(self, statistic: IndexStatistic, name: Hashable, n_units: int) -> None:
+        """A statistic returning one value per resample, shape (B,)."""
+
+        def column(indices: np.ndarray) -> np.ndarray:
+            out = np.asarray(statistic(indices), dtype=float)
+            if out.ndim != 1:
+                raise ValueError("statistic must return one value per resample")
+            return out[:, None]
+
+        self.add(column, (name,), n_units)
+
+    def add_prf(self, contributions: np.ndarray, names: Sequence[Hashable]) -> None:
+        """Micro precision, recall and F1 (``names``, in that order) from per-unit
+        ``(tp, n_pred, n_gold)`` rows (:func:`prf_statistic`)."""
+        c = _check_prf_contributions(contributions)
+        self.add(prf_statistic(c), names, c.shape[0])
+
+    def put(self, intervals: Mapping[Any, Any]) -> None:
+        """Intervals computed without resampling (the formulas of
+        :mod:`bench.metrics.analytic`), returned by :meth:`intervals` with the drawn ones."""
+        self._put.update(intervals)
+
+    def intervals(self) -> dict[Any, Any]:  # keyed by the callers' names
+        """The interval of every name put or added, drawing each resample batch once per
+        ``n_units``."""
+        out: dict[Hashable, Any] = dict(self._put)
+        for n_units in dict.fromkeys(n for _, _, n in self._added):
+            added = [(stat, names) for stat, names, n in self._added if n == n_units]
+            values = [_full_sample(stat, n_units) for stat, _ in added]
+            samples = _collect([stat for stat, _ in added], n_units, self.n_resamples,
+                               self.seed, self.batch_size)  # fmt: skip
+            for (_, names), value, drawn in zip(added, values, samples, strict=True):
+                if drawn.ndim != 2 or drawn.shape[1] != len(names):
+                    raise ValueError(f"statistic must return {len(names)} values per resample")
+                for j, name in enumerate(names):
+                    out[name] = _percentile_ci(
+                        value[j], drawn[:, j], n_units=n_units, alpha=self.alpha,
+                        seed=self.seed, unit=self.unit,
+                    )  # fmt: skip
+                if self.on_done is not None:
+                    self.on_done(len(names))
+        return out
+
+
 def bootstrap_ci(
     statistic: IndexStatistic,
     n_units: int,
@@ -233,12 +315,9 @@ def bootstrap_ci(
     the empirical quantile of the kept θ* (``numpy.quantile``, linear
     interpolation), and ``standard_error`` their standard deviation (ddof = 1).
     """
-    _check_counts(n_units, n_resamples, alpha)
-    value = _full_sample(statistic, n_units)
-    samples = _collect(statistic, n_units, n_resamples, seed, batch_size)
-    if samples.ndim != 1:
-        raise ValueError("statistic must return one value per resample")
-    return _percentile_ci(value, samples, n_units=n_units, alpha=alpha, seed=seed, unit=unit)
+    shared = SharedResamples(n_resamples, seed, alpha, unit=unit, batch_size=batch_size)
+    shared.add_one(statistic, "value", n_units)
+    return shared.intervals()["value"]
 
 
 def bootstrap_cis(
@@ -259,17 +338,9 @@ def bootstrap_cis(
     ``n_dropped``). Equal to k separate :func:`bootstrap_ci` calls with the same
     seed, at the cost of one.
     """
-    _check_counts(n_units, n_resamples, alpha)
-    value = _full_sample(statistic, n_units)
-    samples = _collect(statistic, n_units, n_resamples, seed, batch_size)
-    if samples.ndim != 2 or samples.shape[1] != len(names):
-        raise ValueError(f"statistic must return {len(names)} values per resample")
-    return {
-        name: _percentile_ci(
-            value[j], samples[:, j], n_units=n_units, alpha=alpha, seed=seed, unit=unit
-        )
-        for j, name in enumerate(names)
-    }
+    shared = SharedResamples(n_resamples, seed, alpha, unit=unit, batch_size=batch_size)
+    shared.add(statistic, names, n_units)
+    return {str(name): ci for name, ci in shared.intervals().items()}
 
 
 # ----------------------------------------------------------------- statistic builders
@@ -295,10 +366,23 @@ def resample_sums(contributions: np.ndarray, indices: np.ndarray) -> np.ndarray:
     :func:`resample_weights` — one matrix product for all resamples. Integer
     contributions sum exactly (float64 holds integers up to 2⁵³).
     """
+    global _last_weights
     c = np.asarray(contributions, dtype=float)
     if c.ndim != 2:
         raise ValueError(f"contributions must be 2-D (units × columns), got shape {c.shape}")
-    return resample_weights(indices, c.shape[0]).astype(float) @ c
+    last = _last_weights
+    if last is not None and last[0] is indices and last[1] == c.shape[0]:
+        weights = last[2]
+    else:
+        weights = resample_weights(indices, c.shape[0]).astype(float)
+        _last_weights = (indices, c.shape[0], weights)
+    return weights @ c
+
+
+# The draw counts (as floats) of the index batch summed over last: the statistics that
+# SharedResamples evaluates on one batch share them rather than count it again each;
+# dropped once the batches are done (_collect).
+_last_weights: tuple[np.ndarray, int, np.ndarray] | None = None
 
 
 def resample_group_sums(
@@ -537,7 +621,7 @@ def ece_statistic(
 ) -> IndexStatistic:
     """Expected calibration error per resample over ``n_bins`` equal-width bins.
 
-    With the bins of :func:`bench.metrics.ranking.calibration_bin_of` and the
+    With the bins of :func:`bench.metrics.binary.calibration_bin_of` and the
     drawn sums Y_b = Σ_{i ∈ b} w_i y_i, S_b = Σ_{i ∈ b} w_i s_i,
 
         ECE = Σ_b |Y_b − S_b| / n,
@@ -709,7 +793,7 @@ def paired_bootstrap(
         return statistic(indices) - statistic(indices + n_units)
 
     observed = float(_full_sample(delta, n_units))
-    deltas = _collect(delta, n_units, n_resamples, seed, batch_size)
+    [deltas] = _collect([delta], n_units, n_resamples, seed, batch_size)
     return _paired_test(
         observed, deltas, bootstrap=True, n_units=n_units, alpha=alpha, seed=seed, unit=unit
     )

@@ -11,82 +11,55 @@ a caller's bug, not a property of the data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from bench.metrics.binary import Labels, Scores, calibration_bin_of, check_binary_scores
+from bench.metrics.bootstrap import average_precision_statistic, roc_auc_statistic
 from bench.metrics.values import MetricValue, undefined
-
-# Binary labels (0/1) and scores, as lists or arrays.
-Labels = Sequence[int] | np.ndarray
-Scores = Sequence[float] | np.ndarray
-
-
-def check_binary_scores(
-    labels: Labels,
-    scores: Scores,
-    *,
-    probabilities: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate and convert ``labels``/``scores`` to ``int64``/``float64`` 1-D arrays.
-
-    Raises :class:`ValueError` unless both are one-dimensional and of equal
-    length, every label is 0 or 1, and every score is finite (and, with
-    ``probabilities=True``, within [0, 1]).
-    """
-    y = np.asarray(labels)
-    s = np.asarray(scores, dtype=float)
-    if y.ndim != 1 or s.ndim != 1:
-        raise ValueError(f"labels and scores must be 1-D, got shapes {y.shape} and {s.shape}")
-    if y.shape != s.shape:
-        raise ValueError(f"{y.size} labels but {s.size} scores")
-    if y.size and not np.isin(y, (0, 1)).all():
-        raise ValueError(f"labels must be 0 or 1, got {sorted(set(y.tolist()))[:5]}")
-    if not np.isfinite(s).all():
-        raise ValueError("scores must be finite")
-    if probabilities and s.size and (s.min() < 0.0 or s.max() > 1.0):
-        raise ValueError(f"scores must be probabilities in [0, 1], got [{s.min()}, {s.max()}]")
-    return y.astype(np.int64), s
 
 
 def _both_classes(labels: np.ndarray) -> bool:
     return labels.size > 0 and 0 < labels.sum() < labels.size
 
 
+def _on_all_items(statistic: Any, n: int) -> float:
+    """A vectorised statistic of :mod:`bench.metrics.bootstrap` on the items themselves:
+    the value its interval is centred on (and no scikit-learn import, ~1 s)."""
+    return float(statistic(np.arange(n, dtype=np.int64)[None, :])[0])
+
+
 def roc_auc(labels: Labels, scores: Scores) -> MetricValue:
-    """Area under the ROC curve (scikit-learn); undefined unless both classes occur.
+    """Area under the ROC curve; undefined unless both classes occur.
 
     AUC = P(s⁺ > s⁻) + ½ P(s⁺ = s⁻) for a random toxic item s⁺ and non-toxic s⁻
-    (the Mann–Whitney U statistic divided by n⁺·n⁻).
+    (the Mann–Whitney U statistic divided by n⁺·n⁻: scikit-learn's ``roc_auc_score``
+    to ~1e-15, :func:`bench.metrics.bootstrap.roc_auc_statistic`).
     """
-    from sklearn.metrics import roc_auc_score
-
     y, s = check_binary_scores(labels, scores)
     if not _both_classes(y):
         return undefined("needs both toxic and non-toxic items")
-    return MetricValue(float(roc_auc_score(y, s)))
+    return MetricValue(_on_all_items(roc_auc_statistic(y, s), y.size))
 
 
 def average_precision(labels: Labels, scores: Scores) -> MetricValue:
-    """Average precision AP = Σ_n (R_n − R_{n−1}) P_n (scikit-learn); needs a positive item."""
-    from sklearn.metrics import average_precision_score
-
+    """Average precision AP = Σ_n (R_n − R_{n−1}) P_n (scikit-learn's, to ~1e-15:
+    :func:`bench.metrics.bootstrap.average_precision_statistic`); needs a positive item."""
     y, s = check_binary_scores(labels, scores)
     if y.sum() == 0:
         return undefined("needs at least one toxic item")
-    return MetricValue(float(average_precision_score(y, s)))
+    return MetricValue(_on_all_items(average_precision_statistic(y, s), y.size))
 
 
 def f1_at_threshold(labels: Labels, scores: Scores, threshold: float) -> MetricValue:
     """F1 of the positive class with prediction ``score >= threshold``; 0 when nothing matches."""
-    from sklearn.metrics import f1_score
-
     y, s = check_binary_scores(labels, scores)
     if y.size == 0:
         return undefined("no items")
-    predicted = (s >= threshold).astype(int)
-    return MetricValue(float(f1_score(y, predicted, zero_division=0.0)))
+    predicted = s >= threshold
+    tp, total = int((predicted & (y == 1)).sum()), int(predicted.sum() + y.sum())
+    return MetricValue(2 * tp / total if total else 0.0)  # 2PR / (P + R), one rounding
 
 
 class BestThreshold(NamedTuple):
@@ -110,51 +83,30 @@ def f1_best_threshold(labels: Labels, scores: Scores) -> BestThreshold:
     This is an optimistic, in-sample figure: the threshold is tuned on the
     items it is scored on.
     """
-    from sklearn.metrics import precision_recall_curve
-
     y, s = check_binary_scores(labels, scores)
     if y.size == 0:
         return BestThreshold(undefined("no items"), None)
     n_pos = int(y.sum())
     if n_pos == 0:
         return BestThreshold(undefined("needs at least one toxic item"), None)
-    _, recall, thresholds = precision_recall_curve(y, s)
-    # The curve's last point (recall 0, no threshold) is dropped; counts are
-    # recovered exactly so that tied F1 values compare equal as floats.
-    tp = np.rint(recall[:-1] * n_pos)
-    n_pred = s.size - np.searchsorted(np.sort(s), thresholds, side="left")
+    thresholds, group = np.unique(s, return_inverse=True)  # ascending
+    # items with score >= each threshold: counts summed from the top score down
+    tp = np.bincount(group, weights=y, minlength=thresholds.size)[::-1].cumsum()[::-1]
+    n_pred = np.bincount(group, minlength=thresholds.size)[::-1].cumsum()[::-1]
     f1 = 2.0 * tp / (n_pred + n_pos)
     best = int(np.flatnonzero(f1 == f1.max())[-1])
     return BestThreshold(MetricValue(float(f1[best])), float(thresholds[best]))
 
 
 def brier_score(labels: Labels, scores: Scores) -> MetricValue:
-    """Brier score BS = (1/n) Σ_i (s_i − y_i)², lower is better (scikit-learn).
+    """Brier score BS = (1/n) Σ_i (s_i − y_i)², lower is better.
 
     ``scores`` must be probabilities in [0, 1]. Defined for a single class too.
     """
-    from sklearn.metrics import brier_score_loss
-
     y, s = check_binary_scores(labels, scores, probabilities=True)
     if y.size == 0:
         return undefined("no items")
-    return MetricValue(float(brier_score_loss(y, s, labels=[0, 1])))
-
-
-def calibration_bin_of(scores: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-width bins of [0, 1]: ``(edges, bin_of)``, the bin index of each score.
-
-    Exactly the bins of scikit-learn's ``calibration_curve(strategy="uniform")``
-    (which the calibration plot draws): edges ``np.linspace(0, 1, M + 1)``, and
-    a score on an inner edge belongs to the bin below it — bin 0 is [0, 1/M],
-    bin k ≥ 1 is (k/M, (k+1)/M]. So with M = 10 a score of exactly 0.3 falls in
-    the third bin (0.2, 0.3], 0.0 in the first and 1.0 in the last.
-    ``scores`` must already be checked probabilities (:func:`check_binary_scores`).
-    """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    return edges, np.searchsorted(edges[1:-1], scores)  # side="left": as calibration_curve
+    return MetricValue(float(np.mean((s - y) ** 2)))
 
 
 def calibration_bins(

@@ -493,15 +493,19 @@ def span_macro_f1_statistic(per_label_rows: np.ndarray) -> IndexStatistic:
     rows = np.asarray(per_label_rows, dtype=float)
     if rows.ndim != 2 or rows.shape[1] % 3:
         raise ValueError(f"per-label rows must have shape (n_units, 3·n_labels), got {rows.shape}")
-    n_labels = rows.shape[1] // 3
 
     def statistic(indices: np.ndarray) -> np.ndarray:
-        sums = resample_sums(rows, indices).reshape(len(indices), n_labels, 3)
-        _, _, f1 = precision_recall_f1_arrays(sums[..., 0], sums[..., 1], sums[..., 2])
-        n_present = ((sums[..., 1] + sums[..., 2]) > 0).sum(axis=1)
-        return np.where(n_present > 0, f1.sum(axis=1) / np.maximum(n_present, 1), 0.0)
+        return macro_f1_of_sums(resample_sums(rows, indices))
 
     return statistic
+
+
+def macro_f1_of_sums(sums: np.ndarray) -> np.ndarray:
+    """Macro F1 of :func:`span_macro_f1_statistic` from summed per-label rows (B, 3·|L|)."""
+    per_label = sums.reshape(len(sums), -1, 3)
+    _, _, f1 = precision_recall_f1_arrays(per_label[..., 0], per_label[..., 1], per_label[..., 2])
+    n_present = ((per_label[..., 1] + per_label[..., 2]) > 0).sum(axis=1)
+    return np.where(n_present > 0, f1.sum(axis=1) / np.maximum(n_present, 1), 0.0)
 
 
 # ------------------------------------------------------------------------------ internals

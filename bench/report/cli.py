@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "leaderboard": ("bench.report.leaderboard_cli", "rank runs scored on the same gold"),
     "errors": ("bench.report.errors_cli", "error-analysis HTML page of one run"),
     "check": ("bench.report.check_cli", "regression check of a run against a baseline (CI)"),
+    "merge": ("bench.report.merge_cli", "score the shards of one run together"),
 }
 
 

@@ -237,8 +237,9 @@ class Run:
     result: dict[str, Any]
 
     @classmethod
-    def load(cls, where: str | Path) -> Run:
-        """The run in directory ``where``, or whose ``result.json`` ``where`` is."""
+    def load(cls, where: str | Path, shard: bool = False) -> Run:
+        """The run in directory ``where``, or whose ``result.json`` ``where`` is; a shard
+        (bench.shard: nothing scored) only with ``shard`` (bench-report merge)."""
         where = Path(where)
         path = where if where.suffix == ".json" and not where.is_dir() else where / "result.json"
         directory = path.parent
@@ -253,6 +254,11 @@ class Run:
             raise CompareError(f"{path}:{err.lineno}: (json): {err.msg}") from None
         except RecursionError:
             raise CompareError(f"{path}: (json): nested too deeply") from None
+        if result.get("shard") is not None and not shard:
+            raise CompareError(
+                f"{path}: shard: a shard of a run, not scored: merge the shards first "
+                "(bench-report merge SWEEP --out RUN)"
+            )
         return cls(directory, result)
 
     @property

@@ -24,6 +24,9 @@ an :class:`ErrorsError`), and uses it only if its sha256 equals the run's
 ``load_dataset=False``, the page falls back to what the samples hold: the spans and
 their text, listed in order, without the surrounding text (and toxicity items
 without their text); a note on the page says so.
+
+This module classes the errors and builds the page's data; ``templates/errors.html.j2``
+lays it out, escaping every string (:mod:`bench.report.html`).
 """
 
 from __future__ import annotations
@@ -33,36 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.report import html as page_html
 from bench.report.compare import PRIMARY_METRIC, CompareError, Run
 from bench.report.files import write_text_atomic
 from bench.report.gold import GoldError, rebuild_gold
+from bench.report.html import Table, Td, num_cell, render
+from bench.report.tables import MISSING
 
-esc = page_html.esc
-MISSING_TEXT = page_html.MISSING
 NER_CLASSES = ("correct", "wrong-type", "missed", "spurious")
 ATTRIBUTION_CLASSES = ("missed", "spurious", "wrong-speaker", "correct")
-
-EXTRA_CSS = """
-.legend span, mark { border-radius: 3px; padding: 0 .15em; }
-.doc { white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.9;
-  border: 1px solid var(--line); padding: .6rem .8rem; margin: 0; font-size: .93rem; }
-.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
-.pair h4 { margin: .2rem 0; font-size: .95rem; }
-mark { color: inherit; }
-mark .tag { font-size: .68em; font-weight: 700; margin-left: .2em; vertical-align: .15em;
-  font-family: ui-monospace, monospace; }
-.correct { background: #c8ecd0; }
-.wrong-type { background: #e2d4f5; outline: 1px solid #8250df; }
-.missed { background: #ffd0cc; outline: 1px dashed #cf222e; }
-.spurious { background: #ffe3b0; outline: 1px dotted #bc4c00; }
-.wrong-speaker { background: #e2d4f5; }
-tr.missed td:first-child, tr.spurious td:first-child, tr.wrong-speaker td:first-child,
-tr.correct td:first-child { font-weight: 600; }
-.spans { margin: 0; padding-left: 1.2rem; font-size: .9rem; }
-.note { background: #fff8c5; border: 1px solid #d4a72c; padding: .5rem .8rem; }
-td.quote { max-width: 32rem; }
-"""
 
 
 class ErrorsError(ValueError):
@@ -148,41 +129,56 @@ def judge_ner(gold: Sequence[list[Any]], pred: Sequence[list[Any]]) -> tuple[lis
     return judged_gold, judged_pred
 
 
-def _mark(j: Judged, text: str, side: str) -> str:
+def mark_title(j: Judged, side: str) -> str:
+    """The tooltip of a marked span."""
     if j.cls == "wrong-type":
-        title = f"{side} {j.label}; the other side says {j.other} (wrong type)"
-    else:
-        title = f"{j.label}: {j.cls.replace('-', ' ')}"
-    return (
-        f'<mark class="{j.cls}" data-label="{esc(j.label)}" title="{esc(title)}">'
-        f'{esc(text)}<span class="tag">{esc(j.label)}</span></mark>'
-    )
+        return f"{side} {j.label}; the other side says {j.other} (wrong type)"
+    return f"{j.label}: {j.cls.replace('-', ' ')}"
 
 
-def highlight(text: str, spans: Sequence[Judged], side: str) -> tuple[str, list[Judged]]:
-    """The text with non-overlapping spans marked; overlapping spans are returned apart."""
-    out, pos, skipped = [], 0, []
+Segment = tuple[str, Judged | None]  # a piece of the text, and the span it is if marked
+
+
+def highlight(text: str, spans: Sequence[Judged]) -> tuple[list[Segment], list[Judged]]:
+    """The text cut into plain and marked pieces (non-overlapping spans); overlapping
+    spans are returned apart."""
+    out: list[Segment] = []
+    pos, skipped = 0, []
     for j in sorted(spans, key=lambda j: (j.start, -j.end, j.label)):
         if j.start < pos or j.end > len(text) or j.start >= j.end:
             skipped.append(j)
             continue
-        out.append(esc(text[pos : j.start]))
-        out.append(_mark(j, text[j.start : j.end], side))
+        out += [(text[pos : j.start], None), (text[j.start : j.end], j)]
         pos = j.end
-    out.append(esc(text[pos:]))
-    return "".join(out), skipped
+    out.append((text[pos:], None))
+    return out, skipped
 
 
-def _span_list(spans: Sequence[Judged], side: str) -> str:
-    if not spans:
-        return '<p class="meta">(none)</p>'
-    items = "".join(
-        f"<li><code>[{j.start}, {j.end})</code> {_mark(j, j.text, side)}</li>" for j in spans
-    )
-    return f'<ul class="spans">{items}</ul>'
+@dataclass
+class NerSide:
+    """One side (gold or predicted) of an item: the marked text, or the spans alone."""
+
+    name: str
+    spans: list[Judged]  # without the text: every span; with it: those not marked inline
+    segments: list[Segment] | None = None
 
 
-def _ner_section(run: Run, texts: Texts, limit: int) -> str:
+@dataclass
+class NerItem:
+    id: str
+    n_errors: int
+    sides: list[NerSide]
+
+
+@dataclass
+class NerSection:
+    totals: dict[str, int]  # spans per class of NER_CLASSES
+    n_with_errors: int
+    n_rows: int
+    items: list[NerItem]  # the items shown, most errors first
+
+
+def _ner_section(run: Run, texts: Texts, limit: int) -> NerSection:
     rows = run.samples("ner")
     judged = []
     totals = dict.fromkeys(NER_CLASSES, 0)
@@ -194,35 +190,18 @@ def _ner_section(run: Run, texts: Texts, limit: int) -> str:
         judged.append((n_errors, row["id"], g, p))
     judged.sort(key=lambda x: (-x[0], x[1]))
     with_errors = [x for x in judged if x[0] > 0]
-    shown = (with_errors or judged)[:limit]
-    parts = [
-        '<p class="legend">'
-        + " ".join(
-            f'<span class="{c}">{c.replace("-", " ")}: {totals[c]}</span>' for c in NER_CLASSES
-        )
-        + ' <span class="meta">(gold entities by class; spurious: predictions with no gold '
-        "span)</span></p>",
-        f'<p class="meta">{len(with_errors)} of {len(rows)} items have errors; showing '
-        f"{len(shown)}, most errors first.</p>",
-    ]
-    for n_errors, item_id, g, p in shown:
+    items = []
+    for n_errors, item_id, g, p in (with_errors or judged)[:limit]:
         text = texts.get("ner", item_id)
-        parts.append(f'<section class="item" data-item="{esc(item_id)}">')
-        parts.append(f'<h3>{esc(item_id)} <span class="meta">({n_errors} errors)</span></h3>')
-        parts.append('<div class="pair">')
+        sides = []
         for side, spans in (("gold", g), ("predicted", p)):
-            parts.append(f'<div class="{side}"><h4>{side.capitalize()}</h4>')
             if text is None:
-                parts.append(_span_list(spans, side))
+                sides.append(NerSide(side, spans))
             else:
-                marked, skipped = highlight(text, spans, side)
-                parts.append(f'<p class="doc">{marked}</p>')
-                if skipped:
-                    parts.append('<p class="meta">Overlapping spans not shown inline:</p>')
-                    parts.append(_span_list(skipped, side))
-            parts.append("</div>")
-        parts.append("</div></section>")
-    return "\n".join(parts)
+                segments, skipped = highlight(text, spans)
+                sides.append(NerSide(side, skipped, segments))
+        items.append(NerItem(item_id, n_errors, sides))
+    return NerSection(totals, len(with_errors), len(rows), items)
 
 
 # ----------------------------------------------------------------------------- attribution
@@ -243,11 +222,19 @@ def attribution_class(row: dict[str, Any]) -> str:
 def _types(gold: dict[str, Any] | None, pred: dict[str, Any] | None) -> str:
     """``direct``, or ``direct → mixed`` when the prediction's type differs from the gold's
     (samples written before types were recorded show a dash)."""
-    types = [side.get("type") or MISSING_TEXT for side in (gold, pred) if side]
+    types = [side.get("type") or MISSING for side in (gold, pred) if side]
     return types[0] if len(set(types)) == 1 else " → ".join(types)
 
 
-def _attribution_section(run: Run, limit: int) -> str:
+@dataclass
+class AttributionSection:
+    totals: dict[str, int]  # rows per class of ATTRIBUTION_CLASSES
+    n_rows: int
+    limit: int | None  # the rows shown, when fewer than all
+    table: Table
+
+
+def _attribution_section(run: Run, limit: int) -> AttributionSection:
     rows = run.samples("attribution")
     order = {c: i for i, c in enumerate(ATTRIBUTION_CLASSES)}
 
@@ -270,113 +257,105 @@ def _attribution_section(run: Run, limit: int) -> str:
         ("Predicted speaker", "ascending"),
         ("Type", "ascending"),
     ]
-    body = []
+    table = Table(headers, id="attribution")
     for cls, r in classed[:limit]:
         gold, pred = r.get("gold"), r.get("pred")
         content = "" if cls in ("missed", "spurious") or r.get("content_exact") else " (inexact)"
-        speaker = MISSING_TEXT
+        speaker = MISSING
         if pred:
             raw = pred.get("speaker_text")
-            speaker = f"{pred.get('speaker') or MISSING_TEXT}" + (
+            speaker = f"{pred.get('speaker') or MISSING}" + (
                 f" ← “{raw}”" if raw and raw != pred.get("speaker") else ""
             )
-        body.append(
+        table.rows.append(
             [
-                f'<td class="{cls}" data-sort="{order[cls]}">{esc(cls.replace("-", " "))}'
-                f"{esc(content)}</td>",
-                page_html.text_cell(r["id"]),
-                f'<td class="quote">{esc(gold["text"]) if gold else MISSING_TEXT}</td>',
-                page_html.text_cell(gold["speaker"] if gold else MISSING_TEXT),
-                f'<td class="quote">{esc(pred["text"]) if pred else MISSING_TEXT}</td>',
-                page_html.text_cell(speaker),
-                page_html.text_cell(_types(gold, pred)),
+                Td(cls.replace("-", " ") + content, cls, order[cls]),
+                Td(r["id"]),
+                Td(gold["text"] if gold else MISSING, "quote"),
+                Td(gold["speaker"] if gold else MISSING),
+                Td(pred["text"] if pred else MISSING, "quote"),
+                Td(speaker),
+                Td(_types(gold, pred)),
             ]
         )
-    legend = " ".join(
-        f'<span class="{c}">{c.replace("-", " ")}: {totals[c]}</span>' for c in ATTRIBUTION_CLASSES
-    )
-    more = f" Showing the first {limit}." if len(classed) > limit else ""
-    return (
-        f'<p class="legend">{legend}</p>\n'
-        f'<p class="meta">{len(rows)} rows: every gold quote and every unmatched prediction.'
-        f"{more}</p>\n" + page_html.sortable_table(headers, body, "attribution")
-    )
+    return AttributionSection(totals, len(rows), limit if len(classed) > limit else None, table)
 
 
 # ----------------------------------------------------------------------------- toxicity
 
 
-def _toxicity_section(run: Run, texts: Texts, limit: int) -> str:
+@dataclass
+class ToxicityLevel:
+    level: str
+    n_items: int
+    limit: int | None  # the rows shown, when fewer than the items
+    table: Table
+
+
+@dataclass
+class ToxicitySection:
+    threshold: float
+    levels: list[ToxicityLevel]
+
+
+def _toxicity_section(run: Run, texts: Texts, limit: int) -> ToxicitySection:
     rows = run.samples("toxicity")
     record = run.result["tasks"]["toxicity"]
-    threshold = record.get("breakdown", {}).get("threshold", 0.5)
-    levels = list(dict.fromkeys(r["level"] for r in rows))
-    parts = [f'<p class="meta">Sorted by error |score − gold|; toxic at score ≥ {threshold}.</p>']
-    for level in levels:
+    headers = [
+        ("Item", "ascending"),
+        ("Text", "ascending"),
+        ("Gold", "descending"),
+        ("Score", "descending"),
+        ("Error", "descending"),
+        ("Correct", "ascending"),
+    ]
+    levels = []
+    for level in dict.fromkeys(r["level"] for r in rows):
         items = sorted(
             (r for r in rows if r["level"] == level),
             key=lambda r: (-abs(r["score"] - r["gold"]), r["id"]),
         )
-        headers = [
-            ("Item", "ascending"),
-            ("Text", "ascending"),
-            ("Gold", "descending"),
-            ("Score", "descending"),
-            ("Error", "descending"),
-            ("Correct", "ascending"),
-        ]
-        body = []
+        table = Table(headers, id=f"toxicity-{level}")
         for r in items[:limit]:
             text = texts.get("toxicity", r["id"])
             if text is None:
-                text_cell = f'<td class="missing">{MISSING_TEXT}</td>'
+                text_td = Td(MISSING, "missing")
             else:
-                short = text if len(text) <= 600 else text[:599] + "…"
-                text_cell = f'<td class="quote">{esc(short)}</td>'
-            body.append(
+                text_td = Td(text if len(text) <= 600 else text[:599] + "…", "quote")
+            table.rows.append(
                 [
-                    page_html.text_cell(r["id"]),
-                    text_cell,
-                    page_html.num_cell(r["gold"], 0),
-                    page_html.num_cell(r["score"], 3),
-                    page_html.num_cell(abs(r["score"] - r["gold"]), 3),
-                    page_html.text_cell(
+                    Td(r["id"]),
+                    text_td,
+                    num_cell(r["gold"], 0),
+                    num_cell(r["score"], 3),
+                    num_cell(abs(r["score"] - r["gold"]), 3),
+                    Td(
                         "yes" if r.get("correct") else "no",
                         css="correct" if r.get("correct") else "missed",
                     ),
                 ]
             )
-        more = f", showing the {limit} largest errors" if len(items) > limit else ""
-        parts.append(
-            f'<h3>Level: {esc(level)} <span class="meta">({len(items)} items{more})</span></h3>'
-        )
-        parts.append(page_html.sortable_table(headers, body, f"toxicity-{level}"))
-    return "\n".join(parts)
+        shown = limit if len(items) > limit else None
+        levels.append(ToxicityLevel(level, len(items), shown, table))
+    return ToxicitySection(record.get("breakdown", {}).get("threshold", 0.5), levels)
 
 
 # ----------------------------------------------------------------------------- page
 
 
-def _summary(run: Run) -> str:
+def _summary(run: Run) -> Table:
     headers = [
         ("Task", "ascending"),
         ("Metric", "ascending"),
         ("Value [95% CI]", "descending"),
         ("Status", "ascending"),
     ]
-    body = []
+    table = Table(headers, id="summary")
     for task, record in run.result["tasks"].items():
         status = record.get("status", "?")
         if status != "ok":
             why = record.get("reason") or record.get("error") or ""
-            body.append(
-                [
-                    page_html.text_cell(task),
-                    page_html.text_cell(MISSING_TEXT),
-                    page_html.num_cell(None),
-                    page_html.text_cell(f"{status}: {why}"),
-                ]
-            )
+            table.rows.append([Td(task), Td(MISSING), num_cell(None), Td(f"{status}: {why}")])
             continue
         names = list(record.get("main_metrics", []))
         if PRIMARY_METRIC.get(task) and PRIMARY_METRIC[task] not in names:
@@ -384,56 +363,49 @@ def _summary(run: Run) -> str:
         for name in names:
             metric = record["metrics"].get(name, {})
             ci = metric.get("ci95") or {}
-            extra = (
-                f' <span class="ci">[{page_html.fmt(ci["low"])}, {page_html.fmt(ci["high"])}]'
-                "</span>"
-                if ci.get("low") is not None
-                else ""
-            )
-            body.append(
+            bounds = (ci["low"], ci.get("high")) if ci.get("low") is not None else None
+            table.rows.append(
                 [
-                    page_html.text_cell(task),
-                    page_html.text_cell(name),
-                    page_html.num_cell(metric.get("value"), 3, extra),
-                    page_html.text_cell("ok"),
+                    Td(task),
+                    Td(name),
+                    num_cell(metric.get("value"), 3, bounds),
+                    Td("ok"),
                 ]
             )
-    return page_html.sortable_table(headers, body, "summary")
+    return table
 
 
 def errors_page(run: Run, load_dataset: bool = True, limit: int = 200) -> str:
     """The whole page as a string (deterministic for a given run and dataset)."""
     result = run.result
-    model, dataset = result["model"], result.get("dataset", {})
-    prov = result.get("provenance", {})
     texts = load_texts(run, load_dataset)
-    title = f"Errors: {run.name} on {dataset.get('name', '?')}"
-    parts = [
-        f"<h1>{esc(title)}</h1>",
-        f'<p class="meta">Model <code>{esc(run.name)}</code> (preset '
-        f"<code>{esc(model['preset'])}</code>, <code>{esc(model.get('target') or '')}</code>, "
-        f"fingerprint <code>{esc(str(model.get('fingerprint', ''))[:12])}</code>); dataset "
-        f"<code>{esc(dataset.get('name'))}</code> {esc(dataset.get('version'))}, sha256 "
-        f"<code>{esc(dataset.get('sha256'))}</code>; bench {esc(prov.get('bench_version'))}, "
-        f"run started {esc(prov.get('started_at'))}.</p>",
-    ]
-    if texts.note:
-        parts.append(f'<p class="note">{esc(texts.note)}</p>')
-    parts += ["<h2>Scores</h2>", _summary(run)]
     sections = (
         ("ner", "Named entities", lambda: _ner_section(run, texts, limit)),
         ("attribution", "Attribution", lambda: _attribution_section(run, limit)),
         ("toxicity", "Toxicity", lambda: _toxicity_section(run, texts, limit)),
     )
-    for task, heading, render in sections:
+    shown = []
+    for task, heading, build in sections:
         if result["tasks"].get(task, {}).get("status") != "ok":
             continue
         try:
-            body = render()
+            shown.append((task, heading, build()))
         except CompareError as err:
             raise ErrorsError(str(err)) from None
-        parts += [f'<h2 id="{task}">{esc(heading)}</h2>', body]
-    return page_html.page(title, "\n".join(parts), EXTRA_CSS)
+    return render(
+        "errors.html.j2",
+        title=f"Errors: {run.name} on {result.get('dataset', {}).get('name', '?')}",
+        name=run.name,
+        model=result["model"],
+        dataset=result.get("dataset", {}),
+        provenance=result.get("provenance", {}),
+        note=texts.note,
+        summary=_summary(run),
+        sections=shown,
+        ner_classes=NER_CLASSES,
+        attribution_classes=ATTRIBUTION_CLASSES,
+        mark_title=mark_title,
+    )
 
 
 def write_errors_page(

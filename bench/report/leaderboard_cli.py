@@ -1,8 +1,9 @@
 """``bench-report leaderboard RUN_DIR_OR_GLOB… --out DIR``: rank runs scored on the same gold.
 
 Writes ``leaderboard.md``, ``.csv``, ``.json``, ``.tex`` (booktabs), ``index.html``
-(self-contained), ``model-index/<model>.yaml`` (Hugging Face model-card metadata) and
-the PNG plots into DIR. The ranking rule is documented in :mod:`bench.report.leaderboard`.
+(self-contained), ``model-index/<model>.yaml`` (Hugging Face model-card metadata, for
+each run with a published result) and the PNG plots into DIR (each format a module of
+:mod:`bench.report.render`). The ranking rule is documented in :mod:`bench.report.leaderboard`.
 Exit codes: 0 written; 2 unusable input (no runs, different gold, missing files,
 matplotlib missing without ``--no-plots``), nothing written.
 """
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from bench.report import options
 from bench.report.compare import CompareError
-from bench.report.leaderboard import LeaderboardError, build_leaderboard, write_leaderboard
+from bench.report.leaderboard import LeaderboardError, build_leaderboard
+from bench.report.render.outputs import write_leaderboard
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         board = build_leaderboard(args.runs, args.resamples, args.seed, args.alpha)
         if not args.no_plots:
-            from bench.report.plots import PlotError, _figure
+            from bench.report.render.plots import PlotError, _figure
 
             try:
                 _figure(1, 1)

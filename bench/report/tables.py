@@ -7,6 +7,13 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+MISSING = "\u2014"  # em dash: a value that failed, is unsupported or is undefined
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A number with ``digits`` decimals, or "—"."""
+    return MISSING if value is None else f"{value:.{digits}f}"
+
 
 def format_value(value: Any) -> str:
     if value is None:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.data.schema import ATTRIBUTION_TYPES
+from bench.metrics.analytic import delta_method_sums
 from bench.metrics.attribution import (
     DEFAULT_MIN_OVERLAP,
     AttributionRecord,
@@ -131,11 +132,15 @@ class AttributionTask(Task):
             gold, pred, matches, unit, items, self.min_overlap, clusters=clusters
         )
 
-        def statistic(indices: np.ndarray) -> np.ndarray:
-            values = attribution_metrics(resample_sums(counts, indices))
+        def of_sums(sums: np.ndarray) -> np.ndarray:
+            values = attribution_metrics(sums)
             return np.stack([values[name] for name in names], axis=1)
 
-        return self.bootstrap.statistics(statistic, names, len(counts))
+        if self.bootstrap.analytic(len(counts)):
+            return delta_method_sums(counts, of_sums, names, self.bootstrap.alpha, unit=unit)
+        draws = self.bootstrap.draws()
+        draws.add(lambda indices: of_sums(resample_sums(counts, indices)), names, len(counts))
+        return draws.intervals()
 
 
 def _samples(

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import bench.progress as progress
 from bench.adapters.base import Adapter
 from bench.metrics.clusters import Clusters
 from bench.metrics.values import MetricValue
 from bench.predictions import PredictionFailure, TextItem
+
+if TYPE_CHECKING:
+    from bench.metrics.bootstrap import SharedResamples
 
 
 class PredictionError(ValueError):
@@ -22,47 +23,46 @@ class PredictionError(ValueError):
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """How confidence intervals are drawn: seeded percentile bootstrap over ``unit``s."""
+    """How confidence intervals are drawn: seeded percentile bootstrap over ``unit``s, or
+    the analytic formulas of :mod:`bench.metrics.analytic` (``method``, :meth:`analytic`)."""
 
     resamples: int = 1000
     seed: int = 0
     alpha: float = 0.05
     unit: str = "item"
+    method: str = "auto"  # auto | bootstrap | analytic
+    analytic_above: int = 100_000  # auto: analytic intervals above this many units
 
-    def prf(
-        self, contributions: np.ndarray | Sequence[Sequence[float]], prefix: str
-    ) -> dict[str, Any]:
-        """Intervals of ``<prefix>precision/recall/f1`` from per-unit (tp, n_pred, n_gold);
-        tp may be fractional (partial credit)."""
-        from bench.metrics.bootstrap import prf_bootstrap
-
-        if len(contributions) == 0:
-            return {}
-        intervals = prf_bootstrap(
-            np.asarray(contributions, dtype=float), self.resamples, self.seed, self.alpha,
-            unit=self.unit,
-        )  # fmt: skip
-        progress.advance(len(intervals))
-        return {f"{prefix}{name}": ci for name, ci in intervals.items()}
-
-    def statistic(self, statistic: Any, n_units: int) -> Any:
-        from bench.metrics.bootstrap import bootstrap_ci
-
-        interval = bootstrap_ci(
-            statistic, n_units, self.resamples, self.seed, self.alpha, unit=self.unit
+    def analytic(self, n_units: int) -> bool:
+        """Whether an interval over ``n_units`` units is analytic: always with
+        ``method="analytic"``, above ``analytic_above`` units with ``"auto"``."""
+        return self.method == "analytic" or (
+            self.method == "auto" and n_units > self.analytic_above
         )
-        progress.advance()
-        return interval
 
-    def statistics(self, statistic: Any, names: Sequence[str], n_units: int) -> dict[str, Any]:
-        """Intervals of a statistic with one column per name, from the same resamples."""
-        from bench.metrics.bootstrap import bootstrap_cis
+    def draws(self) -> SharedResamples:
+        """Where a task adds the statistics of all its intervals: each resample batch is
+        drawn once for all of them (:class:`~bench.metrics.bootstrap.SharedResamples`);
+        the analytic intervals are put there too (:meth:`SharedResamples.put`)."""
+        from bench.metrics.bootstrap import SharedResamples
 
-        intervals = bootstrap_cis(
-            statistic, names, n_units, self.resamples, self.seed, self.alpha, unit=self.unit
+        return SharedResamples(
+            self.resamples, self.seed, self.alpha, unit=self.unit, on_done=progress.advance
         )
-        progress.advance(len(intervals))
-        return intervals
+
+    def add_prf(
+        self, draws: SharedResamples, contributions: Any, names: Sequence[Hashable]
+    ) -> None:
+        """Micro precision, recall and F1 (``names``, in that order) from per-unit
+        ``(tp, n_pred, n_gold)`` rows: by formula when :meth:`analytic` over their units
+        (:func:`~bench.metrics.analytic.prf_analytic`), else drawn with the others."""
+        if not self.analytic(len(contributions)):
+            draws.add_prf(contributions, names)
+            return
+        from bench.metrics.analytic import prf_analytic
+
+        intervals = prf_analytic(contributions, self.alpha, unit=self.unit)
+        draws.put(dict(zip(names, intervals.values(), strict=True)))
 
 
 @dataclass

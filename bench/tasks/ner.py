@@ -21,8 +21,10 @@ from collections.abc import Hashable
 from typing import Any, ClassVar
 
 from bench.data.conll import token_offsets
+from bench.metrics.analytic import delta_method_sums
 from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
+    macro_f1_of_sums,
     span_macro_f1_statistic,
     span_scores,
     span_units,
@@ -33,6 +35,8 @@ from bench.metrics.spans import (
 from bench.metrics.values import MetricValue, precision_recall_f1
 from bench.predictions import EntityPrediction, TextItem
 from bench.tasks.base import Task, TaskScore
+
+PRF = ("precision", "recall", "f1")
 
 
 class NerTask(Task):
@@ -90,14 +94,13 @@ class NerTask(Task):
             if segments := clusters.segments.get(item.id):  # the bootstrap clusters
                 row["segments"] = [[s, e, seg] for _, s, e, seg in segments]
             samples.append(row)
-        if self.bootstrap is not None:
+        intervals = self._intervals(gold, pred, gold_sem, pred_sem, item_ids, clusters)
+        if self.bootstrap is not None:  # each label's, out of the metrics' intervals
             for label, scores in per_label.items():
-                rows = strict_units(gold, pred, self.bootstrap.unit, items=item_ids, label=label,
-                                    clusters=clusters)  # fmt: skip
-                scores["ci95"] = {name: ci.to_json()
-                                  for name, ci in self.bootstrap.prf(rows, "").items()}  # fmt: skip
+                scores["ci95"] = {name: intervals.pop((label, name)).to_json()
+                                  for name in PRF if (label, name) in intervals}  # fmt: skip
         return TaskScore(
-            intervals=self._intervals(gold, pred, gold_sem, pred_sem, item_ids, clusters),
+            intervals=intervals,
             metrics={name: MetricValue(value) for name, value in micro.items()},
             counts={"items": len(items), "gold_entities": len(gold), "predicted": len(pred)},
             samples=samples,
@@ -118,8 +121,9 @@ class NerTask(Task):
         pred_sem: set,
         item_ids: list[str],
         clusters: Clusters,
-    ) -> dict[str, Any]:
-        """An interval for every metric, all resampling the same kind of unit.
+    ) -> dict[Any, Any]:
+        """An interval for every metric, all resampling the same kind of unit, and of
+        each label's strict precision, recall and F1 (keyed ``(label, name)``).
 
         ``strict_*`` (CoNLL): a unit is a cluster (a gold segment or sentence:
         :mod:`bench.metrics.clusters`), an item, or an entity — each span of gold ∪ pred,
@@ -129,19 +133,31 @@ class NerTask(Task):
         matching (a matched pair, an SPU or a MIS), or the sum of these per cluster, on
         ``gold_sem`` and ``pred_sem`` (token offsets on a token dataset:
         :func:`~bench.metrics.spans.token_spans`; its items, sentences, have no segments,
-        so each is one cluster whatever the offsets).
+        so each is one cluster whatever the offsets). All are drawn from one set of
+        resamples per number of units.
         """
         if self.bootstrap is None:
             return {}
-        unit = self.bootstrap.unit
+        unit, draws = self.bootstrap.unit, self.bootstrap.draws()
+        for label in sorted({span[3] for span in gold | pred}):  # as strict_scores' labels
+            rows = strict_units(gold, pred, unit, items=item_ids, label=label, clusters=clusters)
+            if len(rows):
+                self.bootstrap.add_prf(draws, rows, [(label, name) for name in PRF])
         strict = strict_units(gold, pred, unit, items=item_ids, clusters=clusters)
-        intervals = self.bootstrap.prf(strict, "strict_")
+        if len(strict):
+            self.bootstrap.add_prf(draws, strict, [f"strict_{name}" for name in PRF])
         units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
         for scheme in ("exact", "partial", "ent_type"):
-            intervals |= self.bootstrap.prf(units.overall[scheme], f"{scheme}_")
+            if len(units.overall[scheme]):
+                self.bootstrap.add_prf(
+                    draws, units.overall[scheme], [f"{scheme}_{name}" for name in PRF]
+                )
         macro = units.per_label["strict"]
-        if len(macro):
-            intervals["strict_macro_f1"] = self.bootstrap.statistic(
-                span_macro_f1_statistic(macro), len(macro)
-            )
-        return intervals
+        if len(macro) and self.bootstrap.analytic(len(macro)):
+            draws.put({"strict_macro_f1": delta_method_sums(
+                macro, lambda sums: macro_f1_of_sums(sums)[:, None], ["f1"],
+                self.bootstrap.alpha, unit=unit,
+            )["f1"]})  # fmt: skip
+        elif len(macro):
+            draws.add_one(span_macro_f1_statistic(macro), "strict_macro_f1", len(macro))
+        return draws.intervals()

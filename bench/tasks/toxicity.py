@@ -8,19 +8,29 @@ attributes, and accuracy per group (e.g. HateCheck functionality).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, ClassVar
 
 import numpy as np
 
 from bench.data.schema import TOXICITY_ATTRIBUTES
 from bench.data.views import ToxicityGold
+from bench.metrics.analytic import (
+    average_precision_ci,
+    delong_roc_auc_ci,
+    ece_ci,
+    macro_mean_ci,
+    mean_ci,
+    prf_analytic,
+)
 from bench.metrics.bias import BIAS_SUMMARIES, jigsaw_bias_score, jigsaw_bias_statistic
 from bench.metrics.bootstrap import (
     IndexStatistic,
+    SharedResamples,
     average_precision_statistic,
     ece_statistic,
     f1_best_statistic,
+    f1_statistic,
     macro_mean_statistic,
     mean_statistic,
     roc_auc_statistic,
@@ -65,7 +75,7 @@ class ToxicityTask(Task):
     def score(self, items: list[TextItem], predictions: list[ToxicityPrediction]) -> TaskScore:
         gold = self.gold
         metrics: dict[str, MetricValue] = {}
-        intervals: dict[str, Any] = {}
+        draws = self.bootstrap.draws() if self.bootstrap is not None else None
         breakdown: dict[str, Any] = {"threshold": self.threshold, "levels": list(gold.levels)}
         for level in gold.levels:
             prefix = "" if level == gold.levels[0] else f"{level}_"
@@ -76,32 +86,44 @@ class ToxicityTask(Task):
             metrics[f"{prefix}roc_auc"] = roc_auc(labels, scores)
             metrics[f"{prefix}average_precision"] = average_precision(labels, scores)
             metrics[f"{prefix}f1"] = f1_at_threshold(labels, scores, self.threshold)
-            intervals |= self._intervals(prefix, labels, scores)
+            scored = draws is not None and labels.size > 0  # intervals, by formula or drawn
+            analytic = scored and self.bootstrap.analytic(labels.size)
+            drawn = scored and not analytic
+            if analytic:
+                draws.put(self._analytic_intervals(prefix, metrics, labels, scores))
+            elif drawn:
+                self._intervals(draws, prefix, labels, scores)
             if prefix:
                 continue
             best = f1_best_threshold(labels, scores)
             metrics["f1_best"] = best.f1
             breakdown["f1_best_threshold"] = best.threshold
             metrics["brier"] = brier_score(labels, scores)
-            if self.bootstrap is not None and labels.size:
-                squared_errors = mean_statistic((scores - labels) ** 2)
-                intervals["brier"] = self.bootstrap.statistic(squared_errors, labels.size)
+            if analytic:
+                draws.put({"brier": mean_ci((scores - labels) ** 2, self.bootstrap.alpha)})
+            elif drawn:
+                draws.add_one(mean_statistic((scores - labels) ** 2), "brier", labels.size)
             metrics["ece"] = expected_calibration_error(labels, scores)
-            attribute_metrics, attribute_intervals = self._attributes(rows)
-            metrics |= attribute_metrics
-            intervals |= attribute_intervals
+            metrics |= self._attributes(rows, draws)
             identities = [gold.identities.get(item.id, ()) for item, _ in rows]
             if any(identities):
-                bias = jigsaw_bias_score(labels, scores, identities)
+                alpha = self.bootstrap.alpha if analytic else None
+                bias = jigsaw_bias_score(labels, scores, identities, alpha=alpha)
                 metrics["bias_score"] = bias.final_score
                 for name, mean in bias.means.items():
                     metrics[f"{name}_power_mean"] = mean.value
                 breakdown["bias"] = bias.to_json()
+                if analytic:
+                    draws.put({name: ci for name, ci in bias.intervals.items()
+                               if metrics[name].value is not None})  # fmt: skip
             if gold.groups:
                 breakdown["groups"] = self._group_accuracy(rows)
                 accuracies = [g["accuracy"] for g in breakdown["groups"].values()]
                 metrics["group_accuracy_macro"] = MetricValue(float(np.mean(accuracies)))
-            intervals |= self._main_intervals(metrics, rows, labels, scores, identities)
+            if analytic:
+                draws.put(self._analytic_main_intervals(metrics, breakdown, rows, labels, scores))
+            elif drawn:
+                self._main_intervals(draws, metrics, rows, labels, scores, identities)
         samples = [
             {
                 "id": item.id,
@@ -112,41 +134,76 @@ class ToxicityTask(Task):
             }
             for item, p in zip(items, predictions, strict=True)
         ]
-        counts = {
-            f"{level}s": sum(gold.level[i.id] == level for i in items) for level in gold.levels
-        }
-        counts["toxic"] = sum(gold.toxic[i.id] for i in items if gold.level[i.id] == gold.levels[0])
+        level_of = Counter(sample["level"] for sample in samples)
+        counts = {f"{level}s": level_of[level] for level in gold.levels}
+        counts["toxic"] = sum(s["gold"] for s in samples if s["level"] == gold.levels[0])
+        intervals = draws.intervals() if draws is not None else {}
         return TaskScore(metrics, counts, samples, breakdown, intervals)
 
-    def _intervals(self, prefix: str, labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    def _intervals(
+        self, draws: SharedResamples, prefix: str, labels: np.ndarray, scores: np.ndarray
+    ) -> None:
         """Intervals of ROC-AUC, AP and F1 at the threshold; the unit is the item."""
-        if self.bootstrap is None or labels.size == 0:
-            return {}
         predicted = (scores >= self.threshold).astype(np.int64)
         f1_rows = list(zip(predicted & labels, predicted, labels, strict=True))
-        out = {f"{prefix}f1": self.bootstrap.prf(f1_rows, "")["f1"]}
+        draws.add_one(f1_statistic(f1_rows), f"{prefix}f1", labels.size)
         if 0 < labels.sum() < labels.size:  # ROC-AUC needs both classes
-            out[f"{prefix}roc_auc"] = self.bootstrap.statistic(
-                roc_auc_statistic(labels, scores), labels.size
-            )
+            draws.add_one(roc_auc_statistic(labels, scores), f"{prefix}roc_auc", labels.size)
         if labels.sum() > 0:  # AP needs a toxic item
-            out[f"{prefix}average_precision"] = self.bootstrap.statistic(
-                average_precision_statistic(labels, scores), labels.size
+            ap = average_precision_statistic(labels, scores)
+            draws.add_one(ap, f"{prefix}average_precision", labels.size)
+
+    def _analytic_intervals(
+        self, prefix: str, metrics: dict[str, MetricValue], labels: np.ndarray, scores: np.ndarray
+    ) -> dict[str, Any]:
+        """:meth:`_intervals` by formula: DeLong (ROC-AUC), logit (AP), delta method (F1)."""
+        alpha = self.bootstrap.alpha
+        predicted = (scores >= self.threshold).astype(np.int64)
+        f1_rows = np.column_stack([predicted & labels, predicted, labels])
+        out = {f"{prefix}f1": prf_analytic(f1_rows, alpha)["f1"]}
+        if 0 < labels.sum() < labels.size:
+            out[f"{prefix}roc_auc"] = delong_roc_auc_ci(labels, scores, alpha)
+        if labels.sum() > 0:
+            ap = metrics[f"{prefix}average_precision"].value
+            out[f"{prefix}average_precision"] = average_precision_ci(
+                ap, int(labels.sum()), labels.size, alpha
             )
+        return out
+
+    def _analytic_main_intervals(
+        self,
+        metrics: dict[str, MetricValue],
+        breakdown: dict[str, Any],
+        rows: list[tuple[TextItem, ToxicityPrediction]],
+        labels: np.ndarray,
+        scores: np.ndarray,
+    ) -> dict[str, Any]:
+        """:meth:`_main_intervals` by formula: best-threshold F1 by the delta method at the
+        chosen threshold (the choice is not accounted for), ECE and macro group accuracy
+        normal (the bias summaries come with :func:`jigsaw_bias_score`)."""
+        alpha = self.bootstrap.alpha
+        out = {"ece": ece_ci(labels, scores, alpha=alpha)}
+        if metrics["f1_best"].value is not None:
+            predicted = (scores >= breakdown["f1_best_threshold"]).astype(np.int64)
+            rows_best = np.column_stack([predicted & labels, predicted, labels])
+            out["f1_best"] = prf_analytic(rows_best, alpha)["f1"]
+        if "group_accuracy_macro" in metrics:
+            correct = (scores >= self.threshold) == labels
+            groups = [self.gold.groups[item.id] for item, _ in rows]
+            out["group_accuracy_macro"] = macro_mean_ci(correct, np.asarray(groups), alpha)
         return out
 
     def _main_intervals(
         self,
+        draws: SharedResamples,
         metrics: dict[str, MetricValue],
         rows: list[tuple[TextItem, ToxicityPrediction]],
         labels: np.ndarray,
         scores: np.ndarray,
         identities: list[tuple[str, ...]],
-    ) -> dict[str, Any]:
+    ) -> None:
         """Intervals of the main level's best-threshold F1, ECE, bias metrics and macro
         group accuracy, for those that are defined; the unit is the item."""
-        if self.bootstrap is None or labels.size == 0:
-            return {}
         statistics: dict[str, IndexStatistic] = {
             "f1_best": f1_best_statistic(labels, scores),
             "ece": ece_statistic(labels, scores),
@@ -161,21 +218,21 @@ class ToxicityTask(Task):
         bias = jigsaw_bias_statistic(labels, scores, identities) if bias_names else None
         keep = [BIAS_SUMMARIES.index(n) for n in bias_names]
 
-        def together(indices: np.ndarray) -> np.ndarray:  # one draw of resamples for all
+        def together(indices: np.ndarray) -> np.ndarray:  # one call for all
             parts = [statistics[name](indices)[:, None] for name in names]
             if bias is not None:
                 parts.append(bias(indices)[:, keep])
             return np.concatenate(parts, axis=1)
 
-        if not names and bias is None:
-            return {}
-        return self.bootstrap.statistics(together, names + bias_names, labels.size)
+        if names or bias is not None:
+            draws.add(together, names + bias_names, labels.size)
 
     def _attributes(
-        self, rows: list[tuple[TextItem, ToxicityPrediction]]
-    ) -> tuple[dict[str, MetricValue], dict[str, Any]]:
-        """ROC-AUC (and its interval) per attribute the adapter scores and the gold labels."""
-        out, intervals = {}, {}
+        self, rows: list[tuple[TextItem, ToxicityPrediction]], draws: SharedResamples | None
+    ) -> dict[str, MetricValue]:
+        """ROC-AUC (and its interval: DeLong where analytic) per attribute the adapter
+        scores and the gold labels."""
+        out = {}
         for name in TOXICITY_ATTRIBUTES:
             pairs = [(self.gold.attributes[item.id][name], p.attributes[name])
                      for item, p in rows
@@ -188,10 +245,14 @@ class ToxicityTask(Task):
                     continue
                 labels, scores = (np.array(column) for column in zip(*pairs, strict=True))
                 out[key] = roc_auc(labels, scores)
-                if self.bootstrap is not None and out[key].value is not None:
-                    auc = roc_auc_statistic(labels, scores.astype(float))
-                    intervals[key] = self.bootstrap.statistic(auc, labels.size)
-        return out, intervals
+                if draws is None or out[key].value is None:
+                    continue
+                if self.bootstrap.analytic(labels.size):
+                    ci = delong_roc_auc_ci(labels, scores, self.bootstrap.alpha)
+                    draws.put({key: ci})
+                else:
+                    draws.add_one(roc_auc_statistic(labels, scores.astype(float)), key, labels.size)
+        return out
 
     def _group_accuracy(
         self, rows: list[tuple[TextItem, ToxicityPrediction]]

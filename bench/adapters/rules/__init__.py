@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from bench.adapters.base import TASKS, Adapter
+from bench.adapters.base import LARGE_BATCH, TASKS, Adapter, Batching
 from bench.adapters.labels import LabelMap
 from bench.adapters.rules.attribution import find_attributions
 from bench.adapters.rules.ner import find_entities
@@ -29,6 +29,7 @@ class RulesAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
+    preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
 
     def __init__(
         self, label_map: Mapping[str, str | None] | None = None, labels: list[str] | None = None

@@ -20,14 +20,13 @@ Requires matplotlib (the ``report`` extra).
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from bench.extras import install_hint
-
-if TYPE_CHECKING:
-    from bench.report.leaderboard import Entry, Leaderboard
+from bench.report.leaderboard import BIAS_METRICS, Entry, Leaderboard
+from bench.report.render.text import BIAS_TITLES
 
 PALETTE = (
     "#4477aa",
@@ -133,15 +132,7 @@ def _bars(
 
 def attribution_by_type(board: Leaderboard) -> bytes | None:
     entries = board.entries_with("attribution") if "attribution" in board.tasks else []
-    prefix = "content_overlap_f1."
-    per_model = {
-        e.name: {
-            name[len(prefix) :]: metric
-            for name, metric in e.result["tasks"]["attribution"]["metrics"].items()
-            if name.startswith(prefix)
-        }
-        for e in entries
-    }
+    per_model = {e.name: e.attribution_by_type() for e in entries}
     kinds = sorted({k for metrics in per_model.values() for k in metrics})
     if not kinds:
         return None
@@ -174,18 +165,6 @@ def attribution_by_type(board: Leaderboard) -> bytes | None:
 # ----------------------------------------------------------------------------- toxicity
 
 
-def toxicity_main_level(entry: Entry) -> tuple[str, np.ndarray, np.ndarray]:
-    """(level, gold labels, scores) of the main level, rows sorted by id."""
-    rows = entry.run.samples("toxicity")
-    level = rows[0]["level"] if rows else ""
-    main = sorted((r for r in rows if r["level"] == level), key=lambda r: r["id"])
-    return (
-        level,
-        np.array([r["gold"] for r in main], int),
-        np.array([r["score"] for r in main], float),
-    )
-
-
 def _toxicity_entries(board: Leaderboard) -> list[Entry]:
     return board.entries_with("toxicity") if "toxicity" in board.tasks else []
 
@@ -195,7 +174,7 @@ def toxicity_curves(board: Leaderboard) -> tuple[bytes | None, bytes | None, byt
     from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
     entries = _toxicity_entries(board)
-    data = [(e, *toxicity_main_level(e)) for e in entries]
+    data = [(e, *e.toxicity_main_level()) for e in entries]
     data = [d for d in data if len(set(d[2].tolist())) == 2]  # both classes: curves defined
     if not data:
         return None, None, None
@@ -245,15 +224,10 @@ def toxicity_curves(board: Leaderboard) -> tuple[bytes | None, bytes | None, byt
 
 
 def bias_heatmap(board: Leaderboard) -> bytes | None:
-    from bench.report.leaderboard import BIAS_METRICS, BIAS_TITLES
-
     panels = []
     for e in _toxicity_entries(board):
-        subgroups = (
-            e.result["tasks"]["toxicity"].get("breakdown", {}).get("bias", {}).get("subgroups")
-        )
-        if subgroups:
-            panels.append((e, subgroups))
+        if e.bias_subgroups:
+            panels.append((e, e.bias_subgroups))
     if not panels:
         return None
     identities = sorted({i for _, s in panels for i in s})

@@ -1,0 +1,30 @@
+"""``leaderboard.csv``: one row per run, value, interval, rank and status per task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report.compare import PRIMARY_METRIC
+from bench.report.leaderboard import Leaderboard
+
+
+def csv_table(board: Leaderboard) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows (written by :func:`bench.report.tables.to_csv`)."""
+    headers = ["position", "model", "preset", "fingerprint", "mean_rank"]
+    for t in board.tasks:
+        m = PRIMARY_METRIC[t]
+        headers += [f"{t}.{m}", f"{t}.ci95_low", f"{t}.ci95_high", f"{t}.rank", f"{t}.status"]
+    rows = []
+    for i, e in enumerate(board.entries, 1):
+        row: list[Any] = [
+            i,
+            e.name,
+            e.result["model"]["preset"],
+            e.result["model"].get("fingerprint"),
+            e.mean_rank,
+        ]
+        for t in board.tasks:
+            c = e.cells[t]
+            row += [c.value, c.low, c.high, c.rank, c.label]
+        rows.append(row)
+    return headers, rows

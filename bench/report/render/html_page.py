@@ -1,0 +1,149 @@
+"""``index.html``: the leaderboard as a self-contained page (``templates/leaderboard.html.j2``).
+
+This module turns the board into tables of cells; the template lays them out and
+escapes every string (:mod:`bench.report.html`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.report.html import Table, Td, num_cell, png_base64, render
+from bench.report.leaderboard import BIAS_METRICS, RULE, Cell, Leaderboard
+from bench.report.render.text import BIAS_TITLES, TASK_TITLES, column_title, tested_with
+from bench.report.tables import MISSING, fmt
+
+DEGRADED_TITLE = "items failed and were left out of the score: not ranked"
+
+
+@dataclass(frozen=True)
+class Figure:
+    id: str
+    caption: str
+    png: str  # base64
+
+
+def _task_cells(cell: Cell) -> list[Td]:
+    """Value [CI] and rank of one task: a rank's tooltip names the test against the run above."""
+    if not cell.scored:
+        title = f"{cell.status}: {cell.reason}" if cell.reason else cell.status
+        return [Td(MISSING, "missing", "", title), Td(MISSING, "missing", "")]
+    ci = (cell.low, cell.high) if cell.low is not None and cell.high is not None else None
+    value = num_cell(cell.value, 3, ci)
+    if cell.status == "degraded":
+        return [value, Td(cell.label, "missing", "", DEGRADED_TITLE)]
+    test = cell.vs_above
+    title = (
+        f"vs {test['model']}: difference {fmt(test['difference'])}, p = {fmt(test['p_value'], 4)}"
+        if test
+        else "best"
+    )
+    return [value, Td(cell.rank, "num rank-1" if cell.rank == 1 else "num", cell.rank, title)]
+
+
+def main_table(board: Leaderboard) -> Table:
+    headers = [("#", "ascending"), ("Model", "ascending")]
+    for t in board.tasks:
+        headers += [
+            (f"{column_title(t)} [95% CI]", "descending"),
+            (f"{TASK_TITLES[t]} rank", "ascending"),
+        ]
+    headers.append(("Mean rank", "ascending"))
+    table = Table(headers, id="leaderboard")
+    for i, e in enumerate(board.entries, 1):
+        row = [num_cell(i, 0), Td(e.name, "model", e.name)]
+        for t in board.tasks:
+            row += _task_cells(e.cells[t])
+        table.rows.append([*row, num_cell(e.mean_rank, 2)])
+    return table
+
+
+def ner_label_table(board: Leaderboard) -> Table:
+    names = [e.name for e in board.entries_with("ner") if e.name in board.ner_labels]
+    labels = sorted({lab for n in names for lab in board.ner_labels[n]})
+    headers = [("Label", "ascending"), ("Gold support", "descending")]
+    headers += [(f"{n} F1", "descending") for n in names]
+    table = Table(headers, id="ner-per-label")
+    for lab in labels:
+        support = max(board.ner_labels[n].get(lab, {}).get("support", 0) for n in names)
+        row = [Td(lab, sort=lab), num_cell(support, 0)]
+        for n in names:
+            v = board.ner_labels[n].get(lab)
+            ci = None if v is None or v["low"] is None else (v["low"], v["high"])
+            row.append(num_cell(None if v is None else v["f1"], 3, ci))
+        table.rows.append(row)
+    return table
+
+
+def bias_tables(board: Leaderboard) -> list[tuple[str, Table]]:
+    """(model name, its bias table) for each ranked toxicity run with per-identity AUCs."""
+    headers = [("Identity", "ascending"), ("Items", "descending"), ("Toxic", "descending")]
+    headers += [(BIAS_TITLES[m], "descending") for m in BIAS_METRICS]
+    out = []
+    for e in board.entries_with("toxicity"):
+        subgroups = e.bias_subgroups
+        if not subgroups:
+            continue
+        table = Table(headers, id=f"bias-{e.slug}")
+        for identity in sorted(subgroups):
+            g = subgroups[identity]
+            table.rows.append(
+                [
+                    Td(identity, sort=identity),
+                    num_cell(g.get("n_items"), 0),
+                    num_cell(g.get("n_toxic"), 0),
+                    *(num_cell((g.get(m) or {}).get("value")) for m in BIAS_METRICS),
+                ]
+            )
+        out.append((e.name, table))
+    return out
+
+
+def models_table(board: Leaderboard) -> Table:
+    headers = [
+        ("Model", "ascending"),
+        ("Target", "ascending"),
+        ("Fingerprint", "ascending"),
+        ("Git commit", "ascending"),
+        ("bench", "ascending"),
+        ("Started", "ascending"),
+    ]
+    table = Table(headers, id="models")
+    for e in board.entries:
+        model = e.result["model"]
+        prov = e.result.get("provenance", {})
+        git = prov.get("git") or {}
+        commit = str(git.get("commit") or MISSING)[:12] + (" (dirty)" if git.get("dirty") else "")
+        fingerprint = str(model.get("fingerprint") or "")
+        table.rows.append(
+            [
+                Td(e.name, sort=e.name),
+                Td(model.get("target") or MISSING, "mono"),
+                Td(fingerprint[:12], "mono", title=fingerprint),
+                Td(commit, "mono"),
+                Td(prov.get("bench_version", MISSING)),
+                Td(prov.get("started_at", MISSING)),
+            ]
+        )
+    return table
+
+
+def to_html(board: Leaderboard, plots: dict[str, tuple[str, bytes]]) -> str:
+    """The static page; ``plots`` maps file name -> (caption, PNG bytes)."""
+    d = board.dataset
+    return render(
+        "leaderboard.html.j2",
+        title=f"Leaderboard: {d['name']} {d['version']}",
+        dataset=d,
+        bench_versions=", ".join(board.bench_versions),
+        tested_with=tested_with(board),
+        rule=RULE,
+        main_table=main_table(board),
+        ner_label_table=ner_label_table(board) if board.ner_labels else None,
+        bias_tables=bias_tables(board) if "toxicity" in board.tasks else None,
+        figures=[
+            Figure(name.removesuffix(".png"), caption, png_base64(data))
+            for name, (caption, data) in plots.items()
+        ],
+        models_table=models_table(board),
+    )

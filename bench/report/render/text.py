@@ -1,0 +1,43 @@
+"""Titles and number formats the leaderboard renderers share."""
+
+from __future__ import annotations
+
+from bench.report.compare import PRIMARY_METRIC
+from bench.report.leaderboard import Cell, Leaderboard
+from bench.report.tables import MISSING, fmt
+
+TASK_TITLES = {"ner": "NER", "attribution": "Attribution", "toxicity": "Toxicity"}
+METRIC_TITLES = {
+    "strict_precision": "strict precision",
+    "strict_recall": "strict recall",
+    "strict_f1": "strict F1",
+    "content_exact_f1": "content exact F1",
+    "content_overlap_f1": "content overlap F1",
+    "content_token_f1": "content token F1",
+    "source_accuracy": "source accuracy",
+    "e2e_f1": "end-to-end F1",
+    "roc_auc": "ROC-AUC",
+    "average_precision": "average precision",
+    "f1": "F1",
+}
+BIAS_TITLES = {"subgroup_auc": "Subgroup AUC", "bpsn_auc": "BPSN AUC", "bnsp_auc": "BNSP AUC"}
+
+
+def column_title(task: str) -> str:
+    """``NER strict F1``: the task and its primary metric."""
+    return f"{TASK_TITLES[task]} {METRIC_TITLES.get(PRIMARY_METRIC[task], PRIMARY_METRIC[task])}"
+
+
+def value_with_ci(cell: Cell) -> str:
+    """``0.655 [0.512, 0.790]``, the value alone without an interval, or "—"."""
+    if not cell.scored:
+        return MISSING
+    if cell.low is None or cell.high is None:
+        return fmt(cell.value)
+    return f"{fmt(cell.value)} [{fmt(cell.low)}, {fmt(cell.high)}]"
+
+
+def tested_with(board: Leaderboard) -> str:
+    return (
+        f"paired bootstrap, {board.n_resamples} resamples, seed {board.seed}, alpha {board.alpha}"
+    )

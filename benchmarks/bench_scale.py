@@ -1,0 +1,241 @@
+"""Scoring at scale: time and peak memory of toxicity and NER scoring at 100 k – 10 M.
+
+Not a test: run ``python benchmarks/bench_scale.py [--sizes 100000,1000000,10000000]``.
+Each measurement runs in its own subprocess, so its peak memory (``ru_maxrss``) is its own;
+"data" is the process's resident memory once the synthetic input is built, "peak" the most
+it held while scoring (both include Python and numpy, ~100 MB).
+
+Cases (all on seeded synthetic data; the numbers measure speed, not any model):
+
+* ``toxicity arrays`` — every metric the toxicity task reports on its main level
+  (ROC-AUC, AP, F1 at 0.5, best-threshold F1, Brier, ECE, the Jigsaw bias AUCs, power
+  means and score) with every interval by formula (``bootstrap.method=analytic``: DeLong,
+  logit, delta method, normal), computed by the functions ``ToxicityTask.score`` calls,
+  from arrays: labels, scores and a (n × 20) identity membership matrix.
+* ``toxicity task`` — ``ToxicityTask.score`` itself, on per-item objects (``TextItem``,
+  ``ToxicityPrediction``, the gold's dicts) as the runner holds them, with
+  ``method=analytic`` and with ``method=bootstrap`` (1000 resamples) at the same n.
+* ``ner`` — ``bio_scores`` (seqeval's per-type and micro scores), the four SemEval schemes
+  (``span_scores`` of ``bio_to_spans``) and delta-method intervals of strict P/R/F1 over
+  sentences, on the corpus of ``benchmarks/bench_ner.py``.
+
+Times are wall-clock and CPU (``time.process_time``): on a shared machine the wall time
+grows with the load (printed), the CPU time much less. The growth exponent k
+(CPU time ∝ n^k) is the least-squares slope of log CPU time on log n.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+N_IDENTITIES = 20
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def toxicity_arrays(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels (8% toxic), scores (a noisy function of the label and of some identities,
+    rounded to 6 decimals so that ties occur) and identity membership (each identity
+    mentioned by 1–8% of the items)."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(n) < 0.08).astype(np.int64)
+    rates = np.linspace(0.01, 0.08, N_IDENTITIES)
+    member = rng.random((n, N_IDENTITIES), dtype=np.float32) < rates.astype(np.float32)
+    logit = 2.2 * labels - 2.0 + rng.normal(0.0, 1.0, n) + 0.4 * member[:, :5].any(axis=1)
+    scores = np.round(1.0 / (1.0 + np.exp(-logit)), 6)
+    return labels, scores, member
+
+
+def score_toxicity_arrays(
+    labels: np.ndarray, scores: np.ndarray, member: np.ndarray, threshold: float = 0.5
+) -> dict[str, Any]:
+    """What ToxicityTask.score computes on its main level with method=analytic."""
+    from bench.metrics import analytic, ranking
+    from bench.metrics.bias import jigsaw_bias_arrays
+
+    alpha = 0.05
+    metrics = {
+        "roc_auc": ranking.roc_auc(labels, scores),
+        "average_precision": ranking.average_precision(labels, scores),
+        "f1": ranking.f1_at_threshold(labels, scores, threshold),
+        "brier": ranking.brier_score(labels, scores),
+        "ece": ranking.expected_calibration_error(labels, scores),
+    }
+    best = ranking.f1_best_threshold(labels, scores)
+    names = [f"identity_{k}" for k in range(member.shape[1])]
+    bias = jigsaw_bias_arrays(labels, scores, member, names, alpha=alpha)
+
+    def f1_rows(cut: float) -> np.ndarray:
+        predicted = (scores >= cut).astype(np.int64)
+        return np.column_stack([predicted & labels, predicted, labels])
+
+    intervals = {
+        "roc_auc": analytic.delong_roc_auc_ci(labels, scores, alpha),
+        "average_precision": analytic.average_precision_ci(
+            metrics["average_precision"].value, int(labels.sum()), labels.size, alpha
+        ),
+        "f1": analytic.prf_analytic(f1_rows(threshold), alpha)["f1"],
+        "f1_best": analytic.prf_analytic(f1_rows(best.threshold), alpha)["f1"],
+        "brier": analytic.mean_ci((scores - labels) ** 2, alpha),
+        "ece": analytic.ece_ci(labels, scores, alpha=alpha),
+        **bias.intervals,
+    }
+    return {name: (ci.value, ci.low, ci.high, ci.method) for name, ci in intervals.items()}
+
+
+def _toxicity_task(n: int, method: str) -> tuple[Any, list, list]:
+    from bench.data.views import ToxicityGold
+    from bench.predictions import TextItem, ToxicityPrediction
+    from bench.tasks.base import Bootstrap
+    from bench.tasks.toxicity import ToxicityTask
+
+    labels, scores, member = toxicity_arrays(n)
+    names = [f"identity_{k}" for k in range(N_IDENTITIES)]
+    items = tuple(TextItem(f"c{i}", "") for i in range(n))
+    ids = [item.id for item in items]
+    rows, cols = np.nonzero(member)
+    identities: dict[str, list[str]] = {}
+    for i, k in zip(rows.tolist(), cols.tolist(), strict=True):
+        identities.setdefault(ids[i], []).append(names[k])
+    gold = ToxicityGold(
+        items,
+        dict(zip(ids, labels.tolist(), strict=True)),
+        dict.fromkeys(ids, "comment"),
+        ("comment",),
+        {i: tuple(v) for i, v in identities.items()},
+    )
+    predictions = [ToxicityPrediction(s) for s in scores.tolist()]
+    task = ToxicityTask(gold, "synthetic", Bootstrap(1000, 0, method=method))
+    return task, list(items), predictions
+
+
+def _ner_corpus(n: int) -> tuple[list, list]:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_ner import make_corpus
+
+    return make_corpus(n, 13)
+
+
+def score_ner(gold: list, pred: list) -> dict[str, Any]:
+    """seqeval-style scores, the SemEval schemes, and strict P/R/F1 intervals per sentence."""
+    from bench.metrics.analytic import prf_analytic
+    from bench.metrics.bio import bio_scores, bio_to_spans
+    from bench.metrics.spans import span_scores, strict_units
+
+    scores = bio_scores(gold, pred)
+    gold_spans, pred_spans = bio_to_spans(gold), bio_to_spans(pred)
+    semeval = span_scores(gold_spans, pred_spans)
+    rows = strict_units(set(gold_spans), set(pred_spans), "item", items=range(len(gold)))
+    intervals = prf_analytic(np.asarray(rows, dtype=float))
+    return {"micro_f1": scores["micro"]["f1"], "strict": semeval["micro"]["strict"]["f1"],
+            "f1_ci": (intervals["f1"].low, intervals["f1"].high)}  # fmt: skip
+
+
+def child(kind: str, n: int, method: str) -> None:
+    """One measurement; prints one JSON line."""
+    import sklearn.metrics  # noqa: F401
+
+    import bench.metrics.analytic  # noqa: F401  imports are not scoring: load them first
+    import bench.metrics.bio  # noqa: F401
+    import bench.tasks.toxicity  # noqa: F401
+
+    if kind == "arrays":
+        data = toxicity_arrays(n)
+        run = lambda: score_toxicity_arrays(*data)  # noqa: E731
+    elif kind == "task":
+        task, items, predictions = _toxicity_task(n, method)
+        run = lambda: task.score(items, predictions).intervals["roc_auc"].method  # noqa: E731
+    else:
+        corpus = _ner_corpus(n)
+        run = lambda: score_ner(*corpus)  # noqa: E731
+    data_mb = _rss_mb()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    out = run()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "data_mb": data_mb, "peak_mb": peak_mb,
+                      "check": str(out)[:200]}))  # fmt: skip
+
+
+def measure(kind: str, n: int, method: str = "analytic") -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(n), method],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["killed"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def exponent(sizes: list[int], seconds: list[float]) -> float:
+    return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
+
+
+def table(title: str, kind: str, sizes: list[int], method: str = "analytic") -> None:
+    print(f"\n{title}")
+    header = ("n", "wall s", "CPU s", "data MB", "peak MB", "CPU/prev")
+    print(f"{header[0]:>12}  " + "  ".join(f"{h:>8}" for h in header[1:]))
+    done: list[tuple[int, float]] = []
+    for n in sizes:
+        r = measure(kind, n, method)
+        if "error" in r:
+            print(f"{n:>12,}  failed: {r['error']}", flush=True)
+            continue
+        ratio = f"{r['cpu'] / done[-1][1]:7.1f}x" if done else ""
+        cells = f"{r['seconds']:8.1f}  {r['cpu']:8.1f}  {r['data_mb']:8.0f}  {r['peak_mb']:8.0f}"
+        print(f"{n:>12,}  {cells}  {ratio:>8}  (load {os.getloadavg()[0]:.1f})", flush=True)
+        done.append((n, r["cpu"]))
+    if len(done) > 1:
+        sizes_done, seconds = [n for n, _ in done], [s for _, s in done]
+        print(f"growth exponent k (CPU time ∝ n^k): {exponent(sizes_done, seconds):.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000,10000000")
+    parser.add_argument("--task-sizes", default="100000,1000000",
+                        help="sizes for the task on per-item objects")  # fmt: skip
+    parser.add_argument("--bootstrap-sizes", default="100000",
+                        help="sizes for the task with 1000 bootstrap resamples")  # fmt: skip
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, n, method = args.child
+        child(kind, int(n), method)
+        return
+    sizes = [int(v) for v in args.sizes.split(",")]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, numpy {np.__version__}")  # fmt: skip
+    table("toxicity, arrays, every interval analytic (20 identities)", "arrays", sizes)
+    table("NER tokens, seqeval + SemEval + analytic strict intervals", "ner", sizes)
+    task_sizes = [int(v) for v in args.task_sizes.split(",") if v]
+    table("toxicity task on per-item objects, method=analytic", "task", task_sizes)
+    print("\nbootstrap (1000 resamples) vs analytic, the task at the same n")
+    for n in [int(v) for v in args.bootstrap_sizes.split(",") if v]:
+        boot, formula = measure("task", n, "bootstrap"), measure("task", n, "analytic")
+        if "error" in boot or "error" in formula:
+            print(f"{n:>12,}  failed: {boot.get('error') or formula.get('error')}")
+            continue
+        print(f"{n:>12,}  bootstrap {boot['cpu']:.1f} s CPU, {boot['peak_mb']:.0f} MB; "
+              f"analytic {formula['cpu']:.1f} s CPU, {formula['peak_mb']:.0f} MB; "
+              f"{boot['cpu'] / formula['cpu']:.1f}x less CPU")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
