@@ -28,6 +28,9 @@ class Adapter:
     # Predictions go through the on-disk cache (bench.cache); off for adapters that
     # are cheaper to rerun than to cache (baselines) or read files themselves.
     cacheable: ClassVar[bool] = True
+    # A yardstick rather than a competitor: "ceiling" (the gold) or "floor" (a constant
+    # predictor). Recorded as model.reference in result.json; leaderboards never rank it.
+    reference: ClassVar[str | None] = None
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
         raise NotImplementedError(f"{type(self).__name__} does not predict entities")

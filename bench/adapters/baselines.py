@@ -25,6 +25,7 @@ class OracleAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
+    reference: ClassVar[str | None] = "ceiling"
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
@@ -65,6 +66,7 @@ class EmptyAdapter(Adapter):
 
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
+    reference: ClassVar[str | None] = "floor"
 
     def __init__(self, score: float = 0.0) -> None:
         self.score = score
