@@ -382,6 +382,28 @@ def test_per_label_views_leave_out_labels_without_gold_or_predictions(runs):
     assert rows == names
 
 
+def test_hatecheck_board_shows_accuracy_per_functionality(tmp_path):
+    """The HateCheck board: a table of toxicity accuracy per functionality (the run's
+    ``breakdown.groups``), in index.html and leaderboard.json, for every scored run."""
+    sources = [tmp_path / "rules", tmp_path / "empty"]
+    for source in sources:
+        run_model(source, source.name, "dataset=hatecheck", "bootstrap.resamples=50")
+    out = tmp_path / "board"
+    assert _cli(leaderboard_cli, *map(str, sources), "--out", str(out), "--no-plots",
+                "--resamples", "50") == 0  # fmt: skip
+    groups = json.loads((sources[0] / "result.json").read_text())["tasks"]["toxicity"]
+    groups = groups["breakdown"]["groups"]
+    data = json.loads((out / "leaderboard.json").read_text())
+    assert data["toxicity_groups"]["rules"] == groups
+    table = _TableRows("toxicity-groups")
+    table.feed((out / "index.html").read_text())
+    assert [row[0] for row in table.rows] == sorted(groups)
+    derog = next(row for row in table.rows if row[0] == "derog_neg_emote_h")
+    emote = groups["derog_neg_emote_h"]
+    assert derog[1:3] == [str(emote["n"]), f"{emote['accuracy']:.3f}"]
+    assert derog[3] == "0.000"  # empty predicts nothing toxic: every hateful case missed
+
+
 def test_a_run_is_listed_under_its_name(runs, tmp_path):
     """``bench … name=X`` names the entry (e.g. one of several prediction-file submissions);
     result files without a name fall back to the preset."""

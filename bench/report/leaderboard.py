@@ -143,6 +143,13 @@ class Entry:
         toxicity = self.result["tasks"].get("toxicity", {})
         return toxicity.get("breakdown", {}).get("bias", {}).get("subgroups") or {}
 
+    @property
+    def group_accuracy(self) -> dict[str, Any]:
+        """Toxicity accuracy per functional group (HateCheck's functionalities):
+        group -> {accuracy, n}; ``{}`` when the dataset has no groups."""
+        toxicity = self.result["tasks"].get("toxicity", {})
+        return toxicity.get("breakdown", {}).get("groups") or {}
+
     def attribution_by_type(self) -> dict[str, dict[str, Any]]:
         """``content_overlap_f1`` per quote type (direct, indirect, mixed): type -> metric."""
         prefix = "content_overlap_f1."

@@ -110,6 +110,23 @@ def bias_tables(board: Leaderboard) -> list[tuple[str, Table]]:
     return out
 
 
+def group_accuracy_table(board: Leaderboard) -> Table | None:
+    """Toxicity accuracy per functional group, one column per toxicity-scored run
+    (None when no run has groups)."""
+    entries = [e for e in board.entries_with("toxicity") if e.group_accuracy]
+    if not entries:
+        return None
+    headers = [("Group", "ascending"), ("Items", "descending")]
+    headers += [(f"{e.name} accuracy", "descending") for e in entries]
+    table = Table(headers, id="toxicity-groups")
+    for group in sorted({g for e in entries for g in e.group_accuracy}):
+        cells = [e.group_accuracy.get(group) or {} for e in entries]
+        n = max(c.get("n", 0) for c in cells)
+        row = [Td(group, sort=group), num_cell(n, 0)]
+        table.rows.append(row + [num_cell(c.get("accuracy")) for c in cells])
+    return table
+
+
 def models_table(board: Leaderboard) -> Table:
     headers = [
         ("Model", "ascending"),
@@ -155,6 +172,7 @@ def to_html(board: Leaderboard, plots: dict[str, tuple[str, bytes]]) -> str:
         else None,
         ner_label_table=ner_label_table(board) if board.ner_labels else None,
         bias_tables=bias_tables(board) if "toxicity" in board.tasks else None,
+        group_table=group_accuracy_table(board) if "toxicity" in board.tasks else None,
         figures=[
             Figure(name.removesuffix(".png"), caption, png_base64(data))
             for name, (caption, data) in plots.items()

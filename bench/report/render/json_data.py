@@ -71,4 +71,7 @@ def to_json_data(board: Leaderboard) -> dict[str, Any]:
         "tasks": tasks,
         "models": models,
         "ner_per_label": board.ner_labels,
+        "toxicity_groups": {
+            e.name: e.group_accuracy for e in board.entries_with("toxicity") if e.group_accuracy
+        },
     }
