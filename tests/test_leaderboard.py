@@ -382,6 +382,16 @@ def test_per_label_views_leave_out_labels_without_gold_or_predictions(runs):
     assert rows == names
 
 
+def test_a_board_of_references_only_ranks_nobody(runs, tmp_path):
+    out = tmp_path / "board"
+    assert _cli(leaderboard_cli, str(runs["oracle"]), str(runs["empty"]), "--out", str(out),
+                "--no-plots", "--resamples", "50") == 0  # fmt: skip
+    md = (out / "leaderboard.md").read_text()
+    assert "No model to rank: every run is a reference run." in md
+    data = json.loads((out / "leaderboard.json").read_text())
+    assert all(task["ranking"] == [] for task in data["tasks"].values())
+
+
 def test_hatecheck_board_shows_accuracy_per_functionality(tmp_path):
     """The HateCheck board: a table of toxicity accuracy per functionality (the run's
     ``breakdown.groups``), in index.html and leaderboard.json, for every scored run."""

@@ -52,7 +52,9 @@ def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) 
         f"- bench version: {', '.join(board.bench_versions)}",
         f"- Ranking ({tested_with(board)}): {RULE}",
         "",
-        table(board.competitors),
+        table(board.competitors)
+        if board.competitors
+        else "No model to rank: every run is a reference run.",
         "",
     ]
     if board.references:
