@@ -72,6 +72,8 @@ def to_json_data(board: Leaderboard) -> dict[str, Any]:
         "models": models,
         "ner_per_label": board.ner_labels,
         "toxicity_groups": {
-            e.name: e.group_accuracy for e in board.entries_with("toxicity") if e.group_accuracy
+            e.name: e.group_accuracy
+            for e in (board.entries_with("toxicity") if "toxicity" in board.tasks else [])
+            if e.group_accuracy
         },
     }
