@@ -371,17 +371,17 @@ def _order(
         if not coverage:  # ranked on no task: listed, not ranked
             rows += sorted(group, key=lambda e: e.name)
             continue
-        place = {}
+        mean: dict[str, float] = {}  # mean rank over the group's tasks (all ranked)
+        place: dict[str, float] = {}  # mean place in value order: lists ties best first
         for e in group:
-            e.mean_rank = sum(e.cells[t].rank or 0 for t in coverage) / len(coverage)
+            mean[e.name] = sum(e.cells[t].rank or 0 for t in coverage) / len(coverage)
             place[e.name] = sum(positions[t][e.name] for t in coverage) / len(coverage)
-        group.sort(key=lambda e: (e.mean_rank, place[e.name], e.name))
+        group.sort(key=lambda e: (mean[e.name], place[e.name], e.name))
         for i, e in enumerate(group):
-            above = group[i - 1] if i else None
-            same = above is not None and above.mean_rank == e.mean_rank
-            e.position = above.position if same and above else i + 1
+            e.mean_rank = mean[e.name]
+            tied = i > 0 and mean[group[i - 1].name] == mean[e.name]
+            e.position = group[i - 1].position if tied else i + 1
         rows += group
-    # Groups with coverage come before the empty one: sorted() put () last by length.
     references = [e for e in entries if e.reference is not None]
     rows += sorted(references, key=lambda e: (REFERENCES.index(e.reference or ""), e.name))
     return rows
