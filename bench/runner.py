@@ -486,7 +486,8 @@ def evaluate(
             "params": {k: v for k, v in model_cfg.items() if k != "_target_"},
             "identity": adapter.identity(),
             "fingerprint": fingerprint({"config": model_cfg, "identity": built_identity}),
-        },
+        }
+        | ({"reference": adapter.reference} if adapter.reference else {}),
         "dataset": described,
         "provenance": environment()
         | {

@@ -10,6 +10,10 @@
 # 2. WNUT-17 (test set, NER): rules_wnut17, spacy_sm_wnut17 and the five shared-task outputs shipped
 #    in datasets/wnut17/submissions/ (scored as prediction files, named after the team), run
 #    into results/runs/leaderboard-wnut17/, published in results/leaderboard-wnut17/.
+# 3. HateCheck (functional tests) and madlibs (77k bias templates), toxicity: the presets that
+#    score toxicity offline (oracle, empty, rules, profanity_check), run into
+#    results/runs/leaderboard-<dataset>/, published in results/leaderboard-<dataset>/
+#    (madlibs: about 1.5 minutes of runs and 20 s of board with 1000 resamples, on one core).
 #
 # Needs `pip install -e ".[spacy,sklearn,textacy,report]"` (matplotlib for the plots). Uses bench
 # and bench-report from PATH, or from .venv/bin when that exists.
@@ -65,3 +69,12 @@ for submission in datasets/wnut17/submissions/*; do
         "name=${team}"
 done
 publish results/leaderboard-wnut17
+
+for dataset in hatecheck madlibs; do
+    RUNS=results/runs/leaderboard-${dataset}
+    dirs=()
+    for preset in oracle empty rules profanity_check; do
+        run "$preset" "+model=${preset}" "dataset=${dataset}"
+    done
+    publish "results/leaderboard-${dataset}"
+done

@@ -24,7 +24,13 @@ from bench_config import run_model
 
 from bench.report import errors_cli, leaderboard_cli
 from bench.report.cli import SUBCOMMANDS
-from bench.report.leaderboard import build_leaderboard, ner_label_f1, ranks_from_tests
+from bench.report.leaderboard import (
+    LeaderboardError,
+    build_leaderboard,
+    ner_label_f1,
+    ranks_from_tests,
+)
+from bench.report.render.html_page import ner_label_table
 from bench.report.render.latex import latex_escape
 
 SCRIPT = "<script>alert(1)</script>"
@@ -102,20 +108,26 @@ def test_every_output_file_exists_and_parses(board_dir, runs):
     data = json.loads((board_dir / "leaderboard.json").read_text())
     assert data["dataset"]["sha256"] == sha and data["dataset"]["name"] == "seed_article"
     assert data["bench_versions"] == ["0.1.0"]
-    assert [m["name"] for m in data["models"]][0] == "oracle"
-    assert len(data["models"]) == 5
+    # competitors (ranked on all three tasks, then broken: ranked on none), then references
+    names = [m["name"] for m in data["models"]]
+    assert names == [SCRIPT, "rules", "broken", "oracle", "empty"]
+    assert [m["reference"] for m in data["models"]] == [None, None, None, "ceiling", "floor"]
 
     rows = list(csv.DictReader(io.StringIO((board_dir / "leaderboard.csv").read_text())))
     assert [r["model"] for r in rows] == [m["name"] for m in data["models"]]
-    assert {r["ner.rank"] for r in rows if r["model"] == "oracle"} == {"1"}
+    oracle = next(r for r in rows if r["model"] == "oracle")
+    assert (oracle["reference"], oracle["ner.rank"], oracle["position"]) == ("ceiling", "", "")
+    assert {r["ner.rank"] for r in rows if r["model"] == "rules"} == {"1"}
     broken = next(r for r in rows if r["model"] == "broken")
     assert (broken["ner.status"], broken["toxicity.status"]) == ("unsupported", "failed")
     assert broken["toxicity.roc_auc"] == ""
 
     md = (board_dir / "leaderboard.md").read_text()
     assert sha in md and "seed_article" in md and "0.1.0" in md
-    broken_line = next(line for line in md.splitlines() if line.startswith("| broken"))
-    assert broken_line.count("—") == 6  # value and rank of three tasks
+    broken_line = next(line for line in md.splitlines() if "| broken " in line)
+    assert broken_line.count("—") == 8  # position, value and rank of three tasks, mean rank
+    assert "not ranked" in broken_line
+    assert "## Reference runs (not ranked)" in md
 
     tex = (board_dir / "leaderboard.tex").read_text()
     for command in ("\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}"):
@@ -149,19 +161,21 @@ def test_ranks_oracle_first_and_ties_where_not_significant(board_dir):
     data = json.loads((board_dir / "leaderboard.json").read_text())
     for task in ("ner", "attribution", "toxicity"):
         ranking = data["tasks"][task]["ranking"]
-        assert ranking[0]["model"] == "oracle" and ranking[0]["rank"] == 1
+        assert ranking[0]["model"] == SCRIPT and ranking[0]["rank"] == 1
         assert ranking[0]["vs_above"] is None
         ranks = {r["model"]: r for r in ranking}
         # The script-named copy of rules has identical predictions: p = 1, same rank.
-        assert ranks[SCRIPT]["rank"] == ranks["rules"]["rank"] == 2
+        assert ranks[SCRIPT]["rank"] == ranks["rules"]["rank"] == 1
         tied = ranks["rules"]["vs_above"]  # equal values: ordered by name, "<" before "r"
         assert tied["model"] == SCRIPT and tied["p_value"] == 1.0 and not tied["significant"]
-        # Empty is significantly worse than the rules baseline: its own position (4).
-        assert ranks["empty"]["rank"] == 4
-        assert ranks["empty"]["vs_above"]["significant"]
-        assert ranks["empty"]["vs_above"]["p_value"] < 0.05
-        assert "broken" not in ranks
-    assert _by_name(data)["broken"]["tasks"]["toxicity"]["status"] == "failed"
+        # The references (oracle: the gold, empty: nothing) are scored but never ranked.
+        assert "oracle" not in ranks and "empty" not in ranks and "broken" not in ranks
+    by_name = _by_name(data)
+    assert by_name["broken"]["tasks"]["toxicity"]["status"] == "failed"
+    assert by_name["oracle"]["tasks"]["ner"]["value"] == 1.0
+    assert by_name["oracle"]["tasks"]["ner"]["rank"] is None
+    assert by_name["empty"]["position"] is by_name["empty"]["mean_rank"] is None
+    assert by_name["rules"]["ranked_on"] == ["ner", "attribution", "toxicity"]
 
 
 def test_ranks_from_tests_chain_ties():
@@ -273,8 +287,131 @@ def test_latex_escape_covers_special_characters():
 
 def test_build_leaderboard_api(runs):
     board = build_leaderboard([str(runs["rules"]), str(runs["oracle"])], n_resamples=50)
-    assert [e.name for e in board.entries] == ["oracle", "rules"]
+    assert [e.name for e in board.entries] == ["rules", "oracle"]  # oracle: a reference
     assert board.tasks == ["ner", "attribution", "toxicity"]
+
+
+def _only(tasks: tuple[str, ...], name: str):
+    """An edit keeping ``tasks`` of a run (a model answering fewer tasks), named ``name``."""
+
+    def edit(result):
+        result["tasks"] = {t: v for t, v in result["tasks"].items() if t in tasks}
+        result["model"]["name"] = name
+
+    return edit
+
+
+def test_runs_of_different_coverage_are_ranked_apart_and_references_never(runs, tmp_path):
+    """Issue 15: a mean rank over tasks a run does not cover put the ``empty`` baseline above
+    models answering one task. Now each run is ranked overall only against runs ranked on
+    the same tasks, and the references (oracle, empty) are listed apart, never ranked."""
+    ner_only = _copy_run(runs["rules"], tmp_path / "ner", _only(("ner",), "ner-only"))
+    tox_only = _copy_run(runs["rules"], tmp_path / "tox", _only(("toxicity",), "tox-only"))
+    sources = [runs["empty"], runs["oracle"], tox_only, ner_only, runs["rules"]]
+    out = tmp_path / "board"
+    assert _cli(leaderboard_cli, *map(str, sources), "--out", str(out), "--no-plots",
+                "--resamples", "50") == 0  # fmt: skip
+    board = build_leaderboard([str(s) for s in sources], n_resamples=50)
+    by_name = {e.name: e for e in board.entries}
+    assert [e.name for e in board.entries] == ["rules", "ner-only", "tox-only", "oracle", "empty"]
+    assert [e.name for e in board.competitors] == ["rules", "ner-only", "tox-only"]
+    # coverage: who is ranked against whom
+    assert by_name["rules"].coverage == ("ner", "attribution", "toxicity")
+    assert by_name["ner-only"].coverage == ("ner",)
+    assert by_name["tox-only"].coverage == ("toxicity",)
+    # each alone in its coverage group: position 1 there, no ranking across groups
+    assert [by_name[n].position for n in ("rules", "ner-only", "tox-only")] == [1, 1, 1]
+    # the references: scored, never ranked (per task or overall), listed after every model
+    for name, kind in (("oracle", "ceiling"), ("empty", "floor")):
+        e = by_name[name]
+        assert e.reference == kind and e.position is None and e.mean_rank is None
+        assert all(c.rank is None and c.status == "ok" for c in e.cells.values())
+    assert by_name["empty"].cells["ner"].value == 0.0
+    # the per-task ranks are among competitors only: rules and its copy tie at 1 on NER
+    assert by_name["rules"].cells["ner"].rank == by_name["ner-only"].cells["ner"].rank == 1
+
+    md = (out / "leaderboard.md").read_text()
+    competitors, references = md.split("## Reference runs (not ranked)")
+
+    def rows_of(text: str) -> list[list[str]]:  # position, model, ranked on
+        lines = [line for line in text.splitlines() if line.startswith("| ")][1:]
+        return [[c.strip() for c in line.split("|")[1:4]] for line in lines]
+
+    assert rows_of(competitors) == [
+        ["1", "rules", "NER, Attribution, Toxicity"], ["1", "ner-only", "NER"],
+        ["1", "tox-only", "Toxicity"],
+    ]  # fmt: skip
+    assert rows_of(references) == [
+        ["—", "oracle", "reference (ceiling)"], ["—", "empty", "reference (floor)"],
+    ]  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO((out / "leaderboard.csv").read_text())))
+    assert [(r["model"], r["ranked_on"], r["reference"]) for r in rows][1:] == [
+        ("ner-only", "ner", ""), ("tox-only", "toxicity", ""),
+        ("oracle", "", "ceiling"), ("empty", "", "floor"),
+    ]  # fmt: skip
+
+
+def test_the_reference_mark_comes_from_the_adapter_not_the_name(runs, tmp_path):
+    """A run named ``oracle`` by whoever made it competes; only the adapter's mark (recorded
+    in ``model.reference``) makes a reference, and a bad mark is refused by name."""
+    named = _copy_run(runs["rules"], tmp_path / "named", _only(("ner",), "oracle"))
+    board = build_leaderboard([str(named), str(runs["rules"])], n_resamples=50)
+    assert [(e.name, e.reference) for e in board.competitors] == [
+        ("rules", None), ("oracle", None),
+    ]  # fmt: skip
+
+    def bad_mark(result):
+        result["model"]["reference"] = "best"
+
+    bad = _copy_run(runs["rules"], tmp_path / "bad", bad_mark)
+    with pytest.raises(LeaderboardError, match=r"bad/result.json: model.reference: .*'best'"):
+        build_leaderboard([str(bad), str(runs["rules"])], n_resamples=50)
+
+
+def test_per_label_views_leave_out_labels_without_gold_or_predictions(runs):
+    """A label with neither gold nor predictions (here, the per-label record of a label
+    kept with zero counts) has no F1: not in the per-label table, nor the plot's labels."""
+    board = build_leaderboard([str(runs["rules"]), str(runs["empty"])], n_resamples=50)
+    none = {"f1": 0.0, "low": None, "high": None, "support": 0, "predicted": 0}
+    board.ner_labels["empty"]["NOTHING"] = none
+    spare = {"f1": 0.0, "low": None, "high": None, "support": 0, "predicted": 2}
+    board.ner_labels["rules"]["SPARE"] = spare  # predicted, never gold: kept
+    names = board.ner_label_names()
+    assert "NOTHING" not in names and "SPARE" in names and "PERSON" in names
+    rows = [row[0].text for row in ner_label_table(board).rows]
+    assert rows == names
+
+
+def test_a_board_of_references_only_ranks_nobody(runs, tmp_path):
+    out = tmp_path / "board"
+    assert _cli(leaderboard_cli, str(runs["oracle"]), str(runs["empty"]), "--out", str(out),
+                "--no-plots", "--resamples", "50") == 0  # fmt: skip
+    md = (out / "leaderboard.md").read_text()
+    assert "No model to rank: every run is a reference run." in md
+    data = json.loads((out / "leaderboard.json").read_text())
+    assert all(task["ranking"] == [] for task in data["tasks"].values())
+
+
+def test_hatecheck_board_shows_accuracy_per_functionality(tmp_path):
+    """The HateCheck board: a table of toxicity accuracy per functionality (the run's
+    ``breakdown.groups``), in index.html and leaderboard.json, for every scored run."""
+    sources = [tmp_path / "rules", tmp_path / "empty"]
+    for source in sources:
+        run_model(source, source.name, "dataset=hatecheck", "bootstrap.resamples=50")
+    out = tmp_path / "board"
+    assert _cli(leaderboard_cli, *map(str, sources), "--out", str(out), "--no-plots",
+                "--resamples", "50") == 0  # fmt: skip
+    groups = json.loads((sources[0] / "result.json").read_text())["tasks"]["toxicity"]
+    groups = groups["breakdown"]["groups"]
+    data = json.loads((out / "leaderboard.json").read_text())
+    assert data["toxicity_groups"]["rules"] == groups
+    table = _TableRows("toxicity-groups")
+    table.feed((out / "index.html").read_text())
+    assert [row[0] for row in table.rows] == sorted(groups)
+    derog = next(row for row in table.rows if row[0] == "derog_neg_emote_h")
+    emote = groups["derog_neg_emote_h"]
+    assert derog[1:3] == [str(emote["n"]), f"{emote['accuracy']:.3f}"]
+    assert derog[3] == "0.000"  # empty predicts nothing toxic: every hateful case missed
 
 
 def test_a_run_is_listed_under_its_name(runs, tmp_path):
@@ -425,11 +562,15 @@ def test_chromium_renders_rows_without_injection_or_console_errors(board_dir, tm
     table = _TableRows("leaderboard")
     table.feed(dom)
     models = [row[1] for row in table.rows]
-    assert models[0] == "oracle" and len(models) == 5
-    assert SCRIPT in models  # the preset renders as text
-    assert set(models) == {"oracle", "rules", "empty", "broken", SCRIPT}
+    assert models == [SCRIPT, "rules", "broken"]  # the preset renders as text
     broken = table.rows[models.index("broken")]
-    assert broken[2:8] == ["—"] * 6
+    assert broken[2:9] == ["not ranked"] + ["—"] * 6
+    references = _TableRows("references")
+    references.feed(dom)
+    assert [row[1:3] for row in references.rows] == [
+        ["oracle", "reference (ceiling)"],
+        ["empty", "reference (floor)"],
+    ]
     assert len(table.scripts) == 1 and "alert(1)" not in table.scripts[0]
     ner = _TableRows("ner-per-label")
     ner.feed(dom)
@@ -454,7 +595,7 @@ def test_chromium_sorts_the_table_on_header_click(board_dir, tmp_path):
       document.body.setAttribute("data-by-model", JSON.stringify(order()));
       buttons[1].click();  // Model again: descending
       document.body.setAttribute("data-by-model-desc", JSON.stringify(order()));
-      buttons[6].click();  // Toxicity ROC-AUC: best first, missing last
+      buttons[7].click();  // Toxicity ROC-AUC: best first, missing last
       document.body.setAttribute("data-by-toxicity", JSON.stringify(order()));
     })();
     </script></body>"""
@@ -468,8 +609,7 @@ def test_chromium_sorts_the_table_on_header_click(board_dir, tmp_path):
     assert by_model == sorted(by_model, key=str.lower)
     assert json.loads(body.attrs["data-by-model-desc"]) == by_model[::-1]
     by_toxicity = json.loads(body.attrs["data-by-toxicity"])
-    assert by_toxicity[0] == "oracle" and by_toxicity[-1] == "broken"
-    assert by_toxicity[-2] == "empty"
+    assert set(by_toxicity[:2]) == {"rules", SCRIPT} and by_toxicity[-1] == "broken"
 
 
 @needs_chromium

@@ -81,8 +81,8 @@ def test_a_sweep_lists_its_failed_job_exits_non_zero_and_ranks_the_others(tmp_pa
     failed = summary.split("## Failed jobs (not ranked)")[1]
     assert "| #1  | +model=predictions task=ner bootstrap.resamples=0 | exit code 2 | -" in failed
     assert summary_rows(sweep, "job", "exit_code", "model", "ner.rank", "folder") == [
-        ("0", "0", "oracle", "1", "0_oracle"),
-        ("2", "0", "empty", "2", "2_empty"),
+        ("0", "0", "oracle", "", "0_oracle"),  # references: listed, never ranked
+        ("2", "0", "empty", "", "2_empty"),
         ("1", "2", "", "", ""),  # refused: no folder
     ]
 
@@ -95,10 +95,10 @@ def test_a_sweep_over_datasets_ranks_the_runs_of_each_dataset(tmp_path):
     summary = (sweep / "summary.md").read_text()
     assert leaderboard_md(tmp_path, sweep / "1_oracle", sweep / "3_empty") in summary  # wnut17
     assert summary_rows(sweep, "job", "model", "ner.rank", "dataset") == [
-        ("0", "oracle", "1", "seed_article 1.0.0"),
-        ("2", "empty", "2", "seed_article 1.0.0"),
-        ("1", "oracle", "1", "wnut17 emerging.test.annotated"),
-        ("3", "empty", "2", "wnut17 emerging.test.annotated"),
+        ("0", "oracle", "", "seed_article 1.0.0"),  # references: listed, never ranked
+        ("2", "empty", "", "seed_article 1.0.0"),
+        ("1", "oracle", "", "wnut17 emerging.test.annotated"),
+        ("3", "empty", "", "wnut17 emerging.test.annotated"),
     ]
 
 

@@ -53,6 +53,9 @@ class Adapter:
     cacheable: ClassVar[bool] = True
     # What batching() returns unless overridden: vectorised adapters set Batching(LARGE_BATCH).
     preferred_batching: ClassVar[Batching] = Batching()
+    # A yardstick rather than a competitor: "ceiling" (the gold) or "floor" (a constant
+    # predictor). Recorded as model.reference in result.json; leaderboards never rank it.
+    reference: ClassVar[str | None] = None
 
     def predict_ner(
         self, documents: list[TextItem]

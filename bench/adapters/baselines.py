@@ -26,6 +26,7 @@ class OracleAdapter(Adapter):
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
     preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
+    reference: ClassVar[str | None] = "ceiling"
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
@@ -67,6 +68,7 @@ class EmptyAdapter(Adapter):
     tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
     cacheable: ClassVar[bool] = False
     preferred_batching: ClassVar[Batching] = Batching(LARGE_BATCH)
+    reference: ClassVar[str | None] = "floor"
 
     def __init__(self, score: float = 0.0) -> None:
         self.score = score

@@ -25,9 +25,19 @@ items failed, as the run's ``max_failure_rate`` allowed, and were left out of
 its metrics) shows its value and ``degraded (k/n failed)`` in place of a rank:
 scored on other items than the rest, it is not ranked.
 
-Rows are ordered by mean rank over the tasks shown (a task without a result
-counts as one place below the last ranked run of that task), then by mean place
-in value order (so tied runs are listed best value first), then by name.
+Overall: runs are ranked overall only against runs ranked on the same tasks (their
+*coverage*): a mean rank over tasks a run does not cover would put a model that
+answers one task below a baseline that answers all of them badly. Rows are grouped
+by coverage (most tasks first); within a group they are ordered by mean rank over
+the group's tasks, then by mean place in value order (so tied runs are listed best
+value first), then by name, and numbered by mean rank (equal mean ranks share a
+position). Runs ranked on no task get no position.
+
+Reference runs (``model.reference`` in result.json, set by the adapter: ``ceiling``
+for ``oracle``, ``floor`` for ``empty``) are yardsticks, not competitors: they are
+never ranked, per task or overall, and are listed apart after the competitors. The
+mark comes from the adapter class, not from the run's name (names are chosen by
+whoever made the run).
 
 Gold: every run must have been scored on the same gold (``dataset.version`` and ``sha256``);
 otherwise :class:`LeaderboardError` is raised and nothing is written.
@@ -63,13 +73,17 @@ from bench.report.tables import degraded
 BIAS_METRICS = ("subgroup_auc", "bpsn_auc", "bnsp_auc")
 
 RULE = (
-    "Per task, runs are sorted by the primary metric (best first). Each run is compared "
-    "with the run ranked immediately above it by a two-sided paired bootstrap on the same "
+    "Reference runs (ceiling: the gold; floor: a constant predictor) are shown apart and "
+    "never ranked. Per task, runs are sorted by the primary metric (best first). Each run "
+    "is compared with the run ranked immediately above it by a two-sided paired bootstrap "
+    "on the same "
     "units (clusters or items); if p < alpha the run takes its position "
     "(competition ranking 1, 1, 3), otherwise, or if the test is undefined, it shares the "
     "rank above. Ties chain. Failed, unsupported or undefined results are not ranked (—), "
-    "nor are degraded ones (some items failed and were left out: other items than the rest)."
+    "nor are degraded ones (some items failed and were left out: other items than the rest). "
+    "Overall, a run is ranked (by mean rank) only against runs ranked on the same tasks."
 )
+REFERENCES = ("ceiling", "floor")
 
 
 class LeaderboardError(ValueError):
@@ -106,7 +120,18 @@ class Entry:
     name: str  # display name: the run's name (or preset), disambiguated when two runs share it
     slug: str  # file-name-safe form of the name
     cells: dict[str, Cell] = field(default_factory=dict)
-    mean_rank: float = 0.0
+    mean_rank: float | None = None  # over the tasks of its coverage; None if not ranked
+    position: int | None = None  # overall, among runs of the same coverage
+
+    @property
+    def reference(self) -> str | None:
+        """``ceiling`` or ``floor`` for a reference run (never ranked), else None."""
+        return self.result["model"].get("reference")
+
+    @property
+    def coverage(self) -> tuple[str, ...]:
+        """The tasks the run is ranked on, in task order."""
+        return tuple(t for t, c in self.cells.items() if c.rank is not None)
 
     @property
     def result(self) -> dict[str, Any]:
@@ -117,6 +142,13 @@ class Entry:
         """Toxicity bias AUCs per identity (``{}`` when the run has none)."""
         toxicity = self.result["tasks"].get("toxicity", {})
         return toxicity.get("breakdown", {}).get("bias", {}).get("subgroups") or {}
+
+    @property
+    def group_accuracy(self) -> dict[str, Any]:
+        """Toxicity accuracy per functional group (HateCheck's functionalities):
+        group -> {accuracy, n}; ``{}`` when the dataset has no groups."""
+        toxicity = self.result["tasks"].get("toxicity", {})
+        return toxicity.get("breakdown", {}).get("groups") or {}
 
     def attribution_by_type(self) -> dict[str, dict[str, Any]]:
         """``content_overlap_f1`` per quote type (direct, indirect, mixed): type -> metric."""
@@ -152,6 +184,26 @@ class Leaderboard:
 
     def entries_with(self, task: str) -> list[Entry]:
         return [e for e in self.entries if e.cells[task].status == "ok"]
+
+    def ner_label_names(self) -> list[str]:
+        """The labels of the per-label NER views: those with gold or predictions in some run
+        (a label with neither has no F1 to show)."""
+        return sorted(
+            {
+                label
+                for per_label in self.ner_labels.values()
+                for label, v in per_label.items()
+                if v["support"] or v["predicted"]
+            }
+        )
+
+    @property
+    def competitors(self) -> list[Entry]:
+        return [e for e in self.entries if e.reference is None]
+
+    @property
+    def references(self) -> list[Entry]:
+        return [e for e in self.entries if e.reference is not None]
 
 
 # ----------------------------------------------------------------------------- loading
@@ -198,6 +250,12 @@ def _load(sources: Sequence[str]) -> list[Entry]:
             run = Run.load(source)  # checks the fields every report reads
         except CompareError as err:
             raise LeaderboardError(str(err)) from None
+        reference = run.result["model"].get("reference")
+        if reference is not None and reference not in REFERENCES:
+            raise LeaderboardError(
+                f"{Path(source) / 'result.json'}: model.reference: expected one of "
+                f"{', '.join(REFERENCES)}, got {reference!r}"
+            )
         entries.append(Entry(run, source, run.name, ""))
     # Disambiguate display names: name, then name (fingerprint), then a counter.
     counts: dict[str, int] = {}
@@ -272,7 +330,7 @@ def _rank_task(
 ) -> list[Entry]:
     """Rank the task's ``ok`` runs (see the module docstring); returns them best first."""
     ranked = sorted(
-        (e for e in entries if e.cells[task].status == "ok"),
+        (e for e in entries if e.cells[task].status == "ok" and e.reference is None),
         key=lambda e: (-e.cells[task].value, e.name),
     )
     significant = [True] if ranked else []  # none: no run has a value (e.g. a quick try)
@@ -296,6 +354,37 @@ def _rank_task(
     for entry, rank in zip(ranked, ranks_from_tests(significant), strict=True):
         entry.cells[task].rank = rank
     return ranked
+
+
+def _order(
+    entries: list[Entry], tasks: list[str], positions: dict[str, dict[str, int]]
+) -> list[Entry]:
+    """Row order and overall positions (see the module docstring): competitors grouped
+    by coverage, ranked within their group; then runs ranked on no task; then references."""
+    groups: dict[tuple[str, ...], list[Entry]] = {}
+    for e in entries:
+        if e.reference is None:
+            groups.setdefault(e.coverage, []).append(e)
+    rows: list[Entry] = []
+    for coverage in sorted(groups, key=lambda c: (-len(c), [tasks.index(t) for t in c])):
+        group = groups[coverage]
+        if not coverage:  # ranked on no task: listed, not ranked
+            rows += sorted(group, key=lambda e: e.name)
+            continue
+        mean: dict[str, float] = {}  # mean rank over the group's tasks (all ranked)
+        place: dict[str, float] = {}  # mean place in value order: lists ties best first
+        for e in group:
+            mean[e.name] = sum(e.cells[t].rank or 0 for t in coverage) / len(coverage)
+            place[e.name] = sum(positions[t][e.name] for t in coverage) / len(coverage)
+        group.sort(key=lambda e: (mean[e.name], place[e.name], e.name))
+        for i, e in enumerate(group):
+            e.mean_rank = mean[e.name]
+            tied = i > 0 and mean[group[i - 1].name] == mean[e.name]
+            e.position = group[i - 1].position if tied else i + 1
+        rows += group
+    references = [e for e in entries if e.reference is not None]
+    rows += sorted(references, key=lambda e: (REFERENCES.index(e.reference or ""), e.name))
+    return rows
 
 
 # --------------------------------------------------------------- NER per-label intervals
@@ -359,17 +448,7 @@ def build_leaderboard(
     for t in tasks:
         ranked = _rank_task(entries, t, alpha, n_resamples, seed)
         positions[t] = {e.name: i for i, e in enumerate(ranked, 1)}
-    mean_position = {}
-    for e in entries:
-        ranks, places = [], []
-        for t in tasks:
-            cell = e.cells[t]
-            last = max((x.cells[t].rank or 0 for x in entries), default=0)
-            ranks.append(cell.rank if cell.rank is not None else last + 1)
-            places.append(positions[t].get(e.name, len(positions[t]) + 1))
-        e.mean_rank = sum(ranks) / len(ranks)
-        mean_position[e.name] = sum(places) / len(places)
-    entries.sort(key=lambda e: (e.mean_rank, mean_position[e.name], e.name))
+    entries = _order(entries, tasks, positions)
     first = entries[0].result["dataset"]
     board = Leaderboard(
         entries=entries,

@@ -10,17 +10,19 @@ from bench.report.leaderboard import Leaderboard
 
 def csv_table(board: Leaderboard) -> tuple[list[str], list[list[Any]]]:
     """Headers and rows (written by :func:`bench.report.tables.to_csv`)."""
-    headers = ["position", "model", "preset", "fingerprint", "mean_rank"]
+    headers = ["position", "model", "preset", "fingerprint", "reference", "ranked_on", "mean_rank"]
     for t in board.tasks:
         m = PRIMARY_METRIC[t]
         headers += [f"{t}.{m}", f"{t}.ci95_low", f"{t}.ci95_high", f"{t}.rank", f"{t}.status"]
     rows = []
-    for i, e in enumerate(board.entries, 1):
+    for e in board.entries:
         row: list[Any] = [
-            i,
+            e.position,
             e.name,
             e.result["model"]["preset"],
             e.result["model"].get("fingerprint"),
+            e.reference,
+            " ".join(e.coverage),
             e.mean_rank,
         ]
         for t in board.tasks:

@@ -9,11 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.report.html import Table, Td, num_cell, png_base64, render
-from bench.report.leaderboard import BIAS_METRICS, RULE, Cell, Leaderboard
-from bench.report.render.text import BIAS_TITLES, TASK_TITLES, column_title, tested_with
+from bench.report.leaderboard import BIAS_METRICS, RULE, Entry, Leaderboard
+from bench.report.render.text import (
+    BIAS_TITLES,
+    TASK_TITLES,
+    column_title,
+    coverage_text,
+    tested_with,
+)
 from bench.report.tables import MISSING, fmt
 
 DEGRADED_TITLE = "items failed and were left out of the score: not ranked"
+REFERENCE_TITLE = "a reference run (the gold, or a constant predictor): a yardstick, not ranked"
 
 
 @dataclass(frozen=True)
@@ -23,8 +30,9 @@ class Figure:
     png: str  # base64
 
 
-def _task_cells(cell: Cell) -> list[Td]:
+def _task_cells(entry: Entry, task: str) -> list[Td]:
     """Value [CI] and rank of one task: a rank's tooltip names the test against the run above."""
+    cell = entry.cells[task]
     if not cell.scored:
         title = f"{cell.status}: {cell.reason}" if cell.reason else cell.status
         return [Td(MISSING, "missing", "", title), Td(MISSING, "missing", "")]
@@ -32,6 +40,8 @@ def _task_cells(cell: Cell) -> list[Td]:
     value = num_cell(cell.value, 3, ci)
     if cell.status == "degraded":
         return [value, Td(cell.label, "missing", "", DEGRADED_TITLE)]
+    if entry.reference:
+        return [value, Td(entry.reference, "missing", "", REFERENCE_TITLE)]
     test = cell.vs_above
     title = (
         f"vs {test['model']}: difference {fmt(test['difference'])}, p = {fmt(test['p_value'], 4)}"
@@ -41,26 +51,27 @@ def _task_cells(cell: Cell) -> list[Td]:
     return [value, Td(cell.rank, "num rank-1" if cell.rank == 1 else "num", cell.rank, title)]
 
 
-def main_table(board: Leaderboard) -> Table:
-    headers = [("#", "ascending"), ("Model", "ascending")]
+def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
+    """The ranking table of ``entries`` (the competitors, or the reference runs)."""
+    headers = [("#", "ascending"), ("Model", "ascending"), ("Ranked on", "ascending")]
     for t in board.tasks:
         headers += [
             (f"{column_title(t)} [95% CI]", "descending"),
             (f"{TASK_TITLES[t]} rank", "ascending"),
         ]
     headers.append(("Mean rank", "ascending"))
-    table = Table(headers, id="leaderboard")
-    for i, e in enumerate(board.entries, 1):
-        row = [num_cell(i, 0), Td(e.name, "model", e.name)]
+    table = Table(headers, id=id)
+    for e in entries:
+        row = [num_cell(e.position, 0), Td(e.name, "model", e.name), Td(coverage_text(e))]
         for t in board.tasks:
-            row += _task_cells(e.cells[t])
+            row += _task_cells(e, t)
         table.rows.append([*row, num_cell(e.mean_rank, 2)])
     return table
 
 
 def ner_label_table(board: Leaderboard) -> Table:
     names = [e.name for e in board.entries_with("ner") if e.name in board.ner_labels]
-    labels = sorted({lab for n in names for lab in board.ner_labels[n]})
+    labels = board.ner_label_names()
     headers = [("Label", "ascending"), ("Gold support", "descending")]
     headers += [(f"{n} F1", "descending") for n in names]
     table = Table(headers, id="ner-per-label")
@@ -97,6 +108,23 @@ def bias_tables(board: Leaderboard) -> list[tuple[str, Table]]:
             )
         out.append((e.name, table))
     return out
+
+
+def group_accuracy_table(board: Leaderboard) -> Table | None:
+    """Toxicity accuracy per functional group, one column per toxicity-scored run
+    (None when no run has groups)."""
+    entries = [e for e in board.entries_with("toxicity") if e.group_accuracy]
+    if not entries:
+        return None
+    headers = [("Group", "ascending"), ("Items", "descending")]
+    headers += [(f"{e.name} accuracy", "descending") for e in entries]
+    table = Table(headers, id="toxicity-groups")
+    for group in sorted({g for e in entries for g in e.group_accuracy}):
+        cells = [e.group_accuracy.get(group) or {} for e in entries]
+        n = max(c.get("n", 0) for c in cells)
+        row = [Td(group, sort=group), num_cell(n, 0)]
+        table.rows.append(row + [num_cell(c.get("accuracy")) for c in cells])
+    return table
 
 
 def models_table(board: Leaderboard) -> Table:
@@ -138,9 +166,13 @@ def to_html(board: Leaderboard, plots: dict[str, tuple[str, bytes]]) -> str:
         bench_versions=", ".join(board.bench_versions),
         tested_with=tested_with(board),
         rule=RULE,
-        main_table=main_table(board),
+        main_table=main_table(board, board.competitors, "leaderboard"),
+        reference_table=main_table(board, board.references, "references")
+        if board.references
+        else None,
         ner_label_table=ner_label_table(board) if board.ner_labels else None,
         bias_tables=bias_tables(board) if "toxicity" in board.tasks else None,
+        group_table=group_accuracy_table(board) if "toxicity" in board.tasks else None,
         figures=[
             Figure(name.removesuffix(".png"), caption, png_base64(data))
             for name, (caption, data) in plots.items()

@@ -49,6 +49,9 @@ def to_json_data(board: Leaderboard) -> dict[str, Any]:
                 "git": prov.get("git"),
                 "started_at": prov.get("started_at"),
                 "finished_at": prov.get("finished_at"),
+                "reference": e.reference,
+                "ranked_on": list(e.coverage),
+                "position": e.position,
                 "mean_rank": e.mean_rank,
                 "tasks": {t: cell_json(e.cells[t]) for t in board.tasks},
             }
@@ -68,4 +71,9 @@ def to_json_data(board: Leaderboard) -> dict[str, Any]:
         "tasks": tasks,
         "models": models,
         "ner_per_label": board.ner_labels,
+        "toxicity_groups": {
+            e.name: e.group_accuracy
+            for e in (board.entries_with("toxicity") if "toxicity" in board.tasks else [])
+            if e.group_accuracy
+        },
     }

@@ -6,8 +6,14 @@ import html
 from collections.abc import Sequence
 
 from bench.report.compare import items_scored
-from bench.report.leaderboard import RULE, Leaderboard
-from bench.report.render.text import column_title, tested_with, value_with_ci
+from bench.report.leaderboard import RULE, Entry, Leaderboard
+from bench.report.render.text import (
+    column_title,
+    coverage_text,
+    rank_text,
+    tested_with,
+    value_with_ci,
+)
 from bench.report.tables import MISSING, to_markdown
 
 
@@ -22,17 +28,21 @@ def md_escape(text: str) -> str:
 def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) -> str:
     """The page; ``plots`` are (file name, caption) of the PNGs beside it."""
     d = board.dataset
-    headers = ["model"]
+    headers = ["#", "model", "ranked on"]
     for t in board.tasks:
         headers += [f"{column_title(t)} [95% CI]", "rank"]
-    rows = []
-    for e in board.entries:
-        row = [md_escape(e.name)]
-        for t in board.tasks:
-            cell = e.cells[t]
-            rank = cell.label if cell.status == "degraded" else cell.rank
-            row += [value_with_ci(cell), MISSING if rank is None else str(rank)]
-        rows.append(row)
+    headers.append("mean rank")
+
+    def table(entries: Sequence[Entry]) -> str:
+        rows = []
+        for e in entries:
+            row = [MISSING if e.position is None else str(e.position), md_escape(e.name)]
+            row.append(coverage_text(e))
+            for t in board.tasks:
+                row += [value_with_ci(e.cells[t]), rank_text(e, t)]
+            rows.append([*row, MISSING if e.mean_rank is None else f"{e.mean_rank:.2f}"])
+        return to_markdown(headers, rows).rstrip("\n")
+
     lines = [
         f"# Leaderboard: {md_escape(str(d['name']))} {md_escape(str(d['version']))}",
         "",
@@ -42,9 +52,13 @@ def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) 
         f"- bench version: {', '.join(board.bench_versions)}",
         f"- Ranking ({tested_with(board)}): {RULE}",
         "",
-        to_markdown(headers, rows).rstrip("\n"),
+        table(board.competitors)
+        if board.competitors
+        else "No model to rank: every run is a reference run.",
         "",
     ]
+    if board.references:
+        lines += ["## Reference runs (not ranked)", "", table(board.references), ""]
     if plots:
         lines += ["## Plots", ""]
         lines += [f"![{md_escape(caption)}]({name})" for name, caption in plots]

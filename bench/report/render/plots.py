@@ -82,7 +82,7 @@ def ner_per_label(board: Leaderboard) -> bytes | None:
     names = [e.name for e in board.entries if e.name in board.ner_labels]
     if not names:
         return None
-    labels = sorted({lab for n in names for lab in board.ner_labels[n]})
+    labels = board.ner_label_names()
     colours = _colours(board)
     width = 0.8 / len(names)
     fig = _figure(max(6.0, 0.55 * len(labels) * max(1, len(names) / 2) + 2), 4.2)

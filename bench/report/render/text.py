@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.report.compare import PRIMARY_METRIC
-from bench.report.leaderboard import Cell, Leaderboard
+from bench.report.leaderboard import Cell, Entry, Leaderboard
 from bench.report.tables import MISSING, fmt
 
 TASK_TITLES = {"ner": "NER", "attribution": "Attribution", "toxicity": "Toxicity"}
@@ -41,3 +41,22 @@ def tested_with(board: Leaderboard) -> str:
     return (
         f"paired bootstrap, {board.n_resamples} resamples, seed {board.seed}, alpha {board.alpha}"
     )
+
+
+def rank_text(entry: Entry, task: str) -> str:
+    """A cell's rank as shown: the rank, ``degraded (k/n failed)``, ``ceiling``/``floor``
+    for a reference run's score, or "—"."""
+    cell = entry.cells[task]
+    if cell.status == "degraded":
+        return cell.label
+    if cell.scored and entry.reference:
+        return entry.reference
+    return MISSING if cell.rank is None else str(cell.rank)
+
+
+def coverage_text(entry: Entry) -> str:
+    """What a run is ranked against overall: ``NER, Toxicity`` (runs ranked on exactly
+    these tasks), ``reference (floor)`` or ``not ranked``."""
+    if entry.reference:
+        return f"reference ({entry.reference})"
+    return ", ".join(TASK_TITLES[t] for t in entry.coverage) or "not ranked"
