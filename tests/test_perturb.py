@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bench_config import run_model
+from test_cli import bench
 
 from bench.cli import CONF_DIR
 from bench.data.conll import ConllNer
@@ -22,8 +24,6 @@ from bench.perturb.dataset import PerturbedDataset
 from bench.perturb.typos import Typos
 from bench.resources import resource_dir
 from bench.tasks import TASKS
-from tests.bench_config import run_model
-from tests.test_cli import bench
 
 SEEDS = (0, 1, 2)
 
