@@ -57,7 +57,7 @@ def model_card_data(board: Leaderboard, entry: Entry) -> ModelCardData | None:
         record = entry.result["tasks"].get(t, {})
         if entry.cells[t].status != "ok":  # failed, unsupported, or degraded: not published
             continue
-        names = [PRIMARY_METRIC[t]] + [
+        names: list[str] = [PRIMARY_METRIC[t]] + [
             m for m in record.get("main_metrics", []) if m != PRIMARY_METRIC[t]
         ]
         task_type, task_name = HF_TASKS[t]
