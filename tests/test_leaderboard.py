@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 from bench_config import run_model
+from huggingface_hub import EvalResult, ModelCardData
+from huggingface_hub.repocard_data import model_index_to_eval_results
 
 from bench.report import errors_cli, leaderboard_cli
 from bench.report.cli import SUBCOMMANDS
@@ -146,15 +148,45 @@ def test_every_output_file_exists_and_parses(board_dir, runs):
     cards = sorted(p.name for p in (board_dir / "model-index").iterdir())
     # broken has no ok result: no card (an empty model-index says nothing)
     assert cards == ["empty.yaml", "oracle.yaml", "rules.yaml", "script_alert_1_script.yaml"]
-    card = yaml.safe_load((board_dir / "model-index" / "rules.yaml").read_text())
-    [entry] = card["model-index"]
-    assert entry["name"] == "rules"
-    by_task = {r["task"]["type"]: r for r in entry["results"]}
-    assert set(by_task) == {"token-classification", "quote-attribution", "text-classification"}
-    ner = by_task["token-classification"]
-    assert ner["dataset"]["revision"] == sha and ner["dataset"]["split"] == "test"
-    assert ner["dataset"]["name"] == "seed_article" and ner["dataset"]["config"] == "1.0.0"
-    assert ner["metrics"][0]["type"] == "f1" and 0 < ner["metrics"][0]["value"] < 1
+    card = ModelCardData(**yaml.safe_load((board_dir / "model-index" / "rules.yaml").read_text()))
+    assert card.model_name == "rules" and card.datasets is None  # the seed article: no Hub id
+    name, results = model_index_to_eval_results(card.to_dict()["model-index"])
+    assert name == "rules"
+    tasks = {r.task_type for r in results}
+    assert tasks == {"token-classification", "quote-attribution", "text-classification"}
+    ner = next(r for r in results if r.task_type == "token-classification")  # primary first
+    assert (ner.dataset_type, ner.dataset_name, ner.dataset_config) == (
+        "seed_article", "seed_article", "1.0.0"
+    )  # fmt: skip
+    assert ner.dataset_args == {"sha256": sha} and ner.dataset_split == "test"
+    rules = json.loads((runs["rules"] / "result.json").read_text())["tasks"]["ner"]
+    assert (ner.metric_type, ner.metric_name) == ("f1", "strict F1 (strict_f1)")
+    assert ner.metric_value == round(rules["metrics"]["strict_f1"]["value"], 6)
+    assert 0 < ner.metric_value < 1
+
+
+def _card(board: Path, slug: str) -> tuple[ModelCardData, list[EvalResult]]:
+    """A written card, loaded back with huggingface_hub, and its eval results."""
+    card = ModelCardData(**yaml.safe_load((board / "model-index" / f"{slug}.yaml").read_text()))
+    return card, model_index_to_eval_results(card.to_dict()["model-index"])[1]
+
+
+def test_wnut17_card_names_the_hub_dataset(tmp_path):
+    """The WNUT-17 board's model card names the dataset by its Hub id, ``leondz/wnut_17``."""
+    run_model(tmp_path / "rules", "rules_wnut17", "dataset=wnut17", "bootstrap.resamples=0")
+    out = tmp_path / "board"
+    assert _cli(leaderboard_cli, str(tmp_path / "rules"), "--out", str(out), "--no-plots",
+                "--resamples", "50") == 0  # fmt: skip
+    card, results = _card(out, "rules_wnut17")
+    assert card.datasets == ["leondz/wnut_17"]
+    f1 = json.loads((tmp_path / "rules" / "result.json").read_text())["tasks"]["ner"]
+    f1 = f1["metrics"]["strict_f1"]["value"]
+    ner = results[0]
+    assert (ner.task_type, ner.dataset_type, ner.dataset_name) == (
+        "token-classification", "leondz/wnut_17", "wnut17"
+    )  # fmt: skip
+    assert (ner.metric_type, ner.metric_value) == ("f1", round(f1, 6))
+    assert {r.task_type for r in results} == {"token-classification"}
 
 
 def test_ranks_oracle_first_and_ties_where_not_significant(board_dir):
@@ -245,8 +277,8 @@ def test_text_from_results_is_escaped(board_dir):
     assert SCRIPT not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
     tex = (board_dir / "leaderboard.tex").read_text()
     assert "\\textless{}script\\textgreater{}alert(1)\\textless{}/script\\textgreater{}" in tex
-    card = yaml.safe_load((board_dir / "model-index" / "script_alert_1_script.yaml").read_text())
-    assert card["model-index"][0]["name"] == SCRIPT  # YAML is data: kept verbatim
+    card, _ = _card(board_dir, "script_alert_1_script")
+    assert card.model_name == SCRIPT  # YAML is data: kept verbatim
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
@@ -412,6 +444,11 @@ def test_hatecheck_board_shows_accuracy_per_functionality(tmp_path):
     emote = groups["derog_neg_emote_h"]
     assert derog[1:3] == [str(emote["n"]), f"{emote['accuracy']:.3f}"]
     assert derog[3] == "0.000"  # empty predicts nothing toxic: every hateful case missed
+    card, results = _card(out, "rules")
+    assert card.datasets == ["Paul/hatecheck"]
+    assert {(r.task_type, r.dataset_type) for r in results} == {
+        ("text-classification", "Paul/hatecheck")
+    }
 
 
 def test_a_run_is_listed_under_its_name(runs, tmp_path):

@@ -11,7 +11,7 @@ from bench.report.render.html_page import to_html
 from bench.report.render.json_data import to_json_data
 from bench.report.render.latex import to_latex
 from bench.report.render.markdown import to_markdown_text
-from bench.report.render.model_index import model_index, to_yaml
+from bench.report.render.model_index import model_card_data, to_yaml
 from bench.report.tables import to_csv
 
 
@@ -44,7 +44,7 @@ def write_leaderboard(board: Leaderboard, out: Path, with_plots: bool = True) ->
     text("leaderboard.tex", to_latex(board))
     text("index.html", to_html(board, plots))
     for e in board.entries:
-        card = model_index(board, e)
+        card = model_card_data(board, e)
         if card is not None:
             text(f"model-index/{e.slug}.yaml", to_yaml(card))
     return written
