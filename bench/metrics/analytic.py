@@ -24,13 +24,14 @@ influence functions).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from bench.metrics.binary import calibration_bin_of, check_binary_scores
+from bench.metrics.values import interval_json
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,7 @@ class AnalyticCI:
     undefined: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        if self.undefined is None:
-            del out["undefined"]
-        return out
+        return interval_json(self)
 
 
 def _z(alpha: float) -> float:

@@ -29,12 +29,13 @@ References: Efron & Tibshirani, *An Introduction to the Bootstrap* (1993), ch. 1
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bench.metrics.binary import calibration_bin_of, check_binary_scores
+from bench.metrics.values import interval_json
 
 IndexStatistic = Callable[[np.ndarray], np.ndarray]
 """statistic(indices: int array (B, n)) -> float array (B,) (NaN where undefined)."""
@@ -69,10 +70,7 @@ class BootstrapCI:
     undefined: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        if self.undefined is None:
-            del out["undefined"]
-        return out
+        return interval_json(self)
 
 
 @dataclass(frozen=True)
@@ -98,10 +96,7 @@ class PairedTest:
     undefined: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        if self.undefined is None:
-            del out["undefined"]
-        return out
+        return interval_json(self)
 
 
 # --------------------------------------------------------------------------- checks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -16,6 +16,15 @@ class MetricValue:
         if self.undefined is not None:
             out["undefined"] = self.undefined
         return out
+
+
+def interval_json(interval: Any) -> dict[str, Any]:
+    """An interval dataclass (bootstrap, analytic, paired test) as JSON: its fields, with
+    ``undefined`` only when it is set."""
+    out: dict[str, Any] = asdict(interval)
+    if out.get("undefined") is None:
+        out.pop("undefined", None)
+    return out
 
 
 def undefined(reason: str) -> MetricValue:
