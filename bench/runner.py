@@ -11,6 +11,7 @@ import math
 import random
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from bench.adapters.base import TASKS, Adapter, Batching
 from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
 from bench.limit import limited
-from bench.predictions import PredictionFailure
+from bench.predictions import PredictionFailure, TextItem
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
 from bench.result import Result
 from bench.robustness import perturbation_of, robustness
@@ -288,6 +289,33 @@ def _too_many_failures(failed: dict[str, PredictionFailure], summary: dict[str, 
     )
 
 
+def _predict_items(
+    task: Task,
+    adapter: Adapter,
+    select: Callable[[list[TextItem]], list[TextItem]],
+    batch_size: int | None,
+    cache: PredictionCache | None,
+) -> tuple[list[TextItem], list[Any], dict[str, Any]]:
+    """The ``select``ed items of the task, their validated predictions (through the cache)
+    and the cache statistics; the adapter's end of task sees every item."""
+    every_item = task.inputs()
+    items = select(every_item)
+    predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
+    adapter.end_task(task.name, every_item)
+    task.validate(items, predictions)
+    return items, predictions, cache_stats
+
+
+def _failed_task(err: Exception, started: float) -> dict[str, Any]:
+    """The record of a task an adapter or a prediction failed (the run goes on)."""
+    return {
+        "status": "failed",
+        "error": f"{type(err).__name__}: {err}",
+        "traceback": traceback.format_exc(limit=5),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
 def run_task(
     task: Task,
     adapter: Adapter,
@@ -305,11 +333,9 @@ def run_task(
     are predicted and scored."""
     started = time.perf_counter()
     try:
-        every_item = task.inputs()
-        items = limited(every_item, limit, limit_seed)
-        predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
-        adapter.end_task(task.name, every_item)
-        task.validate(items, predictions)
+        items, predictions, cache_stats = _predict_items(
+            task, adapter, lambda every: limited(every, limit, limit_seed), batch_size, cache
+        )
         failed = {item.id: p for item, p in zip(items, predictions, strict=True)
                   if isinstance(p, PredictionFailure)}  # fmt: skip
         failures = _failure_summary(failed, len(items), max_failure_rate)
@@ -327,13 +353,7 @@ def run_task(
         with progress.stage(f"{task.name}: intervals", "interval"):
             scored = task.score([item for item, _ in answered], [p for _, p in answered])
     except Exception as err:  # an adapter or a prediction failed: record it, go on
-        message = f"{type(err).__name__}: {err}"
-        return {
-            "status": "failed",
-            "error": message,
-            "traceback": traceback.format_exc(limit=5),
-            "seconds": round(time.perf_counter() - started, 3),
-        }, []
+        return _failed_task(err, started), []
     return {
         "status": "ok",
         "metrics_version": task.metrics_version,
@@ -363,22 +383,11 @@ def run_shard_task(
     ``shard``), the failed items' samples rows, and the predictions-file records."""
     started = time.perf_counter()
     try:
-        every_item = task.inputs()
-        items = shard_items(every_item, index, count)
-        predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
-        adapter.end_task(task.name, every_item)
-        task.validate(items, predictions)
-    except Exception as err:  # as in run_task: the task failed, the run goes on
-        return (
-            {
-                "status": "failed",
-                "error": f"{type(err).__name__}: {err}",
-                "traceback": traceback.format_exc(limit=5),
-                "seconds": round(time.perf_counter() - started, 3),
-            },
-            [],
-            [],
+        items, predictions, cache_stats = _predict_items(
+            task, adapter, lambda every: shard_items(every, index, count), batch_size, cache
         )
+    except Exception as err:  # as in run_task: the task failed, the run goes on
+        return _failed_task(err, started), [], []
     failed = {item.id: p for item, p in zip(items, predictions, strict=True)
               if isinstance(p, PredictionFailure)}  # fmt: skip
     return (
