@@ -115,6 +115,8 @@ class TrackerOptions:
 
     tracking_uri: str | None = MISSING
     experiment: str = MISSING
+    request_timeout: float = _rule(10.0, lambda v: v > 0, "seconds > 0")
+    request_retries: int = _rule(1, lambda v: v >= 0, "an integer >= 0")
 
 
 @dataclass

@@ -138,3 +138,19 @@ def test_params_are_the_run_config_flattened_without_secrets_nor_hydra():
         "bootstrap.unit.ner": "entity",
         "labels": '["PER", "LOC"]',
     }
+
+
+@pytest.mark.slow
+def test_a_tracking_server_that_never_answers_costs_bounded_time_and_one_warning(tmp_path):
+    import socket
+
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        done = bench(tmp_path, "+model=empty", "+tracker=mlflow", *CHEAP,
+                     f"tracker.tracking_uri={uri}", "tracker.request_timeout=1",
+                     "tracker.request_retries=0")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [warning] = done.stderr.splitlines()
+    assert warning.startswith("bench: warning: mlflow: ") and "timeout" in warning.lower()

@@ -85,6 +85,9 @@ def _client(config: DictConfig) -> tuple[Any, str]:
     if uri.startswith("file:") or "://" not in uri:
         # MLflow 3 asks for this opt-in to keep using a local folder (its file store)
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    # MLflow reads these per request; its defaults retry an unreachable server for minutes
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(config.tracker.request_timeout)
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(config.tracker.request_retries)
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
