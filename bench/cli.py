@@ -19,7 +19,7 @@ from typing import Any, cast
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import InterpolationKeyError, OmegaConfBaseException
 
 from bench.data.gold import GoldError
 from bench.plugins import preset_names, register_search_path
@@ -82,7 +82,7 @@ def run_one(cfg: DictConfig) -> int:
     try:
         outcome = run(cfg, preset, list(hydra_cfg.overrides.task), out_dir)
     except (GoldError, ValueError, OmegaConfBaseException) as err:
-        return _fail(REFUSED, f"bench: {type(err).__name__}: {err}".replace("\n", " "))
+        return _fail(REFUSED, f"bench: {_run_refusal(err, hydra_cfg.runtime.choices)}")
     name = outcome.result["model"]["name"]
     model = name if name == preset else f"{name} (preset {preset})"
     dataset = outcome.result["dataset"]["name"]
@@ -225,6 +225,18 @@ def _run_or_sweep(hydra: Any, name: str, args: argparse.Namespace) -> tuple[bool
         if multirun and (summary := write_summary(held.path, jobs)):
             print(f"{summary}\nsummary: {held.path / 'summary.md'}, summary.csv")
     return multirun, jobs
+
+
+def _run_refusal(err: Exception, choices: Any) -> str:
+    """Why a composed run was refused, in one line; a preset needing what the dataset lacks
+    (``labels: ${dataset.labels}``) says so in those terms."""
+    missing = re.search(r"Interpolation key '(dataset\.[\w.]+)' not found", str(err))
+    if isinstance(err, InterpolationKeyError) and missing:
+        return (
+            f"model preset {choices.get('model')} needs {missing[1]}, which "
+            f"dataset={choices.get('dataset')} does not define (choose a dataset that has it)"
+        )
+    return f"{type(err).__name__}: {err}".replace("\n", " ")
 
 
 def _one_line(err: Exception) -> str:

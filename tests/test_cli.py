@@ -224,6 +224,16 @@ def test_a_refused_run_leaves_no_folder(tmp_path, args):
     assert no_run_folder(tmp_path)
 
 
+def test_a_preset_needing_what_the_dataset_lacks_names_both(tmp_path):
+    done = bench(tmp_path, "+model=rules_wnut17", "task=ner")  # needs dataset.labels
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "bench: model preset rules_wnut17 needs dataset.labels, which dataset=seed_article "
+        "does not define (choose a dataset that has it)"
+    ]
+    assert no_run_folder(tmp_path)
+
+
 def test_a_refused_run_keeps_the_finished_run_in_its_folder(tmp_path):
     assert bench(tmp_path, *CHEAP, "hydra.run.dir=out").returncode == 0
     assert bench(tmp_path, *CHEAP, "hydra.run.dir=out", "seed=-1").returncode == 2
