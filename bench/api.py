@@ -9,7 +9,8 @@ Heavy modules are imported on the first call only, so ``import bench`` stays che
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -147,7 +148,7 @@ def _compose(overrides: list[str], settings: dict[str, Any]) -> DictConfig:
 
     register_search_path()  # presets of installed packages, as for the command
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        with _aside_caller_hydra(), initialize_config_dir(str(CONF_DIR), version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides)
     except MissingConfigException as err:  # an unknown preset or dataset
         group, _, name = str(err.missing_cfg_file).partition("/")
@@ -164,3 +165,19 @@ def _compose(overrides: list[str], settings: dict[str, Any]) -> DictConfig:
             err.full_key = err.full_key or key
             raise ConfigError(describe(err)) from None
     return cfg
+
+
+@contextmanager
+def _aside_caller_hydra() -> Iterator[None]:
+    """Hydra's global state of a caller's own app (``@hydra.main``, ``initialize``) set aside
+    while bench composes its config, and put back after: Hydra allows one at a time."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    callers = GlobalHydra.instance().hydra
+    GlobalHydra.instance().clear()
+    try:
+        yield
+    finally:
+        GlobalHydra.instance().clear()
+        if callers is not None:
+            GlobalHydra.instance().initialize(callers)

@@ -232,3 +232,24 @@ def test_a_malformed_prediction_fails_the_task_naming_item_and_field():
 def test_a_function_returning_too_few_predictions_fails_the_task():
     result = bench.evaluate(toxicity=lambda texts: [0.5], tasks="toxicity")
     assert "returned 1 predictions for 32 texts" in result.result["tasks"]["toxicity"]["error"]
+
+
+def test_evaluate_runs_inside_the_callers_own_hydra_app(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import hydra\n"
+        "from hydra.core.global_hydra import GlobalHydra\n"
+        "import bench\n\n"
+        "@hydra.main(version_base='1.3', config_path=None, config_name=None)\n"
+        "def main(cfg):\n"
+        "    own = GlobalHydra.instance().hydra\n"
+        "    result = bench.evaluate('rules', tasks='ner', bootstrap__resamples=0)\n"
+        "    assert GlobalHydra.instance().hydra is own  # the app's Hydra is back\n"
+        "    print(result.metrics['ner']['strict_f1'])\n\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, str(app)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    expected = bench.evaluate("rules", tasks="ner", bootstrap__resamples=0)
+    assert float(done.stdout.split()[-1]) == expected.metrics["ner"]["strict_f1"]
