@@ -194,6 +194,21 @@ def test_name_swap_leaves_titles_and_ordinary_words() -> None:
     assert all(word[0].isupper() for word in renamed)
 
 
+def test_name_swap_renames_only_person_mentions() -> None:
+    """WNUT-17 tags "Supreme Court judge" a person and "the Supreme Court" a group: the
+    group, and a name word outside any mention ("Court Reinstates …"), stay."""
+    base = _dataset("wnut17")
+    perturbed = PerturbedDataset(base, build_perturbation(_options("name_swap", 0)))
+    ner = base.view("ner")
+    persons = {(i, s, e) for i, s, e, label in ner.spans if label == "person"}
+    edits = [(i, e) for i, p in perturbed.items.items() for e in p.edits]
+    assert edits
+    for item_id, edit in edits:
+        assert any(i == item_id and s <= edit.start and edit.end <= e for i, s, e in persons)
+    texts = {item.id: perturbed.items[item.id].text for item in ner.items}
+    assert "the Supreme Court ?" in texts["s00371"] and texts["s00794"].startswith("Court ")
+
+
 def test_seed_and_options_change_the_dataset_fingerprint() -> None:
     base = _dataset("seed_article")
     prints = {PerturbedDataset(base, build_perturbation({"name": "typos", "seed": s, "rate": r}))
@@ -201,7 +216,7 @@ def test_seed_and_options_change_the_dataset_fingerprint() -> None:
     assert len(prints) == 4 and base.sha256 not in prints
 
     class Untouched(Typos):  # other code, the same options
-        def edits(self, text: str, spans: list, rng: object) -> list:
+        def edits(self, item_id: str, text: str, spans: list, rng: object) -> list:
             return []
 
     assert Untouched().describe() == Typos().describe()
