@@ -84,6 +84,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.metrics.bootstrap import PairedTest
+from bench.metrics.values import higher_is_better
 from bench.report.compare import (
     MIN_UNITS,
     PRIMARY_METRIC,
@@ -102,7 +103,6 @@ from bench.report.tables import degraded, to_markdown
 DEFAULT_TOLERANCE = 0.01
 DEFAULT_ALPHA = 0.05
 DEFAULT_RESAMPLES = 1000
-LOWER_IS_BETTER = frozenset({"brier", "ece"})
 EPSILON = 1e-9  # floating-point slack of every comparison
 
 PASSING = ("ok", "improved", "noise", "skipped")
@@ -166,7 +166,7 @@ def _rules_from_run(run: Run) -> list[Rule]:
             continue
         for name in record.get("main_metrics", []):
             value = record.get("metrics", {}).get(name, {}).get("value")
-            higher = name not in LOWER_IS_BETTER
+            higher = higher_is_better(name)
             rules.append(Rule(task, name, value, higher_is_better=higher, measured=True))
     return rules
 
@@ -197,7 +197,7 @@ def _parse_rule(where: str, key: Any, spec: Any, run: Run | None) -> Rule:
     numbers = {k: _number(f"{where}.{k}", v) for k, v in spec.items() if k != "higher_is_better"}
     if "tolerance" in numbers and numbers["tolerance"] < 0:
         raise CheckError(f"{where}.tolerance: must be ≥ 0, got {numbers['tolerance']}")
-    higher = spec.get("higher_is_better", metric not in LOWER_IS_BETTER)
+    higher = spec.get("higher_is_better", higher_is_better(metric))
     if not isinstance(higher, bool):
         raise CheckError(f"{where}.higher_is_better: expected true or false, got {higher!r}")
     bounds = {"min", "max"} & set(numbers)
