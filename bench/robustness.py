@@ -1,9 +1,10 @@
 """Robustness (``+perturb=NAME``): the run scored again on a perturbed copy of its
 dataset with the same adapter, and each metric's change with a paired interval.
 
-Units are paired by id (items keep their ids; clusters are the gold segments, whose
-ids a perturbation keeps), each run scored against its own gold: the perturbed gold's
-offsets differ from the original's. See :func:`robustness` for what result.json holds.
+Units are paired by position: both runs score the same items in the same order (items
+keep their ids; clusters are the gold segments, in item order then by start, which a
+perturbation keeps), each run against its own gold: the perturbed gold's offsets differ
+from the original's. See :func:`robustness` for what result.json holds.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def robustness(
     perturbed dataset's sha256, and per task scored ok on the original: the share of
     items changed, the prediction cache's statistics, and ``metrics.<metric>`` with the
     perturbed ``value``, the ``original``, their ``delta`` (perturbed − original) and
-    ``ci95``, its paired bootstrap (:func:`_deltas`); for ner ``entities_lost``
+    ``ci95``, its paired bootstrap (:func:`_pairs`); for ner ``entities_lost``
     (:func:`_entities_lost`); for toxicity under a swap of identity terms, ``fairness``."""
     perturbed = PerturbedDataset(dataset, perturbation)
     model = _perturbed_adapter(cfg, adapter, perturbed)
@@ -135,7 +136,8 @@ def _pairs(
 ) -> SharedResamples | None:
     """The draws of every metric's delta, perturbed − original: each task's statistics of
     its intervals, evaluated for both runs on the same resampled units
-    (:meth:`SharedResamples.minus`). None without both draws."""
+    (:meth:`SharedResamples.minus`). None without both draws; an analytic interval
+    (``bootstrap.method``) is not drawn, so its delta gets none."""
     if original is None or perturbed is None:
         return None
     return perturbed.minus(original, metrics)
