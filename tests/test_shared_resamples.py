@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from bench_config import compose_config
 
 from bench.metrics import bootstrap
-from bench.metrics.bootstrap import SharedResamples, bootstrap_cis
+from bench.metrics.bootstrap import (
+    SharedResamples,
+    bootstrap_cis,
+    paired_bootstrap,
+    prf_statistic,
+)
 from bench.runner import build, build_task, run_task
 
 
@@ -91,10 +97,6 @@ def test_analytic_intervals_draw_nothing(monkeypatch, dataset_name, task):
 def test_minus_is_the_paired_bootstrap_of_the_common_names() -> None:
     """Statistics added under the same names on the same units pair column by column
     (whatever their grouping), as ``paired_bootstrap`` of each; others are left out."""
-    import numpy as np
-
-    from bench.metrics.bootstrap import paired_bootstrap, prf_statistic
-
     rng = np.random.default_rng(0)
     a, b = (
         np.column_stack([tp, tp + rng.integers(0, 3, 60), tp + rng.integers(0, 3, 60)])
