@@ -288,12 +288,14 @@ def robustness_deltas(board: Leaderboard) -> bytes | None:
         width = 0.8 / len(runs)
         x = np.arange(len(perturbations))
         for i, name in enumerate(runs):
-            found = [by_run[name].get(p) for p in perturbations]
+            at = [k for k, p in enumerate(perturbations) if p in by_run[name]]  # no bar: not run
+            found = [by_run[name][perturbations[k]] for k in at]
             values, lows, highs = (
-                np.array([np.nan if c is None else _or_nan(getattr(c, k)) for c in found], float)
+                np.array([_or_nan(getattr(c, k)) for c in found], float)
                 for k in ("value", "low", "high")
             )
-            _bars(ax, x - 0.4 + width * (i + 0.5), width, values, lows, highs, colours[name], name)
+            place = x[at] - 0.4 + width * (i + 0.5)
+            _bars(ax, place, width, values, lows, highs, colours[name], name)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(x, [label(p) for p in perturbations])
         ax.set_ylabel(f"Δ {column_title(task)}")
