@@ -94,6 +94,8 @@ def run_one(cfg: DictConfig) -> int:
         headers, rows = outcome.tables["robustness"]
         if rows:
             print(to_markdown(headers, rows))
+        if len(outcome.result["robustness"]) > 1:  # the worst case over them
+            print(to_markdown(*outcome.tables["robustness_worst"]))
         for perturbation, section in outcome.result["robustness"].items():
             failed = {t: r["error"] for t, r in section.items()
                       if isinstance(r, dict) and r.get("status") == "failed"}  # fmt: skip

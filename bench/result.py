@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
+from bench.report.robustness import robustness_table, worst_case_table
 from bench.report.tables import main_table, metrics_table, per_label_table, to_csv, to_markdown
-from bench.robustness import robustness_table
 
 # What a run (and its +check) writes besides result.json: removed before a rerun writes.
 # Temporary files (.NAME.XXXX.tmp) are those of an interrupted run's atomic writes.
 _OUTPUT_FILES = ("samples/*.jsonl", "predictions/*.jsonl", "tables/*.md", "tables/*.csv",
                  "check/junit.xml", "check/report.md", ".*.tmp", "*/.*.tmp")  # fmt: skip
 _TABLES = {"main": main_table, "metrics": metrics_table, "ner_per_label": per_label_table,
-           "robustness": robustness_table}  # fmt: skip
+           "robustness": robustness_table, "robustness_worst": worst_case_table}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ class Result:
 
     @property
     def tables(self) -> dict[str, tuple[list[str], list[list[Any]]]]:
-        """The tables of ``tables/`` (main, metrics, ner_per_label, robustness) as (headers,
-        rows)."""
+        """The tables of ``tables/`` (main, metrics, ner_per_label, robustness,
+        robustness_worst) as (headers, rows)."""
         return {name: table(self.result) for name, table in _TABLES.items()}
 
     def table(self, name: str = "main") -> str:

@@ -1,14 +1,16 @@
 """Robustness (``+perturb=NAME``): the run scored again on a perturbed copy of its
 dataset with the same adapter, and each metric's change with a paired interval.
 
-Units are paired by id (items keep their ids; clusters are the gold segments, whose
-ids a perturbation keeps), each run scored against its own gold: the perturbed gold's
-offsets differ from the original's. See :func:`robustness` for what result.json holds.
+Units are paired by position: both runs score the same items in the same order (items
+keep their ids; clusters are the gold segments, in item order then by start, which a
+perturbation keeps), each run against its own gold: the perturbed gold's offsets differ
+from the original's. See :func:`robustness` for what result.json holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,38 +20,40 @@ from omegaconf import DictConfig, OmegaConf
 from bench.adapters.base import Adapter
 from bench.data.dataset import Dataset
 from bench.limit import limited
-from bench.metrics.bootstrap import (
-    PairedTest,
-    StatisticBuilder,
-    average_precision_statistic,
-    f1_statistic,
-    mean_statistic,
-    roc_auc_statistic,
-)
-from bench.metrics.clusters import Clusters, cluster_sums
-from bench.metrics.spans import strict_units
+from bench.metrics.bootstrap import SharedResamples, mean_statistic, resample_sums
+from bench.metrics.clusters import Clusters
 from bench.perturb import build_perturbation
 from bench.perturb.base import Perturbation
 from bench.perturb.dataset import PerturbedDataset
-from bench.report.compare import CLUSTER_UNIT, paired_test
 from bench.run_config import ConfigError
 
-Score = Callable[[str, Dataset, Adapter], tuple[dict[str, Any], list]]
-"""The runner's scoring of one task: (task name, dataset, adapter) -> (record, samples)."""
+Scored = tuple[dict[str, Any], list, SharedResamples | None]
+"""A task scored: its record, its samples and what its intervals were drawn from."""
+
+Score = Callable[[str, Dataset, Adapter], Scored]
+"""The runner's scoring of one task: (task name, dataset, adapter) -> :data:`Scored`."""
+
+PAIRED_UNITS = ("cluster", "item")
+"""The bootstrap units two runs on the same items share (entities and quotes differ)."""
 
 
-def perturbation_of(cfg: DictConfig) -> Perturbation | None:
-    """The run's ``perturb`` (None without one); a bad option is a :class:`ConfigError`."""
+def perturbations_of(cfg: DictConfig) -> dict[str, Perturbation]:
+    """The run's perturbations by key (``+perturb=NAME`` or ``+perturb=[NAME,NAME]``: each
+    under ``perturb.NAME``); a bad option is a :class:`ConfigError` naming it."""
     node = cfg.get("perturb")
     if node is None:
-        return None
+        return {}
     options = OmegaConf.to_container(node, resolve=True)
-    if not isinstance(options, dict):
-        raise ConfigError(f"perturb={options!r}: expected a perturbation (+perturb=NAME)")
-    try:
-        return build_perturbation(options)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
+    if not (isinstance(options, dict) and options
+            and all(isinstance(v, dict) for v in options.values())):  # fmt: skip
+        raise ConfigError(f"perturb={options!r}: expected perturbations (+perturb=NAME)")
+    out = {}
+    for key, each in options.items():
+        try:
+            out[str(key)] = build_perturbation(each)
+        except ValueError as err:  # the classes name an option perturb.OPTION: it is here
+            raise ConfigError(str(err).replace("perturb.", f"perturb.{key}.", 1)) from None
+    return out
 
 
 def _perturbed_adapter(cfg: DictConfig, adapter: Adapter, dataset: Dataset) -> Adapter:
@@ -67,15 +71,15 @@ def robustness(
     adapter: Adapter,
     tasks: dict[str, Any],
     samples: dict[str, list],
+    draws: dict[str, SharedResamples | None],
     score: Score,
 ) -> dict[str, Any]:
     """``robustness.<perturbation>`` of result.json: the perturbation's options, the
     perturbed dataset's sha256, and per task scored ok on the original: the share of
     items changed, the prediction cache's statistics, and ``metrics.<metric>`` with the
-    perturbed ``value``, the ``original``, their ``delta`` (perturbed − original) and,
-    for the metrics :func:`_paired` pairs, ``ci95``: the
-    paired bootstrap of the delta (``bench.report.compare.paired_test``); for toxicity
-    under a swap of identity terms, ``fairness``."""
+    perturbed ``value``, the ``original``, their ``delta`` (perturbed − original) and
+    ``ci95``, its paired bootstrap (:func:`_pairs`); for ner ``entities_lost``
+    (:func:`_entities_lost`); for toxicity under a swap of identity terms, ``fairness``."""
     perturbed = PerturbedDataset(dataset, perturbation)
     model = _perturbed_adapter(cfg, adapter, perturbed)
     out: dict[str, Any] = {"perturbation": perturbation.describe(),
@@ -85,7 +89,7 @@ def robustness(
             status = "degraded" if record.get("status") == "ok" else record.get("status")
             out[name] = {"status": "skipped", "reason": f"{status} unperturbed"}
             continue
-        new, rows = score(name, perturbed, model)
+        new, rows, new_draws = score(name, perturbed, model)
         if new["status"] != "ok":
             out[name] = {k: v for k, v in new.items() if k in ("status", "error", "failures")}
             continue
@@ -96,15 +100,14 @@ def robustness(
         n = len(scored)
         # pairs need every item answered in both runs (a degraded perturbed run: none)
         paired = not new["failures"]["count"]
-        tests = _paired(name, dataset, perturbed, samples[name], rows, cfg) if paired else {}
+        pairs = None
+        if paired and cfg.bootstrap.resamples and cfg.bootstrap.unit[name] in PAIRED_UNITS:
+            pairs = _pairs(draws[name], new_draws, list(new["metrics"]))
         metrics = {}
         for metric, value in new["metrics"].items():
             base = record["metrics"].get(metric, {}).get("value")
             delta = None if None in (base, value["value"]) else value["value"] - base
-            entry = {"value": value["value"], "original": base, "delta": delta}
-            if metric in tests:
-                entry["ci95"] = tests[metric]
-            metrics[metric] = entry
+            metrics[metric] = {"value": value["value"], "original": base, "delta": delta}
         out[name] = {
             "status": "ok",
             "main_metrics": new["main_metrics"],
@@ -113,75 +116,78 @@ def robustness(
             "failures": new["failures"],
             "predictions": new["predictions"],  # the cache of the perturbed texts
         }
+        if name == "ner" and paired:
+            unit = cfg.bootstrap.unit[name]
+            lost = _entities_lost(dataset.view(name), perturbed, samples[name], rows, unit)
+            out[name]["entities_lost"] = lost.json()
+            if pairs is not None and lost.found:
+                pairs.add_one(lost.statistic, "entities_lost", len(lost.counts))
+        if pairs is not None:
+            for key, ci in pairs.intervals().items():
+                interval = {k: v for k, v in ci.to_json().items() if k != "value"}
+                (out[name] if key == "entities_lost" else metrics)[key]["ci95"] = interval
         if name == "toxicity" and hasattr(perturbation, "identities") and paired:
             out[name]["fairness"] = _fairness(perturbed, samples[name], rows, cfg)
     return out
 
 
-def _delta(test: PairedTest) -> dict[str, Any]:
-    return {k: v for k, v in test.to_json().items() if k != "difference"}
+def _pairs(
+    original: SharedResamples | None, perturbed: SharedResamples | None, metrics: list[str]
+) -> SharedResamples | None:
+    """The draws of every metric's delta, perturbed − original: each task's statistics of
+    its intervals, evaluated for both runs on the same resampled units
+    (:meth:`SharedResamples.minus`). None without both draws; an analytic interval
+    (``bootstrap.method``) is not drawn, so its delta gets none."""
+    if original is None or perturbed is None:
+        return None
+    return perturbed.minus(original, metrics)
 
 
-def _test(make: StatisticBuilder, a: Any, b: Any, cfg: DictConfig, unit: str) -> dict[str, Any]:
-    """The paired bootstrap of perturbed (``a``) minus original (``b``)."""
-    b_cfg = cfg.bootstrap
-    return _delta(paired_test(make, a, b, b_cfg.resamples, b_cfg.seed, "bootstrap", unit))
+@dataclass(frozen=True)
+class EntitiesLost:
+    """Per unit (cluster or item), the gold entities found (same span and type) on the
+    original and, of those, the ones not found at their image in the perturbed text."""
+
+    counts: np.ndarray  # (units, 2): found, lost
+
+    @property
+    def found(self) -> int:
+        return int(self.counts[:, 0].sum())
+
+    def statistic(self, indices: np.ndarray) -> np.ndarray:
+        """The share lost, per resample (NaN where nothing was found)."""
+        sums = resample_sums(self.counts, indices)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return sums[:, 1] / sums[:, 0]
+
+    def json(self) -> dict[str, Any]:
+        found, lost = (int(x) for x in self.counts.sum(axis=0))
+        return {"value": lost / found if found else None, "lost": lost, "found": found}
 
 
-def _clusters(view: Any, rows: list[dict]) -> Clusters:
-    """The clusters of the items with rows in either run (as ``bench.report.compare``
-    pairs them), from the gold segments of ``view``: the same codes in both runs."""
-    return Clusters(sorted({row["id"] for row in rows}), view.segments)
-
-
-def _paired(
-    name: str, dataset: Dataset, perturbed: Dataset, rows_b: list, rows_a: list, cfg: DictConfig
-) -> dict[str, dict[str, Any]]:
-    """The paired intervals of the deltas: ner ``strict_f1`` and attribution ``e2e_f1``
-    on clusters, each run's spans against its own gold; toxicity ``roc_auc``,
-    ``average_precision``, ``f1`` and ``brier`` on the items of the main level."""
-    if cfg.bootstrap.resamples == 0:
-        return {}
-    if name == "toxicity":
-        main = dataset.view("toxicity").levels[0]
-        by_id = [{r["id"]: r for r in rows if r.get("level") == main} for rows in (rows_a, rows_b)]
-        ids = sorted(by_id[1])
-        labels = np.array([by_id[1][i]["gold"] for i in ids], dtype=np.int64)
-        scores = [np.array([rows[i]["score"] for i in ids], dtype=float) for rows in by_id]
-        threshold = cfg.toxicity.threshold
-        f1_rows = [np.column_stack([(s >= threshold) & labels, s >= threshold, labels]).astype(int)
-                   for s in scores]  # fmt: skip
-        return {
-            "roc_auc": _test(roc_auc_statistic, (labels, scores[0]), (labels, scores[1]), cfg,
-                             "item"),
-            "average_precision": _test(average_precision_statistic, (labels, scores[0]),
-                                       (labels, scores[1]), cfg, "item"),
-            "f1": _test(f1_statistic, (f1_rows[0],), (f1_rows[1],), cfg, "item"),
-            "brier": _test(mean_statistic, ((scores[0] - labels) ** 2,),
-                           ((scores[1] - labels) ** 2,), cfg, "item"),
-        }  # fmt: skip
-    clusters = [_clusters(d.view(name), [*rows_a, *rows_b]) for d in (perturbed, dataset)]
-    if name == "ner":
-        units = [_ner_units(rows, c) for rows, c in zip((rows_a, rows_b), clusters, strict=True)]
-        return {"strict_f1": _test(f1_statistic, (units[0],), (units[1],), cfg, CLUSTER_UNIT)}
-    units = [_attribution_units(rows, c)
-             for rows, c in zip((rows_a, rows_b), clusters, strict=True)]  # fmt: skip
-    return {"e2e_f1": _test(f1_statistic, (units[0],), (units[1],), cfg, CLUSTER_UNIT)}
-
-
-def _ner_units(rows: list[dict], clusters: Clusters) -> np.ndarray:
-    gold, pred = ({(r["id"], *span[:3]) for r in rows for span in r[side]}
-                  for side in ("gold", "pred"))  # fmt: skip
-    return strict_units(gold, pred, CLUSTER_UNIT, clusters=clusters)
-
-
-def _attribution_units(rows: list[dict], clusters: Clusters) -> np.ndarray:
-    """Per cluster, (end-to-end correct, predicted, gold) of the rows whose record (the
-    gold one of a matched row) starts in it."""
-    counts = [(r["e2e_correct"], r["pred"] is not None, r["gold"] is not None) for r in rows]
-    starts = [min(p[0] for p in (r["gold"] or r["pred"])["content"]) for r in rows]
-    codes = clusters.of_spans([r["id"] for r in rows], starts)
-    return cluster_sums(np.array(counts, dtype=int).reshape(-1, 3), codes, len(clusters))
+def _entities_lost(
+    view: Any, perturbed: PerturbedDataset, rows_b: list[dict], rows_a: list[dict], unit: str
+) -> EntitiesLost:
+    """The entities of the original run's (``rows_b``) correct predictions that the
+    perturbed run (``rows_a``) misses: the gold span, carried through the item's offset
+    map, not predicted with its type. Units: the original's clusters (``unit`` cluster:
+    its gold segments) or items."""
+    ids = [r["id"] for r in rows_b if "failure" not in r]
+    clusters = Clusters(ids, view.segments if unit == "cluster" else ())
+    predicted = {r["id"]: {tuple(span[:3]) for span in r["pred"]}
+                 for r in rows_a if "failure" not in r}  # fmt: skip
+    found: list[tuple[str, int, bool]] = []
+    for r in rows_b:
+        for start, end, label in {tuple(s[:3]) for s in r.get("gold", ())} & {
+            tuple(s[:3]) for s in r.get("pred", ())
+        }:
+            image = (*perturbed.items[r["id"]].offsets.span(start, end), label)
+            found.append((r["id"], start, image not in predicted[r["id"]]))
+    counts = np.zeros((len(clusters), 2))
+    if found:
+        codes = clusters.of_spans([f[0] for f in found], [f[1] for f in found])
+        np.add.at(counts, codes, [(1, lost) for _, _, lost in found])
+    return EntitiesLost(counts)
 
 
 def _fairness(
@@ -221,31 +227,3 @@ def _fairness(
         for pair, ks in sorted(pairs.items())
     }
     return out
-
-
-TABLE_HEADERS = ["perturbation", "task", "metric", "value", "original", "delta",
-                 "delta_ci95_low", "delta_ci95_high", "changed_items"]  # fmt: skip
-
-
-def robustness_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    """One row per (perturbation, task, main metric) with the delta's paired interval,
-    and for toxicity under an identity swap the counterfactual gap and flip rate (each
-    itself a difference: its interval is its own)."""
-    rows = []
-    for perturbation, tasks in result.get("robustness", {}).items():
-        for task, record in tasks.items():
-            if not isinstance(record, dict) or record.get("status") != "ok":
-                continue
-            changed = f"{record['changed']['items']}/{record['changed']['n']}"
-            for metric in record["main_metrics"]:
-                m = record["metrics"][metric]
-                ci = m.get("ci95", {})
-                rows.append([perturbation, task, metric, m["value"], m["original"], m["delta"],
-                             ci.get("low"), ci.get("high"), changed])  # fmt: skip
-            for metric in ("gap", "flip_rate"):
-                if metric in record.get("fairness", {}):
-                    m = record["fairness"][metric]
-                    ci = m.get("ci95", {})
-                    rows.append([perturbation, task, f"counterfactual_{metric}", m["value"],
-                                 None, None, ci.get("low"), ci.get("high"), changed])  # fmt: skip
-    return TABLE_HEADERS, rows

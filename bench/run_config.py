@@ -98,6 +98,7 @@ class CheckOptions:
     seed: int | None = None
     junit: str | None = None
     markdown: str | None = None
+    max_robustness_drop: list[str] | None = None  # ["TASK.METRIC=DROP", …]
 
 
 def _objective(v: str | None) -> bool:

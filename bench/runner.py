@@ -26,10 +26,11 @@ from bench.adapters.base import TASKS, Adapter, Batching
 from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
 from bench.limit import limited
+from bench.metrics.bootstrap import SharedResamples
 from bench.predictions import PredictionFailure, TextItem
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
 from bench.result import Result
-from bench.robustness import perturbation_of, robustness
+from bench.robustness import Scored, perturbations_of, robustness
 from bench.run_config import ConfigError, validate
 from bench.shard import ids_sha256, prediction_record, shard_items
 from bench.tasks import TASKS as TASK_CLASSES
@@ -420,7 +421,7 @@ def evaluate(
     check_config(cfg)
     progress.configure(cfg.progress)
     max_age = parse_duration(cfg.cache.get("max_age"))
-    perturbation = perturbation_of(cfg)
+    perturbations = perturbations_of(cfg)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     if dataset is None:
@@ -444,16 +445,18 @@ def evaluate(
         }
         return PredictionCache(cfg.cache.dir, name, key, max_age)
 
-    def score(name: str, data: Dataset, model: Adapter) -> tuple[dict[str, Any], list]:
+    def score(name: str, data: Dataset, model: Adapter) -> Scored:
         """Task ``name`` scored on ``data`` (the original or the perturbed dataset)."""
         task = build_task(name, data, preset, cfg)
         cache = cache_for(name, data, model)
-        return run_task(
+        record, rows = run_task(
             task, model, cfg.batch_size, cache, cfg.max_failure_rate, cfg.limit, cfg.limit_seed
         )
+        return record, rows, task.draws
 
     tasks: dict[str, Any] = {}
     samples: dict[str, list] = {}
+    draws: dict[str, SharedResamples | None] = {}  # what each task's intervals were drawn from
     predicted: dict[str, list] = {}  # a shard's predictions-file records
     shard = OmegaConf.select(cfg, "shard.count") is not None
     for name in selected_tasks(cfg.task):
@@ -474,12 +477,12 @@ def evaluate(
                 cfg.shard.count,
             )
             continue
-        tasks[name], samples[name] = score(name, dataset, adapter)
+        tasks[name], samples[name], draws[name] = score(name, dataset, adapter)
 
-    robust = None  # +perturb: the tasks scored again on the perturbed dataset
-    if perturbation is not None:
-        scores = robustness(cfg, perturbation, dataset, adapter, tasks, samples, score)
-        robust = {perturbation.name: scores}
+    robust = {  # +perturb: the tasks scored again on each perturbed dataset
+        key: robustness(cfg, perturbation, dataset, adapter, tasks, samples, draws, score)
+        for key, perturbation in perturbations.items()
+    }
 
     config = OmegaConf.to_container(cfg, resolve=True)
     secrets = secret_values(config)  # kept out of errors, tracebacks, samples and overrides
@@ -510,7 +513,7 @@ def evaluate(
     }
     if shard:  # what bench-report merge checks (bench/report/merge.py)
         result["shard"] = {"index": cfg.shard.index, "count": cfg.shard.count}
-    if robust is not None:
+    if robust:
         result["robustness"] = robust
     return Result(
         scrub_secrets(result, secrets),

@@ -31,6 +31,7 @@ else
 fi
 
 PRESETS=(oracle empty rules spacy_sm profanity_check)
+ROBUST=("+perturb=[casing,name_swap]")  # spaCy's robustness columns (README: Robustness)
 
 # run NAME ARGS…: one bench run into $RUNS/NAME, its directory appended to dirs.
 run() {
@@ -53,7 +54,11 @@ EXTRA=("$@")
 RUNS=results/runs/leaderboard
 dirs=()
 for preset in "${PRESETS[@]}"; do
-    run "$preset" "+model=${preset}"
+    if [[ $preset == spacy_sm ]]; then
+        run "$preset" "+model=${preset}" "${ROBUST[@]}"
+    else
+        run "$preset" "+model=${preset}"
+    fi
 done
 # textacy refuses comment-2 (an odd number of quotation marks): 1 of the 3 documents, left out
 run textacy_quotes +model=textacy_quotes max_failure_rate=0.34
@@ -62,7 +67,7 @@ publish results/leaderboard
 RUNS=results/runs/leaderboard-wnut17
 dirs=()
 run rules_wnut17 +model=rules_wnut17 dataset=wnut17
-run spacy_sm_wnut17 +model=spacy_sm_wnut17 dataset=wnut17
+run spacy_sm_wnut17 +model=spacy_sm_wnut17 dataset=wnut17 "${ROBUST[@]}"
 for submission in datasets/wnut17/submissions/*; do
     team=$(basename "$submission" .txt)
     run "$team" +model=predictions dataset=wnut17 model.format=conll "model.path=${submission}" \

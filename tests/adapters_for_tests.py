@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bench.adapters.base import Adapter, Batching
-from bench.adapters.baselines import EmptyAdapter
+from bench.adapters.baselines import EmptyAdapter, OracleAdapter
 from bench.predictions import EntityPrediction, PredictionFailure, TextItem, ToxicityPrediction
 
 
@@ -100,7 +100,7 @@ class ConfiguredEmpty(EmptyAdapter):
 
 class RefusesShouting(Adapter):
     """Scores toxicity by length, but refuses every upper-case text of even length (half
-    the items under ``+perturb=casing perturb.mode=upper``)."""
+    the items under ``+perturb=casing perturb.casing.mode=upper``)."""
 
     tasks: ClassVar[frozenset[str]] = frozenset({"toxicity"})
     cacheable: ClassVar[bool] = False
@@ -147,3 +147,14 @@ class LengthSortedToxicity(Adapter):
         with open(self.log, "a", encoding="utf-8") as handle:
             handle.write(" ".join(item.id for item in items) + "\n")
         return [ToxicityPrediction(min(len(item.text) / 300, 1.0)) for item in items]
+
+
+class CapitalOracle(OracleAdapter):
+    """The gold entities whose text starts with a capital letter: a model that relies on
+    case (under ``+perturb=casing`` it loses the entities of the recased items)."""
+
+    def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
+        return [
+            [e for e in entities if doc.text[e.start].isupper()]
+            for doc, entities in zip(documents, super().predict_ner(documents), strict=True)
+        ]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from bench_config import run_model
 from omegaconf import OmegaConf
+from test_cli import env
 
 from bench.report import check_cli
 from bench.report import cli as report_cli
@@ -474,3 +475,86 @@ def test_the_readme_yaml_baseline_works(runs, tmp_path):
     assert check(runs["rules"], baseline).passed
     assert check(runs["noisy"], baseline).passed
     assert not check(runs["halved"], baseline).passed
+
+
+# ------------------------------------------------------------------ robustness
+
+
+@pytest.fixture(scope="module")
+def perturbed_run(tmp_path_factory) -> Path:
+    """rules under casing=lower (it reads capitals: NER falls), with paired intervals."""
+    out = tmp_path_factory.mktemp("robust") / "run"
+    run_model(out, "rules", "+perturb=casing", "bootstrap.resamples=200", preset="rules")
+    return out
+
+
+def _bench_report(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(Path(sys.executable).with_name("bench-report")), "check",
+                           *map(str, args)], env=env(), capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
+def test_a_robustness_drop_beyond_the_allowed_fails_only_when_asked(perturbed_run):
+    f1 = json.loads((perturbed_run / "result.json").read_text())["robustness"]["casing"]["ner"][
+        "metrics"]["strict_f1"]  # fmt: skip
+    assert f1["ci95"]["high"] < -0.05
+    base = (perturbed_run, "--baseline", perturbed_run)
+    done = _bench_report(*base)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "worst" not in done.stdout
+    done = _bench_report(*base, "--max-robustness-drop", "ner.strict_f1=0.05")
+    assert done.returncode == 1, done.stdout + done.stderr
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("regression: ")]
+    assert line == (
+        f"regression: ner.strict_f1 worst Δ (casing): dropped by {-f1['delta']:.4f} under casing "
+        f"(allowed 0.0500), across its paired 95% interval "
+        f"[{f1['ci95']['low']:.4f}, {f1['ci95']['high']:.4f}]"
+    )
+    assert "FAIL: 11 metrics" in done.stdout  # the 10 main metrics, and this one
+    generous = _bench_report(*base, "--max-robustness-drop", "ner.strict_f1=0.9")
+    assert generous.returncode == 0 and ": 11 ok" in generous.stdout
+
+
+def test_a_drop_within_its_interval_is_noise_and_lower_is_better_rises(perturbed_run):
+    record = json.loads((perturbed_run / "result.json").read_text())["robustness"]["casing"]["ner"]
+    f1 = record["metrics"]["strict_f1"]
+    between = (-f1["delta"] - f1["ci95"]["high"]) / 2  # above the least drop, below the drop
+    report = check(perturbed_run, perturbed_run, max_robustness_drop={"ner.strict_f1": between})
+    assert report.passed and _verdicts(report)["ner.strict_f1 worst Δ (casing)"] == "noise"
+    lost = record["entities_lost"]
+    assert lost["ci95"]["low"] > 0.05  # entities lost: a rise is the drop
+    report = check(perturbed_run, perturbed_run, max_robustness_drop={"ner.entities_lost": 0.05})
+    assert _verdicts(report)["ner.entities_lost worst Δ (casing)"] == "regression"
+    report = check(perturbed_run, perturbed_run, max_robustness_drop={"ner.entities_lost": 0.99})
+    assert report.passed
+
+
+def test_a_robustness_check_of_a_run_without_perturbations_is_exit_2(runs):
+    done = _bench_report(runs["rules"], "--baseline", runs["baseline"],
+                         "--max-robustness-drop", "ner.strict_f1=0.05")  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line == (
+        f"bench-report check: {runs['rules'] / 'result.json'}: robustness: no change of "
+        "ner.strict_f1 under any perturbation (run it with +perturb=NAME to check its robustness)"
+    )
+    bad = _bench_report(runs["rules"], "--baseline", runs["baseline"],
+                        "--max-robustness-drop", "strict_f1")  # fmt: skip
+    assert bad.returncode == 2 and "expected TASK.METRIC=DROP" in bad.stderr
+
+
+@pytest.mark.slow
+def test_bench_fails_its_run_on_a_robustness_drop(tmp_path):
+    _yaml(tmp_path / "floor.yaml", "metrics:\n  ner.strict_f1: {min: 0.0}\n")
+    common = ("+model=rules", "task=ner", "+perturb=casing", "bootstrap.resamples=50",
+              "+check.baseline=floor.yaml", "hydra.run.dir=out")  # fmt: skip
+
+    def bench(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([BENCH, *common, *extra], cwd=tmp_path, env=env(),
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    done = bench('+check.max_robustness_drop=["ner.strict_f1=0.05"]')
+    assert done.returncode == 1, done.stderr
+    assert "regression: ner.strict_f1 worst Δ (casing): dropped by" in done.stdout
+    passed = bench()
+    assert passed.returncode == 0, passed.stderr

@@ -165,6 +165,55 @@ def test_every_output_file_exists_and_parses(board_dir, runs):
     assert 0 < ner.metric_value < 1
 
 
+@pytest.fixture(scope="module")
+def robust_board(runs, tmp_path_factory) -> Path:
+    """rules under two perturbations beside oracle and empty, run without any."""
+    base = tmp_path_factory.mktemp("robust")
+    run_model(base / "rules", "rules", "+perturb=[casing,typos]", "perturb.typos.rate=0.2",
+              f"bootstrap.resamples={RESAMPLES}", preset="rules")  # fmt: skip
+    out = base / "board"
+    sources = [str(base / "rules"), str(runs["oracle"]), str(runs["empty"])]
+    assert _cli(leaderboard_cli, *sources, "--out", str(out), "--resamples", RESAMPLES) == 0
+    return out
+
+
+def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_board):
+    data = _by_name(json.loads((robust_board / "leaderboard.json").read_text()))
+    result = json.loads(Path(data["rules"]["run"], "result.json").read_text())["robustness"]
+    deltas = {p: result[p]["ner"]["metrics"]["strict_f1"] for p in ("casing", "typos")}
+    worst = min(deltas, key=lambda p: deltas[p]["delta"])
+    assert deltas[worst]["delta"] < 0  # rules reads capitals: casing=lower costs it
+    expected = deltas[worst]["delta"], deltas[worst]["ci95"]["low"], deltas[worst]["ci95"]["high"]
+    ner = data["rules"]["robustness"]["ner"]
+    assert (ner["change"], ner["low"], ner["high"], ner["perturbation"]) == (*expected, worst)
+    assert set(data["rules"]["robustness"]) == {"ner", "attribution", "toxicity"}
+    assert data["empty"]["robustness"] == {"ner": None, "attribution": None, "toxicity": None}
+
+    rows = {r["model"]: r for r in csv.DictReader(io.StringIO(
+        (robust_board / "leaderboard.csv").read_text()))}  # fmt: skip
+    assert rows["rules"]["ner.worst_perturbation"] == worst
+    assert float(rows["rules"]["ner.worst_delta"]) == pytest.approx(expected[0])
+    assert rows["empty"]["ner.worst_delta"] == rows["empty"]["ner.worst_perturbation"] == ""
+
+    md = (robust_board / "leaderboard.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| #"))
+    assert "NER strict F1 worst Δ [95% CI]" in header
+    rules_line = next(line for line in md.splitlines() if "| rules " in line)
+    assert f"{expected[0]:.3f} [{expected[1]:.3f}, {expected[2]:.3f}] {worst}" in rules_line
+    empty_line = next(line for line in md.splitlines() if "| empty " in line)
+    assert [c.strip() for c in empty_line.strip(" |").split("|")][-3:] == ["—"] * 3
+    assert "worst Δ" in (robust_board / "index.html").read_text()
+    assert "worst $\\Delta$" in (robust_board / "leaderboard.tex").read_text()
+    png = (robust_board / "robustness_deltas.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
+
+
+def test_a_board_without_robustness_has_no_robustness_columns(board_dir):
+    assert "worst" not in (board_dir / "leaderboard.md").read_text()
+    assert "worst" not in (board_dir / "leaderboard.csv").read_text()
+    assert not (board_dir / "robustness_deltas.png").exists()
+
+
 def _card(board: Path, slug: str) -> tuple[ModelCardData, list[EvalResult]]:
     """A written card, loaded back with huggingface_hub, and its eval results."""
     card = ModelCardData(**yaml.safe_load((board / "model-index" / f"{slug}.yaml").read_text()))
@@ -282,7 +331,9 @@ def test_text_from_results_is_escaped(board_dir):
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
-def test_latex_table_compiles(board_dir, tmp_path):
+@pytest.mark.parametrize("board", ["board_dir", "robust_board"])
+def test_latex_table_compiles(board, tmp_path, request):
+    board_dir = request.getfixturevalue(board)
     (tmp_path / "doc.tex").write_text(
         "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
         "\\usepackage[margin=1cm,landscape]{geometry}\n\\begin{document}\n"

@@ -7,6 +7,7 @@ import json
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from bench_config import run_model
@@ -17,11 +18,18 @@ from bench.data.conll import ConllNer
 from bench.data.csv_sets import HateCheck, Madlibs
 from bench.data.dataset import Dataset
 from bench.data.seed import SeedArticle
+from bench.metrics.bootstrap import (
+    ece_statistic,
+    f1_best_statistic,
+    mean_statistic,
+    paired_bootstrap,
+)
 from bench.metrics.speakers import add_aliases
 from bench.perturb import PERTURBATIONS, build_perturbation
 from bench.perturb.align import AlignmentError, Edit, OffsetMap, apply_edits
 from bench.perturb.dataset import PerturbedDataset
 from bench.perturb.typos import Typos
+from bench.report.robustness import worst_case
 from bench.resources import resource_dir
 from bench.tasks import TASKS
 
@@ -194,6 +202,21 @@ def test_name_swap_leaves_titles_and_ordinary_words() -> None:
     assert all(word[0].isupper() for word in renamed)
 
 
+def test_name_swap_renames_only_person_mentions() -> None:
+    """WNUT-17 tags "Supreme Court judge" a person and "the Supreme Court" a group: the
+    group, and a name word outside any mention ("Court Reinstates …"), stay."""
+    base = _dataset("wnut17")
+    perturbed = PerturbedDataset(base, build_perturbation(_options("name_swap", 0)))
+    ner = base.view("ner")
+    persons = {(i, s, e) for i, s, e, label in ner.spans if label == "person"}
+    edits = [(i, e) for i, p in perturbed.items.items() for e in p.edits]
+    assert edits
+    for item_id, edit in edits:
+        assert any(i == item_id and s <= edit.start and edit.end <= e for i, s, e in persons)
+    texts = {item.id: perturbed.items[item.id].text for item in ner.items}
+    assert "the Supreme Court ?" in texts["s00371"] and texts["s00794"].startswith("Court ")
+
+
 def test_seed_and_options_change_the_dataset_fingerprint() -> None:
     base = _dataset("seed_article")
     prints = {PerturbedDataset(base, build_perturbation({"name": "typos", "seed": s, "rate": r}))
@@ -201,7 +224,7 @@ def test_seed_and_options_change_the_dataset_fingerprint() -> None:
     assert len(prints) == 4 and base.sha256 not in prints
 
     class Untouched(Typos):  # other code, the same options
-        def edits(self, text: str, spans: list, rng: object) -> list:
+        def edits(self, item_id: str, text: str, spans: list, rng: object) -> list:
             return []
 
     assert Untouched().describe() == Typos().describe()
@@ -213,7 +236,7 @@ def test_seed_and_options_change_the_dataset_fingerprint() -> None:
 
 @pytest.mark.parametrize("name", sorted(PERTURBATIONS))
 def test_oracle_scores_one_under_every_perturbation(tmp_path: Path, name: str) -> None:
-    extra = ["perturb.inside_spans=true"] if name == "typos" else []
+    extra = ["perturb.typos.inside_spans=true"] if name == "typos" else []
     outcome = run_model(tmp_path, "oracle", f"+perturb={name}", *extra, "bootstrap.resamples=20")
     section = outcome.result["robustness"][name]
     for task in TASKS:
@@ -223,6 +246,69 @@ def test_oracle_scores_one_under_every_perturbation(tmp_path: Path, name: str) -
         for metric in TASKS[task].main_metrics:
             assert record["metrics"][metric]["value"] == 1.0, (task, metric)
             assert record["metrics"][metric]["delta"] == 0.0
+        for metric, m in record["metrics"].items():  # every delta paired, not only the main
+            if m["delta"] is not None:
+                assert m["ci95"]["n_resamples"] == 20, (task, metric)
+    lost = section["ner"]["entities_lost"]
+    assert lost["value"] == 0.0 and lost["lost"] == 0 and lost["found"] > 0
+    assert lost["ci95"]["low"] == lost["ci95"]["high"] == 0.0
+
+
+def test_several_perturbations_in_one_run_and_their_worst_case(tmp_path: Path) -> None:
+    outcome = run_model(tmp_path, "oracle", "+perturb=[casing,name_swap]", "task=ner",
+                        "perturb.casing.mode=upper", "bootstrap.resamples=20")  # fmt: skip
+    section = outcome.result["robustness"]
+    assert list(section) == ["casing", "name_swap"]
+    assert section["casing"]["perturbation"]["mode"] == "upper"
+    assert section["casing"]["dataset_sha256"] != section["name_swap"]["dataset_sha256"]
+    headers, rows = outcome.tables["robustness_worst"]
+    worst = {(row[0], row[1]): row[2:] for row in rows}
+    assert worst["ner", "strict_f1"][:2] == ["casing", 0.0]  # a tie: the first perturbation
+    assert worst["ner", "entities_lost"][:2] == ["casing", 0.0]
+
+
+def test_entities_lost_are_those_found_on_the_original_and_missed_after(tmp_path: Path) -> None:
+    model = {"_target_": "adapters_for_tests.CapitalOracle", "dataset": "${dataset}"}
+    outcome = run_model(tmp_path, model, "dataset=wnut17", "task=ner", "+perturb=casing",
+                        "perturb.casing.rate=0.5", "bootstrap.resamples=200")  # fmt: skip
+    lost = outcome.result["robustness"]["casing"]["ner"]["entities_lost"]
+    base = _dataset("wnut17")
+    perturbed = PerturbedDataset(base, build_perturbation({"name": "casing", "rate": 0.5}))
+    texts = {item.id: item.text for item in base.view("ner").items}
+    found = [(i, s, e) for i, s, e, _ in base.view("ner").spans if texts[i][s].isupper()]
+    missed = [(i, s, e) for i, s, e in found if not perturbed.items[i].text[s].isupper()]
+    assert (lost["found"], lost["lost"]) == (len(found), len(missed))
+    assert 0 < lost["value"] == len(missed) / len(found) < 1
+    ci = lost["ci95"]
+    assert ci["low"] < lost["value"] < ci["high"] and ci["n_units"] == len(texts)
+    assert ci["unit"] == "cluster"  # WNUT-17's sentences, each its own cluster
+
+
+def test_every_delta_is_a_paired_bootstrap_on_the_same_items(tmp_path: Path) -> None:
+    """ECE, Brier and best-threshold F1 (not primary) get the interval of
+    ``paired_bootstrap`` over the same items, drawn with the task's own statistics."""
+    model = {"_target_": "adapters_for_tests.CountingToxicity", "log": str(tmp_path / "log")}
+    outcome = run_model(tmp_path, model, "dataset=hatecheck", "+perturb=whitespace_punctuation",
+                        "cache.enabled=false", "bootstrap.resamples=100")  # fmt: skip
+    metrics = outcome.result["robustness"]["whitespace_punctuation"]["toxicity"]["metrics"]
+    rows = {r["id"]: r for r in outcome.samples["toxicity"]}
+    base = _dataset("hatecheck")
+    perturbed = PerturbedDataset(base, build_perturbation(_options("whitespace_punctuation", 0)))
+    order = [item.id for item in base.view("toxicity").items]  # the task's units, in order
+    assert sorted(rows) == sorted(order)
+    labels = np.array([rows[i]["gold"] for i in order])
+    before = np.array([rows[i]["score"] for i in order])
+    after = np.array([min(len(perturbed.items[i].text) / 300, 1.0) for i in order])
+    for metric, make, data in (
+        ("ece", ece_statistic, lambda s: (labels, s)),
+        ("brier", mean_statistic, lambda s: ((s - labels) ** 2,)),
+        ("f1_best", f1_best_statistic, lambda s: (labels, s)),
+    ):
+        expected = paired_bootstrap(make, data(after), data(before), 100, 0)
+        ci = metrics[metric]["ci95"]
+        assert metrics[metric]["delta"] == pytest.approx(expected.difference)
+        assert (ci["low"], ci["high"]) == pytest.approx((expected.low, expected.high)), metric
+        assert ci["n_units"] == len(order) and expected.low < expected.high
 
 
 def test_the_cache_keys_on_the_perturbation_and_its_seed(tmp_path: Path) -> None:
@@ -244,7 +330,7 @@ def test_the_cache_keys_on_the_perturbation_and_its_seed(tmp_path: Path) -> None
     assert first["perturbed"]["metrics"]["brier"]["delta"] != 0.0
     again = run("b")
     assert again["perturbed"]["predictions"]["hits"] == n and len(log.read_text().split()) == 2 * n
-    other_seed = run("c", "perturb.seed=1")
+    other_seed = run("c", "perturb.whitespace_punctuation.seed=1")
     assert other_seed["perturbed"]["predictions"]["hits"] == 0
     assert other_seed["predictions"]["hits"] == n
 
@@ -253,7 +339,7 @@ def test_a_limited_run_perturbs_and_counts_only_its_items(tmp_path: Path) -> Non
     log = tmp_path / "asked.log"
     model = {"_target_": "adapters_for_tests.CountingToxicity", "log": str(log)}
     result = run_model(tmp_path, model, "task=toxicity", "dataset=hatecheck", "limit=7",
-                       "limit_seed=3", "+perturb=casing", "perturb.mode=upper",
+                       "limit_seed=3", "+perturb=casing", "perturb.casing.mode=upper",
                        "cache.enabled=false", "bootstrap.resamples=20").result  # fmt: skip
     asked = log.read_text().split()
     assert len(asked) == 14 and asked[:7] == asked[7:]  # the same 7 items in both passes
@@ -265,7 +351,7 @@ def test_a_limited_run_perturbs_and_counts_only_its_items(tmp_path: Path) -> Non
 def test_a_degraded_perturbed_run_is_reported_without_pairs(tmp_path: Path) -> None:
     model = {"_target_": "adapters_for_tests.RefusesShouting"}
     result = run_model(tmp_path, model, "task=toxicity", "dataset=hatecheck", "+perturb=casing",
-                       "perturb.mode=upper", "max_failure_rate=1.0",
+                       "perturb.casing.mode=upper", "max_failure_rate=1.0",
                        "bootstrap.resamples=20").result  # fmt: skip
     assert result["tasks"]["toxicity"]["failures"]["count"] == 0
     record = result["robustness"]["casing"]["toxicity"]
@@ -277,7 +363,7 @@ def test_a_degraded_perturbed_run_is_reported_without_pairs(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_a_task_failed_on_perturbed_texts_is_a_warning(tmp_path: Path) -> None:
     done = bench(tmp_path, "+model._target_=adapters_for_tests.RefusesShouting",
-                 "dataset=hatecheck", "+perturb=casing", "perturb.mode=upper",
+                 "dataset=hatecheck", "+perturb=casing", "perturb.casing.mode=upper",
                  "bootstrap.resamples=0", f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "bench: warning: task toxicity failed under casing: " in done.stderr
@@ -326,8 +412,35 @@ def test_a_sharded_run_refuses_a_perturbation(tmp_path: Path) -> None:
 
 
 def test_a_bad_perturbation_option_exits_2_before_any_result(tmp_path: Path) -> None:
-    done = bench(tmp_path, "+model=empty", "+perturb=casing", "perturb.mode=sideways",
+    done = bench(tmp_path, "+model=empty", "+perturb=casing", "perturb.casing.mode=sideways",
                  f"hydra.run.dir={tmp_path / 'run'}")  # fmt: skip
     assert done.returncode == 2
-    assert "perturb.mode='sideways'" in done.stderr
+    assert "perturb.casing.mode='sideways'" in done.stderr
     assert not (tmp_path / "run" / "result.json").exists()
+
+
+def _record(deltas: dict[str, float], **measures: float) -> dict:
+    metrics = {m: {"value": None, "original": None, "delta": d, "ci95": {"low": d - 0.01,
+               "high": d + 0.01}} for m, d in deltas.items()}  # fmt: skip
+    record = {"status": "ok", "main_metrics": list(deltas), "metrics": metrics}
+    return record | {m: {"value": v} for m, v in measures.items()}
+
+
+def test_the_worst_case_is_the_max_of_a_lower_is_better_metric() -> None:
+    """HELM's worst case takes the minimum of every metric: for ECE, Brier and the
+    robustness measures that is the best case."""
+    result = {"robustness": {
+        "typos": {"toxicity": _record({"roc_auc": -0.05, "ece": 0.02, "brier": 0.03}),
+                  "ner": _record({"strict_f1": -0.01}, entities_lost=0.3)},
+        "casing": {"toxicity": _record({"roc_auc": -0.01, "ece": 0.10, "brier": -0.01}),
+                   "ner": _record({"strict_f1": -0.20}, entities_lost=0.1)},
+    }}  # fmt: skip
+    worst = {key: (c.perturbation, c.value) for key, c in worst_case(result).items()}
+    assert worst == {
+        ("toxicity", "roc_auc"): ("typos", -0.05),
+        ("toxicity", "ece"): ("casing", 0.10),
+        ("toxicity", "brier"): ("typos", 0.03),
+        ("ner", "strict_f1"): ("casing", -0.20),
+        ("ner", "entities_lost"): ("typos", 0.3),
+    }
+    assert worst_case({"tasks": {}}) == {}

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from bench_config import compose_config
 
 from bench.metrics import bootstrap
-from bench.metrics.bootstrap import SharedResamples, bootstrap_cis
+from bench.metrics.bootstrap import (
+    SharedResamples,
+    bootstrap_cis,
+    paired_bootstrap,
+    prf_statistic,
+)
 from bench.runner import build, build_task, run_task
 
 
@@ -86,3 +92,28 @@ def test_analytic_intervals_draw_nothing(monkeypatch, dataset_name, task):
         methods |= {ci["method"] for ci in scores["ci95"].values()}
     assert methods and "percentile bootstrap" not in methods, methods
     assert all(m["ci95"] is not None for m in record["metrics"].values() if "ci95" in m)
+
+
+def test_minus_is_the_paired_bootstrap_of_the_common_names() -> None:
+    """Statistics added under the same names on the same units pair column by column
+    (whatever their grouping), as ``paired_bootstrap`` of each; others are left out."""
+    rng = np.random.default_rng(0)
+    a, b = (
+        np.column_stack([tp, tp + rng.integers(0, 3, 60), tp + rng.integers(0, 3, 60)])
+        for tp in (rng.integers(0, 4, 60) for _ in range(2))
+    )  # (tp, n_pred, n_gold)
+    mine, theirs = SharedResamples(300, 7), SharedResamples(300, 7)
+    mine.add(prf_statistic(a), ["p", "r", "f1"], 60)
+    theirs.add(lambda idx: prf_statistic(b)(idx)[:, [1, 0]], ["r", "p"], 60)  # other groups
+    theirs.add_one(lambda idx: prf_statistic(b)(idx)[:, 2], "f1", 60)
+    theirs.add_one(lambda idx: idx.mean(axis=1), "other", 60)  # not in mine
+    out = mine.minus(theirs, ["f1", "r", "other"]).intervals()
+    assert set(out) == {"r", "f1"}
+    for j, name in ((1, "r"), (2, "f1")):
+
+        def column(contributions, j=j):  # noqa: ANN001, ANN202
+            return lambda idx: prf_statistic(contributions)(idx)[:, j]
+
+        expected = paired_bootstrap(column, a, b, 300, 7)
+        assert out[name].value == pytest.approx(expected.difference)
+        assert (out[name].low, out[name].high) == pytest.approx((expected.low, expected.high))

@@ -28,7 +28,7 @@ References: Efron & Tibshirani, *An Introduction to the Bootstrap* (1993), ch. 1
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,6 +264,29 @@ class SharedResamples:
         ``(tp, n_pred, n_gold)`` rows (:func:`prf_statistic`)."""
         c = _check_prf_contributions(contributions)
         self.add(prf_statistic(c), names, c.shape[0])
+
+    def minus(self, other: SharedResamples, names: Collection[Hashable]) -> SharedResamples:
+        """The paired differences (this − ``other``) of the ``names`` both added on the
+        same number of units, in new draws with this one's options: each resample
+        scores both on the same units, so unit k must be the same unit in both (items
+        or clusters of the same items, in the same order — not entities). An interval
+        put, not drawn, has no difference here."""
+        out = SharedResamples(self.n_resamples, self.seed, self.alpha, unit=self.unit,
+                              batch_size=self.batch_size)  # fmt: skip
+        by_name = {(name, n): (stat, j) for stat, theirs, n in other._added
+                   for j, name in enumerate(theirs)}  # fmt: skip
+        for stat, ours, n in self._added:
+            pairs = [(name, i, *by_name[name, n]) for i, name in enumerate(ours)
+                     if name in names and (name, n) in by_name]  # fmt: skip
+            for stat_b in dict.fromkeys(p[2] for p in pairs):  # one difference per pair
+                cols = [(name, i, j) for name, i, s, j in pairs if s is stat_b]
+
+                def delta(indices: np.ndarray, a=stat, b=stat_b, cols=cols) -> np.ndarray:
+                    mine, theirs = a(indices), b(indices)
+                    return np.stack([mine[:, i] - theirs[:, j] for _, i, j in cols], axis=1)
+
+                out.add(delta, [name for name, _, _ in cols], n)
+        return out
 
     def put(self, intervals: Mapping[Any, Any]) -> None:
         """Intervals computed without resampling (the formulas of

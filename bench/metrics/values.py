@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+LOWER_IS_BETTER = frozenset({"brier", "ece", "counterfactual_gap", "counterfactual_flip_rate",
+                             "entities_lost"})  # fmt: skip
+"""The metrics (and robustness measures) where a lower value is better; every other is
+higher-is-better."""
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a higher value of ``metric`` is better (see :data:`LOWER_IS_BETTER`)."""
+    return metric not in LOWER_IS_BETTER
+
 
 @dataclass(frozen=True)
 class MetricValue:

@@ -29,9 +29,12 @@ class Perturbation:
     def rng(self, item_id: str) -> random.Random:
         return random.Random(f"{self.name}:{self.seed}:{item_id}")
 
-    def edits(self, text: str, spans: Sequence[Span], rng: random.Random) -> list[Edit]:
-        """The edits of ``text`` (``spans``: its gold spans; an edit across one of their
-        boundaries is dropped by the caller, so the subclass need not avoid it)."""
+    def edits(
+        self, item_id: str, text: str, spans: Sequence[Span], rng: random.Random
+    ) -> list[Edit]:
+        """The edits of item ``item_id``'s ``text`` (``spans``: its gold spans; an edit
+        across one of their boundaries is dropped by the caller, so the subclass need not
+        avoid it)."""
         raise NotImplementedError
 
     def prepare(self, views: Mapping[str, Any]) -> None:

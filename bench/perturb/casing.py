@@ -26,7 +26,9 @@ class Casing(Perturbation):
             raise ValueError(f"perturb.mode={mode!r}: expected one of {', '.join(MODES)}")
         self.mode = mode
 
-    def edits(self, text: str, spans: Sequence[Span], rng: random.Random) -> list[Edit]:
+    def edits(
+        self, item_id: str, text: str, spans: Sequence[Span], rng: random.Random
+    ) -> list[Edit]:
         if rng.random() >= self.rate:
             return []
         edits = []

@@ -118,7 +118,7 @@ class PerturbedDataset(Dataset):
         self, item_id: str, text: str, spans: list[Span], whole: list[Span], tokenized: bool
     ) -> Perturbed:
         """``spans``: the item's gold annotation; ``whole``: those and its segments."""
-        edits = self.perturbation.edits(text, spans, self.perturbation.rng(item_id))
+        edits = self.perturbation.edits(item_id, text, spans, self.perturbation.rng(item_id))
         edits = keep_spans_whole(edits, whole)
         if tokenized:  # the text stays its tokens joined by single spaces
             edits = [e for e in edits if not any(c.isspace() for c in text[e.start : e.end]

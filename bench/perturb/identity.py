@@ -39,7 +39,9 @@ class IdentitySwap(Perturbation):
         self._pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\b", re.I)
         self._terms = [(t, slug(t), re.compile(rf"\b{re.escape(t)}\b", re.I)) for t in terms]
 
-    def edits(self, text: str, spans: Sequence[Span], rng: random.Random) -> list[Edit]:
+    def edits(
+        self, item_id: str, text: str, spans: Sequence[Span], rng: random.Random
+    ) -> list[Edit]:
         edits = []
         for match in self._pattern.finditer(text):
             if rng.random() >= self.rate:

@@ -1,13 +1,15 @@
 """``name_swap``: person names replaced by names of public name lists, the same person
 by the same name everywhere (every alias together), the speaker table following.
 
-A name word is a capitalised word of a gold PERSON mention that is not a title and
-never written in lower case in the dataset (so not an ordinary word too); the last
-word of a mention is a surname, the others given names. Each name word gets a new
-one (given names from ``first_names``, surnames from ``surnames``, drawn without
-replacement while the list lasts), the same for every occurrence of the word in the
-dataset, in any gold span or outside, and in the speakers' aliases; its case pattern
-is kept.
+A name word is a capitalised word of a gold PERSON mention that is not a title, never
+written in lower case in the dataset (so not an ordinary word too) and never in a gold
+entity of another label (WNUT-17's "Supreme Court judge" is a PERSON, its "Supreme
+Court" a group); the last word of a mention is a surname, the others given names.
+Each name word gets a new one (given names from ``first_names``, surnames from
+``surnames``, drawn without replacement while the list lasts), the same for every
+occurrence of the word inside a gold PERSON mention and in the speakers' aliases; its
+case pattern is kept. Elsewhere (another entity, or text no mention covers) the word
+is not a person's name and stays.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ TITLES = frozenset({
 
 def _is_name(word: str, common: set[str]) -> bool:
     """A capitalised word (not all capitals), not a title, never written in lower case
-    in the dataset (``common``: then it is also an ordinary word, like "Mark")."""
+    in the dataset nor in another entity (``common``: then it is also an ordinary word,
+    like "Mark", or a word of a place or an organisation)."""
     return (word[0].isupper() and not word.isupper() and word.lower() not in TITLES
             and word.lower() not in common)  # fmt: skip
 
@@ -84,19 +87,24 @@ class NameSwap(Perturbation):
         self.surnames = _group("surname", surnames, surname_group)
         self.labels = list(labels)
         self._map: dict[str, str] = {}  # lower-case name word -> its replacement
+        self._persons: dict[str, list[Span]] = {}  # item id -> its PERSON mentions
         self._pattern: re.Pattern[str] | None = None
 
     def prepare(self, views: Mapping[str, Any]) -> None:
         """Draw the replacement of every name word of the PERSON mentions in ``views``."""
-        self._map = {}
+        self._map, self._persons = {}, {}
         words: dict[str, bool] = {}  # lower-case name word -> is it ever a surname
         forms: set[str] = set()
         ner = views.get("ner")
         if isinstance(ner, NerGold):
             texts = {item.id: item.text for item in ner.items}
             common = {w for text in texts.values() for w in _NAME_WORD.findall(text) if w.islower()}
+            common |= {w.lower() for item_id, start, end, label in ner.spans
+                       if label not in self.labels
+                       for w in _NAME_WORD.findall(texts[item_id][start:end])}  # fmt: skip
             for item_id, start, end, label in ner.spans:
                 if label in self.labels:
+                    self._persons.setdefault(item_id, []).append((start, end))
                     found = _NAME_WORD.findall(texts[item_id][start:end])
                     for k, word in enumerate(found):
                         if _is_name(word, common):
@@ -129,8 +137,13 @@ class NameSwap(Perturbation):
         return [(m.start(), m.end(), _cased_like(m.group(), self._map[m.group().lower()]))
                 for m in self._pattern.finditer(text)]  # fmt: skip
 
-    def edits(self, text: str, spans: Sequence[Span], rng: random.Random) -> list[Edit]:
-        return [Edit(start, end, new) for start, end, new in self._matches(text)]
+    def edits(
+        self, item_id: str, text: str, spans: Sequence[Span], rng: random.Random
+    ) -> list[Edit]:
+        """The name words inside the item's PERSON mentions."""
+        persons = self._persons.get(item_id, ())
+        return [Edit(start, end, new) for start, end, new in self._matches(text)
+                if any(s <= start and end <= e for s, e in persons)]  # fmt: skip
 
     def rename(self, alias: str) -> str:
         """A speaker's alias with its name words swapped as in the texts."""

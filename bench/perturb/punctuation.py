@@ -30,7 +30,9 @@ class WhitespacePunctuation(Perturbation):
     def __init__(self, seed: int = 0, rate: float = 0.5) -> None:
         super().__init__(seed, rate)
 
-    def edits(self, text: str, spans: Sequence[Span], rng: random.Random) -> list[Edit]:
+    def edits(
+        self, item_id: str, text: str, spans: Sequence[Span], rng: random.Random
+    ) -> list[Edit]:
         edits, i = [], 0
         while i < len(text):
             char = text[i]

@@ -46,7 +46,9 @@ class Typos(Perturbation):
             raise ValueError(f"perturb.kinds={list(kinds)}: expected some of {', '.join(KINDS)}")
         self.inside_spans, self.kinds = inside_spans, list(kinds)
 
-    def edits(self, text: str, spans: Sequence[Span], rng: random.Random) -> list[Edit]:
+    def edits(
+        self, item_id: str, text: str, spans: Sequence[Span], rng: random.Random
+    ) -> list[Edit]:
         edits, i = [], 0
         while i < len(text):
             char = text[i]

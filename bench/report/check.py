@@ -56,10 +56,22 @@ in the metric's units), and *drop = −d* (*= d* for a lower-is-better metric:
 no tolerance, no test. A metric undefined in the run (``null``) but defined in
 the baseline is a **regression**; one undefined in the baseline is **skipped**.
 
+Robustness
+----------
+``--max-robustness-drop TASK.METRIC=DROP`` (repeatable; ``+check.max_robustness_drop=
+[TASK.METRIC=DROP]`` for ``bench``) also checks the run's ``robustness`` section (a run
+made with ``+perturb``): the worst change of the metric over its perturbations
+(:func:`bench.report.robustness.worst_case`, lower-is-better metrics and measures such as
+``ner.entities_lost`` by their rise) is judged as a drop above: within DROP **ok**; beyond
+it across the whole paired 95% interval of the change (its bound nearest to no change)
+**regression**; beyond it by the point value only **noise**; beyond it with no interval
+**regression**. A run without that change is unusable input (exit 2).
+
 Commands
 --------
 ``bench-report check RUN_DIR --baseline FILE [--junit FILE] [--markdown FILE]
-[--tolerance 0.01] [--alpha 0.05] [--resamples 1000] [--seed 0]``; after a run,
+[--tolerance 0.01] [--alpha 0.05] [--resamples 1000] [--seed 0]
+[--max-robustness-drop TASK.METRIC=DROP]``; after a run,
 ``bench +model=NAME +check.baseline=FILE [+check.tolerance=…] [+check.alpha=…]
 [+check.resamples=…] [+check.seed=…] [+check.junit=FILE] [+check.markdown=FILE]``
 (JUnit and Markdown default to ``RUN_DIR/check/junit.xml`` and ``report.md``);
@@ -84,6 +96,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.metrics.bootstrap import PairedTest
+from bench.metrics.values import higher_is_better
 from bench.report.compare import (
     MIN_UNITS,
     PRIMARY_METRIC,
@@ -97,12 +110,12 @@ from bench.report.compare import (
 )
 from bench.report.compare_items import compare_metric
 from bench.report.files import write_text_atomic
+from bench.report.robustness import worst_case
 from bench.report.tables import degraded, to_markdown
 
 DEFAULT_TOLERANCE = 0.01
 DEFAULT_ALPHA = 0.05
 DEFAULT_RESAMPLES = 1000
-LOWER_IS_BETTER = frozenset({"brier", "ece"})
 EPSILON = 1e-9  # floating-point slack of every comparison
 
 PASSING = ("ok", "improved", "noise", "skipped")
@@ -166,7 +179,7 @@ def _rules_from_run(run: Run) -> list[Rule]:
             continue
         for name in record.get("main_metrics", []):
             value = record.get("metrics", {}).get(name, {}).get("value")
-            higher = name not in LOWER_IS_BETTER
+            higher = higher_is_better(name)
             rules.append(Rule(task, name, value, higher_is_better=higher, measured=True))
     return rules
 
@@ -197,7 +210,7 @@ def _parse_rule(where: str, key: Any, spec: Any, run: Run | None) -> Rule:
     numbers = {k: _number(f"{where}.{k}", v) for k, v in spec.items() if k != "higher_is_better"}
     if "tolerance" in numbers and numbers["tolerance"] < 0:
         raise CheckError(f"{where}.tolerance: must be ≥ 0, got {numbers['tolerance']}")
-    higher = spec.get("higher_is_better", metric not in LOWER_IS_BETTER)
+    higher = spec.get("higher_is_better", higher_is_better(metric))
     if not isinstance(higher, bool):
         raise CheckError(f"{where}.higher_is_better: expected true or false, got {higher!r}")
     bounds = {"min", "max"} & set(numbers)
@@ -556,6 +569,44 @@ def _judge(rule: Rule, value: float | None, tolerance: float, test: Any, alpha: 
     return row("noise", f"{moved}, not significant: paired p = {p:.3f} ≥ alpha {alpha}", p)
 
 
+def _robustness_rows(run: Run, drops: dict[str, float]) -> list[Row]:
+    """The verdict on the worst change of each ``TASK.METRIC`` in ``drops`` over the run's
+    perturbations, against its allowed drop (see the module docstring)."""
+    where = _result_path(run)
+    worst = worst_case(run.result)
+    rows = []
+    for key, allowed in drops.items():
+        task, _, metric = key.partition(".")
+        if task not in PRIMARY_METRIC or not metric:
+            raise CheckError(f"max_robustness_drop: {key}: expected TASK.METRIC with a task "
+                             f"of {', '.join(PRIMARY_METRIC)}")  # fmt: skip
+        _number(f"max_robustness_drop: {key}", allowed)
+        change = worst.get((task, metric))
+        if change is None:
+            raise CheckError(f"{where}: robustness: no change of {key} under any perturbation "
+                             "(run it with +perturb=NAME to check its robustness)")  # fmt: skip
+        higher = higher_is_better(metric)
+        rule = Rule(task, f"{metric} worst Δ ({change.perturbation})", higher_is_better=higher,
+                    minimum=-allowed if higher else None, maximum=None if higher else allowed,
+                    relative=False)  # fmt: skip
+        sign = -1 if higher else 1  # a drop is a fall of a higher-is-better metric, else a rise
+        drop = sign * change.value  # type: ignore[operator]
+        has_ci = change.low is not None and change.high is not None
+        least = sign * (change.high if higher else change.low) if has_ci else None  # type: ignore[operator]
+        moved = f"dropped by {drop:.4f} under {change.perturbation} (allowed {allowed:.4f})"
+        ci = f"[{change.low:.4f}, {change.high:.4f}]" if has_ci else ""
+        if drop <= allowed + EPSILON:
+            verdict, reason = "ok", f"within the allowed drop {allowed:.4f}"
+        elif least is None:
+            verdict, reason = "regression", f"{moved}; no paired interval"
+        elif least > allowed + EPSILON:
+            verdict, reason = "regression", f"{moved}, across its paired 95% interval {ci}"
+        else:
+            verdict, reason = "noise", f"{moved}, not across its paired 95% interval {ci}"
+        rows.append(Row(rule, change.value, allowed, None, verdict, reason))
+    return rows
+
+
 def _degraded_notes(run: Run, base: Baseline) -> dict[str, str]:
     """Per task checked, a note when the run or the baseline run is degraded in it."""
     notes = {}
@@ -593,8 +644,10 @@ def check(
     alpha: float = DEFAULT_ALPHA,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    max_robustness_drop: dict[str, float] | None = None,
 ) -> CheckReport:
-    """Check the run in ``run_dir`` against ``baseline``; raise :class:`CheckError` if unusable."""
+    """Check the run in ``run_dir`` against ``baseline`` (and, with
+    ``max_robustness_drop``, its robustness); raise :class:`CheckError` if unusable."""
     started = time.perf_counter()
     _check_settings(tolerance, alpha, resamples, seed)
     base = baseline if isinstance(baseline, Baseline) else load_baseline(baseline)
@@ -626,6 +679,7 @@ def check(
             raise CheckError(f"{err} (checking against {base.path})") from None
 
     values = [_run_metric(run, rule) for rule in base.rules]  # exit 2 before any work
+    robust = _robustness_rows(run, max_robustness_drop or {})
     notes = _degraded_notes(run, base)
     tests: dict[str, Any] = {}
     for task in {r.task for r in base.rules if r.measured and r.metric == PRIMARY_METRIC[r.task]}:
@@ -646,6 +700,7 @@ def check(
         elif rule.measured and rule.relative and (_drop(rule, value) or 0.0) > own + EPSILON:
             test = _item_test(run, base, rule, resamples, seed)  # only for a drop: it costs
         rows.append(_judge(rule, value, own, test, alpha))
+    rows += robust
     report = CheckReport(run_path, base.path, rows, alpha, resamples, notes=list(notes.values()))
     if base.run is not None and not any(_has_samples(base.run, t) for t in PRIMARY_METRIC):
         report.notes.append(
@@ -658,7 +713,23 @@ def check(
 
 # ------------------------------------------------------------------ bench +check.*
 
-CHECK_OPTIONS = ("baseline", "tolerance", "alpha", "resamples", "seed", "junit", "markdown")
+CHECK_OPTIONS = ("baseline", "tolerance", "alpha", "resamples", "seed", "junit", "markdown",
+                 "max_robustness_drop")  # fmt: skip
+
+
+def _drops(options: dict[str, Any]) -> dict[str, float]:
+    """``check.max_robustness_drop``: a list of ``TASK.METRIC=DROP`` as a dict."""
+    from argparse import ArgumentTypeError
+
+    from bench.report.options import metric_drop
+
+    given = options.get("max_robustness_drop") or []
+    if isinstance(given, str):  # one, not a list
+        given = [given]
+    try:
+        return dict(metric_drop(str(text)) for text in given)
+    except ArgumentTypeError as err:
+        raise CheckError(f"check.max_robustness_drop: {err}") from None
 
 
 def check_options(options: Any) -> dict[str, Any]:
@@ -681,6 +752,7 @@ def check_options(options: Any) -> dict[str, Any]:
         _check_settings(*(options.get(k, v) for k, v in defaults.items()))
     except CheckError as err:
         raise CheckError(f"check.{err}") from None
+    _drops(options)
     if not Path(options["baseline"]).exists():
         raise CheckError(f"check.baseline: {options['baseline']}: not found")
     return options
@@ -704,7 +776,8 @@ def check_after_run(out_dir: Path, options: Any) -> CheckReport:
         options = check_options(options)
         settings = ("tolerance", "alpha", "resamples", "seed")
         kwargs = {k: options[k] for k in settings if k in options}
-        report = check(out_dir, options["baseline"], **kwargs)
+        report = check(out_dir, options["baseline"], **kwargs,
+                       max_robustness_drop=_drops(options))  # fmt: skip
     except CheckError as err:
         write_junit(junit, error_junit(str(err)))
         raise

@@ -49,6 +49,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_ALPHA,
         help=f"a drop beyond tolerance with paired p ≥ alpha is noise (default {DEFAULT_ALPHA})",
     )
+    parser.add_argument(
+        "--max-robustness-drop",
+        type=options.metric_drop,
+        action="append",
+        default=[],
+        metavar="TASK.METRIC=DROP",
+        help="fail when the run's worst change of TASK.METRIC over its perturbations "
+        "(+perturb) is a drop beyond DROP across its whole paired interval; repeatable",
+    )
     parser.add_argument("--resamples", type=options.count, default=DEFAULT_RESAMPLES)
     parser.add_argument("--seed", type=options.seed, default=0)
 
@@ -62,6 +71,7 @@ def main(args: argparse.Namespace) -> int:
             alpha=args.alpha,
             resamples=args.resamples,
             seed=args.seed,
+            max_robustness_drop=dict(args.max_robustness_drop),
         )
         if args.junit:
             write_junit(args.junit, report.to_junit())

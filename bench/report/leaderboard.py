@@ -39,6 +39,11 @@ never ranked, per task or overall, and are listed apart after the competitors. T
 mark comes from the adapter class, not from the run's name (names are chosen by
 whoever made the run).
 
+Robustness: a run made with ``+perturb`` shows, per task, the worst change of the
+primary metric over its perturbations (:func:`bench.report.robustness.worst_case`), its
+paired interval and the perturbation that caused it; a run without one shows "—".
+The columns appear when some run has them.
+
 Gold: every run must have been scored on the same gold (``dataset.version`` and ``sha256``);
 otherwise :class:`LeaderboardError` is raised and nothing is written.
 
@@ -53,6 +58,7 @@ import glob
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +74,7 @@ from bench.report.compare import (
     items_scored,
     sample_clusters,
 )
+from bench.report.robustness import Change, worst_case
 from bench.report.tables import degraded
 
 BIAS_METRICS = ("subgroup_auc", "bpsn_auc", "bnsp_auc")
@@ -137,6 +144,15 @@ class Entry:
     def result(self) -> dict[str, Any]:
         return self.run.result
 
+    @cached_property
+    def _worst(self) -> dict[tuple[str, str], Change]:
+        return worst_case(self.result)
+
+    def worst_change(self, task: str) -> Change | None:
+        """The worst change of ``task``'s primary metric over the run's perturbations
+        (None for a run without robustness)."""
+        return self._worst.get((task, PRIMARY_METRIC[task]))
+
     @property
     def bias_subgroups(self) -> dict[str, Any]:
         """Toxicity bias AUCs per identity (``{}`` when the run has none)."""
@@ -196,6 +212,11 @@ class Leaderboard:
                 if v["support"] or v["predicted"]
             }
         )
+
+    @property
+    def robust_tasks(self) -> list[str]:
+        """The tasks with a worst-case change in some run (its robustness columns)."""
+        return [t for t in self.tasks if any(e.worst_change(t) for e in self.entries)]
 
     @property
     def competitors(self) -> list[Entry]:

@@ -62,3 +62,13 @@ def tolerance(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {text}")
     return value
+
+
+def metric_drop(text: str) -> tuple[str, float]:
+    """``TASK.METRIC=DROP``: a metric and a finite number ≥ 0."""
+    key, sep, value = text.partition("=")
+    if not sep or "." not in key:
+        raise argparse.ArgumentTypeError(
+            f"expected TASK.METRIC=DROP (ner.strict_f1=0.05), got {text!r}"
+        )
+    return key, tolerance(value)

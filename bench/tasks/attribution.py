@@ -138,7 +138,7 @@ class AttributionTask(Task):
 
         if self.bootstrap.analytic(len(counts)):
             return delta_method_sums(counts, of_sums, names, self.bootstrap.alpha, unit=unit)
-        draws = self.bootstrap.draws()
+        draws = self.new_draws()
         draws.add(lambda indices: of_sums(resample_sums(counts, indices)), names, len(counts))
         return draws.intervals()
 

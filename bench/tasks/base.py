@@ -90,10 +90,19 @@ class Task:
         self.adapter_name = adapter_name
         self.bootstrap = bootstrap
         self._sources: dict[str, str] = {}  # item id -> "path:line" of its prediction's record
+        self.draws: SharedResamples | None = None  # what the last score drew its intervals from
         if bootstrap is not None and bootstrap.unit not in self.units:
             raise ValueError(
                 f"bootstrap unit {bootstrap.unit!r} for {self.name}: expected one of {self.units}"
             )
+
+    def new_draws(self) -> SharedResamples:
+        """Fresh :meth:`Bootstrap.draws` for a score's intervals, kept as :attr:`draws`
+        (robustness pairs the statistics of two runs: ``SharedResamples.minus``)."""
+        if self.bootstrap is None:
+            raise ValueError(f"{self.name}: no intervals without a bootstrap")
+        self.draws = self.bootstrap.draws()
+        return self.draws
 
     def clusters(self, item_ids: Sequence[str]) -> Clusters:
         """The bootstrap clusters of the scored items: the gold ``segments`` of the

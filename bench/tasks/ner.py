@@ -138,7 +138,7 @@ class NerTask(Task):
         """
         if self.bootstrap is None:
             return {}
-        unit, draws = self.bootstrap.unit, self.bootstrap.draws()
+        unit, draws = self.bootstrap.unit, self.new_draws()
         for label in sorted({span[3] for span in gold | pred}):  # as strict_scores' labels
             rows = strict_units(gold, pred, unit, items=item_ids, label=label, clusters=clusters)
             if len(rows):

@@ -75,7 +75,7 @@ class ToxicityTask(Task):
     def score(self, items: list[TextItem], predictions: list[ToxicityPrediction]) -> TaskScore:
         gold = self.gold
         metrics: dict[str, MetricValue] = {}
-        draws = self.bootstrap.draws() if self.bootstrap is not None else None
+        draws = self.new_draws() if self.bootstrap is not None else None
         breakdown: dict[str, Any] = {"threshold": self.threshold, "levels": list(gold.levels)}
         for level in gold.levels:
             prefix = "" if level == gold.levels[0] else f"{level}_"

@@ -15,6 +15,7 @@ from bench.report.render.text import (
     TASK_TITLES,
     column_title,
     coverage_text,
+    robust_title,
     tested_with,
 )
 from bench.report.tables import MISSING, fmt
@@ -60,12 +61,20 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
             (f"{TASK_TITLES[t]} rank", "ascending"),
         ]
     headers.append(("Mean rank", "ascending"))
+    for t in board.robust_tasks:
+        headers += [(f"{robust_title(t)} [95% CI]", "descending"), ("under", "ascending")]
     table = Table(headers, id=id)
     for e in entries:
         row = [num_cell(e.position, 0), Td(e.name, "model", e.name), Td(coverage_text(e))]
         for t in board.tasks:
             row += _task_cells(e, t)
-        table.rows.append([*row, num_cell(e.mean_rank, 2)])
+        row.append(num_cell(e.mean_rank, 2))
+        for t in board.robust_tasks:
+            w = e.worst_change(t)
+            row += [Td(MISSING, "missing", ""), Td(MISSING, "missing", "")] if w is None else [
+                num_cell(w.value, 3, None if w.low is None else (w.low, w.high)),
+                Td(w.perturbation, sort=w.perturbation)]  # fmt: skip
+        table.rows.append(row)
     return table
 
 

@@ -54,6 +54,10 @@ def to_json_data(board: Leaderboard) -> dict[str, Any]:
                 "position": e.position,
                 "mean_rank": e.mean_rank,
                 "tasks": {t: cell_json(e.cells[t]) for t in board.tasks},
+                "robustness": {  # the worst change of each task's primary metric, or None
+                    t: None if (w := e.worst_change(t)) is None else w.json()
+                    for t in board.robust_tasks
+                },
             }
         )
     return {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.report.leaderboard import Leaderboard
-from bench.report.render.text import column_title, rank_text
+from bench.report.render.text import change_text, column_title, rank_text
 from bench.report.tables import MISSING, fmt
 
 _LATEX_SPECIAL = {
@@ -35,12 +35,17 @@ def to_latex(board: Leaderboard) -> str:
     rank-1 values in bold."""
     d = board.dataset
     n = len(board.tasks)
-    spec = "l" + "rc" * n
+    robust = board.robust_tasks
+    spec = "l" + "rc" * n + "r" * len(robust)
     head1 = " & ".join(
-        [""] + [f"\\multicolumn{{2}}{{c}}{{{latex_escape(column_title(t))}}}" for t in board.tasks]
+        [""]
+        + [f"\\multicolumn{{2}}{{c}}{{{latex_escape(column_title(t))}}}" for t in board.tasks]
+        + [f"{latex_escape(column_title(t))} worst $\\Delta$" for t in robust]
     )
     rules = " ".join(f"\\cmidrule(lr){{{2 + 2 * i}-{3 + 2 * i}}}" for i in range(n))
-    head2 = " & ".join(["Model"] + ["score [95\\% CI]", "rank"] * n)
+    head2 = " & ".join(
+        ["Model"] + ["score [95\\% CI]", "rank"] * n + ["[95\\% CI], under"] * len(robust)
+    )
     body = []
     for e in board.entries:
         if board.references and e is board.references[0]:
@@ -58,6 +63,9 @@ def to_latex(board: Leaderboard) -> str:
                 value += f" {{\\scriptsize [{fmt(c.low)}, {fmt(c.high)}]}}"
             rank = rank_text(e, t)
             cells += [value, "---" if rank == MISSING else latex_escape(rank)]
+        for t in robust:
+            text = change_text(e.worst_change(t), latex_escape)
+            cells.append("---" if text == MISSING else text)
         body.append(" & ".join(cells) + r" \\")
     caption = (
         f"Results on {latex_escape(str(d['name']))} {latex_escape(str(d['version']))} "
@@ -66,6 +74,12 @@ def to_latex(board: Leaderboard) -> str:
         f"bootstrap intervals; rank ties where a paired bootstrap against the model ranked "
         f"above gives $p \\geq {board.alpha}$ ({board.n_resamples} resamples). "
         "--- : task not supported or failed."
+        + (
+            " Worst $\\Delta$: the largest drop of the score over the run's perturbations, its "
+            "paired 95\\% interval and the perturbation."
+            if robust
+            else ""
+        )
         + (" Below the rule: reference runs, not ranked." if board.references else "")
     )
     lines = [

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from bench.report.compare import items_scored
 from bench.report.leaderboard import RULE, Entry, Leaderboard
 from bench.report.render.text import (
+    change_text,
     column_title,
     coverage_text,
     rank_text,
+    robust_title,
     tested_with,
     value_with_ci,
 )
@@ -32,6 +34,7 @@ def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) 
     for t in board.tasks:
         headers += [f"{column_title(t)} [95% CI]", "rank"]
     headers.append("mean rank")
+    headers += [f"{robust_title(t)} [95% CI]" for t in board.robust_tasks]
 
     def table(entries: Sequence[Entry]) -> str:
         rows = []
@@ -40,7 +43,10 @@ def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) 
             row.append(coverage_text(e))
             for t in board.tasks:
                 row += [value_with_ci(e.cells[t]), rank_text(e, t)]
-            rows.append([*row, MISSING if e.mean_rank is None else f"{e.mean_rank:.2f}"])
+            row.append(MISSING if e.mean_rank is None else f"{e.mean_rank:.2f}")
+            rows.append(
+                row + [change_text(e.worst_change(t), md_escape) for t in board.robust_tasks]
+            )
         return to_markdown(headers, rows).rstrip("\n")
 
     lines = [

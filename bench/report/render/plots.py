@@ -12,7 +12,9 @@ A model keeps its colour across plots (its position on the leaderboard).
   ``samples/toxicity.jsonl``, main level only (the level of its first row);
   calibration in 10 equal-width bins;
 - ``toxicity_bias_heatmap.png``: identities × (subgroup, BPSN, BNSP) AUC, one panel
-  per model; grey cells are undefined.
+  per model; grey cells are undefined;
+- ``robustness_deltas.png``: per task, the change of the primary metric under each
+  perturbation (perturbed − original), one bar per run, error bars its paired interval.
 
 Requires matplotlib (the ``report`` extra).
 """
@@ -25,8 +27,10 @@ from typing import Any
 import numpy as np
 
 from bench.extras import install_hint
+from bench.report.compare import PRIMARY_METRIC
 from bench.report.leaderboard import BIAS_METRICS, Entry, Leaderboard
-from bench.report.render.text import BIAS_TITLES
+from bench.report.render.text import BIAS_TITLES, column_title
+from bench.report.robustness import changes
 
 PALETTE = (
     "#4477aa",
@@ -263,6 +267,44 @@ def bias_heatmap(board: Leaderboard) -> bytes | None:
     return _png(fig)
 
 
+# ----------------------------------------------------------------------------- robustness
+
+
+def robustness_deltas(board: Leaderboard) -> bytes | None:
+    """One panel per task with robustness: the primary metric's delta per perturbation
+    (x) and run (bars), error bars the paired 95% interval."""
+    tasks = board.robust_tasks
+    if not tasks:
+        return None
+    colours = _colours(board)
+    fig = _figure(max(5.5, 4.2 * len(tasks) + 2), 3.8)
+    axes = fig.subplots(1, len(tasks), squeeze=False)[0]
+    for ax, task in zip(axes, tasks, strict=True):
+        by_run = {e.name: {c.perturbation: c for c in changes(e.result)
+                           if (c.task, c.metric) == (task, PRIMARY_METRIC[task])}
+                  for e in board.entries}  # fmt: skip
+        runs = [name for name, found in by_run.items() if found]
+        perturbations = list(dict.fromkeys(p for name in runs for p in by_run[name]))
+        width = 0.8 / len(runs)
+        x = np.arange(len(perturbations))
+        for i, name in enumerate(runs):
+            at = [k for k, p in enumerate(perturbations) if p in by_run[name]]  # no bar: not run
+            found = [by_run[name][perturbations[k]] for k in at]
+            values, lows, highs = (
+                np.array([_or_nan(getattr(c, k)) for c in found], float)
+                for k in ("value", "low", "high")
+            )
+            place = x[at] - 0.4 + width * (i + 0.5)
+            _bars(ax, place, width, values, lows, highs, colours[name], name)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(x, [label(p) for p in perturbations])
+        ax.set_ylabel(f"Δ {column_title(task)}")
+        ax.set_title(f"{column_title(task)} under each perturbation")
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1].legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _png(fig)
+
+
 # ----------------------------------------------------------------------------- all
 
 
@@ -292,5 +334,11 @@ def leaderboard_plots(board: Leaderboard) -> dict[str, tuple[str, bytes]]:
         "toxicity_bias_heatmap.png",
         "Toxicity subgroup, BPSN and BNSP AUC per identity, per model",
         bias_heatmap(board),
+    )
+    add(
+        "robustness_deltas.png",
+        "Change of each task's primary metric under each perturbation (perturbed − original), "
+        "with paired 95% bootstrap intervals",
+        robustness_deltas(board),
     )
     return out

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bench.report.compare import PRIMARY_METRIC
 from bench.report.leaderboard import Cell, Entry, Leaderboard
+from bench.report.robustness import Change
 from bench.report.tables import MISSING, fmt
 
 TASK_TITLES = {"ner": "NER", "attribution": "Attribution", "toxicity": "Toxicity"}
@@ -35,6 +38,21 @@ def value_with_ci(cell: Cell) -> str:
     if cell.low is None or cell.high is None:
         return fmt(cell.value)
     return f"{fmt(cell.value)} [{fmt(cell.low)}, {fmt(cell.high)}]"
+
+
+def robust_title(task: str) -> str:
+    """``NER strict F1 worst Δ``: the title of a task's robustness column."""
+    return f"{column_title(task)} worst Δ"
+
+
+def change_text(change: Change | None, escape: Callable[[str], str] = str) -> str:
+    """``-0.056 [-0.076, -0.034] casing``: a worst change, its interval and the
+    perturbation (its name from the result file, through ``escape``); "—" without one."""
+    if change is None:
+        return MISSING
+    ci = "" if change.low is None or change.high is None else (
+        f" [{fmt(change.low)}, {fmt(change.high)}]")  # fmt: skip
+    return f"{fmt(change.value)}{ci} {escape(change.perturbation)}"
 
 
 def tested_with(board: Leaderboard) -> str:

@@ -1,0 +1,102 @@
+"""The ``robustness`` section of result.json read back: each perturbation's change of
+every metric and measure, the worst case over perturbations, and their tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bench.metrics.values import higher_is_better
+
+
+@dataclass(frozen=True)
+class Change:
+    """One task's change under one perturbation: a metric's ``delta`` (perturbed −
+    original), or a measure that is itself a change (``counterfactual_gap``,
+    ``counterfactual_flip_rate``, ``entities_lost``: its value), with its paired interval."""
+
+    perturbation: str
+    task: str
+    metric: str
+    value: float | None
+    low: float | None
+    high: float | None
+    main: bool  # a main metric of the task, or a measure: what the tables show
+
+    def json(self) -> dict[str, Any]:
+        return {"perturbation": self.perturbation, "change": self.value,
+                "low": self.low, "high": self.high}  # fmt: skip
+
+
+def _measures(record: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The measures of a task's record that are changes themselves."""
+    for name in ("gap", "flip_rate"):
+        if name in record.get("fairness", {}):
+            yield f"counterfactual_{name}", record["fairness"][name]
+    if "entities_lost" in record:
+        yield "entities_lost", record["entities_lost"]
+
+
+def changes(result: dict[str, Any]) -> list[Change]:
+    """Every change in ``result["robustness"]`` (none without it), in its order: per
+    perturbation and task scored ok, each metric's delta, then the measures."""
+    out = []
+    for perturbation, tasks in result.get("robustness", {}).items():
+        for task, record in tasks.items():
+            if not isinstance(record, dict) or record.get("status") != "ok":
+                continue
+            for metric, m in record["metrics"].items():
+                ci = m.get("ci95") or {}
+                out.append(Change(perturbation, task, metric, m["delta"], ci.get("low"),
+                                  ci.get("high"), metric in record["main_metrics"]))  # fmt: skip
+            for measure, m in _measures(record):
+                ci = m.get("ci95") or {}
+                out.append(Change(perturbation, task, measure, m["value"], ci.get("low"),
+                                  ci.get("high"), True))  # fmt: skip
+    return out
+
+
+def worst_case(result: dict[str, Any]) -> dict[tuple[str, str], Change]:
+    """Per (task, metric), the worst change over the perturbations: the lowest delta of a
+    higher-is-better metric, the highest of a lower-is-better one (ECE, Brier) and of
+    the measures (gap, flip rate, entities lost; :func:`bench.metrics.values.higher_is_better`).
+    Undefined changes are left out; a tie keeps the first perturbation."""
+    worst: dict[tuple[str, str], Change] = {}
+    for change in changes(result):
+        if change.value is None:
+            continue
+        sign = 1 if higher_is_better(change.metric) else -1
+        key = (change.task, change.metric)
+        if key not in worst or sign * change.value < sign * worst[key].value:  # type: ignore[operator]
+            worst[key] = change
+    return worst
+
+
+TABLE_HEADERS = ["perturbation", "task", "metric", "value", "original", "delta",
+                 "delta_ci95_low", "delta_ci95_high", "changed_items"]  # fmt: skip
+
+
+def robustness_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """One row per (perturbation, task, main metric) with the delta's paired interval,
+    then the measures that are changes themselves (counterfactual gap and flip rate,
+    entities lost: value and interval, no original nor delta)."""
+    rows = []
+    for change in changes(result):
+        if not change.main:
+            continue
+        record = result["robustness"][change.perturbation][change.task]
+        changed = f"{record['changed']['items']}/{record['changed']['n']}"
+        m = record["metrics"].get(change.metric)
+        value, original = (m["value"], m["original"]) if m else (change.value, None)
+        rows.append([change.perturbation, change.task, change.metric, value, original,
+                     change.value if m else None, change.low, change.high, changed])  # fmt: skip
+    return TABLE_HEADERS, rows
+
+
+def worst_case_table(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Per task and main metric or measure, its worst change over the perturbations
+    (:func:`worst_case`) and which perturbation caused it."""
+    rows = [[task, metric, c.perturbation, c.value, c.low, c.high]
+            for (task, metric), c in worst_case(result).items() if c.main]  # fmt: skip
+    return ["task", "metric", "worst_perturbation", "change", "ci95_low", "ci95_high"], rows
