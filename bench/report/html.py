@@ -81,6 +81,7 @@ class RowGroup:
 
     title: str
     rows: list[list[Td]] = field(default_factory=list)
+    href: str | None = None  # a relative link around the title
 
 
 @dataclass

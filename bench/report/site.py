@@ -41,14 +41,12 @@ SCHEMA_VERSION = 1
 
 @dataclass
 class Page:
-    """One dataset's leaderboard and the folder of its page (``<slug>/index.html``)."""
+    """One dataset's leaderboard, the folder of its page (``<slug>/index.html``) and its
+    title in the navigation."""
 
     slug: str
+    title: str
     board: Leaderboard
-
-    @property
-    def title(self) -> str:
-        return f"{self.board.dataset['name']} {self.board.dataset['version']}".strip()
 
 
 @dataclass
@@ -94,17 +92,18 @@ def group_by_gold(sources: Sequence[str]) -> dict[tuple[str, str, str], list[str
     return groups
 
 
-def _slugs(keys: Sequence[tuple[str, str, str]]) -> list[str]:
-    """A folder name per gold: the dataset's name, with its version (then the sha256's
-    start) where two golds share it."""
-    names = [slugify(name) for name, _, _ in keys]
-    slugs = []
-    for (name, version, sha), slug in zip(keys, names, strict=True):
-        if names.count(slug) > 1:
-            same_version = sum(k[0] == name and k[1] == version for k in keys) > 1
-            slug = slugify(f"{name}-{version}" + (f"-{sha[:8]}" if same_version else ""))
-        slugs.append(slug)
-    return slugs
+def _names(keys: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(folder, title) per gold: the dataset's name, with its version (then the start of
+    its sha256) where two golds share it."""
+    out = []
+    for name, version, sha in keys:
+        title = name or "dataset"
+        if sum(k[0] == name for k in keys) > 1:
+            title += f" {version}"
+            if sum(k[:2] == (name, version) for k in keys) > 1:
+                title += f" {sha[:8]}"
+        out.append((slugify(title.replace(" ", "-")), title))
+    return out
 
 
 def nav_links(pages: Sequence[Page], current: Page | None) -> list[Link]:
@@ -179,8 +178,8 @@ def build_site(
         raise LeaderboardError("no run directories given")
     keys = sorted(groups)
     pages = [
-        Page(slug, build_leaderboard(groups[key], resamples, seed, alpha))
-        for key, slug in zip(keys, _slugs(keys), strict=True)
+        Page(slug, title, build_leaderboard(groups[key], resamples, seed, alpha))
+        for key, (slug, title) in zip(keys, _names(keys), strict=True)
     ]
     if with_plots:
         from bench.report.render.plots import PlotError, require_matplotlib

@@ -6,8 +6,9 @@ escapes every string (:mod:`bench.report.html`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bench.report.html import Link, RowGroup, Table, Td, num_cell, png_base64, render
 from bench.report.leaderboard import BIAS_METRICS, RULE, Entry, Leaderboard
@@ -15,6 +16,7 @@ from bench.report.render.text import (
     BIAS_TITLES,
     TASK_TITLES,
     column_title,
+    counted,
     coverage_text,
     tested_with,
 )
@@ -81,11 +83,8 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
 def coverage_title(entry: Entry, n: int) -> str:
     """The header of a coverage group: which tasks its ``n`` runs are ranked on."""
     if not entry.coverage:
-        return f"Ranked on no task ({n} {'run' if n == 1 else 'runs'}: failed or not scored)"
-    return (
-        f"Ranked on {coverage_text(entry)}: {n} {'model' if n == 1 else 'models'}, "
-        "ranked against each other only"
-    )
+        return f"Ranked on no task: {counted(n, 'run')} failed, unsupported or degraded"
+    return f"Ranked on {coverage_text(entry)}: {counted(n, 'model')}, ranked against each other"
 
 
 def ner_label_table(board: Leaderboard) -> Table:
@@ -105,8 +104,14 @@ def ner_label_table(board: Leaderboard) -> Table:
     return table
 
 
+def run_title(entry: Entry) -> str:
+    """A run as a column or table title: its name, with its kind if a reference run."""
+    return f"{entry.name} ({entry.reference}, reference)" if entry.reference else entry.name
+
+
 def bias_tables(board: Leaderboard) -> list[tuple[str, Table]]:
-    """(model name, its bias table) for each ranked toxicity run with per-identity AUCs."""
+    """(run title, its bias table) for each toxicity run with per-identity AUCs
+    (the competitors, then the reference runs)."""
     headers = [("Identity", "ascending"), ("Items", "descending"), ("Toxic", "descending")]
     headers += [(BIAS_TITLES[m], "descending") for m in BIAS_METRICS]
     out = []
@@ -125,21 +130,26 @@ def bias_tables(board: Leaderboard) -> list[tuple[str, Table]]:
                     *(num_cell((g.get(m) or {}).get("value")) for m in BIAS_METRICS),
                 ]
             )
-        out.append((e.name, table))
+        out.append((run_title(e), table))
     return out
 
 
-def group_accuracy_table(board: Leaderboard) -> Table | None:
-    """Toxicity accuracy per functional group, one column per toxicity-scored run
-    (None when no run has groups)."""
-    entries = [e for e in board.entries_with("toxicity") if e.group_accuracy]
+def accuracy_table(
+    board: Leaderboard, accuracy: Callable[[Entry], dict[str, Any]], id: str, first: str
+) -> Table | None:
+    """Toxicity accuracy per group (:attr:`Entry.group_accuracy`: functionalities) or per
+    identity (:attr:`Entry.identity_accuracy`: target groups), one column per
+    toxicity-scored run, the reference runs' last (None when no run has any)."""
+    scored = board.entries_with("toxicity") if "toxicity" in board.tasks else []
+    entries = [e for e in scored if accuracy(e)]
     if not entries:
         return None
-    headers = [("Group", "ascending"), ("Items", "descending")]
-    headers += [(f"{e.name} accuracy", "descending") for e in entries]
-    table = Table(headers, id="toxicity-groups")
-    for group in sorted({g for e in entries for g in e.group_accuracy}):
-        cells = [e.group_accuracy.get(group) or {} for e in entries]
+    headers = [(first, "ascending"), ("Items", "descending")]
+    headers += [(f"{run_title(e)} accuracy", "descending") for e in entries]
+    table = Table(headers, id=id)
+    per_run = [accuracy(e) for e in entries]
+    for group in sorted({g for groups in per_run for g in groups}):
+        cells = [groups.get(group) or {} for groups in per_run]
         n = max(c.get("n", 0) for c in cells)
         row = [Td(group, sort=group), num_cell(n, 0)]
         table.rows.append(row + [num_cell(c.get("accuracy")) for c in cells])
@@ -199,7 +209,12 @@ def to_html(
         else None,
         ner_label_table=ner_label_table(board) if board.ner_labels else None,
         bias_tables=bias_tables(board) if "toxicity" in board.tasks else None,
-        group_table=group_accuracy_table(board) if "toxicity" in board.tasks else None,
+        group_table=accuracy_table(
+            board, lambda e: e.group_accuracy, "toxicity-groups", "Functionality"
+        ),
+        identity_table=accuracy_table(
+            board, lambda e: e.identity_accuracy, "toxicity-identities", "Identity"
+        ),
         figures=[
             Figure(name.removesuffix(".png"), caption, png_base64(data))
             for name, (caption, data) in plots.items()

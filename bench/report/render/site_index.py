@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.report.html import Link, Table, Td, num_cell, render
+from bench.report.html import Link, RowGroup, Table, Td, num_cell, render
 from bench.report.leaderboard import Entry
-from bench.report.render.text import TASK_TITLES, column_title, coverage_text
+from bench.report.render.text import column_title, counted, coverage_text
 from bench.report.site import Page, TaskSummary, task_summary
 from bench.report.tables import MISSING, fmt
 
@@ -24,6 +24,7 @@ class Section:
 
     title: str
     href: str
+    version: str
     sha256: str
     runs: str
     groups: list[str]
@@ -39,86 +40,79 @@ def lead_cell(summary: TaskSummary) -> Td:
     """Ahead of the runner-up (significant), tied with it, or the only model ranked."""
     runner_up = summary.runner_up
     if runner_up is None:
-        return Td("only model ranked", "lead only", 0)
-    test = runner_up.cells[summary.task].vs_above or {}
-    diff = test.get("difference")
-    interval = (
-        f"{fmt(diff)} [{fmt(test.get('low'))}, {fmt(test.get('high'))}], "
-        if diff is not None
-        else ""
-    )
-    detail = f"{interval}{p_text(test.get('p_value'))}"
+        return Td("only model ranked", "lead", 0)
     leaders = summary.leaders
-    if len(leaders) > 1:
-        others = [e.name for e in leaders[1:]]
-        names = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        title = f"not significantly better than {runner_up.name}: {detail}"
-        return Td(f"tied with {names}", "lead tied", 1, title)
-    return Td(f"ahead of {runner_up.name}", "lead ahead", 2, f"difference {detail}")
+    if len(leaders) == 1:
+        return Td(f"ahead of {runner_up.name}", "lead ahead", 2, "significant: p < alpha")
+    others = [e.name for e in leaders[1:]]
+    names = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    return Td(f"tied with {names}", "lead tied", 1, "not significantly different: p ≥ alpha")
 
 
-def lead_detail(summary: TaskSummary) -> Td:
-    """The paired difference to the runner-up with its interval and p-value."""
+def difference_cell(summary: TaskSummary) -> Td:
+    """The paired difference best minus runner-up, its interval and p-value."""
     runner_up = summary.runner_up
     test = (runner_up.cells[summary.task].vs_above or {}) if runner_up else {}
     if test.get("difference") is None:
         return Td(MISSING, "missing", "")
     ci = (test["low"], test["high"]) if test.get("low") is not None else None
     cell = num_cell(test["difference"], 3, ci)
-    return Td(cell.text, cell.css, cell.sort, p_text(test.get("p_value")), cell.ci)
+    return Td(f"{cell.text}, {p_text(test.get('p_value'))}", cell.css, cell.sort, ci=cell.ci)
 
 
 def reference_cell(summary: TaskSummary, kind: str) -> Td:
+    """The score of the reference runs of ``kind`` (ceiling or floor) on the task."""
     refs = [e for e in summary.references if e.reference == kind]
     if not refs:
         return Td(MISSING, "missing", "")
     text = "; ".join(f"{e.name} {fmt(e.cells[summary.task].value)}" for e in refs)
-    return Td(text, "num", refs[0].cells[summary.task].value)
+    return Td(text, "num reference", refs[0].cells[summary.task].value)
+
+
+def task_row(page: Page, task: str) -> list[Td]:
+    s = task_summary(page.board, task)
+    unranked = [e.name for e in page.board.competitors if e not in s.ranked]
+    ranked = Td(
+        f"{len(s.ranked)} of {counted(s.competitors, 'model')}",
+        "num",
+        len(s.ranked),
+        "not ranked on this task: " + ", ".join(unranked) if unranked else None,
+    )
+    if not s.ranked:
+        best = [Td("no model ranked", "missing", ""), Td(MISSING, "missing", "")]
+        lead = Td(MISSING, "missing", "")
+    else:
+        cell = s.ranked[0].cells[task]
+        ci = (cell.low, cell.high) if cell.low is not None else None
+        best = [Td(s.ranked[0].name, "model", s.ranked[0].name), num_cell(cell.value, 3, ci)]
+        lead = lead_cell(s)
+    return [
+        Td(column_title(task), sort=task),
+        *best,
+        lead,
+        difference_cell(s),
+        ranked,
+        reference_cell(s, "ceiling"),
+        reference_cell(s, "floor"),
+    ]
 
 
 def best_table(pages: Sequence[Page]) -> Table:
+    """One row group per dataset (its title links its page), one row per task."""
     headers = [
-        ("Dataset", "ascending"),
         ("Task (metric)", "ascending"),
         ("Best model", "ascending"),
         ("Score [95% CI]", "descending"),
         ("Versus the runner-up", "descending"),
-        ("Difference [95% CI]", "descending"),
+        ("Best − runner-up [95% CI]", "descending"),
         ("Ranked", "descending"),
         ("Ceiling", "descending"),
         ("Floor", "descending"),
     ]
     table = Table(headers, id="best")
     for page in pages:
-        for task in page.board.tasks:
-            s = task_summary(page.board, task)
-            best: Entry | None = s.ranked[0] if s.ranked else None
-            if best is None:
-                score, model = Td(MISSING, "missing", ""), Td("no model ranked", "missing", "")
-            else:
-                cell = best.cells[task]
-                ci = (cell.low, cell.high) if cell.low is not None else None
-                score, model = num_cell(cell.value, 3, ci), Td(best.name, "model", best.name)
-            unranked = [e.name for e in page.board.competitors if e not in s.ranked]
-            ranked = Td(
-                f"{len(s.ranked)} of {s.competitors} models",
-                "num",
-                len(s.ranked),
-                "not ranked on this task: " + ", ".join(unranked) if unranked else None,
-            )
-            table.rows.append(
-                [
-                    Td(page.title, href=f"{page.slug}/index.html", sort=page.title),
-                    Td(column_title(task), sort=f"{page.title} {TASK_TITLES[task]}"),
-                    model,
-                    score,
-                    lead_cell(s) if best else Td(MISSING, "missing", ""),
-                    lead_detail(s),
-                    ranked,
-                    reference_cell(s, "ceiling"),
-                    reference_cell(s, "floor"),
-                ]
-            )
+        rows = [task_row(page, task) for task in page.board.tasks]
+        table.groups.append(RowGroup(page.title, rows, f"{page.slug}/index.html"))
     return table
 
 
@@ -133,9 +127,9 @@ def coverage_lines(page: Page) -> list[str]:
         first = [e for e in group if e.position == 1]
         names = " and ".join(e.name for e in first)
         lines.append(
-            f"Ranked on {coverage_text(group[0])} ({len(group)} "
-            f"{'model' if len(group) == 1 else 'models'}): first {names}, mean rank "
-            f"{fmt(first[0].mean_rank, 2)}" + (" (tied)" if len(first) > 1 else "")
+            f"Ranked on {coverage_text(group[0])} ({counted(len(group), 'model')}): first "
+            f"{names}, mean rank {fmt(first[0].mean_rank, 2)}"
+            + (" (tied)" if len(first) > 1 else "")
         )
     return lines
 
@@ -149,9 +143,9 @@ def to_site_index(pages: Sequence[Page], nav: Sequence[Link]) -> str:
             Section(
                 page.title,
                 f"{page.slug}/index.html",
+                str(board.dataset["version"]),
                 str(board.dataset["sha256"]),
-                f"{len(board.competitors)} models, {n_ref} reference "
-                f"{'run' if n_ref == 1 else 'runs'}",
+                f"{counted(len(board.competitors), 'model')}, {counted(n_ref, 'reference run')}",
                 coverage_lines(page),
             )
         )
