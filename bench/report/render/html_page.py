@@ -23,6 +23,7 @@ from bench.report.render.text import (
 from bench.report.tables import MISSING, fmt
 
 DEGRADED_TITLE = "items failed and were left out of the score: not ranked"
+BIAS_FIGURE = "toxicity_bias_heatmap"  # shown with the bias tables, not under Plots
 REFERENCE_TITLE = "a reference run (the gold, or a constant predictor): a yardstick, not ranked"
 
 
@@ -84,14 +85,22 @@ def coverage_title(entry: Entry, n: int) -> str:
     """The header of a coverage group: which tasks its ``n`` runs are ranked on."""
     if not entry.coverage:
         return f"Ranked on no task: {counted(n, 'run')} failed, unsupported or degraded"
-    return f"Ranked on {coverage_text(entry)}: {counted(n, 'model')}, ranked against each other"
+    if n == 1:
+        return f"Ranked on {coverage_text(entry)}: 1 model, alone on exactly these tasks"
+    return f"Ranked on {coverage_text(entry)}: {n} models, ranked against each other"
+
+
+def run_title(entry: Entry) -> str:
+    """A run as a column or table title: its name, with its kind if a reference run."""
+    return f"{entry.name} (reference: {entry.reference})" if entry.reference else entry.name
 
 
 def ner_label_table(board: Leaderboard) -> Table:
-    names = [e.name for e in board.entries_with("ner") if e.name in board.ner_labels]
+    entries = [e for e in board.entries_with("ner") if e.name in board.ner_labels]
+    names = [e.name for e in entries]
     labels = board.ner_label_names()
     headers = [("Label", "ascending"), ("Gold support", "descending")]
-    headers += [(f"{n} F1", "descending") for n in names]
+    headers += [(f"{run_title(e)} F1", "descending") for e in entries]
     table = Table(headers, id="ner-per-label")
     for lab in labels:
         support = max(board.ner_labels[n].get(lab, {}).get("support", 0) for n in names)
@@ -104,13 +113,8 @@ def ner_label_table(board: Leaderboard) -> Table:
     return table
 
 
-def run_title(entry: Entry) -> str:
-    """A run as a column or table title: its name, with its kind if a reference run."""
-    return f"{entry.name} ({entry.reference}, reference)" if entry.reference else entry.name
-
-
-def bias_tables(board: Leaderboard) -> list[tuple[str, Table]]:
-    """(run title, its bias table) for each toxicity run with per-identity AUCs
+def bias_tables(board: Leaderboard) -> list[tuple[Entry, str, Table]]:
+    """(run, its title, its bias table) for each toxicity run with per-identity AUCs
     (the competitors, then the reference runs)."""
     headers = [("Identity", "ascending"), ("Items", "descending"), ("Toxic", "descending")]
     headers += [(BIAS_TITLES[m], "descending") for m in BIAS_METRICS]
@@ -130,7 +134,7 @@ def bias_tables(board: Leaderboard) -> list[tuple[str, Table]]:
                     *(num_cell((g.get(m) or {}).get("value")) for m in BIAS_METRICS),
                 ]
             )
-        out.append((run_title(e), table))
+        out.append((e, run_title(e), table))
     return out
 
 
@@ -194,6 +198,10 @@ def to_html(
     """The static page; ``plots`` maps file name -> (caption, PNG bytes); ``downloads``
     are the files written beside it (linked), ``nav`` the site's navigation, if any."""
     d = board.dataset
+    figures = [
+        Figure(name.removesuffix(".png"), caption, png_base64(data))
+        for name, (caption, data) in plots.items()
+    ]
     return render(
         "leaderboard.html.j2",
         nav=nav,
@@ -215,9 +223,7 @@ def to_html(
         identity_table=accuracy_table(
             board, lambda e: e.identity_accuracy, "toxicity-identities", "Identity"
         ),
-        figures=[
-            Figure(name.removesuffix(".png"), caption, png_base64(data))
-            for name, (caption, data) in plots.items()
-        ],
+        figures=[f for f in figures if f.id != BIAS_FIGURE],
+        bias_figure=next((f for f in figures if f.id == BIAS_FIGURE), None),
         models_table=models_table(board),
     )

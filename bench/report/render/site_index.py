@@ -37,27 +37,28 @@ def p_text(p: float | None) -> str:
 
 
 def lead_cell(summary: TaskSummary) -> Td:
-    """Ahead of the runner-up (significant), tied with it, or the only model ranked."""
+    """Ahead of the runner-up (significant), tied with it, or the only model ranked;
+    with the p-value of the paired test."""
     runner_up = summary.runner_up
     if runner_up is None:
         return Td("only model ranked", "lead", 0)
+    p = p_text((runner_up.cells[summary.task].vs_above or {}).get("p_value"))
     leaders = summary.leaders
     if len(leaders) == 1:
-        return Td(f"ahead of {runner_up.name}", "lead ahead", 2, "significant: p < alpha")
+        return Td(f"ahead of {runner_up.name} ({p})", "lead ahead", 2)
     others = [e.name for e in leaders[1:]]
     names = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-    return Td(f"tied with {names}", "lead tied", 1, "not significantly different: p ≥ alpha")
+    return Td(f"tied with {names} ({p})", "lead tied", 1)
 
 
 def difference_cell(summary: TaskSummary) -> Td:
-    """The paired difference best minus runner-up, its interval and p-value."""
+    """The paired difference best minus runner-up and its interval."""
     runner_up = summary.runner_up
     test = (runner_up.cells[summary.task].vs_above or {}) if runner_up else {}
     if test.get("difference") is None:
         return Td(MISSING, "missing", "")
     ci = (test["low"], test["high"]) if test.get("low") is not None else None
-    cell = num_cell(test["difference"], 3, ci)
-    return Td(f"{cell.text}, {p_text(test.get('p_value'))}", cell.css, cell.sort, ci=cell.ci)
+    return num_cell(test["difference"], 3, ci)
 
 
 def reference_cell(summary: TaskSummary, kind: str) -> Td:
@@ -117,19 +118,23 @@ def best_table(pages: Sequence[Page]) -> Table:
 
 
 def coverage_lines(page: Page) -> list[str]:
-    """Per coverage group: its overall leader(s) by mean rank, among how many models."""
+    """Per coverage group (runs ranked on the same tasks): its overall leader(s)."""
     groups: dict[tuple[str, ...], list[Entry]] = {}
     for e in page.board.competitors:
         if e.coverage:
             groups.setdefault(e.coverage, []).append(e)
     lines = []
     for group in groups.values():
+        head = f"Ranked on {coverage_text(group[0])}"
+        if len(group) == 1:
+            lines.append(f"{head}: {group[0].name} alone")
+            continue
         first = [e for e in group if e.position == 1]
-        names = " and ".join(e.name for e in first)
         lines.append(
-            f"Ranked on {coverage_text(group[0])} ({counted(len(group), 'model')}): first "
-            f"{names}, mean rank {fmt(first[0].mean_rank, 2)}"
+            f"{head} ({counted(len(group), 'model')}): first "
+            + " and ".join(e.name for e in first)
             + (" (tied)" if len(first) > 1 else "")
+            + f", mean rank {fmt(first[0].mean_rank, 2)}"
         )
     return lines
 
