@@ -132,9 +132,7 @@ def ner_per_label(board: Leaderboard) -> bytes | None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("strict F1")
     ax.set_title("NER F1 per label (95% bootstrap CI over the label's entities)")
-    ax.legend(
-        fontsize="small", ncols=min(len(entries), 5), loc="upper left", bbox_to_anchor=(0, -0.25)
-    )
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))  # clear of labels
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
 
