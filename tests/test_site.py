@@ -24,6 +24,7 @@ import pytest
 from bench_config import run_model
 from headless import TableRows, chromium, needs_chromium
 
+from bench.report import site as site_module
 from bench.report.leaderboard import build_leaderboard
 from bench.report.render import plots
 from bench.report.site import build_site
@@ -376,18 +377,28 @@ def test_a_folder_that_is_not_a_site_is_never_replaced(runs, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
 
 
+def test_a_site_holding_its_runs_is_never_replaced(runs, tmp_path):
+    out = tmp_path / "site"
+    build_site([runs["seed_article/rules"]], out, resamples=20, seed=0, with_plots=False)
+    inside = shutil.copytree(runs["seed_article/rules"], out / "runs" / "rules")
+    done = _report("site", inside, "--out", out, "--no-plots", cwd=tmp_path)
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line == f"bench-report site: --out {out}: holds the run {inside}: refusing to replace it"
+    assert (inside / "result.json").is_file()
+
+
 def test_a_failure_while_writing_leaves_the_previous_site(runs, tmp_path, monkeypatch):
     out = tmp_path / "site"
     build_site([runs["seed_article/rules"]], out, resamples=20, seed=0, with_plots=False)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    from bench.report.render import outputs
 
     def fail(board, folder, *args, **kwargs):
         (folder / "half-written").parent.mkdir(parents=True)
         (folder / "half-written").write_text("")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(outputs, "write_leaderboard", fail)
+    monkeypatch.setattr(site_module, "write_leaderboard", fail)
     with pytest.raises(OSError, match="No space left"):
         build_site([runs["seed_article/rules"]], out, resamples=20, seed=0, with_plots=False)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

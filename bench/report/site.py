@@ -34,6 +34,7 @@ from bench.report.leaderboard import (
     expand_runs,
     slugify,
 )
+from bench.report.render.outputs import write_leaderboard
 
 SITE_FILE = "site.json"
 SCHEMA_VERSION = 1
@@ -133,13 +134,17 @@ def _manifest(pages: Sequence[Page], groups: Sequence[list[str]]) -> dict[str, A
     }
 
 
-def _check_replaceable(out: Path) -> None:
+def _check_replaceable(out: Path, sources: Sequence[str]) -> None:
+    """``out`` may be replaced: absent, empty, or a site holding none of the runs."""
     if out.exists() and not out.is_dir():
         raise LeaderboardError(f"--out {out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not (out / SITE_FILE).is_file():
         raise LeaderboardError(
             f"--out {out}: a folder that is not a site (no {SITE_FILE}): refusing to replace it"
         )
+    inside = [s for s in sources if Path(s).resolve().is_relative_to(out.resolve())]
+    if inside:
+        raise LeaderboardError(f"--out {out}: holds the run {inside[0]}: refusing to replace it")
 
 
 def _swap(built: Path, out: Path) -> None:
@@ -188,11 +193,10 @@ def build_site(
             require_matplotlib()
         except PlotError as err:
             raise LeaderboardError(str(err)) from None
-    from bench.report.render.outputs import write_leaderboard
-    from bench.report.render.site_index import to_site_index
+    from bench.report.render.site_index import to_site_index  # it imports this module
 
     out = Path(out)
-    _check_replaceable(out)
+    _check_replaceable(out, [s for key in keys for s in groups[key]])
     out.parent.mkdir(parents=True, exist_ok=True)
     built = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
