@@ -116,6 +116,8 @@ def nav_links(pages: Sequence[Page], current: Page | None) -> list[Link]:
 
 
 def _manifest(pages: Sequence[Page], groups: Sequence[list[str]]) -> dict[str, Any]:
+    """``site.json``: the ranking options and, per dataset, its gold (name, version,
+    sha256), page, tasks with their primary metric and the run folders as given."""
     first = pages[0].board
     return {
         "site_schema_version": SCHEMA_VERSION,
