@@ -258,6 +258,20 @@ def test_board_pages_group_competitors_by_coverage(site):
     assert [row[0] for _, rows in groups for row in rows] == ["1", "2", "1", "1"]
 
 
+def test_the_index_names_the_models_ranked_on_no_task_and_why(runs, tmp_path):
+    def fail_all(result):
+        for record in result["tasks"].values():
+            record.update(status="failed", error="the server answered 500")
+        result["model"]["name"] = "down"
+
+    down = _copy_run(runs["seed_article/rules"], tmp_path / "down", fail_all)
+    out = tmp_path / "site"
+    build_site([runs["seed_article/rules"], down], out, resamples=20, seed=0, with_plots=False)
+    text = (out / "index.html").read_text()
+    assert "<li>Not ranked: down (NER failed, Attribution failed, Toxicity failed)</li>" in text
+    assert "1 of 2 models" in text
+
+
 def test_runs_on_different_gold_get_different_pages(runs, tmp_path):
     def other_gold(result):
         result["dataset"]["sha256"] = "0" * 64

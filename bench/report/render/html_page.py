@@ -24,6 +24,7 @@ from bench.report.tables import MISSING, fmt
 
 DEGRADED_TITLE = "items failed and were left out of the score: not ranked"
 BIAS_FIGURE = "toxicity_bias_heatmap"  # shown with the bias tables, not under Plots
+FOLD_ROWS = 12  # a longer accuracy-per-identity table (madlibs' 50 terms) is folded
 REFERENCE_TITLE = "a reference run (the gold, or a constant predictor): a yardstick, not ranked"
 
 
@@ -220,6 +221,7 @@ def to_html(
         group_table=accuracy_table(
             board, lambda e: e.group_accuracy, "toxicity-groups", "Functionality"
         ),
+        fold_rows=FOLD_ROWS,
         identity_table=accuracy_table(
             board, lambda e: e.identity_accuracy, "toxicity-identities", "Identity"
         ),

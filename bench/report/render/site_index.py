@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bench.report.html import Link, RowGroup, Table, Td, num_cell, render
 from bench.report.leaderboard import Entry
-from bench.report.render.text import column_title, counted, coverage_text
+from bench.report.render.text import TASK_TITLES, column_title, counted, coverage_text
 from bench.report.site import Page, TaskSummary, task_summary
 from bench.report.tables import MISSING, fmt
 
@@ -136,7 +136,17 @@ def coverage_lines(page: Page) -> list[str]:
             + (" (tied)" if len(first) > 1 else "")
             + f", mean rank {fmt(first[0].mean_rank, 2)}"
         )
+    unranked = [e for e in page.board.competitors if not e.coverage]
+    if unranked:  # failed, unsupported or degraded on every task
+        reasons = ", ".join(f"{e.name} ({_why(e)})" for e in unranked)
+        lines.append(f"Not ranked: {reasons}")
     return lines
+
+
+def _why(entry: Entry) -> str:
+    """Why a run is ranked on no task: ``Attribution degraded (1/3 failed)``, …"""
+    tried = [(t, c) for t, c in entry.cells.items() if c.status not in ("unsupported", "missing")]
+    return ", ".join(f"{TASK_TITLES[t]} {c.label}" for t, c in tried) or "no task supported"
 
 
 def to_site_index(pages: Sequence[Page], nav: Sequence[Link]) -> str:
