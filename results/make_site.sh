@@ -16,6 +16,8 @@
 # 3. HateCheck (functional tests) and madlibs (77k bias templates), toxicity: the presets that
 #    score toxicity offline (oracle, empty, rules, profanity_check); madlibs takes about
 #    1.5 minutes of runs and 20 s of board with 1000 resamples, on one core.
+# spaCy also runs under the casing and name_swap perturbations (the robustness columns; this
+# needs the robustness of main after the `robust` merge).
 #
 # oracle (the ceiling) and empty (the floor) are reference runs: shown, never ranked.
 # Needs `pip install -e ".[spacy,sklearn,textacy,report]"` (matplotlib for the plots). Uses bench
@@ -34,6 +36,7 @@ else
 fi
 
 RUNS=results/runs
+ROBUST=("+perturb=[casing,name_swap]")  # spaCy's robustness columns (README: Robustness)
 dirs=()
 
 # run DATASET NAME ARGS…: one bench run into $RUNS/DATASET/NAME, its directory appended to dirs.
@@ -46,15 +49,17 @@ run() {
     dirs+=("${RUNS}/${dataset}/${name}")
 }
 
-for preset in oracle empty rules spacy_sm profanity_check; do
+for preset in oracle empty rules profanity_check; do
     run seed_article "$preset" "+model=${preset}"
 done
+run seed_article spacy_sm +model=spacy_sm "${ROBUST[@]}"
 # textacy refuses comment-2 (an odd number of quotation marks): 1 of the 3 documents, left out
 run seed_article textacy_quotes +model=textacy_quotes max_failure_rate=0.34
 
-for preset in oracle empty rules_wnut17 spacy_sm_wnut17; do
+for preset in oracle empty rules_wnut17; do
     run wnut17 "$preset" "+model=${preset}"
 done
+run wnut17 spacy_sm_wnut17 +model=spacy_sm_wnut17 "${ROBUST[@]}"
 for submission in datasets/wnut17/submissions/*; do
     team=$(basename "$submission" .txt)
     run wnut17 "$team" +model=predictions model.format=conll "model.path=${submission}" \
