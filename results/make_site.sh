@@ -16,8 +16,7 @@
 # 3. HateCheck (functional tests) and madlibs (77k bias templates), toxicity: the presets that
 #    score toxicity offline (oracle, empty, rules, profanity_check); madlibs takes about
 #    1.5 minutes of runs and 20 s of board with 1000 resamples, on one core.
-# spaCy also runs under the casing and name_swap perturbations (the robustness columns; this
-# needs the robustness of main after the `robust` merge).
+# spaCy also runs under the casing and name_swap perturbations (the robustness columns).
 #
 # oracle (the ceiling) and empty (the floor) are reference runs: shown, never ranked.
 # Needs `pip install -e ".[spacy,sklearn,textacy,report]"` (matplotlib for the plots). Uses bench
