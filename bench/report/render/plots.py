@@ -87,8 +87,11 @@ REFERENCE_STYLE = {
 
 
 def _colours(board: Leaderboard) -> dict[str, str]:
-    """A colour per competitor, in board order (reference runs are drawn in grey)."""
-    return {e.name: PALETTE[i % len(PALETTE)] for i, e in enumerate(board.competitors)}
+    """A colour per run: the competitors' from the palette in board order (so a model keeps
+    its colour whatever the reference runs), the reference runs' grey."""
+    colours = {e.name: PALETTE[i % len(PALETTE)] for i, e in enumerate(board.competitors)}
+    return colours | {e.name: REFERENCE_STYLE[e.reference or "floor"]["color"]
+                      for e in board.references}  # fmt: skip
 
 
 def _reference_name(entry: Entry) -> str:
