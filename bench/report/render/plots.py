@@ -14,7 +14,7 @@ are grey reference lines (dashed: the ceiling; dotted: the floor) named with the
   ``samples/toxicity.jsonl``, main level only (the level of its first row);
   calibration in 10 equal-width bins;
 - ``toxicity_bias_heatmap.png``: identities × (subgroup, BPSN, BNSP) AUC, one panel
-  per model; grey cells are undefined; the reference runs' mean AUC are lines on the
+  per model; grey cells are undefined; the reference runs' mean AUC are marked on the
   colour bar.
 
 Requires matplotlib (the ``report`` extra).
@@ -309,11 +309,16 @@ def bias_heatmap(board: Leaderboard) -> bytes | None:
         grid = _bias_grid(e.bias_subgroups, identities)
         if not np.isnan(grid).all():
             mean = float(np.nanmean(grid))
-            bar.ax.axhline(mean, linewidth=2, **REFERENCE_STYLE[e.reference or "floor"])
+            style = REFERENCE_STYLE[e.reference or "floor"]
+            bar.ax.axhline(mean, linewidth=2, **style)
+            bar.ax.plot(  # a pointer beside the bar: the line alone is lost at 0 or 1
+                [-0.25], [mean], marker=">", color=style["color"], markersize=6, clip_on=False,
+                transform=bar.ax.get_yaxis_transform(),
+            )  # fmt: skip
             marks.append(f"{_reference_name(e)} {mean:.2f}")
     fig.suptitle("Toxicity bias AUC per identity", fontsize="medium")
     if marks:
-        text = "Reference runs (mean AUC; lines on the colour bar): " + ", ".join(marks)
+        text = "Reference runs (mean AUC, marked on the colour bar): " + ", ".join(marks)
         fig.supxlabel(textwrap.fill(text, int(fig.get_figwidth() * 13)), fontsize="small")
     return _png(fig)
 
