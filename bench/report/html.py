@@ -63,7 +63,6 @@ class Td:
     sort: Any = None  # None: no data-sort attribute (the text sorts)
     title: str | None = None
     ci: tuple[str, str] | None = None  # formatted bounds, shown after the text
-    href: str | None = None  # a relative link around the text
 
 
 def num_cell(value: float | None, digits: int = 3, ci: tuple[Any, Any] | None = None) -> Td:
