@@ -307,6 +307,8 @@ def test_hatecheck_page_shows_accuracy_per_target_group(site, runs):
     assert set(rows) == slugs and {"women", "muslims", "trans_people"} <= slugs
     assert rows["women"][1:3] == [str(len(women)), f"{sum(women) / len(women):.3f}"]
     assert rows["women"][3] == "1.000"  # oracle: the reference column, named as such
+    women_json = _board(site, "hatecheck")["toxicity_identities"]["rules"]["women"]
+    assert women_json == {"accuracy": sum(women) / len(women), "n": len(women)}
     assert _table(site / "hatecheck" / "index.html", "toxicity-groups").rows  # functionalities
 
 
