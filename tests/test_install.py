@@ -158,7 +158,8 @@ def test_the_installed_report_pages_come_from_the_shipped_templates(installed, t
     writes both pages from a folder of the user's."""
     with zipfile.ZipFile(installed.wheel) as wheel:
         shipped = {n for n in wheel.namelist() if n.startswith("bench/report/templates/")}
-    for name in ("page.html.j2", "leaderboard.html.j2", "errors.html.j2", "sort.js"):
+    for name in ("page.html.j2", "leaderboard.html.j2", "errors.html.j2", "site_index.html.j2",
+                 "sort.js"):  # fmt: skip
         assert f"bench/report/templates/{name}" in shipped
     env = installed.env()
 
@@ -170,7 +171,10 @@ def test_the_installed_report_pages_come_from_the_shipped_templates(installed, t
     run("bench", "+model=oracle", "bootstrap.resamples=20", "hydra.run.dir=run")
     run("bench-report", "leaderboard", "run", "--out", "board", "--no-plots", "--resamples", "20")
     run("bench-report", "errors", "run", "--out", "errors.html")
-    for page in (tmp_path / "board" / "index.html", tmp_path / "errors.html"):
+    run("bench-report", "site", "run", "--out", "site", "--no-plots", "--resamples", "20")
+    site = tmp_path / "site"
+    for page in (tmp_path / "board" / "index.html", tmp_path / "errors.html",
+                 site / "index.html", site / "seed_article" / "index.html"):  # fmt: skip
         text = page.read_text(encoding="utf-8")
         assert text.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in text
         assert 'table class="sortable"' in text and "sortTable" in text

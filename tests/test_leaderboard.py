@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 from bench_config import run_model
+from headless import TableRows, needs_chromium
+from headless import chromium as _chromium
 from huggingface_hub import EvalResult, ModelCardData
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
@@ -44,10 +46,6 @@ PLOTS = (
     "toxicity_pr.png",
     "toxicity_calibration.png",
     "toxicity_bias_heatmap.png",
-)
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="headless Chromium not installed (apt-get install -y chromium)"
 )
 
 
@@ -488,7 +486,7 @@ def test_hatecheck_board_shows_accuracy_per_functionality(tmp_path):
     groups = groups["breakdown"]["groups"]
     data = json.loads((out / "leaderboard.json").read_text())
     assert data["toxicity_groups"]["rules"] == groups
-    table = _TableRows("toxicity-groups")
+    table = TableRows("toxicity-groups")
     table.feed((out / "index.html").read_text())
     assert [row[0] for row in table.rows] == sorted(groups)
     derog = next(row for row in table.rows if row[0] == "derog_neg_emote_h")
@@ -570,100 +568,27 @@ def test_errors_page_missing_run_is_exit_2(tmp_path):
 # ----------------------------------------------------------------------------- Chromium
 
 
-def _chromium(tmp_path: Path, url: str, *args: str) -> tuple[str, list[str]]:
-    """Run headless Chromium; return stdout and the console lines about the page."""
-    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-extensions",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",
-        "--v=0",
-        *args,
-        url,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    console = [
-        line
-        for line in done.stderr.splitlines()
-        if ":CONSOLE" in line or "Uncaught" in line or "console error" in line.lower()
-    ]
-    return done.stdout, console
-
-
-class _TableRows(HTMLParser):
-    """Text of the cells of one table (by id), row by row."""
-
-    def __init__(self, table_id: str) -> None:
-        super().__init__()
-        self.table_id, self.inside, self.in_body = table_id, False, False
-        self.rows: list[list[str]] = []
-        self.cell: list[str] | None = None
-        self.scripts: list[str] = []
-        self._script = False
-        self.attrs: dict[str, str] = {}
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "body":
-            self.attrs = {k: v or "" for k, v in attrs.items()}
-        if tag == "table" and attrs.get("id") == self.table_id:
-            self.inside = True
-        if self.inside and tag == "tbody":
-            self.in_body = True
-        if self.in_body and tag == "tr":
-            self.rows.append([])
-        if self.in_body and tag == "td":
-            self.cell = []
-        if tag == "script":
-            self._script = True
-            self.scripts.append("")
-
-    def handle_endtag(self, tag):
-        if tag == "table" and self.inside:
-            self.inside = self.in_body = False
-        if tag == "td" and self.cell is not None:
-            self.rows[-1].append("".join(self.cell).strip())
-            self.cell = None
-        if tag == "script":
-            self._script = False
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell.append(data)
-        if self._script:
-            self.scripts[-1] += data
-
-
 @needs_chromium
 def test_chromium_renders_rows_without_injection_or_console_errors(board_dir, tmp_path):
     dom, console = _chromium(tmp_path, (board_dir / "index.html").as_uri(), "--dump-dom")
     assert console == []
-    table = _TableRows("leaderboard")
+    table = TableRows("leaderboard")
     table.feed(dom)
     models = [row[1] for row in table.rows]
     assert models == [SCRIPT, "rules", "broken"]  # the preset renders as text
     broken = table.rows[models.index("broken")]
     assert broken[2:9] == ["not ranked"] + ["—"] * 6
-    references = _TableRows("references")
+    references = TableRows("references")
     references.feed(dom)
     assert [row[1:3] for row in references.rows] == [
         ["oracle", "reference (ceiling)"],
         ["empty", "reference (floor)"],
     ]
     assert len(table.scripts) == 1 and "alert(1)" not in table.scripts[0]
-    ner = _TableRows("ner-per-label")
+    ner = TableRows("ner-per-label")
     ner.feed(dom)
     assert {row[0] for row in ner.rows} >= {"GPE", "PERSON", "ORG"}
-    bias = _TableRows("bias-rules")
+    bias = TableRows("bias-rules")
     bias.feed(dom)
     assert "mexican" in {row[0] for row in bias.rows}
     assert dom.count('<img src="data:image/png;base64,') == len(PLOTS)
@@ -675,7 +600,7 @@ def test_chromium_sorts_the_table_on_header_click(board_dir, tmp_path):
     probe = """<script>
     (function () {
       function order() {
-        var rows = document.querySelectorAll("#leaderboard tbody tr");
+        var rows = document.querySelectorAll("#leaderboard tbody tr:not(.group)");
         return Array.prototype.map.call(rows, function (r) { return r.cells[1].textContent; });
       }
       var buttons = document.querySelectorAll("#leaderboard thead th button");
@@ -691,11 +616,11 @@ def test_chromium_sorts_the_table_on_header_click(board_dir, tmp_path):
     probe_page.write_text(page.replace("</body>", probe))
     dom, console = _chromium(tmp_path, probe_page.as_uri(), "--dump-dom")
     assert console == []
-    body = _TableRows("leaderboard")
+    body = TableRows("leaderboard")
     body.feed(dom)
-    by_model = json.loads(body.attrs["data-by-model"])
-    assert by_model == sorted(by_model, key=str.lower)
-    assert json.loads(body.attrs["data-by-model-desc"]) == by_model[::-1]
+    # sorted within each coverage group (ranked on all three tasks; on none): never mixed
+    assert json.loads(body.attrs["data-by-model"]) == [SCRIPT, "rules", "broken"]
+    assert json.loads(body.attrs["data-by-model-desc"]) == ["rules", SCRIPT, "broken"]
     by_toxicity = json.loads(body.attrs["data-by-toxicity"])
     assert set(by_toxicity[:2]) == {"rules", SCRIPT} and by_toxicity[-1] == "broken"
 
@@ -730,7 +655,7 @@ def test_chromium_renders_the_errors_page(runs, tmp_path):
     parser.feed(dom)
     assert parser.scripts == 1
     assert {"correct", "missed", "spurious", "wrong-type"} <= set(parser.marks)
-    rows = _TableRows("attribution")
+    rows = TableRows("attribution")
     rows.feed(dom)
     assert {r[0].split(" (")[0] for r in rows.rows} >= {"missed", "wrong speaker", "correct"}
 

@@ -61,6 +61,7 @@ def _commands(good: Path, crafted: Path, out: Path) -> dict[str, list[object]]:
         "check-baseline": ["check", good, "--baseline", crafted, "--resamples", 20,
                            "--markdown", out / "report.md"],
         "merge": ["merge", crafted, "--out", out],
+        "site": ["site", good, crafted, "--out", out, "--no-plots", "--resamples", 20],
     }  # fmt: skip
 
 
@@ -135,7 +136,7 @@ def _interpolate(result: dict) -> None:
     result["model"]["name"] = "team ${oc.env:BENCH_TEST_SECRET}"
 
 
-@pytest.mark.parametrize("command", ["leaderboard", "compare", "check", "check-baseline"])
+@pytest.mark.parametrize("command", ["leaderboard", "compare", "check", "check-baseline", "site"])
 def test_an_interpolation_in_a_result_file_is_never_resolved(runs, tmp_path, command):
     crafted = _copy(runs["rules"], tmp_path / "crafted", _interpolate)
     out = tmp_path / "out"
@@ -147,7 +148,7 @@ def test_an_interpolation_in_a_result_file_is_never_resolved(runs, tmp_path, com
     for text in (done.stdout, done.stderr, *written):
         assert SECRET not in text
     shown = done.stdout + "".join(written)
-    if command in ("leaderboard", "compare"):  # check names the runs by their folders
+    if command in ("leaderboard", "compare", "site"):  # check names the runs by their folders
         assert "team ${oc.env:BENCH_TEST_SECRET}" in shown.replace("\\", "")
 
 

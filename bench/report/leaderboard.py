@@ -166,6 +166,13 @@ class Entry:
         toxicity = self.result["tasks"].get("toxicity", {})
         return toxicity.get("breakdown", {}).get("groups") or {}
 
+    @property
+    def identity_accuracy(self) -> dict[str, Any]:
+        """Toxicity accuracy per identity (HateCheck's target groups): identity ->
+        {accuracy, n}; ``{}`` when the items have no identities (or older result files)."""
+        toxicity = self.result["tasks"].get("toxicity", {})
+        return toxicity.get("breakdown", {}).get("identity_accuracy") or {}
+
     def attribution_by_type(self) -> dict[str, dict[str, Any]]:
         """``content_overlap_f1`` per quote type (direct, indirect, mixed): type -> metric."""
         prefix = "content_overlap_f1."

@@ -6,14 +6,17 @@ escapes every string (:mod:`bench.report.html`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from bench.report.html import Table, Td, num_cell, png_base64, render
+from bench.report.html import Link, RowGroup, Table, Td, num_cell, png_base64, render
 from bench.report.leaderboard import BIAS_METRICS, RULE, Entry, Leaderboard
 from bench.report.render.text import (
     BIAS_TITLES,
     TASK_TITLES,
     column_title,
+    counted,
     coverage_text,
     robust_title,
     tested_with,
@@ -21,6 +24,8 @@ from bench.report.render.text import (
 from bench.report.tables import MISSING, fmt
 
 DEGRADED_TITLE = "items failed and were left out of the score: not ranked"
+BIAS_FIGURE = "toxicity_bias_heatmap"  # shown with the bias tables, not under Plots
+FOLD_ROWS = 12  # a longer accuracy-per-identity table (madlibs' 50 terms) is folded
 REFERENCE_TITLE = "a reference run (the gold, or a constant predictor): a yardstick, not ranked"
 
 
@@ -53,7 +58,8 @@ def _task_cells(entry: Entry, task: str) -> list[Td]:
 
 
 def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
-    """The ranking table of ``entries`` (the competitors, or the reference runs)."""
+    """The ranking table of ``entries`` (the competitors, or the reference runs); the
+    competitors in one row group per coverage (runs ranked against each other only)."""
     headers = [("#", "ascending"), ("Model", "ascending"), ("Ranked on", "ascending")]
     for t in board.tasks:
         headers += [
@@ -64,7 +70,7 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
     for t in board.robust_tasks:
         headers += [(f"{robust_title(t)} [95% CI]", "descending"), ("under", "ascending")]
     table = Table(headers, id=id)
-    for e in entries:
+    for i, e in enumerate(entries):
         row = [num_cell(e.position, 0), Td(e.name, "model", e.name), Td(coverage_text(e))]
         for t in board.tasks:
             row += _task_cells(e, t)
@@ -74,15 +80,36 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
             row += [Td(MISSING, "missing", ""), Td(MISSING, "missing", "")] if w is None else [
                 num_cell(w.value, 3, None if w.low is None else (w.low, w.high)),
                 Td(w.perturbation, sort=w.perturbation)]  # fmt: skip
-        table.rows.append(row)
+        if e.reference is not None:
+            table.rows.append(row)
+            continue
+        if i == 0 or entries[i - 1].coverage != e.coverage:
+            n = sum(other.coverage == e.coverage for other in entries)
+            table.groups.append(RowGroup(coverage_title(e, n)))
+        table.groups[-1].rows.append(row)
     return table
 
 
+def coverage_title(entry: Entry, n: int) -> str:
+    """The header of a coverage group: which tasks its ``n`` runs are ranked on."""
+    if not entry.coverage:
+        return f"Ranked on no task: {counted(n, 'run')} failed, unsupported or degraded"
+    if n == 1:
+        return f"Ranked on {coverage_text(entry)}: 1 model, alone on exactly these tasks"
+    return f"Ranked on {coverage_text(entry)}: {n} models, ranked against each other"
+
+
+def run_title(entry: Entry) -> str:
+    """A run as a column or table title: its name, with its kind if a reference run."""
+    return f"{entry.name} (reference: {entry.reference})" if entry.reference else entry.name
+
+
 def ner_label_table(board: Leaderboard) -> Table:
-    names = [e.name for e in board.entries_with("ner") if e.name in board.ner_labels]
+    entries = [e for e in board.entries_with("ner") if e.name in board.ner_labels]
+    names = [e.name for e in entries]
     labels = board.ner_label_names()
     headers = [("Label", "ascending"), ("Gold support", "descending")]
-    headers += [(f"{n} F1", "descending") for n in names]
+    headers += [(f"{run_title(e)} F1", "descending") for e in entries]
     table = Table(headers, id="ner-per-label")
     for lab in labels:
         support = max(board.ner_labels[n].get(lab, {}).get("support", 0) for n in names)
@@ -95,8 +122,9 @@ def ner_label_table(board: Leaderboard) -> Table:
     return table
 
 
-def bias_tables(board: Leaderboard) -> list[tuple[str, Table]]:
-    """(model name, its bias table) for each ranked toxicity run with per-identity AUCs."""
+def bias_tables(board: Leaderboard) -> list[tuple[Entry, str, Table]]:
+    """(run, its title, its bias table) for each toxicity run with per-identity AUCs
+    (the competitors, then the reference runs)."""
     headers = [("Identity", "ascending"), ("Items", "descending"), ("Toxic", "descending")]
     headers += [(BIAS_TITLES[m], "descending") for m in BIAS_METRICS]
     out = []
@@ -115,21 +143,26 @@ def bias_tables(board: Leaderboard) -> list[tuple[str, Table]]:
                     *(num_cell((g.get(m) or {}).get("value")) for m in BIAS_METRICS),
                 ]
             )
-        out.append((e.name, table))
+        out.append((e, run_title(e), table))
     return out
 
 
-def group_accuracy_table(board: Leaderboard) -> Table | None:
-    """Toxicity accuracy per functional group, one column per toxicity-scored run
-    (None when no run has groups)."""
-    entries = [e for e in board.entries_with("toxicity") if e.group_accuracy]
+def accuracy_table(
+    board: Leaderboard, accuracy: Callable[[Entry], dict[str, Any]], id: str, first: str
+) -> Table | None:
+    """Toxicity accuracy per group (:attr:`Entry.group_accuracy`: functionalities) or per
+    identity (:attr:`Entry.identity_accuracy`: target groups), one column per
+    toxicity-scored run, the reference runs' last (None when no run has any)."""
+    scored = board.entries_with("toxicity") if "toxicity" in board.tasks else []
+    entries = [e for e in scored if accuracy(e)]
     if not entries:
         return None
-    headers = [("Group", "ascending"), ("Items", "descending")]
-    headers += [(f"{e.name} accuracy", "descending") for e in entries]
-    table = Table(headers, id="toxicity-groups")
-    for group in sorted({g for e in entries for g in e.group_accuracy}):
-        cells = [e.group_accuracy.get(group) or {} for e in entries]
+    headers = [(first, "ascending"), ("Items", "descending")]
+    headers += [(f"{run_title(e)} accuracy", "descending") for e in entries]
+    table = Table(headers, id=id)
+    per_run = [accuracy(e) for e in entries]
+    for group in sorted({g for groups in per_run for g in groups}):
+        cells = [groups.get(group) or {} for groups in per_run]
         n = max(c.get("n", 0) for c in cells)
         row = [Td(group, sort=group), num_cell(n, 0)]
         table.rows.append(row + [num_cell(c.get("accuracy")) for c in cells])
@@ -165,11 +198,23 @@ def models_table(board: Leaderboard) -> Table:
     return table
 
 
-def to_html(board: Leaderboard, plots: dict[str, tuple[str, bytes]]) -> str:
-    """The static page; ``plots`` maps file name -> (caption, PNG bytes)."""
+def to_html(
+    board: Leaderboard,
+    plots: dict[str, tuple[str, bytes]],
+    downloads: Sequence[str] = (),
+    nav: Sequence[Link] = (),
+) -> str:
+    """The static page; ``plots`` maps file name -> (caption, PNG bytes); ``downloads``
+    are the files written beside it (linked), ``nav`` the site's navigation, if any."""
     d = board.dataset
+    figures = [
+        Figure(name.removesuffix(".png"), caption, png_base64(data))
+        for name, (caption, data) in plots.items()
+    ]
     return render(
         "leaderboard.html.j2",
+        nav=nav,
+        downloads=downloads,
         title=f"Leaderboard: {d['name']} {d['version']}",
         dataset=d,
         bench_versions=", ".join(board.bench_versions),
@@ -181,10 +226,14 @@ def to_html(board: Leaderboard, plots: dict[str, tuple[str, bytes]]) -> str:
         else None,
         ner_label_table=ner_label_table(board) if board.ner_labels else None,
         bias_tables=bias_tables(board) if "toxicity" in board.tasks else None,
-        group_table=group_accuracy_table(board) if "toxicity" in board.tasks else None,
-        figures=[
-            Figure(name.removesuffix(".png"), caption, png_base64(data))
-            for name, (caption, data) in plots.items()
-        ],
+        group_table=accuracy_table(
+            board, lambda e: e.group_accuracy, "toxicity-groups", "Functionality"
+        ),
+        fold_rows=FOLD_ROWS,
+        identity_table=accuracy_table(
+            board, lambda e: e.identity_accuracy, "toxicity-identities", "Identity"
+        ),
+        figures=[f for f in figures if f.id != BIAS_FIGURE],
+        bias_figure=next((f for f in figures if f.id == BIAS_FIGURE), None),
         models_table=models_table(board),
     )

@@ -80,4 +80,9 @@ def to_json_data(board: Leaderboard) -> dict[str, Any]:
             for e in (board.entries_with("toxicity") if "toxicity" in board.tasks else [])
             if e.group_accuracy
         },
+        "toxicity_identities": {
+            e.name: e.identity_accuracy
+            for e in (board.entries_with("toxicity") if "toxicity" in board.tasks else [])
+            if e.identity_accuracy
+        },
     }

@@ -2,7 +2,9 @@
 
 Each plot is drawn on a fresh :class:`matplotlib.figure.Figure` and saved without
 the "Software" PNG text chunk, so the same runs give byte-identical files.
-A model keeps its colour across plots (its position on the leaderboard).
+A model keeps its colour across plots (its position on the leaderboard). Reference
+runs (:attr:`bench.report.leaderboard.Entry.reference`) are never drawn as models: they
+are grey reference lines (dashed: the ceiling; dotted: the floor) named with their kind.
 
 - ``ner_per_label_f1.png``: strict F1 per label, error bars the 95% bootstrap
   interval over clusters (:func:`bench.report.leaderboard.ner_label_f1`);
@@ -12,7 +14,8 @@ A model keeps its colour across plots (its position on the leaderboard).
   ``samples/toxicity.jsonl``, main level only (the level of its first row);
   calibration in 10 equal-width bins;
 - ``toxicity_bias_heatmap.png``: identities × (subgroup, BPSN, BNSP) AUC, one panel
-  per model; grey cells are undefined;
+  per model; grey cells are undefined; the reference runs' mean AUC are marked on the
+  colour bar;
 - ``robustness_deltas.png``: per task, the change of the primary metric under each
   perturbation (perturbed − original), one bar per run, error bars its paired interval.
 
@@ -22,6 +25,7 @@ Requires matplotlib (the ``report`` extra).
 from __future__ import annotations
 
 import io
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -61,6 +65,11 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
+def require_matplotlib() -> None:
+    """Raise :class:`PlotError` (with the install hint) when matplotlib is missing."""
+    _figure(1, 1)
+
+
 def _png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
@@ -75,20 +84,43 @@ def label(text: Any, limit: int = 40) -> str:
     return text.replace("\\", "\\\\").replace("$", r"\$")
 
 
+REFERENCE_STYLE = {
+    "ceiling": {"color": "#333333", "linestyle": "--"},
+    "floor": {"color": "#888888", "linestyle": ":"},
+}
+
+
 def _colours(board: Leaderboard) -> dict[str, str]:
-    return {e.name: PALETTE[i % len(PALETTE)] for i, e in enumerate(board.entries)}
+    """A colour per run: the competitors' from the palette in board order (so a model keeps
+    its colour whatever the reference runs), the reference runs' grey."""
+    colours = {e.name: PALETTE[i % len(PALETTE)] for i, e in enumerate(board.competitors)}
+    return colours | {e.name: REFERENCE_STYLE[e.reference or "floor"]["color"]
+                      for e in board.references}  # fmt: skip
+
+
+def _reference_name(entry: Entry) -> str:
+    return f"{label(entry.name)} ({entry.reference})"
+
+
+def _reference_marks(ax: Any, x: np.ndarray, values: np.ndarray, entry: Entry) -> None:
+    """A reference run on a bar plot: a grey line across each group of bars at its value."""
+    ax.hlines(
+        values, x - 0.45, x + 0.45, linewidth=1.4, label=_reference_name(entry),
+        **REFERENCE_STYLE[entry.reference or "floor"],
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- NER
 
 
 def ner_per_label(board: Leaderboard) -> bytes | None:
-    names = [e.name for e in board.entries if e.name in board.ner_labels]
-    if not names:
+    entries = [e for e in board.entries if e.name in board.ner_labels]
+    if not entries:
         return None
+    names = [e.name for e in entries if e.reference is None]
     labels = board.ner_label_names()
     colours = _colours(board)
-    width = 0.8 / len(names)
+    width = 0.8 / max(1, len(names))
     fig = _figure(max(6.0, 0.55 * len(labels) * max(1, len(names) / 2) + 2), 4.2)
     ax = fig.add_subplot()
     x = np.arange(len(labels))
@@ -98,13 +130,16 @@ def ner_per_label(board: Leaderboard) -> bytes | None:
         lows = np.array([_or_nan(per.get(lab, {}).get("low")) for lab in labels], float)
         highs = np.array([_or_nan(per.get(lab, {}).get("high")) for lab in labels], float)
         _bars(ax, x - 0.4 + width * (i + 0.5), width, values, lows, highs, colours[name], name)
+    for e in (e for e in entries if e.reference is not None):
+        per = board.ner_labels[e.name]
+        _reference_marks(
+            ax, x, np.array([_or_nan(per.get(lab, {}).get("f1")) for lab in labels]), e
+        )
     ax.set_xticks(x, [label(lab, 18) for lab in labels], rotation=45, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("strict F1")
     ax.set_title("NER F1 per label (95% bootstrap CI over the label's entities)")
-    ax.legend(
-        fontsize="small", ncols=min(len(names), 5), loc="upper left", bbox_to_anchor=(0, -0.25)
-    )
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))  # clear of labels
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
 
@@ -141,8 +176,8 @@ def attribution_by_type(board: Leaderboard) -> bytes | None:
     if not kinds:
         return None
     colours = _colours(board)
-    names = list(per_model)
-    width = 0.8 / len(names)
+    names = [e.name for e in entries if e.reference is None]
+    width = 0.8 / max(1, len(names))
     fig = _figure(max(5.5, 1.2 * len(kinds) + 3), 3.8)
     ax = fig.add_subplot()
     x = np.arange(len(kinds))
@@ -157,6 +192,9 @@ def attribution_by_type(board: Leaderboard) -> bytes | None:
             ax, x - 0.4 + width * (i + 0.5), width, values, lows, highs, colours[name], name
         )
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    for e in (e for e in entries if e.reference is not None):
+        values = [_or_nan(per_model[e.name].get(k, {}).get("value")) for k in kinds]
+        _reference_marks(ax, x, np.array(values, float), e)
     ax.set_xticks(x, [label(k) for k in kinds])
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("content overlap F1")
@@ -203,15 +241,19 @@ def toxicity_curves(board: Leaderboard) -> tuple[bytes | None, bytes | None, byt
         linewidth=0.8,
         label=f"prevalence {prevalence:.2f}",
     )
+    data.sort(key=lambda d: d[0].reference is not None)  # references drawn (and listed) last
     for entry, _, gold, score in data:
-        c, name = colours[entry.name], label(entry.name)
+        if entry.reference is None:
+            style, name = {"color": colours[entry.name]}, label(entry.name)
+        else:
+            style, name = REFERENCE_STYLE[entry.reference], _reference_name(entry)
         fpr, tpr, _ = roc_curve(gold, score)
-        roc.plot(fpr, tpr, color=c, label=f"{name} (AUC {auc(fpr, tpr):.3f})", drawstyle="default")
+        roc.plot(fpr, tpr, label=f"{name} (AUC {auc(fpr, tpr):.3f})", **style)
         precision, recall, _ = precision_recall_curve(gold, score)
         ap = average_precision_score(gold, score)
-        pr.step(recall, precision, where="post", color=c, label=f"{name} (AP {ap:.3f})")
+        pr.step(recall, precision, where="post", label=f"{name} (AP {ap:.3f})", **style)
         frac, mean_pred = calibration_curve(gold, score, n_bins=10, strategy="uniform")
-        cal.plot(mean_pred, frac, marker="o", markersize=4, color=c, label=name)
+        cal.plot(mean_pred, frac, marker="o", markersize=4, label=name, **style)
     for ax, title, xl, yl in (
         (roc, "ROC", "false positive rate", "true positive rate"),
         (pr, "Precision-recall", "recall", "precision"),
@@ -227,11 +269,20 @@ def toxicity_curves(board: Leaderboard) -> tuple[bytes | None, bytes | None, byt
     return _png(roc_fig), _png(pr_fig), _png(cal_fig)
 
 
+def _bias_grid(subgroups: dict[str, Any], identities: list[str]) -> np.ndarray:
+    """identities × BIAS_METRICS of AUC values (NaN: undefined)."""
+    return np.array(
+        [
+            [_or_nan((subgroups.get(i, {}).get(m) or {}).get("value")) for m in BIAS_METRICS]
+            for i in identities
+        ],
+        float,
+    )
+
+
 def bias_heatmap(board: Leaderboard) -> bytes | None:
-    panels = []
-    for e in _toxicity_entries(board):
-        if e.bias_subgroups:
-            panels.append((e, e.bias_subgroups))
+    with_bias = [e for e in _toxicity_entries(board) if e.bias_subgroups]
+    panels = [(e, e.bias_subgroups) for e in with_bias if e.reference is None]
     if not panels:
         return None
     identities = sorted({i for _, s in panels for i in s})
@@ -243,13 +294,7 @@ def bias_heatmap(board: Leaderboard) -> bytes | None:
     cmap = mpl.colormaps["RdYlGn"].with_extremes(bad="#dddddd")
     image = None
     for ax, (entry, subgroups) in zip(axes, panels, strict=True):
-        grid = np.array(
-            [
-                [_or_nan((subgroups.get(i, {}).get(m) or {}).get("value")) for m in BIAS_METRICS]
-                for i in identities
-            ],
-            float,
-        )
+        grid = _bias_grid(subgroups, identities)
         image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
         for (r, c), v in np.ndenumerate(grid):
             dark = not np.isnan(v) and (v > 0.85 or v < 0.15)
@@ -262,8 +307,23 @@ def bias_heatmap(board: Leaderboard) -> bytes | None:
         ax.set_title(label(entry.name, 28), fontsize="medium")
         if ax is not axes[0]:
             ax.tick_params(labelleft=False)
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label="AUC")
+    bar = fig.colorbar(image, ax=list(axes), shrink=0.8, label="AUC")
+    marks = []
+    for e in (e for e in with_bias if e.reference is not None):
+        grid = _bias_grid(e.bias_subgroups, identities)
+        if not np.isnan(grid).all():
+            mean = float(np.nanmean(grid))
+            style = REFERENCE_STYLE[e.reference or "floor"]
+            bar.ax.axhline(mean, linewidth=2, **style)
+            bar.ax.plot(  # a pointer beside the bar: the line alone is lost at 0 or 1
+                [-0.25], [mean], marker=">", color=style["color"], markersize=6, clip_on=False,
+                transform=bar.ax.get_yaxis_transform(),
+            )  # fmt: skip
+            marks.append(f"{_reference_name(e)} {mean:.2f}")
     fig.suptitle("Toxicity bias AUC per identity", fontsize="medium")
+    if marks:
+        text = "Reference runs (mean AUC, marked on the colour bar): " + ", ".join(marks)
+        fig.supxlabel(textwrap.fill(text, int(fig.get_figwidth() * 13)), fontsize="small")
     return _png(fig)
 
 

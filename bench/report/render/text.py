@@ -78,3 +78,8 @@ def coverage_text(entry: Entry) -> str:
     if entry.reference:
         return f"reference ({entry.reference})"
     return ", ".join(TASK_TITLES[t] for t in entry.coverage) or "not ranked"
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 model``, ``3 models``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
