@@ -15,6 +15,7 @@ from bench.report.options import OneLineParser
 SUBCOMMANDS = {
     "compare": ("bench.report.compare_cli", "paired significance test between two runs"),
     "leaderboard": ("bench.report.leaderboard_cli", "rank runs scored on the same gold"),
+    "site": ("bench.report.site_cli", "a static site: one leaderboard per dataset and an index"),
     "errors": ("bench.report.errors_cli", "error-analysis HTML page of one run"),
     "check": ("bench.report.check_cli", "regression check of a run against a baseline (CI)"),
     "merge": ("bench.report.merge_cli", "score the shards of one run together"),

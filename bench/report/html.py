@@ -13,6 +13,8 @@ markup strings.
 Tables with class ``sortable`` sort when a header button is clicked: by the cells'
 ``data-sort`` value (numbers numerically, text case-insensitively), cells without a
 value ("—") last in either direction, ties kept in page order (``templates/sort.js``).
+A table's row groups (one ``<tbody>`` each, under a header row) are sorted each within
+itself: rows of different groups are never interleaved.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Td:
     sort: Any = None  # None: no data-sort attribute (the text sorts)
     title: str | None = None
     ci: tuple[str, str] | None = None  # formatted bounds, shown after the text
+    href: str | None = None  # a relative link around the text
 
 
 def num_cell(value: float | None, digits: int = 3, ci: tuple[Any, Any] | None = None) -> Td:
@@ -73,12 +76,35 @@ def num_cell(value: float | None, digits: int = 3, ci: tuple[Any, Any] | None = 
 
 
 @dataclass
+class RowGroup:
+    """Rows shown under a header row spanning the table; a sort keeps them together."""
+
+    title: str
+    rows: list[list[Td]] = field(default_factory=list)
+
+
+@dataclass
 class Table:
-    """A sortable table: ``headers`` are (label, first sort direction)."""
+    """A sortable table: ``headers`` are (label, first sort direction); its rows, or
+    its ``groups`` (each sorted within itself)."""
 
     headers: Sequence[tuple[str, str]]
     rows: list[list[Td]] = field(default_factory=list)
     id: str = ""
+    groups: list[RowGroup] = field(default_factory=list)
+
+    def bodies(self) -> list[RowGroup]:
+        """The table's ``<tbody>`` elements: its groups, or one untitled group of its rows."""
+        return self.groups or [RowGroup("", self.rows)]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A relative link of a page's navigation (``current``: the page itself)."""
+
+    text: str
+    href: str
+    current: bool = False
 
 
 def png_base64(data: bytes) -> str:

@@ -43,10 +43,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         board = build_leaderboard(args.runs, args.resamples, args.seed, args.alpha)
         if not args.no_plots:
-            from bench.report.render.plots import PlotError, _figure
+            from bench.report.render.plots import PlotError, require_matplotlib
 
             try:
-                _figure(1, 1)
+                require_matplotlib()
             except PlotError as err:
                 raise LeaderboardError(str(err)) from None
         written = write_leaderboard(board, args.out, with_plots=not args.no_plots)

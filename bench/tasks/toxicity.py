@@ -3,12 +3,14 @@
 On the main level (the first of the dataset's levels) it also reports the
 best-threshold F1, calibration (Brier, ECE), the Jigsaw unintended-bias metrics
 where items carry identities, per-attribute ROC-AUC where the adapter scores
-attributes, and accuracy per group (e.g. HateCheck functionality).
+attributes, and accuracy per group (e.g. HateCheck functionality) and per identity (the
+target group of a HateCheck case, the identity terms of a madlibs sentence).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -113,11 +115,14 @@ class ToxicityTask(Task):
                 for name, mean in bias.means.items():
                     metrics[f"{name}_power_mean"] = mean.value
                 breakdown["bias"] = bias.to_json()
+                breakdown["identity_accuracy"] = self._accuracy_by(
+                    rows, lambda item: gold.identities.get(item.id, ())
+                )
                 if analytic:
                     draws.put({name: ci for name, ci in bias.intervals.items()
                                if metrics[name].value is not None})  # fmt: skip
             if gold.groups:
-                breakdown["groups"] = self._group_accuracy(rows)
+                breakdown["groups"] = self._accuracy_by(rows, lambda item: (gold.groups[item.id],))
                 accuracies = [g["accuracy"] for g in breakdown["groups"].values()]
                 metrics["group_accuracy_macro"] = MetricValue(float(np.mean(accuracies)))
             if analytic:
@@ -254,12 +259,16 @@ class ToxicityTask(Task):
                     draws.add_one(roc_auc_statistic(labels, scores.astype(float)), key, labels.size)
         return out
 
-    def _group_accuracy(
-        self, rows: list[tuple[TextItem, ToxicityPrediction]]
+    def _accuracy_by(
+        self,
+        rows: list[tuple[TextItem, ToxicityPrediction]],
+        keys: Callable[[TextItem], Iterable[str]],
     ) -> dict[str, dict[str, Any]]:
-        """Accuracy at the threshold per group (e.g. HateCheck functionality)."""
+        """Accuracy at the threshold per key of the items (an item counts under each of its
+        keys): per group (HateCheck functionality) or per identity (target group)."""
         hits: dict[str, list[bool]] = defaultdict(list)
         for item, p in rows:
             correct = int(p.score >= self.threshold) == self.gold.toxic[item.id]
-            hits[self.gold.groups[item.id]].append(correct)
+            for key in keys(item):
+                hits[key].append(correct)
         return {g: {"accuracy": float(np.mean(h)), "n": len(h)} for g, h in sorted(hits.items())}

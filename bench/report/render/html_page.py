@@ -6,9 +6,10 @@ escapes every string (:mod:`bench.report.html`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.report.html import Table, Td, num_cell, png_base64, render
+from bench.report.html import Link, RowGroup, Table, Td, num_cell, png_base64, render
 from bench.report.leaderboard import BIAS_METRICS, RULE, Entry, Leaderboard
 from bench.report.render.text import (
     BIAS_TITLES,
@@ -52,7 +53,8 @@ def _task_cells(entry: Entry, task: str) -> list[Td]:
 
 
 def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
-    """The ranking table of ``entries`` (the competitors, or the reference runs)."""
+    """The ranking table of ``entries`` (the competitors, or the reference runs); the
+    competitors in one row group per coverage (runs ranked against each other only)."""
     headers = [("#", "ascending"), ("Model", "ascending"), ("Ranked on", "ascending")]
     for t in board.tasks:
         headers += [
@@ -61,12 +63,29 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
         ]
     headers.append(("Mean rank", "ascending"))
     table = Table(headers, id=id)
-    for e in entries:
+    for i, e in enumerate(entries):
         row = [num_cell(e.position, 0), Td(e.name, "model", e.name), Td(coverage_text(e))]
         for t in board.tasks:
             row += _task_cells(e, t)
-        table.rows.append([*row, num_cell(e.mean_rank, 2)])
+        row.append(num_cell(e.mean_rank, 2))
+        if e.reference is not None:
+            table.rows.append(row)
+            continue
+        if i == 0 or entries[i - 1].coverage != e.coverage:
+            n = sum(other.coverage == e.coverage for other in entries)
+            table.groups.append(RowGroup(coverage_title(e, n)))
+        table.groups[-1].rows.append(row)
     return table
+
+
+def coverage_title(entry: Entry, n: int) -> str:
+    """The header of a coverage group: which tasks its ``n`` runs are ranked on."""
+    if not entry.coverage:
+        return f"Ranked on no task ({n} {'run' if n == 1 else 'runs'}: failed or not scored)"
+    return (
+        f"Ranked on {coverage_text(entry)}: {n} {'model' if n == 1 else 'models'}, "
+        "ranked against each other only"
+    )
 
 
 def ner_label_table(board: Leaderboard) -> Table:
@@ -156,11 +175,19 @@ def models_table(board: Leaderboard) -> Table:
     return table
 
 
-def to_html(board: Leaderboard, plots: dict[str, tuple[str, bytes]]) -> str:
-    """The static page; ``plots`` maps file name -> (caption, PNG bytes)."""
+def to_html(
+    board: Leaderboard,
+    plots: dict[str, tuple[str, bytes]],
+    downloads: Sequence[str] = (),
+    nav: Sequence[Link] = (),
+) -> str:
+    """The static page; ``plots`` maps file name -> (caption, PNG bytes); ``downloads``
+    are the files written beside it (linked), ``nav`` the site's navigation, if any."""
     d = board.dataset
     return render(
         "leaderboard.html.j2",
+        nav=nav,
+        downloads=downloads,
         title=f"Leaderboard: {d['name']} {d['version']}",
         dataset=d,
         bench_versions=", ".join(board.bench_versions),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.report.files import write_bytes_atomic, write_json_atomic, write_text_atomic
+from bench.report.html import Link
 from bench.report.leaderboard import Leaderboard
 from bench.report.render.csv_table import csv_table
 from bench.report.render.html_page import to_html
@@ -15,12 +17,15 @@ from bench.report.render.model_index import model_card_data, to_yaml
 from bench.report.tables import to_csv
 
 
-def write_leaderboard(board: Leaderboard, out: Path, with_plots: bool = True) -> list[Path]:
+def write_leaderboard(
+    board: Leaderboard, out: Path, with_plots: bool = True, nav: Sequence[Link] = ()
+) -> list[Path]:
     """Write every output file into ``out`` (atomically each); return their paths.
 
-    ``leaderboard.md``, ``.csv``, ``.json``, ``.tex``, ``index.html``, the PNG plots
-    (unless ``with_plots`` is false; they need matplotlib) and ``model-index/<slug>.yaml``
-    for each run with a published result.
+    ``leaderboard.md``, ``.csv``, ``.json``, ``.tex``, ``index.html`` (linking the others
+    as downloads; ``nav``: the site's navigation), the PNG plots (unless ``with_plots`` is
+    false; they need matplotlib) and ``model-index/<slug>.yaml`` for each run with a
+    published result.
     """
     plots: dict[str, tuple[str, bytes]] = {}
     if with_plots:
@@ -42,7 +47,8 @@ def write_leaderboard(board: Leaderboard, out: Path, with_plots: bool = True) ->
     write_json_atomic(out / "leaderboard.json", to_json_data(board))
     written.append(out / "leaderboard.json")
     text("leaderboard.tex", to_latex(board))
-    text("index.html", to_html(board, plots))
+    downloads = [f"leaderboard.{ext}" for ext in ("csv", "json", "md", "tex")] + list(plots)
+    text("index.html", to_html(board, plots, downloads, nav))
     for e in board.entries:
         card = model_card_data(board, e)
         if card is not None:

@@ -57,6 +57,11 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
+def require_matplotlib() -> None:
+    """Raise :class:`PlotError` (with the install hint) when matplotlib is missing."""
+    _figure(1, 1)
+
+
 def _png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})

@@ -13,13 +13,11 @@
     if (typeof a === typeof b) { return a < b ? -1 : (a > b ? 1 : 0); }
     return typeof a === "number" ? -1 : 1;
   }
-  function sortTable(table, th, index) {
-    var body = table.tBodies[0];
-    var current = th.getAttribute("aria-sort");
-    var first = th.getAttribute("data-first") || "ascending";
-    var dir = current === "none" || current === null ? first
-      : (current === "ascending" ? "descending" : "ascending");
-    var rows = Array.prototype.slice.call(body.rows).map(function (row, i) {
+  // Each tbody (a row group) is sorted within itself; its group header row stays first.
+  function sortBody(body, index, dir) {
+    var rows = Array.prototype.filter.call(body.rows, function (row) {
+      return !row.classList.contains("group");
+    }).map(function (row, i) {
       return { key: key(row.cells[index]), order: i, row: row };
     });
     rows.sort(function (a, b) {
@@ -32,6 +30,13 @@
       return c || a.order - b.order;
     });
     rows.forEach(function (r) { body.appendChild(r.row); });
+  }
+  function sortTable(table, th, index) {
+    var current = th.getAttribute("aria-sort");
+    var first = th.getAttribute("data-first") || "ascending";
+    var dir = current === "none" || current === null ? first
+      : (current === "ascending" ? "descending" : "ascending");
+    for (var b = 0; b < table.tBodies.length; b++) { sortBody(table.tBodies[b], index, dir); }
     var heads = table.tHead.rows[table.tHead.rows.length - 1].cells;
     for (var i = 0; i < heads.length; i++) { heads[i].setAttribute("aria-sort", "none"); }
     th.setAttribute("aria-sort", dir);

@@ -1,0 +1,207 @@
+"""A static site of leaderboards: an index and one page per dataset (``bench-report site``).
+
+Runs are grouped by the gold they were scored on (dataset name, version and sha256):
+runs on different gold never share a page. Each group is a leaderboard
+(:func:`bench.report.leaderboard.build_leaderboard`) written into ``<dataset>/`` by
+:func:`bench.report.render.outputs.write_leaderboard`, with the site's navigation. The
+index (:mod:`bench.report.render.site_index`) sums up each page: per task, the best
+model (:func:`task_summary`), its score and interval, and whether it is ahead of the
+runner-up; reference runs as ceiling and floor.
+
+The site is built in a temporary folder beside ``out`` and then swapped in, so a failure
+leaves the previous site as it was. An existing ``out`` is replaced only if it is a site
+(it holds ``site.json``): a mistyped ``--out`` never deletes a folder of other files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.report.compare import PRIMARY_METRIC, CompareError, Run
+from bench.report.files import write_json_atomic, write_text_atomic
+from bench.report.html import Link
+from bench.report.leaderboard import (
+    Entry,
+    Leaderboard,
+    LeaderboardError,
+    build_leaderboard,
+    expand_runs,
+    slugify,
+)
+
+SITE_FILE = "site.json"
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Page:
+    """One dataset's leaderboard and the folder of its page (``<slug>/index.html``)."""
+
+    slug: str
+    board: Leaderboard
+
+    @property
+    def title(self) -> str:
+        return f"{self.board.dataset['name']} {self.board.dataset['version']}".strip()
+
+
+@dataclass
+class TaskSummary:
+    """One task of a page as the index shows it."""
+
+    task: str
+    ranked: list[Entry]  # the competitors ranked on the task, best first
+    competitors: int  # the page's competitors (ranked on the task or not)
+    references: list[Entry]  # the reference runs with a score on the task
+
+    @property
+    def leaders(self) -> list[Entry]:
+        """The runs sharing rank 1 (more than one: not distinguishable from the best)."""
+        return [e for e in self.ranked if e.cells[self.task].rank == 1]
+
+    @property
+    def runner_up(self) -> Entry | None:
+        """The run ranked second in value order (tied with the best when its rank is 1)."""
+        return self.ranked[1] if len(self.ranked) > 1 else None
+
+
+def task_summary(board: Leaderboard, task: str) -> TaskSummary:
+    ranked = sorted(
+        (e for e in board.competitors if e.cells[task].rank is not None),
+        key=lambda e: (e.cells[task].rank, -(e.cells[task].value or 0.0), e.name),
+    )
+    references = [e for e in board.references if e.cells[task].scored]
+    return TaskSummary(task, ranked, len(board.competitors), references)
+
+
+def group_by_gold(sources: Sequence[str]) -> dict[tuple[str, str, str], list[str]]:
+    """Run directories by the gold they were scored on: (dataset name, version, sha256).
+    Raises :class:`LeaderboardError` (a run cannot be read)."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for source in expand_runs(sources):
+        try:
+            dataset = Run.load(source).result["dataset"]
+        except CompareError as err:
+            raise LeaderboardError(str(err)) from None
+        key = (str(dataset.get("name", "")), str(dataset.get("version", "")), dataset["sha256"])
+        groups.setdefault(key, []).append(source)
+    return groups
+
+
+def _slugs(keys: Sequence[tuple[str, str, str]]) -> list[str]:
+    """A folder name per gold: the dataset's name, with its version (then the sha256's
+    start) where two golds share it."""
+    names = [slugify(name) for name, _, _ in keys]
+    slugs = []
+    for (name, version, sha), slug in zip(keys, names, strict=True):
+        if names.count(slug) > 1:
+            same_version = sum(k[0] == name and k[1] == version for k in keys) > 1
+            slug = slugify(f"{name}-{version}" + (f"-{sha[:8]}" if same_version else ""))
+        slugs.append(slug)
+    return slugs
+
+
+def nav_links(pages: Sequence[Page], current: Page | None) -> list[Link]:
+    """The navigation of the index (``current`` None) or of a dataset page."""
+    base = "" if current is None else "../"
+    links = [Link("All datasets", f"{base}index.html", current is None)]
+    links += [Link(p.title, f"{base}{p.slug}/index.html", p is current) for p in pages]
+    return links
+
+
+def _manifest(pages: Sequence[Page], groups: Sequence[list[str]]) -> dict[str, Any]:
+    first = pages[0].board
+    return {
+        "site_schema_version": SCHEMA_VERSION,
+        "ranking": {"n_resamples": first.n_resamples, "seed": first.seed, "alpha": first.alpha},
+        "datasets": [
+            {
+                "name": p.board.dataset["name"],
+                "version": p.board.dataset["version"],
+                "sha256": p.board.dataset["sha256"],
+                "page": f"{p.slug}/index.html",
+                "tasks": {t: PRIMARY_METRIC[t] for t in p.board.tasks},
+                "runs": sources,
+            }
+            for p, sources in zip(pages, groups, strict=True)
+        ],
+    }
+
+
+def _check_replaceable(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise LeaderboardError(f"--out {out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / SITE_FILE).is_file():
+        raise LeaderboardError(
+            f"--out {out}: a folder that is not a site (no {SITE_FILE}): refusing to replace it"
+        )
+
+
+def _swap(built: Path, out: Path) -> None:
+    """Put the folder ``built`` in place of ``out`` (a rename each; ``out`` restored if
+    the second fails)."""
+    if not out.exists():
+        os.replace(built, out)
+        return
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    os.replace(out, old / "site")
+    try:
+        os.replace(built, out)
+    except BaseException:
+        os.replace(old / "site", out)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_site(
+    runs: Sequence[Path | str],
+    out: Path,
+    *,
+    resamples: int,
+    seed: int,
+    alpha: float = 0.05,
+    with_plots: bool = True,
+) -> None:
+    """Build the site of ``runs`` (run folders, globs, or folders of runs) into ``out``.
+
+    Raises :class:`LeaderboardError` for unusable input (nothing written) and
+    ``OSError`` when ``out`` cannot be written (the previous site untouched).
+    """
+    groups = group_by_gold([str(r) for r in runs])
+    if not groups:
+        raise LeaderboardError("no run directories given")
+    keys = sorted(groups)
+    pages = [
+        Page(slug, build_leaderboard(groups[key], resamples, seed, alpha))
+        for key, slug in zip(keys, _slugs(keys), strict=True)
+    ]
+    if with_plots:
+        from bench.report.render.plots import PlotError, require_matplotlib
+
+        try:
+            require_matplotlib()
+        except PlotError as err:
+            raise LeaderboardError(str(err)) from None
+    from bench.report.render.outputs import write_leaderboard
+    from bench.report.render.site_index import to_site_index
+
+    out = Path(out)
+    _check_replaceable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    built = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        built.chmod(0o755)
+        for page in pages:
+            write_leaderboard(page.board, built / page.slug, with_plots, nav_links(pages, page))
+        write_text_atomic(built / "index.html", to_site_index(pages, nav_links(pages, None)))
+        write_json_atomic(built / SITE_FILE, _manifest(pages, [groups[k] for k in keys]))
+        _swap(built, out)
+    finally:
+        shutil.rmtree(built, ignore_errors=True)
