@@ -105,9 +105,46 @@ def test_the_submitters_metadata_is_recorded(source, plain):
     }
 
 
+def _board(source: Path) -> dict[str, float]:
+    """The site's WNUT-17 NER ranking: model -> strict F1."""
+    board = json.loads((source / "site" / "wnut17" / "leaderboard.json").read_text())
+    return {row["model"]: row["value"] for row in board["tasks"]["ner"]["ranking"]}
+
+
+def test_the_site_is_rebuilt_with_each_new_entry(source, plain, tmp_path):
+    team_run = source / "submissions" / "wnut17" / "team-arcada" / "run"
+    [page] = json.loads((source / "site" / "site.json").read_text())["datasets"]
+    assert sorted(page["runs"]) == [str(source / "runs" / "empty"), str(team_run)]
+    f1 = _result(plain)["tasks"]["ner"]["metrics"]["strict_f1"]["value"]
+    assert _board(source)["team-arcada"] == f1
+    assert "team-arcada" in (source / "site" / "wnut17" / "index.html").read_text()
+
+    done = _submit(tmp_path, WNUT / "submissions" / "flytxt", "--name", "team-flytxt",
+                   "--dataset", "wnut17", "--into", source, "--resamples", "50")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _board(source).keys() == {"team-arcada", "team-flytxt"}  # empty: a reference run
+    assert "team-flytxt" in (source / "site" / "index.html").read_text()
+    assert not [p for p in source.rglob(".*") if p.name != ".hydra" and p.name != ".bench.lock"]
+
+
+def test_a_submission_whose_site_cannot_be_built_is_undone(tmp_path):
+    source = tmp_path / "source"
+    (source / "site").mkdir(parents=True)
+    (source / "site" / "notes.txt").write_text("not a site\n")
+    done = _submit(tmp_path, ARCADA, "--name", "team", "--dataset", "wnut17",
+                   "--into", source)  # fmt: skip
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("bench-report submit: the site cannot be rebuilt: --out "), line
+    assert "a folder that is not a site" in line
+    assert _tree(tmp_path) == {"source/site/notes.txt": b"not a site\n"}
+    assert [p.name for p in source.iterdir()] == ["site"]
+
+
 def test_a_name_already_used_is_refused_whatever_its_case(source, tmp_path):
     before = _tree(source)
-    for name, holder in (("TEAM-Arcada", "the submission"), ("Empty", "a model preset")):
+    taken = {"TEAM-Arcada": "the submission", "Empty": "the run", "Oracle": "a model preset"}
+    for name, holder in taken.items():
         done = _submit(tmp_path, WNUT / "submissions" / "flytxt", "--name", name,
                        "--dataset", "wnut17", "--into", source)  # fmt: skip
         assert done.returncode == 2, done.stdout

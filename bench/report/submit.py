@@ -43,7 +43,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.adapters.base import TASKS
+from bench.report.compare import CompareError, Run
 from bench.report.files import write_json_atomic
+from bench.report.leaderboard import LeaderboardError
+from bench.report.site import build_site
 from bench.report.tables import degraded
 
 SUBMISSIONS = "submissions"
@@ -132,7 +135,6 @@ def _taken_names(source: Path, dataset: str) -> dict[str, str]:
     submissions, the names of runs on it, and model presets (no one may pose as ``oracle``).
     Every run is read as the result readers read it (a crafted one is refused)."""
     from bench.plugins import catalogue
-    from bench.report.compare import CompareError, Run
 
     taken = {name.lower(): "a model preset" for name in catalogue().presets["model"]}
     for run_dir in _run_folders(source):
@@ -232,14 +234,14 @@ def _move_into_place(staged: Path, target: Path) -> None:
         raise
 
 
-def _replace_site(built: Path, site: Path) -> None:
-    """Put the ``built`` site in place of ``site`` (the old one removed after)."""
-    old = site.with_name(f".{site.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if site.exists():
-        os.rename(site, old)
-    _move_into_place(built, site)
-    shutil.rmtree(old, ignore_errors=True)
+def _remove(target: Path, keep: Path) -> None:
+    """Remove the filed ``target`` and the emptied folders above it, up to ``keep`` (the
+    closest that existed before): SITE_SOURCE as it was."""
+    shutil.rmtree(target)
+    for folder in target.parents:
+        if folder == keep or any(folder.iterdir()):
+            break
+        folder.rmdir()
 
 
 def submit(
@@ -270,11 +272,14 @@ def submit(
             raise SubmitError(f"--name {submission.name}: already used on {dataset} by {holder}")
         record = _record(submission, fmt, result, entry / "predictions")
         write_json_atomic(entry / "submission.json", record)
-        from bench.report.site import build_site  # written by the site helper
-
-        site = Path(tmp) / SITE
-        build_site([*_run_folders(source), entry / "run"], site, resamples=resamples, seed=seed)
         target = source / SUBMISSIONS / dataset / submission.name
+        existed = next(p for p in target.parents if p.exists())
         _move_into_place(entry, target)
-        _replace_site(site, source / SITE)
+    try:  # the site records where its runs are: built once the submission is in place
+        build_site(_run_folders(source), source / SITE, resamples=resamples, seed=seed)
+    except BaseException as err:
+        _remove(target, existed)
+        if isinstance(err, LeaderboardError | CompareError):
+            raise SubmitError(f"the site cannot be rebuilt: {err}") from None
+        raise
     return target, record
