@@ -209,6 +209,24 @@ def test_a_malformed_file_is_refused_naming_it_and_nothing_is_written(
     assert not source.exists()
 
 
+def test_an_item_without_a_prediction_fails_the_submission(tmp_path):
+    """A failed item (a failure record, or no record) refuses the submission: a degraded
+    task would be scored on fewer items than the site's other runs."""
+    [first, *rest] = shipped_task("seed_article", "ner").inputs()
+    rows = [{"id": first.id, "failure": {"reason": "refusal", "message": "no"}}]
+    rows += [{"id": item.id, "entities": []} for item in rest[1:]]  # rest[0]: none
+    (tmp_path / "ner.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    done = _submit(tmp_path, "ner.jsonl", "--name", "team", "--into", tmp_path / "source")
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line == (
+        f"bench-report submit: task ner failed: 2/{len(rest) + 1} items failed (missing: 1, "
+        f"refusal: 1): more than max_failure_rate=0.0 allows; first: item {first.id!r}: "
+        "refusal: no"
+    )
+    assert not (tmp_path / "source").exists()
+
+
 def test_files_of_no_known_format_are_refused(tmp_path):
     other = tmp_path / "toxicity.jsonl"
     other.write_text('{"id": "1", "score": 0.5}\n')

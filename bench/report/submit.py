@@ -22,9 +22,9 @@ The files come from strangers: they are parsed as data, never instantiated, impo
 evaluated; the names that become folders (``--name``, the files' names, the dataset) must
 be plain folder names (letters, digits, ``.``, ``_``, ``-``; no ``..``); ``--url`` and
 ``--paper`` must be http(s) URLs; every run under SITE_SOURCE is read by the result
-readers' rules (:meth:`bench.report.compare.Run.load`). Everything is staged in a temporary
-folder and moved into SITE_SOURCE only once the submission is accepted and the site built:
-a refusal (:class:`SubmitError`) writes nothing there.
+readers' rules (:meth:`bench.report.compare.Run.load`). The submission is scored and
+checked in a temporary folder, moved into SITE_SOURCE once accepted, and removed again if
+the site cannot be rebuilt: a refusal (:class:`SubmitError`) leaves SITE_SOURCE as it was.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from bench.report.compare import CompareError, Run
 from bench.report.files import write_json_atomic
 from bench.report.leaderboard import LeaderboardError
 from bench.report.site import build_site
-from bench.report.tables import degraded
 
 SUBMISSIONS = "submissions"
 SITE = "site"
@@ -75,7 +74,7 @@ class Submission:
 
 def folder_name(value: str, what: str) -> str:
     """``value`` if it is a safe folder name, else a :class:`SubmitError` naming ``what``."""
-    if "/" in value or "\\" in value or not _FOLDER_NAME.fullmatch(value):
+    if not _FOLDER_NAME.fullmatch(value):
         raise SubmitError(
             f"{what}: {value!r} is not a plain folder name (1-64 letters, digits, '.', '_', "
             "'-', starting and ending with a letter or digit)"
@@ -163,6 +162,8 @@ def _score(entry: Path, submission: Submission, fmt: str) -> dict[str, Any]:
     given = {str(Path("predictions") / path.name): str(path) for path in submission.files}
     model_path = next(iter(given)) if fmt == "conll" else "predictions"
     try:
+        # max_failure_rate=0: an item without a prediction fails its task, so no task is
+        # degraded (scored on fewer items than the site's other runs)
         with contextlib.chdir(entry):
             result = evaluate(
                 "predictions",
@@ -170,16 +171,14 @@ def _score(entry: Path, submission: Submission, fmt: str) -> dict[str, Any]:
                 name=submission.name,
                 model__path=model_path,
                 model__format=fmt,
+                max_failure_rate=0.0,
             )
     except ValueError as err:  # a file refused while reading it, an unusable dataset
         raise SubmitError(_as_given(" ".join(str(err).split()), given)) from None
     names = {path.name for path in submission.files}
     for task, record in result.result["tasks"].items():
-        problem = record.get("error") if record["status"] == "failed" else None
-        if degraded(record):
-            problem = f"degraded ({degraded(record)} items): every item needs a prediction"
-        if problem:
-            raise SubmitError(_as_given(f"task {task} failed: {problem}", given))
+        if record["status"] == "failed":
+            raise SubmitError(_as_given(f"task {task} failed: {record['error']}", given))
         if record["status"] == "unsupported" and f"{task}.jsonl" in names:
             raise SubmitError(f"{task}.jsonl: not scored: {record['reason']}")
     result.save(entry / "run")
