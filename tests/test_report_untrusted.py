@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from bench_config import run_model
 
+from bench.resources import resource_dir
+
 BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
 SECRET = "s3cr3t-value-of-the-environment"
 
@@ -62,6 +64,8 @@ def _commands(good: Path, crafted: Path, out: Path) -> dict[str, list[object]]:
                            "--markdown", out / "report.md"],
         "merge": ["merge", crafted, "--out", out],
         "site": ["site", good, crafted, "--out", out, "--no-plots", "--resamples", 20],
+        "submit": ["submit", resource_dir("datasets") / "wnut17" / "submissions" / "arcada",
+                   "--name", "team", "--dataset", "wnut17", "--into", crafted.parent],
     }  # fmt: skip
 
 

@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "errors": ("bench.report.errors_cli", "error-analysis HTML page of one run"),
     "check": ("bench.report.check_cli", "regression check of a run against a baseline (CI)"),
     "merge": ("bench.report.merge_cli", "score the shards of one run together"),
+    "submit": ("bench.report.submit_cli", "check, score and file a submission; rebuild the site"),
 }
 
 
