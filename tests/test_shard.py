@@ -16,6 +16,7 @@ import bench
 from bench.adapters.predictions import PredictionsAdapter, PredictionsFileError
 from bench.predictions import PredictionFailure, TextItem
 from bench.run_config import ConfigError
+from bench.run_dir import RunDir
 from bench.shard import shard_items
 
 BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
@@ -268,6 +269,46 @@ def test_merge_will_not_write_over_a_shard(rules, tmp_path):
     done = bench_report("merge", sweep, "--out", sweep / "0_rules")
     assert done.returncode == 2 and "--out" in done.stderr
     assert (sweep / "0_rules" / "result.json").read_text() == before
+
+
+def test_a_merge_into_a_folder_a_live_merge_holds_is_refused(rules, tmp_path):
+    out = tmp_path / "merged"
+    with RunDir(out):  # as a merge (or a run) into it holds it while it writes
+        done = bench_report("merge", rules[1], "--out", out)
+        assert done.returncode == 2
+        assert (
+            done.stderr == f"bench-report merge: {out}: in use by a running bench (.bench.lock)\n"
+        )
+        assert [p.name for p in out.iterdir()] == [".bench.lock"]
+    assert bench_report("merge", rules[1], "--out", out).returncode == 0  # released
+
+
+def test_a_shard_prints_where_its_predictions_are_and_the_merge_that_scores_them(tmp_path):
+    cheap = ("+model=rules", "task=toxicity", "bootstrap.resamples=0")
+    done = run_bench(tmp_path, *cheap, "shard.index=1", "shard.count=3", "hydra.run.dir=one")
+    assert done.returncode == 0, done.stderr
+    one = tmp_path / "one"
+    assert done.stdout.splitlines()[-1] == (
+        f"shard 1 of 3: predictions in {one / 'predictions'}, not scored; once every shard "
+        f"has run: bench-report merge {one} and the other 2 shards' run folders --out RUN"
+    )
+    assert (one / "predictions" / "toxicity.jsonl").is_file()
+    sweep = tmp_path / "sweep"
+    done = run_bench(tmp_path, "-m", *cheap, "shard.index=0,1", "shard.count=2",
+                     f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    hints = [line for line in done.stdout.splitlines() if line.startswith("shard ")]
+    assert hints == [
+        f"shard {k} of 2: predictions in {sweep / f'{k}_rules' / 'predictions'}, not scored; "
+        f"once every shard has run: bench-report merge {sweep} --out RUN"
+        for k in range(2)
+    ]
+    command = hints[-1].split(": ", 2)[2].split()  # as the user would copy it
+    assert command[0] == "bench-report"
+    merged = bench_report(*command[1:-1], tmp_path / "merged")
+    assert merged.returncode == 0, merged.stderr
+    result = json.loads((tmp_path / "merged" / "result.json").read_text())
+    assert result["tasks"]["toxicity"]["status"] == "ok"
 
 
 @pytest.mark.parametrize(
