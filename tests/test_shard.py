@@ -121,6 +121,43 @@ def test_failed_items_of_shards_stay_failures_in_the_merge(tmp_path):
         assert failures["count"] > 0 and failures["by_reason"] == {"parse": failures["count"]}
 
 
+def test_shards_of_your_own_files_merge_with_the_data_named(rules, tmp_path):
+    """dataset=hf: the merge reads the data the user names (--data), never the shards'
+    dataset.path, and checks it is the data they read."""
+    data = tmp_path / "comments.jsonl"
+    rows = [{"text": ("you idiot " if k % 3 else "hello ") * (k % 7 + 1), "toxic": k % 2}
+            for k in range(40)]  # fmt: skip
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    args = ("+model=rules", "dataset=hf", f"dataset.path={data}", "dataset.toxicity.label=toxic",
+            "task=toxicity", "bootstrap.resamples=200")  # fmt: skip
+    (tmp_path / "one").mkdir()
+    (tmp_path / "shards").mkdir()
+    one = the_run(tmp_path / "one", *args)
+    sweep = the_sweep(tmp_path / "shards", *args, "shard.index=0,1", "shard.count=2")
+    out = tmp_path / "merged"
+    done = bench_report("merge", sweep, "--out", out)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"bench-report merge: {sweep / '0_rules' / 'result.json'}: provenance.config.dataset: "
+        "hf reads the user's own files, which bench does not ship: name the data the shards "
+        "read (their dataset.path) with --data PATH\n"
+    )
+    assert not out.exists()
+    other = tmp_path / "other" / data.name  # same name, one label changed
+    other.parent.mkdir()
+    other.write_text(data.read_text().replace('"toxic": 1}', '"toxic": 0}', 1))
+    done = bench_report("merge", sweep, "--out", out, "--data", other)
+    assert done.returncode == 2
+    assert done.stderr.endswith(f"dataset.sha256: differs from that of --data {other}\n")
+    assert not out.exists()
+    done = bench_report("merge", rules[1], "--out", out, "--data", data)
+    assert done.returncode == 2
+    assert "provenance.config.dataset.name: seed_article ships with bench" in done.stderr
+    done = bench_report("merge", sweep, "--out", out, "--data", data)
+    assert done.returncode == 0, done.stderr
+    assert scored(out) == scored(one)
+
+
 def _copy(sweep: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "sweep"
     shutil.copytree(sweep, copy)

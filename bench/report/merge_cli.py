@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "runs", nargs="+", type=Path, help="shard run folders, or sweep folders holding them"
     )
     parser.add_argument("--out", required=True, type=Path, help="the run folder to write")
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        help="shards of your own files (dataset=hf): the file, folder or Hub id they read "
+        "(their dataset.path), checked against their dataset.sha256",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -32,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
         if args.out.resolve() in inputs:
             raise MergeError(f"--out {args.out}: is one of the shards or sweeps merged")
         with RunDir(args.out) as held:
-            merged = _merge_into(held, args.runs)
+            merged = _merge_into(held, args.runs, args.data)
     except (MergeError, RunDirBusy) as err:
         print(f"bench-report merge: {err}", file=sys.stderr)
         return 2
@@ -51,12 +57,12 @@ def main(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _merge_into(held: RunDir, runs: list[Path]) -> Result:
+def _merge_into(held: RunDir, runs: list[Path], data: str | None) -> Result:
     """The shards ``runs`` merged and saved into the run folder ``held`` (locked as a live
     run's: a concurrent merge or run into it is refused); a folder this merge created is
     removed again if the shards are refused."""
     try:
-        merged = merge(runs)
+        merged = merge(runs, data)
     except MergeError:
         held.discard([held.path])
         raise
