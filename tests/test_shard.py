@@ -340,6 +340,9 @@ def test_a_shard_prints_where_its_predictions_are_and_the_merge_that_scores_them
         f"once every shard has run: bench-report merge {sweep} --out RUN"
         for k in range(2)
     ]
+    summary = (sweep / "summary.md").read_text()  # one section for the shards: merge them
+    assert summary.count("## Not ranked: seed_article 1.0.0") == 1
+    assert "shard: a shard of a run, not scored: merge the shards first" in summary
     command = hints[-1].split(": ", 2)[2].split()  # as the user would copy it
     assert command[0] == "bench-report"
     merged = bench_report(*command[1:-1], tmp_path / "merged")
