@@ -9,8 +9,8 @@ prediction cache off (each job predicts every item) and no progress bars.
   regular expressions, then the bootstrap of every metric; pure Python and numpy, one
   thread) with Hydra's basic launcher (the two jobs one after the other, in one process)
   and with ``hydra/launcher=joblib`` (two worker processes).
-* shards: a BERT-sized text classifier (random weights, built here with ``transformers``,
-  6 layers, hidden size 384) as ``+model=hf_toxicity`` on HateCheck's 3,728 cases, once
+* shards: a DistilBERT-sized text classifier (6 layers, hidden size 768; random weights,
+  built here with ``transformers``) as ``+model=hf_toxicity`` on HateCheck's 3,728 cases, once
   unsharded, once as ``shard.index=0,1 shard.count=2`` on joblib followed by
   ``bench-report merge``. Every process runs torch on one thread (``OMP_NUM_THREADS=1``,
   what joblib gives each of its two workers on two cores), so the ratio is that of two
@@ -122,10 +122,10 @@ def save_model(path: Path) -> Path:
     labels = {0: "neutral", 1: "toxic"}
     config = BertConfig(
         vocab_size=len(vocab),
-        hidden_size=384,
+        hidden_size=768,
         num_hidden_layers=6,
-        num_attention_heads=6,
-        intermediate_size=1536,
+        num_attention_heads=12,
+        intermediate_size=3072,
         id2label=labels,
         label2id={label: k for k, label in labels.items()},
     )
@@ -144,7 +144,7 @@ def shards(tmp: Path) -> None:
                     f"hydra.sweep.dir={tmp / 'shards'}", env=env)  # fmt: skip
     merge = Timed(BIN / "bench-report", "merge", tmp / "shards", "--out", tmp / "merged", env=env)
     differ, most = score_differences(tmp / "one", tmp / "merged")
-    print(f"\nshards: bench {' '.join(SHARDED)} (6-layer BERT, 1 thread per process)")
+    print(f"\nshards: bench {' '.join(SHARDED)} (DistilBERT-sized, 1 thread per process)")
     print(f"  unsharded {one}; 2 shards on joblib {sharded} + merge {merge}: "
           f"{one.wall / (sharded.wall + merge.wall):.2f}x")  # fmt: skip
     print(f"  merged vs unsharded: {differ} scores differ, by at most {most:.1e} (other batch "
