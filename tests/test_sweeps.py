@@ -8,6 +8,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,19 @@ def _ray_installed_or_skip(request: pytest.FixtureRequest) -> None:
     if os.environ.get("BENCH_REQUIRE_RAY") == "1":
         pytest.fail(f"BENCH_REQUIRE_RAY=1, but {RAY_ABSENT}")
     pytest.skip(RAY_ABSENT)
+
+
+@pytest.mark.skipif(RAY_INSTALLED, reason="the Ray launcher is installed")
+def test_bench_require_ray_turns_the_ray_tests_skips_into_errors(tmp_path):
+    """What .ci/run's Ray venv relies on: there, a missing Ray launcher cannot pass as a skip."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "ray", "-p", "no:cacheprovider", __file__],
+        cwd=tmp_path, env=os.environ | {"BENCH_REQUIRE_RAY": "1"}, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout
+    assert "2 errors" in done.stdout.splitlines()[-1]
+    assert done.stdout.count(f"Failed: BENCH_REQUIRE_RAY=1, but {RAY_ABSENT}") == 2
 
 
 def sweep_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *overrides: str) -> tuple:
