@@ -6,9 +6,11 @@ Every run goes through the installed ``bench`` and ``bench-report`` commands, wi
 prediction cache off (each job predicts every item) and no progress bars.
 
 * sweep: ``bench -m +model=rules dataset=madlibs task=toxicity seed=0,1`` (77k items:
-  regular expressions, then the bootstrap of every metric; pure Python and numpy, one
-  thread) with Hydra's basic launcher (the two jobs one after the other, in one process)
-  and with ``hydra/launcher=joblib`` (two worker processes).
+  regular expressions, then the bootstrap of every metric: Python and numpy) with Hydra's
+  basic launcher (the two jobs one after the other, in one process), once with one
+  thread per process as joblib gives its workers, once with numpy's threads free (its
+  BLAS then uses the second core in parts of the bootstrap), and with
+  ``hydra/launcher=joblib`` (two worker processes).
 * shards: a DistilBERT-sized text classifier (6 layers, hidden size 768; random weights,
   built here with ``transformers``) as ``+model=hf_toxicity`` on HateCheck's 3,728 cases, once
   unsharded, once as ``shard.index=0,1 shard.count=2`` on joblib followed by
@@ -40,7 +42,14 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 SWEEP = ("+model=rules", "dataset=madlibs", "task=toxicity", "seed=0,1")
 SHARDED = ("+model=hf_toxicity", "dataset=hatecheck", "task=toxicity")
+JOBS = ("0_rules", "1_rules")
 QUIET = ("cache.enabled=false", "progress=false")
+# what joblib gives each of its workers when there are as many as cores
+ONE_THREAD = os.environ | {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 
 class Timed:
@@ -75,18 +84,25 @@ def jobs_span(sweep_dir: Path) -> float:
 
 
 def sweep(tmp: Path) -> None:
-    """The sweep serially (basic launcher), then on joblib: the commands and their jobs."""
-    serial = Timed(BIN / "bench", "-m", *SWEEP, *QUIET, f"hydra.sweep.dir={tmp / 'serial'}")
-    joblib = Timed(BIN / "bench", "-m", *SWEEP, *QUIET, "hydra/launcher=joblib",
-                   "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp / 'joblib'}")  # fmt: skip
-    for job in ("0_rules", "1_rules"):
-        assert metrics(tmp / "serial" / job) == metrics(tmp / "joblib" / job)
-    jobs = jobs_span(tmp / "serial"), jobs_span(tmp / "joblib")
-    print(f"\nsweep: bench -m {' '.join(SWEEP)} (same metrics both ways)")
-    print(f"  command: serial (basic launcher) {serial}, joblib (2 workers) {joblib}: "
-          f"{serial.wall / joblib.wall:.2f}x")  # fmt: skip
-    print(f"  its jobs, first start to last end: serial {jobs[0]:.0f} s, joblib {jobs[1]:.0f} s: "
-          f"{jobs[0] / jobs[1]:.2f}x (load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+    """The sweep serially (basic launcher) with one thread and with numpy's threads free,
+    then on joblib: the commands, and the span of their jobs."""
+    runs = {}
+    for name, launcher, env in (("serial, 1 thread", "basic", ONE_THREAD),
+                                ("serial, threads free", "basic", None),
+                                ("joblib, 2 workers", "joblib", ONE_THREAD)):  # fmt: skip
+        folder = tmp / launcher / ("free" if env is None else "one")
+        command = Timed(BIN / "bench", "-m", *SWEEP, *QUIET, f"hydra/launcher={launcher}",
+                        f"hydra.sweep.dir={folder}", env=env)  # fmt: skip
+        runs[name] = command, jobs_span(folder), [metrics(folder / j) for j in JOBS]
+    print(f"\nsweep: bench -m {' '.join(SWEEP)} (same metrics every way)")
+    joblib, joblib_span, joblib_metrics = runs.pop("joblib, 2 workers")
+    print(f"  joblib, 2 workers: {joblib}; its jobs {joblib_span:.0f} s")
+    for name, (command, span, found) in runs.items():
+        assert found == joblib_metrics
+        ratio = command.wall / joblib.wall
+        print(f"  {name}: {command}; its jobs {span:.0f} s. Serial / joblib: {ratio:.2f}x, "
+              f"its jobs {span / joblib_span:.2f}x")  # fmt: skip
+    print(f"  (load {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def score_differences(one: Path, merged: Path) -> tuple[int, float]:
@@ -137,7 +153,7 @@ def save_model(path: Path) -> Path:
 def shards(tmp: Path) -> None:
     """The model unsharded, then as 2 shards on joblib and their merge."""
     model = f"model.model={save_model(tmp / 'model')}"
-    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = ONE_THREAD
     one = Timed(BIN / "bench", *SHARDED, model, *QUIET, f"hydra.run.dir={tmp / 'one'}", env=env)
     sharded = Timed(BIN / "bench", "-m", *SHARDED, model, *QUIET, "shard.index=0,1",
                     "shard.count=2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
