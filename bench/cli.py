@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError, OmegaConfBaseException
 
@@ -72,6 +73,7 @@ def run_one(cfg: DictConfig) -> int:
     from bench.cache import cache_summary
     from bench.report.compare import items_scored
     from bench.runner import run  # heavy imports only once a model is chosen
+    from bench.shard import merge_hint
 
     if cfg.get("model") is None:
         return _fail(REFUSED, "bench: choose a model with +model=NAME; presets: "
@@ -90,6 +92,10 @@ def run_one(cfg: DictConfig) -> int:
         dataset += f" ({items_scored(outcome.result)})"
     print(f"model: {model}   dataset: {dataset}   out: {out_dir}")
     print(to_markdown(*main_table(outcome.result)))
+    if "shard" in outcome.result:
+        multirun = hydra_cfg.mode == RunMode.MULTIRUN
+        print(merge_hint(out_dir, outcome.result["shard"],
+                         Path(hydra_cfg.sweep.dir) if multirun else None))  # fmt: skip
     if "robustness" in outcome.result:
         headers, rows = outcome.tables["robustness"]
         if rows:
@@ -197,7 +203,7 @@ def _run_or_sweep(hydra: Any, name: str, args: argparse.Namespace) -> tuple[bool
     from hydra._internal.callbacks import Callbacks
     from hydra.core.plugins import Plugins
     from hydra.core.utils import run_job
-    from hydra.types import HydraContext, RunMode
+    from hydra.types import HydraContext
 
     overrides = list(args.overrides)
     multirun = args.multirun or hydra.get_mode(name, overrides) == RunMode.MULTIRUN

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from bench.adapters.predictions import RECORD_FIELDS
@@ -50,3 +51,14 @@ def prediction_record(task: str, item_id: str, prediction: Any) -> dict[str, Any
     field = RECORD_FIELDS[task]
     data = prediction_to_json(task, prediction)
     return {"id": item_id, **data} if field is None else {"id": item_id, field: data}
+
+
+def merge_hint(out_dir: Path, shard: dict[str, int], sweep_dir: Path | None) -> str:
+    """The line a shard's run prints under its table: where its predictions are, and the
+    command that scores them with the other shards (``sweep_dir``: the sweep it is a job of)."""
+    index, count = shard["index"], shard["count"]
+    shards = sweep_dir or f"{out_dir} and the other {count - 1} shards' run folders"
+    return (
+        f"shard {index} of {count}: predictions in {out_dir / 'predictions'}, not scored; "
+        f"once every shard has run: bench-report merge {shards} --out RUN"
+    )

@@ -125,11 +125,12 @@ def _folder(job: Any, sweep_dir: Path) -> str | None:
 
 
 def _gold(job: Any) -> tuple[str, ...]:
-    """The job's dataset (name, version, sha256): runs on one gold share a leaderboard."""
+    """The job's dataset (name, version, sha256): runs on one gold share a leaderboard
+    (the shards of a run share one section, which says to merge them)."""
     from bench.report.compare import CompareError, Run
 
     try:
-        dataset = Run.load(_run_dir(job)).result["dataset"]
+        dataset = Run.load(_run_dir(job), shard=True).result["dataset"]
     except CompareError as err:  # a leaderboard of it says why
         return ("unreadable", str(err), "")
     return tuple(str(dataset.get(key)) for key in ("name", "version", "sha256"))

@@ -16,6 +16,7 @@ import bench
 from bench.adapters.predictions import PredictionsAdapter, PredictionsFileError
 from bench.predictions import PredictionFailure, TextItem
 from bench.run_config import ConfigError
+from bench.run_dir import RunDir
 from bench.shard import shard_items
 
 BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
@@ -118,6 +119,43 @@ def test_failed_items_of_shards_stay_failures_in_the_merge(tmp_path):
         assert merged == unsharded
         failures = merged["tasks"]["toxicity"]["failures"]
         assert failures["count"] > 0 and failures["by_reason"] == {"parse": failures["count"]}
+
+
+def test_shards_of_your_own_files_merge_with_the_data_named(rules, tmp_path):
+    """dataset=hf: the merge reads the data the user names (--data), never the shards'
+    dataset.path, and checks it is the data they read."""
+    data = tmp_path / "comments.jsonl"
+    rows = [{"text": ("you idiot " if k % 3 else "hello ") * (k % 7 + 1), "toxic": k % 2}
+            for k in range(40)]  # fmt: skip
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    args = ("+model=rules", "dataset=hf", f"dataset.path={data}", "dataset.toxicity.label=toxic",
+            "task=toxicity", "bootstrap.resamples=200")  # fmt: skip
+    (tmp_path / "one").mkdir()
+    (tmp_path / "shards").mkdir()
+    one = the_run(tmp_path / "one", *args)
+    sweep = the_sweep(tmp_path / "shards", *args, "shard.index=0,1", "shard.count=2")
+    out = tmp_path / "merged"
+    done = bench_report("merge", sweep, "--out", out)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"bench-report merge: {sweep / '0_rules' / 'result.json'}: provenance.config.dataset: "
+        "hf reads the user's own files, which bench does not ship: name the data the shards "
+        "read (their dataset.path) with --data PATH\n"
+    )
+    assert not out.exists()
+    other = tmp_path / "other" / data.name  # same name, one label changed
+    other.parent.mkdir()
+    other.write_text(data.read_text().replace('"toxic": 1}', '"toxic": 0}', 1))
+    done = bench_report("merge", sweep, "--out", out, "--data", other)
+    assert done.returncode == 2
+    assert done.stderr.endswith(f"dataset.sha256: differs from that of --data {other}\n")
+    assert not out.exists()
+    done = bench_report("merge", rules[1], "--out", out, "--data", data)
+    assert done.returncode == 2
+    assert "provenance.config.dataset.name: seed_article ships with bench" in done.stderr
+    done = bench_report("merge", sweep, "--out", out, "--data", data)
+    assert done.returncode == 0, done.stderr
+    assert scored(out) == scored(one)
 
 
 def _copy(sweep: Path, tmp_path: Path) -> Path:
@@ -268,6 +306,49 @@ def test_merge_will_not_write_over_a_shard(rules, tmp_path):
     done = bench_report("merge", sweep, "--out", sweep / "0_rules")
     assert done.returncode == 2 and "--out" in done.stderr
     assert (sweep / "0_rules" / "result.json").read_text() == before
+
+
+def test_a_merge_into_a_folder_a_live_merge_holds_is_refused(rules, tmp_path):
+    out = tmp_path / "merged"
+    with RunDir(out):  # as a merge (or a run) into it holds it while it writes
+        done = bench_report("merge", rules[1], "--out", out)
+        assert done.returncode == 2
+        assert (
+            done.stderr == f"bench-report merge: {out}: in use by a running bench (.bench.lock)\n"
+        )
+        assert [p.name for p in out.iterdir()] == [".bench.lock"]
+    assert bench_report("merge", rules[1], "--out", out).returncode == 0  # released
+
+
+def test_a_shard_prints_where_its_predictions_are_and_the_merge_that_scores_them(tmp_path):
+    cheap = ("+model=rules", "task=toxicity", "bootstrap.resamples=0")
+    done = run_bench(tmp_path, *cheap, "shard.index=1", "shard.count=3", "hydra.run.dir=one")
+    assert done.returncode == 0, done.stderr
+    one = tmp_path / "one"
+    assert done.stdout.splitlines()[-1] == (
+        f"shard 1 of 3: predictions in {one / 'predictions'}, not scored; once every shard "
+        f"has run: bench-report merge {one} and the other 2 shards' run folders --out RUN"
+    )
+    assert (one / "predictions" / "toxicity.jsonl").is_file()
+    sweep = tmp_path / "sweep"
+    done = run_bench(tmp_path, "-m", *cheap, "shard.index=0,1", "shard.count=2",
+                     f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    hints = [line for line in done.stdout.splitlines() if line.startswith("shard ")]
+    assert hints == [
+        f"shard {k} of 2: predictions in {sweep / f'{k}_rules' / 'predictions'}, not scored; "
+        f"once every shard has run: bench-report merge {sweep} --out RUN"
+        for k in range(2)
+    ]
+    summary = (sweep / "summary.md").read_text()  # one section for the shards: merge them
+    assert summary.count("## Not ranked: seed_article 1.0.0") == 1
+    assert "shard: a shard of a run, not scored: merge the shards first" in summary
+    command = hints[-1].split(": ", 2)[2].split()  # as the user would copy it
+    assert command[0] == "bench-report"
+    merged = bench_report(*command[1:-1], tmp_path / "merged")
+    assert merged.returncode == 0, merged.stderr
+    result = json.loads((tmp_path / "merged" / "result.json").read_text())
+    assert result["tasks"]["toxicity"]["status"] == "ok"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ import csv
 import importlib.util
 import json
 import math
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,23 +19,43 @@ from bench import cli
 
 pytestmark = pytest.mark.slow
 
+RAY_INSTALLED = importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None
 RAY_ABSENT = (
     "hydra-ray-launcher is not installed (bench[ray]); it is not in bench[test] because it "
-    "requires cloudpickle<3, which takes joblib back to 1.5"
+    "requires cloudpickle<3, which takes joblib back to 1.5 (.ci/run tests it in a venv of its own)"
 )
+RAY = pytest.param("bench_ray", marks=pytest.mark.ray)
 LAUNCHERS = [
     "basic",
     "joblib",
     "submitit_local",  # the SLURM launcher's code path (pickled jobs and results), one machine
-    pytest.param(
-        "bench_ray",
-        marks=pytest.mark.skipif(
-            importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None,
-            reason=RAY_ABSENT,
-        ),
-    ),
+    RAY,
 ]
 CHEAP = ("task=ner", "bootstrap.resamples=0")
+
+
+@pytest.fixture(autouse=True)
+def _ray_installed_or_skip(request: pytest.FixtureRequest) -> None:
+    """A test marked ``ray`` skips without the Ray launcher, or fails under
+    BENCH_REQUIRE_RAY=1 (.ci/run's Ray venv, where a skip would hide that it did not run)."""
+    if request.node.get_closest_marker("ray") is None or RAY_INSTALLED:
+        return
+    if os.environ.get("BENCH_REQUIRE_RAY") == "1":
+        pytest.fail(f"BENCH_REQUIRE_RAY=1, but {RAY_ABSENT}")
+    pytest.skip(RAY_ABSENT)
+
+
+@pytest.mark.skipif(RAY_INSTALLED, reason="the Ray launcher is installed")
+def test_bench_require_ray_turns_the_ray_tests_skips_into_errors(tmp_path):
+    """What .ci/run's Ray venv relies on: there, a missing Ray launcher cannot pass as a skip."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "ray", "-p", "no:cacheprovider", __file__],
+        cwd=tmp_path, env=os.environ | {"BENCH_REQUIRE_RAY": "1"}, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout
+    assert "2 errors" in done.stdout.splitlines()[-1]
+    assert done.stdout.count(f"Failed: BENCH_REQUIRE_RAY=1, but {RAY_ABSENT}") == 2
 
 
 def sweep_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *overrides: str) -> tuple:
@@ -109,7 +131,7 @@ def test_a_sweep_whose_every_job_is_refused_leaves_no_folder(tmp_path):
     assert "summary" not in done.stdout
 
 
-@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])  # pickled both ways
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local", RAY])  # pickled both ways
 def test_jobs_return_their_exit_code_and_main_metrics(tmp_path, monkeypatch, launcher):
     code, jobs = sweep_jobs(tmp_path, monkeypatch, f"hydra/launcher={launcher}",
                             "+model=oracle,empty", "task=ner", "bootstrap.resamples=0")  # fmt: skip
@@ -164,8 +186,7 @@ def test_the_slurm_preset_extends_hydras_submitit_slurm_launcher(tmp_path):
     assert {"timeout_min: 240", "max_num_timeout: 3", "partition: gpu"} <= lines
 
 
-@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None,
-                    reason="the Ray launcher is installed")  # fmt: skip
+@pytest.mark.skipif(RAY_INSTALLED, reason="the Ray launcher is installed")
 @pytest.mark.parametrize("launcher", ["ray", "bench_ray"])
 def test_a_launcher_not_installed_names_the_extra_that_installs_it(tmp_path, launcher):
     done = bench(tmp_path, "-m", f"hydra/launcher={launcher}", "+model=empty", *CHEAP)

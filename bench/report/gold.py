@@ -6,7 +6,9 @@ must be one of bench's own presets (``conf/dataset/<name>.yaml``), with that pre
 ``_target_`` and plain values (null, booleans, numbers, strings without ``${``, lists
 of these). The gold is then built from the preset as bench ships it — the run's
 values (a ``dataset.path`` on the submitter's machine) are not used — and the caller
-keeps it only if its sha256 is the run's ``dataset.sha256``.
+keeps it only if its sha256 is the run's ``dataset.sha256``. A dataset of the user's own
+files (``dataset=hf``) ships nothing: it is rebuilt only from data the caller names (the
+user, on the command line), read with the run's column mapping (plain values).
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ class GoldError(ValueError):
     """The run's dataset is not a registered one (exit 2); names the file and field."""
 
 
+class OwnFiles(FileNotFoundError):
+    """The run's dataset reads the user's own files (``dataset=hf``): none ships with bench,
+    and a run's ``dataset.path`` is never read (the caller names the data instead)."""
+
+
 @functools.cache
 def registered_presets() -> dict[str, dict[str, Any]]:
     """The datasets registered with bench: name -> its preset, as bench ships it."""
@@ -39,21 +46,31 @@ def registered_classes() -> frozenset[str]:
     return frozenset(preset["_target_"] for preset in registered_presets().values())
 
 
-def _not_plain(value: Any, where: str) -> str | None:
-    """The field of ``value`` (``where`` or below) that is not a plain value, if any."""
+def _not_plain(value: Any, where: str, mappings: bool = False) -> str | None:
+    """The field of ``value`` (``where`` or below) that is not a plain value, if any;
+    ``mappings``: objects of plain values are plain too (the column mappings of dataset=hf)."""
     if isinstance(value, list):
         return next(
-            (bad for i, v in enumerate(value) if (bad := _not_plain(v, f"{where}[{i}]"))), None
-        )
+            (bad for i, v in enumerate(value)
+             if (bad := _not_plain(v, f"{where}[{i}]", mappings))), None
+        )  # fmt: skip
+    if mappings and isinstance(value, dict):
+        return next(
+            (bad for k, v in value.items()
+             if (bad := _not_plain(v, f"{where}.{k}", mappings))), None
+        )  # fmt: skip
     if not isinstance(value, _PLAIN) or (isinstance(value, str) and "${" in value):
         return where
     return None
 
 
-def registered_preset(path: Path, result: dict[str, Any]) -> dict[str, Any]:
+def registered_preset(
+    path: Path, result: dict[str, Any], data: str | None = None
+) -> dict[str, Any]:
     """The preset (as bench ships it) of the dataset the result file ``path`` names, after
     checking its ``provenance.config.dataset`` against it; :class:`GoldError` otherwise,
-    and FileNotFoundError for a dataset of the user's own files (``dataset=hf``)."""
+    and :class:`OwnFiles` for a dataset of the user's own files (``dataset=hf``) unless
+    the caller names its ``data``. Only such a dataset takes ``data``."""
     where = f"{path}: provenance.config.dataset"
     hint = " (--no-dataset shows the spans of the samples only)"
     provenance = result.get("provenance")
@@ -74,10 +91,15 @@ def registered_preset(path: Path, result: dict[str, Any]) -> dict[str, Any]:
             f"{where}._target_: {node.get('_target_')!r} is not the class of the registered "
             f"dataset {name} ({preset['_target_']}){hint}"
         )
-    if preset.get("path") == "???":  # dataset=hf: nothing of it ships, nothing to rebuild
-        raise FileNotFoundError(f"{name} reads the user's own files, which bench does not ship")
+    own = preset.get("path") == "???"  # dataset=hf: nothing of it ships, nothing to rebuild
+    if own and data is None:
+        raise OwnFiles(f"{name} reads the user's own files, which bench does not ship")
+    if data is not None and not own:
+        raise GoldError(f"{where}.name: {name} ships with bench: no data to name")
     for key, value in node.items():
-        bad = _not_plain(value, f"{where}.{key}")
+        if own and key not in preset:
+            raise GoldError(f"{where}.{key}: not an option of the registered dataset {name}")
+        bad = _not_plain(value, f"{where}.{key}", mappings=own)
         if bad is not None:
             raise GoldError(
                 f"{bad}: expected a plain value (null, true/false, a number, a string "
@@ -86,12 +108,19 @@ def registered_preset(path: Path, result: dict[str, Any]) -> dict[str, Any]:
     return preset
 
 
-def rebuild_gold(path: Path, result: dict[str, Any]) -> Dataset:
+def rebuild_gold(path: Path, result: dict[str, Any], data: str | None = None) -> Dataset:
     """The gold of the dataset the result file ``path`` names, built from bench's own
     preset (see the module docstring); :class:`GoldError` if it is not a registered one.
-    Loading errors (a file missing from this installation) propagate."""
+    For a dataset of the user's own files, ``data`` (the file, folder or Hub id, named by
+    the user) is read with the run's column mapping. Loading errors (a file missing from
+    this installation, :class:`bench.data.hf.HfDataError`) propagate."""
     from hydra.utils import get_class
 
-    preset = registered_preset(path, result)
-    params = {key: value for key, value in preset.items() if key != "_target_"}
+    preset = registered_preset(path, result, data)
+    if data is None:
+        params = {key: value for key, value in preset.items() if key != "_target_"}
+    else:
+        node = result["provenance"]["config"]["dataset"]
+        params = {key: value for key, value in node.items() if key != "_target_"}
+        params["path"] = data
     return get_class(preset["_target_"])(**params)

@@ -4,7 +4,8 @@
 that they are every shard ``0 … count-1`` once, of the same model (``model.fingerprint``),
 dataset (``dataset``: name, version, sha256 and files) and run options (the config but
 ``shard`` and ``cache``, which may differ between machines), with no task failed; rebuilds
-the gold from bench's own preset of the dataset (:func:`bench.report.gold.rebuild_gold`)
+the gold from bench's own preset of the dataset (:func:`bench.report.gold.rebuild_gold`;
+for the user's own files, ``dataset=hf``, from the data the user names with ``--data``)
 and checks its sha256; checks that each shard's predictions are exactly its slice of the
 items, disjoint from the others' and together all of them. It then scores the union
 through the predictions adapter with the run core (:func:`bench.runner.evaluate`), so the
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report.compare import CompareError, Run
-from bench.report.gold import GoldError, rebuild_gold
+from bench.report.gold import GoldError, OwnFiles, rebuild_gold
 from bench.result import Result
 
 # config keys the shards of one run may differ in: the slice, and where each cached
@@ -214,18 +215,32 @@ def check_predictions(shards: list[Run], items_by_task: dict[str, list[Any]]) ->
             raise MergeError(f"{task}: item {sorted(unknown)[0]!r}: not an item of the dataset")
 
 
-def _dataset(shards: list[Run]) -> Any:
-    """The gold, from bench's own preset, with the sha256 the shards record."""
+def _dataset(shards: list[Run], data: str | None) -> Any:
+    """The gold, from bench's own preset (or, for the user's own files, from ``data``), with
+    the name, version and sha256 the shards record."""
+    from bench.data.hf import HfDataError
+
     first = shards[0]
     where = first.directory / "result.json"
     try:
-        dataset = rebuild_gold(where, first.result)
+        dataset = rebuild_gold(where, first.result, data)
     except GoldError as err:
         raise MergeError(str(err)) from None
+    except OwnFiles as err:
+        raise MergeError(
+            f"{where}: provenance.config.dataset: {err}: name the data the shards read "
+            "(their dataset.path) with --data PATH"
+        ) from None
     except FileNotFoundError as err:
         raise MergeError(f"{where}: provenance.config.dataset: cannot rebuild: {err}") from None
+    except HfDataError as err:
+        raise MergeError(f"--data {data}: {err}") from None
     recorded = first.result["dataset"]
-    if dataset.describe() != recorded:
+    differs = ("dataset.sha256" if dataset.sha256 != recorded.get("sha256")
+               else _difference(dataset.describe(), recorded, "dataset"))  # fmt: skip
+    if differs and data is not None:
+        raise MergeError(f"{where}: {differs}: differs from that of --data {data}")
+    if differs:
         raise MergeError(
             f"{where}: dataset.sha256: {recorded.get('sha256')!r} is not the sha256 of "
             f"bench's {dataset.name} {dataset.version} ({dataset.sha256})"
@@ -244,9 +259,10 @@ def _union(shards: list[Run], tasks: Sequence[str], directory: Path) -> None:
         (directory / f"{task}.jsonl").write_text(text, encoding="utf-8")
 
 
-def merge(paths: Sequence[Path]) -> Result:
+def merge(paths: Sequence[Path], data: str | None = None) -> Result:
     """The run the shards in ``paths`` make together, scored; :class:`MergeError` if they
-    are not all the shards of one run. Nothing is written."""
+    are not all the shards of one run. ``data``: for shards of the user's own files
+    (``dataset=hf``), the file, folder or Hub id they read. Nothing is written."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -268,7 +284,7 @@ def merge(paths: Sequence[Path]) -> Result:
         check_config(cfg)
     except (ConfigError, OmegaConfBaseException) as err:
         raise MergeError(f"{where}: provenance.config: {err}") from None
-    dataset = _dataset(shards)
+    dataset = _dataset(shards, data)
     items_by_task = _items_by_task(shards, dataset, cfg)
     check_predictions(shards, items_by_task)
     preset = first.result["model"]["preset"]
