@@ -88,6 +88,7 @@ side (nearly all of them in practice) are scored in bulk, and only the remaining
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,21 +127,48 @@ def token_spans(
     in one unit.
     """
     gold, pred = set(gold), set(pred)
-    first = {item: {s: i for i, (s, _) in enumerate(spans)} for item, spans in tokens.items()}
-    after = {item: {e: i + 1 for i, (_, e) in enumerate(spans)} for item, spans in tokens.items()}
-    on_characters = {
-        item for item, start, end, _ in gold | pred
-        if start not in first.get(item, ()) or end not in after.get(item, ())
-    }  # fmt: skip
+    spans = list(gold | pred)
+    code = {item: k for k, item in enumerate(tokens)}
+    counts = np.fromiter(map(len, tokens.values()), np.int64, len(code))
+    if not spans or not counts.sum():
+        return gold, pred
+    pairs = itertools.chain.from_iterable(tokens.values())
+    flat = np.fromiter(itertools.chain.from_iterable(pairs), np.int64, 2 * int(counts.sum()))
+    flat = flat.reshape(-1, 2)
+    token_item = np.repeat(np.arange(len(code), dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts  # each item's first token
+    item_ids, starts, ends, _ = zip(*spans, strict=True)
+    span_item = np.fromiter((code.get(item, -1) for item in item_ids), np.int64, len(spans))
+    start_token, start_found = _last_token_at(token_item, flat[:, 0], span_item, starts)
+    end_token, end_found = _last_token_at(token_item, flat[:, 1], span_item, ends)
+    on_tokens = start_found & end_found
+    keep = on_tokens & ~np.isin(span_item, span_item[~on_tokens])  # no span off the tokens
+    converted = zip(
+        itertools.compress(spans, keep.tolist()),
+        (start_token - first[span_item])[keep].tolist(),
+        (end_token - first[span_item] + 1)[keep].tolist(),
+        strict=True,
+    )
+    to_tokens = {span: (span[0], start, end, span[3]) for span, start, end in converted}
 
     def convert(spans: set[LabelledSpan]) -> set[LabelledSpan]:
-        return {
-            span if span[0] in on_characters
-            else (span[0], first[span[0]][span[1]], after[span[0]][span[2]], span[3])
-            for span in spans
-        }  # fmt: skip
+        return {to_tokens.get(span, span) for span in spans}
 
     return convert(gold), convert(pred)
+
+
+def _last_token_at(
+    token_item: np.ndarray, offset: np.ndarray, span_item: np.ndarray, span_offset: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each span (its item's code, -1 for an item without tokens, and an offset), the
+    last token of its item at that offset — as a dict of offsets would keep it — and
+    whether there is one. Offsets are below 2**32."""
+    keys = (token_item << 32) | offset
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    queries = (span_item << 32) | np.asarray(span_offset, dtype=np.int64)
+    at = np.maximum(np.searchsorted(ordered, queries, side="right") - 1, 0)
+    return order[at], (span_item >= 0) & (ordered[at] == queries)
 
 
 # --------------------------------------------------------------------------- CoNLL strict

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any, ClassVar
 
-from bench.data.conll import token_offsets
+from bench.data.conll import texts_token_offsets
 from bench.metrics.analytic import delta_method_sums
 from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
@@ -90,7 +90,7 @@ class NerTask(Task):
                 "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
             }
             if tokens:  # what compare needs to recompute the SemEval schemes
-                row["tokens"] = [list(span) for span in tokens[item.id]]
+                row["tokens"] = tokens[item.id]
             if segments := clusters.segments.get(item.id):  # the bootstrap clusters
                 row["segments"] = [[s, e, seg] for _, s, e, seg in segments]
             samples.append(row)
@@ -107,11 +107,13 @@ class NerTask(Task):
             breakdown={"per_label": per_label, "semeval": semeval},
         )
 
-    def _tokens(self, items: list[TextItem]) -> dict[Hashable, list[tuple[int, int]]]:
-        """Each item's token spans on a token dataset (its text split on spaces), else {}."""
+    def _tokens(self, items: list[TextItem]) -> dict[Hashable, list[list[int]]]:
+        """Each item's token spans ``[start, end]`` on a token dataset (its text split on
+        spaces), else {}."""
         if not self.gold.tokenized:
             return {}
-        return {item.id: token_offsets(item.text.split(" ")) for item in items}
+        offsets = texts_token_offsets([item.text for item in items])
+        return {item.id: spans for item, spans in zip(items, offsets, strict=True)}
 
     def _intervals(
         self,
