@@ -63,22 +63,29 @@ def _mask(text: str, secret: str) -> str:
 
 def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     """A copy of ``value`` with the values of secret-looking keys (``api_key``, ``token`` …)
-    replaced by ``"***"`` and every string passed through :func:`redact`."""
+    replaced by ``"***"`` and every string passed through :func:`redact` (a list of
+    numbers only is kept as it is)."""
     secrets = list(secrets)
+    redacted: dict[str, str] = {}  # samples repeat their labels and entity texts
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
-            return redact(value, secrets)
+            if value not in redacted:
+                redacted[value] = redact(value, secrets)
+            return redacted[value]
         if isinstance(value, dict):
             return {k: "***" if _secret_key(k) else scrub(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):  # numbers in place: samples hold millions
+        if isinstance(value, list | tuple):
+            # numbers in place: NER samples hold a [start, end] list per token, millions
+            if _NUMBERS.issuperset(map(type, value)):
+                return value if type(value) is list else list(value)
             return [v if type(v) in _NUMBERS else scrub(v) for v in value]
         return value
 
     return scrub(value)
 
 
-_NUMBERS = (int, float, bool, type(None))
+_NUMBERS = frozenset((int, float, bool, type(None)))
 
 
 @lru_cache(maxsize=4096)

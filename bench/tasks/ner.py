@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from bench.data.conll import texts_token_offsets
 from bench.metrics.analytic import delta_method_sums
+from bench.metrics.bootstrap import SharedResamples, prf_statistics
 from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
     macro_f1_of_sums,
@@ -34,7 +35,7 @@ from bench.metrics.spans import (
 )
 from bench.metrics.values import MetricValue, precision_recall_f1
 from bench.predictions import EntityPrediction, TextItem
-from bench.tasks.base import Task, TaskScore
+from bench.tasks.base import Bootstrap, Task, TaskScore
 
 PRF = ("precision", "recall", "f1")
 
@@ -141,19 +142,16 @@ class NerTask(Task):
         if self.bootstrap is None:
             return {}
         unit, draws = self.bootstrap.unit, self.bootstrap.draws()
+        families = []  # (tp, n_pred, n_gold) rows and the names of their P, R and F1
         for label in sorted({span[3] for span in gold | pred}):  # as strict_scores' labels
             rows = strict_units(gold, pred, unit, items=item_ids, label=label, clusters=clusters)
-            if len(rows):
-                self.bootstrap.add_prf(draws, rows, [(label, name) for name in PRF])
+            families.append((rows, [(label, name) for name in PRF]))
         strict = strict_units(gold, pred, unit, items=item_ids, clusters=clusters)
-        if len(strict):
-            self.bootstrap.add_prf(draws, strict, [f"strict_{name}" for name in PRF])
+        families.append((strict, [f"strict_{name}" for name in PRF]))
         units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
         for scheme in ("exact", "partial", "ent_type"):
-            if len(units.overall[scheme]):
-                self.bootstrap.add_prf(
-                    draws, units.overall[scheme], [f"{scheme}_{name}" for name in PRF]
-                )
+            families.append((units.overall[scheme], [f"{scheme}_{name}" for name in PRF]))
+        _add_prf(self.bootstrap, draws, [(rows, names) for rows, names in families if len(rows)])
         macro = units.per_label["strict"]
         if len(macro) and self.bootstrap.analytic(len(macro)):
             draws.put({"strict_macro_f1": delta_method_sums(
@@ -163,3 +161,19 @@ class NerTask(Task):
         elif len(macro):
             draws.add_one(span_macro_f1_statistic(macro), "strict_macro_f1", len(macro))
         return draws.intervals()
+
+
+def _add_prf(
+    bootstrap: Bootstrap, draws: SharedResamples, families: list[tuple[Any, list]]
+) -> None:
+    """P, R and F1 of each family of ``(tp, n_pred, n_gold)`` rows: the families over the
+    same number of units (all but at unit "entity") drawn as one statistic, one matrix
+    product per resample batch; analytic where :meth:`Bootstrap.analytic`."""
+    for n_units in dict.fromkeys(len(rows) for rows, _ in families):
+        same = [(rows, names) for rows, names in families if len(rows) == n_units]
+        if bootstrap.analytic(n_units):
+            for rows, names in same:
+                bootstrap.add_prf(draws, rows, names)
+            continue
+        names = [name for _, family in same for name in family]
+        draws.add(prf_statistics([rows for rows, _ in same]), names, n_units)
