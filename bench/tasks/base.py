@@ -40,14 +40,20 @@ class Bootstrap:
             self.method == "auto" and n_units > self.analytic_above
         )
 
-    def draws(self) -> SharedResamples:
-        """Where a task adds the statistics of all its intervals: each resample batch is
-        drawn once for all of them (:class:`~bench.metrics.bootstrap.SharedResamples`);
-        the analytic intervals are put there too (:meth:`SharedResamples.put`)."""
+    def draws(self, batch_size: int | None = None) -> SharedResamples:
+        """Where a task adds the statistics of all its intervals: each resample batch (of
+        ``batch_size`` resamples; None: the default) is drawn once for all of them
+        (:class:`~bench.metrics.bootstrap.SharedResamples`); the analytic intervals are
+        put there too (:meth:`SharedResamples.put`)."""
         from bench.metrics.bootstrap import SharedResamples
 
         return SharedResamples(
-            self.resamples, self.seed, self.alpha, unit=self.unit, on_done=progress.advance
+            self.resamples,
+            self.seed,
+            self.alpha,
+            unit=self.unit,
+            batch_size=batch_size,
+            on_done=progress.advance,
         )
 
     def add_prf(

