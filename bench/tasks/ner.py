@@ -17,6 +17,7 @@ tags can express) keeps character offsets (:func:`bench.metrics.spans.token_span
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable
 from typing import Any, ClassVar
 
@@ -75,30 +76,9 @@ class NerTask(Task):
             for name in ("precision", "recall", "f1"):
                 micro[f"{scheme}_{name}"] = semeval["micro"][scheme][name]
         micro["strict_macro_f1"] = semeval["macro"]["strict"]["f1"]
-        by_item: dict[str, tuple[list, list]] = {item.id: ([], []) for item in items}
-        for which, spans in enumerate((gold, pred)):
-            for span in spans:
-                by_item[span[0]][which].append(span[1:])
-        samples = []
         item_ids = [item.id for item in items]
         clusters = self.clusters(item_ids)
-        for item in items:
-            g, p = (sorted(spans) for spans in by_item[item.id])
-            tp = len(set(g) & set(p))
-            row = {
-                "id": item.id,
-                "gold": [[s, e, label, item.text[s:e]] for s, e, label in g],
-                "pred": [[s, e, label, item.text[s:e]] for s, e, label in p],
-                "tp": tp,
-                "fp": len(p) - tp,
-                "fn": len(g) - tp,
-                "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
-            }
-            if tokens:  # what compare needs to recompute the SemEval schemes
-                row["tokens"] = tokens[item.id]
-            if segments := clusters.segments.get(item.id):  # the bootstrap clusters
-                row["segments"] = [[s, e, seg] for _, s, e, seg in segments]
-            samples.append(row)
+        samples = _sample_rows(items, gold, pred, tokens, clusters)
         intervals = self._intervals(gold, pred, gold_sem, pred_sem, item_ids, clusters)
         if self.bootstrap is not None:  # each label's, out of the metrics' intervals
             for label, scores in per_label.items():
@@ -184,3 +164,39 @@ def _add_prf(
             continue
         names = [name for _, family in same for name in family]
         draws.add(prf_statistics([rows for rows, _ in same]), names, n_units)
+
+
+def _sample_rows(
+    items: list[TextItem],
+    gold: set[tuple],
+    pred: set[tuple],
+    tokens: dict[Hashable, list[list[int]]],
+    clusters: Clusters,
+) -> list[dict[str, Any]]:
+    """Each item's ``samples/ner.jsonl`` row: its gold and predicted spans (sorted, with
+    their text), counts and strict F1, and its tokens and segments where there are."""
+    text = {item.id: item.text for item in items}
+    spans: dict[str, tuple[list, list]] = {item.id: ([], []) for item in items}
+    for which, found in enumerate((gold, pred)):
+        for item_id, s, e, label in sorted(found):  # by item, then (start, end, label)
+            spans[item_id][which].append([s, e, label, text[item_id][s:e]])
+    correct = Counter(span[0] for span in gold & pred)
+    samples = []
+    for item in items:
+        g, p = spans[item.id]
+        tp = correct[item.id]
+        row = {
+            "id": item.id,
+            "gold": g,
+            "pred": p,
+            "tp": tp,
+            "fp": len(p) - tp,
+            "fn": len(g) - tp,
+            "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
+        }
+        if tokens:  # what compare needs to recompute the SemEval schemes
+            row["tokens"] = tokens[item.id]
+        if segments := clusters.segments.get(item.id):  # the bootstrap clusters
+            row["segments"] = [[s, e, seg] for _, s, e, seg in segments]
+        samples.append(row)
+    return samples
