@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import metadata
+from itertools import chain
 from typing import Any
 
 from bench.revision import source_revision
@@ -76,8 +77,12 @@ def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
         if isinstance(value, dict):
             return {k: "***" if _secret_key(k) else scrub(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            # numbers in place: NER samples hold a [start, end] list per token, millions
-            if _NUMBERS.issuperset(map(type, value)):
+            # numbers in place: NER samples hold a [start, end] list per token, millions,
+            # checked here without a call per list
+            kinds = set(map(type, value))
+            if kinds <= _NUMBERS:
+                return value if type(value) is list else list(value)
+            if kinds == {list} and _NUMBERS.issuperset(map(type, chain.from_iterable(value))):
                 return value if type(value) is list else list(value)
             return [v if type(v) in _NUMBERS else scrub(v) for v in value]
         return value
