@@ -236,27 +236,46 @@ def strict_units(
     row per cluster of ``clusters``, the sum of the entity rows of the spans starting
     in it. The rows sum to :func:`strict_counts`' totals.
     """
+    if label is not None:
+        gold, pred = ([s for s in spans if s[3] == label] for spans in (gold, pred))
+    return strict_units_by_label(gold, pred, unit, items=items, clusters=clusters)[0]
+
+
+def strict_units_by_label(
+    gold: Iterable[LabelledSpan],
+    pred: Iterable[LabelledSpan],
+    unit: str,  # one of UNITS (a configured value, checked)
+    *,
+    items: Iterable[Hashable] | None = None,
+    clusters: Clusters | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`strict_units` of all the spans, and of each label's spans over the same
+    units (at unit "entity", the label's own spans, in order), from one pass."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-    gold_set, pred_set = ({s for s in spans if label is None or s[3] == label}
-                          for spans in (set(gold), set(pred)))  # fmt: skip
-    if unit != "item":
-        spans = sorted(gold_set | pred_set)
-        rows = np.array([(s in gold_set and s in pred_set, s in pred_set, s in gold_set)
-                         for s in spans], dtype=np.int64).reshape(-1, 3)  # fmt: skip
-        if unit == "entity":
-            return rows
+    gold_set, pred_set = set(gold), set(pred)
+    spans = sorted(gold_set | pred_set)
+    in_gold = np.fromiter(map(gold_set.__contains__, spans), bool, len(spans))
+    in_pred = np.fromiter(map(pred_set.__contains__, spans), bool, len(spans))
+    rows = np.column_stack((in_gold & in_pred, in_pred, in_gold)).astype(np.int64)
+    names = sorted({s[3] for s in spans})
+    code = {name: j for j, name in enumerate(names)}
+    label = np.fromiter((code[s[3]] for s in spans), np.int64, len(spans))
+    if unit == "entity":
+        return rows, {name: rows[label == j] for j, name in enumerate(names)}
+    if unit == "cluster":
         clusters = required(clusters)
-        codes = clusters.of_spans([s[0] for s in spans], [s[1] for s in spans])
-        return cluster_sums(rows, codes, len(clusters))
-    # The item ids of one sample are mutually orderable (a Hashable need not be).
-    named = {s[0] for s in gold_set | pred_set}
-    order = list(items) if items is not None else sorted(named)  # type: ignore[type-var]
-    row_of = {item: i for i, item in enumerate(order)}
-    out = np.zeros((len(order), 3), dtype=np.int64)
-    for s in gold_set | pred_set:
-        out[row_of[s[0]]] += (s in gold_set and s in pred_set, s in pred_set, s in gold_set)
-    return out
+        owner = clusters.of_spans([s[0] for s in spans], [s[1] for s in spans])
+        n_units = len(clusters)
+    else:
+        # The item ids of one sample are mutually orderable (a Hashable need not be).
+        order = list(items) if items is not None else sorted({s[0] for s in spans})  # type: ignore[type-var]
+        row_of = {item: i for i, item in enumerate(order)}
+        owner = np.fromiter((row_of[s[0]] for s in spans), np.int64, len(spans))
+        n_units = len(order)
+    by_label = {name: cluster_sums(rows[label == j], owner[label == j], n_units)
+                for j, name in enumerate(names)}  # fmt: skip
+    return cluster_sums(rows, owner, n_units), by_label
 
 
 # ------------------------------------------------------------------ SemEval-2013 schemes

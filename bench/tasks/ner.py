@@ -31,7 +31,7 @@ from bench.metrics.spans import (
     span_scores,
     span_units,
     strict_scores,
-    strict_units,
+    strict_units_by_label,
     token_spans,
 )
 from bench.metrics.values import MetricValue, precision_recall_f1
@@ -114,7 +114,7 @@ class NerTask(Task):
 
         ``strict_*`` (CoNLL): a unit is a cluster (a gold segment or sentence:
         :mod:`bench.metrics.clusters`), an item, or an entity — each span of gold ∪ pred,
-        a correct one counted once (:func:`bench.metrics.spans.strict_units`).
+        a correct one counted once (:func:`bench.metrics.spans.strict_units_by_label`).
         ``exact_*``, ``partial_*``, ``ent_type_*`` and ``strict_macro_f1``: the units of
         :func:`bench.metrics.spans.span_units` — an item, or an entity of that scheme's
         matching (a matched pair, an SPU or a MIS), or the sum of these per cluster, on
@@ -126,11 +126,11 @@ class NerTask(Task):
         if self.bootstrap is None:
             return {}
         unit = self.bootstrap.unit
-        families = []  # (tp, n_pred, n_gold) rows and the names of their P, R and F1
-        for label in sorted({span[3] for span in gold | pred}):  # as strict_scores' labels
-            rows = strict_units(gold, pred, unit, items=item_ids, label=label, clusters=clusters)
-            families.append((rows, [(label, name) for name in PRF]))
-        strict = strict_units(gold, pred, unit, items=item_ids, clusters=clusters)
+        # (tp, n_pred, n_gold) rows and the names of their P, R and F1
+        strict, by_label = strict_units_by_label(
+            gold, pred, unit, items=item_ids, clusters=clusters
+        )
+        families = [(rows, [(label, name) for name in PRF]) for label, rows in by_label.items()]
         families.append((strict, [f"strict_{name}" for name in PRF]))
         units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
         for scheme in ("exact", "partial", "ent_type"):
