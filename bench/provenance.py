@@ -66,28 +66,42 @@ def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     """A copy of ``value`` with the values of secret-looking keys (``api_key``, ``token`` …)
     replaced by ``"***"`` and every string passed through :func:`redact` (a list of
     numbers only is kept as it is)."""
-    secrets = list(secrets)
-    redacted: dict[str, str] = {}  # samples repeat their labels and entity texts
+    redacted = _Redacted(secrets)  # samples repeat their labels and entity texts
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
-            if value not in redacted:
-                redacted[value] = redact(value, secrets)
             return redacted[value]
         if isinstance(value, dict):
-            return {k: "***" if _secret_key(k) else scrub(v) for k, v in value.items()}
+            return {k: "***" if _secret_key(k) else v if type(v) in _NUMBERS else scrub(v)
+                    for k, v in value.items()}  # fmt: skip
         if isinstance(value, list | tuple):
-            # numbers in place: NER samples hold a [start, end] list per token, millions,
-            # checked here without a call per list
+            # NER samples hold millions of short lists: [start, end] per token (kept as
+            # they are), [start, end, label, text] per span; no call per list for them
             kinds = set(map(type, value))
             if kinds <= _NUMBERS:
                 return value if type(value) is list else list(value)
-            if kinds == {list} and _NUMBERS.issuperset(map(type, chain.from_iterable(value))):
-                return value if type(value) is list else list(value)
+            if kinds == {list}:
+                inner = set(map(type, chain.from_iterable(value)))
+                if inner <= _NUMBERS:
+                    return value
+                if inner <= _NUMBERS | {str}:
+                    return [[redacted[x] if type(x) is str else x for x in v] for v in value]
             return [v if type(v) in _NUMBERS else scrub(v) for v in value]
         return value
 
     return scrub(value)
+
+
+class _Redacted(dict[str, str]):
+    """:func:`redact` of each string, computed once."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = list(secrets)
+
+    def __missing__(self, text: str) -> str:
+        self[text] = done = redact(text, self.secrets)
+        return done
 
 
 _NUMBERS = frozenset((int, float, bool, type(None)))

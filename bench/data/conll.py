@@ -172,18 +172,22 @@ def parse_conll(text: str, source: str = "<text>") -> ConllFile:
     fields = text.split()
     first = np.cumsum(widths) - widths  # index in ``fields`` of each line's first column
     rows = np.flatnonzero(widths)
-    rows = rows[[fields[i] != "-DOCSTART-" for i in first[rows].tolist()]]
-    if len(rows):
-        width = int(widths[rows[0]])
-        bad = np.flatnonzero((widths[rows] < 2) | (widths[rows] != width))
-        if len(bad):
-            line = int(rows[bad[0]])
-            raise ConllError(
-                f"{source}:{line + 1}: columns: expected {max(width, 2)} columns "
-                f"(token … tag), got {widths[line]} in {lines[line]!r}"
-            )
-    tokens = [fields[i] for i in first[rows].tolist()]
-    tags = [fields[i] for i in (first[rows] + widths[rows] - 1).tolist()]
+    docstart = "-DOCSTART-" in text
+    if docstart:
+        rows = rows[[fields[i] != "-DOCSTART-" for i in first[rows].tolist()]]
+    width = int(widths[rows[0]]) if len(rows) else 2
+    bad = np.flatnonzero((widths[rows] < 2) | (widths[rows] != width))
+    if len(bad):
+        line = int(rows[bad[0]])
+        raise ConllError(
+            f"{source}:{line + 1}: columns: expected {max(width, 2)} columns "
+            f"(token … tag), got {widths[line]} in {lines[line]!r}"
+        )
+    if docstart:
+        tokens = [fields[i] for i in first[rows].tolist()]
+        tags = [fields[i] for i in (first[rows] + widths[rows] - 1).tolist()]
+    else:  # ``fields`` holds the token lines only, ``width`` columns each
+        tokens, tags = fields[::width], fields[width - 1 :: width]
     # a sentence ends at a blank line (a -DOCSTART- line does not end one)
     blanks_before = np.cumsum(widths == 0)[rows]
     starts = np.flatnonzero(np.diff(blanks_before, prepend=-1))
