@@ -373,7 +373,10 @@ def span_counts(
         ``overall[scheme]`` (nervaluate's ``overall``) and ``per_label[label][scheme]``
         (nervaluate's ``entities``), labels sorted.
     """
-    m = _match(gold, pred, labels, min_overlap_percentage)
+    return _counts(_match(gold, pred, labels, min_overlap_percentage))
+
+
+def _counts(m: _Matching) -> SpanCounts:
     p_none, g_none = np.zeros_like(m.p_label), np.zeros_like(m.g_label)
     n_labels = len(m.labels)
     overall: dict[str, SchemeCounts] = {}
@@ -456,13 +459,16 @@ class SpanUnits:
     F1 of :func:`span_counts` (P = Σcredit / ΣACTUAL, R = Σcredit / ΣPOSSIBLE).
     ``per_label[scheme]`` has ``3·len(labels)`` columns: ``3j, 3j + 1, 3j + 2`` hold
     ``labels[j]``'s credit, ACTUAL and POSSIBLE from the per-label re-matching (its
-    units are those of that matching). Rows are floats (½ credits).
+    units are those of that matching). Rows are floats (½ credits). ``counts``: the
+    counts of :func:`span_counts`, from the same matching (it never crosses items, so
+    the order in which the items are listed does not change it).
     """
 
     unit: Unit
     labels: tuple[str, ...]
     overall: dict[str, np.ndarray]
     per_label: dict[str, np.ndarray]
+    counts: SpanCounts
 
 
 def span_units(
@@ -523,6 +529,7 @@ def span_units(
         tuple(m.labels),
         {s: _unit_rows(owners, m.overall[s], p_none, g_none, 1) for s in SCHEMES},
         {s: _unit_rows(owners, m.per_label[s], m.p_label, m.g_label, n_labels) for s in SCHEMES},
+        _counts(m),
     )
 
 

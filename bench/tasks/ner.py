@@ -26,9 +26,10 @@ from bench.metrics.analytic import delta_method_sums
 from bench.metrics.bootstrap import SharedResamples, prf_statistics
 from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
+    SpanUnits,
     macro_f1_of_sums,
     span_macro_f1_statistic,
-    span_scores,
+    span_report,
     span_units,
     strict_scores,
     strict_units_by_label,
@@ -71,15 +72,17 @@ class NerTask(Task):
         per_label: dict[str, dict[str, Any]] = scores_by_label  # gets the intervals below
         tokens = self._tokens(items)
         gold_sem, pred_sem = token_spans(gold, pred, tokens) if tokens else (gold, pred)
-        semeval = span_scores(gold_sem, pred_sem)
+        item_ids = [item.id for item in items]
+        clusters = self.clusters(item_ids)
+        unit = "item" if self.bootstrap is None else self.bootstrap.unit
+        units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
+        semeval = span_report(units.counts)
         for scheme in ("exact", "partial", "ent_type"):
             for name in ("precision", "recall", "f1"):
                 micro[f"{scheme}_{name}"] = semeval["micro"][scheme][name]
         micro["strict_macro_f1"] = semeval["macro"]["strict"]["f1"]
-        item_ids = [item.id for item in items]
-        clusters = self.clusters(item_ids)
         samples = _sample_rows(items, gold, pred, tokens, clusters)
-        intervals = self._intervals(gold, pred, gold_sem, pred_sem, item_ids, clusters)
+        intervals = self._intervals(gold, pred, units, item_ids, clusters)
         if self.bootstrap is not None:  # each label's, out of the metrics' intervals
             for label, scores in per_label.items():
                 scores["ci95"] = {name: intervals.pop((label, name)).to_json()
@@ -104,8 +107,7 @@ class NerTask(Task):
         self,
         gold: set,
         pred: set,
-        gold_sem: set,
-        pred_sem: set,
+        units: SpanUnits,
         item_ids: list[str],
         clusters: Clusters,
     ) -> dict[Any, Any]:
@@ -116,9 +118,9 @@ class NerTask(Task):
         :mod:`bench.metrics.clusters`), an item, or an entity — each span of gold ∪ pred,
         a correct one counted once (:func:`bench.metrics.spans.strict_units_by_label`).
         ``exact_*``, ``partial_*``, ``ent_type_*`` and ``strict_macro_f1``: the units of
-        :func:`bench.metrics.spans.span_units` — an item, or an entity of that scheme's
-        matching (a matched pair, an SPU or a MIS), or the sum of these per cluster, on
-        ``gold_sem`` and ``pred_sem`` (token offsets on a token dataset:
+        :func:`bench.metrics.spans.span_units` (``units``) — an item, or an entity of that
+        scheme's matching (a matched pair, an SPU or a MIS), or the sum of these per
+        cluster, on the spans of the SemEval schemes (token offsets on a token dataset:
         :func:`~bench.metrics.spans.token_spans`; its items, sentences, have no segments,
         so each is one cluster whatever the offsets). All are drawn from one set of
         resamples per number of units.
@@ -132,7 +134,6 @@ class NerTask(Task):
         )
         families = [(rows, [(label, name) for name in PRF]) for label, rows in by_label.items()]
         families.append((strict, [f"strict_{name}" for name in PRF]))
-        units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
         for scheme in ("exact", "partial", "ent_type"):
             families.append((units.overall[scheme], [f"{scheme}_{name}" for name in PRF]))
         families = [(rows, names) for rows, names in families if len(rows)]
