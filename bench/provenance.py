@@ -31,6 +31,9 @@ _CREDENTIAL = re.compile(
 )
 # Shorter secret values are not told apart from ordinary words ("failed", "ollama").
 _MIN_SECRET_LENGTH = 8
+# The shortest text redact can change: "token=x" (every other credential, and a secret's
+# first _MIN_SECRET_LENGTH characters, are longer).
+_SHORTEST_CREDENTIAL = 7
 _PACKAGES = ("datasets", "evaluate", "hydra-core", "numpy", "omegaconf", "scikit-learn", "scipy")
 
 
@@ -42,6 +45,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     A secret's first characters followed by less than all of it (a message cut short
     inside the secret) are replaced too.
     """
+    if len(text) < _SHORTEST_CREDENTIAL:  # labels, ids, most entity texts
+        return text
     for secret in secrets:
         if len(secret) >= _MIN_SECRET_LENGTH:
             text = _mask(text, secret)

@@ -127,6 +127,7 @@ def test_scrub_secrets_keeps_lists_of_numbers_and_redacts_everything_else():
     assert row == {"id": "s1", "tokens": tokens, "gold": [[0, 3, "PER", "key ***"]],
                    "mixed": [[1, 2], [3, "Bearer ***"]], "token": "***"}  # fmt: skip
     assert scrub_secrets((1, (2, 3)), []) == [1, [2, 3]]  # tuples still come back as lists
+    assert redact("token=x", []) == "token=***"  # the shortest text redact changes
 
 
 def test_secret_values_come_from_the_environment_variables_named_in_the_config(monkeypatch):
