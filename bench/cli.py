@@ -42,9 +42,9 @@ from bench.sweep import (
 CONF_DIR = resource_dir("conf")
 CONFIG_NAME = "config"
 REFUSED = 2  # the exit code of unusable input
-# gc thresholds of a run: young objects collected every 50,000 allocations, not 700; the
-# oldest, all of them scanned, almost never (not every few seconds of a 10M-token run)
-RUN_GC_THRESHOLDS = (50_000, 50, 1000)
+# gc thresholds of a run: the youngest objects collected every 50,000 allocations, not
+# 700; the older generations, which hold what a run keeps to its end, almost never
+RUN_GC_THRESHOLDS = (50_000, 1000, 1000)
 OPEN_GROUPS = ("model.", "dataset.")  # their parameters are the adapter's, the dataset's
 
 
