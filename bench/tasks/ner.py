@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Hashable
 from typing import Any, ClassVar
 
+import numpy as np
+
 from bench.data.conll import texts_token_offsets
 from bench.metrics.analytic import delta_method_sums
 from bench.metrics.bootstrap import SharedResamples, prf_statistics
@@ -141,7 +143,9 @@ class NerTask(Task):
         strict, by_label = strict_units_by_label(
             gold, pred, unit, items=item_ids, clusters=clusters
         )
-        families = [(rows, [(label, name) for name in PRF]) for label, rows in by_label.items()]
+        families: list[tuple[np.ndarray, list[Hashable]]] = [
+            (rows, [(label, name) for name in PRF]) for label, rows in by_label.items()
+        ]
         families.append((strict, [f"strict_{name}" for name in PRF]))
         for scheme in ("exact", "partial", "ent_type"):
             families.append((units.overall[scheme], [f"{scheme}_{name}" for name in PRF]))
@@ -161,7 +165,7 @@ class NerTask(Task):
 
 
 def _add_prf(
-    bootstrap: Bootstrap, draws: SharedResamples, families: list[tuple[Any, list]]
+    bootstrap: Bootstrap, draws: SharedResamples, families: list[tuple[np.ndarray, list[Hashable]]]
 ) -> None:
     """P, R and F1 of each family of ``(tp, n_pred, n_gold)`` rows: the families over the
     same number of units (all but at unit "entity") drawn as one statistic, one matrix
