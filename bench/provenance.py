@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import metadata
+from itertools import chain
 from typing import Any
 
 from bench.revision import source_revision
@@ -30,6 +31,9 @@ _CREDENTIAL = re.compile(
 )
 # Shorter secret values are not told apart from ordinary words ("failed", "ollama").
 _MIN_SECRET_LENGTH = 8
+# The shortest text redact can change: "token=x" (every other credential, and a secret's
+# first _MIN_SECRET_LENGTH characters, are longer).
+_SHORTEST_CREDENTIAL = 7
 _PACKAGES = ("datasets", "evaluate", "hydra-core", "numpy", "omegaconf", "scikit-learn", "scipy")
 
 
@@ -41,6 +45,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     A secret's first characters followed by less than all of it (a message cut short
     inside the secret) are replaced too.
     """
+    if len(text) < _SHORTEST_CREDENTIAL:  # labels, ids, most entity texts
+        return text
     for secret in secrets:
         if len(secret) >= _MIN_SECRET_LENGTH:
             text = _mask(text, secret)
@@ -63,22 +69,47 @@ def _mask(text: str, secret: str) -> str:
 
 def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     """A copy of ``value`` with the values of secret-looking keys (``api_key``, ``token`` …)
-    replaced by ``"***"`` and every string passed through :func:`redact`."""
-    secrets = list(secrets)
+    replaced by ``"***"`` and every string passed through :func:`redact` (a list of
+    numbers only is kept as it is)."""
+    redacted = _Redacted(secrets)  # samples repeat their labels and entity texts
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
-            return redact(value, secrets)
+            return redacted[value]
         if isinstance(value, dict):
-            return {k: "***" if _secret_key(k) else scrub(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):  # numbers in place: samples hold millions
+            return {k: "***" if _secret_key(k) else v if type(v) in _NUMBERS else scrub(v)
+                    for k, v in value.items()}  # fmt: skip
+        if isinstance(value, list | tuple):
+            # NER samples hold millions of short lists: [start, end] per token (kept as
+            # they are), [start, end, label, text] per span; no call per list for them
+            kinds = set(map(type, value))
+            if kinds <= _NUMBERS:
+                return value if type(value) is list else list(value)
+            if kinds == {list}:
+                inner = set(map(type, chain.from_iterable(value)))
+                if inner <= _NUMBERS:
+                    return value
+                if inner <= _NUMBERS | {str}:
+                    return [[redacted[x] if type(x) is str else x for x in v] for v in value]
             return [v if type(v) in _NUMBERS else scrub(v) for v in value]
         return value
 
     return scrub(value)
 
 
-_NUMBERS = (int, float, bool, type(None))
+class _Redacted(dict[str, str]):
+    """:func:`redact` of each string, computed once."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = list(secrets)
+
+    def __missing__(self, text: str) -> str:
+        self[text] = done = redact(text, self.secrets)
+        return done
+
+
+_NUMBERS = frozenset((int, float, bool, type(None)))
 
 
 @lru_cache(maxsize=4096)

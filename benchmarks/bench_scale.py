@@ -15,9 +15,12 @@ Cases (all on seeded synthetic data; the numbers measure speed, not any model):
 * ``toxicity task`` — ``ToxicityTask.score`` itself, on per-item objects (``TextItem``,
   ``ToxicityPrediction``, the gold's dicts) as the runner holds them, with
   ``method=analytic`` and with ``method=bootstrap`` (1000 resamples) at the same n.
-* ``ner`` — ``bio_scores`` (seqeval's per-type and micro scores), the four SemEval schemes
-  (``span_scores`` of ``bio_to_spans``) and delta-method intervals of strict P/R/F1 over
-  sentences, on the corpus of ``benchmarks/bench_ner.py``.
+* ``ner`` — what a user runs: the whole ``bench`` command scoring a CoNLL predictions
+  file against a CoNLL gold of n tokens (the corpus of ``benchmarks/bench_cli_ner.py``:
+  sentences of 5–40 tokens), with the default options — every NER metric and interval,
+  drawn by bootstrap up to ``bootstrap.analytic_above`` sentences (100 k tokens, 1 M) and
+  by formula above (10 M), and the run folder written. Time, CPU and peak memory are
+  the command's; "data" does not apply.
 
 Times are wall-clock and CPU (``time.process_time``): on a shared machine the wall time
 grows with the load (printed), the CPU time much less. The growth exponent k
@@ -124,26 +127,33 @@ def _toxicity_task(n: int, method: str) -> tuple[Any, list, list]:
     return task, list(items), predictions
 
 
-def _ner_corpus(n: int) -> tuple[list, list]:
+def ner_cli(n: int) -> dict[str, Any]:
+    """The ``bench`` command on a CoNLL gold and prediction file of ``n`` tokens
+    (``benchmarks/bench_cli_ner.py``), with the default options; the files are written
+    before the clock starts. Its time, CPU and peak memory are the command's own."""
+    import tempfile
+
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_ner import make_corpus
+    from bench_cli_ner import bench_command, make_corpus, write_conll
 
-    return make_corpus(n, 13)
-
-
-def score_ner(gold: list, pred: list) -> dict[str, Any]:
-    """seqeval-style scores, the SemEval schemes, and strict P/R/F1 intervals per sentence."""
-    from bench.metrics.analytic import prf_analytic
-    from bench.metrics.bio import bio_scores, bio_to_spans
-    from bench.metrics.spans import span_scores, strict_units
-
-    scores = bio_scores(gold, pred)
-    gold_spans, pred_spans = bio_to_spans(gold), bio_to_spans(pred)
-    semeval = span_scores(gold_spans, pred_spans)
-    rows = strict_units(set(gold_spans), set(pred_spans), "item", items=range(len(gold)))
-    intervals = prf_analytic(np.asarray(rows, dtype=float))
-    return {"micro_f1": scores["micro"]["f1"], "strict": semeval["micro"]["strict"]["f1"],
-            "f1_ci": (intervals["f1"].low, intervals["f1"].high)}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        gold, pred = make_corpus(n, 13)
+        write_conll(folder / "gold.conll", gold)
+        write_conll(folder / "pred.conll", pred)
+        del gold, pred
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(bench_command(folder, None), cwd=folder, capture_output=True)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(done.stderr.decode()[-2000:])
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        ner = json.loads((folder / "run" / "result.json").read_text())["tasks"]["ner"]
+    f1 = ner["metrics"]["strict_f1"]
+    return {"seconds": seconds, "cpu": used.ru_utime + used.ru_stime - before.ru_utime
+            - before.ru_stime, "data_mb": 0.0, "peak_mb": used.ru_maxrss / 1024,
+            "check": f"strict_f1 {f1['value']:.4f}, interval: {f1['ci95']['method']}"}  # fmt: skip
 
 
 def child(kind: str, n: int, method: str) -> None:
@@ -154,15 +164,15 @@ def child(kind: str, n: int, method: str) -> None:
     import bench.metrics.bio  # noqa: F401
     import bench.tasks.toxicity  # noqa: F401
 
+    if kind == "ner":
+        print(json.dumps(ner_cli(n)))
+        return
     if kind == "arrays":
         data = toxicity_arrays(n)
         run = lambda: score_toxicity_arrays(*data)  # noqa: E731
-    elif kind == "task":
+    else:
         task, items, predictions = _toxicity_task(n, method)
         run = lambda: task.score(items, predictions).intervals["roc_auc"].method  # noqa: E731
-    else:
-        corpus = _ner_corpus(n)
-        run = lambda: score_ner(*corpus)  # noqa: E731
     data_mb = _rss_mb()
     start, cpu_start = time.perf_counter(), time.process_time()
     out = run()
@@ -199,7 +209,8 @@ def table(title: str, kind: str, sizes: list[int], method: str = "analytic") -> 
             continue
         ratio = f"{r['cpu'] / done[-1][1]:7.1f}x" if done else ""
         cells = f"{r['seconds']:8.1f}  {r['cpu']:8.1f}  {r['data_mb']:8.0f}  {r['peak_mb']:8.0f}"
-        print(f"{n:>12,}  {cells}  {ratio:>8}  (load {os.getloadavg()[0]:.1f})", flush=True)
+        note = f"; {r['check']}" if kind == "ner" else ""  # which intervals it drew
+        print(f"{n:>12,}  {cells}  {ratio:>8}  (load {os.getloadavg()[0]:.1f}{note})", flush=True)
         done.append((n, r["cpu"]))
     if len(done) > 1:
         sizes_done, seconds = [n for n, _ in done], [s for _, s in done]
@@ -223,7 +234,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, numpy {np.__version__}")  # fmt: skip
     table("toxicity, arrays, every interval analytic (20 identities)", "arrays", sizes)
-    table("NER tokens, seqeval + SemEval + analytic strict intervals", "ner", sizes)
+    table("NER tokens: the whole bench command (predictions file, default options)", "ner",
+          sizes)  # fmt: skip
     task_sizes = [int(v) for v in args.task_sizes.split(",") if v]
     table("toxicity task on per-item objects, method=analytic", "task", task_sizes)
     print("\nbootstrap (1000 resamples) vs analytic, the task at the same n")

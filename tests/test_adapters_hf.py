@@ -318,6 +318,35 @@ def _in_dataset_order(predict_batch, items, size=32):
     return [p for k in range(0, len(items), size) for p in predict_batch(items[k : k + size])]
 
 
+def test_windows_go_to_the_pipeline_by_length_and_come_back_in_order(ner_dir):
+    """Issue 16: a call's windows (long documents cut into several, short ones whole)
+    reach the pipeline shortest first, so its batches pad little; each document gets
+    the entities of its own windows, as when predicted alone."""
+    adapter = HFTokenClassification(str(ner_dir), label_map=CONLL_TO_ONTONOTES, batch_size=4)
+    documents = [
+        TextItem("a", _long_document()[:3000]),
+        TextItem("b", SENTENCE),
+        TextItem("c", "no entity here"),
+        TextItem("d", f"{SENTENCE} {SENTENCE}"),
+    ]
+    sent: list[list[str]] = []
+    pipe = adapter.pipe
+
+    def recording(texts, **options):  # noqa: ANN001, ANN003, ANN202
+        sent.append(list(texts))
+        return pipe(texts, **options)
+
+    adapter.pipe = recording
+    predictions = adapter.predict_ner(documents)
+    assert len(adapter.windows(documents[0].text)) > 2  # the long one is cut
+    [texts] = sent
+    assert [len(t) for t in texts] == sorted(len(t) for t in texts)
+    assert texts[0] == "no entity here"
+    adapter.pipe = pipe
+    assert predictions == [adapter.predict_ner([d])[0] for d in documents]
+    assert predictions[1] and predictions[3] and predictions[2] == []
+
+
 def test_length_sorted_batches_give_the_same_predictions_in_input_order(ner):
     """WNUT-17 tweets of every length, some with entities the tiny model knows (checked
     as the seed article's task, whose labels are the model's)."""

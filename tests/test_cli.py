@@ -288,3 +288,27 @@ def test_a_sweep_with_a_failed_job_exits_non_zero_and_names_it(tmp_path):
     )
     assert (tmp_path / "sw" / "0_none" / "result.json").is_file()
     assert (tmp_path / "sw" / "1_none" / "result.json").is_file()
+
+
+def test_a_run_collects_garbage_rarely(tmp_path):
+    """Issue 16: a run keeps millions of small objects to its end; the ``bench`` process
+    raises the collector's thresholds before the run (the defaults, 700 allocations,
+    rescanned them over and over: a quarter of a 1M-token NER run)."""
+    from bench.cli import RUN_GC_THRESHOLDS
+
+    script = (
+        "import gc, sys\n"
+        "import bench.runner\n"
+        "from bench.cli import main\n"
+        "def run(*args, **kwargs):\n"
+        "    print('thresholds', *gc.get_threshold())\n"
+        "    raise SystemExit(0)\n"
+        "bench.runner.run = run\n"
+        f"sys.argv = ['bench', '+model=empty', 'hydra.run.dir={tmp_path / 'run'}']\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["thresholds", *map(str, RUN_GC_THRESHOLDS)]
+    assert RUN_GC_THRESHOLDS[0] >= 10_000

@@ -116,6 +116,20 @@ def test_scrub_secrets_by_key_name_and_by_value():
     }  # fmt: skip
 
 
+def test_scrub_secrets_keeps_lists_of_numbers_and_redacts_everything_else():
+    """Issue 16: NER samples hold a [start, end] list per token; scrubbing keeps such lists
+    as they are (no call, no copy per list) and still reaches every string beside them."""
+    tokens = [[0, 3], [4, 9], [10, 12.5], [13, None]]
+    rows = [{"id": "s1", "tokens": tokens, "gold": [[0, 3, "PER", f"key {KEY}"]],
+             "mixed": [[1, 2], [3, f"Bearer {KEY}"]], "token": "x"}]  # fmt: skip
+    [row] = scrub_secrets(rows, [KEY])
+    assert row["tokens"] is tokens
+    assert row == {"id": "s1", "tokens": tokens, "gold": [[0, 3, "PER", "key ***"]],
+                   "mixed": [[1, 2], [3, "Bearer ***"]], "token": "***"}  # fmt: skip
+    assert scrub_secrets((1, (2, 3)), []) == [1, [2, 3]]  # tuples still come back as lists
+    assert redact("token=x", []) == "token=***"  # the shortest text redact changes
+
+
 def test_secret_values_come_from_the_environment_variables_named_in_the_config(monkeypatch):
     monkeypatch.setenv("MY_KEY", KEY)
     monkeypatch.setenv("HOME_DIR", "/home/someone")

@@ -376,15 +376,23 @@ class HFTokenClassification(_HFAdapter):
             for a, b in self.windows(item.text):
                 jobs.append((k, a))
                 texts.append(item.text[a:b])
-        outputs = (
+        # windows by length, so that each batch of the pipeline pads little; answers
+        # put back in the windows' order
+        order = sorted(range(len(texts)), key=lambda j: len(texts[j]))
+        answers = (
             self.pipe(
-                texts, aggregation_strategy=self.aggregation_strategy, batch_size=self.batch_size
+                [texts[j] for j in order],
+                aggregation_strategy=self.aggregation_strategy,
+                batch_size=self.batch_size,
             )
             if texts
             else []
         )
-        if len(texts) == 1 and outputs and isinstance(outputs[0], dict):
-            outputs = [outputs]  # a single text may come back unwrapped
+        if len(texts) == 1 and answers and isinstance(answers[0], dict):
+            answers = [answers]  # a single text may come back unwrapped
+        outputs: list[Any] = [None] * len(texts)
+        for j, answer in zip(order, answers, strict=True):
+            outputs[j] = answer
         found: list[set[EntityPrediction]] = [set() for _ in documents]
         failed: dict[int, PredictionFailure] = {}
         for (k, shift), entities in zip(jobs, outputs, strict=True):

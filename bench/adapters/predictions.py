@@ -143,6 +143,7 @@ class PredictionsAdapter(Adapter):
         if format == "conll":
             self.tasks = frozenset({"ner"})  # type: ignore[misc]  # per instance, not per class
             self.sentences = read_conll(self.path)
+            self._by_sentence: tuple[list[str], list[list[EntityPrediction]]] | None = None
             self._differing: dict[int, int] = {}  # sentence number -> tokens unlike the gold's
             self._aligned: dict[str, int] | None = None  # set once the file has been scored
             return
@@ -166,7 +167,7 @@ class PredictionsAdapter(Adapter):
             number = sentence_number(item_id)
             if number is None or not 0 < number <= len(self.sentences):
                 return None
-            return f"{self.path}:{self.sentences[number - 1].line}"
+            return f"{self.path}:{self.sentences.line(number - 1)}"
         return self._sources.get(task, {}).get(item_id)
 
     def _read_jsonl(self, task: str, sources: dict[str, str]) -> dict[str, Any]:
@@ -220,6 +221,9 @@ class PredictionsAdapter(Adapter):
                 f"{self.path}: sentences: the file has {len(self.sentences)} sentences, "
                 f"none for item {item.id!r}"
             )
+        texts, entities = self._decoded()
+        if texts and texts[number - 1] == item.text:  # the gold's tokens: decoded already
+            return list(entities[number - 1])
         sentence = self.sentences[number - 1]
         gold = item.text.split(" ")
         pairs = zip(sentence.tokens, gold, strict=False)
@@ -233,6 +237,23 @@ class PredictionsAdapter(Adapter):
             EntityPrediction(offsets[i][0], offsets[j - 1][1], label)
             for i, j, label in sentence.entities(str(self.path))
         ]
+
+    def _decoded(self) -> tuple[list[str], list[list[EntityPrediction]]]:
+        """Each sentence's text (its tokens joined by spaces) and entities, in offsets of
+        that text, decoded for the whole file at once; none when a tag is malformed (the
+        sentences are then decoded one by one, and the one holding it fails)."""
+        if self._by_sentence is None:
+            conll = self.sentences
+            by_sentence: list[list[EntityPrediction]] = [[] for _ in range(len(conll))]
+            try:
+                sentence, _, starts, ends, labels = conll.entities()
+            except ConllError:
+                self._by_sentence = [], by_sentence
+                return self._by_sentence
+            for k, start, end, label in zip(sentence.tolist(), starts, ends, labels, strict=True):
+                by_sentence[k].append(EntityPrediction(start, end, label))
+            self._by_sentence = conll.texts(), by_sentence
+        return self._by_sentence
 
     def _mismatch(
         self, sentence: ConllSentence, number: int, gold: list[str], differing: list[int]

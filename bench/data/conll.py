@@ -9,9 +9,12 @@ names the file and line.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, overload
+
+import numpy as np
 
 from bench.data.dataset import Dataset
 from bench.data.views import NerGold
@@ -28,12 +31,8 @@ class ConllError(ValueError):
 class ConllSentence:
     line: int  # line number of the first token
     tokens: tuple[str, ...]
-    columns: tuple[tuple[str, ...], ...]  # every column of every token line
+    tags: list[str]
     lines: tuple[int, ...] = ()  # line number of each token (empty: consecutive from ``line``)
-
-    @property
-    def tags(self) -> list[str]:
-        return [row[-1] for row in self.columns]
 
     def line_of(self, index: int) -> int:
         """Line number of the ``index``-th token (0-based)."""
@@ -44,20 +43,84 @@ class ConllSentence:
         :func:`spans_from_tags`; a malformed tag is a :class:`ConllError` naming its line."""
         from bench.metrics.bio import decode  # conlleval / seqeval default mode
 
-        tags = self.tags
         try:
-            return decode(tags)
+            return decode(self.tags)
         except ValueError:
-            for index, tag in enumerate(tags):
-                try:
-                    decode([tag])
-                except ValueError as err:
-                    raise ConllError(f"{source}:{self.line_of(index)}: tag: {err}") from None
-            raise
+            raise _tag_error(self.tags, self.line_of, source) from None
 
-    def text_and_offsets(self) -> tuple[str, list[tuple[int, int]]]:
-        """The tokens joined by single spaces, and each token's character span."""
-        return " ".join(self.tokens), token_offsets(self.tokens)
+
+def _tag_error(tags: Sequence[str], line_of: Callable[[int], int], source: str) -> ConllError:
+    """The error of the first of ``tags`` that does not decode alone, naming its line."""
+    from bench.metrics.bio import decode
+
+    bad: dict[str, str] = {}
+    for tag in set(tags):
+        try:
+            decode([tag])
+        except ValueError as err:
+            bad[tag] = str(err)
+    index = next(i for i, tag in enumerate(tags) if tag in bad)
+    return ConllError(f"{source}:{line_of(index)}: tag: {bad[tags[index]]}")
+
+
+class ConllFile(Sequence[ConllSentence]):
+    """The sentences of a CoNLL text, held as flat columns: every token and tag in file
+    order, the line of each token, and ``bounds`` (sentence ``k`` is tokens
+    ``bounds[k]:bounds[k + 1]``). Indexing gives a :class:`ConllSentence`; the
+    whole-file methods do the per-token work with numpy, once."""
+
+    def __init__(
+        self, source: str, tokens: list[str], tags: list[str], lines: np.ndarray, bounds: np.ndarray
+    ) -> None:
+        self.source, self.tokens, self.tags = source, tokens, tags
+        self.lines, self.bounds = lines, bounds
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    @overload
+    def __getitem__(self, index: int) -> ConllSentence: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ConllSentence]: ...
+
+    def __getitem__(self, index: int | slice) -> ConllSentence | list[ConllSentence]:
+        if isinstance(index, slice):
+            return [self[k] for k in range(len(self))[index]]
+        k = range(len(self))[index]  # IndexError past the end
+        a, b = int(self.bounds[k]), int(self.bounds[k + 1])
+        lines = tuple(self.lines[a:b].tolist())
+        return ConllSentence(lines[0], tuple(self.tokens[a:b]), self.tags[a:b], lines)
+
+    def line(self, k: int) -> int:
+        """Line number of sentence ``k``'s first token."""
+        return int(self.lines[self.bounds[k]])
+
+    def texts(self) -> list[str]:
+        """Each sentence's tokens joined by single spaces."""
+        tokens, bounds = self.tokens, self.bounds.tolist()
+        return [" ".join(tokens[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def entities(self) -> tuple[np.ndarray, np.ndarray, list[int], list[int], list[str]]:
+        """Every entity, decoded as :func:`spans_from_tags`, as columns: its sentence, its
+        first token (an index into :attr:`tokens`), its start and end character in the
+        sentence's text, and its type. A malformed tag is a :class:`ConllError` naming
+        its line."""
+        from bench.metrics.bio import decode_columns  # conlleval / seqeval default mode
+
+        tags, bounds = self.tags, self.bounds.tolist()
+        try:
+            sentence, first, last, labels = decode_columns(
+                [tags[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            )
+        except ValueError:
+            raise _tag_error(tags, lambda i: int(self.lines[i]), self.source) from None
+        lengths = np.fromiter(map(len, self.tokens), np.int64, len(self.tokens))
+        ends = np.cumsum(lengths + 1) - 1  # in all the sentences' texts joined by spaces
+        starts = ends - lengths
+        token = self.bounds[sentence] + first
+        base = starts[self.bounds[sentence]]
+        return (sentence, token, (starts[token] - base).tolist(),
+                (ends[token + (last - first) - 1] - base).tolist(), labels)  # fmt: skip
 
 
 def token_offsets(tokens: tuple[str, ...] | list[str]) -> list[tuple[int, int]]:
@@ -67,6 +130,24 @@ def token_offsets(tokens: tuple[str, ...] | list[str]) -> list[tuple[int, int]]:
         offsets.append((position, position + len(token)))
         position += len(token) + 1
     return offsets
+
+
+def texts_token_offsets(texts: Sequence[str]) -> list[list[list[int]]]:
+    """:func:`token_offsets` of each text split on single spaces, as ``[start, end]``
+    lists, for all the texts at once: the spaces of the texts joined by one are found in
+    their code points (``str`` indices) with numpy."""
+    if not texts:
+        return []
+    counts = np.array([text.count(" ") + 1 for text in texts], dtype=np.int64)
+    joined = " ".join(texts)
+    code_points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    ends = np.append(np.flatnonzero(code_points == 32), len(code_points))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    steps = np.fromiter(map(len, texts), np.int64, len(texts)) + 1
+    base = np.repeat(np.cumsum(steps) - steps, counts)  # where each token's text starts
+    pairs = np.column_stack((starts - base, ends - base)).tolist()
+    bounds = np.cumsum(counts).tolist()
+    return [pairs[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
 
 
 def sentence_id(number: int) -> str:
@@ -79,39 +160,42 @@ def sentence_number(item_id: str) -> int | None:
     return int(item_id[1:]) if item_id[:1] == "s" and item_id[1:].isdigit() else None
 
 
-def parse_conll(text: str, source: str = "<text>") -> list[ConllSentence]:
-    """Sentences of a CoNLL text; errors name ``source`` and the line."""
-    sentences: list[ConllSentence] = []
-    rows: list[tuple[str, ...]] = []
-    lines: list[int] = []
-    width: int | None = None
-    for line_no, line in enumerate(text.splitlines(), 1):
-        columns = tuple(line.split())
-        if not columns:
-            if rows:
-                sentences.append(_sentence(rows, lines))
-            rows, lines = [], []
-            continue
-        if columns[0] == "-DOCSTART-":
-            continue
-        width = width or len(columns)
-        if len(columns) < 2 or len(columns) != width:
-            raise ConllError(
-                f"{source}:{line_no}: columns: expected {max(width, 2)} columns "
-                f"(token … tag), got {len(columns)} in {line!r}"
-            )
-        rows.append(columns)
-        lines.append(line_no)
-    if rows:  # no final blank line
-        sentences.append(_sentence(rows, lines))
-    return sentences
+def parse_conll(text: str, source: str = "<text>") -> ConllFile:
+    """Sentences of a CoNLL text; errors name ``source`` and the line.
+
+    Whole-text splits instead of a loop over lines: ``text.split()`` is every line's
+    ``line.split()`` laid end to end (each line end is white space), so the number of
+    columns of each line locates its first (token) and last (tag) column there.
+    """
+    lines = text.splitlines()
+    widths = np.array([len(line.split()) for line in lines], dtype=np.int64)
+    fields = text.split()
+    first = np.cumsum(widths) - widths  # index in ``fields`` of each line's first column
+    rows = np.flatnonzero(widths)
+    docstart = "-DOCSTART-" in text
+    if docstart:
+        rows = rows[[fields[i] != "-DOCSTART-" for i in first[rows].tolist()]]
+    width = int(widths[rows[0]]) if len(rows) else 2
+    bad = np.flatnonzero((widths[rows] < 2) | (widths[rows] != width))
+    if len(bad):
+        line = int(rows[bad[0]])
+        raise ConllError(
+            f"{source}:{line + 1}: columns: expected {max(width, 2)} columns "
+            f"(token … tag), got {widths[line]} in {lines[line]!r}"
+        )
+    if docstart:
+        tokens = [fields[i] for i in first[rows].tolist()]
+        tags = [fields[i] for i in (first[rows] + widths[rows] - 1).tolist()]
+    else:  # ``fields`` holds the token lines only, ``width`` columns each
+        tokens, tags = fields[::width], fields[width - 1 :: width]
+    # a sentence ends at a blank line (a -DOCSTART- line does not end one)
+    blanks_before = np.cumsum(widths == 0)[rows]
+    starts = np.flatnonzero(np.diff(blanks_before, prepend=-1))
+    bounds = np.append(starts, len(rows)).astype(np.int64)
+    return ConllFile(source, tokens, tags, rows + 1, bounds)
 
 
-def _sentence(rows: list[tuple[str, ...]], lines: list[int]) -> ConllSentence:
-    return ConllSentence(lines[0], tuple(r[0] for r in rows), tuple(rows), tuple(lines))
-
-
-def read_conll(path: str | Path) -> list[ConllSentence]:
+def read_conll(path: str | Path) -> ConllFile:
     path = Path(path)
     if not path.is_file():
         raise ConllError(f"{path}: file not found")
@@ -145,15 +229,15 @@ class ConllNer(Dataset):
         self.sha256 = self.files[file]
 
     def ner(self) -> NerGold:
-        items, spans = [], []
-        for number, sentence in enumerate(self.sentences, 1):
-            item_id = sentence_id(number)
-            text, offsets = sentence.text_and_offsets()
-            items.append(TextItem(item_id, text))
-            for first, last, label in sentence.entities(str(self.file)):
-                if label not in self.labels:  # an entity's tokens share its type: cite the first
-                    raise ConllError(
-                        f"{self.file}:{sentence.line_of(first)}: tag: unknown entity type {label!r}"
-                    )
-                spans.append((item_id, offsets[first][0], offsets[last - 1][1], label))
-        return NerGold(tuple(items), tuple(spans), self.labels, tokenized=True)
+        conll = self.sentences
+        ids = [sentence_id(number) for number in range(1, len(conll) + 1)]
+        items = tuple(map(TextItem, ids, conll.texts()))
+        sentence, token, starts, ends, labels = conll.entities()
+        unknown = next((k for k, label in enumerate(labels) if label not in self.labels), None)
+        if unknown is not None:  # an entity's tokens share its type: cite the first
+            raise ConllError(
+                f"{self.file}:{conll.lines[token[unknown]]}: tag: unknown entity type "
+                f"{labels[unknown]!r}"
+            )
+        spans = zip(map(ids.__getitem__, sentence.tolist()), starts, ends, labels, strict=True)
+        return NerGold(items, tuple(spans), self.labels, tokenized=True)

@@ -62,18 +62,33 @@ def _records(path: Path, data: bytes) -> int:
 def _stats(path: Path, size: int, mtime_ns: int) -> dict[str, Any]:
     data = path.read_bytes()
     return {
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": _sha256(path, size, mtime_ns),
         "bytes": len(data),
         "lines": data.count(b"\n") + (not data.endswith(b"\n") and bool(data)),
         "records": _records(path, data),
     }
 
 
-def file_stats(path: Path) -> dict[str, Any]:
-    """sha256, size, lines and records of ``path``, computed once per file version."""
+@cache
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _version(path: Path) -> tuple[Path, int, int]:
     path = Path(path).resolve()
     status = path.stat()
-    return _stats(path, status.st_size, status.st_mtime_ns)
+    return path, status.st_size, status.st_mtime_ns
+
+
+def file_stats(path: Path) -> dict[str, Any]:
+    """sha256, size, lines and records of ``path``, computed once per file version."""
+    return _stats(*_version(path))
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of ``path`` (without the counts of :func:`file_stats`, which read every
+    line), computed once per file version."""
+    return _sha256(*_version(path))
 
 
 @cache
@@ -94,7 +109,7 @@ def verify(name: str, version: str, files: dict[str, Path]) -> dict[str, str]:
     another version (or for a dataset bench does not ship) they are the user's. Returns
     each file's sha256, for result.json.
     """
-    hashes = {file: file_stats(path)["sha256"] for file, path in files.items()}
+    hashes = {file: file_sha256(path) for file, path in files.items()}
     shipped = manifest()["datasets"].get(name)
     if shipped is None or version != shipped["version"]:
         return hashes

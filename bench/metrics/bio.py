@@ -363,7 +363,6 @@ def bio_to_spans(
     ``item_ids`` names the sequences (default: their index). Spans come in sequence
     order, then by start. ``mode``/``scheme`` as in the module docstring.
     """
-    scheme_name, allowed = _check_mode(mode, scheme)
     seqs = _check_sequences(sequences, "sequences")
     if item_ids is None:
         ids: list[Hashable] = list(range(len(seqs)))
@@ -371,20 +370,24 @@ def bio_to_spans(
         ids = list(item_ids)
         if len(ids) != len(seqs):
             raise ValueError(f"{len(ids)} item_ids for {len(seqs)} sequences")
-    (enc,), names = _encode([seqs], mode, allowed)
+    seq, starts, ends, types = decode_columns(seqs, mode=mode, scheme=scheme)
+    return [
+        (ids[k], s, e, x)
+        for k, s, e, x in zip(seq.tolist(), starts.tolist(), ends.tolist(), types, strict=True)
+    ]
+
+
+def decode_columns(
+    sequences: Sequence[Sequence[str]], *, mode: Mode = "default", scheme: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """The entities of :func:`bio_to_spans` as columns: each one's sequence index, start
+    and end (exclusive) within its sequence, and type."""
+    scheme_name, allowed = _check_mode(mode, scheme)
+    (enc,), names = _encode([_check_sequences(sequences, "sequences")], mode, allowed)
     starts, ends, types = _decode(enc, scheme_name)
     seq = np.searchsorted(enc.base, starts, side="right") - 1
     offset = enc.base[seq]
-    return [
-        (ids[k], s, e, names[x])
-        for k, s, e, x in zip(
-            seq.tolist(),
-            (starts - offset).tolist(),
-            (ends - offset).tolist(),
-            types.tolist(),
-            strict=True,
-        )
-    ]
+    return seq, starts - offset, ends - offset, [names[x] for x in types.tolist()]
 
 
 def decode(

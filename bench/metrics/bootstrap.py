@@ -485,6 +485,21 @@ def prf_statistic(contributions: np.ndarray) -> IndexStatistic:
     return statistic
 
 
+def prf_statistics(families: Sequence[np.ndarray]) -> IndexStatistic:
+    """:func:`prf_statistic` of several families of ``(tp, n_pred, n_gold)`` rows over the
+    same units, side by side, shape (B, 3·len(families)), from one matrix product per
+    batch. Counts sum exactly in any order, so each family's columns equal its own
+    :func:`prf_statistic`."""
+    c = np.hstack([_check_prf_contributions(rows) for rows in families])
+
+    def statistic(indices: np.ndarray) -> np.ndarray:
+        sums = resample_sums(c, indices)
+        return np.hstack([np.stack(precision_recall_f1_arrays(*sums[:, j : j + 3].T), axis=1)
+                          for j in range(0, c.shape[1], 3)])  # fmt: skip
+
+    return statistic
+
+
 def f1_statistic(contributions: np.ndarray) -> IndexStatistic:
     """Micro F1 = 2·ΣTP / (Σn_pred + Σn_gold) per resample, from ``(tp, n_pred, n_gold)`` rows."""
     prf = prf_statistic(contributions)

@@ -88,6 +88,7 @@ side (nearly all of them in practice) are scored in bulk, and only the remaining
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,21 +127,48 @@ def token_spans(
     in one unit.
     """
     gold, pred = set(gold), set(pred)
-    first = {item: {s: i for i, (s, _) in enumerate(spans)} for item, spans in tokens.items()}
-    after = {item: {e: i + 1 for i, (_, e) in enumerate(spans)} for item, spans in tokens.items()}
-    on_characters = {
-        item for item, start, end, _ in gold | pred
-        if start not in first.get(item, ()) or end not in after.get(item, ())
-    }  # fmt: skip
+    spans = list(gold | pred)
+    code = {item: k for k, item in enumerate(tokens)}
+    counts = np.fromiter(map(len, tokens.values()), np.int64, len(code))
+    if not spans or not counts.sum():
+        return gold, pred
+    pairs = itertools.chain.from_iterable(tokens.values())
+    flat = np.fromiter(itertools.chain.from_iterable(pairs), np.int64, 2 * int(counts.sum()))
+    flat = flat.reshape(-1, 2)
+    token_item = np.repeat(np.arange(len(code), dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts  # each item's first token
+    item_ids, starts, ends, _ = zip(*spans, strict=True)
+    span_item = np.fromiter((code.get(item, -1) for item in item_ids), np.int64, len(spans))
+    start_token, start_found = _last_token_at(token_item, flat[:, 0], span_item, starts)
+    end_token, end_found = _last_token_at(token_item, flat[:, 1], span_item, ends)
+    on_tokens = start_found & end_found
+    keep = on_tokens & ~np.isin(span_item, span_item[~on_tokens])  # no span off the tokens
+    converted = zip(
+        itertools.compress(spans, keep.tolist()),
+        (start_token - first[span_item])[keep].tolist(),
+        (end_token - first[span_item] + 1)[keep].tolist(),
+        strict=True,
+    )
+    to_tokens = {span: (span[0], start, end, span[3]) for span, start, end in converted}
 
     def convert(spans: set[LabelledSpan]) -> set[LabelledSpan]:
-        return {
-            span if span[0] in on_characters
-            else (span[0], first[span[0]][span[1]], after[span[0]][span[2]], span[3])
-            for span in spans
-        }  # fmt: skip
+        return {to_tokens.get(span, span) for span in spans}
 
     return convert(gold), convert(pred)
+
+
+def _last_token_at(
+    token_item: np.ndarray, offset: np.ndarray, span_item: np.ndarray, span_offset: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each span (its item's code, -1 for an item without tokens, and an offset), the
+    last token of its item at that offset — as a dict of offsets would keep it — and
+    whether there is one. Offsets are below 2**32."""
+    keys = (token_item << 32) | offset
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    queries = (span_item << 32) | np.asarray(span_offset, dtype=np.int64)
+    at = np.maximum(np.searchsorted(ordered, queries, side="right") - 1, 0)
+    return order[at], (span_item >= 0) & (ordered[at] == queries)
 
 
 # --------------------------------------------------------------------------- CoNLL strict
@@ -208,27 +236,46 @@ def strict_units(
     row per cluster of ``clusters``, the sum of the entity rows of the spans starting
     in it. The rows sum to :func:`strict_counts`' totals.
     """
+    if label is not None:
+        gold, pred = ([s for s in spans if s[3] == label] for spans in (gold, pred))
+    return strict_units_by_label(gold, pred, unit, items=items, clusters=clusters)[0]
+
+
+def strict_units_by_label(
+    gold: Iterable[LabelledSpan],
+    pred: Iterable[LabelledSpan],
+    unit: str,  # one of UNITS (a configured value, checked)
+    *,
+    items: Iterable[Hashable] | None = None,
+    clusters: Clusters | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`strict_units` of all the spans, and of each label's spans over the same
+    units (at unit "entity", the label's own spans, in order), from one pass."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-    gold_set, pred_set = ({s for s in spans if label is None or s[3] == label}
-                          for spans in (set(gold), set(pred)))  # fmt: skip
-    if unit != "item":
-        spans = sorted(gold_set | pred_set)
-        rows = np.array([(s in gold_set and s in pred_set, s in pred_set, s in gold_set)
-                         for s in spans], dtype=np.int64).reshape(-1, 3)  # fmt: skip
-        if unit == "entity":
-            return rows
+    gold_set, pred_set = set(gold), set(pred)
+    spans = sorted(gold_set | pred_set)
+    in_gold = np.fromiter(map(gold_set.__contains__, spans), bool, len(spans))
+    in_pred = np.fromiter(map(pred_set.__contains__, spans), bool, len(spans))
+    rows = np.column_stack((in_gold & in_pred, in_pred, in_gold)).astype(np.int64)
+    names = sorted({s[3] for s in spans})
+    code = {name: j for j, name in enumerate(names)}
+    label = np.fromiter((code[s[3]] for s in spans), np.int64, len(spans))
+    if unit == "entity":
+        return rows, {name: rows[label == j] for j, name in enumerate(names)}
+    if unit == "cluster":
         clusters = required(clusters)
-        codes = clusters.of_spans([s[0] for s in spans], [s[1] for s in spans])
-        return cluster_sums(rows, codes, len(clusters))
-    # The item ids of one sample are mutually orderable (a Hashable need not be).
-    named = {s[0] for s in gold_set | pred_set}
-    order = list(items) if items is not None else sorted(named)  # type: ignore[type-var]
-    row_of = {item: i for i, item in enumerate(order)}
-    out = np.zeros((len(order), 3), dtype=np.int64)
-    for s in gold_set | pred_set:
-        out[row_of[s[0]]] += (s in gold_set and s in pred_set, s in pred_set, s in gold_set)
-    return out
+        owner = clusters.of_spans([s[0] for s in spans], [s[1] for s in spans])
+        n_units = len(clusters)
+    else:
+        # The item ids of one sample are mutually orderable (a Hashable need not be).
+        order = list(items) if items is not None else sorted({s[0] for s in spans})  # type: ignore[type-var]
+        row_of = {item: i for i, item in enumerate(order)}
+        owner = np.fromiter((row_of[s[0]] for s in spans), np.int64, len(spans))
+        n_units = len(order)
+    by_label = {name: cluster_sums(rows[label == j], owner[label == j], n_units)
+                for j, name in enumerate(names)}  # fmt: skip
+    return cluster_sums(rows, owner, n_units), by_label
 
 
 # ------------------------------------------------------------------ SemEval-2013 schemes
@@ -326,7 +373,10 @@ def span_counts(
         ``overall[scheme]`` (nervaluate's ``overall``) and ``per_label[label][scheme]``
         (nervaluate's ``entities``), labels sorted.
     """
-    m = _match(gold, pred, labels, min_overlap_percentage)
+    return _counts(_match(gold, pred, labels, min_overlap_percentage))
+
+
+def _counts(m: _Matching) -> SpanCounts:
     p_none, g_none = np.zeros_like(m.p_label), np.zeros_like(m.g_label)
     n_labels = len(m.labels)
     overall: dict[str, SchemeCounts] = {}
@@ -409,13 +459,16 @@ class SpanUnits:
     F1 of :func:`span_counts` (P = Σcredit / ΣACTUAL, R = Σcredit / ΣPOSSIBLE).
     ``per_label[scheme]`` has ``3·len(labels)`` columns: ``3j, 3j + 1, 3j + 2`` hold
     ``labels[j]``'s credit, ACTUAL and POSSIBLE from the per-label re-matching (its
-    units are those of that matching). Rows are floats (½ credits).
+    units are those of that matching). Rows are floats (½ credits). ``counts``: the
+    counts of :func:`span_counts`, from the same matching (it never crosses items, so
+    the order in which the items are listed does not change it).
     """
 
     unit: Unit
     labels: tuple[str, ...]
     overall: dict[str, np.ndarray]
     per_label: dict[str, np.ndarray]
+    counts: SpanCounts
 
 
 def span_units(
@@ -476,6 +529,7 @@ def span_units(
         tuple(m.labels),
         {s: _unit_rows(owners, m.overall[s], p_none, g_none, 1) for s in SCHEMES},
         {s: _unit_rows(owners, m.per_label[s], m.p_label, m.g_label, n_labels) for s in SCHEMES},
+        _counts(m),
     )
 
 

@@ -40,14 +40,20 @@ class Bootstrap:
             self.method == "auto" and n_units > self.analytic_above
         )
 
-    def draws(self) -> SharedResamples:
-        """Where a task adds the statistics of all its intervals: each resample batch is
-        drawn once for all of them (:class:`~bench.metrics.bootstrap.SharedResamples`);
-        the analytic intervals are put there too (:meth:`SharedResamples.put`)."""
+    def draws(self, batch_size: int | None = None) -> SharedResamples:
+        """Where a task adds the statistics of all its intervals: each resample batch (of
+        ``batch_size`` resamples; None: the default) is drawn once for all of them
+        (:class:`~bench.metrics.bootstrap.SharedResamples`); the analytic intervals are
+        put there too (:meth:`SharedResamples.put`)."""
         from bench.metrics.bootstrap import SharedResamples
 
         return SharedResamples(
-            self.resamples, self.seed, self.alpha, unit=self.unit, on_done=progress.advance
+            self.resamples,
+            self.seed,
+            self.alpha,
+            unit=self.unit,
+            batch_size=batch_size,
+            on_done=progress.advance,
         )
 
     def add_prf(
@@ -96,12 +102,12 @@ class Task:
                 f"bootstrap unit {bootstrap.unit!r} for {self.name}: expected one of {self.units}"
             )
 
-    def new_draws(self) -> SharedResamples:
+    def new_draws(self, batch_size: int | None = None) -> SharedResamples:
         """Fresh :meth:`Bootstrap.draws` for a score's intervals, kept as :attr:`draws`
         (robustness pairs the statistics of two runs: ``SharedResamples.minus``)."""
         if self.bootstrap is None:
             raise ValueError(f"{self.name}: no intervals without a bootstrap")
-        self.draws = self.bootstrap.draws()
+        self.draws = self.bootstrap.draws(batch_size)
         return self.draws
 
     def clusters(self, item_ids: Sequence[str]) -> Clusters:

@@ -1,0 +1,212 @@
+"""Issue 16: the NER path the CLI runs on CoNLL files, without per-token Python.
+
+Each fast part is checked against a plain reference: CoNLL reading against a loop over
+lines, entity decoding against seqeval, token offsets and token spans against per-token
+dictionaries, and a whole ``bench`` run on WNUT-17 — every metric and interval — against
+intervals drawn from per-sentence counts that seqeval and nervaluate compute.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from nervaluate import Evaluator
+from seqeval.metrics.sequence_labeling import get_entities
+
+from bench.data.conll import ConllFile, parse_conll, read_conll, texts_token_offsets, token_offsets
+from bench.metrics.bootstrap import prf_bootstrap
+from bench.metrics.spans import strict_units, strict_units_by_label, token_spans
+from bench.resources import resource_dir
+
+WNUT = resource_dir("datasets") / "wnut17"
+BENCH = str(Path(sys.executable).with_name("bench"))
+WNUT_TYPES = ["person", "location", "corporation", "product", "creative-work", "group"]
+
+
+def _by_lines(text: str) -> list[tuple[tuple[str, ...], list[str], tuple[int, ...]]] | int:
+    """The sentences of a CoNLL text read line by line (bench's reading before issue 16),
+    or the number of the first line with a bad column count."""
+    sentences, rows, lines, width = [], [], [], None
+    for number, line in enumerate(text.splitlines(), 1):
+        columns = line.split()
+        if not columns:
+            if rows:
+                sentences.append((tuple(r[0] for r in rows), [r[-1] for r in rows], tuple(lines)))
+            rows, lines = [], []
+            continue
+        if columns[0] == "-DOCSTART-":
+            continue
+        width = width or len(columns)
+        if len(columns) < 2 or len(columns) != width:
+            return number
+        rows.append(columns)
+        lines.append(number)
+    if rows:
+        sentences.append((tuple(r[0] for r in rows), [r[-1] for r in rows], tuple(lines)))
+    return sentences
+
+
+def test_conll_reading_equals_a_loop_over_lines():
+    """Whole-text splits give every sentence, tag and line number of a line-by-line
+    reading, whatever the white space (tabs, spaces, CRLF, Unicode line ends and spaces,
+    -DOCSTART-, blank lines of spaces), and the same first bad line."""
+    pieces = ["a", "b", "O", "B-X", " ", "\t", "\n", "\r\n", "\x0b", "\x1c", "\x85", "\u2028",
+              "\xa0", "-DOCSTART-", "  ", "\n\n", "é"]  # fmt: skip
+    rng = random.Random(16)
+    errors = 0
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        expected = _by_lines(text)
+        if isinstance(expected, int):
+            errors += 1
+            with pytest.raises(ValueError, match=rf"^f:{expected}: columns:"):
+                parse_conll(text, "f")
+            continue
+        conll = parse_conll(text, "f")
+        assert isinstance(conll, ConllFile)
+        assert [(s.tokens, s.tags, s.lines) for s in conll] == expected, repr(text)
+        assert conll.texts() == [" ".join(tokens) for tokens, _, _ in expected]
+    assert 100 < errors < 4900  # both kinds of text were tried
+
+
+def test_the_whole_file_decodes_as_seqeval_with_character_offsets():
+    """ConllFile.entities: every entity of every sentence at once, as seqeval's
+    get_entities reads each sentence, with its first token and character offsets."""
+    conll = read_conll(WNUT / "submissions" / "drexel_cci")
+    sentence, token, starts, ends, labels = conll.entities()
+    texts = conll.texts()
+    expected = [(k, i, j + 1, label) for k, s in enumerate(conll)
+                for label, i, j in get_entities(s.tags)]  # fmt: skip
+    assert len(expected) > 300
+    found = []
+    for k, first, start, end, label in zip(sentence.tolist(), token.tolist(), starts, ends,
+                                           labels, strict=True):  # fmt: skip
+        offsets = token_offsets(conll[k].tokens)
+        i = first - int(conll.bounds[k])
+        j = next(n for n, (_, e) in enumerate(offsets) if e == end) + 1
+        assert (offsets[i][0], texts[k][start:end]) == (start, " ".join(conll[k].tokens[i:j]))
+        found.append((k, i, j, label))
+    assert found == expected
+
+
+def test_a_malformed_tag_is_named_with_its_line():
+    conll = parse_conll("a\tO\nb\tB-X\n\nc\tPERSON\nd\tO\n", "f.conll")
+    with pytest.raises(ValueError, match=r"^f\.conll:4: tag: malformed tag 'PERSON'"):
+        conll.entities()
+
+
+def test_token_offsets_of_all_texts_at_once_equal_each_texts():
+    rng = random.Random(3)
+    pieces = ["a", " ", "é", "\U0001f600", "\ud800", "  ", "bb"]  # a lone surrogate too
+    for _ in range(3000):
+        texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+                 for _ in range(rng.randint(0, 5))]  # fmt: skip
+        expected = [[list(span) for span in token_offsets(text.split(" "))] for text in texts]
+        assert texts_token_offsets(texts) == expected
+
+
+def _token_spans_by_dicts(gold, pred, tokens):  # noqa: ANN001, ANN202
+    """token_spans as it was: a dict of the tokens' starts and ends per item."""
+    first = {item: {s: i for i, (s, _) in enumerate(spans)} for item, spans in tokens.items()}
+    after = {item: {e: i + 1 for i, (_, e) in enumerate(spans)} for item, spans in tokens.items()}
+    gold, pred = set(gold), set(pred)
+    on_characters = set()
+    for item, start, end, _ in gold | pred:
+        if start not in first.get(item, ()) or end not in after.get(item, ()):
+            on_characters.add(item)
+
+    def convert(spans):  # noqa: ANN001, ANN202
+        return {
+            span
+            if span[0] in on_characters
+            else (span[0], first[span[0]][span[1]], after[span[0]][span[2]], span[3])
+            for span in spans
+        }
+
+    return convert(gold), convert(pred)
+
+
+def test_token_spans_equal_per_token_dictionaries():
+    """Also on tokens out of order or sharing offsets (the last one wins, as in a dict),
+    items without tokens and spans off the token boundaries."""
+    rng = random.Random(5)
+    for _ in range(5000):
+        tokens = {}
+        for item in range(rng.randint(0, 4)):
+            spans = [(rng.randint(0, 12), rng.randint(0, 12)) for _ in range(rng.randint(0, 6))]
+            tokens[f"i{item}"] = sorted(spans) if rng.random() < 0.5 else spans
+        gold, pred = ([(f"i{rng.randint(0, 5)}", rng.randint(0, 10), rng.randint(0, 13),
+                        rng.choice("AB")) for _ in range(rng.randint(0, 6))]
+                      for _ in range(2))  # fmt: skip
+        assert token_spans(gold, pred, tokens) == _token_spans_by_dicts(gold, pred, tokens)
+
+
+@pytest.mark.parametrize("unit", ["entity", "item"])
+def test_strict_units_by_label_equal_one_call_per_label(unit):
+    rng = random.Random(7)
+    spans = [(f"s{rng.randint(0, 9)}", s, s + rng.randint(1, 3), rng.choice("ABC"))
+             for s in (rng.randint(0, 20) for _ in range(60))]  # fmt: skip
+    gold, pred = set(spans[:40]), set(spans[20:])
+    items = [f"s{k}" for k in range(11)]
+    overall, by_label = strict_units_by_label(gold, pred, unit, items=items)
+    assert overall.tolist() == strict_units(gold, pred, unit, items=items).tolist()
+    assert list(by_label) == ["A", "B", "C"]
+    for label, rows in by_label.items():
+        assert rows.tolist() == strict_units(gold, pred, unit, items=items, label=label).tolist()
+
+
+def _sentence_rows(gold_tags: list[list[str]], pred_tags: list[list[str]]) -> dict:
+    """Per-sentence (credit, n_pred, n_gold) rows of every family bench draws intervals
+    for, from seqeval's entities (strict, overall and per type) and nervaluate's counts
+    on each sentence alone (exact, partial, ent_type)."""
+    rows: dict = {}
+    for g_tags, p_tags in zip(gold_tags, pred_tags, strict=True):
+        g, p = set(get_entities(g_tags)), set(get_entities(p_tags))
+        for key, keep in [("strict", None), *((t, t) for t in WNUT_TYPES)]:
+            gk, pk = ({e for e in side if keep is None or e[0] == keep} for side in (g, p))
+            rows.setdefault(key, []).append((len(gk & pk), len(pk), len(gk)))
+        overall = Evaluator([g_tags], [p_tags], tags=WNUT_TYPES, loader="list").evaluate()
+        for scheme in ("exact", "partial", "ent_type"):
+            c = overall["overall"][scheme]
+            credit = c.correct + (0.5 * c.partial if scheme != "exact" else 0)
+            rows.setdefault(scheme, []).append((credit, c.actual, c.possible))
+    return {key: np.array(value, dtype=float) for key, value in rows.items()}
+
+
+def test_a_wnut17_run_gives_the_intervals_of_per_sentence_counts(tmp_path):
+    """A whole bench run on WNUT-17 (a shipped submission, default unit: a sentence):
+    every P/R/F1 interval — strict overall and per type, exact, partial, ent_type —
+    equals prf_bootstrap's (1000 resamples, seed 0) over per-sentence counts computed by
+    seqeval and nervaluate, to the last digit."""
+    submission = WNUT / "submissions" / "uh_ritual"
+    done = subprocess.run(
+        [BENCH, "+model=predictions", "model.format=conll", f"model.path={submission}",
+         "dataset=wnut17", "task=ner", "cache.enabled=false", "progress=false",
+         f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ner = json.loads((tmp_path / "run" / "result.json").read_text())["tasks"]["ner"]
+    gold = [s.tags for s in read_conll(WNUT / "emerging.test.annotated")]
+    pred = [s.tags for s in read_conll(submission)]
+    rows = _sentence_rows(gold, pred)
+    compared = 0
+    for key, counts in rows.items():
+        expected = prf_bootstrap(counts, 1000, seed=0, unit="cluster")
+        for name, ci in expected.items():
+            if key in WNUT_TYPES:
+                got = ner["breakdown"]["per_label"].get(key, {}).get("ci95", {}).get(name)
+                if got is None:  # a type neither side has: no interval
+                    assert counts[:, 1:].sum() == 0
+                    continue
+            else:
+                got = ner["metrics"][f"{key}_{name}"]["ci95"]
+            assert got == ci.to_json(), (key, name)
+            compared += 1
+    assert compared >= 27
