@@ -29,6 +29,7 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 from bench.report import errors_cli, leaderboard_cli
 from bench.report.cli import SUBCOMMANDS
 from bench.report.leaderboard import (
+    ROBUSTNESS_RULE,
     LeaderboardError,
     build_leaderboard,
     ner_label_f1,
@@ -200,7 +201,11 @@ def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_boar
     assert f"{expected[0]:.3f} [{expected[1]:.3f}, {expected[2]:.3f}] {worst}" in rules_line
     empty_line = next(line for line in md.splitlines() if "| empty " in line)
     assert [c.strip() for c in empty_line.strip(" |").split("|")][-3:] == ["—"] * 3
-    assert "worst Δ" in (robust_board / "index.html").read_text()
+    page = (robust_board / "index.html").read_text()
+    assert "worst Δ" in page and ">Perturbation</button>" in page
+    # the columns are explained on the page and in the Markdown
+    assert f'<p class="meta">{ROBUSTNESS_RULE}</p>' in page
+    assert f"- Robustness: {ROBUSTNESS_RULE}" in md
     assert "worst $\\Delta$" in (robust_board / "leaderboard.tex").read_text()
     png = (robust_board / "robustness_deltas.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
@@ -208,6 +213,7 @@ def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_boar
 
 def test_a_board_without_robustness_has_no_robustness_columns(board_dir):
     assert "worst" not in (board_dir / "leaderboard.md").read_text()
+    assert "Worst Δ" not in (board_dir / "index.html").read_text()
     assert "worst" not in (board_dir / "leaderboard.csv").read_text()
     assert not (board_dir / "robustness_deltas.png").exists()
 

@@ -90,6 +90,11 @@ RULE = (
     "nor are degraded ones (some items failed and were left out: other items than the rest). "
     "Overall, a run is ranked (by mean rank) only against runs ranked on the same tasks."
 )
+ROBUSTNESS_RULE = (
+    "Worst Δ: per task, the lowest change of the primary metric (perturbed − original) over "
+    "the perturbations a run was made with (bench +perturb=…), its paired 95% interval and "
+    "the perturbation causing it; — for a run made without. Not part of the ranking."
+)
 REFERENCES = ("ceiling", "floor")
 
 

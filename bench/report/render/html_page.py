@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.report.html import Link, RowGroup, Table, Td, num_cell, png_base64, render
-from bench.report.leaderboard import BIAS_METRICS, RULE, Entry, Leaderboard
+from bench.report.leaderboard import BIAS_METRICS, ROBUSTNESS_RULE, RULE, Entry, Leaderboard
 from bench.report.render.text import (
     BIAS_TITLES,
     TASK_TITLES,
@@ -68,7 +68,7 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
         ]
     headers.append(("Mean rank", "ascending"))
     for t in board.robust_tasks:
-        headers += [(f"{robust_title(t)} [95% CI]", "descending"), ("under", "ascending")]
+        headers += [(f"{robust_title(t)} [95% CI]", "descending"), ("Perturbation", "ascending")]
     table = Table(headers, id=id)
     for i, e in enumerate(entries):
         row = [num_cell(e.position, 0), Td(e.name, "model", e.name), Td(coverage_text(e))]
@@ -220,6 +220,7 @@ def to_html(
         bench_versions=", ".join(board.bench_versions),
         tested_with=tested_with(board),
         rule=RULE,
+        robustness_rule=ROBUSTNESS_RULE if board.robust_tasks else None,
         main_table=main_table(board, board.competitors, "leaderboard"),
         reference_table=main_table(board, board.references, "references")
         if board.references
