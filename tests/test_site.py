@@ -341,6 +341,15 @@ def _report(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def test_help_says_what_the_command_does_and_when_out_is_replaced(tmp_path):
+    done = _report("site", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "a static site: one leaderboard per dataset and an index" in text
+    assert "--out OUT the site folder: built beside it and swapped in; an existing one is " \
+        "replaced only if it is a site (holds site.json)" in text  # fmt: skip
+
+
 def test_the_installed_command_builds_the_site_from_another_directory(runs, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

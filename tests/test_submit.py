@@ -288,3 +288,12 @@ def test_a_file_name_that_is_not_a_plain_folder_name_is_refused(tmp_path):
     [line] = done.stderr.splitlines()
     assert line.startswith(f"bench-report submit: {submitted}: file name: '${{oc.env:HOME}}' is ")
     assert not (tmp_path / "source").exists()
+
+
+def test_help_says_what_the_command_does_and_the_default_dataset(tmp_path):
+    done = _submit(tmp_path, "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "check, score and file a submission; rebuild the site" in text
+    assert "(conf/dataset/; default: seed_article)" in text
+    assert "SITE_SOURCE/site/ is rebuilt from every run folder under it" in text

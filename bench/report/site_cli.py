@@ -19,7 +19,11 @@ from bench.report.site import build_site
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    leaderboard_cli.add_arguments(parser)
+    leaderboard_cli.add_arguments(
+        parser,
+        out_help="the site folder: built beside it and swapped in; an existing one is "
+        "replaced only if it is a site (holds site.json)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
