@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -125,6 +126,29 @@ def test_the_site_is_rebuilt_with_each_new_entry(source, plain, tmp_path):
     assert _board(source).keys() == {"team-arcada", "team-flytxt"}  # empty: a reference run
     assert "team-flytxt" in (source / "site" / "index.html").read_text()
     assert not [p for p in source.rglob(".*") if p.name != ".hydra" and p.name != ".bench.lock"]
+
+
+def test_the_page_links_the_submitters_page_and_paper(source, tmp_path):
+    page = (source / "site" / "wnut17" / "index.html").read_text()
+    assert (f'<li>team-arcada: <a href="{URL}" rel="nofollow noopener">page</a>, '
+            f'<a href="{PAPER}" rel="nofollow noopener">paper</a></li>') in page  # fmt: skip
+    # runs without a page or paper (the empty baseline, a submission without) are not listed
+    assert page.split('<ul class="submissions">')[1].split("</ul>")[0].count("<li>") == 1
+
+    # a record edited by hand in a site source is checked again when the site is built
+    copy = tmp_path / "source"
+    shutil.copytree(source / "submissions", copy / "submissions")
+    record = copy / "submissions" / "wnut17" / "team-arcada" / "submission.json"
+    record.write_text(record.read_text().replace(URL, "javascript:alert(1)"))
+    done = subprocess.run(
+        [BENCH_REPORT, "site", record.parent / "run", "--out", tmp_path / "site", "--no-plots"],
+        cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"bench-report site: {record}: url: 'javascript:alert(1)' is not an http(s) URL"
+    ]
+    assert not (tmp_path / "site").exists()
 
 
 def test_a_submission_whose_site_cannot_be_built_is_undone(tmp_path):

@@ -198,6 +198,14 @@ def models_table(board: Leaderboard) -> Table:
     return table
 
 
+def submissions(board: Leaderboard) -> list[tuple[str, list[Link]]]:
+    """(name, links) of each run filed by ``bench-report submit`` with a page or paper."""
+    from bench.report.submit import submission_links  # it imports this module (via site)
+
+    out = [(e.name, submission_links(e.run.directory)) for e in board.entries]
+    return [(name, links) for name, links in out if links]
+
+
 def to_html(
     board: Leaderboard,
     plots: dict[str, tuple[str, bytes]],
@@ -237,4 +245,5 @@ def to_html(
         figures=[f for f in figures if f.id != BIAS_FIGURE],
         bias_figure=next((f for f in figures if f.id == BIAS_FIGURE), None),
         models_table=models_table(board),
+        submissions=submissions(board),
     )
