@@ -357,6 +357,8 @@ def test_the_installed_command_builds_the_site_from_another_directory(runs, tmp_
     done = _report("site", seed, wnut17, "--out", "published", "--resamples", 20, "--no-plots",
                    cwd=elsewhere)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    # where to open it, and what it holds (the 6 runs of the seed folder, 1 on WNUT-17)
+    assert done.stdout == f"2 datasets, 7 runs: {Path('published', 'index.html')}\n"
     assert (elsewhere / "published" / "index.html").is_file()
     assert {p.parent.name for p in (elsewhere / "published").glob("*/index.html")} == {
         "seed_article", "wnut17"
