@@ -205,6 +205,9 @@ def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_boar
     assert "worst Δ" in page and ">Perturbation</button>" in page
     # the columns are explained on the page and in the Markdown
     assert f'<p class="meta">{ROBUSTNESS_RULE}</p>' in page
+    # the reference runs, made without a perturbation, get no column of dashes
+    ranking, references = page.split('id="leaderboard"')[1].split('id="references"')
+    assert "worst Δ" in ranking and "worst Δ" not in references.split("</table>")[0]
     assert f"- Robustness: {ROBUSTNESS_RULE}" in md
     assert "worst $\\Delta$" in (robust_board / "leaderboard.tex").read_text()
     png = (robust_board / "robustness_deltas.png").read_bytes()

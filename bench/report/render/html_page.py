@@ -59,7 +59,9 @@ def _task_cells(entry: Entry, task: str) -> list[Td]:
 
 def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
     """The ranking table of ``entries`` (the competitors, or the reference runs); the
-    competitors in one row group per coverage (runs ranked against each other only)."""
+    competitors in one row group per coverage (runs ranked against each other only).
+    Robustness columns for the tasks where one of ``entries`` has a change."""
+    robust = [t for t in board.robust_tasks if any(e.worst_change(t) for e in entries)]
     headers = [("#", "ascending"), ("Model", "ascending"), ("Ranked on", "ascending")]
     for t in board.tasks:
         headers += [
@@ -67,7 +69,7 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
             (f"{TASK_TITLES[t]} rank", "ascending"),
         ]
     headers.append(("Mean rank", "ascending"))
-    for t in board.robust_tasks:
+    for t in robust:
         headers += [(f"{robust_title(t)} [95% CI]", "descending"), ("Perturbation", "ascending")]
     table = Table(headers, id=id)
     for i, e in enumerate(entries):
@@ -75,7 +77,7 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
         for t in board.tasks:
             row += _task_cells(e, t)
         row.append(num_cell(e.mean_rank, 2))
-        for t in board.robust_tasks:
+        for t in robust:
             w = e.worst_change(t)
             row += [Td(MISSING, "missing", ""), Td(MISSING, "missing", "")] if w is None else [
                 num_cell(w.value, 3, None if w.low is None else (w.low, w.high)),
