@@ -370,6 +370,38 @@ def _broken(result):
     result["tasks"] = ["not", "an", "object"]
 
 
+_OK_NER = {"status": "ok", "main_metrics": ["strict_f1"]}
+
+
+@pytest.mark.parametrize(
+    ("robustness", "field", "problem"),
+    [
+        ([1], "robustness", "expected an object"),
+        ({"casing": 3}, "robustness.casing", "expected an object"),
+        ({"casing": {"ner": {"status": "ok"}}}, "robustness.casing.ner.main_metrics",
+         "expected a list"),
+        ({"casing": {"ner": {**_OK_NER, "metrics": {"strict_f1": {"delta": "x"}}}}},
+         "robustness.casing.ner.metrics.strict_f1.delta", "expected a number or null, got 'x'"),
+        ({"casing": {"ner": {**_OK_NER, "metrics": {"strict_f1": {}}}}},
+         "robustness.casing.ner.metrics.strict_f1.delta", "missing"),
+        ({"casing": {"ner": {**_OK_NER, "metrics": {}, "entities_lost": {"value": 0.1,
+          "ci95": {"low": True}}}}}, "robustness.casing.ner.entities_lost.ci95.low",
+         "expected a number or null, got 'True'"),
+    ],
+)  # fmt: skip
+def test_a_malformed_robustness_section_is_one_line_exit_2(runs, tmp_path, robustness, field,
+                                                           problem):  # fmt: skip
+    # it crashed the site (and leaderboard, check) with a traceback
+    bad = _copy_run(runs["seed_article/rules"], tmp_path / "bad",
+                    lambda result: result.update(robustness=robustness))  # fmt: skip
+    done = _report("site", bad, "--out", tmp_path / "site", "--no-plots", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"bench-report site: {bad / 'result.json'}: {field}: {problem}"
+    ]
+    assert not (tmp_path / "site").exists()
+
+
 def test_bad_input_is_one_line_exit_2_and_leaves_the_previous_site(runs, tmp_path):
     bad = _copy_run(runs["seed_article/rules"], tmp_path / "bad", _broken)
     out = tmp_path / "out" / "site"
