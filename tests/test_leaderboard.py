@@ -214,6 +214,19 @@ def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_boar
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
 
 
+def test_runs_of_one_model_are_told_apart_by_their_perturbations(runs, robust_board, tmp_path):
+    # a sweep `bench -m +model=rules +perturb=typos,casing` was listed as
+    # "rules (f32cb459)" and "rules (f32cb459) #2": the same fingerprint twice
+    perturbed = robust_board.parent / "rules"
+    again = tmp_path / "again"
+    shutil.copytree(runs["rules"], again)
+    board = build_leaderboard([str(runs["rules"]), str(perturbed), str(again)], n_resamples=50)
+    names = {e.run.directory: e.name for e in board.entries}
+    assert [names[runs["rules"]], names[perturbed], names[again]] == [
+        "rules", "rules (+perturb=[casing,typos])", "rules #2"
+    ]  # fmt: skip
+
+
 def test_a_board_without_robustness_has_no_robustness_columns(board_dir):
     assert "worst" not in (board_dir / "leaderboard.md").read_text()
     assert "Worst Δ" not in (board_dir / "index.html").read_text()
