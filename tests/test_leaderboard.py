@@ -617,6 +617,36 @@ def test_chromium_renders_rows_without_injection_or_console_errors(board_dir, tm
 
 
 @needs_chromium
+def test_chromium_shows_every_column_of_the_ranking_at_1280_px(runs, robust_board, tmp_path):
+    # three tasks and NER's robustness (spaCy's on the seed article): the last columns were
+    # cut off (scrolled out); the intervals now wrap, whole, under their values
+    def ner_only(result):
+        result["robustness"] = {p: {"ner": r["ner"]} for p, r in result["robustness"].items()}
+
+    rules = _copy_run(robust_board.parent / "rules", tmp_path / "rules", ner_only)
+    out = tmp_path / "board"
+    sources = [str(rules), str(runs["oracle"]), str(runs["empty"])]
+    assert _cli(leaderboard_cli, *sources, "--out", str(out), "--resamples", "20",
+                "--no-plots") == 0  # fmt: skip
+    probe = """<script>
+    var table = document.getElementById("leaderboard");
+    var ci = table.querySelector(".ci");
+    document.body.setAttribute("data-overflow", String(
+      table.scrollWidth - table.parentElement.clientWidth));
+    document.body.setAttribute("data-ci-lines", String(ci.getClientRects().length));
+    </script></body>"""
+    probe_page = tmp_path / "probe.html"
+    probe_page.write_text((out / "index.html").read_text().replace("</body>", probe))
+    dom, console = _chromium(tmp_path, probe_page.as_uri(), "--dump-dom",
+                             "--window-size=1280,900")  # fmt: skip
+    assert console == []
+    body = TableRows("leaderboard")
+    body.feed(dom)
+    assert int(body.attrs["data-overflow"]) <= 0
+    assert body.attrs["data-ci-lines"] == "1"  # an interval is never split
+
+
+@needs_chromium
 def test_chromium_sorts_the_table_on_header_click(board_dir, tmp_path):
     page = (board_dir / "index.html").read_text()
     probe = """<script>
