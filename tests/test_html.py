@@ -63,4 +63,3 @@ def test_a_number_rounding_to_zero_has_no_sign():
     cell = num_cell(-0.0002, 3, (-0.0481, -0.0004))
     assert (cell.text, cell.ci, cell.sort) == ("0.000", ("-0.048", "0.000"), "-0.0002")
     assert num_cell(-0.0006, 3).text == "-0.001"
-
