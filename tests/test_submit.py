@@ -178,6 +178,22 @@ def test_a_name_already_used_is_refused_whatever_its_case(source, tmp_path):
     assert _tree(source) == before
 
 
+def test_the_same_predictions_under_another_name_are_refused(source, tmp_path):
+    # they were filed again: two rows of one system (or someone else's output as yours)
+    before = _tree(source)
+    renamed = tmp_path / "our_system.txt"
+    shutil.copyfile(ARCADA, renamed)
+    for submitted in (ARCADA, renamed):
+        done = _submit(tmp_path, submitted, "--name", "team-other", "--dataset", "wnut17",
+                       "--into", source)  # fmt: skip
+        assert done.returncode == 2, done.stdout
+        assert done.stderr.splitlines() == [
+            f"bench-report submit: {submitted}: already submitted on wnut17 as "
+            f"{source / 'submissions' / 'wnut17' / 'team-arcada'} (the same contents)"
+        ]
+    assert _tree(source) == before
+
+
 def test_a_submission_for_another_dataset_version_is_refused(tmp_path):
     source = tmp_path / "source"
     for option, value in (("--dataset-version", "2.0"), ("--dataset-sha256", "ab" * 32)):

@@ -176,6 +176,20 @@ def _taken_names(source: Path, dataset: str) -> dict[str, str]:
     return taken
 
 
+def _resubmitted(source: Path, dataset: str, files: dict[str, str]) -> Path | None:
+    """The submission on ``dataset`` under ``source`` whose files have the same contents
+    (sha256) as ``files``, if any."""
+    for path in sorted((source / SUBMISSIONS / dataset).glob(f"*/{RECORD}")):
+        try:
+            other = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+            raise SubmitError(f"{path}: (json): {err}") from None
+        known = other.get("files") if isinstance(other, dict) else None
+        if isinstance(known, dict) and sorted(map(str, known.values())) == sorted(files.values()):
+            return path.parent
+    return None
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -298,6 +312,12 @@ def submit(
         if holder:
             raise SubmitError(f"--name {submission.name}: already used on {dataset} by {holder}")
         record = _record(submission, fmt, result, entry / "predictions")
+        earlier = _resubmitted(source, dataset, record["files"])
+        if earlier:
+            raise SubmitError(
+                f"{', '.join(map(str, submission.files))}: already submitted on {dataset} "
+                f"as {earlier} (the same contents)"
+            )
         write_json_atomic(entry / RECORD, record)
         target = source / SUBMISSIONS / dataset / submission.name
         existed = next(p for p in target.parents if p.exists())
