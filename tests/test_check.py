@@ -527,6 +527,10 @@ def test_a_drop_within_its_interval_is_noise_and_lower_is_better_rises(perturbed
     assert _verdicts(report)["ner.entities_lost worst Δ (casing)"] == "regression"
     report = check(perturbed_run, perturbed_run, max_robustness_drop={"ner.entities_lost": 0.99})
     assert report.passed
+    # no drop allowed: the bound reads "≥ 0.0000" (it read "≥ -0.0000")
+    report = check(perturbed_run, perturbed_run, max_robustness_drop={"ner.strict_f1": 0.0})
+    [row] = [r for r in report.rows if r.key == "ner.strict_f1 worst Δ (casing)"]
+    assert row.cells()[1] == "≥ 0.0000"
 
 
 def test_a_robustness_check_of_a_run_without_perturbations_is_exit_2(runs):

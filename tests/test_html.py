@@ -56,3 +56,10 @@ def test_an_expression_is_escaped_and_template_markup_is_not():
     cell = num_cell(0.5, 3, (0.25, None))
     page = _table_html(Table([("value", "descending")], [[cell]]))
     assert '<td class="num" data-sort="0.5">0.500 <span class="ci">[0.250, —]</span></td>' in page
+
+
+def test_a_number_rounding_to_zero_has_no_sign():
+    # a worst change of -0.0002 (spaCy under casing on the seed article) read "-0.000"
+    cell = num_cell(-0.0002, 3, (-0.0481, -0.0004))
+    assert (cell.text, cell.ci, cell.sort) == ("0.000", ("-0.048", "0.000"), "-0.0002")
+    assert num_cell(-0.0006, 3).text == "-0.001"

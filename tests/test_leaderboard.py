@@ -29,6 +29,7 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 from bench.report import errors_cli, leaderboard_cli
 from bench.report.cli import SUBCOMMANDS
 from bench.report.leaderboard import (
+    ROBUSTNESS_RULE,
     LeaderboardError,
     build_leaderboard,
     ner_label_f1,
@@ -200,14 +201,35 @@ def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_boar
     assert f"{expected[0]:.3f} [{expected[1]:.3f}, {expected[2]:.3f}] {worst}" in rules_line
     empty_line = next(line for line in md.splitlines() if "| empty " in line)
     assert [c.strip() for c in empty_line.strip(" |").split("|")][-3:] == ["—"] * 3
-    assert "worst Δ" in (robust_board / "index.html").read_text()
+    page = (robust_board / "index.html").read_text()
+    assert "worst Δ" in page and ">Perturbation</button>" in page
+    # the columns are explained on the page and in the Markdown
+    assert f'<p class="meta">{ROBUSTNESS_RULE}</p>' in page
+    # the reference runs, made without a perturbation, get no column of dashes
+    ranking, references = page.split('id="leaderboard"')[1].split('id="references"')
+    assert "worst Δ" in ranking and "worst Δ" not in references.split("</table>")[0]
+    assert f"- Robustness: {ROBUSTNESS_RULE}" in md
     assert "worst $\\Delta$" in (robust_board / "leaderboard.tex").read_text()
     png = (robust_board / "robustness_deltas.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
 
 
+def test_runs_of_one_model_are_told_apart_by_their_perturbations(runs, robust_board, tmp_path):
+    # a sweep `bench -m +model=rules +perturb=typos,casing` was listed as
+    # "rules (f32cb459)" and "rules (f32cb459) #2": the same fingerprint twice
+    perturbed = robust_board.parent / "rules"
+    again = tmp_path / "again"
+    shutil.copytree(runs["rules"], again)
+    board = build_leaderboard([str(runs["rules"]), str(perturbed), str(again)], n_resamples=50)
+    names = {e.run.directory: e.name for e in board.entries}
+    assert [names[runs["rules"]], names[perturbed], names[again]] == [
+        "rules", "rules (+perturb=[casing,typos])", "rules #2"
+    ]  # fmt: skip
+
+
 def test_a_board_without_robustness_has_no_robustness_columns(board_dir):
     assert "worst" not in (board_dir / "leaderboard.md").read_text()
+    assert "Worst Δ" not in (board_dir / "index.html").read_text()
     assert "worst" not in (board_dir / "leaderboard.csv").read_text()
     assert not (board_dir / "robustness_deltas.png").exists()
 
@@ -592,6 +614,36 @@ def test_chromium_renders_rows_without_injection_or_console_errors(board_dir, tm
     bias.feed(dom)
     assert "mexican" in {row[0] for row in bias.rows}
     assert dom.count('<img src="data:image/png;base64,') == len(PLOTS)
+
+
+@needs_chromium
+def test_chromium_shows_every_column_of_the_ranking_at_1280_px(runs, robust_board, tmp_path):
+    # three tasks and NER's robustness (spaCy's on the seed article): the last columns were
+    # cut off (scrolled out); the intervals now wrap, whole, under their values
+    def ner_only(result):
+        result["robustness"] = {p: {"ner": r["ner"]} for p, r in result["robustness"].items()}
+
+    rules = _copy_run(robust_board.parent / "rules", tmp_path / "rules", ner_only)
+    out = tmp_path / "board"
+    sources = [str(rules), str(runs["oracle"]), str(runs["empty"])]
+    assert _cli(leaderboard_cli, *sources, "--out", str(out), "--resamples", "20",
+                "--no-plots") == 0  # fmt: skip
+    probe = """<script>
+    var table = document.getElementById("leaderboard");
+    var ci = table.querySelector(".ci");
+    document.body.setAttribute("data-overflow", String(
+      table.scrollWidth - table.parentElement.clientWidth));
+    document.body.setAttribute("data-ci-lines", String(ci.getClientRects().length));
+    </script></body>"""
+    probe_page = tmp_path / "probe.html"
+    probe_page.write_text((out / "index.html").read_text().replace("</body>", probe))
+    dom, console = _chromium(tmp_path, probe_page.as_uri(), "--dump-dom",
+                             "--window-size=1280,900")  # fmt: skip
+    assert console == []
+    body = TableRows("leaderboard")
+    body.feed(dom)
+    assert int(body.attrs["data-overflow"]) <= 0
+    assert body.attrs["data-ci-lines"] == "1"  # an interval is never split
 
 
 @needs_chromium

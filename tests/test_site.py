@@ -341,6 +341,15 @@ def _report(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def test_help_says_what_the_command_does_and_when_out_is_replaced(tmp_path):
+    done = _report("site", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "a static site: one leaderboard per dataset and an index" in text
+    assert "--out OUT the site folder: built beside it and swapped in; an existing one is " \
+        "replaced only if it is a site (holds site.json)" in text  # fmt: skip
+
+
 def test_the_installed_command_builds_the_site_from_another_directory(runs, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -348,6 +357,8 @@ def test_the_installed_command_builds_the_site_from_another_directory(runs, tmp_
     done = _report("site", seed, wnut17, "--out", "published", "--resamples", 20, "--no-plots",
                    cwd=elsewhere)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    # where to open it, and what it holds (the 6 runs of the seed folder, 1 on WNUT-17)
+    assert done.stdout == f"2 datasets, 7 runs: {Path('published', 'index.html')}\n"
     assert (elsewhere / "published" / "index.html").is_file()
     assert {p.parent.name for p in (elsewhere / "published").glob("*/index.html")} == {
         "seed_article", "wnut17"
@@ -357,6 +368,38 @@ def test_the_installed_command_builds_the_site_from_another_directory(runs, tmp_
 
 def _broken(result):
     result["tasks"] = ["not", "an", "object"]
+
+
+_OK_NER = {"status": "ok", "main_metrics": ["strict_f1"]}
+
+
+@pytest.mark.parametrize(
+    ("robustness", "field", "problem"),
+    [
+        ([1], "robustness", "expected an object"),
+        ({"casing": 3}, "robustness.casing", "expected an object"),
+        ({"casing": {"ner": {"status": "ok"}}}, "robustness.casing.ner.main_metrics",
+         "expected a list"),
+        ({"casing": {"ner": {**_OK_NER, "metrics": {"strict_f1": {"delta": "x"}}}}},
+         "robustness.casing.ner.metrics.strict_f1.delta", "expected a number or null, got 'x'"),
+        ({"casing": {"ner": {**_OK_NER, "metrics": {"strict_f1": {}}}}},
+         "robustness.casing.ner.metrics.strict_f1.delta", "missing"),
+        ({"casing": {"ner": {**_OK_NER, "metrics": {}, "entities_lost": {"value": 0.1,
+          "ci95": {"low": True}}}}}, "robustness.casing.ner.entities_lost.ci95.low",
+         "expected a number or null, got 'True'"),
+    ],
+)  # fmt: skip
+def test_a_malformed_robustness_section_is_one_line_exit_2(runs, tmp_path, robustness, field,
+                                                           problem):  # fmt: skip
+    # it crashed the site (and leaderboard, check) with a traceback
+    bad = _copy_run(runs["seed_article/rules"], tmp_path / "bad",
+                    lambda result: result.update(robustness=robustness))  # fmt: skip
+    done = _report("site", bad, "--out", tmp_path / "site", "--no-plots", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"bench-report site: {bad / 'result.json'}: {field}: {problem}"
+    ]
+    assert not (tmp_path / "site").exists()
 
 
 def test_bad_input_is_one_line_exit_2_and_leaves_the_previous_site(runs, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -127,6 +128,29 @@ def test_the_site_is_rebuilt_with_each_new_entry(source, plain, tmp_path):
     assert not [p for p in source.rglob(".*") if p.name != ".hydra" and p.name != ".bench.lock"]
 
 
+def test_the_page_links_the_submitters_page_and_paper(source, tmp_path):
+    page = (source / "site" / "wnut17" / "index.html").read_text()
+    assert (f'<li>team-arcada: <a href="{URL}" rel="nofollow noopener">page</a>, '
+            f'<a href="{PAPER}" rel="nofollow noopener">paper</a></li>') in page  # fmt: skip
+    # runs without a page or paper (the empty baseline, a submission without) are not listed
+    assert page.split('<ul class="submissions">')[1].split("</ul>")[0].count("<li>") == 1
+
+    # a record edited by hand in a site source is checked again when the site is built
+    copy = tmp_path / "source"
+    shutil.copytree(source / "submissions", copy / "submissions")
+    record = copy / "submissions" / "wnut17" / "team-arcada" / "submission.json"
+    record.write_text(record.read_text().replace(URL, "javascript:alert(1)"))
+    done = subprocess.run(
+        [BENCH_REPORT, "site", record.parent / "run", "--out", tmp_path / "site", "--no-plots"],
+        cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"bench-report site: {record}: url: 'javascript:alert(1)' is not an http(s) URL"
+    ]
+    assert not (tmp_path / "site").exists()
+
+
 def test_a_submission_whose_site_cannot_be_built_is_undone(tmp_path):
     source = tmp_path / "source"
     (source / "site").mkdir(parents=True)
@@ -151,6 +175,22 @@ def test_a_name_already_used_is_refused_whatever_its_case(source, tmp_path):
         [line] = done.stderr.splitlines()
         assert line.startswith(f"bench-report submit: --name {name}: already used on wnut17 by "
                                f"{holder}")  # fmt: skip
+    assert _tree(source) == before
+
+
+def test_the_same_predictions_under_another_name_are_refused(source, tmp_path):
+    # they were filed again: two rows of one system (or someone else's output as yours)
+    before = _tree(source)
+    renamed = tmp_path / "our_system.txt"
+    shutil.copyfile(ARCADA, renamed)
+    for submitted in (ARCADA, renamed):
+        done = _submit(tmp_path, submitted, "--name", "team-other", "--dataset", "wnut17",
+                       "--into", source)  # fmt: skip
+        assert done.returncode == 2, done.stdout
+        assert done.stderr.splitlines() == [
+            f"bench-report submit: {submitted}: already submitted on wnut17 as "
+            f"{source / 'submissions' / 'wnut17' / 'team-arcada'} (the same contents)"
+        ]
     assert _tree(source) == before
 
 
@@ -288,3 +328,12 @@ def test_a_file_name_that_is_not_a_plain_folder_name_is_refused(tmp_path):
     [line] = done.stderr.splitlines()
     assert line.startswith(f"bench-report submit: {submitted}: file name: '${{oc.env:HOME}}' is ")
     assert not (tmp_path / "source").exists()
+
+
+def test_help_says_what_the_command_does_and_the_default_dataset(tmp_path):
+    done = _submit(tmp_path, "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "check, score and file a submission; rebuild the site" in text
+    assert "(conf/dataset/; default: seed_article)" in text
+    assert "SITE_SOURCE/site/ is rebuilt from every run folder under it" in text

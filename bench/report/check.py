@@ -111,7 +111,7 @@ from bench.report.compare import (
 from bench.report.compare_items import compare_metric
 from bench.report.files import write_text_atomic
 from bench.report.robustness import worst_case
-from bench.report.tables import degraded, to_markdown
+from bench.report.tables import degraded, fmt, to_markdown
 
 DEFAULT_TOLERANCE = 0.01
 DEFAULT_ALPHA = 0.05
@@ -347,11 +347,11 @@ class Row:
         if r.relative:
             expected: Any = r.value
         elif r.maximum is None:
-            expected = f"≥ {r.minimum:.4f}"
+            expected = f"≥ {fmt(r.minimum, 4)}"
         elif r.minimum is None:
-            expected = f"≤ {r.maximum:.4f}"
+            expected = f"≤ {fmt(r.maximum, 4)}"
         else:
-            expected = f"[{r.minimum:.4f}, {r.maximum:.4f}]"
+            expected = f"[{fmt(r.minimum, 4)}, {fmt(r.maximum, 4)}]"
         delta = self.delta
         p = None if self.test is None else no_p_value(self.test)  # not attempted, undefined
         if self.p_value is not None:

@@ -29,6 +29,6 @@ def main(argv: list[str] | None = None) -> None:
     modules = {}
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         modules[name] = importlib.import_module(module_name)
-        modules[name].add_arguments(sub.add_parser(name, help=help_text))
+        modules[name].add_arguments(sub.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
     sys.exit(modules[args.command].main(args))

@@ -44,6 +44,7 @@ from bench.metrics.bootstrap import (
 from bench.metrics.clusters import Clusters, cluster_sums
 from bench.metrics.spans import strict_units
 from bench.report.gold import registered_classes
+from bench.report.robustness import changes
 from bench.report.tables import degraded
 from bench.tasks import TASKS
 
@@ -205,6 +206,10 @@ def _check_result(path: Path, result: Any) -> None:
     for task, record in result["tasks"].items():
         if not isinstance(record, dict):
             raise CompareError(f"{path}: tasks.{task}: expected an object")
+    try:
+        changes(result)  # the robustness section, read by the leaderboard, check and plots
+    except ValueError as err:
+        raise CompareError(f"{path}: {err}") from None
 
 
 # where a _target_ string records the class bench built (the run's dataset and model)

@@ -90,6 +90,11 @@ RULE = (
     "nor are degraded ones (some items failed and were left out: other items than the rest). "
     "Overall, a run is ranked (by mean rank) only against runs ranked on the same tasks."
 )
+ROBUSTNESS_RULE = (
+    "Worst Δ: per task, the lowest change of the primary metric (perturbed − original) over "
+    "the perturbations a run was made with (bench +perturb=…), its paired 95% interval and "
+    "the perturbation causing it; — for a run made without. Not part of the ranking."
+)
 REFERENCES = ("ceiling", "floor")
 
 
@@ -285,13 +290,19 @@ def _load(sources: Sequence[str]) -> list[Entry]:
                 f"{', '.join(REFERENCES)}, got {reference!r}"
             )
         entries.append(Entry(run, source, run.name, ""))
-    # Disambiguate display names: name, then name (fingerprint), then a counter.
-    counts: dict[str, int] = {}
+    # Disambiguate display names: name, then name (fingerprint) or, for runs of one model
+    # (a sweep over perturbations), name (+perturb=…), then a counter.
+    groups: dict[str, list[Entry]] = {}
     for e in entries:
-        counts[e.name] = counts.get(e.name, 0) + 1
-    for e in entries:
-        if counts[e.name] > 1:
-            e.name = f"{e.name} ({str(e.result['model'].get('fingerprint', ''))[:8]})"
+        groups.setdefault(e.name, []).append(e)
+    for group in (g for g in groups.values() if len(g) > 1):
+        fingerprints = [str(e.result["model"].get("fingerprint", ""))[:8] for e in group]
+        for e, fingerprint in zip(group, fingerprints, strict=True):
+            if len(set(fingerprints)) > 1:
+                e.name = f"{e.name} ({fingerprint})"
+            elif perturbations := list(e.result.get("robustness") or {}):
+                shown = ",".join(perturbations)
+                e.name = f"{e.name} (+perturb={shown if len(perturbations) == 1 else f'[{shown}]'})"
     seen: dict[str, int] = {}
     for e in entries:
         seen[e.name] = seen.get(e.name, 0) + 1

@@ -20,7 +20,8 @@ from bench.report.leaderboard import LeaderboardError, build_leaderboard
 from bench.report.render.outputs import write_leaderboard
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, out_help: str = "output directory") -> None:
+    """The options of ``leaderboard`` (``site`` shares them; ``out_help``: what ``--out`` is)."""
     parser.add_argument(
         "runs",
         nargs="+",
@@ -28,11 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run directories (holding result.json and samples/), glob patterns, or folders "
         "whose sub-directories are runs",
     )
-    parser.add_argument("--out", required=True, type=Path, help="output directory")
+    parser.add_argument("--out", required=True, type=Path, help=out_help)
     parser.add_argument(
         "--resamples", type=options.count, default=1000, help="paired bootstrap resamples"
     )
-    parser.add_argument("--seed", type=options.seed, default=0)
+    parser.add_argument("--seed", type=options.seed, default=0, help="bootstrap seed")
     parser.add_argument(
         "--alpha", type=options.alpha, default=0.05, help="significance level of ties"
     )

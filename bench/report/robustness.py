@@ -29,31 +29,53 @@ class Change:
                 "low": self.low, "high": self.high}  # fmt: skip
 
 
-def _measures(record: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The measures of a task's record that are changes themselves."""
+def _measures(record: dict[str, Any], where: str) -> Iterator[tuple[str, str, Any]]:
+    """The measures of a task's record that are changes themselves: (name, field, record)."""
+    fairness = _object(record.get("fairness", {}), f"{where}.fairness")
     for name in ("gap", "flip_rate"):
-        if name in record.get("fairness", {}):
-            yield f"counterfactual_{name}", record["fairness"][name]
+        if name in fairness:
+            yield f"counterfactual_{name}", f"{where}.fairness.{name}", fairness[name]
     if "entities_lost" in record:
-        yield "entities_lost", record["entities_lost"]
+        yield "entities_lost", f"{where}.entities_lost", record["entities_lost"]
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: expected an object")
+    return value
+
+
+def _change(key: tuple[str, str, str], m: Any, field: str, where: str, main: bool) -> Change:
+    """The change recorded in ``m[field]`` with its ``ci95``, checked (``where``: its path)."""
+    m = _object(m, where)
+    if field not in m:
+        raise ValueError(f"{where}.{field}: missing")
+    ci = _object(m.get("ci95") or {}, f"{where}.ci95")
+    values = (m[field], ci.get("low"), ci.get("high"))
+    for name, v in zip((field, "ci95.low", "ci95.high"), values, strict=True):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise ValueError(f"{where}.{name}: expected a number or null, got {str(v)[:40]!r}")
+    return Change(*key, *values, main)
 
 
 def changes(result: dict[str, Any]) -> list[Change]:
     """Every change in ``result["robustness"]`` (none without it), in its order: per
-    perturbation and task scored ok, each metric's delta, then the measures."""
+    perturbation and task scored ok, each metric's delta, then the measures. A malformed
+    section is a ``ValueError`` naming the field (result files may come from strangers)."""
     out = []
-    for perturbation, tasks in result.get("robustness", {}).items():
-        for task, record in tasks.items():
+    for perturbation, tasks in _object(result.get("robustness", {}), "robustness").items():
+        for task, record in _object(tasks, f"robustness.{perturbation}").items():
             if not isinstance(record, dict) or record.get("status") != "ok":
                 continue
-            for metric, m in record["metrics"].items():
-                ci = m.get("ci95") or {}
-                out.append(Change(perturbation, task, metric, m["delta"], ci.get("low"),
-                                  ci.get("high"), metric in record["main_metrics"]))  # fmt: skip
-            for measure, m in _measures(record):
-                ci = m.get("ci95") or {}
-                out.append(Change(perturbation, task, measure, m["value"], ci.get("low"),
-                                  ci.get("high"), True))  # fmt: skip
+            where = f"robustness.{perturbation}.{task}"
+            main = record.get("main_metrics")
+            if not isinstance(main, list):
+                raise ValueError(f"{where}.main_metrics: expected a list")
+            for metric, m in _object(record.get("metrics"), f"{where}.metrics").items():
+                key = (perturbation, task, metric)
+                out.append(_change(key, m, "delta", f"{where}.metrics.{metric}", metric in main))
+            for measure, field, m in _measures(record, where):
+                out.append(_change((perturbation, task, measure), m, "value", field, True))
     return out
 
 

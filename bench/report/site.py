@@ -174,8 +174,9 @@ def build_site(
     seed: int,
     alpha: float = 0.05,
     with_plots: bool = True,
-) -> None:
-    """Build the site of ``runs`` (run folders, globs, or folders of runs) into ``out``.
+) -> list[Page]:
+    """Build the site of ``runs`` (run folders, globs, or folders of runs) into ``out``;
+    its pages.
 
     Raises :class:`LeaderboardError` for unusable input (nothing written) and
     ``OSError`` when ``out`` cannot be written (the previous site untouched).
@@ -210,3 +211,4 @@ def build_site(
         _swap(built, out)
     finally:
         shutil.rmtree(built, ignore_errors=True)
+    return pages

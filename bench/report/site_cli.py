@@ -15,16 +15,21 @@ import sys
 from bench.report import leaderboard_cli
 from bench.report.compare import CompareError
 from bench.report.leaderboard import LeaderboardError
+from bench.report.render.text import counted
 from bench.report.site import build_site
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    leaderboard_cli.add_arguments(parser)
+    leaderboard_cli.add_arguments(
+        parser,
+        out_help="the site folder: built beside it and swapped in; an existing one is "
+        "replaced only if it is a site (holds site.json)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     try:
-        build_site(
+        pages = build_site(
             args.runs,
             args.out,
             resamples=args.resamples,
@@ -41,5 +46,6 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    print(f"wrote the site in {args.out}")
+    runs = sum(len(page.board.entries) for page in pages)
+    print(f"{counted(len(pages), 'dataset')}, {counted(runs, 'run')}: {args.out / 'index.html'}")
     return 0

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -45,10 +46,12 @@ from urllib.parse import urlsplit
 from bench.adapters.base import TASKS
 from bench.report.compare import CompareError, Run
 from bench.report.files import write_json_atomic
+from bench.report.html import Link
 from bench.report.leaderboard import LeaderboardError
 from bench.report.site import build_site
 
 SUBMISSIONS = "submissions"
+RECORD = "submission.json"
 SITE = "site"
 # a folder name on every system: no separator, no "..", no leading dot or dash
 _FOLDER_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?")
@@ -93,6 +96,31 @@ def http_url(value: str, what: str) -> str:
     ):
         raise SubmitError(f"{what}: {value!r} is not an http(s) URL")
     return value
+
+
+def submission_links(run_dir: Path) -> list[Link]:
+    """``page`` and ``paper`` links of the submission whose scored run is ``run_dir``
+    (``<name>/run/`` beside ``<name>/submission.json``); none for another run. The record
+    is read as data and its URLs checked again (a site source may hold files nobody
+    submitted): a bad one is a :class:`LeaderboardError` naming the file and field."""
+    run_dir = run_dir.resolve()
+    path = run_dir.parent / RECORD
+    if run_dir.name != "run" or not path.is_file():
+        return []
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise LeaderboardError(f"{path}: (json): {err}") from None
+    if not isinstance(record, dict):
+        raise LeaderboardError(f"{path}: expected an object")
+    links = []
+    for field, text in (("url", "page"), ("paper", "paper")):
+        if record.get(field) is not None:
+            try:
+                links.append(Link(text, http_url(str(record[field]), field)))
+            except SubmitError as err:
+                raise LeaderboardError(f"{path}: {err}") from None
+    return links
 
 
 def prediction_format(files: list[Path]) -> str:
@@ -146,6 +174,20 @@ def _taken_names(source: Path, dataset: str) -> dict[str, str]:
     for entry in (source / SUBMISSIONS / dataset).glob("*"):
         taken[entry.name.lower()] = f"the submission {entry}"
     return taken
+
+
+def _resubmitted(source: Path, dataset: str, files: dict[str, str]) -> Path | None:
+    """The submission on ``dataset`` under ``source`` whose files have the same contents
+    (sha256) as ``files``, if any."""
+    for path in sorted((source / SUBMISSIONS / dataset).glob(f"*/{RECORD}")):
+        try:
+            other = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+            raise SubmitError(f"{path}: (json): {err}") from None
+        known = other.get("files") if isinstance(other, dict) else None
+        if isinstance(known, dict) and sorted(map(str, known.values())) == sorted(files.values()):
+            return path.parent
+    return None
 
 
 def _sha256(path: Path) -> str:
@@ -270,7 +312,13 @@ def submit(
         if holder:
             raise SubmitError(f"--name {submission.name}: already used on {dataset} by {holder}")
         record = _record(submission, fmt, result, entry / "predictions")
-        write_json_atomic(entry / "submission.json", record)
+        earlier = _resubmitted(source, dataset, record["files"])
+        if earlier:
+            raise SubmitError(
+                f"{', '.join(map(str, submission.files))}: already submitted on {dataset} "
+                f"as {earlier} (the same contents)"
+            )
+        write_json_atomic(entry / RECORD, record)
         target = source / SUBMISSIONS / dataset / submission.name
         existed = next(p for p in target.parents if p.exists())
         _move_into_place(entry, target)

@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="the submitter's page (http or https)")
     parser.add_argument("--paper", help="the paper describing the system (http or https)")
     parser.add_argument(
-        "--dataset", default="seed_article", help="the dataset preset scored (conf/dataset/)"
+        "--dataset",
+        default="seed_article",
+        help="the dataset preset scored (conf/dataset/; default: seed_article)",
     )
     parser.add_argument(
         "--dataset-version", help="the dataset version the predictions were made for"
@@ -38,12 +40,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dataset-sha256", help="the sha256 of the gold the predictions were made for"
     )
     parser.add_argument(
-        "--into", required=True, type=Path, metavar="SITE_SOURCE", help="the site source folder"
+        "--into",
+        required=True,
+        type=Path,
+        metavar="SITE_SOURCE",
+        help="the site source folder: the submission is filed under SITE_SOURCE/submissions/, "
+        "SITE_SOURCE/site/ is rebuilt from every run folder under it",
     )
     parser.add_argument(
         "--resamples", type=options.count, default=1000, help="paired bootstrap resamples (site)"
     )
-    parser.add_argument("--seed", type=options.seed, default=0)
+    parser.add_argument("--seed", type=options.seed, default=0, help="bootstrap seed (site)")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -11,8 +11,12 @@ MISSING = "\u2014"  # em dash: a value that failed, is unsupported or is undefin
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
-    """A number with ``digits`` decimals, or "—"."""
-    return MISSING if value is None else f"{value:.{digits}f}"
+    """A number with ``digits`` decimals, or "—"; one that rounds to zero is unsigned
+    (a change of -0.0002 reads ``0.000``, not ``-0.000``)."""
+    if value is None:
+        return MISSING
+    text = f"{value:.{digits}f}"
+    return text.removeprefix("-") if float(text) == 0 else text
 
 
 def format_value(value: Any) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.report.html import Link, RowGroup, Table, Td, num_cell, png_base64, render
-from bench.report.leaderboard import BIAS_METRICS, RULE, Entry, Leaderboard
+from bench.report.leaderboard import BIAS_METRICS, ROBUSTNESS_RULE, RULE, Entry, Leaderboard
 from bench.report.render.text import (
     BIAS_TITLES,
     TASK_TITLES,
@@ -59,7 +59,9 @@ def _task_cells(entry: Entry, task: str) -> list[Td]:
 
 def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
     """The ranking table of ``entries`` (the competitors, or the reference runs); the
-    competitors in one row group per coverage (runs ranked against each other only)."""
+    competitors in one row group per coverage (runs ranked against each other only).
+    Robustness columns for the tasks where one of ``entries`` has a change."""
+    robust = [t for t in board.robust_tasks if any(e.worst_change(t) for e in entries)]
     headers = [("#", "ascending"), ("Model", "ascending"), ("Ranked on", "ascending")]
     for t in board.tasks:
         headers += [
@@ -67,15 +69,15 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
             (f"{TASK_TITLES[t]} rank", "ascending"),
         ]
     headers.append(("Mean rank", "ascending"))
-    for t in board.robust_tasks:
-        headers += [(f"{robust_title(t)} [95% CI]", "descending"), ("under", "ascending")]
+    for t in robust:
+        headers += [(f"{robust_title(t)} [95% CI]", "descending"), ("Perturbation", "ascending")]
     table = Table(headers, id=id)
     for i, e in enumerate(entries):
         row = [num_cell(e.position, 0), Td(e.name, "model", e.name), Td(coverage_text(e))]
         for t in board.tasks:
             row += _task_cells(e, t)
         row.append(num_cell(e.mean_rank, 2))
-        for t in board.robust_tasks:
+        for t in robust:
             w = e.worst_change(t)
             row += [Td(MISSING, "missing", ""), Td(MISSING, "missing", "")] if w is None else [
                 num_cell(w.value, 3, None if w.low is None else (w.low, w.high)),
@@ -198,6 +200,14 @@ def models_table(board: Leaderboard) -> Table:
     return table
 
 
+def submissions(board: Leaderboard) -> list[tuple[str, list[Link]]]:
+    """(name, links) of each run filed by ``bench-report submit`` with a page or paper."""
+    from bench.report.submit import submission_links  # it imports this module (via site)
+
+    out = [(e.name, submission_links(e.run.directory)) for e in board.entries]
+    return [(name, links) for name, links in out if links]
+
+
 def to_html(
     board: Leaderboard,
     plots: dict[str, tuple[str, bytes]],
@@ -220,6 +230,7 @@ def to_html(
         bench_versions=", ".join(board.bench_versions),
         tested_with=tested_with(board),
         rule=RULE,
+        robustness_rule=ROBUSTNESS_RULE if board.robust_tasks else None,
         main_table=main_table(board, board.competitors, "leaderboard"),
         reference_table=main_table(board, board.references, "references")
         if board.references
@@ -236,4 +247,5 @@ def to_html(
         figures=[f for f in figures if f.id != BIAS_FIGURE],
         bias_figure=next((f for f in figures if f.id == BIAS_FIGURE), None),
         models_table=models_table(board),
+        submissions=submissions(board),
     )

@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 
 from bench.report.compare import items_scored
-from bench.report.leaderboard import RULE, Entry, Leaderboard
+from bench.report.leaderboard import ROBUSTNESS_RULE, RULE, Entry, Leaderboard
 from bench.report.render.text import (
     change_text,
     column_title,
@@ -57,6 +57,7 @@ def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) 
         + (f", {md_escape(items_scored({'dataset': d}))}" if "limit" in d else ""),
         f"- bench version: {', '.join(board.bench_versions)}",
         f"- Ranking ({tested_with(board)}): {RULE}",
+        *([f"- Robustness: {ROBUSTNESS_RULE}"] if board.robust_tasks else []),
         "",
         table(board.competitors)
         if board.competitors
