@@ -101,6 +101,7 @@ def test_the_submitters_metadata_is_recorded(source, plain):
         "paper": PAPER,
         "dataset": {"name": "wnut17", "version": dataset["version"], "sha256": dataset["sha256"]},
         "format": "conll",
+        "align": "strict",
         "files": {"arcada": hashlib.sha256(ARCADA.read_bytes()).hexdigest()},
         "bench_version": bench.__version__,
     }
@@ -249,6 +250,28 @@ def test_a_malformed_file_is_refused_naming_it_and_nothing_is_written(
     assert not source.exists()
 
 
+def test_normalised_tokens_are_refused_with_the_option_that_scores_them(tmp_path):
+    submitted = _token_changed(tmp_path / "team.conll")
+    done = _submit(tmp_path, submitted.name, "--name", "team", "--dataset", "wnut17",
+                   "--into", tmp_path / "source")  # fmt: skip
+    assert done.returncode == 2
+    assert "--align position" in done.stderr and "model.align" not in done.stderr
+    assert done.stderr.rstrip().endswith("(checked against --dataset wnut17)")
+    done = _submit(tmp_path, submitted.name, "--name", "team", "--dataset", "wnut17",
+                   "--align", "position", "--into", tmp_path / "source")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "source" / "submissions" / "wnut17" / "team"
+    assert json.loads((folder / "submission.json").read_text())["align"] == "position"
+    assert _result(folder / "run")["provenance"]["config"]["model"]["align"] == "position"
+
+
+def test_a_file_for_another_dataset_names_the_dataset_it_was_checked_against(tmp_path):
+    done = _submit(tmp_path, ARCADA, "--name", "team", "--into", tmp_path / "source")
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.endswith("(checked against --dataset seed_article)"), line
+
+
 def test_an_item_without_a_prediction_fails_the_submission(tmp_path):
     """A failed item (a failure record, or no record) refuses the submission: a degraded
     task would be scored on fewer items than the site's other runs."""
@@ -262,7 +285,7 @@ def test_an_item_without_a_prediction_fails_the_submission(tmp_path):
     assert line == (
         f"bench-report submit: task ner failed: 2/{len(rest) + 1} items failed (missing: 1, "
         f"refusal: 1): more than max_failure_rate=0.0 allows; first: item {first.id!r}: "
-        "refusal: no"
+        "refusal: no (checked against --dataset seed_article)"
     )
     assert not (tmp_path / "source").exists()
 

@@ -6,8 +6,8 @@ Layout of a site source folder (``SITE_SOURCE``, what ``bench-report submit --in
       submissions/<dataset>/<name>/   one per submission (dataset: the gold's name)
         predictions/<file>…           the submitted prediction files, byte for byte
         submission.json               name, url, paper, submitted_at (UTC), dataset {name,
-                                      version, sha256}, format, files {file: sha256},
-                                      bench_version
+                                      version, sha256}, format, align, files {file:
+                                      sha256}, bench_version
         run/                          the scored run: result.json, samples/, tables/ (as
                                       ``bench +model=predictions model.path=predictions/…
                                       name=<name>`` run from the submission folder writes)
@@ -73,6 +73,7 @@ class Submission:
     paper: str | None = None
     dataset_version: str | None = None
     dataset_sha256: str | None = None
+    align: str = "strict"  # CoNLL tokens: "strict" (the gold's), or "position" (normalised)
 
 
 def folder_name(value: str, what: str) -> str:
@@ -213,25 +214,29 @@ def _score(entry: Path, submission: Submission, fmt: str) -> dict[str, Any]:
                 name=submission.name,
                 model__path=model_path,
                 model__format=fmt,
+                model__align=submission.align,
                 max_failure_rate=0.0,
             )
     except ValueError as err:  # a file refused while reading it, an unusable dataset
-        raise SubmitError(_as_given(" ".join(str(err).split()), given)) from None
+        raise SubmitError(_as_given(" ".join(str(err).split()), given, submission)) from None
     names = {path.name for path in submission.files}
     for task, record in result.result["tasks"].items():
         if record["status"] == "failed":
-            raise SubmitError(_as_given(f"task {task} failed: {record['error']}", given))
+            failed = f"task {task} failed: {record['error']}"
+            raise SubmitError(_as_given(failed, given, submission))
         if record["status"] == "unsupported" and f"{task}.jsonl" in names:
             raise SubmitError(f"{task}.jsonl: not scored: {record['reason']}")
     result.save(entry / "run")
     return result.result
 
 
-def _as_given(message: str, staged: dict[str, str]) -> str:
-    """``message`` naming the submitted files as given, not as staged."""
+def _as_given(message: str, staged: dict[str, str], submission: Submission) -> str:
+    """``message`` naming the submitted files as given, not as staged, and the options
+    as this command's, with the dataset the files were checked against."""
     for staged_path, given in staged.items():
         message = message.replace(staged_path, given)
-    return message
+    message = message.replace("model.align=position", "--align position")
+    return f"{message} (checked against --dataset {submission.dataset})"
 
 
 def _check_dataset(submission: Submission, dataset: dict[str, Any]) -> None:
@@ -257,6 +262,7 @@ def _record(
         "submitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": {k: dataset.get(k) for k in ("name", "version", "sha256")},
         "format": fmt,
+        "align": submission.align,
         "files": {f.name: _sha256(f) for f in sorted(staged.iterdir())},
         "bench_version": result["provenance"]["bench_version"],
     }

@@ -40,6 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dataset-sha256", help="the sha256 of the gold the predictions were made for"
     )
     parser.add_argument(
+        "--align",
+        choices=("strict", "position"),
+        default="strict",
+        help="CoNLL: tokens must be the gold's (strict, default), or are matched by position "
+        "(position: a file whose tokens were normalised)",
+    )
+    parser.add_argument(
         "--into",
         required=True,
         type=Path,
@@ -62,6 +69,7 @@ def main(args: argparse.Namespace) -> int:
         paper=args.paper,
         dataset_version=args.dataset_version,
         dataset_sha256=args.dataset_sha256,
+        align=args.align,
     )
     try:
         folder, record = submit(submission, args.into, resamples=args.resamples, seed=args.seed)
