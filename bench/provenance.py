@@ -14,6 +14,7 @@ from importlib import metadata
 from typing import Any
 
 from bench.revision import source_revision
+from bench.sample_rows import ColumnRows
 from bench.version import __version__
 
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
@@ -69,6 +70,8 @@ def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
             return redact(value, secrets)
+        if isinstance(value, ColumnRows):  # samples of millions of items, held as columns
+            return value.map_strings(lambda texts: _redact_all(texts, secrets), scrub)
         if isinstance(value, dict):
             return {k: "***" if _secret_key(k) else scrub(v) for k, v in value.items()}
         if isinstance(value, list | tuple):  # numbers in place: samples hold millions
@@ -79,6 +82,16 @@ def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
 
 
 _NUMBERS = (int, float, bool, type(None))
+
+
+def _redact_all(texts: list[str], secrets: list[str]) -> list[str]:
+    """:func:`redact` of each of ``texts``, skipped when their concatenation holds nothing
+    to redact (a credential or a secret's head found in one text is found there too)."""
+    joined = "\n".join(texts)
+    heads = [s[:_MIN_SECRET_LENGTH] for s in secrets if len(s) >= _MIN_SECRET_LENGTH]
+    if _CREDENTIAL.search(joined) is None and not any(head in joined for head in heads):
+        return texts
+    return [redact(text, secrets) for text in texts]
 
 
 @lru_cache(maxsize=4096)
