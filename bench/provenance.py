@@ -29,6 +29,10 @@ _CREDENTIAL = re.compile(
         |((?-i:\bBearer)\s+)[\w.~+/=-]{8,}""",
     re.IGNORECASE | re.VERBOSE,
 )
+# Each alternative of _CREDENTIAL needs one of these words, in any case: lower case once
+# the four non-ASCII letters re.IGNORECASE matches to ASCII ones (İ ı ſ K) are folded.
+_CREDENTIAL_WORDS = ("authorization", "key", "token", "secret", "password", "bearer")
+_TO_ASCII = str.maketrans("\u0130\u0131\u017f\u212a", "iisk")
 # Shorter secret values are not told apart from ordinary words ("failed", "ollama").
 _MIN_SECRET_LENGTH = 8
 _PACKAGES = ("datasets", "evaluate", "hydra-core", "numpy", "omegaconf", "scikit-learn", "scipy")
@@ -89,9 +93,18 @@ def _redact_all(texts: list[str], secrets: list[str]) -> list[str]:
     to redact (a credential or a secret's head found in one text is found there too)."""
     joined = "\n".join(texts)
     heads = [s[:_MIN_SECRET_LENGTH] for s in secrets if len(s) >= _MIN_SECRET_LENGTH]
-    if _CREDENTIAL.search(joined) is None and not any(head in joined for head in heads):
-        return texts
-    return [redact(text, secrets) for text in texts]
+    if any(head in joined for head in heads) or _may_hold_credential(joined):
+        return [redact(text, secrets) for text in texts]
+    return texts
+
+
+def _may_hold_credential(text: str) -> bool:
+    """Whether :data:`_CREDENTIAL` matches ``text``, first told by the words its
+    alternatives need (far faster than the search on millions of item ids)."""
+    folded = text.translate(_TO_ASCII).lower()
+    if not any(word in folded for word in _CREDENTIAL_WORDS):
+        return False
+    return _CREDENTIAL.search(text) is not None
 
 
 @lru_cache(maxsize=4096)

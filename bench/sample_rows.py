@@ -42,13 +42,12 @@ def _json_texts(column: Column, start: int, stop: int) -> list[str]:
     them; NaN and infinities are refused (``ValueError``), as ``allow_nan=False`` does."""
     if isinstance(column, Coded):
         names = [encode_basestring(name) for name in column.names]
-        return [names[k] for k in column.codes[start:stop].tolist()]
+        return list(map(names.__getitem__, column.codes[start:stop].tolist()))
     if not isinstance(column, np.ndarray):
-        return [encode_basestring(text) for text in column[start:stop]]
+        return list(map(encode_basestring, column[start:stop]))
     part = column[start:stop]
     if part.dtype == bool:
-        words = ("false", "true")
-        return [words[v] for v in part.tolist()]
+        return list(map(("false", "true").__getitem__, part.tolist()))
     if part.dtype.kind == "f":
         if not np.isfinite(part).all():
             raise ValueError("Out of range float values are not JSON compliant")
@@ -138,7 +137,7 @@ class ColumnRows(Sequence[dict[str, Any]]):
 
         def text(start: int, stop: int) -> Iterator[str]:
             texts = [_json_texts(column, start, stop) for column in self.columns.values()]
-            yield "".join(template % row for row in zip(*texts, strict=True))
+            yield "".join(map(template.__mod__, zip(*texts, strict=True)))
 
         yield from self._chunks(text)
         yield from _dumped(self.extra)

@@ -9,7 +9,8 @@ attributes, and accuracy per group (e.g. HateCheck functionality).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, count
+from operator import attrgetter
 from typing import Any, ClassVar
 
 import numpy as np
@@ -80,33 +81,31 @@ class ToxicityTask(Task):
         """The gold and the predictions of ``items`` as arrays, in one pass each."""
         gold, n = self.gold, len(items)
         ids = [item.id for item in items]
-        toxic = gold.toxic
-        labels = np.fromiter((toxic[i] for i in ids), np.int64, n)
+        labels = np.fromiter(map(gold.toxic.__getitem__, ids), np.int64, n)
         if len(gold.levels) == 1:
             level = np.zeros(n, np.int64)
         else:
-            code, of = {name: k for k, name in enumerate(gold.levels)}, gold.level
-            level = np.fromiter((code[of[i]] for i in ids), np.int64, n)
-        # Identities by combination: an item's set is one of few, coded once each.
-        combos: dict[tuple[str, ...], int] = {(): 0}
-        get = gold.identities.get
-        combo = np.fromiter((combos.setdefault(get(i, ()), len(combos)) for i in ids), np.int64, n)
+            code = {name: k for k, name in enumerate(gold.levels)}
+            level = np.fromiter(map(code.__getitem__, map(gold.level.__getitem__, ids)),
+                                np.int64, n)  # fmt: skip
+        # Identities by combination (one hash per item): the first item with each set.
+        first: dict[tuple[str, ...] | None, int] = {}  # None: no identities
+        sets = map(gold.identities.get, ids)
+        firsts, combo = np.unique(np.fromiter(map(first.setdefault, sets, count()), np.int64, n),
+                                  return_inverse=True)  # fmt: skip
         groups = None
         if gold.groups:  # of the main level's items
-            seen: dict[str, int] = {}
-            of, main = gold.groups, compress(ids, (level == 0).tolist())
-            first = np.fromiter((seen.setdefault(of[i], len(seen)) for i in main), np.int64)
-            names = sorted(seen)
+            main = list(map(gold.groups.__getitem__, compress(ids, (level == 0).tolist())))
+            names = sorted(set(main))
             position = {name: k for k, name in enumerate(names)}
-            rank = np.array([position[name] for name in seen], dtype=np.int64)
-            groups = Coded(rank[first], tuple(names))
+            groups = Coded(np.fromiter(map(position.__getitem__, main), np.int64), tuple(names))
         return ToxicityColumns(
             ids=ids,
             labels=labels,
-            scores=np.fromiter((p.score for p in predictions), float, n),
+            scores=np.fromiter(map(attrgetter("score"), predictions), float, n),
             level=level,
-            combo=combo,
-            combos=tuple(combos),
+            combo=combo.reshape(-1),
+            combos=tuple(gold.identities.get(ids[k]) or () for k in firsts.tolist()),
             groups=groups,
             attributes=self._attribute_columns(ids, predictions),
         )
@@ -328,7 +327,7 @@ class ToxicityColumns:
     scores: np.ndarray  # float64
     level: np.ndarray  # index into the gold's levels
     combo: np.ndarray  # index into combos: the item's identities
-    combos: tuple[tuple[str, ...], ...]  # the distinct identity sets, () first
+    combos: tuple[tuple[str, ...], ...]  # the distinct identity sets
     groups: Coded | None  # of the main level's items (e.g. HateCheck functionality)
     attributes: dict[str, tuple[np.ndarray, np.ndarray]]  # see ToxicityTask._attribute_columns
 
