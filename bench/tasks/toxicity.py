@@ -8,8 +8,9 @@ attributes, and accuracy per group (e.g. HateCheck functionality).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import compress, count
+from itertools import compress, count, repeat
 from operator import attrgetter
 from typing import Any, ClassVar
 
@@ -65,6 +66,12 @@ class ToxicityTask(Task):
     ) -> None:
         super().__init__(gold, adapter_name, bootstrap)
         self.threshold = threshold
+
+    def validate(self, items: Sequence[TextItem], predictions: Sequence[Any]) -> None:
+        """:meth:`Task.validate`, told in a few array operations when every prediction is
+        plainly valid (millions of items); else item by item, naming the first bad one."""
+        if len(predictions) != len(items) or not _plainly_valid(predictions):
+            super().validate(items, predictions)
 
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, ToxicityPrediction):
@@ -315,6 +322,25 @@ class ToxicityTask(Task):
         hits = np.bincount(groups, weights=correct, minlength=len(coded.names))
         return {coded.names[g]: {"accuracy": float(hits[g] / n[g]), "n": int(n[g])}
                 for g in np.flatnonzero(n)}  # fmt: skip
+
+
+def _plainly_valid(predictions: Sequence[Any]) -> bool:
+    """Whether every prediction is a :class:`ToxicityPrediction` without attributes whose
+    score is a float or int (not a bool) in [0, 1] — what :meth:`ToxicityTask.validate_item`
+    accepts; False leaves the verdict to it."""
+    n = len(predictions)
+    if not all(map(isinstance, predictions, repeat(ToxicityPrediction, n))):
+        return False
+    if any(map(attrgetter("attributes"), predictions)):
+        return False
+    scores = list(map(attrgetter("score"), predictions))
+    if not set(map(type, scores)) <= {float, int}:
+        return False
+    try:
+        s = np.fromiter(scores, float, n)
+    except OverflowError:  # an int too large for a float: out of range
+        return False
+    return bool(((s >= 0.0) & (s <= 1.0)).all())  # False for NaN
 
 
 @dataclass(frozen=True)
