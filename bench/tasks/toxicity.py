@@ -145,6 +145,7 @@ class ToxicityTask(Task):
         for k, level in enumerate(gold.levels):
             prefix = "" if k == 0 else f"{level}_"
             at = columns.level == k
+            at = slice(None) if at.all() else at  # one level: views, not copies
             labels, scores = columns.labels[at], columns.scores[at]
             metrics[f"{prefix}roc_auc"] = roc_auc(labels, scores)
             metrics[f"{prefix}average_precision"] = average_precision(labels, scores)
@@ -290,7 +291,7 @@ class ToxicityTask(Task):
             draws.add(together, names + bias_names, labels.size)
 
     def _attributes(
-        self, columns: ToxicityColumns, at: np.ndarray, draws: SharedResamples | None
+        self, columns: ToxicityColumns, at: np.ndarray | slice, draws: SharedResamples | None
     ) -> dict[str, MetricValue]:
         """ROC-AUC (and its interval: DeLong where analytic) per attribute the adapter
         scores and the gold labels, on the items ``at``."""
@@ -357,7 +358,7 @@ class ToxicityColumns:
     groups: Coded | None  # of the main level's items (e.g. HateCheck functionality)
     attributes: dict[str, tuple[np.ndarray, np.ndarray]]  # see ToxicityTask._attribute_columns
 
-    def identities(self, at: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    def identities(self, at: np.ndarray | slice) -> tuple[np.ndarray, list[str]]:
         """The identities mentioned by the items ``at`` (sorted) and their membership:
         boolean (n_at, K), as :func:`~bench.metrics.bias.jigsaw_bias_arrays` takes it."""
         combo = self.combo[at]
