@@ -106,6 +106,9 @@ def score_toxicity_arrays(
 
 
 def _toxicity_task(n: int, method: str) -> tuple[Any, list, list]:
+    """The task, the items and the predictions, as a dataset view and an adapter give
+    them: the gold's dicts in item order with an identity entry per item (as every loader
+    makes them), a ``TextItem`` and a ``ToxicityPrediction`` per item."""
     from bench.data.views import ToxicityGold
     from bench.predictions import TextItem, ToxicityPrediction
     from bench.tasks.base import Bootstrap
@@ -116,15 +119,15 @@ def _toxicity_task(n: int, method: str) -> tuple[Any, list, list]:
     items = tuple(TextItem(f"c{i}", "") for i in range(n))
     ids = [item.id for item in items]
     rows, cols = np.nonzero(member)
-    identities: dict[str, list[str]] = {}
+    found: dict[int, list[str]] = {}
     for i, k in zip(rows.tolist(), cols.tolist(), strict=True):
-        identities.setdefault(ids[i], []).append(names[k])
+        found.setdefault(i, []).append(names[k])
     gold = ToxicityGold(
         items,
         dict(zip(ids, labels.tolist(), strict=True)),
         dict.fromkeys(ids, "comment"),
         ("comment",),
-        {i: tuple(v) for i, v in identities.items()},
+        {item_id: tuple(found.get(i, ())) for i, item_id in enumerate(ids)},
     )
     predictions = [ToxicityPrediction(s) for s in scores.tolist()]
     task = ToxicityTask(gold, "synthetic", Bootstrap(1000, 0, method=method))
