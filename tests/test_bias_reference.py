@@ -266,6 +266,14 @@ def test_the_task_scores_madlibs_as_the_per_item_metrics(madlibs, method, step):
     }
     assert scored.metrics == expected
     assert scored.breakdown["bias"] == bias.to_json()
+    hits: dict[str, list[bool]] = {}
+    for label, score, mentioned in zip(labels, scores, identities, strict=True):
+        for identity in mentioned:
+            hits.setdefault(identity, []).append(int(score >= 0.5) == label)
+    assert scored.breakdown["identity_accuracy"] == {
+        identity: {"accuracy": float(np.mean(h)), "n": len(h)}
+        for identity, h in sorted(hits.items())
+    }
     assert scored.counts == {"sentences": len(items), "toxic": sum(labels)}
     assert list(scored.samples) == [
         {"id": item.id, "level": "sentence", "gold": label, "score": score,

@@ -3,7 +3,8 @@
 On the main level (the first of the dataset's levels) it also reports the
 best-threshold F1, calibration (Brier, ECE), the Jigsaw unintended-bias metrics
 where items carry identities, per-attribute ROC-AUC where the adapter scores
-attributes, and accuracy per group (e.g. HateCheck functionality).
+attributes, and accuracy per group (e.g. HateCheck functionality) and per identity (the
+target group of a HateCheck case, the identity terms of a madlibs sentence).
 """
 
 from __future__ import annotations
@@ -177,12 +178,18 @@ class ToxicityTask(Task):
                 for name, mean in bias.means.items():
                     metrics[f"{name}_power_mean"] = mean.value
                 breakdown["bias"] = bias.to_json()
+                item, identity = np.nonzero(membership)
+                breakdown["identity_accuracy"] = self._accuracy_by(
+                    labels, scores, item, identity, names
+                )
                 if analytic:
                     draws.put({name: ci for name, ci in bias.intervals.items()
                                if metrics[name].value is not None})  # fmt: skip
             groups = columns.groups.codes if columns.groups is not None else None
             if groups is not None:
-                breakdown["groups"] = self._group_accuracy(labels, scores, groups, columns.groups)
+                breakdown["groups"] = self._accuracy_by(
+                    labels, scores, np.arange(labels.size), groups, columns.groups.names
+                )
                 accuracies = [g["accuracy"] for g in breakdown["groups"].values()]
                 metrics["group_accuracy_macro"] = MetricValue(float(np.mean(accuracies)))
             if analytic:
@@ -314,15 +321,22 @@ class ToxicityTask(Task):
                 draws.add_one(roc_auc_statistic(labels, scores), key, labels.size)
         return out
 
-    def _group_accuracy(
-        self, labels: np.ndarray, scores: np.ndarray, groups: np.ndarray, coded: Coded
+    def _accuracy_by(
+        self,
+        labels: np.ndarray,
+        scores: np.ndarray,
+        item: np.ndarray,
+        key: np.ndarray,
+        names: Sequence[str],
     ) -> dict[str, dict[str, Any]]:
-        """Accuracy at the threshold per group (e.g. HateCheck functionality)."""
-        correct = (scores >= self.threshold) == labels
-        n = np.bincount(groups, minlength=len(coded.names))
-        hits = np.bincount(groups, weights=correct, minlength=len(coded.names))
-        return {coded.names[g]: {"accuracy": float(hits[g] / n[g]), "n": int(n[g])}
-                for g in np.flatnonzero(n)}  # fmt: skip
+        """Accuracy at the threshold per key of the items, item ``item[j]`` counting under
+        ``names[key[j]]`` (an item under each of its keys): per group (HateCheck
+        functionality) or per identity (target group, madlibs terms)."""
+        correct = (scores[item] >= self.threshold) == labels[item]
+        n = np.bincount(key, minlength=len(names))
+        hits = np.bincount(key, weights=correct, minlength=len(names))
+        return {names[k]: {"accuracy": float(hits[k] / n[k]), "n": int(n[k])}
+                for k in np.flatnonzero(n)}  # fmt: skip
 
 
 def _per_item(values: dict[str, Any], ids: list[str], lookup: Callable[[str], Any]) -> Iterable:
