@@ -15,6 +15,7 @@ from itertools import chain
 from typing import Any
 
 from bench.revision import source_revision
+from bench.sample_rows import ColumnRows
 from bench.version import __version__
 
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
@@ -29,6 +30,10 @@ _CREDENTIAL = re.compile(
         |((?-i:\bBearer)\s+)[\w.~+/=-]{8,}""",
     re.IGNORECASE | re.VERBOSE,
 )
+# Each alternative of _CREDENTIAL needs one of these words, in any case: lower case once
+# the four non-ASCII letters re.IGNORECASE matches to ASCII ones (İ ı ſ K) are folded.
+_CREDENTIAL_WORDS = ("authorization", "key", "token", "secret", "password", "bearer")
+_TO_ASCII = str.maketrans("\u0130\u0131\u017f\u212a", "iisk")
 # Shorter secret values are not told apart from ordinary words ("failed", "ollama").
 _MIN_SECRET_LENGTH = 8
 # The shortest text redact can change: "token=x" (every other credential, and a secret's
@@ -76,6 +81,8 @@ def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
             return redacted[value]
+        if isinstance(value, ColumnRows):  # samples of millions of items, held as columns
+            return value.map_strings(lambda texts: _redact_all(texts, redacted.secrets), scrub)
         if isinstance(value, dict):
             return {k: "***" if _secret_key(k) else v if type(v) in _NUMBERS else scrub(v)
                     for k, v in value.items()}  # fmt: skip
@@ -110,6 +117,25 @@ class _Redacted(dict[str, str]):
 
 
 _NUMBERS = frozenset((int, float, bool, type(None)))
+
+
+def _redact_all(texts: list[str], secrets: list[str]) -> list[str]:
+    """:func:`redact` of each of ``texts``, skipped when their concatenation holds nothing
+    to redact (a credential or a secret's head found in one text is found there too)."""
+    joined = "\n".join(texts)
+    heads = [s[:_MIN_SECRET_LENGTH] for s in secrets if len(s) >= _MIN_SECRET_LENGTH]
+    if any(head in joined for head in heads) or _may_hold_credential(joined):
+        return [redact(text, secrets) for text in texts]
+    return texts
+
+
+def _may_hold_credential(text: str) -> bool:
+    """Whether :data:`_CREDENTIAL` matches ``text``, first told by the words its
+    alternatives need (far faster than the search on millions of item ids)."""
+    folded = text.translate(_TO_ASCII).lower()
+    if not any(word in folded for word in _CREDENTIAL_WORDS):
+        return False
+    return _CREDENTIAL.search(text) is not None
 
 
 @lru_cache(maxsize=4096)

@@ -349,10 +349,11 @@ def run_task(
                 "predictions": cache_stats,
                 "seconds": round(time.perf_counter() - started, 3),
             }, failure_rows
-        answered = [(item, p) for item, p in zip(items, predictions, strict=True)
-                    if item.id not in failed]  # fmt: skip
+        if failed:  # left out of scoring
+            items = [item for item in items if item.id not in failed]
+            predictions = [p for p in predictions if not isinstance(p, PredictionFailure)]
         with progress.stage(f"{task.name}: intervals", "interval"):
-            scored = task.score([item for item, _ in answered], [p for _, p in answered])
+            scored = task.score(items, predictions)
     except Exception as err:  # an adapter or a prediction failed: record it, go on
         return _failed_task(err, started), []
     return {

@@ -12,9 +12,16 @@ Cases (all on seeded synthetic data; the numbers measure speed, not any model):
   means and score) with every interval by formula (``bootstrap.method=analytic``: DeLong,
   logit, delta method, normal), computed by the functions ``ToxicityTask.score`` calls,
   from arrays: labels, scores and a (n × 20) identity membership matrix.
-* ``toxicity task`` — ``ToxicityTask.score`` itself, on per-item objects (``TextItem``,
-  ``ToxicityPrediction``, the gold's dicts) as the runner holds them, with
-  ``method=analytic`` and with ``method=bootstrap`` (1000 resamples) at the same n.
+* ``toxicity task`` — the path the ``bench`` command runs once the model has answered:
+  ``bench.runner.run_task`` on the gold view and the per-item objects a dataset and an
+  adapter give (``TextItem``, ``ToxicityPrediction``, the gold's dicts), with an adapter
+  handing out the ready predictions; then the samples as ``bench.runner.evaluate`` and
+  ``Result.save`` write them (``scrub_secrets``, ``write_jsonl_atomic``). *Scoring* is
+  ``ToxicityTask.score`` (columns, every metric and interval) plus that write; the rest of
+  ``run_task`` (the prediction bookkeeping and the validation of every prediction) is shown
+  apart. Peak memory is the process's high-water mark (``VmHWM``, reset once the input is
+  built), so it includes the input; "+MB" is what scoring adds to it. With
+  ``method=analytic`` and, at ``--bootstrap-sizes``, ``method=bootstrap`` (1000 resamples).
 * ``ner`` — what a user runs: the whole ``bench`` command scoring a CoNLL predictions
   file against a CoNLL gold of n tokens (the corpus of ``benchmarks/bench_cli_ner.py``:
   sentences of 5–40 tokens), with the default options — every NER metric and interval,
@@ -102,6 +109,9 @@ def score_toxicity_arrays(
 
 
 def _toxicity_task(n: int, method: str) -> tuple[Any, list, list]:
+    """The task, the items and the predictions, as a dataset view and an adapter give
+    them: the gold's dicts in item order with an identity entry per item (as every loader
+    makes them), a ``TextItem`` and a ``ToxicityPrediction`` per item."""
     from bench.data.views import ToxicityGold
     from bench.predictions import TextItem, ToxicityPrediction
     from bench.tasks.base import Bootstrap
@@ -112,19 +122,99 @@ def _toxicity_task(n: int, method: str) -> tuple[Any, list, list]:
     items = tuple(TextItem(f"c{i}", "") for i in range(n))
     ids = [item.id for item in items]
     rows, cols = np.nonzero(member)
-    identities: dict[str, list[str]] = {}
+    found: dict[int, list[str]] = {}
     for i, k in zip(rows.tolist(), cols.tolist(), strict=True):
-        identities.setdefault(ids[i], []).append(names[k])
+        found.setdefault(i, []).append(names[k])
     gold = ToxicityGold(
         items,
         dict(zip(ids, labels.tolist(), strict=True)),
         dict.fromkeys(ids, "comment"),
         ("comment",),
-        {i: tuple(v) for i, v in identities.items()},
+        {item_id: tuple(found.get(i, ())) for i, item_id in enumerate(ids)},
     )
     predictions = [ToxicityPrediction(s) for s in scores.tolist()]
     task = ToxicityTask(gold, "synthetic", Bootstrap(1000, 0, method=method))
     return task, list(items), predictions
+
+
+def _peak_mb() -> float:
+    """The process's resident high-water mark since :func:`_reset_peak` (Linux)."""
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def _reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
+def toxicity_task_path(n: int, method: str) -> dict[str, Any]:
+    """``run_task`` on ready predictions, then the samples written as a run writes them:
+    time and peak of each stage."""
+    import tempfile
+
+    from bench.adapters.base import LARGE_BATCH, Adapter, Batching
+    from bench.provenance import scrub_secrets
+    from bench.report.files import write_jsonl_atomic
+    from bench.runner import run_task
+
+    class Answers(Adapter):
+        """The model's answers, already made, handed out in the order the runner asks
+        (item order: this adapter does not sort by length)."""
+
+        tasks = frozenset({"toxicity"})
+        cacheable = False
+        preferred_batching = Batching(LARGE_BATCH)
+
+        def __init__(self, answers: list) -> None:
+            self.answers, self.given = answers, 0
+
+        def predict_toxicity(self, items: list) -> list:
+            start, self.given = self.given, self.given + len(items)
+            return self.answers[start : self.given]
+
+    task, items, predictions = _toxicity_task(n, method)
+    adapter = Answers(predictions)
+    del items, predictions
+    out: dict[str, Any] = {"data_mb": _rss_mb()}
+    score = task.score
+
+    def timed_score(*args: Any) -> Any:
+        out["score_rss_mb"] = _rss_mb()
+        _reset_peak()
+        start = _clocks()
+        scored = score(*args)
+        out["score_s"], out["score_cpu"] = _since(start)
+        out["score_peak_mb"] = _peak_mb()
+        return scored
+
+    task.score = timed_score  # type: ignore[method-assign]
+    start = _clocks()
+    record, samples = run_task(task, adapter, None)
+    out["run_task_s"], out["run_task_cpu"] = _since(start)
+    if record["status"] != "ok":
+        raise SystemExit(record["error"])
+    _reset_peak()
+    start = _clocks()
+    with tempfile.TemporaryDirectory() as tmp:
+        write_jsonl_atomic(Path(tmp) / "toxicity.jsonl", scrub_secrets(samples, []))
+        out["samples_mb"] = (Path(tmp) / "toxicity.jsonl").stat().st_size / 2**20
+    out["write_s"], out["write_cpu"] = _since(start)
+    out["write_peak_mb"] = _peak_mb()
+    out["seconds"] = out["score_s"] + out["write_s"]
+    out["cpu"] = out["score_cpu"] + out["write_cpu"]
+    out["peak_mb"] = max(out["score_peak_mb"], out["write_peak_mb"])
+    out["check"] = record["metrics"]["bias_score"]["ci95"]["method"]
+    return out
 
 
 def ner_cli(n: int) -> dict[str, Any]:
@@ -167,12 +257,11 @@ def child(kind: str, n: int, method: str) -> None:
     if kind == "ner":
         print(json.dumps(ner_cli(n)))
         return
-    if kind == "arrays":
-        data = toxicity_arrays(n)
-        run = lambda: score_toxicity_arrays(*data)  # noqa: E731
-    else:
-        task, items, predictions = _toxicity_task(n, method)
-        run = lambda: task.score(items, predictions).intervals["roc_auc"].method  # noqa: E731
+    if kind == "task":
+        print(json.dumps(toxicity_task_path(n, method)))
+        return
+    data = toxicity_arrays(n)
+    run = lambda: score_toxicity_arrays(*data)  # noqa: E731
     data_mb = _rss_mb()
     start, cpu_start = time.perf_counter(), time.process_time()
     out = run()
@@ -197,7 +286,8 @@ def exponent(sizes: list[int], seconds: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
 
 
-def table(title: str, kind: str, sizes: list[int], method: str = "analytic") -> None:
+def table(title: str, kind: str, sizes: list[int], method: str = "analytic") -> dict[int, float]:
+    """One measurement per size, printed; the CPU seconds by size."""
     print(f"\n{title}")
     header = ("n", "wall s", "CPU s", "data MB", "peak MB", "CPU/prev")
     print(f"{header[0]:>12}  " + "  ".join(f"{h:>8}" for h in header[1:]))
@@ -215,13 +305,47 @@ def table(title: str, kind: str, sizes: list[int], method: str = "analytic") -> 
     if len(done) > 1:
         sizes_done, seconds = [n for n, _ in done], [s for _, s in done]
         print(f"growth exponent k (CPU time ∝ n^k): {exponent(sizes_done, seconds):.2f}")
+    return dict(done)
+
+
+def task_table(sizes: list[int], arrays: dict[int, float]) -> None:
+    """The toxicity task path per size. Scoring = ``ToxicityTask.score`` + the samples
+    written; "rest": the rest of ``run_task`` (prediction bookkeeping, validation); "+MB":
+    what scoring adds to the memory the input holds; "vs arrays": scoring CPU over the
+    arrays path's at the same n (this run). The 60 s verdict is on CPU time (wall time on
+    a quiet machine; on a shared one the wall time grows with the load)."""
+    print("\ntoxicity task path (bench.runner.run_task, then samples written), "
+          "method=analytic, 20 identities; times are CPU seconds but wall")  # fmt: skip
+    header = ("n", "score", "write", "scoring", "wall", "rest", "data MB", "peak MB", "+MB",
+              "vs arrays")  # fmt: skip
+    print(f"{header[0]:>12}  " + "  ".join(f"{h:>9}" for h in header[1:]))
+    done: list[tuple[int, float]] = []
+    for n in sizes:
+        r = measure("task", n)
+        if "error" in r:
+            print(f"{n:>12,}  failed: {r['error']}", flush=True)
+            continue
+        added = r["peak_mb"] - r["score_rss_mb"]
+        ratio = f"{r['cpu'] / arrays[n]:8.1f}x" if n in arrays else ""
+        cells = (r["score_cpu"], r["write_cpu"], r["cpu"], r["seconds"],
+                 r["run_task_cpu"] - r["score_cpu"], r["data_mb"], r["peak_mb"], added)  # fmt: skip
+        print(f"{n:>12,}  " + "  ".join(f"{v:9.1f}" for v in cells) + f"  {ratio:>9}"
+              f"  (load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+        done.append((n, r["cpu"]))
+        meets = {True: "meets", False: "misses"}
+        verdict = (f"{meets[r['cpu'] <= 60]} 60 s; {meets[r['peak_mb'] <= 3072]} 3 GB with "
+                   f"the input held, {meets[added <= 3072]} it for what scoring adds")  # fmt: skip
+        print(f"{'':>12}  scoring {verdict}; samples file {r['samples_mb']:.0f} MB")
+    if len(done) > 1:
+        print(f"growth exponent k (scoring CPU ∝ n^k): "
+              f"{exponent(*map(list, zip(*done, strict=True))):.2f}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000,10000000")
-    parser.add_argument("--task-sizes", default="100000,1000000",
-                        help="sizes for the task on per-item objects")  # fmt: skip
+    parser.add_argument("--task-sizes", default="100000,1000000,10000000",
+                        help="sizes for the toxicity task path")  # fmt: skip
     parser.add_argument("--bootstrap-sizes", default="100000",
                         help="sizes for the task with 1000 bootstrap resamples")  # fmt: skip
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -233,12 +357,11 @@ def main() -> None:
     sizes = [int(v) for v in args.sizes.split(",")]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, numpy {np.__version__}")  # fmt: skip
-    table("toxicity, arrays, every interval analytic (20 identities)", "arrays", sizes)
+    arrays = table("toxicity, arrays, every interval analytic (20 identities)", "arrays", sizes)
     table("NER tokens: the whole bench command (predictions file, default options)", "ner",
           sizes)  # fmt: skip
-    task_sizes = [int(v) for v in args.task_sizes.split(",") if v]
-    table("toxicity task on per-item objects, method=analytic", "task", task_sizes)
-    print("\nbootstrap (1000 resamples) vs analytic, the task at the same n")
+    task_table([int(v) for v in args.task_sizes.split(",") if v], arrays)
+    print("\nbootstrap (1000 resamples) vs analytic, the task path's scoring at the same n")
     for n in [int(v) for v in args.bootstrap_sizes.split(",") if v]:
         boot, formula = measure("task", n, "bootstrap"), measure("task", n, "analytic")
         if "error" in boot or "error" in formula:

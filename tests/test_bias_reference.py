@@ -30,7 +30,26 @@ from sklearn import metrics
 from bench.adapters.rules import RulesAdapter
 from bench.cli import CONF_DIR
 from bench.data.csv_sets import Madlibs
-from bench.metrics.bias import bnsp_auc, bpsn_auc, jigsaw_bias_score, subgroup_auc
+from bench.metrics.analytic import delong_roc_auc_ci
+from bench.metrics.bias import (
+    BIAS_SUMMARIES,
+    bnsp_auc,
+    bpsn_auc,
+    jigsaw_bias_score,
+    jigsaw_bias_statistic,
+    subgroup_auc,
+)
+from bench.metrics.bootstrap import bootstrap_cis, roc_auc_bootstrap
+from bench.metrics.ranking import (
+    average_precision,
+    brier_score,
+    expected_calibration_error,
+    f1_at_threshold,
+    f1_best_threshold,
+    roc_auc,
+)
+from bench.tasks.base import Bootstrap
+from bench.tasks.toxicity import ToxicityTask
 
 MADLIBS_TERMS = list(OmegaConf.load(CONF_DIR / "dataset" / "madlibs.yaml").identity_terms)
 
@@ -217,3 +236,55 @@ def test_jigsaw_bias_score_equals_reference_on_random_subgroups():
     report = jigsaw_bias_score(labels, scores, identities, subgroups=terms)
     reference, _ = reference_final_metric(columns, labels, scores)
     assert report.final_score.value == pytest.approx(reference, abs=1e-12)
+
+
+@pytest.mark.parametrize(("method", "step"), [("analytic", 1), ("bootstrap", 1), ("analytic", 3)])
+def test_the_task_scores_madlibs_as_the_per_item_metrics(madlibs, method, step):
+    """Issue 13: the task scores columns (no object per item); on the shipped madlibs with
+    the rules lexicon every value, interval, count and sample row equals the metric
+    functions on per-item lists built from the gold's dicts — for every item (the gold's
+    dicts read in order) and for every third one (looked up by id)."""
+    gold = madlibs[0]
+    items = list(gold.items)[::step]
+    labels = [gold.toxic[item.id] for item in items]
+    predictions = RulesAdapter().predict_toxicity(items)
+    scored = ToxicityTask(gold, "rules", Bootstrap(50, 3, method=method)).score(items, predictions)
+    scores = [p.score for p in predictions]
+    identities = [gold.identities[item.id] for item in items]
+    bias = jigsaw_bias_score(
+        labels, scores, identities, alpha=0.05 if method == "analytic" else None
+    )
+    expected = {
+        "roc_auc": roc_auc(labels, scores),
+        "average_precision": average_precision(labels, scores),
+        "f1": f1_at_threshold(labels, scores, 0.5),
+        "f1_best": f1_best_threshold(labels, scores).f1,
+        "brier": brier_score(labels, scores),
+        "ece": expected_calibration_error(labels, scores),
+        "bias_score": bias.final_score,
+        **{f"{name}_power_mean": mean.value for name, mean in bias.means.items()},
+    }
+    assert scored.metrics == expected
+    assert scored.breakdown["bias"] == bias.to_json()
+    hits: dict[str, list[bool]] = {}
+    for label, score, mentioned in zip(labels, scores, identities, strict=True):
+        for identity in mentioned:
+            hits.setdefault(identity, []).append(int(score >= 0.5) == label)
+    assert scored.breakdown["identity_accuracy"] == {
+        identity: {"accuracy": float(np.mean(h)), "n": len(h)}
+        for identity, h in sorted(hits.items())
+    }
+    assert scored.counts == {"sentences": len(items), "toxic": sum(labels)}
+    assert list(scored.samples) == [
+        {"id": item.id, "level": "sentence", "gold": label, "score": score,
+         "correct": int(score >= 0.5) == label}
+        for item, label, score in zip(items, labels, scores, strict=True)
+    ]  # fmt: skip
+    if method == "analytic":
+        assert {name: scored.intervals[name] for name in bias.intervals} == bias.intervals
+        assert scored.intervals["roc_auc"] == delong_roc_auc_ci(labels, scores)
+    else:
+        drawn = bootstrap_cis(jigsaw_bias_statistic(labels, scores, identities),
+                              BIAS_SUMMARIES, len(items), 50, seed=3)  # fmt: skip
+        assert {name: scored.intervals[name] for name in BIAS_SUMMARIES} == drawn
+        assert scored.intervals["roc_auc"] == roc_auc_bootstrap(labels, scores, 50, seed=3)

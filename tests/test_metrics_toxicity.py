@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import tracemalloc
+from typing import Any
 
 import numpy as np
 import pytest
@@ -39,8 +42,8 @@ from bench.metrics.ranking import (
     roc_auc,
 )
 from bench.metrics.values import MetricValue, undefined
-from bench.predictions import TextItem, ToxicityPrediction
-from bench.tasks.base import Bootstrap
+from bench.predictions import PredictionFailure, TextItem, ToxicityPrediction
+from bench.tasks.base import Bootstrap, PredictionError
 from bench.tasks.toxicity import ToxicityTask
 
 
@@ -493,3 +496,61 @@ def test_average_precision_keeps_its_interval_when_every_item_is_toxic():
     assert scored.metrics["roc_auc"].value is None and "roc_auc" not in scored.intervals
     assert scored.metrics["average_precision"].value == pytest.approx(1.0)
     assert scored.intervals["average_precision"].value == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------- at scale (issue 13)
+
+
+def test_a_score_keeps_no_object_per_item(identity_scored):
+    """The scored items' gold, predictions and sample rows are held as columns: what a
+    score keeps is a few array entries per item (a dict per sample row kept ~190 bytes)."""
+    y, s, identities = identity_scored
+    n = 40 * y.size
+    gold = _toxicity_gold(np.tile(y, 40), identities * 40)
+    predictions = [ToxicityPrediction(float(x)) for x in np.tile(s, 40)]
+    task = ToxicityTask(gold, "test", Bootstrap(resamples=10, method="analytic"))
+    tracemalloc.start()
+    try:
+        scored = task.score(list(gold.items), predictions)
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(scored.samples) == n
+    assert kept / n < 64, f"{kept / n:.0f} bytes kept per item"
+
+
+def _with_last(prediction: Any, n: int = 3000) -> tuple[list[TextItem], list[Any]]:
+    items = [TextItem(f"t{i}", "") for i in range(n)]
+    return items, [ToxicityPrediction(0.5)] * (n - 1) + [prediction]
+
+
+@pytest.mark.parametrize(
+    ("prediction", "problem"),
+    [
+        (ToxicityPrediction(True), "score: expected a probability in [0, 1], got True"),
+        (ToxicityPrediction(float("nan")), "score: expected a probability in [0, 1], got nan"),
+        (ToxicityPrediction(1.5), "score: expected a probability in [0, 1], got 1.5"),
+        (ToxicityPrediction(-0.0001), "score: expected a probability"),
+        (ToxicityPrediction("0.5"), "score: expected a probability in [0, 1], got '0.5'"),
+        (ToxicityPrediction(10**400), "score: expected a probability"),
+        (ToxicityPrediction(0.5, {"insult": 2.0}), "attributes.insult: expected a probability"),
+        (ToxicityPrediction(0.5, {"rude": 0.5}), "attributes.rude: unknown attribute"),
+        ({"score": 0.5}, "prediction: expected a ToxicityPrediction"),
+    ],
+)
+def test_validating_many_predictions_names_the_one_bad_item(prediction, problem):
+    """Predictions are validated with array operations when all are plainly valid; any
+    other is found and named as item-by-item validation names it."""
+    items, predictions = _with_last(prediction)
+    with pytest.raises(PredictionError, match=re.escape(f"item 't2999': {problem}")):
+        ToxicityTask(_toxicity_gold(np.zeros(1, int), [set()]), "m").validate(items, predictions)
+
+
+@pytest.mark.parametrize(
+    "prediction",
+    [ToxicityPrediction(1), ToxicityPrediction(np.float64(0.25)), ToxicityPrediction(0.0),
+     ToxicityPrediction(0.5, {"insult": 1}), PredictionFailure("parse", "no number")],
+)  # fmt: skip
+def test_validating_many_predictions_accepts_what_each_item_check_accepts(prediction):
+    items, predictions = _with_last(prediction)
+    ToxicityTask(_toxicity_gold(np.zeros(1, int), [set()]), "m").validate(items, predictions)

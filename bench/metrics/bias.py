@@ -555,7 +555,19 @@ def jigsaw_bias_statistic(
     and cell counts, so memory stays bounded however many distinct scores occur.
     """
     y, s, item_sets, names = _check_bias_input(labels, scores, identities, subgroups, weights)
-    cells = _Cells.build(y, s, identity_membership(item_sets, names))
+    return jigsaw_bias_statistic_arrays(y, s, identity_membership(item_sets, names), p, weights)
+
+
+def jigsaw_bias_statistic_arrays(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    membership: np.ndarray,
+    p: float = POWER,
+    weights: tuple[float, float, float, float] = WEIGHTS,
+) -> IndexStatistic:
+    """:func:`jigsaw_bias_statistic` from checked arrays, ``membership`` as for
+    :func:`jigsaw_bias_arrays`."""
+    cells = _Cells.build(labels, scores, membership)
     rows_per_chunk = max(1, BATCH_ELEMENTS // cells.width)
 
     def summaries(indices: np.ndarray) -> np.ndarray:

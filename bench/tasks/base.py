@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -175,5 +174,5 @@ class Task:
 
     def check_probability(self, item: TextItem, field: str, value: Any) -> None:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or math.isnan(value) or not 0.0 <= value <= 1.0:
+        if not ok or not 0.0 <= value <= 1.0:  # False for NaN; exact for any int
             raise self.error(item, field, f"expected a probability in [0, 1], got {value!r}")

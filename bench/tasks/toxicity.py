@@ -9,8 +9,10 @@ target group of a HateCheck case, the identity terms of a madlibs sentence).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import compress, count, repeat
+from operator import attrgetter
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,7 +27,7 @@ from bench.metrics.analytic import (
     mean_ci,
     prf_analytic,
 )
-from bench.metrics.bias import BIAS_SUMMARIES, jigsaw_bias_score, jigsaw_bias_statistic
+from bench.metrics.bias import BIAS_SUMMARIES, jigsaw_bias_arrays, jigsaw_bias_statistic_arrays
 from bench.metrics.bootstrap import (
     IndexStatistic,
     SharedResamples,
@@ -47,6 +49,7 @@ from bench.metrics.ranking import (
 )
 from bench.metrics.values import MetricValue, undefined
 from bench.predictions import TextItem, ToxicityPrediction
+from bench.sample_rows import Coded, ColumnRows
 from bench.tasks.base import Bootstrap, Task, TaskScore
 
 
@@ -65,6 +68,12 @@ class ToxicityTask(Task):
         super().__init__(gold, adapter_name, bootstrap)
         self.threshold = threshold
 
+    def validate(self, items: Sequence[TextItem], predictions: Sequence[Any]) -> None:
+        """:meth:`Task.validate`, told in a few array operations when every prediction is
+        plainly valid (millions of items); else item by item, naming the first bad one."""
+        if len(predictions) != len(items) or not _plainly_valid(predictions):
+            super().validate(items, predictions)
+
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, ToxicityPrediction):
             raise self.error(item, "prediction", "expected a ToxicityPrediction")
@@ -74,17 +83,71 @@ class ToxicityTask(Task):
                 raise self.error(item, f"attributes.{name}", "unknown attribute")
             self.check_probability(item, f"attributes.{name}", value)
 
+    def columns(
+        self, items: list[TextItem], predictions: list[ToxicityPrediction]
+    ) -> ToxicityColumns:
+        """The gold and the predictions of ``items`` as arrays, in one pass each."""
+        gold, n = self.gold, len(items)
+        ids = [item.id for item in items]
+        labels = np.fromiter(_per_item(gold.toxic, ids, gold.toxic.__getitem__), np.int64, n)
+        if len(gold.levels) == 1:
+            level = np.zeros(n, np.int64)
+        else:
+            code = {name: k for k, name in enumerate(gold.levels)}
+            names = _per_item(gold.level, ids, gold.level.__getitem__)
+            level = np.fromiter(map(code.__getitem__, names), np.int64, n)
+        # Identities by combination (one hash per item): the first item with each set.
+        first: dict[tuple[str, ...] | None, int] = {}  # None: no identities
+        sets = _per_item(gold.identities, ids, gold.identities.get)
+        firsts, combo = np.unique(np.fromiter(map(first.setdefault, sets, count()), np.int64, n),
+                                  return_inverse=True)  # fmt: skip
+        groups = None
+        if gold.groups:  # of the main level's items
+            main = list(map(gold.groups.__getitem__, compress(ids, (level == 0).tolist())))
+            names = sorted(set(main))
+            position = {name: k for k, name in enumerate(names)}
+            groups = Coded(np.fromiter(map(position.__getitem__, main), np.int64), tuple(names))
+        return ToxicityColumns(
+            ids=ids,
+            labels=labels,
+            scores=np.fromiter(map(attrgetter("score"), predictions), float, n),
+            level=level,
+            combo=combo.reshape(-1),
+            combos=tuple(gold.identities.get(ids[k]) or () for k in firsts.tolist()),
+            groups=groups,
+            attributes=self._attribute_columns(ids, predictions),
+        )
+
+    def _attribute_columns(
+        self, ids: list[str], predictions: list[ToxicityPrediction]
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per attribute some item's prediction scores: the gold labels (−1 where the gold
+        has none) and the predicted scores (NaN where the adapter gave none)."""
+        scored = {name for p in predictions for name in p.attributes}
+        if not scored:
+            return {}
+        n, empty = len(ids), {}
+        gold = [self.gold.attributes.get(i, empty) for i in ids]
+        return {
+            name: (
+                np.fromiter((g.get(name, -1) for g in gold), np.int64, n),
+                np.fromiter((p.attributes.get(name, np.nan) for p in predictions), float, n),
+            )
+            for name in TOXICITY_ATTRIBUTES
+            if name in scored
+        }
+
     def score(self, items: list[TextItem], predictions: list[ToxicityPrediction]) -> TaskScore:
         gold = self.gold
+        columns = self.columns(items, predictions)
         metrics: dict[str, MetricValue] = {}
         draws = self.new_draws() if self.bootstrap is not None else None
         breakdown: dict[str, Any] = {"threshold": self.threshold, "levels": list(gold.levels)}
-        for level in gold.levels:
-            prefix = "" if level == gold.levels[0] else f"{level}_"
-            rows = [(item, p) for item, p in zip(items, predictions, strict=True)
-                    if gold.level[item.id] == level]  # fmt: skip
-            labels = np.array([gold.toxic[item.id] for item, _ in rows], dtype=np.int64)
-            scores = np.array([p.score for _, p in rows], dtype=float)
+        for k, level in enumerate(gold.levels):
+            prefix = "" if k == 0 else f"{level}_"
+            at = columns.level == k
+            at = slice(None) if at.all() else at  # one level: views, not copies
+            labels, scores = columns.labels[at], columns.scores[at]
             metrics[f"{prefix}roc_auc"] = roc_auc(labels, scores)
             metrics[f"{prefix}average_precision"] = average_precision(labels, scores)
             metrics[f"{prefix}f1"] = f1_at_threshold(labels, scores, self.threshold)
@@ -106,42 +169,46 @@ class ToxicityTask(Task):
             elif drawn:
                 draws.add_one(mean_statistic((scores - labels) ** 2), "brier", labels.size)
             metrics["ece"] = expected_calibration_error(labels, scores)
-            metrics |= self._attributes(rows, draws)
-            identities = [gold.identities.get(item.id, ()) for item, _ in rows]
-            if any(identities):
+            metrics |= self._attributes(columns, at, draws)
+            membership, names = columns.identities(at)
+            if names:
                 alpha = self.bootstrap.alpha if analytic else None
-                bias = jigsaw_bias_score(labels, scores, identities, alpha=alpha)
+                bias = jigsaw_bias_arrays(labels, scores, membership, names, alpha=alpha)
                 metrics["bias_score"] = bias.final_score
                 for name, mean in bias.means.items():
                     metrics[f"{name}_power_mean"] = mean.value
                 breakdown["bias"] = bias.to_json()
+                item, identity = np.nonzero(membership)
                 breakdown["identity_accuracy"] = self._accuracy_by(
-                    rows, lambda item: gold.identities.get(item.id, ())
+                    labels, scores, item, identity, names
                 )
                 if analytic:
                     draws.put({name: ci for name, ci in bias.intervals.items()
                                if metrics[name].value is not None})  # fmt: skip
-            if gold.groups:
-                breakdown["groups"] = self._accuracy_by(rows, lambda item: (gold.groups[item.id],))
+            groups = columns.groups.codes if columns.groups is not None else None
+            if groups is not None:
+                breakdown["groups"] = self._accuracy_by(
+                    labels, scores, np.arange(labels.size), groups, columns.groups.names
+                )
                 accuracies = [g["accuracy"] for g in breakdown["groups"].values()]
                 metrics["group_accuracy_macro"] = MetricValue(float(np.mean(accuracies)))
             if analytic:
-                draws.put(self._analytic_main_intervals(metrics, breakdown, rows, labels, scores))
+                draws.put(self._analytic_main_intervals(metrics, breakdown, labels, scores, groups))
             elif drawn:
-                self._main_intervals(draws, metrics, rows, labels, scores, identities)
-        samples = [
+                self._main_intervals(draws, metrics, labels, scores, groups, membership)
+        counts = dict(zip((f"{level}s" for level in gold.levels),
+                          np.bincount(columns.level, minlength=len(gold.levels)).tolist(),
+                          strict=True))  # fmt: skip
+        counts["toxic"] = int(columns.labels[columns.level == 0].sum())
+        samples = ColumnRows(
             {
-                "id": item.id,
-                "level": gold.level[item.id],
-                "gold": gold.toxic[item.id],
-                "score": p.score,
-                "correct": int(p.score >= self.threshold) == gold.toxic[item.id],
+                "id": columns.ids,
+                "level": Coded(columns.level, gold.levels),
+                "gold": columns.labels,
+                "score": columns.scores,
+                "correct": (columns.scores >= self.threshold) == columns.labels,
             }
-            for item, p in zip(items, predictions, strict=True)
-        ]
-        level_of = Counter(sample["level"] for sample in samples)
-        counts = {f"{level}s": level_of[level] for level in gold.levels}
-        counts["toxic"] = sum(s["gold"] for s in samples if s["level"] == gold.levels[0])
+        )
         intervals = draws.intervals() if draws is not None else {}
         return TaskScore(metrics, counts, samples, breakdown, intervals)
 
@@ -150,7 +217,7 @@ class ToxicityTask(Task):
     ) -> None:
         """Intervals of ROC-AUC, AP and F1 at the threshold; the unit is the item."""
         predicted = (scores >= self.threshold).astype(np.int64)
-        f1_rows = list(zip(predicted & labels, predicted, labels, strict=True))
+        f1_rows = np.column_stack([predicted & labels, predicted, labels])
         draws.add_one(f1_statistic(f1_rows), f"{prefix}f1", labels.size)
         if 0 < labels.sum() < labels.size:  # ROC-AUC needs both classes
             draws.add_one(roc_auc_statistic(labels, scores), f"{prefix}roc_auc", labels.size)
@@ -179,33 +246,32 @@ class ToxicityTask(Task):
         self,
         metrics: dict[str, MetricValue],
         breakdown: dict[str, Any],
-        rows: list[tuple[TextItem, ToxicityPrediction]],
         labels: np.ndarray,
         scores: np.ndarray,
+        groups: np.ndarray | None,
     ) -> dict[str, Any]:
         """:meth:`_main_intervals` by formula: best-threshold F1 by the delta method at the
         chosen threshold (the choice is not accounted for), ECE and macro group accuracy
-        normal (the bias summaries come with :func:`jigsaw_bias_score`)."""
+        normal (the bias summaries come with :func:`jigsaw_bias_arrays`)."""
         alpha = self.bootstrap.alpha
         out = {"ece": ece_ci(labels, scores, alpha=alpha)}
         if metrics["f1_best"].value is not None:
             predicted = (scores >= breakdown["f1_best_threshold"]).astype(np.int64)
             rows_best = np.column_stack([predicted & labels, predicted, labels])
             out["f1_best"] = prf_analytic(rows_best, alpha)["f1"]
-        if "group_accuracy_macro" in metrics:
+        if groups is not None:
             correct = (scores >= self.threshold) == labels
-            groups = [self.gold.groups[item.id] for item, _ in rows]
-            out["group_accuracy_macro"] = macro_mean_ci(correct, np.asarray(groups), alpha)
+            out["group_accuracy_macro"] = macro_mean_ci(correct, groups, alpha)
         return out
 
     def _main_intervals(
         self,
         draws: SharedResamples,
         metrics: dict[str, MetricValue],
-        rows: list[tuple[TextItem, ToxicityPrediction]],
         labels: np.ndarray,
         scores: np.ndarray,
-        identities: list[tuple[str, ...]],
+        groups: np.ndarray | None,
+        membership: np.ndarray,
     ) -> None:
         """Intervals of the main level's best-threshold F1, ECE, bias metrics and macro
         group accuracy, for those that are defined; the unit is the item."""
@@ -213,14 +279,13 @@ class ToxicityTask(Task):
             "f1_best": f1_best_statistic(labels, scores),
             "ece": ece_statistic(labels, scores),
         }
-        if "group_accuracy_macro" in metrics:
+        if groups is not None:
             correct = (scores >= self.threshold) == labels
-            groups = [self.gold.groups[item.id] for item, _ in rows]
             statistics["group_accuracy_macro"] = macro_mean_statistic(correct, groups)
         names = [name for name in statistics if metrics[name].value is not None]
         bias_names = [n for n in BIAS_SUMMARIES
                       if n in metrics and metrics[n].value is not None]  # fmt: skip
-        bias = jigsaw_bias_statistic(labels, scores, identities) if bias_names else None
+        bias = jigsaw_bias_statistic_arrays(labels, scores, membership) if bias_names else None
         keep = [BIAS_SUMMARIES.index(n) for n in bias_names]
 
         def together(indices: np.ndarray) -> np.ndarray:  # one call for all
@@ -233,42 +298,95 @@ class ToxicityTask(Task):
             draws.add(together, names + bias_names, labels.size)
 
     def _attributes(
-        self, rows: list[tuple[TextItem, ToxicityPrediction]], draws: SharedResamples | None
+        self, columns: ToxicityColumns, at: np.ndarray | slice, draws: SharedResamples | None
     ) -> dict[str, MetricValue]:
         """ROC-AUC (and its interval: DeLong where analytic) per attribute the adapter
-        scores and the gold labels."""
+        scores and the gold labels, on the items ``at``."""
         out = {}
-        for name in TOXICITY_ATTRIBUTES:
-            pairs = [(self.gold.attributes[item.id][name], p.attributes[name])
-                     for item, p in rows
-                     if name in p.attributes  # and the gold labels it (not all datasets do)
-                     and name in self.gold.attributes.get(item.id, {})]  # fmt: skip
-            if pairs:
-                key = f"attribute.{name}.roc_auc"
-                if len(pairs) < len(rows):
-                    out[key] = undefined("the adapter scored this attribute for some items only")
-                    continue
-                labels, scores = (np.array(column) for column in zip(*pairs, strict=True))
-                out[key] = roc_auc(labels, scores)
-                if draws is None or out[key].value is None:
-                    continue
-                if self.bootstrap.analytic(labels.size):
-                    ci = delong_roc_auc_ci(labels, scores, self.bootstrap.alpha)
-                    draws.put({key: ci})
-                else:
-                    draws.add_one(roc_auc_statistic(labels, scores.astype(float)), key, labels.size)
+        for name, (gold, predicted) in columns.attributes.items():
+            labels, scores = gold[at], predicted[at]
+            both = (labels >= 0) & ~np.isnan(scores)  # not all datasets label every attribute
+            if not both.any():
+                continue
+            key = f"attribute.{name}.roc_auc"
+            if not both.all():
+                out[key] = undefined("the adapter scored this attribute for some items only")
+                continue
+            out[key] = roc_auc(labels, scores)
+            if draws is None or out[key].value is None:
+                continue
+            if self.bootstrap.analytic(labels.size):
+                draws.put({key: delong_roc_auc_ci(labels, scores, self.bootstrap.alpha)})
+            else:
+                draws.add_one(roc_auc_statistic(labels, scores), key, labels.size)
         return out
 
     def _accuracy_by(
         self,
-        rows: list[tuple[TextItem, ToxicityPrediction]],
-        keys: Callable[[TextItem], Iterable[str]],
+        labels: np.ndarray,
+        scores: np.ndarray,
+        item: np.ndarray,
+        key: np.ndarray,
+        names: Sequence[str],
     ) -> dict[str, dict[str, Any]]:
-        """Accuracy at the threshold per key of the items (an item counts under each of its
-        keys): per group (HateCheck functionality) or per identity (target group)."""
-        hits: dict[str, list[bool]] = defaultdict(list)
-        for item, p in rows:
-            correct = int(p.score >= self.threshold) == self.gold.toxic[item.id]
-            for key in keys(item):
-                hits[key].append(correct)
-        return {g: {"accuracy": float(np.mean(h)), "n": len(h)} for g, h in sorted(hits.items())}
+        """Accuracy at the threshold per key of the items, item ``item[j]`` counting under
+        ``names[key[j]]`` (an item under each of its keys): per group (HateCheck
+        functionality) or per identity (target group, madlibs terms)."""
+        correct = (scores[item] >= self.threshold) == labels[item]
+        n = np.bincount(key, minlength=len(names))
+        hits = np.bincount(key, weights=correct, minlength=len(names))
+        return {names[k]: {"accuracy": float(hits[k] / n[k]), "n": int(n[k])}
+                for k in np.flatnonzero(n)}  # fmt: skip
+
+
+def _per_item(values: dict[str, Any], ids: list[str], lookup: Callable[[str], Any]) -> Iterable:
+    """``lookup(i)`` for each of ``ids``: ``values``' values as they stand when its keys
+    are ``ids`` in order (a view's dicts are built in item order; reading them in order is
+    several times faster than millions of lookups), else one lookup per id."""
+    return values.values() if len(values) == len(ids) and list(values) == ids else map(lookup, ids)
+
+
+def _plainly_valid(predictions: Sequence[Any]) -> bool:
+    """Whether every prediction is a :class:`ToxicityPrediction` without attributes whose
+    score is a float or int (not a bool) in [0, 1] — what :meth:`ToxicityTask.validate_item`
+    accepts; False leaves the verdict to it."""
+    n = len(predictions)
+    if not all(map(isinstance, predictions, repeat(ToxicityPrediction, n))):
+        return False
+    if any(map(attrgetter("attributes"), predictions)):
+        return False
+    scores = list(map(attrgetter("score"), predictions))
+    if not set(map(type, scores)) <= {float, int}:
+        return False
+    try:
+        s = np.fromiter(scores, float, n)
+    except OverflowError:  # an int too large for a float: out of range
+        return False
+    return bool(((s >= 0.0) & (s <= 1.0)).all())  # False for NaN
+
+
+@dataclass(frozen=True)
+class ToxicityColumns:
+    """The scored items' gold and predictions, one array entry per item (in order): what
+    every toxicity metric is computed from, with no object per item."""
+
+    ids: list[str]
+    labels: np.ndarray  # int64 0/1
+    scores: np.ndarray  # float64
+    level: np.ndarray  # index into the gold's levels
+    combo: np.ndarray  # index into combos: the item's identities
+    combos: tuple[tuple[str, ...], ...]  # the distinct identity sets
+    groups: Coded | None  # of the main level's items (e.g. HateCheck functionality)
+    attributes: dict[str, tuple[np.ndarray, np.ndarray]]  # see ToxicityTask._attribute_columns
+
+    def identities(self, at: np.ndarray | slice) -> tuple[np.ndarray, list[str]]:
+        """The identities mentioned by the items ``at`` (sorted) and their membership:
+        boolean (n_at, K), as :func:`~bench.metrics.bias.jigsaw_bias_arrays` takes it."""
+        combo = self.combo[at]
+        used = np.unique(combo).tolist()
+        names = sorted({name for c in used for name in self.combos[c]})
+        column = {name: k for k, name in enumerate(names)}
+        table = np.zeros((len(self.combos), len(names)), dtype=bool)
+        for c in used:
+            table[c, [column[name] for name in self.combos[c]]] = True
+        return table[combo], names
