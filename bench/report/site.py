@@ -5,8 +5,8 @@ runs on different gold never share a page. Each group is a leaderboard
 (:func:`bench.report.leaderboard.build_leaderboard`) written into ``<dataset>/`` by
 :func:`bench.report.render.outputs.write_leaderboard`, with the site's navigation. The
 index (:mod:`bench.report.render.site_index`) sums up each page: per task, the best
-model (:func:`task_summary`), its score and interval, and whether it is ahead of the
-runner-up; reference runs as ceiling and floor.
+model (:func:`bench.report.site_pages.task_summary`), its score and interval, and
+whether it is ahead of the runner-up; reference runs as ceiling and floor.
 
 The site is built in a temporary folder beside ``out`` and then swapped in, so a failure
 leaves the previous site as it was. An existing ``out`` is replaced only if it is a site
@@ -19,7 +19,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,56 +26,17 @@ from bench.report.compare import PRIMARY_METRIC, CompareError, Run
 from bench.report.files import write_json_atomic, write_text_atomic
 from bench.report.html import Link
 from bench.report.leaderboard import (
-    Entry,
-    Leaderboard,
     LeaderboardError,
     build_leaderboard,
     expand_runs,
     slugify,
 )
 from bench.report.render.outputs import write_leaderboard
+from bench.report.render.site_index import to_site_index
+from bench.report.site_pages import Page
 
 SITE_FILE = "site.json"
 SCHEMA_VERSION = 1
-
-
-@dataclass
-class Page:
-    """One dataset's leaderboard, the folder of its page (``<slug>/index.html``) and its
-    title in the navigation."""
-
-    slug: str
-    title: str
-    board: Leaderboard
-
-
-@dataclass
-class TaskSummary:
-    """One task of a page as the index shows it."""
-
-    task: str
-    ranked: list[Entry]  # the competitors ranked on the task, best first
-    competitors: int  # the page's competitors (ranked on the task or not)
-    references: list[Entry]  # the reference runs with a score on the task
-
-    @property
-    def leaders(self) -> list[Entry]:
-        """The runs sharing rank 1 (more than one: not distinguishable from the best)."""
-        return [e for e in self.ranked if e.cells[self.task].rank == 1]
-
-    @property
-    def runner_up(self) -> Entry | None:
-        """The run ranked second in value order (tied with the best when its rank is 1)."""
-        return self.ranked[1] if len(self.ranked) > 1 else None
-
-
-def task_summary(board: Leaderboard, task: str) -> TaskSummary:
-    ranked = sorted(
-        (e for e in board.competitors if e.cells[task].rank is not None),
-        key=lambda e: (e.cells[task].rank, -(e.cells[task].value or 0.0), e.name),
-    )
-    references = [e for e in board.references if e.cells[task].scored]
-    return TaskSummary(task, ranked, len(board.competitors), references)
 
 
 def group_by_gold(sources: Sequence[str]) -> dict[tuple[str, str, str], list[str]]:
@@ -196,7 +156,6 @@ def build_site(
             require_matplotlib()
         except PlotError as err:
             raise LeaderboardError(str(err)) from None
-    from bench.report.render.site_index import to_site_index  # it imports this module
 
     out = Path(out)
     _check_replaceable(out, [s for key in keys for s in groups[key]])

@@ -41,25 +41,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from bench.adapters.base import TASKS
 from bench.report.compare import CompareError, Run
 from bench.report.files import write_json_atomic
-from bench.report.html import Link
 from bench.report.leaderboard import LeaderboardError
 from bench.report.site import build_site
+from bench.report.submission import RECORD, SubmitError, http_url
 
 SUBMISSIONS = "submissions"
-RECORD = "submission.json"
 SITE = "site"
 # a folder name on every system: no separator, no "..", no leading dot or dash
 _FOLDER_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?")
-_MAX_URL = 2000
-
-
-class SubmitError(ValueError):
-    """A submission refused; the message names the file, record or field."""
 
 
 @dataclass(frozen=True)
@@ -84,44 +77,6 @@ def folder_name(value: str, what: str) -> str:
             "'-', starting and ending with a letter or digit)"
         )
     return value
-
-
-def http_url(value: str, what: str) -> str:
-    """``value`` if it is an http(s) URL with a host, else a :class:`SubmitError`."""
-    parts = urlsplit(value)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or len(value) > _MAX_URL
-        or any(c.isspace() or not c.isprintable() for c in value)
-    ):
-        raise SubmitError(f"{what}: {value!r} is not an http(s) URL")
-    return value
-
-
-def submission_links(run_dir: Path) -> list[Link]:
-    """``page`` and ``paper`` links of the submission whose scored run is ``run_dir``
-    (``<name>/run/`` beside ``<name>/submission.json``); none for another run. The record
-    is read as data and its URLs checked again (a site source may hold files nobody
-    submitted): a bad one is a :class:`LeaderboardError` naming the file and field."""
-    run_dir = run_dir.resolve()
-    path = run_dir.parent / RECORD
-    if run_dir.name != "run" or not path.is_file():
-        return []
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise LeaderboardError(f"{path}: (json): {err}") from None
-    if not isinstance(record, dict):
-        raise LeaderboardError(f"{path}: expected an object")
-    links = []
-    for field, text in (("url", "page"), ("paper", "paper")):
-        if record.get(field) is not None:
-            try:
-                links.append(Link(text, http_url(str(record[field]), field)))
-            except SubmitError as err:
-                raise LeaderboardError(f"{path}: {err}") from None
-    return links
 
 
 def prediction_format(files: list[Path]) -> str:

@@ -21,6 +21,7 @@ from bench.report.render.text import (
     robust_title,
     tested_with,
 )
+from bench.report.submission import submission_links
 from bench.report.tables import MISSING, fmt
 
 DEGRADED_TITLE = "items failed and were left out of the score: not ranked"
@@ -202,8 +203,6 @@ def models_table(board: Leaderboard) -> Table:
 
 def submissions(board: Leaderboard) -> list[tuple[str, list[Link]]]:
     """(name, links) of each run filed by ``bench-report submit`` with a page or paper."""
-    from bench.report.submit import submission_links  # it imports this module (via site)
-
     out = [(e.name, submission_links(e.run.directory)) for e in board.entries]
     return [(name, links) for name, links in out if links]
 

@@ -193,8 +193,8 @@ def attribution_by_type(board: Leaderboard) -> bytes | None:
         )
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
     for e in (e for e in entries if e.reference is not None):
-        values = [_or_nan(per_model[e.name].get(k, {}).get("value")) for k in kinds]
-        _reference_marks(ax, x, np.array(values, float), e)
+        marks = [_or_nan(per_model[e.name].get(k, {}).get("value")) for k in kinds]
+        _reference_marks(ax, x, np.array(marks, float), e)
     ax.set_xticks(x, [label(k) for k in kinds])
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("content overlap F1")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bench.report.html import Link, RowGroup, Table, Td, num_cell, render
 from bench.report.leaderboard import Entry
 from bench.report.render.text import TASK_TITLES, column_title, counted, coverage_text
-from bench.report.site import Page, TaskSummary, task_summary
+from bench.report.site_pages import Page, TaskSummary, task_summary
 from bench.report.tables import MISSING, fmt
 
 
