@@ -15,7 +15,7 @@ from itertools import chain
 from typing import Any
 
 from bench.revision import source_revision
-from bench.sample_rows import ColumnRows
+from bench.sample_rows import ColumnRows, TextPieces
 from bench.version import __version__
 
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
@@ -30,6 +30,9 @@ _CREDENTIAL = re.compile(
         |((?-i:\bBearer)\s+)[\w.~+/=-]{8,}""",
     re.IGNORECASE | re.VERBOSE,
 )
+# _CREDENTIAL without its word boundaries: it matches a text wherever _CREDENTIAL matches
+# a piece of it (a piece may start a word where the whole text does not: "xBearer …").
+_CREDENTIAL_IN_PIECES = re.compile(_CREDENTIAL.pattern.replace(r"\b", ""), _CREDENTIAL.flags)
 # Each alternative of _CREDENTIAL needs one of these words, in any case: lower case once
 # the four non-ASCII letters re.IGNORECASE matches to ASCII ones (İ ı ſ K) are folded.
 _CREDENTIAL_WORDS = ("authorization", "key", "token", "secret", "password", "bearer")
@@ -81,6 +84,8 @@ def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
             return redacted[value]
+        if isinstance(value, TextPieces) and _pieces_hold_nothing(value, redacted.secrets):
+            return value
         if isinstance(value, ColumnRows):  # samples of millions of items, held as columns
             return value.map_strings(lambda texts: _redact_all(texts, redacted.secrets), scrub)
         if isinstance(value, dict):
@@ -127,6 +132,21 @@ def _redact_all(texts: list[str], secrets: list[str]) -> list[str]:
     if any(head in joined for head in heads) or _may_hold_credential(joined):
         return [redact(text, secrets) for text in texts]
     return texts
+
+
+def _pieces_hold_nothing(rows: TextPieces, secrets: list[str]) -> bool:
+    """Whether scrubbing ``rows`` would leave them as they are: no secret-looking key, and
+    their texts hold no secret's head and nothing :data:`_CREDENTIAL` could match in a
+    piece of them."""
+    if any(map(_secret_key, set(chain.from_iterable(rows)))):
+        return False
+    joined = "\n".join(rows.texts)
+    if any(s[:_MIN_SECRET_LENGTH] in joined for s in secrets if len(s) >= _MIN_SECRET_LENGTH):
+        return False
+    folded = joined.translate(_TO_ASCII).lower()
+    if not any(word in folded for word in _CREDENTIAL_WORDS):
+        return True
+    return _CREDENTIAL_IN_PIECES.search(joined) is None
 
 
 def _may_hold_credential(text: str) -> bool:

@@ -369,7 +369,7 @@ def run_task(
         "failures": failures,
         "predictions": cache_stats,
         "seconds": round(time.perf_counter() - started, 3),
-    }, scored.samples + failure_rows
+    }, scored.samples + failure_rows if failure_rows else scored.samples  # kept as its type
 
 
 def run_shard_task(

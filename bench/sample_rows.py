@@ -1,5 +1,6 @@
 """Rows of a ``samples/<task>.jsonl`` file held as columns: millions of scored items
-without a dict each, written as JSON Lines chunk by chunk (:func:`jsonl_chunks`)."""
+without a dict each, written as JSON Lines chunk by chunk (:func:`jsonl_chunks`); or as
+dicts whose strings are all pieces of known texts (:class:`TextPieces`)."""
 
 from __future__ import annotations
 
@@ -141,6 +142,17 @@ class ColumnRows(Sequence[dict[str, Any]]):
 
         yield from self._chunks(text)
         yield from _dumped(self.extra)
+
+
+class TextPieces(list[dict[str, Any]]):
+    """Sample rows (dicts) each of whose strings is a substring of one of ``texts`` (an
+    item's text or id, a label or a segment name of the dataset), so
+    :func:`bench.provenance.scrub_secrets` can check ``texts`` once instead of walking
+    every row: a secret or credential in a piece is in its text too."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]], texts: Iterable[str]) -> None:
+        super().__init__(rows)
+        self.texts = list(texts)
 
 
 def _dumped(rows: Iterable[Any]) -> Iterator[str]:

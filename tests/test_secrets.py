@@ -35,6 +35,7 @@ from bench.adapters.openai_transport import ServerConfigError
 from bench.predictions import PredictionFailure
 from bench.provenance import redact, scrub_secrets, secret_overrides, secret_values
 from bench.runner import run
+from bench.sample_rows import TextPieces
 
 serve = test_adapters_openai.serve  # the fixture: a scripted chat server on 127.0.0.1
 BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
@@ -128,6 +129,37 @@ def test_scrub_secrets_keeps_lists_of_numbers_and_redacts_everything_else():
                    "mixed": [[1, 2], [3, "Bearer ***"]], "token": "***"}  # fmt: skip
     assert scrub_secrets((1, (2, 3)), []) == [1, [2, 3]]  # tuples still come back as lists
     assert redact("token=x", []) == "token=***"  # the shortest text redact changes
+
+
+def _pieces(text: str, start: int, end: int, **extra: Any) -> TextPieces:
+    """One NER-like row whose predicted span is ``text[start:end]``."""
+    row = {"id": "s1", "pred": [[start, end, "PER", text[start:end]]], "tokens": [[0, 1]]}
+    return TextPieces([row | extra], [text, "s1", "PER"])
+
+
+@pytest.mark.parametrize(
+    ("pieces", "secrets"),
+    [
+        (_pieces("Ms Smith said so", 3, 8), [KEY]),  # nothing to redact: the fast path
+        (_pieces("xBearer abcdefghijkl", 1, 20), []),  # a piece starts a word its text does not
+        (_pieces("xauthorization: abcdefgh", 1, 24), []),
+        (_pieces(f"the key is {KEY}!", 11, 11 + len(KEY)), [KEY]),  # a secret value
+        (_pieces(f"the key is {KEY[:9]}", 11, 20), [KEY]),  # a secret cut short
+        (_pieces("mytoken=abcdefgh", 0, 16), []),
+        (_pieces("Ms Smith said so", 3, 8, api_key="x"), []),  # a secret-looking key
+    ],
+    ids=["clean", "bearer-in-piece", "authorization-in-piece", "secret", "secret-head",
+         "assignment", "secret-key"],
+)  # fmt: skip
+def test_rows_of_text_pieces_are_scrubbed_as_any_rows(pieces, secrets):
+    """Issue 16: NER sample rows (TextPieces: every string a piece of the item texts) are
+    checked through their texts once instead of walked; the result is the walk's."""
+    walked = scrub_secrets(list(pieces), secrets)
+    assert scrub_secrets(pieces, secrets) == walked
+    if walked == list(pieces):
+        assert scrub_secrets(pieces, secrets) is pieces  # not walked: returned as it is
+    else:
+        assert "***" in json.dumps(walked)
 
 
 def test_secret_values_come_from_the_environment_variables_named_in_the_config(monkeypatch):

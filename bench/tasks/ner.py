@@ -39,6 +39,7 @@ from bench.metrics.spans import (
 )
 from bench.metrics.values import MetricValue, precision_recall_f1
 from bench.predictions import EntityPrediction, TextItem
+from bench.sample_rows import TextPieces
 from bench.tasks.base import Bootstrap, Task, TaskScore
 
 PRF = ("precision", "recall", "f1")
@@ -213,4 +214,7 @@ def _sample_rows(
         if segments := clusters.segments.get(item.id):  # the bootstrap clusters
             row["segments"] = [[s, e, seg] for _, s, e, seg in segments]
         samples.append(row)
-    return samples
+    # every string of a row: an item's id, a piece of its text, a label, a segment's name
+    labels = {span[3] for span in gold | pred}
+    names = {seg for segments in clusters.segments.values() for *_, seg in segments}
+    return TextPieces(samples, map(str, [*text.values(), *text, *labels, *names]))
