@@ -381,7 +381,27 @@ def _attribution_units(run_a: Run, run_b: Run) -> tuple[np.ndarray, np.ndarray]:
         codes = clusters.of_spans([i for i, _ in first], [start for _, start in first])
         return cluster_sums(np.array(counts, dtype=int).reshape(-1, 3), codes, len(clusters))
 
-    return rows(a), rows(b)
+    n = attribution_clusters(run_a, run_b, len(clusters))
+    return with_empty_clusters(rows(a), n), with_empty_clusters(rows(b), n)
+
+
+def attribution_clusters(run_a: Run, run_b: Run, in_samples: int) -> int:
+    """How many clusters the runs' attribution scores have (``counts.clusters``, when both
+    record the same), else ``in_samples``: the samples hold no row for a segment with
+    neither gold nor predicted quotes, but a run's cluster bootstrap draws those (empty)
+    clusters too, and a paired test resamples the same units."""
+    recorded = {
+        counts.get("clusters") if isinstance(counts := _task_record(run, "attribution")
+                                             .get("counts"), dict) else None
+        for run in (run_a, run_b)
+    }  # fmt: skip
+    [n] = recorded if len(recorded) == 1 else [None]
+    return n if type(n) is int and n > in_samples else in_samples
+
+
+def with_empty_clusters(rows: np.ndarray, n: int) -> np.ndarray:
+    """``rows`` (one per cluster) and zero rows up to ``n``: clusters without a record."""
+    return np.vstack([rows, np.zeros((n - len(rows), *rows.shape[1:]), rows.dtype)])
 
 
 def _toxicity_units(run_a: Run, run_b: Run) -> tuple[tuple, tuple]:

@@ -52,9 +52,11 @@ from bench.report.compare import (
     CLUSTER_UNIT,
     CompareError,
     Run,
+    attribution_clusters,
     check_comparable,
     paired_test,
     sample_clusters,
+    with_empty_clusters,
 )
 
 # ------------------------------------------------------------ every metric, per item
@@ -274,7 +276,8 @@ def _attribution_tables(run_a: Run, run_b: Run) -> _Tables:
     """attribution: a unit is a cluster (a gold segment the samples record, or an item
     without any) with the gold records and the run's predictions starting in it; its row
     holds the additive counts of :func:`attribution_counts` (segments with neither gold
-    nor predictions in either run are not in the samples and are left out). Every metric
+    nor predictions in either run, not in the samples, as zero rows up to the clusters the
+    runs' intervals resampled: :func:`attribution_clusters`). Every metric
     of :func:`attribution_metrics` at the runs' ``min_overlap`` (equal:
     :func:`check_comparable`); cue and source spans, and content tokens, only when both
     runs' samples record them."""
@@ -286,11 +289,13 @@ def _attribution_tables(run_a: Run, run_b: Run) -> _Tables:
     if _attribution_gold(a, parts) != _attribution_gold(b, parts):
         raise CompareError("attribution: the runs' gold quotes differ")
     clusters = sample_clusters("attribution", [*rows[0], *rows[1]])
+    n = attribution_clusters(run_a, run_b, len(clusters))
     counts = []
     for s in (a, b):
         matches = _attribution_matches(s, parts, min_overlap)
-        counts.append((attribution_counts(s.gold, s.pred, matches, CLUSTER_UNIT, (), min_overlap,
-                                          clusters=clusters),))  # fmt: skip
+        found = attribution_counts(s.gold, s.pred, matches, CLUSTER_UNIT, (), min_overlap,
+                                   clusters=clusters)  # fmt: skip
+        counts.append((with_empty_clusters(found, n),))
     # (metrics, what the samples must record, whether A and B record it)
     needs = [
         (_PART_METRICS, "cue and source spans", a.has_parts, b.has_parts),

@@ -107,6 +107,7 @@ class AttributionTask(Task):
                 "documents": len(items),
                 "gold_attributions": len(gold),
                 "predicted": len(pred),
+                "clusters": len(clusters),  # what a paired test of two runs resamples
             },
             samples=samples,
             breakdown={"min_overlap": self.min_overlap},
