@@ -93,7 +93,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from bench.metrics.bootstrap import PairedTest
 from bench.metrics.values import higher_is_better
@@ -340,6 +340,8 @@ class Row:
             return None if r.value is None else value - r.value
         if r.maximum is not None and (r.minimum is None or value > r.maximum):
             return value - r.maximum
+        # A min/max rule has at least one bound (_rule), and a lone maximum returned above.
+        assert r.minimum is not None, f"{r.key}: a min/max rule without a bound"
         return value - r.minimum
 
     def cells(self) -> list[Any]:
@@ -501,7 +503,8 @@ def _run_metric(run: Run, rule: Rule) -> float | None:
     return metrics[rule.metric].get("value")
 
 
-def _has_samples(run: Run | None, task: str) -> bool:
+def _has_samples(run: Run | None, task: str) -> TypeGuard[Run]:
+    """The run is there and has the task's samples (then the paired test can read them)."""
     return run is not None and (run.directory / "samples" / f"{task}.jsonl").is_file()
 
 

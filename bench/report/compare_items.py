@@ -368,6 +368,7 @@ def _toxicity_tables(run_a: Run, run_b: Run) -> _Tables:
     if levels != run_b.toxicity_levels():
         raise CompareError("toxicity: the runs scored different levels")
     thresholds = _threshold(run_a), _threshold(run_b)
+    threshold = thresholds[0] if thresholds[0] == thresholds[1] else None  # None: no F1
     reported = [*_reported(run_a, "toxicity"), *_reported(run_b, "toxicity")]
     tables = _Tables(skipped={m: r for m in reported if (r := _toxicity_skip_reason(m))})
     for level in levels:
@@ -383,7 +384,7 @@ def _toxicity_tables(run_a: Run, run_b: Run) -> _Tables:
             squared_errors = [((scores - labels) ** 2,) for scores in (scores_a, scores_b)]
             tables.paired["brier"] = _Paired(mean_statistic, *squared_errors)
         tables.paired |= {prefix + name: _Paired(make, a, b) for name, make in statistics.items()}
-        if None in thresholds or thresholds[0] != thresholds[1]:
+        if threshold is None:
             tables.skipped[f"{prefix}f1"] = (
                 "the runs' toxicity thresholds differ "
                 f"({thresholds[0]} vs {thresholds[1]}): their F1 are not comparable"
@@ -391,7 +392,7 @@ def _toxicity_tables(run_a: Run, run_b: Run) -> _Tables:
                 else "a run does not record its toxicity threshold (breakdown.threshold)"
             )
         else:
-            rows = [(_f1_rows(labels, scores, thresholds[0]),) for scores in (scores_a, scores_b)]
+            rows = [(_f1_rows(labels, scores, threshold),) for scores in (scores_a, scores_b)]
             tables.paired[f"{prefix}f1"] = _Paired(f1_statistic, *rows)
     return tables
 

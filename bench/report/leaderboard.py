@@ -120,6 +120,13 @@ class Cell:
         return self.status in ("ok", "degraded")
 
     @property
+    def score(self) -> float:
+        """The value of a scored cell (a ranked one: ok cells are built with their value)."""
+        if self.value is None:
+            raise ValueError(f"a {self.status} cell has no value to rank")
+        return self.value
+
+    @property
     def label(self) -> str:
         """The status as shown: ``degraded (k/n failed)`` or the status."""
         return f"degraded ({self.reason})" if self.status == "degraded" else self.status
@@ -370,7 +377,7 @@ def _rank_task(
     """Rank the task's ``ok`` runs (see the module docstring); returns them best first."""
     ranked = sorted(
         (e for e in entries if e.cells[task].status == "ok" and e.reference is None),
-        key=lambda e: (-e.cells[task].value, e.name),
+        key=lambda e: (-e.cells[task].score, e.name),
     )
     significant = [True] if ranked else []  # none: no run has a value (e.g. a quick try)
     for above, below in zip(ranked, ranked[1:], strict=False):

@@ -57,8 +57,12 @@ def _index(run: Run) -> tuple[int, int]:
     if not isinstance(shard, dict):
         raise MergeError(f"{where}: shard: not a shard (bench … shard.index=I shard.count=N)")
     index, count = shard.get("index"), shard.get("count")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (index, count)) or not (
-        0 <= index < count
+    if not (
+        isinstance(index, int)
+        and not isinstance(index, bool)
+        and isinstance(count, int)
+        and not isinstance(count, bool)
+        and 0 <= index < count
     ):
         raise MergeError(f"{where}: shard: expected 0 <= index < count, got {shard!r}")
     return index, count

@@ -28,7 +28,7 @@ def to_json_data(board: Leaderboard) -> dict[str, Any]:
     for t in board.tasks:
         ranked = sorted(
             (e for e in board.entries_with(t) if e.cells[t].rank is not None),
-            key=lambda e: (e.cells[t].rank, -e.cells[t].value, e.name),
+            key=lambda e: (e.cells[t].rank, -e.cells[t].score, e.name),
         )
         tasks[t] = {
             "metric": PRIMARY_METRIC[t],
