@@ -11,7 +11,7 @@ import math
 import random
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,9 @@ from bench.robustness import Scored, perturbations_of, robustness
 from bench.run_config import ConfigError, validate
 from bench.shard import ids_sha256, prediction_record, shard_items
 from bench.tasks import TASKS as TASK_CLASSES
+from bench.tasks.attribution import AttributionTask
 from bench.tasks.base import Bootstrap, Task
+from bench.tasks.toxicity import ToxicityTask
 
 SCHEMA_VERSION = 1
 
@@ -108,6 +110,7 @@ def _non_finite(node: Any, path: str = "") -> str | None:
     """The dotted path of the first NaN or infinite number in a config container."""
     if isinstance(node, float):
         return None if math.isfinite(node) else path
+    children: Iterable[tuple[Any, Any]]
     if isinstance(node, dict):
         children = node.items()
     elif isinstance(node, list):
@@ -168,10 +171,11 @@ def build_task(name: str, dataset: Dataset, adapter_name: str, cfg: DictConfig) 
         else None
     )
     if name == "toxicity":
-        return TASK_CLASSES[name](view, adapter_name, bootstrap, threshold=cfg.toxicity.threshold)
+        gold = dataset.view("toxicity")  # the view above (built once), typed as toxicity gold
+        return ToxicityTask(gold, adapter_name, bootstrap, threshold=cfg.toxicity.threshold)
     if name == "attribution":
         min_overlap = cfg.attribution.min_overlap
-        return TASK_CLASSES[name](view, adapter_name, bootstrap, min_overlap=min_overlap)
+        return AttributionTask(view, adapter_name, bootstrap, min_overlap=min_overlap)
     return TASK_CLASSES[name](view, adapter_name, bootstrap)
 
 
@@ -192,7 +196,7 @@ def batching(adapter: Adapter, task: str, batch_size: int | None) -> Batching:
 def predict(
     task: Task,
     adapter: Adapter,
-    items: list,
+    items: list[TextItem],
     batch_size: int | None,
     cache: PredictionCache | None,
 ) -> tuple[list[Any], dict[str, Any]]:
@@ -229,7 +233,7 @@ def predict(
                 and served_key(cached[item.id].served) not in reported]  # fmt: skip
     stats = {"path": str(cache.path), "hits": len(items) - len(fresh)} if cache else {}
     if len(reported) > 1:
-        stats["served"] = [json.loads(key) for key in sorted(reported - {None})]
+        stats["served"] = [json.loads(key) for key in sorted(k for k in reported if k is not None)]
     predictions = [fresh[i.id] if i.id in fresh else cached[i.id].prediction for i in items]
     return predictions, stats | {"predicted": len(fresh), "batching": used.to_json()}
 
