@@ -49,10 +49,11 @@ def perturbations_of(cfg: DictConfig) -> dict[str, Perturbation]:
         raise ConfigError(f"perturb={options!r}: expected perturbations (+perturb=NAME)")
     out = {}
     for key, each in options.items():
+        name = str(key)
         try:
-            out[str(key)] = build_perturbation(each)
+            out[name] = build_perturbation(each)
         except ValueError as err:  # the classes name an option perturb.OPTION: it is here
-            raise ConfigError(str(err).replace("perturb.", f"perturb.{key}.", 1)) from None
+            raise ConfigError(str(err).replace("perturb.", f"perturb.{name}.", 1)) from None
     return out
 
 
@@ -60,7 +61,8 @@ def _perturbed_adapter(cfg: DictConfig, adapter: Adapter, dataset: Dataset) -> A
     """The same adapter, unless its preset passes ``${dataset}`` (the oracle): then one
     built with the perturbed dataset, so it answers with the perturbed gold."""
     model = OmegaConf.to_container(cfg.model, resolve=False)
-    keys = [k for k, v in model.items() if v == "${dataset}"]
+    assert isinstance(model, dict), "cfg.model is a preset: a mapping (_target_, its arguments)"
+    keys = [str(k) for k, v in model.items() if v == "${dataset}"]  # argument names: str
     return instantiate(cfg.model, **dict.fromkeys(keys, dataset)) if keys else adapter
 
 
@@ -94,7 +96,7 @@ def robustness(
             out[name] = {k: v for k, v in new.items() if k in ("status", "error", "failures")}
             continue
         failed = {row["id"] for row in rows if "failure" in row}
-        items = limited(perturbed.view(name).items, cfg.limit, cfg.limit_seed)
+        items = limited(list(perturbed.view(name).items), cfg.limit, cfg.limit_seed)
         scored = [item.id for item in items if item.id not in failed]
         changed = sum(bool(perturbed.items[i].edits) for i in scored)
         n = len(scored)
