@@ -9,6 +9,7 @@ from typing import Any
 from bench.report.files import json_text, write_jsonl_atomic, write_text_atomic
 from bench.report.robustness import robustness_table, worst_case_table
 from bench.report.tables import main_table, metrics_table, per_label_table, to_csv, to_markdown
+from bench.sample_rows import SampleRows
 
 # What a run (and its +check) writes besides result.json: removed before a rerun writes.
 # Temporary files (.NAME.XXXX.tmp) are those of an interrupted run's atomic writes.
@@ -25,7 +26,7 @@ class Result:
     shard's records of ``predictions/<task>.jsonl`` (bench.shard)."""
 
     result: dict[str, Any]
-    samples: dict[str, list[dict[str, Any]]]
+    samples: dict[str, SampleRows]
     predictions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property

@@ -9,7 +9,7 @@ from the original's. See :func:`robustness` for what result.json holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +26,9 @@ from bench.perturb import build_perturbation
 from bench.perturb.base import Perturbation
 from bench.perturb.dataset import PerturbedDataset
 from bench.run_config import ConfigError
+from bench.sample_rows import SampleRows
 
-Scored = tuple[dict[str, Any], list, SharedResamples | None]
+Scored = tuple[dict[str, Any], SampleRows, SharedResamples | None]
 """A task scored: its record, its samples and what its intervals were drawn from."""
 
 Score = Callable[[str, Dataset, Adapter], Scored]
@@ -72,7 +73,7 @@ def robustness(
     dataset: Dataset,
     adapter: Adapter,
     tasks: dict[str, Any],
-    samples: dict[str, list],
+    samples: dict[str, SampleRows],
     draws: dict[str, SharedResamples | None],
     score: Score,
 ) -> dict[str, Any]:
@@ -168,7 +169,11 @@ class EntitiesLost:
 
 
 def _entities_lost(
-    view: Any, perturbed: PerturbedDataset, rows_b: list[dict], rows_a: list[dict], unit: str
+    view: Any,
+    perturbed: PerturbedDataset,
+    rows_b: Sequence[dict[str, Any]],
+    rows_a: Sequence[dict[str, Any]],
+    unit: str,
 ) -> EntitiesLost:
     """The entities of the original run's (``rows_b``) correct predictions that the
     perturbed run (``rows_a``) misses: the gold span, carried through the item's offset
@@ -193,7 +198,10 @@ def _entities_lost(
 
 
 def _fairness(
-    perturbed: PerturbedDataset, rows_b: list, rows_a: list, cfg: DictConfig
+    perturbed: PerturbedDataset,
+    rows_b: Sequence[dict[str, Any]],
+    rows_a: Sequence[dict[str, Any]],
+    cfg: DictConfig,
 ) -> dict[str, Any]:
     """Counterfactual token fairness (Garg et al., 2019) over the items whose identity
     terms were swapped: the ``gap``, mean |score(x) − score(x′)|, and the ``flip_rate``,

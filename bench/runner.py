@@ -32,6 +32,7 @@ from bench.provenance import environment, fingerprint, scrub_secrets, secret_val
 from bench.result import Result
 from bench.robustness import Scored, perturbations_of, robustness
 from bench.run_config import ConfigError, validate
+from bench.sample_rows import SampleRows
 from bench.shard import ids_sha256, prediction_record, shard_items
 from bench.tasks import TASKS as TASK_CLASSES
 from bench.tasks.attribution import AttributionTask
@@ -329,7 +330,7 @@ def run_task(
     max_failure_rate: float = 0.0,
     limit: int | None = None,
     limit_seed: int | None = None,
-) -> tuple[dict[str, Any], list]:
+) -> tuple[dict[str, Any], SampleRows]:
     """Predict (through the cache), validate, score; any error marks the task failed.
 
     Items the adapter could not predict (:class:`PredictionFailure`) are left out of
@@ -460,7 +461,7 @@ def evaluate(
         return record, rows, task.draws
 
     tasks: dict[str, Any] = {}
-    samples: dict[str, list] = {}
+    samples: dict[str, SampleRows] = {}
     draws: dict[str, SharedResamples | None] = {}  # what each task's intervals were drawn from
     predicted: dict[str, list] = {}  # a shard's predictions-file records
     shard = OmegaConf.select(cfg, "shard.count") is not None

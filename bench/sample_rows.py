@@ -155,6 +155,10 @@ class TextPieces(list[dict[str, Any]]):
         self.texts = list(texts)
 
 
+SampleRows = list[dict[str, Any]] | ColumnRows
+"""A task's sample rows: dicts (a :class:`TextPieces` for NER), or columns read as rows."""
+
+
 def _dumped(rows: Iterable[Any]) -> Iterator[str]:
     """JSON Lines of ``rows`` (any JSON values), :data:`ROWS_PER_CHUNK` lines a chunk."""
     chunk: list[str] = []

@@ -11,6 +11,7 @@ from bench.adapters.base import Adapter
 from bench.metrics.clusters import Clusters
 from bench.metrics.values import MetricValue
 from bench.predictions import PredictionFailure, TextItem
+from bench.sample_rows import SampleRows
 
 if TYPE_CHECKING:
     from bench.metrics.bootstrap import SharedResamples
@@ -74,7 +75,7 @@ class Bootstrap:
 class TaskScore:
     metrics: dict[str, MetricValue]
     counts: dict[str, int]
-    samples: list[dict[str, Any]]
+    samples: SampleRows
     breakdown: dict[str, Any] = field(default_factory=dict)
     intervals: dict[str, Any] = field(default_factory=dict)  # metric -> BootstrapCI
 

@@ -126,7 +126,7 @@ class ToxicityTask(Task):
         scored = {name for p in predictions for name in p.attributes}
         if not scored:
             return {}
-        n, empty = len(ids), {}
+        n, empty = len(ids), dict[str, int]()
         gold = [self.gold.attributes.get(i, empty) for i in ids]
         return {
             name: (
@@ -151,28 +151,26 @@ class ToxicityTask(Task):
             metrics[f"{prefix}roc_auc"] = roc_auc(labels, scores)
             metrics[f"{prefix}average_precision"] = average_precision(labels, scores)
             metrics[f"{prefix}f1"] = f1_at_threshold(labels, scores, self.threshold)
-            scored = draws is not None and labels.size > 0  # intervals, by formula or drawn
-            analytic = scored and self.bootstrap.analytic(labels.size)
-            drawn = scored and not analytic
-            if analytic:
-                draws.put(self._analytic_intervals(prefix, metrics, labels, scores))
-            elif drawn:
-                self._intervals(draws, prefix, labels, scores)
+            analytic, drawn = self._interval_draws(draws, labels.size)
+            if analytic is not None:
+                analytic.put(self._analytic_intervals(prefix, metrics, labels, scores))
+            elif drawn is not None:
+                self._intervals(drawn, prefix, labels, scores)
             if prefix:
                 continue
             best = f1_best_threshold(labels, scores)
             metrics["f1_best"] = best.f1
             breakdown["f1_best_threshold"] = best.threshold
             metrics["brier"] = brier_score(labels, scores)
-            if analytic:
-                draws.put({"brier": mean_ci((scores - labels) ** 2, self.bootstrap.alpha)})
-            elif drawn:
-                draws.add_one(mean_statistic((scores - labels) ** 2), "brier", labels.size)
+            if analytic is not None:
+                analytic.put({"brier": mean_ci((scores - labels) ** 2, self._alpha)})
+            elif drawn is not None:
+                drawn.add_one(mean_statistic((scores - labels) ** 2), "brier", labels.size)
             metrics["ece"] = expected_calibration_error(labels, scores)
             metrics |= self._attributes(columns, at, draws)
             membership, names = columns.identities(at)
             if names:
-                alpha = self.bootstrap.alpha if analytic else None
+                alpha = self._alpha if analytic is not None else None
                 bias = jigsaw_bias_arrays(labels, scores, membership, names, alpha=alpha)
                 metrics["bias_score"] = bias.final_score
                 for name, mean in bias.means.items():
@@ -182,20 +180,23 @@ class ToxicityTask(Task):
                 breakdown["identity_accuracy"] = self._accuracy_by(
                     labels, scores, item, identity, names
                 )
-                if analytic:
-                    draws.put({name: ci for name, ci in bias.intervals.items()
+                if analytic is not None:
+                    analytic.put({name: ci for name, ci in bias.intervals.items()
                                if metrics[name].value is not None})  # fmt: skip
-            groups = columns.groups.codes if columns.groups is not None else None
-            if groups is not None:
+            coded = columns.groups
+            groups = coded.codes if coded is not None else None
+            if coded is not None:
                 breakdown["groups"] = self._accuracy_by(
-                    labels, scores, np.arange(labels.size), groups, columns.groups.names
+                    labels, scores, np.arange(labels.size), coded.codes, coded.names
                 )
                 accuracies = [g["accuracy"] for g in breakdown["groups"].values()]
                 metrics["group_accuracy_macro"] = MetricValue(float(np.mean(accuracies)))
-            if analytic:
-                draws.put(self._analytic_main_intervals(metrics, breakdown, labels, scores, groups))
-            elif drawn:
-                self._main_intervals(draws, metrics, labels, scores, groups, membership)
+            if analytic is not None:
+                analytic.put(
+                    self._analytic_main_intervals(metrics, breakdown, labels, scores, groups)
+                )
+            elif drawn is not None:
+                self._main_intervals(drawn, metrics, labels, scores, groups, membership)
         counts = dict(zip((f"{level}s" for level in gold.levels),
                           np.bincount(columns.level, minlength=len(gold.levels)).tolist(),
                           strict=True))  # fmt: skip
@@ -211,6 +212,22 @@ class ToxicityTask(Task):
         )
         intervals = draws.intervals() if draws is not None else {}
         return TaskScore(metrics, counts, samples, breakdown, intervals)
+
+    def _interval_draws(
+        self, draws: SharedResamples | None, n_units: int
+    ) -> tuple[SharedResamples | None, SharedResamples | None]:
+        """Where intervals over ``n_units`` items go: ``(draws, None)`` by formula,
+        ``(None, draws)`` drawn, neither without a bootstrap or without items."""
+        if draws is None or self.bootstrap is None or n_units == 0:
+            return None, None
+        return (draws, None) if self.bootstrap.analytic(n_units) else (None, draws)
+
+    @property
+    def _alpha(self) -> float:
+        """The intervals' alpha, asked for by the analytic ones (which need a bootstrap)."""
+        if self.bootstrap is None:
+            raise ValueError(f"{self.name}: no intervals without a bootstrap")
+        return self.bootstrap.alpha
 
     def _intervals(
         self, draws: SharedResamples, prefix: str, labels: np.ndarray, scores: np.ndarray
@@ -229,7 +246,7 @@ class ToxicityTask(Task):
         self, prefix: str, metrics: dict[str, MetricValue], labels: np.ndarray, scores: np.ndarray
     ) -> dict[str, Any]:
         """:meth:`_intervals` by formula: DeLong (ROC-AUC), logit (AP), delta method (F1)."""
-        alpha = self.bootstrap.alpha
+        alpha = self._alpha
         predicted = (scores >= self.threshold).astype(np.int64)
         f1_rows = np.column_stack([predicted & labels, predicted, labels])
         out = {f"{prefix}f1": prf_analytic(f1_rows, alpha)["f1"]}
@@ -237,6 +254,7 @@ class ToxicityTask(Task):
             out[f"{prefix}roc_auc"] = delong_roc_auc_ci(labels, scores, alpha)
         if labels.sum() > 0:
             ap = metrics[f"{prefix}average_precision"].value
+            assert ap is not None, "average precision is defined with a toxic item"
             out[f"{prefix}average_precision"] = average_precision_ci(
                 ap, int(labels.sum()), labels.size, alpha
             )
@@ -253,7 +271,7 @@ class ToxicityTask(Task):
         """:meth:`_main_intervals` by formula: best-threshold F1 by the delta method at the
         chosen threshold (the choice is not accounted for), ECE and macro group accuracy
         normal (the bias summaries come with :func:`jigsaw_bias_arrays`)."""
-        alpha = self.bootstrap.alpha
+        alpha = self._alpha
         out = {"ece": ece_ci(labels, scores, alpha=alpha)}
         if metrics["f1_best"].value is not None:
             predicted = (scores >= breakdown["f1_best_threshold"]).astype(np.int64)
@@ -313,12 +331,13 @@ class ToxicityTask(Task):
                 out[key] = undefined("the adapter scored this attribute for some items only")
                 continue
             out[key] = roc_auc(labels, scores)
-            if draws is None or out[key].value is None:
+            if out[key].value is None:
                 continue
-            if self.bootstrap.analytic(labels.size):
-                draws.put({key: delong_roc_auc_ci(labels, scores, self.bootstrap.alpha)})
-            else:
-                draws.add_one(roc_auc_statistic(labels, scores), key, labels.size)
+            analytic, drawn = self._interval_draws(draws, labels.size)
+            if analytic is not None:
+                analytic.put({key: delong_roc_auc_ci(labels, scores, self._alpha)})
+            elif drawn is not None:
+                drawn.add_one(roc_auc_statistic(labels, scores), key, labels.size)
         return out
 
     def _accuracy_by(
@@ -336,7 +355,7 @@ class ToxicityTask(Task):
         n = np.bincount(key, minlength=len(names))
         hits = np.bincount(key, weights=correct, minlength=len(names))
         return {names[k]: {"accuracy": float(hits[k] / n[k]), "n": int(n[k])}
-                for k in np.flatnonzero(n)}  # fmt: skip
+                for k in np.flatnonzero(n).tolist()}  # fmt: skip
 
 
 def _per_item(values: dict[str, Any], ids: list[str], lookup: Callable[[str], Any]) -> Iterable:
