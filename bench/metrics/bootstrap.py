@@ -181,7 +181,9 @@ def _collect(
 
 
 def _full_sample(statistic: IndexStatistic, n_units: int) -> np.ndarray:
-    return np.asarray(statistic(np.arange(n_units, dtype=np.int64)[None, :]), dtype=float)[0]
+    values = np.asarray(statistic(np.arange(n_units, dtype=np.int64)[None, :]), dtype=float)
+    full: np.ndarray = values[0]  # the one row: numpy types a row of an ndarray as Any
+    return full
 
 
 def _percentile_ci(
@@ -281,7 +283,12 @@ class SharedResamples:
             for stat_b in dict.fromkeys(p[2] for p in pairs):  # one difference per pair
                 cols = [(name, i, j) for name, i, s, j in pairs if s is stat_b]
 
-                def delta(indices: np.ndarray, a=stat, b=stat_b, cols=cols) -> np.ndarray:
+                def delta(
+                    indices: np.ndarray,
+                    a: IndexStatistic = stat,
+                    b: IndexStatistic = stat_b,
+                    cols: list[tuple[Hashable, int, int]] = cols,
+                ) -> np.ndarray:
                     mine, theirs = a(indices), b(indices)
                     return np.stack([mine[:, i] - theirs[:, j] for _, i, j in cols], axis=1)
 
@@ -335,7 +342,8 @@ def bootstrap_ci(
     """
     shared = SharedResamples(n_resamples, seed, alpha, unit=unit, batch_size=batch_size)
     shared.add_one(statistic, "value", n_units)
-    return shared.intervals()["value"]
+    ci: BootstrapCI = shared.intervals()["value"]  # a drawn interval (intervals() maps to Any)
+    return ci
 
 
 def bootstrap_cis(
@@ -371,7 +379,8 @@ def mean_statistic(values: Sequence[float] | np.ndarray) -> IndexStatistic:
         raise ValueError("values must be a 1-D array of finite numbers")
 
     def statistic(indices: np.ndarray) -> np.ndarray:
-        return v[indices].mean(axis=1)
+        means: np.ndarray = v[indices].mean(axis=1)  # numpy types it as Any
+        return means
 
     return statistic
 
@@ -394,7 +403,8 @@ def resample_sums(contributions: np.ndarray, indices: np.ndarray) -> np.ndarray:
     else:
         weights = resample_weights(indices, c.shape[0]).astype(float)
         _last_weights = (indices, c.shape[0], weights)
-    return weights @ c
+    sums: np.ndarray = weights @ c  # numpy types it as Any
+    return sums
 
 
 # The draw counts (as floats) of the index batch summed over last: the statistics that
@@ -441,7 +451,8 @@ def macro_mean_statistic(
         total, count = sums[..., 0], sums[..., 1]
         with np.errstate(invalid="ignore", divide="ignore"):
             means = np.where(count > 0, total / count, np.nan)
-        return np.nanmean(means, axis=1)
+        macro: np.ndarray = np.nanmean(means, axis=1)  # numpy types it as Any
+        return macro
 
     return statistic
 
@@ -458,7 +469,9 @@ def precision_recall_f1_arrays(
     tp, n_pred, n_gold = (np.asarray(a, dtype=float) for a in (tp, n_pred, n_gold))
 
     def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-        return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0)
+        out = np.zeros(np.broadcast(num, den).shape)
+        quotient: np.ndarray = np.divide(num, den, out=out, where=den != 0)  # numpy types it as Any
+        return quotient
 
     return ratio(tp, n_pred), ratio(tp, n_gold), ratio(2 * tp, n_pred + n_gold)
 
@@ -668,7 +681,9 @@ def ece_statistic(
 
     def statistic(indices: np.ndarray) -> np.ndarray:
         sums = resample_group_sums(bin_of, columns, n_bins, indices)
-        return np.abs(sums[..., 0] - sums[..., 1]).sum(axis=1) / indices.shape[1]
+        errors = np.abs(sums[..., 0] - sums[..., 1])
+        ece: np.ndarray = errors.sum(axis=1) / indices.shape[1]  # numpy types it as Any
+        return ece
 
     return statistic
 
@@ -750,7 +765,8 @@ def _two_sided_p(extreme: np.ndarray, n_kept: int) -> float:
 
 def _as_extreme(deltas: np.ndarray, observed: float) -> np.ndarray:
     bound = abs(observed)
-    return np.abs(deltas) >= bound - _TIE_TOLERANCE * max(1.0, bound)
+    extreme: np.ndarray = np.abs(deltas) >= bound - _TIE_TOLERANCE * max(1.0, bound)
+    return extreme  # (annotated: numpy types the comparison as Any)
 
 
 def _paired_test(
@@ -790,6 +806,7 @@ def _paired_test(
     if not bootstrap:
         p = _two_sided_p(_as_extreme(kept, observed), kept.size)
         return PairedTest(observed, None, None, p, **common)
+    assert alpha is not None, "a paired bootstrap is given alpha (randomisation has none)"
     low, high = np.quantile(kept, [alpha / 2, 1 - alpha / 2])
     p = _two_sided_p(_as_extreme(kept - observed, observed), kept.size)
     return PairedTest(observed, float(low), float(high), p, **common)
