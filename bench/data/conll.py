@@ -40,7 +40,8 @@ class ConllSentence:
 
     def entities(self, source: str = "<text>") -> list[tuple[int, int, str]]:
         """Token spans ``(start, end, type)`` of the entities (end exclusive), decoded as
-        :func:`spans_from_tags`; a malformed tag is a :class:`ConllError` naming its line."""
+        conlleval does (:func:`bench.metrics.bio.decode`: an ``I-X`` after ``O`` or another
+        type starts an entity); a malformed tag is a :class:`ConllError` naming its line."""
         from bench.metrics.bio import decode  # conlleval / seqeval default mode
 
         try:
@@ -101,7 +102,7 @@ class ConllFile(Sequence[ConllSentence]):
         return [" ".join(tokens[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def entities(self) -> tuple[np.ndarray, np.ndarray, list[int], list[int], list[str]]:
-        """Every entity, decoded as :func:`spans_from_tags`, as columns: its sentence, its
+        """Every entity, decoded as :meth:`ConllSentence.entities`, as columns: its sentence, its
         first token (an index into :attr:`tokens`), its start and end character in the
         sentence's text, and its type. A malformed tag is a :class:`ConllError` naming
         its line."""
@@ -200,16 +201,6 @@ def read_conll(path: str | Path) -> ConllFile:
     if not path.is_file():
         raise ConllError(f"{path}: file not found")
     return parse_conll(read_utf8(path, ConllError), str(path))
-
-
-def spans_from_tags(tags: list[str], offsets: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
-    """Character spans ``(start, end, type)`` of the entities in a tag sequence.
-
-    Decoded as conlleval does (an ``I-X`` after ``O`` or another type starts an entity).
-    """
-    from bench.metrics.bio import decode  # conlleval / seqeval default mode
-
-    return [(offsets[i][0], offsets[j - 1][1], label) for i, j, label in decode(tags)]
 
 
 class ConllNer(Dataset):
