@@ -447,6 +447,18 @@ def test_a_site_holding_its_runs_is_never_replaced(runs, tmp_path):
     assert (inside / "result.json").is_file()
 
 
+def test_a_site_is_never_written_into_one_of_its_runs(runs, tmp_path):
+    run = shutil.copytree(runs["seed_article/rules"], tmp_path / "rules")
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    done = _report("site", run, "--out", run / "site", "--no-plots", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"bench-report site: --out {run / 'site'}: inside the run {run}: write the site "
+        "beside the runs"
+    ]
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
+
+
 def test_a_failure_while_writing_leaves_the_previous_site(runs, tmp_path, monkeypatch):
     out = tmp_path / "site"
     build_site([runs["seed_article/rules"]], out, resamples=20, seed=0, with_plots=False)

@@ -97,7 +97,8 @@ def _manifest(pages: Sequence[Page], groups: Sequence[list[str]]) -> dict[str, A
 
 
 def _check_replaceable(out: Path, sources: Sequence[str]) -> None:
-    """``out`` may be replaced: absent, empty, or a site holding none of the runs."""
+    """``out`` may be replaced: absent, empty, or a site holding none of the runs, and
+    inside none of them (a run folder holds one run's files only)."""
     if out.exists() and not out.is_dir():
         raise LeaderboardError(f"--out {out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not (out / SITE_FILE).is_file():
@@ -107,6 +108,11 @@ def _check_replaceable(out: Path, sources: Sequence[str]) -> None:
     inside = [s for s in sources if Path(s).resolve().is_relative_to(out.resolve())]
     if inside:
         raise LeaderboardError(f"--out {out}: holds the run {inside[0]}: refusing to replace it")
+    holders = [s for s in sources if out.resolve().is_relative_to(Path(s).resolve())]
+    if holders:
+        raise LeaderboardError(
+            f"--out {out}: inside the run {holders[0]}: write the site beside the runs"
+        )
 
 
 def _swap(built: Path, out: Path) -> None:
