@@ -1,7 +1,11 @@
-"""Compose bench's config in tests as the ``bench`` command does, and run it in-process."""
+"""Compose bench's config in tests as the ``bench`` command does, run it in-process, and
+copy a run folder with an edited result.json."""
 
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +41,12 @@ def shipped_task(dataset: str, task: str) -> Task:
     """``task`` of the shipped ``dataset``, as the runner builds it (``.inputs()``: its items)."""
     cfg = compose_config(f"dataset={dataset}")
     return build_task(task, build(cfg.dataset, dataset), "test", cfg)
+
+
+def copy_run(source: Path, target: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of the run folder ``source`` at ``target``, its result.json changed by ``edit``."""
+    shutil.copytree(source, target)
+    result = json.loads((target / "result.json").read_text())
+    edit(result)
+    (target / "result.json").write_text(json.dumps(result, indent=2))
+    return target

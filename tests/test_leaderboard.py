@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bench_config import run_model
+from bench_config import copy_run, run_model
 from headless import TableRows, needs_chromium
 from headless import chromium as _chromium
 from huggingface_hub import EvalResult, ModelCardData
@@ -55,14 +55,6 @@ def _make_run(out: Path, model: str | dict, preset: str) -> Path:
     return out
 
 
-def _copy_run(source: Path, target: Path, edit) -> Path:
-    shutil.copytree(source, target)
-    result = json.loads((target / "result.json").read_text())
-    edit(result)
-    (target / "result.json").write_text(json.dumps(result, indent=2))
-    return target
-
-
 def _cli(module, *argv: str) -> int:
     parser = argparse.ArgumentParser()
     module.add_arguments(parser)
@@ -80,7 +72,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     def rename(result):
         result["model"]["preset"] = result["model"]["name"] = SCRIPT
 
-    out["script"] = _copy_run(out["rules"], base / "script", rename)
+    out["script"] = copy_run(out["rules"], base / "script", rename)
     return out
 
 
@@ -305,7 +297,7 @@ def test_mixed_gold_is_refused_with_exit_2(runs, tmp_path, capsys):
     def other_gold(result):
         result["dataset"]["sha256"] = "0" * 64
 
-    other = _copy_run(runs["empty"], tmp_path / "other", other_gold)
+    other = copy_run(runs["empty"], tmp_path / "other", other_gold)
     out = tmp_path / "board"
     code = _cli(leaderboard_cli, str(runs["rules"]), str(other), "--out", str(out))
     assert code == 2
@@ -408,8 +400,8 @@ def test_runs_of_different_coverage_are_ranked_apart_and_references_never(runs, 
     """Issue 15: a mean rank over tasks a run does not cover put the ``empty`` baseline above
     models answering one task. Now each run is ranked overall only against runs ranked on
     the same tasks, and the references (oracle, empty) are listed apart, never ranked."""
-    ner_only = _copy_run(runs["rules"], tmp_path / "ner", _only(("ner",), "ner-only"))
-    tox_only = _copy_run(runs["rules"], tmp_path / "tox", _only(("toxicity",), "tox-only"))
+    ner_only = copy_run(runs["rules"], tmp_path / "ner", _only(("ner",), "ner-only"))
+    tox_only = copy_run(runs["rules"], tmp_path / "tox", _only(("toxicity",), "tox-only"))
     sources = [runs["empty"], runs["oracle"], tox_only, ner_only, runs["rules"]]
     out = tmp_path / "board"
     assert _cli(leaderboard_cli, *map(str, sources), "--out", str(out), "--no-plots",
@@ -457,7 +449,7 @@ def test_runs_of_different_coverage_are_ranked_apart_and_references_never(runs, 
 def test_the_reference_mark_comes_from_the_adapter_not_the_name(runs, tmp_path):
     """A run named ``oracle`` by whoever made it competes; only the adapter's mark (recorded
     in ``model.reference``) makes a reference, and a bad mark is refused by name."""
-    named = _copy_run(runs["rules"], tmp_path / "named", _only(("ner",), "oracle"))
+    named = copy_run(runs["rules"], tmp_path / "named", _only(("ner",), "oracle"))
     board = build_leaderboard([str(named), str(runs["rules"])], n_resamples=50)
     assert [(e.name, e.reference) for e in board.competitors] == [
         ("rules", None), ("oracle", None),
@@ -466,7 +458,7 @@ def test_the_reference_mark_comes_from_the_adapter_not_the_name(runs, tmp_path):
     def bad_mark(result):
         result["model"]["reference"] = "best"
 
-    bad = _copy_run(runs["rules"], tmp_path / "bad", bad_mark)
+    bad = copy_run(runs["rules"], tmp_path / "bad", bad_mark)
     with pytest.raises(LeaderboardError, match=r"bad/result.json: model.reference: .*'best'"):
         build_leaderboard([str(bad), str(runs["rules"])], n_resamples=50)
 
@@ -532,8 +524,8 @@ def test_a_run_is_listed_under_its_name(runs, tmp_path):
     def drop_name(result):
         del result["model"]["name"]
 
-    named = _copy_run(runs["rules"], tmp_path / "named", name_it)
-    unnamed = _copy_run(runs["empty"], tmp_path / "unnamed", drop_name)
+    named = copy_run(runs["rules"], tmp_path / "named", name_it)
+    unnamed = copy_run(runs["empty"], tmp_path / "unnamed", drop_name)
     board = build_leaderboard([str(named), str(unnamed)], n_resamples=50)
     assert sorted(e.name for e in board.entries) == ["empty", "team-x"]
 
@@ -623,7 +615,7 @@ def test_chromium_shows_every_column_of_the_ranking_at_1280_px(runs, robust_boar
     def ner_only(result):
         result["robustness"] = {p: {"ner": r["ner"]} for p, r in result["robustness"].items()}
 
-    rules = _copy_run(robust_board.parent / "rules", tmp_path / "rules", ner_only)
+    rules = copy_run(robust_board.parent / "rules", tmp_path / "rules", ner_only)
     out = tmp_path / "board"
     sources = [str(rules), str(runs["oracle"]), str(runs["empty"])]
     assert _cli(leaderboard_cli, *sources, "--out", str(out), "--resamples", "20",
@@ -723,14 +715,14 @@ def test_runs_tied_in_rank_are_listed_best_value_first(runs, tmp_path):
                 if metric["value"] is not None:
                     metric["value"] -= 0.01
 
-    copy = _copy_run(runs["rules"], tmp_path / "aaa", lower)
+    copy = copy_run(runs["rules"], tmp_path / "aaa", lower)
     board = build_leaderboard([str(copy), str(runs["rules"])], n_resamples=50)
     assert [e.cells["ner"].rank for e in board.entries] == [1, 1]
     assert [e.name for e in board.entries] == ["rules", "aaa"]
 
 
 def test_errors_page_shows_quote_types_and_type_confusions(runs, tmp_path):
-    run = _copy_run(runs["rules"], tmp_path / "run", lambda result: None)
+    run = copy_run(runs["rules"], tmp_path / "run", lambda result: None)
     path = run / "samples" / "attribution.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     matched = next(r for r in rows if r["gold"] and r["pred"] and r["gold"]["type"] == "direct")

@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from bench_config import run_model
+from bench_config import copy_run, run_model
 from headless import TableRows, chromium, needs_chromium
 
 from bench.report import site as site_module
@@ -33,14 +33,6 @@ BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
 RESAMPLES = 50
 DATASETS = {"seed_article", "hatecheck", "wnut17"}
 REFERENCES = {"oracle", "empty"}
-
-
-def _copy_run(source: Path, target: Path, edit) -> Path:
-    shutil.copytree(source, target)
-    result = json.loads((target / "result.json").read_text())
-    edit(result)
-    (target / "result.json").write_text(json.dumps(result, indent=2))
-    return target
 
 
 def _only(tasks: tuple[str, ...], name: str):
@@ -71,12 +63,10 @@ def runs(tmp_path_factory) -> dict[str, Path]:
             run_model(path, preset, f"dataset={dataset}", f"bootstrap.resamples={RESAMPLES}")
             out[f"{dataset}/{preset}"] = path
     seed = base / "seed_article"
-    out["ner-only"] = _copy_run(
-        out["seed_article/rules"], seed / "ner", _only(("ner",), "ner-only")
-    )
+    out["ner-only"] = copy_run(out["seed_article/rules"], seed / "ner", _only(("ner",), "ner-only"))
     tox = _only(("toxicity",), "tox-only")
-    out["tox-only"] = _copy_run(out["seed_article/rules"], seed / "tox", tox)
-    out["always-no"] = _copy_run(out["seed_article/empty"], seed / "always-no", _competing)
+    out["tox-only"] = copy_run(out["seed_article/rules"], seed / "tox", tox)
+    out["always-no"] = copy_run(out["seed_article/empty"], seed / "always-no", _competing)
     return out
 
 
@@ -264,7 +254,7 @@ def test_the_index_names_the_models_ranked_on_no_task_and_why(runs, tmp_path):
             record.update(status="failed", error="the server answered 500")
         result["model"]["name"] = "down"
 
-    down = _copy_run(runs["seed_article/rules"], tmp_path / "down", fail_all)
+    down = copy_run(runs["seed_article/rules"], tmp_path / "down", fail_all)
     out = tmp_path / "site"
     build_site([runs["seed_article/rules"], down], out, resamples=20, seed=0, with_plots=False)
     text = (out / "index.html").read_text()
@@ -277,7 +267,7 @@ def test_runs_on_different_gold_get_different_pages(runs, tmp_path):
         result["dataset"]["sha256"] = "0" * 64
         result["model"]["name"] = "rules-on-other-gold"
 
-    other = _copy_run(runs["seed_article/rules"], tmp_path / "other", other_gold)
+    other = copy_run(runs["seed_article/rules"], tmp_path / "other", other_gold)
     out = tmp_path / "site"
     build_site([runs["seed_article/rules"], other], out, resamples=20, seed=0, with_plots=False)
     manifest = json.loads((out / "site.json").read_text())
@@ -392,7 +382,7 @@ _OK_NER = {"status": "ok", "main_metrics": ["strict_f1"]}
 def test_a_malformed_robustness_section_is_one_line_exit_2(runs, tmp_path, robustness, field,
                                                            problem):  # fmt: skip
     # it crashed the site (and leaderboard, check) with a traceback
-    bad = _copy_run(runs["seed_article/rules"], tmp_path / "bad",
+    bad = copy_run(runs["seed_article/rules"], tmp_path / "bad",
                     lambda result: result.update(robustness=robustness))  # fmt: skip
     done = _report("site", bad, "--out", tmp_path / "site", "--no-plots", cwd=tmp_path)
     assert done.returncode == 2
@@ -403,7 +393,7 @@ def test_a_malformed_robustness_section_is_one_line_exit_2(runs, tmp_path, robus
 
 
 def test_bad_input_is_one_line_exit_2_and_leaves_the_previous_site(runs, tmp_path):
-    bad = _copy_run(runs["seed_article/rules"], tmp_path / "bad", _broken)
+    bad = copy_run(runs["seed_article/rules"], tmp_path / "bad", _broken)
     out = tmp_path / "out" / "site"
     done = _report("site", runs["seed_article/rules"], bad, "--out", out, cwd=tmp_path)
     assert done.returncode == 2
