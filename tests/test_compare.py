@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bench_config import run_model
+from bench_config import copy_run, run_model
 from hydra import compose, initialize_config_dir
 
 from bench.cli import CONF_DIR
@@ -168,6 +168,24 @@ def test_cli_labels_the_value_columns_of_two_runs_with_the_same_name(runs, tmp_p
 
 
 # ----------------------------------------------------------- malformed run files: exit 2
+
+
+@pytest.mark.parametrize("clusters", [10**12, 5, "40", -1, 40.0])
+def test_an_implausible_cluster_count_is_one_line_and_exit_2(runs, tmp_path, clusters):
+    """counts.clusters of a stranger's result.json sizes an array: bounded before use."""
+    copies = []
+    for preset in ("rules", "empty"):
+
+        def edit(result: dict) -> None:
+            result["tasks"]["attribution"]["counts"]["clusters"] = clusters
+
+        copies.append(str(copy_run(runs[preset], tmp_path / preset, edit)))
+    done = subprocess.run([BENCH_REPORT, "compare", *copies, "--resamples", "20"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"bench-report compare: {copies[0]}/result.json: tasks.attribution."
+                           "counts.clusters: expected an integer from 21 ")  # fmt: skip
 
 
 def _corrupt(runs, tmp_path, edit, file="samples/ner.jsonl") -> Path:

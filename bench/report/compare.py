@@ -55,6 +55,10 @@ MIN_UNITS = 20
 significance decision (compare, check, leaderboard ties): on fewer — the seed
 article's three documents — resampling cannot tell a difference from noise."""
 
+MAX_CLUSTERS = 10_000_000
+"""The most clusters a result.json may record for a paired test (a count from a stranger
+is bounded before any array is made)."""
+
 
 class CompareError(ValueError):
     """The runs cannot be compared (missing or malformed files, different gold, failed task);
@@ -389,14 +393,21 @@ def attribution_clusters(run_a: Run, run_b: Run, in_samples: int) -> int:
     """How many clusters the runs' attribution scores have (``counts.clusters``, when both
     record the same), else ``in_samples``: the samples hold no row for a segment with
     neither gold nor predicted quotes, but a run's cluster bootstrap draws those (empty)
-    clusters too, and a paired test resamples the same units."""
-    recorded = {
-        counts.get("clusters") if isinstance(counts := _task_record(run, "attribution")
-                                             .get("counts"), dict) else None
-        for run in (run_a, run_b)
-    }  # fmt: skip
+    clusters too, and a paired test resamples the same units. A recorded count below the
+    clusters the samples name, or above :data:`MAX_CLUSTERS`, is a :class:`CompareError`."""
+    recorded = set()
+    for run in (run_a, run_b):
+        counts = _task_record(run, "attribution").get("counts")
+        n = counts.get("clusters") if isinstance(counts, dict) else None
+        if n is not None and not (type(n) is int and in_samples <= n <= MAX_CLUSTERS):
+            raise CompareError(
+                f"{run.directory}/result.json: tasks.attribution.counts.clusters: expected an "
+                f"integer from {in_samples} (the clusters its samples name) to {MAX_CLUSTERS}, "
+                f"got {_short(n)}"
+            )
+        recorded.add(n)
     [n] = recorded if len(recorded) == 1 else [None]
-    return n if type(n) is int and n > in_samples else in_samples
+    return in_samples if n is None else n
 
 
 def with_empty_clusters(rows: np.ndarray, n: int) -> np.ndarray:
