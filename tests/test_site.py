@@ -392,6 +392,44 @@ def test_a_malformed_robustness_section_is_one_line_exit_2(runs, tmp_path, robus
     assert not (tmp_path / "site").exists()
 
 
+def _set(path: str, value: object):
+    """An edit of a result.json setting ``tasks.toxicity.breakdown.<path>`` to ``value``."""
+
+    def edit(result: dict) -> None:
+        *parents, key = path.split(".")
+        node = result["tasks"]["toxicity"]["breakdown"]
+        for parent in parents:
+            node = node[parent]
+        node[key] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "problem"),
+    [
+        ("identity_accuracy", "x", "identity_accuracy", "expected an object, got 'x'"),
+        ("identity_accuracy", {"women": 3}, "identity_accuracy.women",
+         "expected an object, got 3"),
+        ("groups", {"g": {"accuracy": "a", "n": 2}}, "groups.g.accuracy",
+         "expected a number or null, got 'a'"),
+        ("bias", "x", "bias", "expected an object, got 'x'"),
+        ("bias.subgroups", {"women": {"subgroup_auc": "x"}}, "bias.subgroups.women.subgroup_auc",
+         "expected an object, got 'x'"),
+    ],
+)  # fmt: skip
+def test_a_malformed_toxicity_breakdown_is_one_line_exit_2(runs, tmp_path, path, value, field,
+                                                           problem):  # fmt: skip
+    # per group, per identity and bias tables crashed the pages and plots with a traceback
+    bad = copy_run(runs["seed_article/rules"], tmp_path / "bad", _set(path, value))
+    done = _report("site", bad, "--out", tmp_path / "site", "--no-plots", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"bench-report site: {bad / 'result.json'}: tasks.toxicity.breakdown.{field}: {problem}"
+    ]
+    assert not (tmp_path / "site").exists()
+
+
 def test_bad_input_is_one_line_exit_2_and_leaves_the_previous_site(runs, tmp_path):
     bad = copy_run(runs["seed_article/rules"], tmp_path / "bad", _broken)
     out = tmp_path / "out" / "site"

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.metrics.bias import BIAS_AUCS
 from bench.metrics.bootstrap import (
     PairedTest,
     StatisticBuilder,
@@ -214,6 +215,55 @@ def _check_result(path: Path, result: Any) -> None:
         changes(result)  # the robustness section, read by the leaderboard, check and plots
     except ValueError as err:
         raise CompareError(f"{path}: {err}") from None
+    _check_breakdown(path, result["tasks"].get("toxicity"))
+
+
+# the toxicity breakdown tables the reports render: where, and each row's numeric fields
+_BREAKDOWN_TABLES = {
+    "groups": ("accuracy", "n"),
+    "identity_accuracy": ("accuracy", "n"),
+    "bias.subgroups": ("n_items", "n_toxic", *(f"{m}.value" for m in BIAS_AUCS)),
+}
+
+
+def _check_breakdown(path: Path, record: Any) -> None:
+    """The toxicity breakdown tables (per group, per identity, per bias subgroup): objects
+    of rows whose fields, where present, are numbers or null, as the pages and plots read
+    them."""
+    where = f"{path}: tasks.toxicity"
+    for table_at, fields in _BREAKDOWN_TABLES.items():
+        table = _at(record, f"breakdown.{table_at}", where)
+        if table is None:
+            continue
+        prefix = f"{where}.breakdown.{table_at}"
+        if not isinstance(table, dict):
+            raise CompareError(f"{prefix}: expected an object, got {_short(table)}")
+        for name, row in table.items():
+            if not isinstance(row, dict):
+                raise CompareError(f"{prefix}.{name}: expected an object, got {_short(row)}")
+            for field in fields:
+                value = _at(row, field, f"{prefix}.{name}")
+                if not (value is None or _is_number(value)):
+                    raise CompareError(
+                        f"{prefix}.{name}.{field}: expected a number or null, got {_short(value)}"
+                    )
+
+
+def _at(node: Any, dotted: str, where: str) -> Any:
+    """``node[a][b]…`` for ``dotted`` = ``a.b…``, None where a key is missing; a level
+    that is neither an object nor null is a :class:`CompareError` naming it."""
+    for depth, key in enumerate(dotted.split(".")):
+        if node is None:
+            return None
+        if not isinstance(node, dict):
+            field = ".".join(dotted.split(".")[:depth])
+            raise CompareError(f"{where}.{field}: expected an object, got {_short(node)}")
+        node = node.get(key)
+    return node
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
 
 
 # where a _target_ string records the class bench built (the run's dataset and model)

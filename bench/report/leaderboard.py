@@ -64,6 +64,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.metrics.bias import BIAS_AUCS
 from bench.report.compare import (
     CLUSTER_UNIT,
     PRIMARY_METRIC,
@@ -77,7 +78,7 @@ from bench.report.compare import (
 from bench.report.robustness import Change, worst_case
 from bench.report.tables import degraded
 
-BIAS_METRICS = ("subgroup_auc", "bpsn_auc", "bnsp_auc")
+BIAS_METRICS = BIAS_AUCS
 
 RULE = (
     "Reference runs (ceiling: the gold; floor: a constant predictor) are shown apart and "
