@@ -201,9 +201,10 @@ def predict(
     batch_size: int | None,
     cache: PredictionCache | None,
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Predictions for ``items`` in order: from the cache where present, else from the
-    adapter in batches (:func:`batching`; sorted by text length where the adapter asks),
-    each batch validated and then cached before the next. A
+    """Validated predictions for ``items`` in order: from the cache where present (validated
+    once: a cache file may be stale or edited), else from the adapter in batches
+    (:func:`batching`; sorted by text length where the adapter asks), each batch validated
+    and then cached before the next. A
     :class:`PredictionFailure` is returned but never cached, so a rerun asks again.
 
     A cached answer of a served model counts only if the server reported the same model
@@ -235,6 +236,8 @@ def predict(
     stats = {"path": str(cache.path), "hits": len(items) - len(fresh)} if cache else {}
     if len(reported) > 1:
         stats["served"] = [json.loads(key) for key in sorted(k for k in reported if k is not None)]
+    from_cache = [item for item in items if item.id not in fresh]
+    task.validate(from_cache, [cached[item.id].prediction for item in from_cache])
     predictions = [fresh[i.id] if i.id in fresh else cached[i.id].prediction for i in items]
     return predictions, stats | {"predicted": len(fresh), "batching": used.to_json()}
 
@@ -308,7 +311,6 @@ def _predict_items(
     items = select(every_item)
     predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
     adapter.end_task(task.name, every_item)
-    task.validate(items, predictions)
     return items, predictions, cache_stats
 
 

@@ -311,3 +311,17 @@ def test_appends_wait_for_the_cross_platform_lock(tmp_path):
     held.release()
     writer.join(10)
     assert set(_predictions(cache)) == {"a", "b"}
+
+
+def test_a_cached_prediction_is_validated_as_a_fresh_one(tmp_path):
+    """A cache file may be stale or edited: its predictions pass the task's checks too."""
+    log = str(tmp_path / "asked.log")
+    _run(tmp_path, "a", log=log)
+    [path] = (tmp_path / "cache").rglob("*.jsonl")
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["prediction"]["score"] = 7.0  # out of [0, 1]
+    path.write_text("\n".join([json.dumps(record), *lines[1:]]) + "\n")
+    second = _run(tmp_path, "b", log=log)
+    assert second["status"] == "failed"
+    assert f"item {record['id']!r}" in second["error"] and "score" in second["error"]
