@@ -593,9 +593,11 @@ def _robustness_rows(run: Run, drops: dict[str, float]) -> list[Row]:
                     minimum=-allowed if higher else None, maximum=None if higher else allowed,
                     relative=False)  # fmt: skip
         sign = -1 if higher else 1  # a drop is a fall of a higher-is-better metric, else a rise
-        drop = sign * change.value  # type: ignore[operator]
-        has_ci = change.low is not None and change.high is not None
-        least = sign * (change.high if higher else change.low) if has_ci else None  # type: ignore[operator]
+        assert change.value is not None  # worst_case keeps defined changes only
+        drop = sign * change.value
+        low, high = change.low, change.high
+        has_ci = low is not None and high is not None
+        least = None if low is None or high is None else sign * (high if higher else low)
         moved = f"dropped by {drop:.4f} under {change.perturbation} (allowed {allowed:.4f})"
         ci = f"[{change.low:.4f}, {change.high:.4f}]" if has_ci else ""
         if drop <= allowed + EPSILON:

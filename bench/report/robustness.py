@@ -84,15 +84,15 @@ def worst_case(result: dict[str, Any]) -> dict[tuple[str, str], Change]:
     higher-is-better metric, the highest of a lower-is-better one (ECE, Brier) and of
     the measures (gap, flip rate, entities lost; :func:`bench.metrics.values.higher_is_better`).
     Undefined changes are left out; a tie keeps the first perturbation."""
-    worst: dict[tuple[str, str], Change] = {}
+    worst: dict[tuple[str, str], tuple[float, Change]] = {}  # (how good, the change)
     for change in changes(result):
         if change.value is None:
             continue
-        sign = 1 if higher_is_better(change.metric) else -1
+        good = change.value if higher_is_better(change.metric) else -change.value
         key = (change.task, change.metric)
-        if key not in worst or sign * change.value < sign * worst[key].value:  # type: ignore[operator]
-            worst[key] = change
-    return worst
+        if key not in worst or good < worst[key][0]:
+            worst[key] = (good, change)
+    return {key: change for key, (_, change) in worst.items()}
 
 
 TABLE_HEADERS = ["perturbation", "task", "metric", "value", "original", "delta",
