@@ -2,9 +2,9 @@
 
 Exit codes: 0 every task ran (or is unsupported), 1 a task failed or, with
 ``+check.baseline=FILE``, the run regressed against the baseline, 2 unusable input
-(no model preset, bad gold data, bad or unknown option, unusable baseline, a run
-directory in use by a live run, no selected task that both the dataset and the model
-support). A sweep (``-m``, any launcher) exits with the highest
+(no model preset, bad gold data, a malformed predictions file, bad or unknown option,
+unusable baseline, a run directory in use by a live run, no selected task that both
+the dataset and the model support). A sweep (``-m``, any launcher) exits with the highest
 code of its jobs and names the jobs that did not exit 0.
 """
 

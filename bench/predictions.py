@@ -12,6 +12,12 @@ from typing import Any
 Span = tuple[int, int]
 
 
+class UnusableInput(ValueError):
+    """A file the user handed in as predictions is unusable (malformed, or a record the
+    task rejects): the run is refused (``bench`` exits 2 and writes nothing), not recorded
+    as a failed task. The message names the file, line and field."""
+
+
 @dataclass(frozen=True)
 class TextItem:
     """One unit given to a model: a document (NER, attribution) or a segment (toxicity)."""

@@ -27,7 +27,7 @@ from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, se
 from bench.data.dataset import Dataset
 from bench.limit import limited
 from bench.metrics.bootstrap import SharedResamples
-from bench.predictions import PredictionFailure, TextItem
+from bench.predictions import PredictionFailure, TextItem, UnusableInput
 from bench.provenance import environment, fingerprint, scrub_secrets, secret_values
 from bench.result import Result
 from bench.robustness import Scored, perturbations_of, robustness
@@ -361,6 +361,8 @@ def run_task(
             predictions = [p for p in predictions if not isinstance(p, PredictionFailure)]
         with progress.stage(f"{task.name}: intervals", "interval"):
             scored = task.score(items, predictions)
+    except UnusableInput:  # the user's predictions file: the run is refused
+        raise
     except Exception as err:  # an adapter or a prediction failed: record it, go on
         return _failed_task(err, started), []
     return {
@@ -395,6 +397,8 @@ def run_shard_task(
         items, predictions, cache_stats = _predict_items(
             task, adapter, lambda every: shard_items(every, index, count), batch_size, cache
         )
+    except UnusableInput:  # as in run_task
+        raise
     except Exception as err:  # as in run_task: the task failed, the run goes on
         return _failed_task(err, started), [], []
     failed = {item.id: p for item, p in zip(items, predictions, strict=True)

@@ -110,18 +110,19 @@ def test_corrupted_gold_is_refused_without_result_files(tmp_path):
     assert not (tmp_path / "out" / "result.json").exists()
 
 
-def test_a_jsonl_prediction_file_that_is_not_utf8_fails_its_task_naming_file_and_line(tmp_path):
+def test_a_jsonl_prediction_file_that_is_not_utf8_exits_two_naming_file_and_line(tmp_path):
     folder = tmp_path / "submission"
     folder.mkdir()
     path = folder / "toxicity.jsonl"
     path.write_bytes(b'{"id": "article-01", "score": 0.5}\n{"id": "article-02", "x": "caf\xe9"}\n')
     done = bench(tmp_path, "+model=predictions", f"model.path={folder}", "hydra.run.dir=out")
-    assert done.returncode == 1  # like any malformed predictions file: its task fails
+    assert done.returncode == 2  # like any malformed predictions file: the run is refused
     assert "Traceback" not in done.stderr and "UnicodeDecodeError" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        f"bench: task toxicity failed: PredictionsFileError: {path}:2: (encoding): not UTF-8 "
+        f"bench: PredictionsFileError: {path}:2: (encoding): not UTF-8 "
         "(byte 0xe9 at column 31); save the file as UTF-8"
     ]
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_conll_prediction_file_that_is_not_utf8_exits_two_naming_file_and_line(tmp_path):
@@ -135,6 +136,44 @@ def test_a_conll_prediction_file_that_is_not_utf8_exits_two_naming_file_and_line
         "(byte 0xf1 at column 4); save the file as UTF-8"
     ]
     assert not (tmp_path / "out" / "result.json").exists()
+
+
+CONLL_GOLD = ["Ann B-person", "lives O", "in O", "Paris B-location", "", "Bob B-person",
+              "works O", "at O", "Acme B-corporation", "now O"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("Acme B-corp", "predictions: ner item 's00002': entities[1].label: unknown label 'corp'"),
+        ("Acme I-corp", "predictions: ner item 's00002': entities[1].label: unknown label 'corp'"),
+        ("Acme PERSON", "tag: malformed tag 'PERSON'"),
+        ("Acme", "columns: expected 2 columns (token … tag), got 1 in 'Acme'"),
+        ("Acne B-corporation", "token: sentence 2 differs from the gold at token 4: 'Acne', "
+         "gold 'Acme' (5 tokens, gold 5); model.align=position scores it by position"),
+    ],
+)  # fmt: skip
+def test_a_bad_conll_prediction_row_mid_sentence_exits_two_naming_its_line(tmp_path, row, message):
+    """The bad row is line 9, the fourth token of the sentence starting on line 6."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "gold.conll").write_text("\n".join(CONLL_GOLD) + "\n", encoding="utf-8")
+    rows = CONLL_GOLD.copy()
+    rows[8] = row
+    predictions = data / "submission.conll"
+    predictions.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = bench(
+        elsewhere, "+model=predictions", "dataset=wnut17", f"dataset.path={data}",
+        "dataset.file=gold.conll", "dataset.version=synthetic", "model.format=conll",
+        f"model.path={predictions}", "bootstrap.resamples=0", "hydra.run.dir=out",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bench: "), done.stderr
+    assert f"{predictions}:9: {message}" in lines[0], lines[0]
+    assert not (elsewhere / "out" / "result.json").exists()
 
 
 def test_unknown_preset_exits_two(tmp_path):

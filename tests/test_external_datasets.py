@@ -14,6 +14,7 @@ from seqeval.metrics import f1_score
 
 from bench.adapters.predictions import PredictionsAdapter, PredictionsFileError
 from bench.data.conll import read_conll
+from bench.predictions import UnusableInput
 from bench.resources import resource_dir
 
 WNUT = resource_dir("datasets") / "wnut17"
@@ -45,6 +46,19 @@ def _wnut(tmp_path: Path, submission: Path) -> dict:
     )["tasks"]["ner"]
 
 
+def _refused(tmp_path: Path, *overrides: str) -> str:
+    """The error refusing the run (nothing written)."""
+    with pytest.raises(UnusableInput) as caught:
+        _run(tmp_path, *overrides)
+    assert not (tmp_path / "result.json").exists()
+    return str(caught.value)
+
+
+def _wnut_refused(tmp_path: Path, submission: Path) -> str:
+    return _refused(tmp_path, "+model=predictions", "dataset=wnut17", "model.format=conll",
+                    f"model.path={submission}")  # fmt: skip
+
+
 @pytest.mark.parametrize("system", sorted(PUBLISHED_F1))
 def test_wnut17_submissions_reproduce_conlleval_f1(tmp_path, system):
     ner = _wnut(tmp_path, WNUT / "submissions" / system)
@@ -70,12 +84,11 @@ def test_a_token_that_differs_from_the_gold_is_reported_with_its_line(tmp_path):
         lines[4] = "CHANGED\tO"
         return lines
 
-    ner = _wnut(tmp_path, _tamper(tmp_path, rename))
-    assert ner["status"] == "failed"
+    error = _wnut_refused(tmp_path, _tamper(tmp_path, rename))
     assert (
         f"submission.conll:5: token: sentence 1 differs from the gold at token 5: 'CHANGED', "
         f"gold {gold_token!r} (27 tokens, gold 27); model.align=position scores it by position"
-    ) in ner["error"]
+    ) in error
 
 
 def _normalise(lines: list[str]) -> list[str]:
@@ -101,8 +114,7 @@ def test_a_normalised_submission_is_scored_by_position_on_request(tmp_path):
     n_sentences = len({number for number, d in differing if d})
     assert n_tokens > 1000  # the test alters many tokens, as the real submission did
 
-    strict = _wnut(tmp_path / "strict", submission)
-    assert strict["status"] == "failed" and "'get', gold 'gt'" in strict["error"]
+    assert "'get', gold 'gt'" in _wnut_refused(tmp_path / "strict", submission)
 
     done = subprocess.run(
         [BENCH, "+model=predictions", "dataset=wnut17", "model.format=conll",
@@ -141,14 +153,13 @@ def test_position_alignment_still_needs_the_gold_length(tmp_path):
         del lines[5]
         return lines
 
-    ner = _wnut(tmp_path, _tamper(tmp_path, merge_two_tokens))
-    ner_position = _run(
+    strict = _wnut_refused(tmp_path, _tamper(tmp_path, merge_two_tokens))
+    position = _refused(
         tmp_path / "position", "+model=predictions", "dataset=wnut17", "model.format=conll",
         f"model.path={tmp_path / 'submission.conll'}", "model.align=position",
-    )["tasks"]["ner"]  # fmt: skip
-    assert ner["status"] == ner_position["status"] == "failed"
-    assert "(26 tokens, gold 27)" in ner["error"]
-    assert ner_position["error"].endswith(
+    )  # fmt: skip
+    assert "(26 tokens, gold 27)" in strict
+    assert position.endswith(
         "(26 tokens, gold 27); model.align=position needs the gold's number of tokens"
     )
 
@@ -157,15 +168,13 @@ def test_a_missing_sentence_is_reported(tmp_path):
     def drop_last_sentence(lines):
         return lines[: max(i for i, line in enumerate(lines) if not line.strip())]
 
-    ner = _wnut(tmp_path, _tamper(tmp_path, drop_last_sentence))
-    assert ner["status"] == "failed"
-    assert "sentences: the file has 1286 sentences, none for item 's01287'" in ner["error"]
+    error = _wnut_refused(tmp_path, _tamper(tmp_path, drop_last_sentence))
+    assert "sentences: the file has 1286 sentences, none for item 's01287'" in error
 
 
 def test_an_extra_sentence_is_reported(tmp_path):
-    ner = _wnut(tmp_path, _tamper(tmp_path, lambda lines: [*lines, "", "extra\tO"]))
-    assert ner["status"] == "failed"
-    assert "sentences: 1288 sentences, the dataset has 1287" in ner["error"]
+    error = _wnut_refused(tmp_path, _tamper(tmp_path, lambda lines: [*lines, "", "extra\tO"]))
+    assert "sentences: 1288 sentences, the dataset has 1287" in error
 
 
 def test_hatecheck_and_madlibs_run_toxicity_only(tmp_path):
@@ -225,10 +234,20 @@ def test_jsonl_predictions_of_the_gold_score_one(tmp_path):
     }  # fmt: skip
 
 
+def test_an_item_without_a_prediction_fails_its_task_only(tmp_path):
+    folder = _oracle_files(tmp_path)
+    path = folder / "toxicity.jsonl"
+    path.write_text("\n".join(path.read_text().splitlines()[1:]) + "\n")
+    result = _run(tmp_path / "run", "+model=predictions", f"model.path={folder}")
+    assert result["tasks"]["toxicity"]["status"] == "failed"
+    assert "id: no prediction for item 'article-01'" in result["tasks"]["toxicity"]["error"]
+    others = [r["status"] for t, r in result["tasks"].items() if t != "toxicity"]
+    assert others == ["ok", "ok"]
+
+
 @pytest.mark.parametrize(
     ("task", "edit", "message"),
     [
-        ("toxicity", lambda rows: rows[1:], "id: no prediction for item 'article-01'"),
         ("toxicity", lambda rows: [*rows, '{"id": "nope", "score": 0.1}'], "unknown item 'nope'"),
         ("toxicity", lambda rows: [*rows, rows[0]], "id: duplicate id 'article-01'"),
         ("toxicity", lambda rows: ["{not json"] + rows[1:], "toxicity.jsonl:1: (json)"),
@@ -238,15 +257,11 @@ def test_jsonl_predictions_of_the_gold_score_one(tmp_path):
          "got nan"),
     ],
 )  # fmt: skip
-def test_bad_jsonl_predictions_fail_the_task_with_file_line_field(tmp_path, task, edit, message):
+def test_bad_jsonl_predictions_are_refused_with_file_line_field(tmp_path, task, edit, message):
     folder = _oracle_files(tmp_path)
     path = folder / f"{task}.jsonl"
     path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
-    result = _run(tmp_path / "run", "+model=predictions", f"model.path={folder}")
-    assert result["tasks"][task]["status"] == "failed"
-    assert message in result["tasks"][task]["error"]
-    others = [r["status"] for t, r in result["tasks"].items() if t != task]
-    assert others == ["ok", "ok"]
+    assert message in _refused(tmp_path / "run", "+model=predictions", f"model.path={folder}")
 
 
 def test_identity_hashes_only_the_prediction_files(tmp_path):
@@ -277,23 +292,18 @@ def test_a_prediction_the_task_rejects_is_reported_with_its_file_and_line(
     assert edit(rows[line - 1]) != rows[line - 1]  # the edit applies to this record
     rows[line - 1] = edit(rows[line - 1])
     path.write_text("\n".join(rows) + "\n")
-    result = _run(tmp_path / "run", "+model=predictions", f"model.path={folder}")
-    record = result["tasks"][task]
-    assert record["status"] == "failed"
-    assert f"{path}:{line}: {message}" in record["error"], record["error"]
-    others = [r["status"] for t, r in result["tasks"].items() if t != task]
-    assert others == ["ok", "ok"]
+    error = _refused(tmp_path / "run", "+model=predictions", f"model.path={folder}")
+    assert f"{path}:{line}: {message}" in error, error
 
 
-def test_a_conll_prediction_the_task_rejects_names_the_sentence_line(tmp_path):
+def test_a_conll_prediction_the_task_rejects_names_the_entity_line(tmp_path):
     def retag(lines):  # line 5 is in sentence 1, which starts on line 1
         lines[4] = lines[4].split("\t")[0] + "\tB-persn"
         return lines
 
-    ner = _wnut(tmp_path, _tamper(tmp_path, retag))
-    assert ner["status"] == "failed"
-    assert "submission.conll:1: predictions: ner item 's00001': entities[0].label: unknown " \
-        "label 'persn'" in ner["error"], ner["error"]  # fmt: skip
+    error = _wnut_refused(tmp_path, _tamper(tmp_path, retag))
+    assert "submission.conll:5: predictions: ner item 's00001': entities[0].label: unknown " \
+        "label 'persn'" in error, error  # fmt: skip
 
 
 def test_a_malformed_conll_prediction_tag_is_reported_with_its_line(tmp_path):
@@ -301,9 +311,8 @@ def test_a_malformed_conll_prediction_tag_is_reported_with_its_line(tmp_path):
         lines[6] = lines[6].split("\t")[0] + "\tPERSON"
         return lines
 
-    ner = _wnut(tmp_path, _tamper(tmp_path, retag))
-    assert ner["status"] == "failed"
-    assert "submission.conll:7: tag: malformed tag 'PERSON'" in ner["error"], ner["error"]
+    error = _wnut_refused(tmp_path, _tamper(tmp_path, retag))
+    assert "submission.conll:7: tag: malformed tag 'PERSON'" in error, error
 
 
 # ---------------------------------------------------------------------------- gold errors

@@ -228,12 +228,11 @@ def _bad_json(path: Path) -> Path:
 @pytest.mark.parametrize(
     ("make", "dataset", "message"),
     [
-        (_truncated, "wnut17", "task ner failed: ConllError: {file}:101: token: sentence 4 "
-         "differs from the gold at token 11: the end of the sentence"),
-        (_token_changed, "wnut17", "task ner failed: ConllError: {file}:5: token: sentence 1 "
-         "differs from the gold at token 5: 'CHANGED'"),
-        (_bad_json, "seed_article", "task ner failed: PredictionsFileError: {file}:1: "
-         "entities[0]: expected {{start, end, label}}"),
+        (_truncated, "wnut17", "{file}:101: token: sentence 4 differs from the gold at "
+         "token 11: the end of the sentence"),
+        (_token_changed, "wnut17", "{file}:5: token: sentence 1 differs from the gold at "
+         "token 5: 'CHANGED'"),
+        (_bad_json, "seed_article", "{file}:1: entities[0]: expected {{start, end, label}}"),
     ],
     ids=["truncated", "token", "json-field"],
 )  # fmt: skip

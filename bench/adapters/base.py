@@ -82,9 +82,10 @@ class Adapter:
         ``system_fingerprint``), for the cache; None for a model that is not served."""
         return None
 
-    def source_of(self, task: str, item_id: str) -> str | None:
-        """Where the prediction for ``item_id`` was read from, as ``"path:line"``, for error
-        messages about it; None when it does not come from a file (a model predicted it)."""
+    def source_of(self, task: str, item_id: str, element: int | None = None) -> str | None:
+        """Where the prediction for ``item_id`` (its ``element``-th entity, where the file
+        has a line per entity) was read from, as ``"path:line"``, for error messages about
+        it; None when it does not come from a file (a model predicted it)."""
         return None
 
     def end_task(self, task: str, items: list[TextItem]) -> None:

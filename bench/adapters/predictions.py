@@ -25,7 +25,9 @@ item); a duplicate or unknown id, a token that differs from the gold, or a
 malformed record is an error naming the file, line and field. So is a record the
 task rejects (an unknown label, a score outside [0, 1] …):
 :meth:`PredictionsAdapter.source_of` gives the task the file and line of each
-item's record (for CoNLL, the sentence's first line).
+item's record (for CoNLL, the line of the entity's first token). Such an error is
+an :class:`~bench.predictions.UnusableInput`: the run is refused (``bench`` exits 2
+and writes no result).
 """
 
 from __future__ import annotations
@@ -44,11 +46,12 @@ from bench.predictions import (
     PredictionFailure,
     TextItem,
     ToxicityPrediction,
+    UnusableInput,
 )
 from bench.text_files import read_utf8
 
 
-class PredictionsFileError(ValueError):
+class PredictionsFileError(UnusableInput):
     """A predictions file is malformed; the message names file, line and field."""
 
 
@@ -154,20 +157,23 @@ class PredictionsAdapter(Adapter):
         self._sources: dict[str, dict[str, str]] = {}  # task -> item id -> "path:line"
 
     def records(self, task: str) -> dict[str, Any]:
-        """The parsed predictions of ``task`` by item id (read on first use, so that a
-        malformed file fails its own task only)."""
+        """The parsed predictions of ``task`` by item id (read on first use)."""
         if task not in self._records:
             self._sources[task] = {}
             self._records[task] = self._read_jsonl(task, self._sources[task])
         return self._records[task]
 
-    def source_of(self, task: str, item_id: str) -> str | None:
-        """``"path:line"`` of the record holding the prediction for ``item_id``."""
+    def source_of(self, task: str, item_id: str, element: int | None = None) -> str | None:
+        """``"path:line"`` of the record holding the prediction for ``item_id``; in a CoNLL
+        file, the line of the ``element``-th entity's first token (else the sentence's)."""
         if self.format == "conll":
             number = sentence_number(item_id)
             if number is None or not 0 < number <= len(self.sentences):
                 return None
-            return f"{self.path}:{self.sentences.line(number - 1)}"
+            if element is None:
+                return f"{self.path}:{self.sentences.line(number - 1)}"
+            sentence = self.sentences[number - 1]
+            return f"{self.path}:{sentence.line_of(sentence.entities()[element][0])}"
         return self._sources.get(task, {}).get(item_id)
 
     def _read_jsonl(self, task: str, sources: dict[str, str]) -> dict[str, Any]:

@@ -18,12 +18,12 @@ import numpy as np
 
 from bench.data.dataset import Dataset
 from bench.data.views import NerGold
-from bench.predictions import TextItem
+from bench.predictions import TextItem, UnusableInput
 from bench.resources import resource_dir
 from bench.text_files import read_utf8
 
 
-class ConllError(ValueError):
+class ConllError(UnusableInput):
     """A CoNLL file is malformed; the message names the file and line."""
 
 

@@ -10,7 +10,7 @@ import bench.progress as progress
 from bench.adapters.base import Adapter
 from bench.metrics.clusters import Clusters
 from bench.metrics.values import MetricValue
-from bench.predictions import PredictionFailure, TextItem
+from bench.predictions import PredictionFailure, TextItem, UnusableInput
 from bench.sample_rows import SampleRows
 
 if TYPE_CHECKING:
@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 class PredictionError(ValueError):
     """A prediction breaks the task schema; the message names adapter, item and field."""
+
+
+class PredictionRecordError(PredictionError, UnusableInput):
+    """A prediction read from a file breaks the task schema: the message also names the
+    file and line, and the run is refused."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ class Task:
         self.gold = gold  # the dataset's view for this task (bench.data.views)
         self.adapter_name = adapter_name
         self.bootstrap = bootstrap
-        self._sources: dict[str, str] = {}  # item id -> "path:line" of its prediction's record
+        self._adapter: Adapter | None = None  # the last one that predicted (see :meth:`error`)
         self.draws: SharedResamples | None = None  # what the last score drew its intervals from
         if bootstrap is not None and bootstrap.unit not in self.units:
             raise ValueError(
@@ -121,12 +126,8 @@ class Task:
     def predict(self, adapter: Adapter, items: list[TextItem]) -> list[Any]:
         """The adapter's predictions for ``items``; where the adapter read one from a file
         (:meth:`Adapter.source_of`), errors about it will name that file and line."""
-        predictions = getattr(adapter, f"predict_{self.name}")(items)
-        for item in items:
-            source = adapter.source_of(self.name, item.id)
-            if source is not None:
-                self._sources[item.id] = source
-        return predictions
+        self._adapter = adapter
+        return getattr(adapter, f"predict_{self.name}")(items)
 
     def validate(self, items: Sequence[TextItem], predictions: Sequence[Any]) -> None:
         """One prediction per item, each valid; a :class:`PredictionFailure` stands for none."""
@@ -151,27 +152,29 @@ class Task:
         """Metrics over ``items`` and their gold only (the answered items of the task)."""
         raise NotImplementedError
 
-    def error(self, item: TextItem, field: str, problem: str) -> PredictionError:
-        """``[path:line: ]adapter: task item 'id': field: problem``; the prefix when the
-        prediction was read from a file (see :meth:`predict`)."""
-        source = self._sources.get(item.id)
-        return PredictionError(
-            (f"{source}: " if source else "")
-            + f"{self.adapter_name}: {self.name} item {item.id!r}: {field}: {problem}"
-        )
+    def error(
+        self, item: TextItem, field: str, problem: str, element: int | None = None
+    ) -> PredictionError:
+        """``[path:line: ]adapter: task item 'id': field: problem``; the prefix, and a
+        :class:`PredictionRecordError`, when the prediction was read from a file (the line
+        of its ``element``-th entity where the adapter knows it: :meth:`Adapter.source_of`)."""
+        message = f"{self.adapter_name}: {self.name} item {item.id!r}: {field}: {problem}"
+        source = self._adapter and self._adapter.source_of(self.name, item.id, element)
+        return PredictionRecordError(f"{source}: {message}") if source else PredictionError(message)
 
-    def check_span(self, item: TextItem, field: str, span: Any) -> None:
+    def check_span(self, item: TextItem, field: str, span: Any, element: int | None = None) -> None:
         """A span must be two ints with 0 <= start < end <= len(item.text)."""
         if (
             not isinstance(span, tuple | list)
             or len(span) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in span)
         ):
-            raise self.error(item, field, f"expected (start, end), got {span!r}")
+            raise self.error(item, field, f"expected (start, end), got {span!r}", element)
         if not 0 <= span[0] < span[1] <= len(item.text):
             raise self.error(
-                item, field, f"span {tuple(span)} out of range for text of {len(item.text)}"
-            )
+                item, field, f"span {tuple(span)} out of range for text of {len(item.text)}",
+                element,
+            )  # fmt: skip
 
     def check_probability(self, item: TextItem, field: str, value: Any) -> None:
         ok = isinstance(value, int | float) and not isinstance(value, bool)

@@ -69,10 +69,10 @@ class NerTask(Task):
             ):
                 continue
             if not isinstance(entity, EntityPrediction):
-                raise self.error(item, f"entities[{i}]", "expected an EntityPrediction")
-            self.check_span(item, f"entities[{i}]", (entity.start, entity.end))
+                raise self.error(item, f"entities[{i}]", "expected an EntityPrediction", i)
+            self.check_span(item, f"entities[{i}]", (entity.start, entity.end), i)
             if entity.label not in self.gold.labels:
-                raise self.error(item, f"entities[{i}].label", f"unknown label {entity.label!r}")
+                raise self.error(item, f"entities[{i}].label", f"unknown label {entity.label!r}", i)
 
     def score(self, items: list[TextItem], predictions: list[list[EntityPrediction]]) -> TaskScore:
         ids = {item.id for item in items}
