@@ -265,10 +265,43 @@ def test_normalised_tokens_are_refused_with_the_option_that_scores_them(tmp_path
 
 
 def test_a_file_for_another_dataset_names_the_dataset_it_was_checked_against(tmp_path):
-    done = _submit(tmp_path, ARCADA, "--name", "team", "--into", tmp_path / "source")
+    done = _submit(tmp_path, ARCADA, "--name", "team", "--dataset", "seed_article",
+                   "--into", tmp_path / "source")  # fmt: skip
     assert done.returncode == 2
     [line] = done.stderr.splitlines()
     assert line.endswith("(checked against --dataset seed_article)"), line
+
+
+def test_without_dataset_a_wnut17_file_is_filed_on_wnut17_inferred_from_its_ids(tmp_path, plain):
+    source = tmp_path / "source"
+    done = _submit(tmp_path, ARCADA, "--name", "team", "--into", source, "--resamples", "20")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(
+        "team on wnut17 emerging.test.annotated (--dataset inferred from the item ids): filed in "
+    ), done.stdout
+    run = source / "submissions" / "wnut17" / "team" / "run"
+    assert _result(run)["tasks"]["ner"]["metrics"] == _result(plain)["tasks"]["ner"]["metrics"]
+
+
+@pytest.mark.parametrize(
+    ("ids", "match"),
+    [(["case-1", "nope"], "match no shipped dataset"),
+     ([], "match hatecheck, madlibs, seed_article")],
+    ids=["none", "several"],
+)  # fmt: skip
+def test_without_dataset_ids_of_no_or_several_datasets_are_refused_naming_the_choices(
+    tmp_path, ids, match
+):
+    (tmp_path / "toxicity.jsonl").write_text("".join(
+        json.dumps({"id": item_id, "score": 0.5}) + "\n" for item_id in ids
+    ))  # fmt: skip
+    done = _submit(tmp_path, "toxicity.jsonl", "--name", "team", "--into", tmp_path / "source")
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.splitlines() == [
+        f"bench-report submit: --dataset: not given, and the item ids of toxicity.jsonl {match}: "
+        "choose one of hatecheck, madlibs, seed_article, wnut17"
+    ]
+    assert not (tmp_path / "source").exists()
 
 
 def test_an_item_without_a_prediction_fails_the_submission(tmp_path):
@@ -357,5 +390,6 @@ def test_help_says_what_the_command_does_and_the_default_dataset(tmp_path):
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
     assert "check, score and file a submission; rebuild the site" in text
-    assert "(conf/dataset/; default: seed_article)" in text
+    assert "(conf/dataset/); default: the shipped dataset whose items include every item id " \
+        "of the files" in text  # fmt: skip
     assert "SITE_SOURCE/site/ is rebuilt from every run folder under it" in text

@@ -41,6 +41,20 @@ def registered_presets() -> dict[str, dict[str, Any]]:
     return {path.stem: yaml.safe_load(path.read_text(encoding="utf-8")) for path in files}
 
 
+def shipped_names() -> list[str]:
+    """The registered datasets whose data ships with bench (all but ``dataset=hf``'s)."""
+    return [name for name, preset in registered_presets().items() if preset.get("path") != "???"]
+
+
+def shipped_gold(name: str) -> Dataset:
+    """The shipped dataset ``name`` (one of :func:`shipped_names`), built from bench's
+    own preset."""
+    from hydra.utils import get_class
+
+    preset = registered_presets()[name]
+    return get_class(preset["_target_"])(**{k: v for k, v in preset.items() if k != "_target_"})
+
+
 def registered_classes() -> frozenset[str]:
     """The ``_target_`` of every registered dataset (classes that only read gold files)."""
     return frozenset(preset["_target_"] for preset in registered_presets().values())
@@ -117,10 +131,9 @@ def rebuild_gold(path: Path, result: dict[str, Any], data: str | None = None) ->
     from hydra.utils import get_class
 
     preset = registered_preset(path, result, data)
+    node = result["provenance"]["config"]["dataset"]
     if data is None:
-        params = {key: value for key, value in preset.items() if key != "_target_"}
-    else:
-        node = result["provenance"]["config"]["dataset"]
-        params = {key: value for key, value in node.items() if key != "_target_"}
-        params["path"] = data
+        return shipped_gold(node["name"])
+    params = {key: value for key, value in node.items() if key != "_target_"}
+    params["path"] = data
     return get_class(preset["_target_"])(**params)

@@ -17,6 +17,9 @@ Layout of a site source folder (``SITE_SOURCE``, what ``bench-report submit --in
 
 Prediction files are the predictions adapter's (:mod:`bench.adapters.predictions`): one
 CoNLL file (NER), or ``ner.jsonl``, ``attribution.jsonl`` and/or ``toxicity.jsonl``.
+Without ``--dataset``, the dataset is the one shipped dataset whose items include every
+item id of the files (a CoNLL file's ids are its sentence numbers); none or several is a
+refusal naming the choices.
 
 The files come from strangers: they are parsed as data, never instantiated, imported or
 evaluated; the names that become folders (``--name``, the files' names, the dataset) must
@@ -37,7 +40,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,7 @@ from typing import Any
 from bench.adapters.base import TASKS
 from bench.report.compare import CompareError, Run
 from bench.report.files import write_json_atomic
+from bench.report.gold import registered_presets, shipped_gold, shipped_names
 from bench.report.leaderboard import LeaderboardError
 from bench.report.site import build_site
 from bench.report.submission import RECORD, SubmitError, http_url
@@ -61,7 +65,7 @@ class Submission:
 
     files: list[Path]
     name: str
-    dataset: str = "seed_article"
+    dataset: str | None = None  # None: the shipped dataset the files' item ids belong to
     url: str | None = None
     paper: str | None = None
     dataset_version: str | None = None
@@ -150,14 +154,55 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _given(submission: Submission) -> dict[str, str]:
+    """The path an error about a staged copy names -> the file as the submitter gave it."""
+    return {str(Path("predictions") / path.name): str(path) for path in submission.files}
+
+
+def _dataset_of_ids(entry: Path, submission: Submission, fmt: str) -> str:
+    """The shipped dataset whose items (of each task the files predict) include every item
+    id of the staged files in ``entry/predictions/``; only the ids are compared (the files
+    are parsed by the predictions adapter, as data). A :class:`SubmitError` when no
+    shipped dataset, or several, hold them: the choices are named."""
+    from hydra.utils import get_class
+
+    from bench.adapters.predictions import PredictionsAdapter
+    from bench.data.conll import sentence_id
+
+    given = _given(submission)
+    try:
+        with contextlib.chdir(entry):
+            adapter = PredictionsAdapter(next(iter(given)) if fmt == "conll" else "predictions",
+                                         fmt)  # fmt: skip
+            if fmt == "conll":  # a sentence's id is its number
+                ids = {"ner": set(map(sentence_id, range(1, len(adapter.sentences) + 1)))}
+            else:
+                ids = {task: set(adapter.records(task)) for task in adapter.tasks}
+    except ValueError as err:  # a file refused while reading it
+        raise SubmitError(_as_given(" ".join(str(err).split()), given)) from None
+    matches = [
+        name for name in shipped_names()
+        if set(ids) <= get_class(registered_presets()[name]["_target_"]).tasks
+        and all(found <= {item.id for item in shipped_gold(name).view(task).items}
+                for task, found in ids.items())
+    ]  # fmt: skip
+    if len(matches) == 1:
+        return matches[0]
+    files = ", ".join(map(str, submission.files))
+    match = f"match {', '.join(matches)}" if matches else "match no shipped dataset"
+    raise SubmitError(
+        f"--dataset: not given, and the item ids of {files} {match}: choose one of "
+        f"{', '.join(shipped_names())}"
+    )
+
+
 def _score(entry: Path, submission: Submission, fmt: str) -> dict[str, Any]:
     """Score the staged copies in ``entry/predictions/`` as ``bench +model=predictions``
     would from ``entry`` (so result.json records ``predictions/…``, valid once filed), save
     the run in ``entry/run/`` and return its result.json content."""
     from bench.api import evaluate
 
-    # the path an error names -> the file as the submitter gave it
-    given = {str(Path("predictions") / path.name): str(path) for path in submission.files}
+    given = _given(submission)
     model_path = next(iter(given)) if fmt == "conll" else "predictions"
     try:
         # max_failure_rate=0: an item without a prediction fails its task, so no task is
@@ -173,25 +218,25 @@ def _score(entry: Path, submission: Submission, fmt: str) -> dict[str, Any]:
                 max_failure_rate=0.0,
             )
     except ValueError as err:  # a file refused while reading it, an unusable dataset
-        raise SubmitError(_as_given(" ".join(str(err).split()), given, submission)) from None
+        message = _as_given(" ".join(str(err).split()), given)
+        raise SubmitError(f"{message} (checked against --dataset {submission.dataset})") from None
     names = {path.name for path in submission.files}
     for task, record in result.result["tasks"].items():
         if record["status"] == "failed":
-            failed = f"task {task} failed: {record['error']}"
-            raise SubmitError(_as_given(failed, given, submission))
+            failed = _as_given(f"task {task} failed: {record['error']}", given)
+            raise SubmitError(f"{failed} (checked against --dataset {submission.dataset})")
         if record["status"] == "unsupported" and f"{task}.jsonl" in names:
             raise SubmitError(f"{task}.jsonl: not scored: {record['reason']}")
     result.save(entry / "run")
     return result.result
 
 
-def _as_given(message: str, staged: dict[str, str], submission: Submission) -> str:
+def _as_given(message: str, staged: dict[str, str]) -> str:
     """``message`` naming the submitted files as given, not as staged, and the options
-    as this command's, with the dataset the files were checked against."""
+    as this command's."""
     for staged_path, given in staged.items():
         message = message.replace(staged_path, given)
-    message = message.replace("model.align=position", "--align position")
-    return f"{message} (checked against --dataset {submission.dataset})"
+    return message.replace("model.align=position", "--align position")
 
 
 def _check_dataset(submission: Submission, dataset: dict[str, Any]) -> None:
@@ -253,7 +298,8 @@ def submit(
     (``resamples``, ``seed``: its significance tests); the submission's folder and its
     submission.json. Refused (:class:`SubmitError`): nothing written under ``source``."""
     folder_name(submission.name, "--name")
-    folder_name(submission.dataset, "--dataset")
+    if submission.dataset is not None:
+        folder_name(submission.dataset, "--dataset")
     for field, value in (("--url", submission.url), ("--paper", submission.paper)):
         if value is not None:
             http_url(value, field)
@@ -266,6 +312,8 @@ def submit(
         (entry / "predictions").mkdir(parents=True)
         for path in submission.files:
             shutil.copyfile(path, entry / "predictions" / path.name)
+        if submission.dataset is None:
+            submission = replace(submission, dataset=_dataset_of_ids(entry, submission, fmt))
         result = _score(entry, submission, fmt)
         dataset = folder_name(str(result["dataset"]["name"]), "dataset name")
         _check_dataset(submission, result["dataset"])

@@ -30,8 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paper", help="the paper describing the system (http or https)")
     parser.add_argument(
         "--dataset",
-        default="seed_article",
-        help="the dataset preset scored (conf/dataset/; default: seed_article)",
+        help="the dataset preset scored (conf/dataset/); default: the shipped dataset whose "
+        "items include every item id of the files (refused, naming the choices, if none or "
+        "several do)",
     )
     parser.add_argument(
         "--dataset-version", help="the dataset version the predictions were made for"
@@ -80,8 +81,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"bench-report submit: --into {args.into}: cannot write ({err})", file=sys.stderr)
         return 2
     dataset = record["dataset"]
+    inferred = "" if args.dataset else " (--dataset inferred from the item ids)"
     print(
-        f"{record['name']} on {dataset['name']} {dataset['version']}: filed in {folder}; "
-        f"site rebuilt in {args.into / 'site'}"
+        f"{record['name']} on {dataset['name']} {dataset['version']}{inferred}: filed in "
+        f"{folder}; site rebuilt in {args.into / 'site'}"
     )
     return 0
