@@ -197,9 +197,15 @@ def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_boar
     assert "worst Δ" in page and ">Perturbation</button>" in page
     # the columns are explained on the page and in the Markdown
     assert f'<p class="meta">{ROBUSTNESS_RULE}</p>' in page
-    # the reference runs, made without a perturbation, get no column of dashes
-    ranking, references = page.split('id="leaderboard"')[1].split('id="references"')
-    assert "worst Δ" in ranking and "worst Δ" not in references.split("</table>")[0]
+    # a table beside the ranking (which it is not part of), of the runs made under
+    # perturbations only: the reference runs, made without, get no row of dashes
+    for table in ("leaderboard", "references"):
+        assert "worst Δ" not in page.split(f'id="{table}"')[1].split("</table>")[0]
+    robustness = TableRows("robustness")
+    robustness.feed(page)
+    assert [row[0] for row in robustness.rows] == ["rules"]
+    assert f"{expected[0]:.3f} [{expected[1]:.3f}, {expected[2]:.3f}]" in robustness.rows[0][1]
+    assert robustness.rows[0][2] == worst
     assert f"- Robustness: {ROBUSTNESS_RULE}" in md
     assert "worst $\\Delta$" in (robust_board / "leaderboard.tex").read_text()
     png = (robust_board / "robustness_deltas.png").read_bytes()

@@ -28,6 +28,7 @@ from bench.report import site as site_module
 from bench.report.leaderboard import build_leaderboard
 from bench.report.render import plots
 from bench.report.site import build_site
+from bench.report.tables import fmt
 
 BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
 RESAMPLES = 50
@@ -70,6 +71,26 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
+PERTURB = "+perturb=[casing,name_swap]"
+DEGRADED = {"_target_": "degraded_adapters.DegradedRules", "drop_every": 2, "noise": 0.05}
+
+
+@pytest.fixture(scope="module")
+def perturbed(tmp_path_factory) -> dict[str, Path]:
+    """Runs on the seed article under two perturbations: the rules, a degraded copy of
+    them (both ranked) and the empty baseline (a reference run: never in the summary)."""
+    base = tmp_path_factory.mktemp("perturbed")
+    common = (PERTURB, f"bootstrap.resamples={RESAMPLES}")
+    run_model(base / "rules", "rules", *common, "name=rules-perturbed")
+    run_model(base / "degraded", DEGRADED, *common, "name=degraded", preset="degraded")
+    run_model(base / "empty", "empty", *common)
+    return {
+        "rules-perturbed": base / "rules",
+        "degraded": base / "degraded",
+        "empty": base / "empty",
+    }
+
+
 @pytest.fixture(scope="module")
 def site(runs, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("published") / "site"
@@ -110,6 +131,12 @@ def _table(page: Path, table_id: str) -> TableRows:
     table = TableRows(table_id)
     table.feed(page.read_text())
     return table
+
+
+def _headers(page: str, table_id: str) -> list[str]:
+    """The column headers of the table ``table_id`` of the HTML ``page``."""
+    head = page.split(f'id="{table_id}"', 1)[1].split("</thead>", 1)[0]
+    return [cell.split("</button>")[0] for cell in head.split('<button type="button">')[1:]]
 
 
 def _board(site: Path, dataset: str) -> dict:
@@ -236,6 +263,37 @@ def test_index_names_the_best_model_per_task_and_how_sure(site):
     )  # fmt: skip
     assert seed["NER"][5] == "3 of 4 models" and seed["NER"][6] == "oracle 1.000"
     assert groups["wnut17"][0][1:2] == ["rules_wnut17"]
+
+
+def test_index_names_the_most_and_least_robust_model_per_perturbation(runs, perturbed, tmp_path):
+    sources = [*perturbed.values(), runs["seed_article/rules"], runs["seed_article/oracle"]]
+    sources += [runs["wnut17/rules_wnut17"]]  # a dataset without perturbed runs
+    build_site(sources, tmp_path / "site", resamples=RESAMPLES, seed=0, with_plots=False)
+    table = _table(tmp_path / "site" / "index.html", "robustness")
+    [(title, rows)] = table.groups()  # the seed article only
+    assert title == "seed_article"
+    results = {name: json.loads((path / "result.json").read_text()) for name, path in
+               perturbed.items() if name != "empty"}  # fmt: skip
+    primary = {"ner": "strict_f1", "attribution": "e2e_f1", "toxicity": "roc_auc"}
+    titles = {"ner": "NER strict F1", "attribution": "Attribution end-to-end F1",
+              "toxicity": "Toxicity ROC-AUC"}  # fmt: skip
+    expected = []
+    for perturbation in ("casing", "name_swap"):
+        for task, metric in primary.items():
+            deltas = {name: r["robustness"][perturbation][task]["metrics"][metric]
+                      for name, r in results.items()}  # fmt: skip
+            order = sorted(deltas, key=lambda name: (-deltas[name]["delta"], name))
+            cells = [f"{fmt(deltas[n]['delta'])} [{fmt(deltas[n]['ci95']['low'])}, "
+                     f"{fmt(deltas[n]['ci95']['high'])}]" for n in order]  # fmt: skip
+            expected.append([perturbation, titles[task], order[0], cells[0], order[1], cells[1],
+                             "2"])  # fmt: skip
+    assert rows == expected
+    # the runs differ: on the rules' weak point (casing), one is the least robust
+    assert any(row[3] != row[5] for row in rows)
+
+
+def test_the_index_has_no_robustness_table_without_perturbed_runs(site):
+    assert 'id="robustness"' not in (site / "index.html").read_text()
 
 
 def test_board_pages_group_competitors_by_coverage(site):
@@ -533,6 +591,72 @@ window.addEventListener("load", function () {
   document.body.setAttribute("data-images", JSON.stringify(images));
 });
 </script></body>"""
+
+
+WIDTHS = """<script>
+window.addEventListener("load", function () {
+  Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) {
+    d.open = true;
+  });
+  var view = document.documentElement.clientWidth, over = {};
+  Array.prototype.forEach.call(document.querySelectorAll("table"), function (table) {
+    var right = table.getBoundingClientRect().right;
+    if (right > view) { over[table.id] = Math.round(right); }
+  });
+  document.body.setAttribute("data-view", view);
+  document.body.setAttribute("data-over", JSON.stringify(over));
+});
+</script></body>"""
+LONG_NAME = "a" * 30 + "_unbroken_submission_name_" + "0" * 8  # a folder name, no break
+
+
+@pytest.fixture(scope="module")
+def crowded(runs, perturbed, tmp_path_factory) -> Path:
+    """A site of many runs on WNUT-17 (13, one with a 64-character name without a break)
+    and on HateCheck (10): tables of one column per run, and rows of many labels; and of
+    runs on the seed article under perturbations (robustness columns of three tasks)."""
+    base = tmp_path_factory.mktemp("crowded")
+    for dataset, preset, n in (("wnut17", "rules_wnut17", 11), ("hatecheck", "rules", 7)):
+        names = [f"team-{k:02d}" for k in range(n - 1)] + [LONG_NAME]
+        for name in names:
+            copy_run(
+                runs[f"{dataset}/{preset}"], base / dataset / name, _only(("ner", "toxicity"), name)
+            )
+    sources = [
+        base / "wnut17",
+        base / "hatecheck",
+        runs["wnut17/empty"],
+        runs["wnut17/rules_wnut17"],
+    ]
+    sources += [runs["hatecheck/rules"].parent, *perturbed.values()]
+    out = tmp_path_factory.mktemp("crowded-site") / "site"
+    build_site(sources, out, resamples=20, seed=0, with_plots=False)
+    return out
+
+
+@needs_chromium
+def test_every_table_fits_a_1280_px_screen(crowded, site, tmp_path):
+    for name, folder in (("crowded", crowded), ("site", site)):
+        copy = tmp_path / name
+        shutil.copytree(folder, copy)
+        for page in _pages(copy):
+            page.write_text(page.read_text().replace("</body>", WIDTHS))
+            dom, console = chromium(tmp_path, page.as_uri(), "--window-size=1280,800", "--dump-dom")
+            assert console == [], page
+            body = TableRows("")
+            body.feed(dom)
+            assert 1200 <= int(body.attrs["data-view"]) <= 1280
+            assert json.loads(body.attrs["data-over"]) == {}, page  # id -> right edge past it
+    # nothing is lost: 13 runs' columns in 3 tables of the 6 labels (at most 6 runs each)
+    page = (crowded / "wnut17" / "index.html").read_text()
+    ids = ("ner-per-label", "ner-per-label-2", "ner-per-label-3")
+    assert [len(_table(crowded / "wnut17" / "index.html", id).rows) for id in ids] == [6, 6, 6]
+    headers = [h for id in ids for h in _headers(page, id)[2:]]
+    assert sorted(headers) == sorted(
+        [f"{name} F1" for name in (*(f"team-{k:02d}" for k in range(10)), LONG_NAME,
+                                   "rules_wnut17", "empty (reference: floor)")]
+    )  # fmt: skip
+    assert [len(_headers(page, id)) - 2 for id in ids] == [4, 4, 5]
 
 
 @needs_chromium

@@ -6,7 +6,9 @@ runs on different gold never share a page. Each group is a leaderboard
 :func:`bench.report.render.outputs.write_leaderboard`, with the site's navigation. The
 index (:mod:`bench.report.render.site_index`) sums up each page: per task, the best
 model (:func:`bench.report.site_pages.task_summary`), its score and interval, and
-whether it is ahead of the runner-up; reference runs as ceiling and floor.
+whether it is ahead of the runner-up; reference runs as ceiling and floor; and, where
+runs were made under perturbations, the most and least robust ranked model per
+perturbation and task (:func:`bench.report.site_pages.robustness_summaries`).
 
 The site is built in a temporary folder beside ``out`` and then swapped in, so a failure
 leaves the previous site as it was. An existing ``out`` is replaced only if it is a site

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.metrics.values import higher_is_better
+from bench.report.compare import PRIMARY_METRIC
 from bench.report.leaderboard import Entry, Leaderboard
+from bench.report.robustness import Change, changes
 
 
 @dataclass
@@ -45,3 +48,42 @@ def task_summary(board: Leaderboard, task: str) -> TaskSummary:
     )
     references = [e for e in board.references if e.cells[task].scored]
     return TaskSummary(task, ranked, len(board.competitors), references)
+
+
+@dataclass
+class RobustnessSummary:
+    """One perturbation and task of a page as the index shows it: the change of the task's
+    primary metric of each model ranked on the task and run under the perturbation."""
+
+    perturbation: str
+    task: str
+    changes: list[tuple[Entry, Change]]  # most robust (best change) first
+
+    @property
+    def most_robust(self) -> tuple[Entry, Change]:
+        return self.changes[0]
+
+    @property
+    def least_robust(self) -> tuple[Entry, Change] | None:
+        """The worst change's run (None when only one model was run under it)."""
+        return self.changes[-1] if len(self.changes) > 1 else None
+
+
+def robustness_summaries(board: Leaderboard) -> list[RobustnessSummary]:
+    """Per perturbation (in the order the runs name them) and task, the ranked models'
+    changes of the primary metric, read from their ``robustness`` sections
+    (:func:`bench.report.robustness.changes`); undefined changes are left out."""
+    found: dict[tuple[str, str], list[tuple[Entry, Change]]] = {}
+    for task in board.tasks:
+        metric = PRIMARY_METRIC[task]
+        for entry in task_summary(board, task).ranked:
+            for change in changes(entry.result):
+                if (change.task, change.metric) == (task, metric) and change.value is not None:
+                    found.setdefault((change.perturbation, task), []).append((entry, change))
+    order = {p: i for i, p in enumerate(dict.fromkeys(p for p, _ in found))}
+    out = []
+    for (perturbation, task), pairs in sorted(found.items(), key=lambda kv: order[kv[0][0]]):
+        sign = 1.0 if higher_is_better(PRIMARY_METRIC[task]) else -1.0
+        pairs.sort(key=lambda pair: (-sign * (pair[1].value or 0.0), pair[0].name))
+        out.append(RobustnessSummary(perturbation, task, pairs))
+    return out

@@ -28,6 +28,7 @@ DEGRADED_TITLE = "items failed and were left out of the score: not ranked"
 BIAS_FIGURE = "toxicity_bias_heatmap"  # shown with the bias tables, not under Plots
 FOLD_ROWS = 12  # a longer accuracy-per-identity table (madlibs' 50 terms) is folded
 REFERENCE_TITLE = "a reference run (the gold, or a constant predictor): a yardstick, not ranked"
+RUN_COLUMNS = 6  # runs per table of one column per run: wider does not fit a 1280 px screen
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,7 @@ def _task_cells(entry: Entry, task: str) -> list[Td]:
 
 def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
     """The ranking table of ``entries`` (the competitors, or the reference runs); the
-    competitors in one row group per coverage (runs ranked against each other only).
-    Robustness columns for the tasks where one of ``entries`` has a change."""
-    robust = [t for t in board.robust_tasks if any(e.worst_change(t) for e in entries)]
+    competitors in one row group per coverage (runs ranked against each other only)."""
     headers = [("#", "ascending"), ("Model", "ascending"), ("Ranked on", "ascending")]
     for t in board.tasks:
         headers += [
@@ -70,19 +69,12 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
             (f"{TASK_TITLES[t]} rank", "ascending"),
         ]
     headers.append(("Mean rank", "ascending"))
-    for t in robust:
-        headers += [(f"{robust_title(t)} [95% CI]", "descending"), ("Perturbation", "ascending")]
     table = Table(headers, id=id)
     for i, e in enumerate(entries):
         row = [num_cell(e.position, 0), Td(e.name, "model", e.name), Td(coverage_text(e))]
         for t in board.tasks:
             row += _task_cells(e, t)
         row.append(num_cell(e.mean_rank, 2))
-        for t in robust:
-            w = e.worst_change(t)
-            row += [Td(MISSING, "missing", ""), Td(MISSING, "missing", "")] if w is None else [
-                num_cell(w.value, 3, None if w.low is None else (w.low, w.high)),
-                Td(w.perturbation, sort=w.perturbation)]  # fmt: skip
         if e.reference is not None:
             table.rows.append(row)
             continue
@@ -90,6 +82,28 @@ def main_table(board: Leaderboard, entries: list[Entry], id: str) -> Table:
             n = sum(other.coverage == e.coverage for other in entries)
             table.groups.append(RowGroup(coverage_title(e, n)))
         table.groups[-1].rows.append(row)
+    return table
+
+
+def robustness_table(board: Leaderboard) -> Table | None:
+    """The worst change of each task's primary metric of the runs made under perturbations
+    (in ranking order), its interval and the perturbation; beside the ranking, not in it
+    (None when no run has one)."""
+    entries = [e for e in board.entries if any(e.worst_change(t) for t in board.robust_tasks)]
+    if not entries:
+        return None
+    headers = [("Model", "ascending")]
+    for t in board.robust_tasks:
+        headers += [(f"{robust_title(t)} [95% CI]", "descending"), ("Perturbation", "ascending")]
+    table = Table(headers, id="robustness")
+    for e in entries:
+        row = [Td(e.name, "model", e.name)]
+        for t in board.robust_tasks:
+            w = e.worst_change(t)
+            row += [Td(MISSING, "missing", ""), Td(MISSING, "missing", "")] if w is None else [
+                num_cell(w.value, 3, None if w.low is None else (w.low, w.high)),
+                Td(w.perturbation, sort=w.perturbation)]  # fmt: skip
+        table.rows.append(row)
     return table
 
 
@@ -123,6 +137,25 @@ def ner_label_table(board: Leaderboard) -> Table:
             row.append(num_cell(None if v is None else v["f1"], 3, ci))
         table.rows.append(row)
     return table
+
+
+def split_runs(table: Table | None, fixed: int) -> list[Table]:
+    """``table`` (``fixed`` leading columns, then one column per run) as tables of at most
+    :data:`RUN_COLUMNS` runs each, as even as possible, each with the ``fixed`` columns;
+    the first keeps the id, the others are ``<id>-2``, ``<id>-3`` … (none for None)."""
+    if table is None:
+        return []
+    runs = len(table.headers) - fixed
+    n = max(1, -(-runs // RUN_COLUMNS))  # tables
+    out = []
+    for k in range(n):
+        columns = [*range(fixed), *range(fixed + k * runs // n, fixed + (k + 1) * runs // n)]
+        out.append(Table(
+            [table.headers[c] for c in columns],
+            [[row[c] for c in columns] for row in table.rows],
+            id=table.id if k == 0 else f"{table.id}-{k + 1}",
+        ))  # fmt: skip
+    return out
 
 
 def bias_tables(board: Leaderboard) -> list[tuple[Entry, str, Table]]:
@@ -229,19 +262,23 @@ def to_html(
         bench_versions=", ".join(board.bench_versions),
         tested_with=tested_with(board),
         rule=RULE,
-        robustness_rule=ROBUSTNESS_RULE if board.robust_tasks else None,
+        robustness_rule=ROBUSTNESS_RULE,
+        robustness_table=robustness_table(board),
         main_table=main_table(board, board.competitors, "leaderboard"),
         reference_table=main_table(board, board.references, "references")
         if board.references
         else None,
-        ner_label_table=ner_label_table(board) if board.ner_labels else None,
+        ner_label_tables=split_runs(ner_label_table(board) if board.ner_labels else None, 2),
         bias_tables=bias_tables(board) if "toxicity" in board.tasks else None,
-        group_table=accuracy_table(
-            board, lambda e: e.group_accuracy, "toxicity-groups", "Functionality"
+        group_tables=split_runs(
+            accuracy_table(board, lambda e: e.group_accuracy, "toxicity-groups", "Functionality"),
+            2,
         ),
         fold_rows=FOLD_ROWS,
-        identity_table=accuracy_table(
-            board, lambda e: e.identity_accuracy, "toxicity-identities", "Identity"
+        run_columns=RUN_COLUMNS,
+        identity_tables=split_runs(
+            accuracy_table(board, lambda e: e.identity_accuracy, "toxicity-identities", "Identity"),
+            2,
         ),
         figures=[f for f in figures if f.id != BIAS_FIGURE],
         bias_figure=next((f for f in figures if f.id == BIAS_FIGURE), None),

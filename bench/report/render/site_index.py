@@ -3,7 +3,9 @@
 One row per (dataset, task): the best competitor, its score and 95% interval, whether a
 paired test puts it ahead of the runner-up (or tied with it), how many models are ranked
 on the task, and the reference runs' scores as ceiling and floor. Under it, per dataset,
-the overall leader of each coverage group (runs ranked on the same tasks).
+the overall leader of each coverage group (runs ranked on the same tasks). Where runs
+were made under perturbations, a second table gives per dataset, perturbation and task
+the most and the least robust ranked model (:func:`bench.report.site_pages.robustness_summaries`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from dataclasses import dataclass
 from bench.report.html import Link, RowGroup, Table, Td, num_cell, render
 from bench.report.leaderboard import Entry
 from bench.report.render.text import TASK_TITLES, column_title, counted, coverage_text
-from bench.report.site_pages import Page, TaskSummary, task_summary
+from bench.report.robustness import Change
+from bench.report.site_pages import (
+    Page,
+    RobustnessSummary,
+    TaskSummary,
+    robustness_summaries,
+    task_summary,
+)
 from bench.report.tables import MISSING, fmt
 
 
@@ -117,6 +126,45 @@ def best_table(pages: Sequence[Page]) -> Table:
     return table
 
 
+def _change_cells(pair: tuple[Entry, Change] | None) -> list[Td]:
+    """A run's name and its change with the paired interval ("—" without a run)."""
+    if pair is None:
+        return [Td(MISSING, "missing", ""), Td(MISSING, "missing", "")]
+    entry, change = pair
+    ci = (change.low, change.high) if change.low is not None else None
+    return [Td(entry.name, "model", entry.name), num_cell(change.value, 3, ci)]
+
+
+def robustness_row(summary: RobustnessSummary) -> list[Td]:
+    return [
+        Td(summary.perturbation, sort=summary.perturbation),
+        Td(column_title(summary.task), sort=summary.task),
+        *_change_cells(summary.most_robust),
+        *_change_cells(summary.least_robust),
+        num_cell(len(summary.changes), 0),
+    ]
+
+
+def robustness_table(pages: Sequence[Page]) -> Table | None:
+    """One row group per dataset whose ranked models were run under perturbations, one
+    row per perturbation and task (None when there is none)."""
+    headers = [
+        ("Perturbation", "ascending"),
+        ("Task (metric)", "ascending"),
+        ("Most robust", "ascending"),
+        ("Δ [95% CI]", "descending"),
+        ("Least robust", "ascending"),
+        ("Δ [95% CI]", "ascending"),
+        ("Models run under it", "descending"),
+    ]
+    table = Table(headers, id="robustness")
+    for page in pages:
+        rows = [robustness_row(s) for s in robustness_summaries(page.board)]
+        if rows:
+            table.groups.append(RowGroup(page.title, rows, f"{page.slug}/index.html"))
+    return table if table.groups else None
+
+
 def coverage_lines(page: Page) -> list[str]:
     """Per coverage group (runs ranked on the same tasks): its overall leader(s)."""
     groups: dict[tuple[str, ...], list[Entry]] = {}
@@ -170,6 +218,7 @@ def to_site_index(pages: Sequence[Page], nav: Sequence[Link]) -> str:
         title="Leaderboards",
         nav=nav,
         best_table=best_table(pages),
+        robustness_table=robustness_table(pages),
         sections=sections,
         alpha=first.alpha,
         n_resamples=first.n_resamples,
