@@ -25,6 +25,7 @@ from bench.metrics.clusters import Clusters
 from bench.perturb import build_perturbation
 from bench.perturb.base import Perturbation
 from bench.perturb.dataset import PerturbedDataset
+from bench.predictions import UnusableInput
 from bench.run_config import ConfigError
 from bench.sample_rows import SampleRows
 
@@ -92,7 +93,11 @@ def robustness(
             status = "degraded" if record.get("status") == "ok" else record.get("status")
             out[name] = {"status": "skipped", "reason": f"{status} unperturbed"}
             continue
-        new, rows, new_draws = score(name, perturbed, model)
+        try:
+            new, rows, new_draws = score(name, perturbed, model)
+        except UnusableInput as err:  # a predictions file answers the original texts only
+            out[name] = {"status": "failed", "error": f"{type(err).__name__}: {err}"}
+            continue
         if new["status"] != "ok":
             out[name] = {k: v for k, v in new.items() if k in ("status", "error", "failures")}
             continue

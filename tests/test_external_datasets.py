@@ -164,6 +164,18 @@ def test_position_alignment_still_needs_the_gold_length(tmp_path):
     )
 
 
+def test_a_prediction_file_under_a_perturbation_fails_the_perturbed_task_only(tmp_path):
+    """The file answers the original texts: the perturbed ones are not its gold's (the run
+    is not refused for it; its robustness section says why)."""
+    result = _run(tmp_path, "+model=predictions", "dataset=wnut17", "model.format=conll",
+                  f"model.path={WNUT / 'submissions' / 'arcada'}", "+perturb=casing",
+                  "bootstrap.resamples=0")  # fmt: skip
+    assert result["tasks"]["ner"]["status"] == "ok"
+    casing = result["robustness"]["casing"]["ner"]
+    assert casing["status"] == "failed"
+    assert casing["error"].startswith("ConllError: ") and ": token: sentence " in casing["error"]
+
+
 def test_a_missing_sentence_is_reported(tmp_path):
     def drop_last_sentence(lines):
         return lines[: max(i for i, line in enumerate(lines) if not line.strip())]
