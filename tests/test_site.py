@@ -77,17 +77,20 @@ DEGRADED = {"_target_": "degraded_adapters.DegradedRules", "drop_every": 2, "noi
 
 @pytest.fixture(scope="module")
 def perturbed(tmp_path_factory) -> dict[str, Path]:
-    """Runs on the seed article under two perturbations: the rules, a degraded copy of
-    them (both ranked) and the empty baseline (a reference run: never in the summary)."""
+    """Runs under two perturbations: on the seed article the rules, a degraded copy of
+    them (both ranked) and the empty baseline (a reference run: never in the summary); on
+    WNUT-17 the rules alone."""
     base = tmp_path_factory.mktemp("perturbed")
     common = (PERTURB, f"bootstrap.resamples={RESAMPLES}")
     run_model(base / "rules", "rules", *common, "name=rules-perturbed")
     run_model(base / "degraded", DEGRADED, *common, "name=degraded", preset="degraded")
     run_model(base / "empty", "empty", *common)
+    run_model(base / "wnut17", "rules_wnut17", "dataset=wnut17", *common, "name=alone")
     return {
         "rules-perturbed": base / "rules",
         "degraded": base / "degraded",
         "empty": base / "empty",
+        "alone": base / "wnut17",
     }
 
 
@@ -267,13 +270,19 @@ def test_index_names_the_best_model_per_task_and_how_sure(site):
 
 def test_index_names_the_most_and_least_robust_model_per_perturbation(runs, perturbed, tmp_path):
     sources = [*perturbed.values(), runs["seed_article/rules"], runs["seed_article/oracle"]]
-    sources += [runs["wnut17/rules_wnut17"]]  # a dataset without perturbed runs
+    sources += [runs["hatecheck/rules"]]  # a dataset without perturbed runs
     build_site(sources, tmp_path / "site", resamples=RESAMPLES, seed=0, with_plots=False)
     table = _table(tmp_path / "site" / "index.html", "robustness")
-    [(title, rows)] = table.groups()  # the seed article only
-    assert title == "seed_article"
-    results = {name: json.loads((path / "result.json").read_text()) for name, path in
-               perturbed.items() if name != "empty"}  # fmt: skip
+    [(title, rows), (alone_title, alone)] = table.groups()  # not HateCheck's
+    assert (title, alone_title) == ("seed_article", "wnut17")
+    result = json.loads((perturbed["alone"] / "result.json").read_text())["robustness"]
+    assert [row[:3] + row[4:] for row in alone] == [
+        [p, "NER strict F1", "alone", "only model run under it", "—", "1"]
+        for p in ("casing", "name_swap")
+    ]
+    assert alone[0][3].startswith(fmt(result["casing"]["ner"]["metrics"]["strict_f1"]["delta"]))
+    results = {name: json.loads((perturbed[name] / "result.json").read_text())
+               for name in ("rules-perturbed", "degraded")}  # fmt: skip
     primary = {"ner": "strict_f1", "attribution": "e2e_f1", "toxicity": "roc_auc"}
     titles = {"ner": "NER strict F1", "attribution": "Attribution end-to-end F1",
               "toxicity": "Toxicity ROC-AUC"}  # fmt: skip
@@ -285,11 +294,14 @@ def test_index_names_the_most_and_least_robust_model_per_perturbation(runs, pert
             order = sorted(deltas, key=lambda name: (-deltas[name]["delta"], name))
             cells = [f"{fmt(deltas[n]['delta'])} [{fmt(deltas[n]['ci95']['low'])}, "
                      f"{fmt(deltas[n]['ci95']['high'])}]" for n in order]  # fmt: skip
-            expected.append([perturbation, titles[task], order[0], cells[0], order[1], cells[1],
-                             "2"])  # fmt: skip
+            if deltas[order[0]]["delta"] == deltas[order[1]]["delta"]:  # both the best
+                row = [", ".join(order), cells[0], "all equal", "—"]
+            else:
+                row = [order[0], cells[0], order[1], cells[1]]
+            expected.append([perturbation, titles[task], *row, "2"])
     assert rows == expected
     # the runs differ: on the rules' weak point (casing), one is the least robust
-    assert any(row[3] != row[5] for row in rows)
+    assert any(row[4] == "rules-perturbed" for row in rows)
 
 
 def test_the_index_has_no_robustness_table_without_perturbed_runs(site):
@@ -612,7 +624,7 @@ LONG_NAME = "a" * 30 + "_unbroken_submission_name_" + "0" * 8  # a folder name, 
 
 @pytest.fixture(scope="module")
 def crowded(runs, perturbed, tmp_path_factory) -> Path:
-    """A site of many runs on WNUT-17 (13, one with a 64-character name without a break)
+    """A site of many runs on WNUT-17 (14, one with a 64-character name without a break)
     and on HateCheck (10): tables of one column per run, and rows of many labels; and of
     runs on the seed article under perturbations (robustness columns of three tasks)."""
     base = tmp_path_factory.mktemp("crowded")
@@ -647,16 +659,16 @@ def test_every_table_fits_a_1280_px_screen(crowded, site, tmp_path):
             body.feed(dom)
             assert 1200 <= int(body.attrs["data-view"]) <= 1280
             assert json.loads(body.attrs["data-over"]) == {}, page  # id -> right edge past it
-    # nothing is lost: 13 runs' columns in 3 tables of the 6 labels (at most 6 runs each)
-    page = (crowded / "wnut17" / "index.html").read_text()
+    # nothing is lost: 14 runs' columns in 3 tables of the 6 labels (at most 6 runs each)
+    wnut17 = crowded / "wnut17" / "index.html"
     ids = ("ner-per-label", "ner-per-label-2", "ner-per-label-3")
-    assert [len(_table(crowded / "wnut17" / "index.html", id).rows) for id in ids] == [6, 6, 6]
-    headers = [h for id in ids for h in _headers(page, id)[2:]]
+    assert [len(_table(wnut17, id).rows) for id in ids] == [6, 6, 6]
+    headers = [h for id in ids for h in _headers(wnut17.read_text(), id)[2:]]
     assert sorted(headers) == sorted(
         [f"{name} F1" for name in (*(f"team-{k:02d}" for k in range(10)), LONG_NAME,
-                                   "rules_wnut17", "empty (reference: floor)")]
+                                   "rules_wnut17", "alone", "empty (reference: floor)")]
     )  # fmt: skip
-    assert [len(_headers(page, id)) - 2 for id in ids] == [4, 4, 5]
+    assert [len(_headers(wnut17.read_text(), id)) - 2 for id in ids] == [4, 5, 5]
 
 
 @needs_chromium

@@ -60,13 +60,16 @@ class RobustnessSummary:
     changes: list[tuple[Entry, Change]]  # most robust (best change) first
 
     @property
-    def most_robust(self) -> tuple[Entry, Change]:
-        return self.changes[0]
+    def most_robust(self) -> list[tuple[Entry, Change]]:
+        """The runs sharing the best change."""
+        return [c for c in self.changes if c[1].value == self.changes[0][1].value]
 
     @property
-    def least_robust(self) -> tuple[Entry, Change] | None:
-        """The worst change's run (None when only one model was run under it)."""
-        return self.changes[-1] if len(self.changes) > 1 else None
+    def least_robust(self) -> list[tuple[Entry, Change]]:
+        """The runs sharing the worst change; none when every change is the best one (one
+        model run under it, or all equal)."""
+        worst = [c for c in self.changes if c[1].value == self.changes[-1][1].value]
+        return [] if worst == self.most_robust else worst
 
 
 def robustness_summaries(board: Leaderboard) -> list[RobustnessSummary]:

@@ -126,21 +126,30 @@ def best_table(pages: Sequence[Page]) -> Table:
     return table
 
 
-def _change_cells(pair: tuple[Entry, Change] | None) -> list[Td]:
-    """A run's name and its change with the paired interval ("—" without a run)."""
-    if pair is None:
-        return [Td(MISSING, "missing", ""), Td(MISSING, "missing", "")]
-    entry, change = pair
+def _names(entries: Sequence[Entry]) -> str:
+    """``a``, ``a, b, c`` or ``a, b, c and 2 more``."""
+    names = [e.name for e in entries]
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _change_cells(runs: list[tuple[Entry, Change]], none: str) -> list[Td]:
+    """The runs' names (sharing one change) and the change with its paired interval;
+    ``none`` without a run."""
+    if not runs:
+        return [Td(none, "missing", ""), Td(MISSING, "missing", "")]
+    entries = [entry for entry, _ in runs]
+    change = runs[0][1]
     ci = (change.low, change.high) if change.low is not None else None
-    return [Td(entry.name, "model", entry.name), num_cell(change.value, 3, ci)]
+    return [Td(_names(entries), "model", entries[0].name), num_cell(change.value, 3, ci)]
 
 
 def robustness_row(summary: RobustnessSummary) -> list[Td]:
+    none = "only model run under it" if len(summary.changes) == 1 else "all equal"
     return [
         Td(summary.perturbation, sort=summary.perturbation),
         Td(column_title(summary.task), sort=summary.task),
-        *_change_cells(summary.most_robust),
-        *_change_cells(summary.least_robust),
+        *_change_cells(summary.most_robust, MISSING),
+        *_change_cells(summary.least_robust, none),
         num_cell(len(summary.changes), 0),
     ]
 
