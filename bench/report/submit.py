@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.adapters.base import TASKS
+from bench.data.dataset import Dataset
 from bench.report.compare import CompareError, Run
 from bench.report.files import write_json_atomic
 from bench.report.gold import registered_presets, shipped_gold, shipped_names
@@ -180,12 +181,14 @@ def _dataset_of_ids(entry: Path, submission: Submission, fmt: str) -> str:
                 ids = {task: set(adapter.records(task)) for task in adapter.tasks}
     except ValueError as err:  # a file refused while reading it
         raise SubmitError(_as_given(" ".join(str(err).split()), given)) from None
-    matches = [
-        name for name in shipped_names()
-        if set(ids) <= get_class(registered_presets()[name]["_target_"]).tasks
-        and all(found <= {item.id for item in shipped_gold(name).view(task).items}
-                for task, found in ids.items())
-    ]  # fmt: skip
+    matches = []
+    for name in shipped_names():
+        dataset_class: type[Dataset] = get_class(registered_presets()[name]["_target_"])
+        if not set(ids) <= dataset_class.tasks:
+            continue  # not built: the class says it has no gold for a task of the files
+        gold = shipped_gold(name)
+        if all(found <= {item.id for item in gold.view(task).items} for task, found in ids.items()):
+            matches.append(name)
     if len(matches) == 1:
         return matches[0]
     files = ", ".join(map(str, submission.files))
