@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import bench
+from bench.adapters.predictions import PredictionsFileError
 from bench.data.seed import SeedArticle
 from bench.resources import resource_dir
 
@@ -72,8 +73,8 @@ def test_a_predictions_file_of_every_item_scores_with_a_limit(tmp_path):
     assert result.ok, result.result["tasks"]["toxicity"].get("error")
     assert _ids(result, "toxicity") == TOXICITY_IDS[:5]
     (tmp_path / "toxicity.jsonl").write_text("\n".join([*rows, '{"id": "x", "score": 0}']))
-    refused = bench.evaluate("predictions", model__path=str(tmp_path), limit=5)
-    assert "id: unknown item 'x'" in refused.result["tasks"]["toxicity"]["error"]
+    with pytest.raises(PredictionsFileError, match="id: unknown item 'x'"):
+        bench.evaluate("predictions", model__path=str(tmp_path), limit=5)
 
 
 def test_a_conll_submission_of_every_sentence_scores_with_a_limit():
