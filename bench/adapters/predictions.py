@@ -170,10 +170,11 @@ class PredictionsAdapter(Adapter):
             number = sentence_number(item_id)
             if number is None or not 0 < number <= len(self.sentences):
                 return None
-            if element is None:
-                return f"{self.path}:{self.sentences.line(number - 1)}"
             sentence = self.sentences[number - 1]
-            return f"{self.path}:{sentence.line_of(sentence.entities()[element][0])}"
+            entities = sentence.entities() if element is not None else []
+            if element is None or not 0 <= element < len(entities):
+                return f"{self.path}:{sentence.line}"
+            return f"{self.path}:{sentence.line_of(entities[element][0])}"
         return self._sources.get(task, {}).get(item_id)
 
     def _read_jsonl(self, task: str, sources: dict[str, str]) -> dict[str, Any]:
