@@ -49,7 +49,8 @@ def _ray_installed_or_skip(request: pytest.FixtureRequest) -> None:
 def test_bench_require_ray_turns_the_ray_tests_skips_into_errors(tmp_path):
     """What .ci/run's Ray venv relies on: there, a missing Ray launcher cannot pass as a skip."""
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rN", "-m", "ray", "-p", "no:cacheprovider", __file__],
+        [sys.executable, "-m", "pytest", "-q", "-rN", "-m", "ray", "-p", "no:cacheprovider",
+         __file__],
         cwd=tmp_path, env=os.environ | {"BENCH_REQUIRE_RAY": "1"}, capture_output=True,
         text=True, timeout=120,
     )  # fmt: skip
