@@ -569,8 +569,8 @@ def _class_counts_by_score(
         counts = np.empty((indices.shape[0], n_keys), np.int64)
         for row, drawn in zip(counts, indices, strict=True):
             row[:] = np.bincount(key.take(drawn), minlength=n_keys)
-        counts = counts.reshape(-1, 2, n_keys // 2)
-        return counts[:, 0], counts[:, 1]
+        by_class = counts.reshape(-1, 2, n_keys // 2)
+        return by_class[:, 0], by_class[:, 1]
 
     return counts_of
 
@@ -649,7 +649,9 @@ def roc_auc_difference_statistic(
                 # float sums of at most n integers: exact
                 out[row] = np.bincount(key_of_cell, weights=in_cells, minlength=n_keys)
         a, b = (c.reshape(-1, 2, n_keys // 2) for c, (_, n_keys) in zip(counts, sides, strict=True))
-        return _roc_auc_of_counts(a[:, 0], a[:, 1]) - _roc_auc_of_counts(b[:, 0], b[:, 1])
+        auc_a, auc_b = (_roc_auc_of_counts(c[:, 0], c[:, 1]) for c in (a, b))
+        difference: np.ndarray = auc_a - auc_b  # numpy types it as Any
+        return difference
 
     return statistic
 
