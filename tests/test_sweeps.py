@@ -18,6 +18,7 @@ from test_cli import BENCH, bench, env, no_run_folder
 
 from bench import cli
 from bench.metrics import bootstrap
+from bench.report import leaderboard
 from bench.report.leaderboard import build_leaderboard
 
 pytestmark = pytest.mark.slow
@@ -167,6 +168,23 @@ def test_the_summary_of_a_joblib_sweep_ranks_as_the_stacked_bootstrap_does(tmp_p
     # profanity_check vs the rules: a real difference; each preset vs its other seed: none
     assert sorted(t["difference"] == 0.0 for t in tests) == [False, True, True]
     assert min(t["p_value"] for t in tests) < 0.05 and max(t["p_value"] for t in tests) == 1.0
+
+
+def test_the_summary_does_not_compute_the_per_label_ner_intervals_it_does_not_show(
+    tmp_path, monkeypatch
+):
+    sweep = tmp_path / "sw"
+    code, jobs = sweep_jobs(tmp_path, monkeypatch, "+model=rules,oracle", *CHEAP,
+                            f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert code == 0
+    printed = (sweep / "summary.md").read_text()
+    assert "| 1 | rules | NER       |" in printed
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the summary computed the per-label NER intervals")
+
+    monkeypatch.setattr(leaderboard, "ner_label_f1", refuse)
+    assert cli.write_summary(sweep, jobs) == printed
 
 
 def test_a_sweep_whose_every_job_is_refused_leaves_no_folder(tmp_path):
