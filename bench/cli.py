@@ -238,6 +238,9 @@ def _run_or_sweep(hydra: Any, name: str, args: argparse.Namespace) -> tuple[bool
             callbacks.on_run_end(config=cfg, config_name=name, job_return=jobs[0])
             refused = [held.path] if _refused(jobs[0]) else []
         held.discard(refused)
+        # the summary reads every job's samples rows: collected as rarely as in a job,
+        # whether the jobs ran here (basic launcher) or in other processes
+        gc.set_threshold(*RUN_GC_THRESHOLDS)
         if multirun and (summary := write_summary(held.path, jobs)):
             print(f"{summary}\nsummary: {held.path / 'summary.md'}, summary.csv")
     return multirun, jobs

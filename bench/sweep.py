@@ -159,7 +159,7 @@ def write_summary(sweep_dir: Path, jobs: Sequence[Any]) -> str | None:
     for (name, version, _), group in groups.items():
         by_dir = {str(_run_dir(job)): job for job in group}
         try:
-            board = build_leaderboard(list(by_dir))
+            board = build_leaderboard(list(by_dir), ner_labels=False)  # not in the summary
         except (LeaderboardError, CompareError) as err:  # e.g. a sweep over toxicity.threshold
             metrics = list(dict.fromkeys(m for job in group for m in _metrics(job)))
             table = (

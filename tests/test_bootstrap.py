@@ -26,6 +26,7 @@ from bench.metrics.bootstrap import (
     resample_sums,
     resample_weights,
     roc_auc_bootstrap,
+    roc_auc_difference_statistic,
     roc_auc_statistic,
 )
 from bench.metrics.ranking import expected_calibration_error, f1_best_threshold
@@ -89,6 +90,50 @@ def test_vectorised_auc_equals_sklearn_on_every_resample(tied_scores):
     assert np.max(np.abs(ours - reference)) <= 1e-12
     full = roc_auc_statistic(y, s)(np.arange(y.size)[None, :])[0]
     assert abs(full - roc_auc_score(y, s)) <= 1e-12
+
+
+def _exact_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """2U / (2 · n_pairs) from every toxic/non-toxic pair, in integers: the one rounding."""
+    pos, neg = s[y == 1], s[y == 0]
+    twice_u = int(2 * (pos[:, None] > neg).sum() + (pos[:, None] == neg).sum())
+    return twice_u / (2.0 * (pos.size * neg.size)) if pos.size and neg.size else np.nan
+
+
+def test_vectorised_auc_is_the_exact_pair_count_to_the_last_bit(tied_scores):
+    y, s = tied_scores
+    idx = _full_and_drawn(y.size, 60, seed=3)
+    expected = [_exact_auc(y[row], s[row]) for row in idx]
+    assert np.array_equal(roc_auc_statistic(y, s)(idx), expected)
+
+
+def _systems(case: str) -> tuple[tuple, tuple]:
+    """Two systems' (labels, scores) on the same units."""
+    rng = np.random.default_rng(21)
+    y = rng.integers(0, 2, 400)
+    tied = np.round(0.3 * y + rng.random(400), 1)
+    if case == "tied":  # few (A, B) cells: counted once for both
+        return (y, tied), (y, np.round(0.1 * y + rng.random(400), 1))
+    if case == "distinct":  # as many cells as units: each system its own keys
+        return (y, tied), (y, 0.2 * y + rng.random(400))
+    if case == "labels differ":
+        return (y, tied), (rng.integers(0, 2, 400), tied)
+    y = np.array([1, 0, 0, 0, 0, 0, 1, 0])  # few units: resamples of one class (NaN)
+    return (y, np.array([0.9, 0.1, 0.5, 0.5, 0.1, 0.9, 0.9, 0.1])), (y, np.zeros(8))
+
+
+@pytest.mark.parametrize("case", ["tied", "distinct", "labels differ", "few units"])
+def test_roc_auc_difference_is_that_of_the_stacked_systems_to_the_last_bit(case):
+    a, b = _systems(case)
+    n = a[0].size
+    idx = _full_and_drawn(n, 300, seed=4)
+    stacked = roc_auc_statistic(*(np.concatenate(pair) for pair in zip(a, b, strict=True)))
+    expected = stacked(idx) - stacked(idx + n)
+    assert np.array_equal(roc_auc_difference_statistic(a, b)(idx), expected, equal_nan=True)
+    if case == "few units":
+        assert np.isnan(expected).sum() > 10
+    # paired_bootstrap takes it for roc_auc_statistic; another builder stacks the units
+    generic = paired_bootstrap(lambda *data: roc_auc_statistic(*data), a, b, 300, seed=5)
+    assert paired_bootstrap(roc_auc_statistic, a, b, 300, seed=5) == generic
 
 
 def test_single_class_resamples_are_nan_and_dropped():

@@ -240,6 +240,17 @@ def _first_row(old, new):
         ("samples/toxicity.jsonl", lambda rows: [*rows[:2], rows[2].replace('"score": ', '"x": '),
                                                  *rows[3:]],
          "samples/toxicity.jsonl:3: score: missing"),
+        ("samples/toxicity.jsonl", lambda rows: [*rows[:4], rows[4].replace('"score": ',
+                                                                            '"score": true, "x": '),
+                                                 *rows[5:]],
+         "samples/toxicity.jsonl:5: score: expected a number, got True"),
+        ("samples/toxicity.jsonl", lambda rows: [*rows[:6], rows[6].replace('"gold": ',
+                                                                            '"gold": "1", "x": '),
+                                                 rows[7].replace('"id": ', '"id": 7, "x": '),
+                                                 *rows[8:]],
+         "samples/toxicity.jsonl:7: gold: expected a number or true or false, got '1'"),
+        ("samples/toxicity.jsonl", lambda rows: [rows[0], "[1, 2]", *rows[2:]],
+         "samples/toxicity.jsonl:2: expected an object, got [1, 2]"),
         ("result.json", _drop("tasks"), "result.json: tasks: missing"),
         ("result.json", _drop("model"), "result.json: model: missing"),
         ("result.json", _drop("dataset"), "result.json: dataset: missing"),
@@ -255,6 +266,19 @@ def test_a_malformed_run_file_is_a_compare_error_naming_file_and_line(
             run.samples(task)
     [line] = str(caught.value).splitlines()
     assert f"{corrupt / file}" in line and message in line, line
+
+
+def test_samples_lines_read_as_json_loads_reads_each_line(runs, tmp_path):
+    """Blank lines are skipped, spaces around a value allowed, and a bad line named by its
+    number in the file, whether or not every line is one value from end to end."""
+    rows = (runs["rules"] / "samples" / "toxicity.jsonl").read_text().splitlines()
+    spaced = [rows[0], "", f"  {rows[1]} ", *rows[2:5], "\t", *rows[5:]]
+    copy = _corrupt(runs, tmp_path / "spaced", lambda _: spaced, "samples/toxicity.jsonl")
+    assert Run.load(copy).samples("toxicity") == [json.loads(row) for row in rows]
+    bad = [*spaced[:7], spaced[7].replace('"level": ', '"level": 1, "x": '), *spaced[8:]]
+    copy = _corrupt(runs, tmp_path / "bad", lambda _: bad, "samples/toxicity.jsonl")
+    with pytest.raises(CompareError, match=r"toxicity.jsonl:8: level: expected a string, got 1$"):
+        Run.load(copy).samples("toxicity")
 
 
 @pytest.mark.parametrize("command", ["compare", "check", "errors", "leaderboard"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import importlib.util
 import json
 import math
@@ -16,6 +17,9 @@ from hydra._internal.utils import get_args_parser
 from test_cli import BENCH, bench, env, no_run_folder
 
 from bench import cli
+from bench.metrics import bootstrap
+from bench.report import leaderboard
+from bench.report.leaderboard import build_leaderboard
 
 pytestmark = pytest.mark.slow
 
@@ -123,6 +127,64 @@ def test_a_sweep_over_datasets_ranks_the_runs_of_each_dataset(tmp_path):
         ("1", "oracle", "", "wnut17 emerging.test.annotated"),
         ("3", "empty", "", "wnut17 emerging.test.annotated"),
     ]
+
+
+def test_the_summary_of_a_joblib_sweep_ranks_as_the_stacked_bootstrap_does(tmp_path, monkeypatch):
+    """The summary's paired ROC-AUC tests (bootstrap.PAIRED_DIFFERENCES: each unit counted
+    once for both runs) give the table, p-values and intervals of the bootstrap over the two
+    runs' stacked units, to the last digit; and the launching process builds it with the
+    gc thresholds of a job, though the jobs ran in joblib's workers."""
+    sweep, seen = tmp_path / "sw", []
+
+    def summary(sweep_dir, jobs):
+        seen.append(gc.get_threshold())
+        return cli_summary(sweep_dir, jobs)
+
+    cli_summary, thresholds = cli.write_summary, gc.get_threshold()
+    monkeypatch.setattr(cli, "write_summary", summary)
+    gc.set_threshold(700, 10, 10)  # Python's defaults
+    try:
+        code, jobs = sweep_jobs(tmp_path, monkeypatch, "hydra/launcher=joblib",
+                                "+model=rules,profanity_check", "dataset=madlibs", "limit=3000",
+                                "task=toxicity", "seed=0,1", "bootstrap.resamples=0",
+                                f"hydra.sweep.dir={sweep}")  # fmt: skip
+    finally:
+        gc.set_threshold(*thresholds)
+    assert code == 0 and seen == [cli.RUN_GC_THRESHOLDS]
+    runs = [str(Path(job.hydra_cfg.hydra.runtime.output_dir)) for job in jobs]
+
+    def tables() -> tuple[str, str, list]:
+        text = cli_summary(sweep, jobs)
+        board = build_leaderboard(runs)
+        tests = [(e.name, e.cells["toxicity"].rank, e.cells["toxicity"].vs_above)
+                 for e in board.entries]  # fmt: skip
+        return text, (sweep / "summary.csv").read_text(), tests
+
+    fast = tables()
+    monkeypatch.setattr(bootstrap, "PAIRED_DIFFERENCES", {})
+    assert tables() == fast
+    tests = [vs_above for _, _, vs_above in fast[2] if vs_above]
+    assert len(tests) == 3 and {t["n_units"] for t in tests} == {3000}
+    # profanity_check vs the rules: a real difference; each preset vs its other seed: none
+    assert sorted(t["difference"] == 0.0 for t in tests) == [False, True, True]
+    assert min(t["p_value"] for t in tests) < 0.05 and max(t["p_value"] for t in tests) == 1.0
+
+
+def test_the_summary_does_not_compute_the_per_label_ner_intervals_it_does_not_show(
+    tmp_path, monkeypatch
+):
+    sweep = tmp_path / "sw"
+    code, jobs = sweep_jobs(tmp_path, monkeypatch, "+model=rules,oracle", *CHEAP,
+                            f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert code == 0
+    printed = (sweep / "summary.md").read_text()
+    assert "| 1 | rules | NER       |" in printed
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the summary computed the per-label NER intervals")
+
+    monkeypatch.setattr(leaderboard, "ner_label_f1", refuse)
+    assert cli.write_summary(sweep, jobs) == printed
 
 
 def test_a_sweep_whose_every_job_is_refused_leaves_no_folder(tmp_path):

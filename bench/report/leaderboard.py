@@ -471,9 +471,15 @@ def ner_label_f1(run: Run, n_resamples: int, seed: int, alpha: float = 0.05) -> 
 
 
 def build_leaderboard(
-    sources: Sequence[str], n_resamples: int = 1000, seed: int = 0, alpha: float = 0.05
+    sources: Sequence[str],
+    n_resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    ner_labels: bool = True,
 ) -> Leaderboard:
-    """Load, check the gold, rank. Raises :class:`LeaderboardError`."""
+    """Load, check the gold, rank; with ``ner_labels``, the per-label NER F1 intervals
+    (:attr:`Leaderboard.ner_labels`, which only the HTML, JSON and plots show). Raises
+    :class:`LeaderboardError`."""
     if not sources:
         raise LeaderboardError("no run directories given")
     entries = _load(expand_runs(sources))
@@ -509,7 +515,7 @@ def build_leaderboard(
         n_resamples=n_resamples,
         seed=seed,
     )
-    if "ner" in tasks:
+    if "ner" in tasks and ner_labels:
         for e in board.entries_with("ner"):
             try:
                 board.ner_labels[e.name] = ner_label_f1(e.run, n_resamples, seed, alpha)
