@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -277,7 +277,7 @@ class PredictionsAdapter(Adapter):
             f"({len(tokens)} tokens, gold {len(gold)}){hint}"
         )
 
-    def end_task(self, task: str, items: list[TextItem]) -> None:
+    def end_task(self, task: str, items: Sequence[TextItem]) -> None:
         """Every prediction in the file must belong to an item of the dataset."""
         if self.format == "conll":
             if len(self.sentences) != len(items):
