@@ -132,7 +132,7 @@ class Task:
         self.gold = gold  # the dataset's view for this task (bench.data.views)
         self.adapter_name = adapter_name
         self.bootstrap = bootstrap
-        self._sources: dict[str, str] = {}  # item id -> "path:line" of its prediction's record
+        self._adapter: Adapter | None = None  # the last to predict: where a prediction is from
         self.draws: SharedResamples | None = None  # what the last score drew its intervals from
         if bootstrap is not None and bootstrap.unit not in self.units:
             raise ValueError(
@@ -163,14 +163,8 @@ class Task:
     def predict(self, adapter: Adapter, items: list[TextItem]) -> list[Any]:
         """The adapter's predictions for ``items``; where the adapter read one from a file
         (:meth:`Adapter.source_of`), errors about it will name that file and line."""
-        predictions = getattr(adapter, f"predict_{self.name}")(items)
-        if type(adapter).source_of is Adapter.source_of:  # None for every item
-            return predictions
-        for item in items:
-            source = adapter.source_of(self.name, item.id)
-            if source is not None:
-                self._sources[item.id] = source
-        return predictions
+        self._adapter = adapter  # asked in an error only: not once per item
+        return getattr(adapter, f"predict_{self.name}")(items)
 
     def validate(self, items: Sequence[TextItem], predictions: Sequence[Any]) -> None:
         """One prediction per item, each valid; a :class:`PredictionFailure` stands for none."""
@@ -198,7 +192,7 @@ class Task:
     def error(self, item: TextItem, field: str, problem: str) -> PredictionError:
         """``[path:line: ]adapter: task item 'id': field: problem``; the prefix when the
         prediction was read from a file (see :meth:`predict`)."""
-        source = self._sources.get(item.id)
+        source = self._adapter.source_of(self.name, item.id) if self._adapter else None
         return PredictionError(
             (f"{source}: " if source else "")
             + f"{self.adapter_name}: {self.name} item {item.id!r}: {field}: {problem}"
