@@ -30,6 +30,15 @@ class TextColumn(Sequence[str]):
             len(s.encode()) for s in strings)  # fmt: skip
         return cls(data, np.cumsum(np.fromiter(sizes, np.int64, len(strings))))
 
+    @classmethod
+    def of_chunks(cls, chunks: Iterable[Sequence[str]]) -> TextColumn:
+        """The column of the strings of ``chunks`` (one chunk held as strings at a time)."""
+        parts = [cls.of(chunk) for chunk in chunks]
+        shift = np.cumsum([0, *(len(part.data) for part in parts[:-1])])
+        ends = [part.ends + offset for part, offset in zip(parts, shift.tolist(), strict=True)]
+        data = b"".join(part.data for part in parts)
+        return cls(data, np.concatenate(ends) if ends else np.zeros(0, np.int64))
+
     def __len__(self) -> int:
         return len(self.ends)
 

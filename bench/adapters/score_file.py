@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,9 +48,10 @@ class ScoreFile:
         width = int(pc.max(pc.binary_length(ids)).as_py())
         if width > MAX_ID_BYTES or pc.any(pc.match_substring(ids, "\x00")).as_py():
             return None  # numpy fixed-width bytes drop trailing NULs
-        fixed = ids.to_numpy().astype(f"S{max(width, 1)}")
-        scores_array = scores.to_numpy()
-        found = cls(path, fixed, scores_array)
+        fixed = np.concatenate([_fixed(chunk, max(width, 1)) for chunk in ids.chunks])
+        found = cls(path, fixed, scores.to_numpy())
+        del table, ids, scores, fixed
+        pa.default_memory_pool().release_unused()  # arrow's allocator keeps freed memory
         if len(found.sorted) > 1 and bool((found.sorted[1:] == found.sorted[:-1]).any()):
             return None  # a duplicate id: named by the record reader
         return found
@@ -73,3 +75,20 @@ class ScoreFile:
             known[rows[rows >= 0]] = True
         missing = np.sort(self.sorted[~known[self.order]])
         return [i.decode() for i in missing.tolist()]
+
+
+def _fixed(strings: Any, width: int) -> np.ndarray:
+    """An arrow string array as numpy bytes of ``width`` (NUL-padded), read from its
+    buffers a million strings at a time (no Python string each)."""
+    out = np.zeros((len(strings), width), np.uint8)
+    for start in range(0, len(strings), 1 << 20):
+        part = strings.slice(start, 1 << 20)
+        offsets = np.frombuffer(part.buffers()[1], np.int32)[
+            part.offset : part.offset + len(part) + 1
+        ]
+        data = np.frombuffer(part.buffers()[2], np.uint8)
+        lengths = np.diff(offsets)
+        rows = np.repeat(np.arange(start, start + len(part)), lengths)
+        columns = np.arange(lengths.sum()) - np.repeat(offsets[:-1] - offsets[0], lengths)
+        out[rows, columns] = data[offsets[0] : offsets[-1]]
+    return out.view(f"S{width}").reshape(-1)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,14 @@ from bench.metrics.attribution import AttributionRecord
 from bench.metrics.bio import SCHEMES, Mode, decode
 from bench.metrics.speakers import add_aliases
 from bench.predictions import TextItem
+
+CHUNK_ROWS = 1 << 20  # rows read into Python objects at a time
+
+
+def _row_id(number: int) -> str:
+    """The id of row ``number`` (1-based) of data without an id column, as madlibs'."""
+    return f"row-{number:05d}"
+
 
 _BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 _HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
@@ -271,7 +279,7 @@ class HfDataset(Dataset):
     def _ids(self, tokenized: bool) -> list[str]:
         """Each row's item id: the id column's value, else its row number."""
         if self.id_column is None:
-            number = sentence_id if tokenized else (lambda n: f"row-{n:05d}")
+            number = sentence_id if tokenized else _row_id
             return [number(n) for n in range(1, self.rows + 1)]
         ids: list[str] = []
         seen: dict[str, int] = {}
@@ -291,13 +299,31 @@ class HfDataset(Dataset):
         return ids
 
     def _texts(self) -> list[str]:
-        texts = self._column(self.text_column, "text")
-        for row, text in enumerate(texts, 1):
-            if not isinstance(text, str) or not text.strip():
-                raise _Row(self.source, row, {}).fail(
-                    self.text_column, f"expected a non-empty string, got {text!r}"
-                )
-        return texts
+        return [text for chunk in self._text_chunks() for text in chunk]
+
+    def _text_chunks(self) -> Iterator[list[str]]:
+        """The texts, :data:`CHUNK_ROWS` rows at a time, each a non-empty string."""
+        self._column_names(self.text_column, "text")
+        column = self.data.select_columns([self.text_column])
+        for start in range(0, self.rows, CHUNK_ROWS):
+            texts = column[start : start + CHUNK_ROWS][self.text_column]
+            for row, text in enumerate(texts, start + 1):
+                if not isinstance(text, str) or not text.strip():
+                    raise _Row(self.source, row, {}).fail(
+                        self.text_column, f"expected a non-empty string, got {text!r}"
+                    )
+            yield texts
+
+    def _text_items(self) -> TextItems:
+        """The items as columns, built a chunk of rows at a time (no list of every text)."""
+        if self.id_column is None:
+            ids = TextColumn.of_chunks(
+                list(map(_row_id, range(start + 1, min(start + CHUNK_ROWS, self.rows) + 1)))
+                for start in range(0, self.rows, CHUNK_ROWS)
+            )
+        else:
+            ids = TextColumn.of(self._ids(tokenized=False))
+        return TextItems(ids, TextColumn.of_chunks(self._text_chunks()))
 
     # ------------------------------------------------------------------ NER
 
@@ -428,6 +454,8 @@ class HfDataset(Dataset):
     # ------------------------------------------------------------------ toxicity
 
     def toxicity(self) -> ToxicityGold:
+        import pyarrow as pa
+
         columns = self.toxicity_columns
         threshold = columns.threshold
         if threshold is not None and not 0.0 <= threshold <= 1.0:
@@ -440,12 +468,13 @@ class HfDataset(Dataset):
                     f"dataset.toxicity.attributes: {name!r} is not an attribute bench scores "
                     f"(expected columns named {', '.join(TOXICITY_ATTRIBUTES)})"
                 )
-        items = TextItems(TextColumn.of(self._ids(tokenized=False)), TextColumn.of(self._texts()))
+        items = self._text_items()
         label = self._flags(columns.label, "toxicity.label", threshold)
         groups = {n: self._flags(n, "toxicity.identities", threshold, empty=False)
                   for n in columns.identities or ()}  # fmt: skip
         attributes = {n: self._flags(n, "toxicity.attributes", threshold)
                       for n in columns.attributes or ()}  # fmt: skip
+        pa.default_memory_pool().release_unused()  # the casts' memory: arrow's allocator keeps it
         if label is None or any(v is None for v in (*groups.values(), *attributes.values())):
             self._first_bad_flag(
                 columns.label, columns.identities or [], columns.attributes or [], threshold
