@@ -12,16 +12,20 @@ Cases (all on seeded synthetic data; the numbers measure speed, not any model):
   means and score) with every interval by formula (``bootstrap.method=analytic``: DeLong,
   logit, delta method, normal), computed by the functions ``ToxicityTask.score`` calls,
   from arrays: labels, scores and a (n × 20) identity membership matrix.
-* ``toxicity task`` — the path the ``bench`` command runs once the model has answered:
-  ``bench.runner.run_task`` on the gold view and the per-item objects a dataset and an
-  adapter give (``TextItem``, ``ToxicityPrediction``, the gold's dicts), with an adapter
-  handing out the ready predictions; then the samples as ``bench.runner.evaluate`` and
-  ``Result.save`` write them (``scrub_secrets``, ``write_jsonl_atomic``). *Scoring* is
-  ``ToxicityTask.score`` (columns, every metric and interval) plus that write; the rest of
-  ``run_task`` (the prediction bookkeeping and the validation of every prediction) is shown
-  apart. Peak memory is the process's high-water mark (``VmHWM``, reset once the input is
-  built), so it includes the input; "+MB" is what scoring adds to it. With
-  ``method=analytic`` and, at ``--bootstrap-sizes``, ``method=bootstrap`` (1000 resamples).
+* ``toxicity task`` — the path the ``bench`` command runs once the dataset is loaded:
+  ``bench.runner.run_task`` on the gold view as the loaders build it (``toxicity_gold``:
+  ids and texts as columns, labels and identity combinations as arrays) with an adapter
+  handing out a ``ToxicityPrediction`` per item, batch by batch, from the model's scores;
+  then the samples as ``bench.runner.evaluate`` and ``Result.save`` write them
+  (``scrub_secrets``, ``write_jsonl_atomic``). "predict" is the rest of ``run_task`` (items
+  handed out per batch, predictions validated and collected as columns), "score"
+  ``ToxicityTask.score`` (every metric and interval), "write" the samples written. Peak
+  memory is the process's high-water mark (``VmHWM``, reset once the input is built), so
+  it includes the input; "+MB" is what scoring adds to it. With ``method=analytic`` and,
+  at ``--bootstrap-sizes``, ``method=bootstrap`` (1000 resamples).
+* ``toxicity_cli`` — the whole ``bench`` command on a ``dataset=hf`` parquet file of n rows
+  (text, label, 20 identity columns) and a ``toxicity.jsonl`` predictions file, default
+  options; time, CPU and peak memory are the command's (as ``ner``).
 * ``ner`` — what a user runs: the whole ``bench`` command scoring a CoNLL predictions
   file against a CoNLL gold of n tokens (the corpus of ``benchmarks/bench_cli_ner.py``:
   sentences of 5–40 tokens), with the default options — every NER metric and interval,
