@@ -102,7 +102,7 @@ class TextItems(Sequence[TextItem]):
     asked for. A subset (:meth:`take`) knows the ``positions`` of its items in the view it
     was taken from (its ``base``), so a task finds their gold without looking up ids."""
 
-    __slots__ = ("base", "ids", "positions", "texts")
+    __slots__ = ("_positions", "base", "ids", "texts")
 
     def __init__(
         self,
@@ -115,7 +115,12 @@ class TextItems(Sequence[TextItem]):
             raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
         self.ids, self.texts = ids, texts
         self.base = self if base is None else base
-        self.positions = np.arange(len(ids)) if positions is None else positions
+        self._positions = positions  # None: 0 … n−1, not held (80 MB at 10 M items)
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Where the items are in :attr:`base`."""
+        return np.arange(len(self)) if self._positions is None else self._positions
 
     @classmethod
     def of(cls, items: Iterable[TextItem]) -> TextItems:
@@ -149,8 +154,8 @@ class TextItems(Sequence[TextItem]):
     def take(self, indices: np.ndarray | Sequence[int]) -> TextItems:
         """The items at ``indices`` (positions in this sequence), in that order."""
         indices = np.asarray(indices, dtype=np.int64)
-        return TextItems(self.ids.take(indices), self.texts.take(indices), self.base,
-                         self.positions[indices])  # fmt: skip
+        positions = indices if self._positions is None else self._positions[indices]
+        return TextItems(self.ids.take(indices), self.texts.take(indices), self.base, positions)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence) and not isinstance(other, str):

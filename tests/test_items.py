@@ -134,3 +134,21 @@ def test_a_run_with_failures_scores_the_columns_as_the_per_item_lists():
         name: m.value for name, m in plain.metrics.items()
     }
     assert [r["id"] for r in rows if "failure" not in r] == [i.id for i, _ in kept]
+
+
+def test_the_seed_view_holds_each_unit_as_the_gold_records_say():
+    """Segments then documents, each with its level, labels, identities and attributes
+    (−1 where a unit has no label for one)."""
+    from bench.data.seed import SeedArticle
+
+    dataset = SeedArticle()
+    gold = dataset.view("toxicity")
+    units = [(s, 0) for s in dataset.gold.segments] + [(d, 1) for d in dataset.gold.documents]
+    assert len(gold.items) == len(units) and gold.levels == ("segment", "document")
+    assert gold.attributes and gold.groups is None
+    for k, (unit, level) in enumerate(units):
+        assert gold.items[k] == TextItem(unit.id, unit.text)
+        assert (gold.labels[k], gold.level[k]) == (unit.labels.toxic, level)
+        assert gold.identities(k) == tuple(unit.labels.identities)
+        for name, values in gold.attributes.items():
+            assert values[k] == unit.labels.attributes.get(name, -1)
