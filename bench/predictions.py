@@ -100,7 +100,8 @@ def _span(value: Any) -> Span | None:
 def prediction_from_json(task: str, data: Any) -> Any:
     """Inverse of :func:`prediction_to_json`."""
     if task == "toxicity":
-        return ToxicityPrediction(data["score"], dict(data.get("attributes", {})))
+        attributes = data.get("attributes")
+        return ToxicityPrediction(data["score"], dict(attributes) if attributes else NO_ATTRIBUTES)
     if task == "ner":
         return [EntityPrediction(d["start"], d["end"], d["label"]) for d in data]
     return [

@@ -41,6 +41,7 @@ from bench.adapters.score_file import ScoreFile
 from bench.data.conll import ConllError, ConllSentence, read_conll, sentence_number, token_offsets
 from bench.items import TextItems
 from bench.predictions import (
+    NO_ATTRIBUTES,
     AttributionPrediction,
     EntityPrediction,
     PredictionFailure,
@@ -93,7 +94,7 @@ def _toxicity(record: dict[str, Any], where: str) -> ToxicityPrediction:
     attributes = record.get("attributes", {})
     if not isinstance(attributes, dict):
         raise PredictionsFileError(f"{where}: attributes: expected an object")
-    return ToxicityPrediction(record["score"], attributes)
+    return ToxicityPrediction(record["score"], attributes or NO_ATTRIBUTES)
 
 
 def _entities(rows: list[Any], where: str) -> list[EntityPrediction]:
