@@ -6,7 +6,8 @@ a model was given), half-open. The tasks shift them to the gold's global offsets
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 Span = tuple[int, int]
@@ -18,7 +19,7 @@ class UnusableInput(ValueError):
     as a failed task. The message names the file, line and field."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextItem:
     """One unit given to a model: a document (NER, attribution) or a segment (toxicity)."""
 
@@ -26,14 +27,14 @@ class TextItem:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntityPrediction:
     start: int
     end: int
     label: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttributionPrediction:
     """A predicted attribution; ``speaker`` is free text or a speaker id, resolved by aliases."""
 
@@ -62,18 +63,35 @@ class PredictionFailure:
     raw: str | None = None
 
 
-@dataclass(frozen=True)
+class _NoAttributes(dict[str, float]):
+    """The attributes of a prediction without any: one empty dict for all, which refuses
+    to change (a dict each is ~64 bytes an item, millions of times over); a dict, so
+    that its truth and length are as cheap as a dict's."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a prediction's empty attributes cannot change")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return 0
+
+
+NO_ATTRIBUTES: Mapping[str, float] = _NoAttributes()
+
+
+@dataclass(frozen=True, slots=True)
 class ToxicityPrediction:
     """Probability that the item is toxic, optionally per attribute."""
 
     score: float
-    attributes: dict[str, float] = field(default_factory=dict)
+    attributes: Mapping[str, float] = NO_ATTRIBUTES
 
 
 def prediction_to_json(task: str, prediction: Any) -> Any:
     """A task's prediction for one item as plain JSON (for caches and files)."""
     if task == "toxicity":
-        return asdict(prediction)
+        return {"score": prediction.score, "attributes": dict(prediction.attributes)}
     return [asdict(p) for p in prediction]
 
 
@@ -88,7 +106,8 @@ def _span(value: Any) -> Span | None:
 def prediction_from_json(task: str, data: Any) -> Any:
     """Inverse of :func:`prediction_to_json`."""
     if task == "toxicity":
-        return ToxicityPrediction(data["score"], dict(data.get("attributes", {})))
+        attributes = data.get("attributes")
+        return ToxicityPrediction(data["score"], dict(attributes) if attributes else NO_ATTRIBUTES)
     if task == "ner":
         return [EntityPrediction(d["start"], d["end"], d["label"]) for d in data]
     return [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ def _bar(description: str, unit: str, total: int | None = None, delay: float = 0
                 disable=not shown(), file=sys.stderr, dynamic_ncols=True)  # fmt: skip
 
 
-def batches(items: list[T], size: int, description: str) -> Iterator[list[T]]:
+def batches(items: Sequence[T], size: int, description: str) -> Iterator[Sequence[T]]:
     """``items`` in slices of ``size``; the bar (items/s, ETA) counts a slice once the
     caller is done with it."""
     with _bar(description, "item", len(items)) as bar:

@@ -8,12 +8,13 @@ import os
 import platform
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from importlib import metadata
 from itertools import chain
 from typing import Any
 
+from bench.items import TextColumn
 from bench.revision import source_revision
 from bench.sample_rows import ColumnRows, TextPieces
 from bench.version import __version__
@@ -124,10 +125,12 @@ class _Redacted(dict[str, str]):
 _NUMBERS = frozenset((int, float, bool, type(None)))
 
 
-def _redact_all(texts: list[str], secrets: list[str]) -> list[str]:
+def _redact_all(texts: Sequence[str], secrets: list[str]) -> Sequence[str]:
     """:func:`redact` of each of ``texts``, skipped when their concatenation holds nothing
-    to redact (a credential or a secret's head found in one text is found there too)."""
-    joined = "\n".join(texts)
+    to redact (a credential or a secret's head found in one text is found there too; a
+    :class:`TextColumn` is its buffer, where a match across two texts only costs the
+    slow path)."""
+    joined = texts.data.decode() if isinstance(texts, TextColumn) else "\n".join(texts)
     heads = [s[:_MIN_SECRET_LENGTH] for s in secrets if len(s) >= _MIN_SECRET_LENGTH]
     if any(head in joined for head in heads) or _may_hold_credential(joined):
         return [redact(text, secrets) for text in texts]

@@ -11,7 +11,7 @@ import math
 import random
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ import bench.progress as progress
 from bench.adapters.base import TASKS, Adapter, Batching
 from bench.cache import PredictionCache, adapter_code_sha256, parse_duration, served_key
 from bench.data.dataset import Dataset
+from bench.items import TextItems, take
 from bench.limit import limited
 from bench.metrics.bootstrap import SharedResamples
 from bench.predictions import PredictionFailure, TextItem, UnusableInput
@@ -36,7 +37,7 @@ from bench.sample_rows import SampleRows
 from bench.shard import ids_sha256, prediction_record, shard_items
 from bench.tasks import TASKS as TASK_CLASSES
 from bench.tasks.attribution import AttributionTask
-from bench.tasks.base import Bootstrap, Task
+from bench.tasks.base import Answers, Bootstrap, Task
 from bench.tasks.toxicity import ToxicityTask
 
 SCHEMA_VERSION = 1
@@ -197,14 +198,14 @@ def batching(adapter: Adapter, task: str, batch_size: int | None) -> Batching:
 def predict(
     task: Task,
     adapter: Adapter,
-    items: list[TextItem],
+    items: Sequence[TextItem],
     batch_size: int | None,
     cache: PredictionCache | None,
-) -> tuple[list[Any], dict[str, Any]]:
-    """Validated predictions for ``items`` in order: from the cache where present (validated
-    once: a cache file may be stale or edited), else from the adapter in batches
-    (:func:`batching`; sorted by text length where the adapter asks), each batch validated
-    and then cached before the next. A
+) -> tuple[Answers, dict[str, Any]]:
+    """Validated predictions for ``items`` in order (:meth:`Task.answers`: columns for
+    toxicity): from the cache where present (validated once: a cache file may be stale or
+    edited), else from the adapter in batches (:func:`batching`; sorted by text length
+    where the adapter asks), each batch validated and then cached before the next. A
     :class:`PredictionFailure` is returned but never cached, so a rerun asks again.
 
     A cached answer of a served model counts only if the server reported the same model
@@ -212,34 +213,58 @@ def predict(
     the first is asked again to learn what the server runs now.
     """
     cached = cache.load() if cache else {}
-    fresh: dict[str, Any] = {}
+    n = len(items)
+    answers = task.answers(n)
+    fresh = np.zeros(n, bool)
     reported: set[str | None] = {None}  # what the server said about the model, as served_key
-    todo = [item for item in items if item.id not in cached]
+    ids: Sequence[str] = items.ids if isinstance(items, TextItems) else [i.id for i in items]
+    todo: Sequence[int] = (
+        [k for k, item_id in enumerate(ids) if item_id not in cached] if cached else range(n)
+    )
     if not todo and any(entry.served is not None for entry in cached.values()):
-        todo = items[:1]
+        todo = range(min(n, 1))
     used = batching(adapter, task.name, batch_size)
+    serves = type(adapter).served_model is not Adapter.served_model  # else None for all
     while todo:
-        if used.sort_by_length:  # answers are kept by id: the order asked does not matter
-            todo = sorted(todo, key=lambda item: len(item.text))
-        for batch in progress.batches(todo, used.size, f"{task.name}: predict"):
-            answers = task.predict(adapter, batch)
-            task.validate(batch, answers)
+        if used.sort_by_length:  # answers are kept by position: the order asked does not matter
+            todo = sorted(todo, key=lambda k: len(items[k].text))
+        for positions in progress.batches(todo, used.size, f"{task.name}: predict"):
+            batch = _batch(items, positions)
+            predicted = task.predict(adapter, batch)
+            task.validate(batch, predicted)
             if cache:
-                keep = [k for k, p in enumerate(answers) if not isinstance(p, PredictionFailure)]
-                ids = [batch[k].id for k in keep]
-                cache.append(ids, [answers[k] for k in keep],
-                             [adapter.served_model(task.name, n) for n in ids])  # fmt: skip
-            fresh.update(zip((item.id for item in batch), answers, strict=True))
-        reported |= {served_key(adapter.served_model(task.name, n)) for n in fresh}
-        todo = [item for item in items if item.id not in fresh
-                and served_key(cached[item.id].served) not in reported]  # fmt: skip
-    stats = {"path": str(cache.path), "hits": len(items) - len(fresh)} if cache else {}
+                keep = [k for k, p in enumerate(predicted) if not isinstance(p, PredictionFailure)]
+                kept = [batch[k].id for k in keep]
+                cache.append(kept, [predicted[k] for k in keep],
+                             [adapter.served_model(task.name, i) for i in kept])  # fmt: skip
+            answers.put(positions, predicted)
+            fresh[positions] = True
+            if serves:
+                reported |= {served_key(adapter.served_model(task.name, i.id)) for i in batch}
+        todo = [k for k in np.flatnonzero(~fresh).tolist()
+                if served_key(cached[ids[k]].served) not in reported]  # fmt: skip
+    predicted_n = int(fresh.sum())
+    stats = {"path": str(cache.path), "hits": n - predicted_n} if cache else {}
     if len(reported) > 1:
         stats["served"] = [json.loads(key) for key in sorted(k for k in reported if k is not None)]
-    from_cache = [item for item in items if item.id not in fresh]
-    task.validate(from_cache, [cached[item.id].prediction for item in from_cache])
-    predictions = [fresh[i.id] if i.id in fresh else cached[i.id].prediction for i in items]
-    return predictions, stats | {"predicted": len(fresh), "batching": used.to_json()}
+    from_cache = np.flatnonzero(~fresh)
+    for start in range(0, from_cache.size, _CACHED_CHUNK):
+        chunk = from_cache[start : start + _CACHED_CHUNK]
+        batch = _batch(items, chunk)
+        predicted = [cached[item.id].prediction for item in batch]
+        task.validate(batch, predicted)
+        answers.put(chunk, predicted)
+    return answers, stats | {"predicted": predicted_n, "batching": used.to_json()}
+
+
+_CACHED_CHUNK = 100_000  # cached predictions validated and collected this many at a time
+
+
+def _batch(items: Sequence[TextItem], positions: Sequence[int] | np.ndarray) -> list[TextItem]:
+    """The items at ``positions`` (consecutive ones, the usual batch, read in one slice)."""
+    if len(positions) and bool((np.diff(positions) == 1).all()):
+        return list(items[positions[0] : positions[-1] + 1])
+    return [items[k] for k in positions]
 
 
 FAILURE_TEXT_CHARS = 2000  # of the prompt and raw answer kept per failed item in samples/
@@ -301,17 +326,22 @@ def _too_many_failures(failed: dict[str, PredictionFailure], summary: dict[str, 
 def _predict_items(
     task: Task,
     adapter: Adapter,
-    select: Callable[[list[TextItem]], list[TextItem]],
+    select: Callable[[Sequence[TextItem]], Sequence[TextItem]],
     batch_size: int | None,
     cache: PredictionCache | None,
-) -> tuple[list[TextItem], list[Any], dict[str, Any]]:
+) -> tuple[Sequence[TextItem], Answers, dict[str, Any]]:
     """The ``select``ed items of the task, their validated predictions (through the cache)
     and the cache statistics; the adapter's end of task sees every item."""
     every_item = task.inputs()
     items = select(every_item)
-    predictions, cache_stats = predict(task, adapter, items, batch_size, cache)
+    answers, cache_stats = predict(task, adapter, items, batch_size, cache)
     adapter.end_task(task.name, every_item)
-    return items, predictions, cache_stats
+    return items, answers, cache_stats
+
+
+def _failed(items: Sequence[TextItem], answers: Answers) -> dict[str, PredictionFailure]:
+    """The failed items' failures by item id, in item order."""
+    return {items[k].id: answers.failures[k] for k in sorted(answers.failures)}
 
 
 def _failed_task(err: Exception, started: float) -> dict[str, Any]:
@@ -341,11 +371,10 @@ def run_task(
     are predicted and scored."""
     started = time.perf_counter()
     try:
-        items, predictions, cache_stats = _predict_items(
+        items, answers, cache_stats = _predict_items(
             task, adapter, lambda every: limited(every, limit, limit_seed), batch_size, cache
         )
-        failed = {item.id: p for item, p in zip(items, predictions, strict=True)
-                  if isinstance(p, PredictionFailure)}  # fmt: skip
+        failed = _failed(items, answers)
         failures = _failure_summary(failed, len(items), max_failure_rate)
         failure_rows = [_failure_row(item_id, f) for item_id, f in failed.items()]
         if failed and (failures["rate"] > max_failure_rate or not failures["scored_items"]):
@@ -356,9 +385,12 @@ def run_task(
                 "predictions": cache_stats,
                 "seconds": round(time.perf_counter() - started, 3),
             }, failure_rows
+        keep = np.arange(len(items))
         if failed:  # left out of scoring
-            items = [item for item in items if item.id not in failed]
-            predictions = [p for p in predictions if not isinstance(p, PredictionFailure)]
+            keep = np.setdiff1d(keep, np.fromiter(answers.failures, np.int64))
+            items = take(items, keep)
+        predictions = answers.take(keep)
+        del answers
         with progress.stage(f"{task.name}: intervals", "interval"):
             scored = task.score(items, predictions)
     except UnusableInput:  # the user's predictions file: the run is refused
@@ -401,8 +433,7 @@ def run_shard_task(
         raise
     except Exception as err:  # as in run_task: the task failed, the run goes on
         return _failed_task(err, started), [], []
-    failed = {item.id: p for item, p in zip(items, predictions, strict=True)
-              if isinstance(p, PredictionFailure)}  # fmt: skip
+    failed = _failed(items, predictions)
     return (
         {
             "status": "shard",

@@ -26,7 +26,8 @@ class Coded:
         return len(self.codes)
 
 
-Column = list[str] | Coded | np.ndarray  # strings, coded strings, or bool/int/float numbers
+Column = Sequence[str] | Coded | np.ndarray  # strings (a list, a TextColumn), coded strings,
+# or bool/int/float numbers
 
 
 def _values(column: Column, start: int, stop: int) -> list[Any]:
@@ -35,7 +36,7 @@ def _values(column: Column, start: int, stop: int) -> list[Any]:
         return [column.names[k] for k in column.codes[start:stop].tolist()]
     if isinstance(column, np.ndarray):
         return column[start:stop].tolist()
-    return column[start:stop]
+    return list(column[start:stop])
 
 
 def _json_texts(column: Column, start: int, stop: int) -> list[str]:
@@ -118,7 +119,7 @@ class ColumnRows(Sequence[dict[str, Any]]):
 
     def map_strings(
         self,
-        strings: Callable[[list[str]], list[str]],
+        strings: Callable[[Sequence[str]], Sequence[str]],
         rows: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
     ) -> ColumnRows:
         """A copy with every string column passed through ``strings`` (a whole column, or

@@ -14,16 +14,17 @@ in dataset order.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bench.adapters.predictions import RECORD_FIELDS
+from bench.items import take
 from bench.predictions import PredictionFailure, TextItem, prediction_to_json
 
 
-def shard_of(items: list[TextItem], count: int) -> list[int]:
+def shard_of(items: Sequence[TextItem], count: int) -> list[int]:
     """The shard (of ``count``) of each item (see the module docstring)."""
     order = sorted(range(len(items)), key=lambda k: (len(items[k].text), items[k].id))
     owner = [0] * len(items)
@@ -32,10 +33,9 @@ def shard_of(items: list[TextItem], count: int) -> list[int]:
     return owner
 
 
-def shard_items(items: list[TextItem], index: int, count: int) -> list[TextItem]:
+def shard_items(items: Sequence[TextItem], index: int, count: int) -> Sequence[TextItem]:
     """The items of shard ``index`` of ``count``, in dataset order."""
-    return [item for item, owner in zip(items, shard_of(items, count), strict=True)
-            if owner == index]  # fmt: skip
+    return take(items, [k for k, owner in enumerate(shard_of(items, count)) if owner == index])
 
 
 def ids_sha256(ids: Iterable[str]) -> str:

@@ -83,7 +83,7 @@ def load_identities(path: Path) -> list[tuple[str, ...]]:
 
     terms = list(OmegaConf.load(REPO / "conf" / "dataset" / "madlibs.yaml").identity_terms)
     gold = Madlibs(terms, file=path.name, path=str(path.parent)).toxicity()
-    return [gold.identities[item.id] for item in gold.items]
+    return [gold.identities(k) for k in range(len(gold.items))]
 
 
 def synthetic_scores(labels: np.ndarray, seed: int = SCORE_SEED) -> np.ndarray:

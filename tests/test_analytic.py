@@ -9,7 +9,7 @@ from bench_config import run_model
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from bench.data.views import ToxicityGold
+from bench.data.views import toxicity_gold
 from bench.metrics.analytic import (
     auc_tables,
     class_counts,
@@ -120,13 +120,12 @@ def _synthetic_task(seed: int, n: int = 2000, n_identities: int = 6):
     s = np.round(np.clip(0.3 * y + rng.normal(0.35, 0.2, n), 0, 1), 2)
     member = rng.random((n, n_identities)) < 0.1
     items = tuple(TextItem(f"i{i}", "") for i in range(n))
-    gold = ToxicityGold(
+    gold = toxicity_gold(
         items,
-        {item.id: int(v) for item, v in zip(items, y, strict=True)},
-        {item.id: "segment" for item in items},
+        y.tolist(),
         ("segment",),
-        {f"i{i}": tuple(f"id{k}" for k in np.flatnonzero(member[i])) for i in range(n)},
-        {f"i{i}": f"g{i % 7}" for i in range(n)},
+        identities=[tuple(f"id{k}" for k in np.flatnonzero(member[i])) for i in range(n)],
+        groups=[f"g{i % 7}" for i in range(n)],
     )
     return gold, list(items), [ToxicityPrediction(float(v)) for v in s]
 
@@ -162,9 +161,9 @@ def test_analytic_toxicity_intervals_agree_with_the_bootstrap_at_n_2000(seed):
 
 def test_bias_aucs_from_arrays_equal_sklearn_on_each_subset():
     gold, items, predictions = _synthetic_task(5, n=600)
-    y = np.array([gold.toxic[item.id] for item in items])
+    y = gold.labels.astype(np.int64)
     s = np.array([p.score for p in predictions])
-    identities = [gold.identities[item.id] for item in items]
+    identities = [gold.identities(k) for k in range(len(items))]
     report = jigsaw_bias_score(y, s, identities)
     for name, sub in report.subgroups.items():
         member = np.array([name in ids for ids in identities])

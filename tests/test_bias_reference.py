@@ -118,7 +118,8 @@ def test_add_subgroup_columns_from_text(tmp_path):
     terms = ["woman", "gay", "chrétien", "handicapé"]
     path = _madlibs_csv(tmp_path, phrases, ["NOT_BAD"] * 4)
     gold = Madlibs(terms, file="madlibs.csv", path=str(path)).toxicity()
-    assert list(gold.identities.values()) == [("woman",), ("gay",), ("chrétien",), ("handicapé",)]
+    identities = [gold.identities(k) for k in range(len(gold.items))]
+    assert identities == [("woman",), ("gay",), ("chrétien",), ("handicapé",)]
 
 
 def test_every_term_is_matched_on_its_own(tmp_path):
@@ -126,7 +127,7 @@ def test_every_term_is_matched_on_its_own(tmp_path):
     path = _madlibs_csv(tmp_path, texts, ["NOT_BAD"] * 4)
     gold = Madlibs(["african american", "african", "american", "old"], file="madlibs.csv",
                    path=str(path)).toxicity()  # fmt: skip
-    assert list(gold.identities.values()) == [
+    assert [gold.identities(k) for k in range(len(gold.items))] == [
         ("african", "african_american", "american"),
         (),
         ("american",),
@@ -174,7 +175,7 @@ def madlibs():
     """The gold, the reference's subgroup columns and the labels."""
     gold = Madlibs(MADLIBS_TERMS).toxicity()
     columns = add_subgroup_columns_from_text([item.text for item in gold.items], MADLIBS_TERMS)
-    return gold, columns, [gold.toxic[item.id] for item in gold.items]
+    return gold, columns, gold.labels.tolist()
 
 
 def test_madlibs_identities_are_the_reference_subgroup_columns(madlibs):
@@ -184,7 +185,7 @@ def test_madlibs_identities_are_the_reference_subgroup_columns(madlibs):
         tuple(sorted(slug[t] for t in MADLIBS_TERMS if columns[t][i]))
         for i in range(len(gold.items))
     ]
-    assert [gold.identities[item.id] for item in gold.items] == expected
+    assert [gold.identities(k) for k in range(len(gold.items))] == expected
     assert sum(columns["american"]) == 3028  # with "african american": not 1,514
 
 
@@ -221,7 +222,7 @@ def test_bias_score_equals_reference_on_madlibs_for_a_predictions_file(tmp_path,
 def test_bias_score_equals_reference_on_madlibs_for_the_rules_lexicon(madlibs):
     gold, columns, labels = madlibs
     scores = [p.score for p in RulesAdapter().predict_toxicity(list(gold.items))]
-    identities = [gold.identities[item.id] for item in gold.items]
+    identities = [gold.identities(k) for k in range(len(gold.items))]
     bias = jigsaw_bias_score(labels, scores, identities).to_json()
     _assert_bench_equals_reference(bias, columns, labels, scores)  # many ties at 0
 
@@ -246,11 +247,11 @@ def test_the_task_scores_madlibs_as_the_per_item_metrics(madlibs, method, step):
     dicts read in order) and for every third one (looked up by id)."""
     gold = madlibs[0]
     items = list(gold.items)[::step]
-    labels = [gold.toxic[item.id] for item in items]
+    labels = [int(gold.labels[gold.index[item.id]]) for item in items]
     predictions = RulesAdapter().predict_toxicity(items)
     scored = ToxicityTask(gold, "rules", Bootstrap(50, 3, method=method)).score(items, predictions)
     scores = [p.score for p in predictions]
-    identities = [gold.identities[item.id] for item in items]
+    identities = [gold.identities(gold.index[item.id]) for item in items]
     bias = jigsaw_bias_score(
         labels, scores, identities, alpha=0.05 if method == "analytic" else None
     )

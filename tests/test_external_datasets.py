@@ -227,7 +227,8 @@ def _oracle_files(tmp_path: Path) -> Path:
                 for r in att.records if r.item_id == i.id]}
             for i in att.items
         ],
-        "toxicity": [{"id": i.id, "score": float(tox.toxic[i.id])} for i in tox.items],
+        "toxicity": [{"id": i.id, "score": float(label)}
+                     for i, label in zip(tox.items, tox.labels, strict=True)],
     }  # fmt: skip
     for task, task_rows in rows.items():
         text = "".join(json.dumps(r) + "\n" for r in task_rows)

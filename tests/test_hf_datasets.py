@@ -108,7 +108,7 @@ def test_a_civil_comments_layout_csv_scores_as_madlibs(tmp_path):
     preset = OmegaConf.load(CONF_DIR / "dataset" / "madlibs.yaml")
     preset.path, preset.version = str(copy), "first-2000"
     madlibs = instantiate(preset).view("toxicity")
-    identities = sorted({name for names in madlibs.identities.values() for name in names})
+    identities = sorted({name for names in madlibs.combos for name in names})
     attributes = ["severe_toxicity", "obscene", "threat", "insult", "identity_attack",
                   "sexual_explicit"]  # fmt: skip
     civil = tmp_path / "civil_comments.csv"
@@ -118,7 +118,7 @@ def test_a_civil_comments_layout_csv_scores_as_madlibs(tmp_path):
         for number, (item, row) in enumerate(zip(madlibs.items, rows, strict=True)):
             toxicity = 0.5 if row["Label"] == "BAD" else 0.4  # toxic from 0.5 on
             shares = [
-                (0.6 if name in madlibs.identities[item.id] else ("" if number % 3 else 0.1))
+                (0.6 if name in madlibs.identities(number) else ("" if number % 3 else 0.1))
                 for name in identities
             ]  # an empty share: not annotated
             writer.writerow([item.text, toxicity, *[toxicity] * 6, *shares])

@@ -18,7 +18,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from bench.data.views import ToxicityGold
+from bench.data.views import ToxicityGold, toxicity_gold
 from bench.metrics.bias import (
     BIAS_AUCS,
     BIAS_SUMMARIES,
@@ -453,13 +453,12 @@ NEW_INTERVALS = ("f1_best", "ece", *BIAS_SUMMARIES, "group_accuracy_macro")
 
 def _toxicity_gold(labels: np.ndarray, identities: list[set[str]]) -> ToxicityGold:
     ids = [f"t{i}" for i in range(labels.size)]
-    return ToxicityGold(
-        items=tuple(TextItem(i, f"text {i}") for i in ids),
-        toxic={i: int(label) for i, label in zip(ids, labels, strict=True)},
-        level=dict.fromkeys(ids, "item"),
-        levels=("item",),
-        identities={i: tuple(sorted(ids_)) for i, ids_ in zip(ids, identities, strict=True)},
-        groups={i: f"group {k % 5}" for k, i in enumerate(ids)},
+    return toxicity_gold(
+        [TextItem(i, f"text {i}") for i in ids],
+        labels.tolist(),
+        ("item",),
+        identities=[tuple(sorted(ids_)) for ids_ in identities],
+        groups=[f"group {k % 5}" for k in range(len(ids))],
     )
 
 

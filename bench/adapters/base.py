@@ -88,7 +88,7 @@ class Adapter:
         it; None when it does not come from a file (a model predicted it)."""
         return None
 
-    def end_task(self, task: str, items: list[TextItem]) -> None:
+    def end_task(self, task: str, items: Sequence[TextItem]) -> None:
         """Called once a task's items were predicted; raise to fail the task. ``items``:
         every item of the task in the dataset (a run with ``limit`` predicts some of them)."""
 

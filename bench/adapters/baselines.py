@@ -55,8 +55,9 @@ class OracleAdapter(Adapter):
         return by_item
 
     def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
-        toxic = self.dataset.view("toxicity").toxic
-        return [ToxicityPrediction(float(toxic[item.id])) for item in items]
+        gold = self.dataset.view("toxicity")
+        labels, index = gold.labels, gold.index
+        return [ToxicityPrediction(float(labels[index[item.id]])) for item in items]
 
     def identity(self) -> dict[str, Any]:
         return {"gold_sha256": self.dataset.sha256}

@@ -33,7 +33,7 @@ and summed up in one warning per task.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -266,7 +266,7 @@ class OpenAIChatAdapter(Adapter):
             )
         return [o.prediction for o in outcomes]
 
-    def end_task(self, task: str, items: list[TextItem]) -> None:
+    def end_task(self, task: str, items: Sequence[TextItem]) -> None:
         """One warning for the parts of answers dropped in ``task`` (none per item)."""
         dropped = [f for f in self.failures if f["task"] == task]
         if dropped:

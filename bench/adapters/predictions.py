@@ -34,13 +34,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.adapters.base import LARGE_BATCH, TASKS, Adapter, Batching
+from bench.adapters.score_file import ScoreFile
 from bench.data.conll import ConllError, ConllSentence, read_conll, sentence_number, token_offsets
+from bench.items import TextItems
 from bench.predictions import (
+    NO_ATTRIBUTES,
     AttributionPrediction,
     EntityPrediction,
     PredictionFailure,
@@ -94,7 +97,7 @@ def _toxicity(record: dict[str, Any], where: str) -> ToxicityPrediction:
     attributes = record.get("attributes", {})
     if not isinstance(attributes, dict):
         raise PredictionsFileError(f"{where}: attributes: expected an object")
-    return ToxicityPrediction(record["score"], attributes)
+    return ToxicityPrediction(record["score"], attributes or NO_ATTRIBUTES)
 
 
 def _entities(rows: list[Any], where: str) -> list[EntityPrediction]:
@@ -155,6 +158,14 @@ class PredictionsAdapter(Adapter):
             raise PredictionsFileError(f"{self.path}: no ner/attribution/toxicity.jsonl")
         self._records: dict[str, dict[str, Any]] = {}
         self._sources: dict[str, dict[str, str]] = {}  # task -> item id -> "path:line"
+        self._scores: ScoreFile | None | bool = False  # toxicity as columns; False: not read
+
+    def _score_file(self) -> ScoreFile | None:
+        """toxicity.jsonl as columns when every line is a plain ``{"id", "score"}`` record
+        (read once); else None, and :meth:`records` reads it record by record."""
+        if self._scores is False:
+            self._scores = ScoreFile.read(self.path / "toxicity.jsonl")
+        return self._scores  # type: ignore[return-value]
 
     def records(self, task: str) -> dict[str, Any]:
         """The parsed predictions of ``task`` by item id (read on first use)."""
@@ -175,6 +186,10 @@ class PredictionsAdapter(Adapter):
             if element is None or not 0 <= element < len(entities):
                 return f"{self.path}:{sentence.line}"
             return f"{self.path}:{sentence.line_of(entities[element][0])}"
+        scores = self._score_file() if task == "toxicity" else None
+        if scores is not None:
+            [row] = scores.rows([item_id]).tolist()
+            return f"{scores.path}:{row + 1}" if row >= 0 else None
         return self._sources.get(task, {}).get(item_id)
 
     def _read_jsonl(self, task: str, sources: dict[str, str]) -> dict[str, Any]:
@@ -207,8 +222,16 @@ class PredictionsAdapter(Adapter):
 
     def _lookup(self, task: str, items: list[TextItem]) -> list[Any]:
         """The file's prediction of each item; an item without one is a failed item."""
-        predictions = self.records(task)
         where = self.path / f"{task}.jsonl"
+        scores = self._score_file() if task == "toxicity" else None
+        predictions: dict[str, Any]
+        if scores is not None:  # this batch's, from the columns
+            rows = scores.rows([item.id for item in items])
+            predictions = {item.id: ToxicityPrediction(value) for item, row, value in
+                           zip(items, rows.tolist(), scores.scores[rows].tolist(), strict=True)
+                           if row >= 0}  # fmt: skip
+        else:
+            predictions = self.records(task)
         return [
             predictions[item.id]
             if item.id in predictions
@@ -284,7 +307,7 @@ class PredictionsAdapter(Adapter):
             f"({len(tokens)} tokens, gold {len(gold)}){hint}"
         )
 
-    def end_task(self, task: str, items: list[TextItem]) -> None:
+    def end_task(self, task: str, items: Sequence[TextItem]) -> None:
         """Every prediction in the file must belong to an item of the dataset."""
         if self.format == "conll":
             if len(self.sentences) != len(items):
@@ -305,7 +328,12 @@ class PredictionsAdapter(Adapter):
                         file=sys.stderr,
                     )
             return
-        unknown = sorted(set(self.records(task)) - {item.id for item in items})
+        scores = self._score_file() if task == "toxicity" else None
+        if scores is not None:
+            ids = items.ids if isinstance(items, TextItems) else [item.id for item in items]
+            unknown = scores.unknown(ids)
+        else:
+            unknown = sorted(set(self.records(task)) - {item.id for item in items})
         if unknown:
             raise PredictionsFileError(
                 f"{self.path / f'{task}.jsonl'}: id: unknown item {unknown[0]!r} "

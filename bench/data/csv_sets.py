@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from bench.data.dataset import Dataset
-from bench.data.views import ToxicityGold
+from bench.data.views import ToxicityGold, toxicity_gold
 from bench.predictions import TextItem
 from bench.resources import resource_dir
 
@@ -66,8 +66,8 @@ class HateCheck(_CsvToxicity):
     def toxicity(self) -> ToxicityGold:
         labels = {"hateful": 1, "non-hateful": 0}
         required = ("case_id", "test_case", "label_gold", "functionality", "target_ident")
-        items, toxic, groups = [], {}, {}
-        identities: dict[str, tuple[str, ...]] = {}
+        items, toxic, groups = [], [], []
+        identities: list[tuple[str, ...]] = []
         first_line: dict[str, int] = {}  # item id -> line of its row
         for line, row in _rows(self.file, required):
             item_id = f"case-{row['case_id']}"
@@ -80,17 +80,10 @@ class HateCheck(_CsvToxicity):
                 )
             first_line[item_id] = line
             items.append(TextItem(item_id, row["test_case"].strip()))
-            toxic[item_id] = self._label(line, "label_gold", row["label_gold"], labels)
-            groups[item_id] = row["functionality"]
-            identities[item_id] = (_slug(row["target_ident"]),) if row["target_ident"] else ()
-        return ToxicityGold(
-            items=tuple(items),
-            toxic=toxic,
-            level=dict.fromkeys(toxic, "case"),
-            levels=("case",),
-            identities=identities,
-            groups=groups,
-        )
+            toxic.append(self._label(line, "label_gold", row["label_gold"], labels))
+            groups.append(row["functionality"])
+            identities.append((_slug(row["target_ident"]),) if row["target_ident"] else ())
+        return toxicity_gold(items, toxic, ("case",), identities=identities, groups=groups)
 
 
 class Madlibs(_CsvToxicity):
@@ -112,17 +105,11 @@ class Madlibs(_CsvToxicity):
 
     def toxicity(self) -> ToxicityGold:
         labels = {"BAD": 1, "NOT_BAD": 0}
-        items, toxic, identities = [], {}, {}
+        items, toxic, identities = [], [], []
         for line, row in _rows(self.file, ("Text", "Label")):
             item_id = f"row-{line - 1:05d}"  # unique: no id column, rows are numbered by line
             items.append(TextItem(item_id, row["Text"]))
-            toxic[item_id] = self._label(line, "Label", row["Label"], labels)
+            toxic.append(self._label(line, "Label", row["Label"], labels))
             found = {slug for slug, term in self._terms if term.search(row["Text"])}
-            identities[item_id] = tuple(sorted(found))
-        return ToxicityGold(
-            items=tuple(items),
-            toxic=toxic,
-            level=dict.fromkeys(toxic, "sentence"),
-            levels=("sentence",),
-            identities=identities,
-        )
+            identities.append(tuple(sorted(found)))
+        return toxicity_gold(items, toxic, ("sentence",), identities=identities)

@@ -31,20 +31,37 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from bench.data.conll import sentence_id, token_offsets
 from bench.data.dataset import Dataset
 from bench.data.gold import _Record, sha256_file
 from bench.data.schema import ATTRIBUTION_TYPES, TOXICITY_ATTRIBUTES
-from bench.data.views import AttributionGold, NerGold, ToxicityGold
+from bench.data.views import (
+    AttributionGold,
+    NerGold,
+    ToxicityGold,
+    membership_codes,
+    toxicity_gold,
+)
+from bench.items import TextColumn, TextItems
 from bench.metrics.attribution import AttributionRecord
 from bench.metrics.bio import SCHEMES, Mode, decode
 from bench.metrics.speakers import add_aliases
 from bench.predictions import TextItem
+
+CHUNK_ROWS = 1 << 20  # rows read into Python objects at a time
+
+
+def _row_id(number: int) -> str:
+    """The id of row ``number`` (1-based) of data without an id column, as madlibs'."""
+    return f"row-{number:05d}"
+
 
 _BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 _HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
@@ -246,19 +263,23 @@ class HfDataset(Dataset):
 
     # ------------------------------------------------------------------ columns and rows
 
-    def _column(self, column: str, field: str) -> list[Any]:
+    def _column_names(self, column: str, field: str) -> None:
+        """Refuse a column the data lacks."""
         if column not in self.data.column_names:
             raise HfDataError(
                 f"{self.source}: {field}: no column {column!r} "
                 f"(columns: {', '.join(self.data.column_names)})"
             )
+
+    def _column(self, column: str, field: str) -> list[Any]:
+        self._column_names(column, field)
         values: list[Any] = self.data.select_columns([column]).to_dict()[column]
         return values
 
     def _ids(self, tokenized: bool) -> list[str]:
         """Each row's item id: the id column's value, else its row number."""
         if self.id_column is None:
-            number = sentence_id if tokenized else (lambda n: f"row-{n:05d}")
+            number = sentence_id if tokenized else _row_id
             return [number(n) for n in range(1, self.rows + 1)]
         ids: list[str] = []
         seen: dict[str, int] = {}
@@ -278,13 +299,31 @@ class HfDataset(Dataset):
         return ids
 
     def _texts(self) -> list[str]:
-        texts = self._column(self.text_column, "text")
-        for row, text in enumerate(texts, 1):
-            if not isinstance(text, str) or not text.strip():
-                raise _Row(self.source, row, {}).fail(
-                    self.text_column, f"expected a non-empty string, got {text!r}"
-                )
-        return texts
+        return [text for chunk in self._text_chunks() for text in chunk]
+
+    def _text_chunks(self) -> Iterator[list[str]]:
+        """The texts, :data:`CHUNK_ROWS` rows at a time, each a non-empty string."""
+        self._column_names(self.text_column, "text")
+        column = self.data.select_columns([self.text_column])
+        for start in range(0, self.rows, CHUNK_ROWS):
+            texts = column[start : start + CHUNK_ROWS][self.text_column]
+            for row, text in enumerate(texts, start + 1):
+                if not isinstance(text, str) or not text.strip():
+                    raise _Row(self.source, row, {}).fail(
+                        self.text_column, f"expected a non-empty string, got {text!r}"
+                    )
+            yield texts
+
+    def _text_items(self) -> TextItems:
+        """The items as columns, built a chunk of rows at a time (no list of every text)."""
+        if self.id_column is None:
+            ids = TextColumn.of_chunks(
+                list(map(_row_id, range(start + 1, min(start + CHUNK_ROWS, self.rows) + 1)))
+                for start in range(0, self.rows, CHUNK_ROWS)
+            )
+        else:
+            ids = TextColumn.of(self._ids(tokenized=False))
+        return TextItems(ids, TextColumn.of_chunks(self._text_chunks()))
 
     # ------------------------------------------------------------------ NER
 
@@ -415,6 +454,8 @@ class HfDataset(Dataset):
     # ------------------------------------------------------------------ toxicity
 
     def toxicity(self) -> ToxicityGold:
+        import pyarrow as pa
+
         columns = self.toxicity_columns
         threshold = columns.threshold
         if threshold is not None and not 0.0 <= threshold <= 1.0:
@@ -427,31 +468,71 @@ class HfDataset(Dataset):
                     f"dataset.toxicity.attributes: {name!r} is not an attribute bench scores "
                     f"(expected columns named {', '.join(TOXICITY_ATTRIBUTES)})"
                 )
-        ids, texts = self._ids(tokenized=False), self._texts()
-        labels = self._column(columns.label, "toxicity.label")
-        groups = {n: self._column(n, "toxicity.identities") for n in columns.identities or ()}
-        attributes = {n: self._column(n, "toxicity.attributes") for n in columns.attributes or ()}
-        toxic, identities, scores = {}, {}, {}
-        for index, item_id in enumerate(ids):
-            row = index + 1
-            toxic[item_id] = int(self._flag(row, columns.label, labels[index], threshold))
-            identities[item_id] = tuple(
-                name for name, values in groups.items()
-                if self._flag(row, name, values[index], threshold, empty=False)
-            )  # fmt: skip
-            if attributes:
-                scores[item_id] = {
-                    name: int(self._flag(row, name, values[index], threshold))
-                    for name, values in attributes.items()
-                }
-        return ToxicityGold(
-            items=tuple(TextItem(i, t) for i, t in zip(ids, texts, strict=True)),
-            toxic=toxic,
-            level=dict.fromkeys(ids, "row"),
-            levels=("row",),
-            identities=identities,
-            attributes=scores,
+        items = self._text_items()
+        label = self._flags(columns.label, "toxicity.label", threshold)
+        groups = {n: self._flags(n, "toxicity.identities", threshold, empty=False)
+                  for n in columns.identities or ()}  # fmt: skip
+        attributes = {n: self._flags(n, "toxicity.attributes", threshold)
+                      for n in columns.attributes or ()}  # fmt: skip
+        pa.default_memory_pool().release_unused()  # the casts' memory: arrow's allocator keeps it
+        if label is None or any(v is None for v in (*groups.values(), *attributes.values())):
+            self._first_bad_flag(
+                columns.label, columns.identities or [], columns.attributes or [], threshold
+            )
+        return toxicity_gold(
+            items,
+            label,  # type: ignore[arg-type]  # checked above
+            ("row",),
+            identities=membership_codes(groups, self.rows),  # type: ignore[arg-type]
+            attributes=attributes,  # type: ignore[arg-type]
         )
+
+    def _flags(
+        self, column: str, field: str, threshold: float | None, empty: bool | None = None
+    ) -> np.ndarray | None:
+        """:meth:`_flag` of every row of a boolean or numeric column, told with arrays; None
+        when some value is not plainly valid (or the column is of another type): then
+        :meth:`_first_bad_flag` names it."""
+        import pyarrow as pa
+
+        self._column_names(column, field)
+        values = self.data.with_format("arrow")[column]
+        kind = values.type
+        if not (pa.types.is_boolean(kind) or pa.types.is_integer(kind)
+                or pa.types.is_floating(kind)):  # fmt: skip
+            return None
+        try:
+            numbers = values.cast(pa.float64()).to_numpy(zero_copy_only=False)  # null: NaN
+        except pa.ArrowInvalid:  # an integer a float cannot hold: out of range
+            return None
+        missing = np.isnan(numbers)
+        if pa.types.is_boolean(kind):
+            valid = ~missing
+        elif threshold is None:
+            valid = (numbers == 0) | (numbers == 1)
+        else:
+            valid = (numbers >= 0) & (numbers <= 1)
+        flags = numbers >= (0.5 if threshold is None or pa.types.is_boolean(kind) else threshold)
+        if empty is not None:
+            valid |= missing
+            flags[missing] = empty
+        return flags if bool(valid.all()) else None
+
+    def _first_bad_flag(
+        self, label: str, identities: list[str], attributes: list[str], threshold: float | None
+    ) -> None:
+        """Raise the error of the first row (then column) whose value :meth:`_flag` refuses."""
+        labels = self._column(label, "toxicity.label")
+        groups = {n: self._column(n, "toxicity.identities") for n in identities}
+        scores = {n: self._column(n, "toxicity.attributes") for n in attributes}
+        for index in range(self.rows):
+            row = index + 1
+            self._flag(row, label, labels[index], threshold)
+            for name, values in groups.items():
+                self._flag(row, name, values[index], threshold, empty=False)
+            for name, values in scores.items():
+                self._flag(row, name, values[index], threshold)
+        raise AssertionError("a column is not plainly valid, yet no row is refused")
 
     def _flag(
         self, row: int, column: str, value: Any, threshold: float | None, empty: bool | None = None

@@ -10,7 +10,7 @@ from bench.data.dataset import Dataset
 from bench.data.gold import GOLD_FILES, default_gold_dir, load_dataset
 from bench.data.records import Document, GoldDataset, Segment
 from bench.data.schema import ENTITY_LABELS
-from bench.data.views import AttributionGold, NerGold, ToxicityGold
+from bench.data.views import AttributionGold, NerGold, ToxicityGold, toxicity_gold
 from bench.metrics.attribution import AttributionRecord
 from bench.predictions import TextItem
 
@@ -69,13 +69,16 @@ class SeedArticle(Dataset):
     def toxicity(self) -> ToxicityGold:
         units: list[tuple[Segment | Document, str]] = [(s, "segment") for s in self.gold.segments]
         units += [(d, "document") for d in self.gold.documents]
-        return ToxicityGold(
-            items=tuple(TextItem(u.id, u.text) for u, _ in units),
-            toxic={u.id: u.labels.toxic for u, _ in units},
-            level={u.id: level for u, level in units},
-            levels=("segment", "document"),
-            identities={u.id: u.labels.identities for u, _ in units},
-            attributes={u.id: u.labels.attributes for u, _ in units},
+        names = sorted({name for u, _ in units for name in u.labels.attributes})
+        return toxicity_gold(
+            [TextItem(u.id, u.text) for u, _ in units],
+            [u.labels.toxic for u, _ in units],
+            ("segment", "document"),
+            level=[level for _, level in units],
+            identities=[u.labels.identities for u, _ in units],
+            attributes={
+                name: [u.labels.attributes.get(name, -1) for u, _ in units] for name in names
+            },
         )
 
     def describe(self) -> dict[str, Any]:

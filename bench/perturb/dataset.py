@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 from bench.data.dataset import Dataset
-from bench.data.views import AttributionGold, NerGold, ToxicityGold
+from bench.data.views import AttributionGold, NerGold, ToxicityGold, identity_codes
+from bench.items import TextItems
 from bench.metrics.attribution import content_tokens
 from bench.perturb.align import (
     AlignmentError,
@@ -135,8 +137,10 @@ class PerturbedDataset(Dataset):
                 )
         return perturbed
 
-    def _items(self, items: tuple[TextItem, ...]) -> tuple[TextItem, ...]:
-        return tuple(TextItem(item.id, self.items[item.id].text) for item in items)
+    def _items(self, items: Sequence[TextItem]) -> Any:
+        """``items`` with their perturbed texts (a tuple, or columns for columns)."""
+        perturbed = [TextItem(item.id, self.items[item.id].text) for item in items]
+        return TextItems.of(perturbed) if isinstance(items, TextItems) else tuple(perturbed)
 
     def _span(self, item_id: str, span: Span) -> Span:
         return self.items[item_id].offsets.span(*span)
@@ -169,15 +173,16 @@ class PerturbedDataset(Dataset):
 
     def toxicity(self) -> ToxicityGold:
         gold: ToxicityGold = self._base_views["toxicity"]
-        identities = dict(gold.identities)
+        identities = [gold.identities(k) for k in range(len(gold.items))]
         recognise = getattr(self.perturbation, "identities", None)
         if recognise is not None:  # the swapped terms' identities replace the old ones'
-            for item in gold.items:
+            for k, item in enumerate(gold.items):
                 new_text = self.items[item.id].text
-                if new_text != item.text and item.id in identities:
-                    kept = set(identities[item.id]) - recognise(item.text)
-                    identities[item.id] = tuple(sorted(kept | recognise(new_text)))
-        return replace(gold, items=self._items(gold.items), identities=identities)
+                if new_text != item.text:
+                    kept = set(identities[k]) - recognise(item.text)
+                    identities[k] = tuple(sorted(kept | recognise(new_text)))
+        combo, combos = identity_codes(identities, len(identities))
+        return replace(gold, items=self._items(gold.items), combo=combo, combos=combos)
 
 
 def _spans(view: Any) -> list[tuple[str, Span]]:

@@ -164,7 +164,7 @@ def check_same_run(shards: list[Run]) -> None:
                 raise MergeError(f"{where}: {differs}: differs from {first.directory}'s")
 
 
-def _items_by_task(shards: list[Run], dataset: Any, cfg: Any) -> dict[str, list[Any]]:
+def _items_by_task(shards: list[Run], dataset: Any, cfg: Any) -> dict[str, Sequence[Any]]:
     """Each sharded task's items (the model inputs), from the rebuilt gold."""
     from bench.runner import build_task
 
@@ -176,7 +176,7 @@ def _items_by_task(shards: list[Run], dataset: Any, cfg: Any) -> dict[str, list[
     }
 
 
-def check_predictions(shards: list[Run], items_by_task: dict[str, list[Any]]) -> None:
+def check_predictions(shards: list[Run], items_by_task: dict[str, Sequence[Any]]) -> None:
     """Each shard's predictions files hold the items result.json records, no item is in
     two shards, and each item is in the shard its slice puts it in."""
     from bench.adapters.predictions import PredictionsAdapter, PredictionsFileError

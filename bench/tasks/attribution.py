@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -71,7 +72,7 @@ class AttributionTask(Task):
                 raise self.error(item, f"{where}.speaker", "expected a string or None")
 
     def score(
-        self, items: list[TextItem], predictions: list[list[AttributionPrediction]]
+        self, items: Sequence[TextItem], predictions: Sequence[list[AttributionPrediction]]
     ) -> TaskScore:
         aliases = build_alias_table(self.gold.speakers)
         texts = {item.id: item.text for item in items}

@@ -6,6 +6,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
+
 import bench.progress as progress
 from bench.adapters.base import Adapter
 from bench.metrics.clusters import Clusters
@@ -85,6 +87,41 @@ class TaskScore:
     intervals: dict[str, Any] = field(default_factory=dict)  # metric -> BootstrapCI
 
 
+class Answers(Sequence[Any]):
+    """The predictions of ``n`` items, filled batch by batch (:meth:`put`) in any order:
+    the prediction of item ``k`` is ``answers[k]``; ``failures`` holds the items the
+    model could not predict (:class:`PredictionFailure`) by position. A task may hold
+    them as columns (:class:`~bench.tasks.toxicity.ToxicityAnswers`)."""
+
+    def __init__(self, n: int) -> None:
+        self.values: list[Any] = [None] * n
+        self.failures: dict[int, PredictionFailure] = {}
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def put(self, positions: Sequence[int] | np.ndarray, predictions: Sequence[Any]) -> None:
+        """The (validated) predictions of the items at ``positions``."""
+        for k, prediction in zip(np.asarray(positions).tolist(), predictions, strict=True):
+            self.values[k] = prediction
+            if isinstance(prediction, PredictionFailure):
+                self.failures[k] = prediction
+
+    def __getitem__(self, k: int) -> Any:  # type: ignore[override]
+        return self.values[k]
+
+    def take(self, indices: np.ndarray) -> Sequence[Any]:
+        """The predictions at ``indices``, in that order (what :meth:`Task.score` takes)."""
+        return [self.values[k] for k in indices.tolist()]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class Task:
     """A task turns gold into model inputs, checks predictions and scores them."""
 
@@ -100,7 +137,7 @@ class Task:
         self.gold = gold  # the dataset's view for this task (bench.data.views)
         self.adapter_name = adapter_name
         self.bootstrap = bootstrap
-        self._adapter: Adapter | None = None  # the last one that predicted (see :meth:`error`)
+        self._adapter: Adapter | None = None  # the last to predict: where a prediction is from
         self.draws: SharedResamples | None = None  # what the last score drew its intervals from
         if bootstrap is not None and bootstrap.unit not in self.units:
             raise ValueError(
@@ -120,13 +157,18 @@ class Task:
         view (of ner and attribution), an item without segments its own cluster."""
         return Clusters(item_ids, self.gold.segments)
 
-    def inputs(self) -> list[TextItem]:
-        return list(self.gold.items)
+    def inputs(self) -> Sequence[TextItem]:
+        """The items a model is given (a view's items: a tuple, or columns for toxicity)."""
+        return self.gold.items
+
+    def answers(self, n: int) -> Answers:
+        """Where :func:`bench.runner.predict` collects the predictions of ``n`` items."""
+        return Answers(n)
 
     def predict(self, adapter: Adapter, items: list[TextItem]) -> list[Any]:
         """The adapter's predictions for ``items``; where the adapter read one from a file
         (:meth:`Adapter.source_of`), errors about it will name that file and line."""
-        self._adapter = adapter
+        self._adapter = adapter  # asked in an error only: not once per item
         return getattr(adapter, f"predict_{self.name}")(items)
 
     def validate(self, items: Sequence[TextItem], predictions: Sequence[Any]) -> None:
@@ -148,7 +190,7 @@ class Task:
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         raise NotImplementedError
 
-    def score(self, items: list[TextItem], predictions: list[Any]) -> TaskScore:
+    def score(self, items: Sequence[TextItem], predictions: Sequence[Any]) -> TaskScore:
         """Metrics over ``items`` and their gold only (the answered items of the task)."""
         raise NotImplementedError
 

@@ -18,7 +18,7 @@ tags can express) keeps character offsets (:func:`bench.metrics.spans.token_span
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -74,7 +74,9 @@ class NerTask(Task):
             if entity.label not in self.gold.labels:
                 raise self.error(item, f"entities[{i}].label", f"unknown label {entity.label!r}", i)
 
-    def score(self, items: list[TextItem], predictions: list[list[EntityPrediction]]) -> TaskScore:
+    def score(
+        self, items: Sequence[TextItem], predictions: Sequence[list[EntityPrediction]]
+    ) -> TaskScore:
         ids = {item.id for item in items}
         gold = {span for span in self.gold.spans if span[0] in ids}
         pred = {(item.id, e.start, e.end, e.label)
@@ -107,7 +109,7 @@ class NerTask(Task):
             breakdown={"per_label": per_label, "semeval": semeval},
         )
 
-    def _tokens(self, items: list[TextItem]) -> dict[Hashable, list[list[int]]]:
+    def _tokens(self, items: Sequence[TextItem]) -> dict[Hashable, list[list[int]]]:
         """Each item's token spans ``[start, end]`` on a token dataset (its text split on
         spaces), else {}."""
         if not self.gold.tokenized:
@@ -182,7 +184,7 @@ def _add_prf(
 
 
 def _sample_rows(
-    items: list[TextItem],
+    items: Sequence[TextItem],
     gold: set[tuple],
     pred: set[tuple],
     tokens: dict[Hashable, list[list[int]]],

@@ -9,9 +9,9 @@ target group of a HateCheck case, the identity terms of a madlibs sentence).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import compress, count, repeat
+from itertools import repeat
 from operator import attrgetter
 from typing import Any, ClassVar
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from bench.data.schema import TOXICITY_ATTRIBUTES
 from bench.data.views import ToxicityGold
+from bench.items import TextItems
 from bench.metrics.analytic import (
     average_precision_ci,
     delong_roc_auc_ci,
@@ -48,9 +49,9 @@ from bench.metrics.ranking import (
     roc_auc,
 )
 from bench.metrics.values import MetricValue, undefined
-from bench.predictions import TextItem, ToxicityPrediction
+from bench.predictions import NO_ATTRIBUTES, PredictionFailure, TextItem, ToxicityPrediction
 from bench.sample_rows import Coded, ColumnRows
-from bench.tasks.base import Bootstrap, Task, TaskScore
+from bench.tasks.base import Answers, Bootstrap, Task, TaskScore
 
 
 class ToxicityTask(Task):
@@ -83,61 +84,68 @@ class ToxicityTask(Task):
                 raise self.error(item, f"attributes.{name}", "unknown attribute")
             self.check_probability(item, f"attributes.{name}", value)
 
+    def answers(self, n: int) -> ToxicityAnswers:
+        return ToxicityAnswers(n)
+
+    def positions(self, items: Sequence[TextItem]) -> np.ndarray:
+        """Where ``items`` are in the gold: known to a subset of the gold's own items; all
+        of them in order when their ids are the gold's (compared in one pass, not
+        millions of lookups); else looked up by id."""
+        gold_ids = self.gold.items.ids
+        if isinstance(items, TextItems) and items.base is self.gold.items:
+            return items.positions
+        if len(items) == len(gold_ids) and all(
+            map(str.__eq__, (item.id for item in items), gold_ids)
+        ):
+            return np.arange(len(items))
+        index = self.gold.index
+        return np.fromiter((index[item.id] for item in items), np.int64, len(items))
+
     def columns(
-        self, items: list[TextItem], predictions: list[ToxicityPrediction]
+        self, items: Sequence[TextItem], predictions: Sequence[ToxicityPrediction]
     ) -> ToxicityColumns:
-        """The gold and the predictions of ``items`` as arrays, in one pass each."""
+        """The gold and the predictions of ``items`` as arrays (no object per item)."""
         gold, n = self.gold, len(items)
-        ids = [item.id for item in items]
-        labels = np.fromiter(_per_item(gold.toxic, ids, gold.toxic.__getitem__), np.int64, n)
-        if len(gold.levels) == 1:
-            level = np.zeros(n, np.int64)
-        else:
-            code = {name: k for k, name in enumerate(gold.levels)}
-            names = _per_item(gold.level, ids, gold.level.__getitem__)
-            level = np.fromiter(map(code.__getitem__, names), np.int64, n)
-        # Identities by combination (one hash per item): the first item with each set.
-        first: dict[tuple[str, ...] | None, int] = {}  # None: no identities
-        sets = _per_item(gold.identities, ids, gold.identities.get)
-        firsts, combo = np.unique(np.fromiter(map(first.setdefault, sets, count()), np.int64, n),
-                                  return_inverse=True)  # fmt: skip
+        answers = (
+            predictions if isinstance(predictions, ToxicityAnswers)
+            else ToxicityAnswers.of(predictions)
+        )  # fmt: skip
+        if len(answers) != n:
+            raise ValueError(f"{len(answers)} predictions for {n} items")
+        at = self.positions(items)
+        whole = n == len(gold.items) and bool((at == np.arange(n)).all())
+        pick = (lambda column: column) if whole else (lambda column: column[at])  # noqa: E731
+        level = pick(gold.level).astype(np.int64)
         groups = None
-        if gold.groups:  # of the main level's items
-            main = list(map(gold.groups.__getitem__, compress(ids, (level == 0).tolist())))
-            names = sorted(set(main))
-            position = {name: k for k, name in enumerate(names)}
-            groups = Coded(np.fromiter(map(position.__getitem__, main), np.int64), tuple(names))
+        if gold.groups is not None:  # of the main level's items
+            main = pick(gold.groups.codes)[level == 0]
+            used = np.unique(main)
+            names = tuple(gold.groups.names[k] for k in used.tolist())
+            groups = Coded(np.searchsorted(used, main).astype(np.int64), names)
+        ids = gold.items.ids if whole else gold.items.ids.take(at)
         return ToxicityColumns(
             ids=ids,
-            labels=labels,
-            scores=np.fromiter(map(attrgetter("score"), predictions), float, n),
+            labels=pick(gold.labels).astype(np.int64),
+            scores=answers.scores,
             level=level,
-            combo=combo.reshape(-1),
-            combos=tuple(gold.identities.get(ids[k]) or () for k in firsts.tolist()),
+            combo=pick(gold.combo),
+            combos=gold.combos,
             groups=groups,
-            attributes=self._attribute_columns(ids, predictions),
+            attributes={
+                name: (
+                    pick(gold.attributes[name]).astype(np.int64)
+                    if name in gold.attributes
+                    else np.full(n, -1, np.int64),
+                    answers.attributes[name],
+                )
+                for name in TOXICITY_ATTRIBUTES
+                if name in answers.attributes
+            },
         )
 
-    def _attribute_columns(
-        self, ids: list[str], predictions: list[ToxicityPrediction]
-    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per attribute some item's prediction scores: the gold labels (−1 where the gold
-        has none) and the predicted scores (NaN where the adapter gave none)."""
-        scored = {name for p in predictions for name in p.attributes}
-        if not scored:
-            return {}
-        n, empty = len(ids), dict[str, int]()
-        gold = [self.gold.attributes.get(i, empty) for i in ids]
-        return {
-            name: (
-                np.fromiter((g.get(name, -1) for g in gold), np.int64, n),
-                np.fromiter((p.attributes.get(name, np.nan) for p in predictions), float, n),
-            )
-            for name in TOXICITY_ATTRIBUTES
-            if name in scored
-        }
-
-    def score(self, items: list[TextItem], predictions: list[ToxicityPrediction]) -> TaskScore:
+    def score(
+        self, items: Sequence[TextItem], predictions: Sequence[ToxicityPrediction]
+    ) -> TaskScore:
         gold = self.gold
         columns = self.columns(items, predictions)
         metrics: dict[str, MetricValue] = {}
@@ -358,13 +366,6 @@ class ToxicityTask(Task):
                 for k in np.flatnonzero(n).tolist()}  # fmt: skip
 
 
-def _per_item(values: dict[str, Any], ids: list[str], lookup: Callable[[str], Any]) -> Iterable:
-    """``lookup(i)`` for each of ``ids``: ``values``' values as they stand when its keys
-    are ``ids`` in order (a view's dicts are built in item order; reading them in order is
-    several times faster than millions of lookups), else one lookup per id."""
-    return values.values() if len(values) == len(ids) and list(values) == ids else map(lookup, ids)
-
-
 def _plainly_valid(predictions: Sequence[Any]) -> bool:
     """Whether every prediction is a :class:`ToxicityPrediction` without attributes whose
     score is a float or int (not a bool) in [0, 1] — what :meth:`ToxicityTask.validate_item`
@@ -389,7 +390,7 @@ class ToxicityColumns:
     """The scored items' gold and predictions, one array entry per item (in order): what
     every toxicity metric is computed from, with no object per item."""
 
-    ids: list[str]
+    ids: Sequence[str]
     labels: np.ndarray  # int64 0/1
     scores: np.ndarray  # float64
     level: np.ndarray  # index into the gold's levels
@@ -409,3 +410,62 @@ class ToxicityColumns:
         for c in used:
             table[c, [column[name] for name in self.combos[c]]] = True
         return table[combo], names
+
+
+class ToxicityAnswers(Answers):
+    """The predictions of ``n`` items as columns, filled batch by batch: the scores (NaN
+    where none yet or failed), per attribute some prediction scores its scores (NaN
+    where none), and the failed items."""
+
+    def __init__(self, n: int) -> None:
+        self.scores = np.full(n, np.nan)
+        self.attributes: dict[str, np.ndarray] = {}
+        self.failures: dict[int, PredictionFailure] = {}
+        self._filled = np.zeros(n, bool)
+
+    @classmethod
+    def of(cls, predictions: Sequence[Any]) -> ToxicityAnswers:
+        answers = cls(len(predictions))
+        answers.put(np.arange(len(predictions)), predictions)
+        return answers
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def put(self, positions: np.ndarray | Sequence[int], predictions: Sequence[Any]) -> None:
+        positions = np.asarray(positions, dtype=np.int64)
+        m = len(predictions)
+        kinds = set(map(type, predictions))
+        if kinds == {ToxicityPrediction} and not any(map(attrgetter("attributes"), predictions)):
+            self.scores[positions] = np.fromiter(map(attrgetter("score"), predictions), float, m)
+            self._filled[positions] = True
+            return
+        for k, prediction in zip(positions.tolist(), predictions, strict=True):
+            self._filled[k] = True
+            if isinstance(prediction, PredictionFailure):
+                self.failures[k] = prediction
+                self.scores[k] = np.nan
+                continue
+            self.scores[k] = prediction.score
+            for name, value in prediction.attributes.items():
+                if name not in self.attributes:
+                    self.attributes[name] = np.full(len(self), np.nan)
+                self.attributes[name][k] = value
+
+    def __getitem__(self, k: int) -> Any:  # type: ignore[override]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self) or not self._filled[k]:
+            raise IndexError(f"no prediction at {k}")
+        if k in self.failures:
+            return self.failures[k]
+        attributes = {name: float(v[k]) for name, v in self.attributes.items() if v[k] == v[k]}
+        return ToxicityPrediction(float(self.scores[k]), attributes or NO_ATTRIBUTES)
+
+    def take(self, indices: np.ndarray) -> ToxicityAnswers:
+        """The answers at ``indices`` (none of them failed), in that order."""
+        out = ToxicityAnswers(0)
+        out.scores = self.scores[indices]
+        out.attributes = {name: v[indices] for name, v in self.attributes.items()}
+        out._filled = self._filled[indices]
+        return out

@@ -1,0 +1,154 @@
+"""Toxicity data as columns (issue 13): the items, the gold view and the predictions of
+millions of items without an object each, equal to the per-item reading they replace."""
+
+from __future__ import annotations
+
+import csv
+import re
+import tracemalloc
+
+import numpy as np
+import pytest
+from bench_config import shipped_task
+
+from bench.adapters.base import Adapter, Batching
+from bench.data.views import toxicity_gold
+from bench.items import TextColumn, TextItems
+from bench.predictions import PredictionFailure, TextItem, ToxicityPrediction
+from bench.resources import resource_dir
+from bench.runner import predict, run_task
+from bench.tasks.base import Bootstrap
+from bench.tasks.toxicity import ToxicityAnswers, ToxicityTask
+
+STRINGS = ["row-1", "", "café ☕", "x" * 300, "naïve", "é"]
+
+
+def test_a_text_column_gives_back_its_strings():
+    column = TextColumn.of(STRINGS)
+    assert list(column) == STRINGS and len(column) == len(STRINGS)
+    assert [column[k] for k in range(-len(STRINGS), len(STRINGS))] == STRINGS * 2
+    assert column[1:4] == STRINGS[1:4] and column[4:2] == []
+    assert list(column.take(np.array([5, 0, 2, 2]))) == ["é", "row-1", "café ☕", "café ☕"]
+    assert list(TextColumn.of(["ab", "c"]).take(np.array([], np.int64))) == []
+    with pytest.raises(IndexError):
+        column[len(STRINGS)]
+
+
+def test_text_items_hand_out_items_and_know_where_a_subset_came_from():
+    items = TextItems(TextColumn.of([f"i{k}" for k in range(6)]), TextColumn.of(STRINGS))
+    expected = [TextItem(f"i{k}", text) for k, text in enumerate(STRINGS)]
+    assert list(items) == expected and items == expected
+    assert items[2:5] == expected[2:5] and items[::2] == expected[::2]
+    subset = items.take([4, 1]).take([1])
+    assert list(subset) == [expected[1]]
+    assert subset.base is items and subset.positions.tolist() == [1]
+
+
+def _hatecheck_rows() -> list[dict[str, str]]:
+    path = resource_dir("datasets") / "hatecheck" / "test_suite_cases.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_hatecheck_view_holds_each_row_as_the_csv_says():
+    """The columns (labels, identity combinations, group codes) against a plain per-row
+    reading of the shipped CSV."""
+    gold = shipped_task("hatecheck", "toxicity").gold
+    rows = _hatecheck_rows()
+    assert len(gold.items) == len(rows) > 3000
+    assert gold.groups is not None
+    for k, row in enumerate(rows):
+        slug = re.sub(r"\W+", "_", row["target_ident"].lower()).strip("_")
+        assert gold.items[k] == TextItem(f"case-{row['case_id']}", row["test_case"].strip())
+        assert gold.labels[k] == (row["label_gold"] == "hateful")
+        assert gold.identities(k) == ((slug,) if row["target_ident"] else ())
+        assert gold.groups.names[gold.groups.codes[k]] == row["functionality"]
+        assert gold.level[k] == 0
+    assert gold.index["case-" + rows[7]["case_id"]] == 7
+
+
+def test_a_gold_view_holds_a_few_bytes_per_item_beyond_its_texts():
+    """10 M items must fit in 3 GB: the view keeps no object per item (before: a TextItem
+    and an entry in four dicts, ~400 bytes an item)."""
+    n = 50_000
+    ids, texts = [f"row-{k:07d}" for k in range(n)], [f"text number {k}" for k in range(n)]
+    identities = [("woman",) if k % 3 else ("gay", "woman") for k in range(n)]
+    tracemalloc.start()
+    try:
+        items = TextItems(TextColumn.of(ids), TextColumn.of(texts))
+        gold = toxicity_gold(items, [k % 2 for k in range(n)], ("row",), identities=identities)
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    text_bytes = sum(map(len, ids)) + sum(map(len, texts))
+    assert len(gold.items) == n and gold.combos == ((), ("gay", "woman"), ("woman",))
+    assert (kept - text_bytes) / n < 32, f"{(kept - text_bytes) / n:.0f} bytes an item"
+
+
+class _Scrambled(Adapter):
+    """Scores by text length, length-sorted batches of 7, a failure at every 50th item."""
+
+    tasks = frozenset({"toxicity"})
+    cacheable = False
+    preferred_batching = Batching(7, sort_by_length=True)
+
+    def predict_toxicity(self, items: list[TextItem]) -> list:
+        return [
+            PredictionFailure("parse", "no number") if sum(map(ord, item.id)) % 50 == 0
+            else ToxicityPrediction(min(len(item.text) / 100, 1.0), {"insult": 0.25})
+            for item in items
+        ]  # fmt: skip
+
+
+def test_predictions_collected_as_columns_equal_the_per_item_predictions():
+    task = shipped_task("hatecheck", "toxicity")
+    items = task.inputs()[:400]
+    answers, _ = predict(task, _Scrambled(), items, None, None)
+    expected = [_Scrambled().predict_toxicity([item])[0] for item in items]
+    assert isinstance(answers, ToxicityAnswers)
+    assert list(answers) == [
+        p if isinstance(p, PredictionFailure) else ToxicityPrediction(p.score, {"insult": 0.25})
+        for p in expected
+    ]
+    assert answers.scores.tolist()[:3] == [p.score for p in expected[:3]]
+
+
+def test_a_run_with_failures_scores_the_columns_as_the_per_item_lists():
+    """run_task leaves the failed items out of the columns; scoring the answered items from
+    per-item lists gives the same record."""
+    gold = shipped_task("hatecheck", "toxicity").gold
+    task = ToxicityTask(gold, "test", Bootstrap(50, 0))
+    adapter = _Scrambled()
+    record, rows = run_task(task, adapter, None, max_failure_rate=0.5)
+    assert record["status"] == "ok", record.get("error")
+    items = list(task.inputs())
+    predictions = adapter.predict_toxicity(items)
+    kept = [(i, p) for i, p in zip(items, predictions, strict=True)
+            if not isinstance(p, PredictionFailure)]  # fmt: skip
+    plain = ToxicityTask(gold, "test", task.bootstrap).score(
+        [i for i, _ in kept], [p for _, p in kept]
+    )
+    assert record["failures"]["count"] == len(items) - len(kept) > 0
+    assert record["counts"] == plain.counts
+    assert {name: m["value"] for name, m in record["metrics"].items()} == {
+        name: m.value for name, m in plain.metrics.items()
+    }
+    assert [r["id"] for r in rows if "failure" not in r] == [i.id for i, _ in kept]
+
+
+def test_the_seed_view_holds_each_unit_as_the_gold_records_say():
+    """Segments then documents, each with its level, labels, identities and attributes
+    (−1 where a unit has no label for one)."""
+    from bench.data.seed import SeedArticle
+
+    dataset = SeedArticle()
+    gold = dataset.view("toxicity")
+    units = [(s, 0) for s in dataset.gold.segments] + [(d, 1) for d in dataset.gold.documents]
+    assert len(gold.items) == len(units) and gold.levels == ("segment", "document")
+    assert gold.attributes and gold.groups is None
+    for k, (unit, level) in enumerate(units):
+        assert gold.items[k] == TextItem(unit.id, unit.text)
+        assert (gold.labels[k], gold.level[k]) == (unit.labels.toxic, level)
+        assert gold.identities(k) == tuple(unit.labels.identities)
+        for name, values in gold.attributes.items():
+            assert values[k] == unit.labels.attributes.get(name, -1)

@@ -1,0 +1,92 @@
+"""A toxicity.jsonl of plain ``{"id", "score"}`` lines is read as columns (issue 13: ten
+million of them fit); it answers, names lines and refuses unknown ids exactly as the
+record-by-record reader does, which still reads every other file."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+
+import pytest
+from bench_config import shipped_task
+
+from bench.adapters.predictions import PredictionsAdapter, PredictionsFileError
+from bench.runner import run_task
+from bench.tasks.base import PredictionRecordError
+
+
+def _write(folder, rows, blank_line=False):
+    folder.mkdir()
+    text = "".join(json.dumps(row) + "\n" for row in rows) + ("\n" if blank_line else "")
+    (folder / "toxicity.jsonl").write_text(text)
+    return PredictionsAdapter(str(folder))
+
+
+def _rows(items, seed=3):
+    rows = [{"id": item.id, "score": round(random.Random(k).random(), 4) if k % 7 else k % 2}
+            for k, item in enumerate(items) if k != 5]  # fmt: skip  # item 5: no prediction
+    random.Random(seed).shuffle(rows)
+    return rows
+
+
+def test_columns_answer_as_the_records(tmp_path):
+    items = list(shipped_task("hatecheck", "toxicity").inputs())
+    rows = _rows(items)
+    columns, records = _write(tmp_path / "a", rows), _write(tmp_path / "b", rows, blank_line=True)
+    assert columns._score_file() is not None and records._score_file() is None
+    answers = columns.predict_toxicity(items)
+    moved = [replace(p, message=p.message.replace("/a/", "/b/")) if p in answers[5:6] else p
+             for p in answers]  # fmt: skip
+    assert moved == records.predict_toxicity(items)
+    assert answers[5].reason == "missing"
+    lines = [str(columns.source_of("toxicity", item.id)) for item in items[:50]]
+    assert [line.replace("/a/", "/b/") for line in lines] == [
+        str(records.source_of("toxicity", item.id)) for item in items[:50]
+    ]
+    line_of_first = next(k for k, row in enumerate(rows, 1) if row["id"] == items[0].id)
+    assert lines[5] == "None" and lines[0].endswith(f"toxicity.jsonl:{line_of_first}")
+    assert columns.source_of("toxicity", "no-such-item") is None
+    columns.end_task("toxicity", items)
+    unknown = [*rows, {"id": "zz-unknown", "score": 0.5}, {"id": "a-unknown", "score": 0.5}]
+    columns, records = _write(tmp_path / "c", unknown), _write(tmp_path / "d", unknown, True)
+    with pytest.raises(PredictionsFileError) as from_columns:
+        columns.end_task("toxicity", items)
+    with pytest.raises(PredictionsFileError) as from_records:
+        records.end_task("toxicity", items)
+    assert str(from_columns.value).replace("/c/", "/d/") == str(from_records.value)
+    assert "unknown item 'a-unknown' (2 unknown)" in str(from_columns.value)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"id": "x", "score": 0.5, "attributes": {"insult": 0.1}}',
+        '{"id": "x", "score": "0.5"}',
+        '{"id": "x"}',
+        '{"id": 3, "score": 0.5}',
+        '{"id": "x", "score": true}',
+        '{"id": "case-1", "score": 0.5}',
+    ],  # fmt: skip
+)
+def test_any_other_line_is_read_record_by_record(tmp_path, line):
+    rows = [{"id": "case-1", "score": 0.25}, {"id": "case-2", "score": 0.75}]
+    adapter = _write(tmp_path / "f", rows)
+    with (tmp_path / "f" / "toxicity.jsonl").open("a") as handle:
+        handle.write(line + "\n")
+    assert adapter._score_file() is None
+
+
+def test_a_bad_score_is_named_by_its_line(tmp_path):
+    task = shipped_task("hatecheck", "toxicity")
+    rows = [{"id": item.id, "score": 0.5} for item in task.inputs()]
+    rows[2]["score"] = 1.5
+    adapter = _write(tmp_path / "p", rows)
+    assert adapter._score_file() is not None
+    with pytest.raises(PredictionRecordError) as refused:  # the run is refused, not the task
+        run_task(task, adapter, None)
+    path = tmp_path / "p" / "toxicity.jsonl"
+    assert str(refused.value) == (
+        f"{path}:3: test: toxicity item {rows[2]['id']!r}: score: "
+        "expected a probability in [0, 1], got 1.5"
+    )
