@@ -73,6 +73,30 @@ class TextColumn(Sequence[str]):
         for start in range(0, len(self), 100_000):
             yield from self.strings(start, min(start + 100_000, len(self)))
 
+    def part(self, start: int, stop: int) -> TextColumn:
+        """Strings ``start:stop`` as a column (one slice of the buffer)."""
+        start, stop = max(start, 0), max(min(stop, len(self)), start)
+        first = int(self.ends[start - 1]) if start else 0
+        last = int(self.ends[stop - 1]) if stop > start else first
+        return TextColumn(self.data[first:last], self.ends[start:stop] - first)
+
+    def fixed(self, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """The strings' UTF-8 bytes as numpy bytes of ``width`` (NUL-padded) and whether each
+        is held exactly (not longer than ``width``, no NUL, which numpy would drop)."""
+        n = len(self)
+        starts = np.concatenate([[0], self.ends[:-1]]).astype(np.int64)
+        sizes = self.ends - starts
+        raw = np.frombuffer(self.data, np.uint8)
+        nul = np.zeros(n, bool)
+        nul[np.searchsorted(self.ends, np.flatnonzero(raw == 0), side="right")] = True
+        exact = (sizes <= width) & ~nul
+        kept = np.minimum(sizes, width)
+        out = np.zeros((n, max(width, 1)), np.uint8)
+        rows = np.repeat(np.arange(n), kept)
+        columns = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
+        out[rows, columns] = raw[np.repeat(starts, kept) + columns]
+        return out.view(f"S{max(width, 1)}").reshape(-1), exact
+
     def take(self, indices: np.ndarray) -> TextColumn:
         """The strings at ``indices``, in that order, as a column."""
         ends = self.ends
@@ -150,6 +174,13 @@ class TextItems(Sequence[TextItem]):
     def __iter__(self) -> Iterator[TextItem]:
         for start in range(0, len(self), 100_000):
             yield from self.batch(start, min(start + 100_000, len(self)))
+
+    def part(self, start: int, stop: int) -> TextItems:
+        """Items ``start:stop`` as columns (the usual batch: slices of the buffers)."""
+        positions = (np.arange(start, stop) if self._positions is None
+                     else self._positions[start:stop])  # fmt: skip
+        return TextItems(self.ids.part(start, stop), self.texts.part(start, stop), self.base,
+                         positions)  # fmt: skip
 
     def take(self, indices: np.ndarray | Sequence[int]) -> TextItems:
         """The items at ``indices`` (positions in this sequence), in that order."""
