@@ -229,9 +229,11 @@ class ToxicityTask(Task):
                 breakdown["identity_accuracy"] = self._accuracy_by(
                     labels, scores, item, identity, names
                 )
+                del item, identity
                 if analytic is not None:
                     analytic.put({name: ci for name, ci in bias.intervals.items()
                                if metrics[name].value is not None})  # fmt: skip
+            del membership  # item-sized: not held through the intervals below
             coded = columns.groups
             groups = coded.codes if coded is not None else None
             if coded is not None:
@@ -245,6 +247,7 @@ class ToxicityTask(Task):
                     self._analytic_main_intervals(metrics, breakdown, labels, scores, groups)
                 )
             elif drawn is not None:
+                membership = columns.identities(at)[0]
                 self._main_intervals(drawn, metrics, labels, scores, groups, membership)
         counts = dict(zip((f"{level}s" for level in gold.levels),
                           np.bincount(columns.level, minlength=len(gold.levels)).tolist(),
