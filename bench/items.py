@@ -83,19 +83,16 @@ class TextColumn(Sequence[str]):
     def fixed(self, width: int) -> tuple[np.ndarray, np.ndarray]:
         """The strings' UTF-8 bytes as numpy bytes of ``width`` (NUL-padded) and whether each
         is held exactly (not longer than ``width``, no NUL, which numpy would drop)."""
-        n = len(self)
+        width = max(width, 1)
         starts = np.concatenate([[0], self.ends[:-1]]).astype(np.int64)
         sizes = self.ends - starts
         raw = np.frombuffer(self.data, np.uint8)
-        nul = np.zeros(n, bool)
+        nul = np.zeros(len(self), bool)
         nul[np.searchsorted(self.ends, np.flatnonzero(raw == 0), side="right")] = True
-        exact = (sizes <= width) & ~nul
-        kept = np.minimum(sizes, width)
-        out = np.zeros((n, max(width, 1)), np.uint8)
-        rows = np.repeat(np.arange(n), kept)
-        columns = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
-        out[rows, columns] = raw[np.repeat(starts, kept) + columns]
-        return out.view(f"S{max(width, 1)}").reshape(-1), exact
+        # byte j of string i, or a NUL past its end: an (n, width) gather, no loop
+        at = starts[:, None] + np.arange(width)
+        out = np.where(at < self.ends[:, None], raw.take(at, mode="clip") if raw.size else 0, 0)
+        return out.astype(np.uint8).view(f"S{width}").reshape(-1), (sizes <= width) & ~nul
 
     def take(self, indices: np.ndarray) -> TextColumn:
         """The strings at ``indices``, in that order, as a column."""

@@ -50,9 +50,9 @@ class ScoreFile:
         width = int(pc.max(pc.binary_length(ids)).as_py())
         if width > MAX_ID_BYTES or pc.any(pc.match_substring(ids, "\x00")).as_py():
             return None  # numpy fixed-width bytes drop trailing NULs
-        fixed = np.concatenate([_column(chunk.slice(start, 1 << 20)).fixed(width)[0]
+        fixed = np.concatenate([_column(chunk.slice(start, 1 << 16)).fixed(width)[0]
                                 for chunk in ids.chunks
-                                for start in range(0, len(chunk), 1 << 20)])  # fmt: skip
+                                for start in range(0, len(chunk), 1 << 16)])  # fmt: skip
         found = cls(path, fixed, scores.to_numpy())
         del table, ids, scores, fixed
         pa.default_memory_pool().release_unused()  # arrow's allocator keeps freed memory
@@ -72,8 +72,8 @@ class ScoreFile:
         """The file's ids that are not among ``ids``, sorted."""
         column = ids if isinstance(ids, TextColumn) else TextColumn.of(ids)
         known = np.zeros(len(self.sorted), bool)
-        for start in range(0, len(column), 1 << 20):
-            rows = self.rows(column.part(start, start + (1 << 20)))
+        for start in range(0, len(column), 1 << 16):
+            rows = self.rows(column.part(start, start + (1 << 16)))
             known[rows[rows >= 0]] = True
         missing = np.sort(self.sorted[~known[self.order]])
         return [i.decode() for i in missing.tolist()]
