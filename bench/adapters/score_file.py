@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -50,7 +49,7 @@ class ScoreFile:
         width = int(pc.max(pc.binary_length(ids)).as_py())
         if width > MAX_ID_BYTES or pc.any(pc.match_substring(ids, "\x00")).as_py():
             return None  # numpy fixed-width bytes drop trailing NULs
-        fixed = np.concatenate([_column(chunk.slice(start, 1 << 16)).fixed(width)[0]
+        fixed = np.concatenate([TextColumn.of_arrow(chunk.slice(start, 1 << 16)).fixed(width)[0]
                                 for chunk in ids.chunks
                                 for start in range(0, len(chunk), 1 << 16)])  # fmt: skip
         found = cls(path, fixed, scores.to_numpy())
@@ -77,14 +76,3 @@ class ScoreFile:
             known[rows[rows >= 0]] = True
         missing = np.sort(self.sorted[~known[self.order]])
         return [i.decode() for i in missing.tolist()]
-
-
-def _column(strings: Any) -> TextColumn:
-    """An arrow string array as a :class:`TextColumn`, read from its buffers (no Python
-    string each)."""
-    offsets = np.frombuffer(strings.buffers()[1], np.int32)[
-        strings.offset : strings.offset + len(strings) + 1
-    ]
-    buffer = strings.buffers()[2]  # None when every string is empty
-    data = b"" if buffer is None else bytes(memoryview(buffer)[offsets[0] : offsets[-1]])
-    return TextColumn(data, (offsets[1:] - offsets[0]).astype(np.int64))

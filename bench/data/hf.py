@@ -323,7 +323,31 @@ class HfDataset(Dataset):
             )
         else:
             ids = TextColumn.of(self._ids(tokenized=False))
-        return TextItems(ids, TextColumn.of_chunks(self._text_chunks()))
+        texts = self._text_column()
+        return TextItems(ids, TextColumn.of_chunks(self._text_chunks()) if texts is None else texts)
+
+    def _text_column(self) -> TextColumn | None:
+        """The texts read from arrow's buffers, when each is plainly a non-empty string (a
+        printable ASCII character other than the space, or non-blank once decoded); None
+        otherwise, and :meth:`_text_chunks` names the row."""
+        import pyarrow as pa
+
+        self._column_names(self.text_column, "text")
+        values = self.data.with_format("arrow")[self.text_column]
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            return None
+        if values.null_count:
+            return None
+        chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+        parts = []
+        for chunk in chunks:
+            for start in range(0, len(chunk), 1 << 16):
+                part = TextColumn.of_arrow(chunk.slice(start, 1 << 16))
+                doubtful = np.flatnonzero(~part.graphic()).tolist()
+                if not all(part[k].strip() for k in doubtful):
+                    return None
+                parts.append(part)
+        return TextColumn.joined(parts)
 
     # ------------------------------------------------------------------ NER
 
