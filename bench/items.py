@@ -52,7 +52,7 @@ class TextColumn(Sequence[str]):
     @classmethod
     def joined(cls, parts: Sequence[TextColumn]) -> TextColumn:
         """The strings of ``parts``, one column after the other."""
-        shift = np.cumsum([0, *(len(part.data) for part in parts[:-1])])
+        shift = np.cumsum([0, *(len(part.data) for part in parts)])[:-1]
         ends = [part.ends + offset for part, offset in zip(parts, shift.tolist(), strict=True)]
         data = b"".join(part.data for part in parts)
         return cls(data, np.concatenate(ends) if ends else np.zeros(0, np.int64))

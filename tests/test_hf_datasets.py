@@ -382,3 +382,10 @@ def test_texts_read_as_columns_equal_the_rows_and_a_blank_one_is_named(tmp_path,
     assert str(raised.value).endswith(
         f"data.parquet: row 71: text: expected a non-empty string, got {blank!r}"
     )
+
+
+def test_row_ids_are_written_digit_by_digit_as_one_by_one():
+    from bench.data.hf import _row_id, _row_ids
+
+    for first, stop in [(1, 12), (99_990, 100_011), (999_998, 1_000_003), (5, 5)]:
+        assert list(_row_ids(first, stop)) == [_row_id(k) for k in range(first, stop)]

@@ -63,6 +63,23 @@ def _row_id(number: int) -> str:
     return f"row-{number:05d}"
 
 
+def _row_ids(first: int, stop: int) -> TextColumn:
+    """:func:`_row_id` of rows ``first`` to ``stop - 1``, written digit by digit with arrays
+    (no Python string each): a block per number of digits, the numbers rising."""
+    blocks = []
+    while first < stop:
+        width = max(5, len(str(first)))
+        end = min(stop, 10**width)
+        numbers = np.arange(first, end, dtype=np.uint32)  # unsigned 32 bits: fast division
+        digits = numbers[:, None] // 10 ** np.arange(width - 1, -1, -1, dtype=np.uint32) % 10
+        text = np.empty((numbers.size, 4 + width), np.uint8)
+        text[:, :4] = np.frombuffer(b"row-", np.uint8)
+        text[:, 4:] = digits + ord("0")
+        blocks.append(TextColumn(text.tobytes(), np.arange(1, numbers.size + 1) * (4 + width)))
+        first = end
+    return TextColumn.joined(blocks)
+
+
 _BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 _HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
 _SAVED = ("state.json", "dataset_dict.json")  # what save_to_disk writes in its folder
@@ -317,10 +334,8 @@ class HfDataset(Dataset):
     def _text_items(self) -> TextItems:
         """The items as columns, built a chunk of rows at a time (no list of every text)."""
         if self.id_column is None:
-            ids = TextColumn.of_chunks(
-                list(map(_row_id, range(start + 1, min(start + CHUNK_ROWS, self.rows) + 1)))
-                for start in range(0, self.rows, CHUNK_ROWS)
-            )
+            ids = TextColumn.joined([_row_ids(start + 1, min(start + CHUNK_ROWS, self.rows) + 1)
+                                     for start in range(0, self.rows, CHUNK_ROWS)])  # fmt: skip
         else:
             ids = TextColumn.of(self._ids(tokenized=False))
         texts = self._text_column()
