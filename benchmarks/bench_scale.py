@@ -399,6 +399,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,10000000")
     parser.add_argument("--task-sizes", default="100000,1000000,10000000",
                         help="sizes for the toxicity task path")  # fmt: skip
+    parser.add_argument("--ner-sizes", default=None,
+                        help="sizes for NER (default: --sizes; '' skips it)")  # fmt: skip
     parser.add_argument("--bootstrap-sizes", default="100000",
                         help="sizes for the task with 1000 bootstrap resamples")  # fmt: skip
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -411,8 +413,11 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, numpy {np.__version__}")  # fmt: skip
     arrays = table("toxicity, arrays, every interval analytic (20 identities)", "arrays", sizes)
-    table("NER tokens: the whole bench command (predictions file, default options)", "ner",
-          sizes)  # fmt: skip
+    ner_sizes = sizes if args.ner_sizes is None else [int(v) for v in args.ner_sizes.split(",")
+                                                      if v]  # fmt: skip
+    if ner_sizes:
+        table("NER tokens: the whole bench command (predictions file, default options)", "ner",
+              ner_sizes)  # fmt: skip
     task_sizes = [int(v) for v in args.task_sizes.split(",") if v]
     task_table(task_sizes, arrays)
     table("toxicity: the whole bench command (dataset=hf parquet, predictions file, "
