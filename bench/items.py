@@ -5,7 +5,7 @@ and the items of a dataset view as two such columns (:class:`TextItems`), handin
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 
@@ -33,8 +33,26 @@ class TextColumn(Sequence[str]):
     @classmethod
     def of_chunks(cls, chunks: Iterable[Sequence[str]]) -> TextColumn:
         """The column of the strings of ``chunks`` (one chunk held as strings at a time)."""
-        parts = [cls.of(chunk) for chunk in chunks]
-        shift = np.cumsum([0, *(len(part.data) for part in parts[:-1])])
+        return cls.joined([cls.of(chunk) for chunk in chunks])
+
+    @classmethod
+    def of_arrow(cls, strings: Any) -> TextColumn:
+        """The column of an arrow ``string`` or ``large_string`` array without nulls, read
+        from its buffers (no Python string each)."""
+        import pyarrow as pa
+
+        wide = pa.types.is_large_string(strings.type)
+        offsets = np.frombuffer(strings.buffers()[1], np.int64 if wide else np.int32)[
+            strings.offset : strings.offset + len(strings) + 1
+        ]
+        buffer = strings.buffers()[2]  # None when every string is empty
+        data = b"" if buffer is None else bytes(memoryview(buffer)[offsets[0] : offsets[-1]])
+        return cls(data, (offsets[1:] - offsets[0]).astype(np.int64))
+
+    @classmethod
+    def joined(cls, parts: Sequence[TextColumn]) -> TextColumn:
+        """The strings of ``parts``, one column after the other."""
+        shift = np.cumsum([0, *(len(part.data) for part in parts)])[:-1]
         ends = [part.ends + offset for part, offset in zip(parts, shift.tolist(), strict=True)]
         data = b"".join(part.data for part in parts)
         return cls(data, np.concatenate(ends) if ends else np.zeros(0, np.int64))
@@ -72,6 +90,38 @@ class TextColumn(Sequence[str]):
     def __iter__(self) -> Iterator[str]:
         for start in range(0, len(self), 100_000):
             yield from self.strings(start, min(start + 100_000, len(self)))
+
+    def part(self, start: int, stop: int) -> TextColumn:
+        """Strings ``start:stop`` as a column (one slice of the buffer)."""
+        start, stop = max(start, 0), max(min(stop, len(self)), start)
+        first = int(self.ends[start - 1]) if start else 0
+        last = int(self.ends[stop - 1]) if stop > start else first
+        return TextColumn(self.data[first:last], self.ends[start:stop] - first)
+
+    def graphic(self) -> np.ndarray:
+        """Whether each string holds a printable ASCII character other than the space (so
+        that ``str.strip()`` leaves it non-empty); False says nothing."""
+        raw = np.frombuffer(self.data, np.uint8)
+        starts = np.concatenate([[0], self.ends[:-1]]).astype(np.int64)
+        found = np.zeros(len(self), bool)
+        some = self.ends > starts  # reduceat reads an empty string's next byte: left out
+        if some.any():
+            found[some] = np.logical_or.reduceat((raw > 0x20) & (raw < 0x7F), starts[some])
+        return found
+
+    def fixed(self, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """The strings' UTF-8 bytes as numpy bytes of ``width`` (NUL-padded) and whether each
+        is held exactly (not longer than ``width``, no NUL, which numpy would drop)."""
+        width = max(width, 1)
+        starts = np.concatenate([[0], self.ends[:-1]]).astype(np.int64)
+        sizes = self.ends - starts
+        raw = np.frombuffer(self.data, np.uint8)
+        nul = np.zeros(len(self), bool)
+        nul[np.searchsorted(self.ends, np.flatnonzero(raw == 0), side="right")] = True
+        # byte j of string i, or a NUL past its end: an (n, width) gather, no loop
+        at = starts[:, None] + np.arange(width)
+        out = np.where(at < self.ends[:, None], raw.take(at, mode="clip") if raw.size else 0, 0)
+        return out.astype(np.uint8).view(f"S{width}").reshape(-1), (sizes <= width) & ~nul
 
     def take(self, indices: np.ndarray) -> TextColumn:
         """The strings at ``indices``, in that order, as a column."""
@@ -150,6 +200,13 @@ class TextItems(Sequence[TextItem]):
     def __iter__(self) -> Iterator[TextItem]:
         for start in range(0, len(self), 100_000):
             yield from self.batch(start, min(start + 100_000, len(self)))
+
+    def part(self, start: int, stop: int) -> TextItems:
+        """Items ``start:stop`` as columns (the usual batch: slices of the buffers)."""
+        positions = (np.arange(start, stop) if self._positions is None
+                     else self._positions[start:stop])  # fmt: skip
+        return TextItems(self.ids.part(start, stop), self.texts.part(start, stop), self.base,
+                         positions)  # fmt: skip
 
     def take(self, indices: np.ndarray | Sequence[int]) -> TextItems:
         """The items at ``indices`` (positions in this sequence), in that order."""

@@ -6,9 +6,12 @@ a model was given), half-open. The tasks shift them to the gold's global offsets
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Span = tuple[int, int]
 
@@ -86,6 +89,39 @@ class ToxicityPrediction:
 
     score: float
     attributes: Mapping[str, float] = NO_ATTRIBUTES
+
+
+@dataclass(frozen=True, eq=False)
+class ToxicityScores(Sequence["ToxicityPrediction | PredictionFailure"]):
+    """The toxicity predictions of a batch of items as columns, what a vectorised adapter
+    returns (:meth:`~bench.adapters.base.Adapter.predict_toxicity_scores`): ``scores``
+    (float, one per item), ``attributes`` (name -> float per item, NaN where the item has
+    no score for it) and the ``failures`` by position in the batch (their scores are not
+    read). Item ``k`` as an object is ``scores[k]`` (made only where one is asked for)."""
+
+    scores: np.ndarray
+    attributes: Mapping[str, np.ndarray] = field(default_factory=dict)
+    failures: Mapping[int, PredictionFailure] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @overload
+    def __getitem__(self, k: int) -> ToxicityPrediction | PredictionFailure: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[ToxicityPrediction | PredictionFailure]: ...
+
+    def __getitem__(self, k: int | slice) -> Any:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(f"no prediction at {k}")
+        if k in self.failures:
+            return self.failures[k]
+        attributes = {name: float(v[k]) for name, v in self.attributes.items() if v[k] == v[k]}
+        return ToxicityPrediction(float(self.scores[k]), attributes or NO_ATTRIBUTES)
 
 
 def prediction_to_json(task: str, prediction: Any) -> Any:

@@ -260,9 +260,16 @@ def predict(
 _CACHED_CHUNK = 100_000  # cached predictions validated and collected this many at a time
 
 
-def _batch(items: Sequence[TextItem], positions: Sequence[int] | np.ndarray) -> list[TextItem]:
-    """The items at ``positions`` (consecutive ones, the usual batch, read in one slice)."""
-    if len(positions) and bool((np.diff(positions) == 1).all()):
+def _batch(items: Sequence[TextItem], positions: Sequence[int] | np.ndarray) -> Sequence[TextItem]:
+    """The items at ``positions`` (consecutive ones, the usual batch, read in one slice):
+    columns of :class:`TextItems` (an object made per item only where one is asked
+    for), else a list."""
+    consecutive = len(positions) and bool((np.diff(positions) == 1).all())
+    if isinstance(items, TextItems):
+        if consecutive:
+            return items.part(int(positions[0]), int(positions[-1]) + 1)
+        return items.take(positions)
+    if consecutive:
         return list(items[positions[0] : positions[-1] + 1])
     return [items[k] for k in positions]
 

@@ -15,7 +15,7 @@ Cases (all on seeded synthetic data; the numbers measure speed, not any model):
 * ``toxicity task`` — the path the ``bench`` command runs once the dataset is loaded:
   ``bench.runner.run_task`` on the gold view as the loaders build it (``toxicity_gold``:
   ids and texts as columns, labels and identity combinations as arrays) with an adapter
-  handing out a ``ToxicityPrediction`` per item, batch by batch, from the model's scores;
+  handing out the model's scores batch by batch as arrays (``predict_toxicity_scores``);
   then the samples as ``bench.runner.evaluate`` and ``Result.save`` write them
   (``scrub_secrets``, ``write_jsonl_atomic``). "predict" is the rest of ``run_task`` (items
   handed out per batch, predictions validated and collected as columns), "score"
@@ -162,15 +162,15 @@ def toxicity_task_path(n: int, method: str) -> dict[str, Any]:
     import tempfile
 
     from bench.adapters.base import LARGE_BATCH, Adapter, Batching
-    from bench.predictions import ToxicityPrediction
+    from bench.predictions import ToxicityScores
     from bench.provenance import scrub_secrets
     from bench.report.files import write_jsonl_atomic
     from bench.runner import run_task
 
     class Answers(Adapter):
-        """The model's scores, already made, handed out as predictions batch by batch in
-        the order the runner asks (item order: this adapter does not sort by length), as
-        any model makes them."""
+        """The model's scores, already made, handed out batch by batch in the order the
+        runner asks (item order: this adapter does not sort by length) as arrays, as a
+        vectorised model gives them (``predict_toxicity_scores``)."""
 
         tasks = frozenset({"toxicity"})
         cacheable = False
@@ -179,9 +179,9 @@ def toxicity_task_path(n: int, method: str) -> dict[str, Any]:
         def __init__(self, scores: np.ndarray) -> None:
             self.scores, self.given = scores, 0
 
-        def predict_toxicity(self, items: list) -> list:
+        def predict_toxicity_scores(self, items: Any) -> ToxicityScores:
             start, self.given = self.given, self.given + len(items)
-            return list(map(ToxicityPrediction, self.scores[start : self.given].tolist()))
+            return ToxicityScores(self.scores[start : self.given])
 
     task, scores = _toxicity_task(n, method)
     adapter = Answers(scores)
@@ -399,6 +399,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,10000000")
     parser.add_argument("--task-sizes", default="100000,1000000,10000000",
                         help="sizes for the toxicity task path")  # fmt: skip
+    parser.add_argument("--ner-sizes", default=None,
+                        help="sizes for NER (default: --sizes; '' skips it)")  # fmt: skip
     parser.add_argument("--bootstrap-sizes", default="100000",
                         help="sizes for the task with 1000 bootstrap resamples")  # fmt: skip
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -411,8 +413,11 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, numpy {np.__version__}")  # fmt: skip
     arrays = table("toxicity, arrays, every interval analytic (20 identities)", "arrays", sizes)
-    table("NER tokens: the whole bench command (predictions file, default options)", "ner",
-          sizes)  # fmt: skip
+    ner_sizes = sizes if args.ner_sizes is None else [int(v) for v in args.ner_sizes.split(",")
+                                                      if v]  # fmt: skip
+    if ner_sizes:
+        table("NER tokens: the whole bench command (predictions file, default options)", "ner",
+              ner_sizes)  # fmt: skip
     task_sizes = [int(v) for v in args.task_sizes.split(",") if v]
     task_table(task_sizes, arrays)
     table("toxicity: the whole bench command (dataset=hf parquet, predictions file, "

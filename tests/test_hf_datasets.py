@@ -362,3 +362,30 @@ def test_attributes_the_data_labels_are_scored_and_the_others_left_out(tmp_path)
     assert [k for k in toxicity["metrics"] if k.startswith("attribute.")] == [
         "attribute.insult.roc_auc"
     ]
+
+
+@pytest.mark.parametrize("blank", [" ", "\x1c", " \u3000\n"])
+def test_texts_read_as_columns_equal_the_rows_and_a_blank_one_is_named(tmp_path, blank):
+    """The texts come from arrow's buffers (issue 13: ten million rows), as the rows give
+    them; a text blank to ``str.strip`` (any white space, ASCII or not) is refused by row."""
+    texts = ["Ann ran", "日本語", "\u3000x", "naïve café", "a" * 300, "\x1cb"] * 20
+    rows = [{"text": t, "toxicity": k % 2} for k, t in enumerate(texts)]
+    data = _hf(tmp_path, rows, toxicity={"label": "toxicity"})
+    items = data.view("toxicity").items
+    assert items.texts.data == "".join(texts).encode() and list(items.texts) == texts
+    assert list(items.texts) == data._texts()
+    assert data._text_column() == items.texts  # read from the buffers, not row by row
+    rows[70]["text"] = blank
+    (tmp_path / "data.parquet").unlink()
+    with pytest.raises(HfDataError) as raised:
+        _hf(tmp_path, rows, toxicity={"label": "toxicity"})
+    assert str(raised.value).endswith(
+        f"data.parquet: row 71: text: expected a non-empty string, got {blank!r}"
+    )
+
+
+def test_row_ids_are_written_digit_by_digit_as_one_by_one():
+    from bench.data.hf import _row_id, _row_ids
+
+    for first, stop in [(1, 12), (99_990, 100_011), (999_998, 1_000_003), (5, 5)]:
+        assert list(_row_ids(first, stop)) == [_row_id(k) for k in range(first, stop)]

@@ -14,7 +14,7 @@ from bench_config import shipped_task
 from bench.adapters.base import Adapter, Batching
 from bench.data.views import toxicity_gold
 from bench.items import TextColumn, TextItems
-from bench.predictions import PredictionFailure, TextItem, ToxicityPrediction
+from bench.predictions import PredictionFailure, TextItem, ToxicityPrediction, ToxicityScores
 from bench.resources import resource_dir
 from bench.runner import predict, run_task
 from bench.tasks.base import Bootstrap
@@ -34,6 +34,15 @@ def test_a_text_column_gives_back_its_strings():
         column[len(STRINGS)]
 
 
+def test_a_text_column_is_sliced_and_held_at_a_fixed_width():
+    column = TextColumn.of(STRINGS)
+    assert list(column.part(2, 5)) == STRINGS[2:5] and list(column.part(4, 2)) == []
+    assert list(column.part(5, 99)) == STRINGS[5:]
+    keys, exact = TextColumn.of([*STRINGS, "a\x00b"]).fixed(9)
+    assert keys.tolist() == [s.encode()[:9] for s in STRINGS] + [b"a\x00b"]
+    assert exact.tolist() == [True, True, True, False, True, True, False]
+
+
 def test_text_items_hand_out_items_and_know_where_a_subset_came_from():
     items = TextItems(TextColumn.of([f"i{k}" for k in range(6)]), TextColumn.of(STRINGS))
     expected = [TextItem(f"i{k}", text) for k, text in enumerate(STRINGS)]
@@ -42,6 +51,9 @@ def test_text_items_hand_out_items_and_know_where_a_subset_came_from():
     subset = items.take([4, 1]).take([1])
     assert list(subset) == [expected[1]]
     assert subset.base is items and subset.positions.tolist() == [1]
+    part = items.take([5, 4, 3, 2]).part(1, 3)
+    assert list(part) == [expected[4], expected[3]]
+    assert part.base is items and part.positions.tolist() == [4, 3]
 
 
 def _hatecheck_rows() -> list[dict[str, str]]:
@@ -134,6 +146,100 @@ def test_a_run_with_failures_scores_the_columns_as_the_per_item_lists():
         name: m.value for name, m in plain.metrics.items()
     }
     assert [r["id"] for r in rows if "failure" not in r] == [i.id for i, _ in kept]
+
+
+class _ScrambledArrays(Adapter):
+    """:class:`_Scrambled`'s predictions as arrays, a batch at a time."""
+
+    tasks = frozenset({"toxicity"})
+    cacheable = False
+    preferred_batching = Batching(7, sort_by_length=True)
+
+    def __init__(self, bad: tuple[str, str, object] | None = None) -> None:
+        self.bad = bad  # (item id, field, value) to put in its answer
+        self.batches = 0
+
+    def predict_toxicity_scores(self, items: TextItems) -> ToxicityScores:
+        self.batches += 1
+        ids = list(items.ids)
+        failures = {k: PredictionFailure("parse", "no number") for k, item_id in enumerate(ids)
+                    if sum(map(ord, item_id)) % 50 == 0}  # fmt: skip
+        scores = np.minimum(np.diff(items.texts.ends, prepend=0) / 100, 1.0)
+        attributes = {"insult": np.full(len(items), 0.25)}
+        if self.bad is not None and self.bad[0] in ids:
+            k = ids.index(self.bad[0])
+            field, value = self.bad[1:]
+            if field == "failure":
+                failures[k] = value
+            elif field == "score":
+                scores[k] = value
+            else:
+                attributes.setdefault(field, np.full(len(items), np.nan))[k] = value
+        return ToxicityScores(scores, attributes, failures)
+
+
+class _ScrambledObjects(_Scrambled):
+    """:class:`_ScrambledArrays` answering with objects."""
+
+    def __init__(self, bad: tuple[str, str, object] | None = None) -> None:
+        self.bad = bad
+
+    def predict_toxicity(self, items: list[TextItem]) -> list:
+        out = super().predict_toxicity(items)
+        for k, item in enumerate(items):
+            if self.bad is None or item.id != self.bad[0]:
+                continue
+            field, value = self.bad[1:]
+            if field == "failure":
+                out[k] = value
+            elif field == "score":
+                out[k] = ToxicityPrediction(value, out[k].attributes)
+            else:
+                out[k] = ToxicityPrediction(out[k].score, {**out[k].attributes, field: value})
+        return out
+
+
+def _without_seconds(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "seconds"}
+
+
+def test_predictions_as_arrays_score_as_the_same_predictions_as_objects():
+    """An adapter answering with arrays (``predict_toxicity_scores``) gives the record and
+    samples of one answering with objects, failures and attributes included; its
+    objects (``predict_toxicity``, derived) are those."""
+    gold = shipped_task("hatecheck", "toxicity").gold
+    arrays, objects = _ScrambledArrays(), _ScrambledObjects()
+    runs = [run_task(ToxicityTask(gold, "test", Bootstrap(50, 0)), adapter, None,
+                     max_failure_rate=0.5) for adapter in (arrays, objects)]  # fmt: skip
+    (by_arrays, rows_arrays), (by_objects, rows_objects) = runs
+    assert by_arrays["status"] == "ok", by_arrays.get("error")
+    assert arrays.batches == -(-len(gold.items) // 7)
+    assert by_arrays["failures"]["count"] > 0
+    assert _without_seconds(by_arrays) == _without_seconds(by_objects)
+    assert list(rows_arrays) == list(rows_objects)
+    items = list(gold.items[:60])
+    assert _ScrambledArrays().predict_toxicity(items) == objects.predict_toxicity(items)
+    task = ToxicityTask(gold, "test")
+    collected = [predict(task, adapter, gold.items, None, None)[0]
+                 for adapter in (_ScrambledArrays(), objects)]  # fmt: skip
+    assert collected[0].attributes["insult"][:3].tolist() == [0.25] * 3
+    assert list(collected[0]) == list(collected[1])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("score", float("nan")), ("score", 1.5), ("score", -0.0001), ("insult", 2.0),
+     ("obscene", float("inf")), ("failure", PredictionFailure("", "no number"))],
+)  # fmt: skip
+def test_a_bad_array_is_named_by_its_item_as_a_bad_object(field, value):
+    gold = shipped_task("hatecheck", "toxicity").gold
+    bad = (gold.items.ids[30], field, value)
+    errors = [
+        run_task(ToxicityTask(gold, "test"), adapter, None, max_failure_rate=0.5)[0]["error"]
+        for adapter in (_ScrambledArrays(bad), _ScrambledObjects(bad))
+    ]
+    assert errors[0] == errors[1]
+    assert errors[0].startswith(f"PredictionError: test: toxicity item {bad[0]!r}: ")
 
 
 def test_the_seed_view_holds_each_unit_as_the_gold_records_say():

@@ -553,3 +553,25 @@ def test_validating_many_predictions_names_the_one_bad_item(prediction, problem)
 def test_validating_many_predictions_accepts_what_each_item_check_accepts(prediction):
     items, predictions = _with_last(prediction)
     ToxicityTask(_toxicity_gold(np.zeros(1, int), [set()]), "m").validate(items, predictions)
+
+
+def test_the_bias_intervals_hold_few_item_sized_arrays_at_once(monkeypatch):
+    """``jigsaw_bias_arrays`` with intervals (issue 13: ten million items) holds the score
+    groups and the four influence rows, and little more: each subgroup's items found in
+    turn, the background added a chunk of items at a time, a row squared at a time."""
+    import bench.metrics.bias as bias
+
+    monkeypatch.setattr(bias, "_CHUNK", 1 << 14, raising=False)  # small beside n, as at 10 M
+    n, rng = 200_000, np.random.default_rng(0)
+    labels = (rng.random(n) < 0.1).astype(np.int64)
+    scores = np.round(np.clip(0.3 * labels + rng.random(n) * 0.7, 0, 1), 3)
+    member = rng.random((n, 10)) < 0.05
+    names = [f"g{k}" for k in range(10)]
+    tracemalloc.start()
+    try:
+        report = bias.jigsaw_bias_arrays(labels, scores, member, names, alpha=0.05)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.intervals["bias_score"].high > report.final_score.value
+    assert peak / n < 60, f"{peak / n:.0f} bytes an item"  # 82 when all were held at once

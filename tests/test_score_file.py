@@ -90,3 +90,21 @@ def test_a_bad_score_is_named_by_its_line(tmp_path):
         f"{path}:3: test: toxicity item {rows[2]['id']!r}: score: "
         "expected a probability in [0, 1], got 1.5"
     )
+
+
+def test_a_run_reads_the_columns_without_an_object_per_item(tmp_path, monkeypatch):
+    """run_task asks the columns for each batch's scores as arrays (ids looked up at once)
+    and scores them as the records' predictions, the missing item a failed one."""
+    rows = _rows(shipped_task("hatecheck", "toxicity").inputs())
+    columns, records = _write(tmp_path / "a", rows), _write(tmp_path / "b", rows, True)
+    by_records = run_task(shipped_task("hatecheck", "toxicity"), records, None, None, 0.01)
+    monkeypatch.setattr(PredictionsAdapter, "predict_toxicity", None)  # objects: not asked
+    by_columns = run_task(shipped_task("hatecheck", "toxicity"), columns, None, None, 0.01)
+    assert by_columns[0]["status"] == "ok", by_columns[0].get("error")
+    assert by_columns[0]["failures"]["count"] == 1
+    for record, samples in (by_columns, by_records):
+        record.pop("seconds")
+        [failed] = [row for row in samples if "failure" in row]
+        failed["failure"]["message"] = failed["failure"]["message"].replace("/a/", "/b/")
+    assert by_columns[0] == by_records[0]
+    assert list(by_columns[1]) == list(by_records[1])

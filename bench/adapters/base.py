@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.predictions import (
     AttributionPrediction,
@@ -19,7 +19,11 @@ from bench.predictions import (
     PredictionFailure,
     TextItem,
     ToxicityPrediction,
+    ToxicityScores,
 )
+
+if TYPE_CHECKING:
+    from bench.items import TextItems
 
 TASKS: tuple[str, ...] = ("ner", "attribution", "toxicity")
 
@@ -42,6 +46,11 @@ class Batching:
 # A vectorised model (one matrix operation per call) gains from large calls; this bounds
 # the memory of one call and keeps the progress bar and the cache moving.
 LARGE_BATCH = 4096
+
+
+def has_toxicity_scores(adapter: Adapter) -> bool:
+    """Whether ``adapter`` defines :meth:`Adapter.predict_toxicity_scores`."""
+    return type(adapter).predict_toxicity_scores is not Adapter.predict_toxicity_scores
 
 
 class Adapter:
@@ -70,7 +79,22 @@ class Adapter:
     def predict_toxicity(
         self, items: list[TextItem]
     ) -> Sequence[ToxicityPrediction | PredictionFailure]:
-        raise NotImplementedError(f"{type(self).__name__} does not predict toxicity")
+        """By default the objects of :meth:`predict_toxicity_scores`, where defined."""
+        if not has_toxicity_scores(self):
+            raise NotImplementedError(f"{type(self).__name__} does not predict toxicity")
+        from bench.items import TextItems
+
+        scored = self.predict_toxicity_scores(TextItems.of(items))
+        if scored is None:
+            raise NotImplementedError(f"{type(self).__name__} does not predict toxicity")
+        return list(scored)
+
+    def predict_toxicity_scores(self, items: TextItems) -> ToxicityScores | None:
+        """The toxicity predictions of ``items`` (ids and texts as columns) as arrays, with
+        no object per item: what the runner asks an adapter that defines it (a vectorised
+        model, a file of scores); None where this adapter answers with
+        :meth:`predict_toxicity` instead."""
+        return None
 
     def batching(self, task: str) -> Batching:
         """The adapter's preferred batching for ``task`` (the run option ``batch_size``

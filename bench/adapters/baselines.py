@@ -6,13 +6,16 @@ from collections import defaultdict
 from functools import cached_property
 from typing import Any, ClassVar
 
+import numpy as np
+
 from bench.adapters.base import LARGE_BATCH, TASKS, Adapter, Batching
 from bench.data.dataset import Dataset
+from bench.items import TextItems
 from bench.predictions import (
     AttributionPrediction,
     EntityPrediction,
     TextItem,
-    ToxicityPrediction,
+    ToxicityScores,
 )
 
 
@@ -54,10 +57,13 @@ class OracleAdapter(Adapter):
             )
         return by_item
 
-    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
+    def predict_toxicity_scores(self, items: TextItems) -> ToxicityScores:
         gold = self.dataset.view("toxicity")
-        labels, index = gold.labels, gold.index
-        return [ToxicityPrediction(float(labels[index[item.id]])) for item in items]
+        if items.base is gold.items:  # the gold's own items: their positions are known
+            at = items.positions
+        else:
+            at = np.fromiter(map(gold.index.__getitem__, items.ids), np.int64, len(items))
+        return ToxicityScores(gold.labels[at].astype(float))
 
     def identity(self) -> dict[str, Any]:
         return {"gold_sha256": self.dataset.sha256}
@@ -80,5 +86,5 @@ class EmptyAdapter(Adapter):
     def predict_attribution(self, documents: list[TextItem]) -> list[list[AttributionPrediction]]:
         return [[] for _ in documents]
 
-    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
-        return [ToxicityPrediction(self.score) for _ in items]
+    def predict_toxicity_scores(self, items: TextItems) -> ToxicityScores:
+        return ToxicityScores(np.full(len(items), self.score))

@@ -38,6 +38,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from bench.adapters.base import LARGE_BATCH, TASKS, Adapter, Batching
 from bench.adapters.score_file import ScoreFile
 from bench.data.conll import ConllError, ConllSentence, read_conll, sentence_number, token_offsets
@@ -49,6 +51,7 @@ from bench.predictions import (
     PredictionFailure,
     TextItem,
     ToxicityPrediction,
+    ToxicityScores,
     UnusableInput,
 )
 from bench.text_files import read_utf8
@@ -222,22 +225,18 @@ class PredictionsAdapter(Adapter):
 
     def _lookup(self, task: str, items: list[TextItem]) -> list[Any]:
         """The file's prediction of each item; an item without one is a failed item."""
-        where = self.path / f"{task}.jsonl"
-        scores = self._score_file() if task == "toxicity" else None
-        predictions: dict[str, Any]
-        if scores is not None:  # this batch's, from the columns
-            rows = scores.rows([item.id for item in items])
-            predictions = {item.id: ToxicityPrediction(value) for item, row, value in
-                           zip(items, rows.tolist(), scores.scores[rows].tolist(), strict=True)
-                           if row >= 0}  # fmt: skip
-        else:
-            predictions = self.records(task)
+        if task == "toxicity" and self._score_file() is not None:  # from the columns
+            return list(self.predict_toxicity_scores(TextItems.of(items)))  # type: ignore[arg-type]
+        predictions = self.records(task)
         return [
-            predictions[item.id]
-            if item.id in predictions
-            else PredictionFailure("missing", f"{where}: id: no prediction for item {item.id!r}")
+            predictions[item.id] if item.id in predictions else self._missing(task, item.id)
             for item in items
         ]
+
+    def _missing(self, task: str, item_id: str) -> PredictionFailure:
+        return PredictionFailure(
+            "missing", f"{self.path / f'{task}.jsonl'}: id: no prediction for item {item_id!r}"
+        )
 
     def predict_ner(self, documents: list[TextItem]) -> list[list[EntityPrediction]]:
         if self.format == "jsonl":
@@ -345,6 +344,19 @@ class PredictionsAdapter(Adapter):
 
     def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
         return self._lookup("toxicity", items)
+
+    def predict_toxicity_scores(self, items: TextItems) -> ToxicityScores | None:
+        """The scores of a plain ``{"id", "score"}`` file (:class:`ScoreFile`), looked up
+        for the whole batch at once; None for any other file (read record by record)."""
+        scores = self._score_file() if "toxicity" in self.tasks else None
+        if scores is None:
+            return None
+        rows = scores.rows(items.ids)
+        missing = np.flatnonzero(rows < 0).tolist()
+        return ToxicityScores(
+            np.where(rows >= 0, scores.scores[rows], np.nan),
+            failures={k: self._missing("toxicity", items.ids[k]) for k in missing},
+        )
 
     def identity(self) -> dict[str, Any]:
         import hashlib

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from bench.items import TextColumn
 
 MAX_ID_BYTES = 64  # longer ids: the record-by-record reader (ids are held at this width)
 
@@ -48,7 +49,9 @@ class ScoreFile:
         width = int(pc.max(pc.binary_length(ids)).as_py())
         if width > MAX_ID_BYTES or pc.any(pc.match_substring(ids, "\x00")).as_py():
             return None  # numpy fixed-width bytes drop trailing NULs
-        fixed = np.concatenate([_fixed(chunk, max(width, 1)) for chunk in ids.chunks])
+        fixed = np.concatenate([TextColumn.of_arrow(chunk.slice(start, 1 << 16)).fixed(width)[0]
+                                for chunk in ids.chunks
+                                for start in range(0, len(chunk), 1 << 16)])  # fmt: skip
         found = cls(path, fixed, scores.to_numpy())
         del table, ids, scores, fixed
         pa.default_memory_pool().release_unused()  # arrow's allocator keeps freed memory
@@ -56,39 +59,20 @@ class ScoreFile:
             return None  # a duplicate id: named by the record reader
         return found
 
-    def rows(self, ids: Sequence[str]) -> np.ndarray:
+    def rows(self, ids: Sequence[str] | TextColumn) -> np.ndarray:
         """The row (0-based line) of each id, −1 for an id the file lacks."""
-        width = self.sorted.dtype.itemsize
-        encoded = [i.encode() for i in ids]
-        keys = np.array(encoded, dtype=f"S{width}")
-        fits = np.fromiter(map(len, encoded), np.int64, len(encoded)) <= width
-        fits &= np.fromiter((b"\x00" not in e for e in encoded), bool, len(encoded))
+        column = ids if isinstance(ids, TextColumn) else TextColumn.of(ids)
+        keys, exact = column.fixed(self.sorted.dtype.itemsize)
         at = np.searchsorted(self.sorted, keys).clip(max=len(self.sorted) - 1)
-        hit = fits & (self.sorted[at] == keys)
+        hit = exact & (self.sorted[at] == keys)
         return np.where(hit, self.order[at], -1)
 
-    def unknown(self, ids: Sequence[str]) -> list[str]:
+    def unknown(self, ids: Sequence[str] | TextColumn) -> list[str]:
         """The file's ids that are not among ``ids``, sorted."""
+        column = ids if isinstance(ids, TextColumn) else TextColumn.of(ids)
         known = np.zeros(len(self.sorted), bool)
-        for start in range(0, len(ids), 1 << 20):
-            rows = self.rows(ids[start : start + (1 << 20)])
+        for start in range(0, len(column), 1 << 16):
+            rows = self.rows(column.part(start, start + (1 << 16)))
             known[rows[rows >= 0]] = True
         missing = np.sort(self.sorted[~known[self.order]])
         return [i.decode() for i in missing.tolist()]
-
-
-def _fixed(strings: Any, width: int) -> np.ndarray:
-    """An arrow string array as numpy bytes of ``width`` (NUL-padded), read from its
-    buffers a million strings at a time (no Python string each)."""
-    out = np.zeros((len(strings), width), np.uint8)
-    for start in range(0, len(strings), 1 << 20):
-        part = strings.slice(start, 1 << 20)
-        offsets = np.frombuffer(part.buffers()[1], np.int32)[
-            part.offset : part.offset + len(part) + 1
-        ]
-        data = np.frombuffer(part.buffers()[2], np.uint8)
-        lengths = np.diff(offsets)
-        rows = np.repeat(np.arange(start, start + len(part)), lengths)
-        columns = np.arange(lengths.sum()) - np.repeat(offsets[:-1] - offsets[0], lengths)
-        out[rows, columns] = data[offsets[0] : offsets[-1]]
-    return out.view(f"S{width}").reshape(-1)

@@ -42,7 +42,8 @@ import numpy as np
 
 from bench.adapters.base import LARGE_BATCH, Adapter, Batching
 from bench.extras import missing_extra, require
-from bench.predictions import TextItem, ToxicityPrediction
+from bench.items import TextItems
+from bench.predictions import ToxicityScores
 
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 _FORMATS = ("auto", "skops", "joblib")
@@ -101,18 +102,17 @@ class _ProbaToxicityAdapter(Adapter):
         self.positive_class = classes[matches[0]]
         self._column = matches[0]
 
-    def predict_toxicity(self, items: list[TextItem]) -> list[ToxicityPrediction]:
-        if not items:
-            return []
-        proba = np.asarray(self.estimator.predict_proba([item.text for item in items]))
+    def predict_toxicity_scores(self, items: TextItems) -> ToxicityScores:
+        if not len(items):
+            return ToxicityScores(np.zeros(0))
+        proba = np.asarray(self.estimator.predict_proba(items.texts[:]))
         if proba.shape != (len(items), len(self.classes)):
             raise ValueError(
                 f"predict_proba returned shape {proba.shape}, "
                 f"expected ({len(items)}, {len(self.classes)})"
             )
         # float rounding can land a hair outside [0, 1]; NaN stays NaN for the validator
-        scores = np.clip(proba[:, self._column].astype(float), 0.0, 1.0)
-        return [ToxicityPrediction(float(s)) for s in scores]
+        return ToxicityScores(np.clip(proba[:, self._column].astype(float), 0.0, 1.0))
 
 
 class ProfanityCheckAdapter(_ProbaToxicityAdapter):

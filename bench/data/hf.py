@@ -63,6 +63,23 @@ def _row_id(number: int) -> str:
     return f"row-{number:05d}"
 
 
+def _row_ids(first: int, stop: int) -> TextColumn:
+    """:func:`_row_id` of rows ``first`` to ``stop - 1``, written digit by digit with arrays
+    (no Python string each): a block per number of digits, the numbers rising."""
+    blocks = []
+    while first < stop:
+        width = max(5, len(str(first)))
+        end = min(stop, 10**width)
+        numbers = np.arange(first, end, dtype=np.uint32)  # unsigned 32 bits: fast division
+        digits = numbers[:, None] // 10 ** np.arange(width - 1, -1, -1, dtype=np.uint32) % 10
+        text = np.empty((numbers.size, 4 + width), np.uint8)
+        text[:, :4] = np.frombuffer(b"row-", np.uint8)
+        text[:, 4:] = digits + ord("0")
+        blocks.append(TextColumn(text.tobytes(), np.arange(1, numbers.size + 1) * (4 + width)))
+        first = end
+    return TextColumn.joined(blocks)
+
+
 _BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 _HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
 _SAVED = ("state.json", "dataset_dict.json")  # what save_to_disk writes in its folder
@@ -317,13 +334,35 @@ class HfDataset(Dataset):
     def _text_items(self) -> TextItems:
         """The items as columns, built a chunk of rows at a time (no list of every text)."""
         if self.id_column is None:
-            ids = TextColumn.of_chunks(
-                list(map(_row_id, range(start + 1, min(start + CHUNK_ROWS, self.rows) + 1)))
-                for start in range(0, self.rows, CHUNK_ROWS)
-            )
+            ids = TextColumn.joined([_row_ids(start + 1, min(start + CHUNK_ROWS, self.rows) + 1)
+                                     for start in range(0, self.rows, CHUNK_ROWS)])  # fmt: skip
         else:
             ids = TextColumn.of(self._ids(tokenized=False))
-        return TextItems(ids, TextColumn.of_chunks(self._text_chunks()))
+        texts = self._text_column()
+        return TextItems(ids, TextColumn.of_chunks(self._text_chunks()) if texts is None else texts)
+
+    def _text_column(self) -> TextColumn | None:
+        """The texts read from arrow's buffers, when each is plainly a non-empty string (a
+        printable ASCII character other than the space, or non-blank once decoded); None
+        otherwise, and :meth:`_text_chunks` names the row."""
+        import pyarrow as pa
+
+        self._column_names(self.text_column, "text")
+        values = self.data.with_format("arrow")[self.text_column]
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            return None
+        if values.null_count:
+            return None
+        chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+        parts = []
+        for chunk in chunks:
+            for start in range(0, len(chunk), 1 << 16):
+                part = TextColumn.of_arrow(chunk.slice(start, 1 << 16))
+                doubtful = np.flatnonzero(~part.graphic()).tolist()
+                if not all(part[k].strip() for k in doubtful):
+                    return None
+                parts.append(part)
+        return TextColumn.joined(parts)
 
     # ------------------------------------------------------------------ NER
 

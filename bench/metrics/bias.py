@@ -350,12 +350,10 @@ def jigsaw_bias_arrays(
     # BPSN's toxic and BNSP's non-toxic items are the background: their influence is
     # summed per score group over every subgroup, then the subgroup's own items removed.
     background = np.zeros((2, n_groups))
-    member_rows, member_cols = np.nonzero(membership.T)
-    bounds = np.searchsorted(member_rows, np.arange(len(names) + 1))
     per_subgroup: dict[str, SubgroupBias] = {}
     aucs = np.full((3, len(names)), np.nan)
     for k, name in enumerate(names):
-        items = member_cols[bounds[k] : bounds[k + 1]]
+        items = np.flatnonzero(membership[:, k])  # one subgroup's items at a time
         toxic = labels[items] == 1
         g_pos, g_neg = group[items[toxic]], group[items[~toxic]]
         pos_k = np.bincount(g_pos, minlength=n_groups)
@@ -402,17 +400,17 @@ def jigsaw_bias_arrays(
     if influence is None or alpha is None:
         return report
     toxic = labels == 1
-    influence[2, toxic] += background[0][group[toxic]]
-    influence[3, ~toxic] += background[1][group[~toxic]]
+    _add_by_group(influence[2], background[0], group, toxic)
+    _add_by_group(influence[3], background[1], group, ~toxic)
     mean_values = power_means(aucs, p)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         influence[1:] *= (mean_values ** (1 - p) / (~np.isnan(aucs)).sum(axis=1))[:, None]
     if overall_tables is not None:
         d10, d01 = overall_tables.influence()
-        influence[0, toxic] += weights[0] * d10[group[toxic]]
-        influence[0, ~toxic] += weights[0] * d01[group[~toxic]]
+        _add_by_group(influence[0], weights[0] * d10, group, toxic)
+        _add_by_group(influence[0], weights[0] * d01, group, ~toxic)
     influence[0] += np.asarray(weights[1:]) @ influence[1:]
-    se = np.sqrt((influence**2).sum(axis=1))
+    se = np.sqrt([np.square(row).sum() for row in influence])  # a row's square at a time
     summaries = [final.value, *(means[m].value.value for m in BIAS_AUCS)]
     intervals = {
         name: normal_ci(
@@ -421,6 +419,17 @@ def jigsaw_bias_arrays(
         for i, (name, v) in enumerate(zip(BIAS_SUMMARIES, summaries, strict=True))
     }
     return replace(report, intervals=intervals)
+
+
+_CHUNK = 1 << 20  # items a time: an n-sized temporary at 10 M items is 80 MB
+
+
+def _add_by_group(row: np.ndarray, table: np.ndarray, group: np.ndarray, at: np.ndarray) -> None:
+    """``row[at] += table[group[at]]``, a chunk of items at a time (the same sums)."""
+    for start in range(0, row.size, _CHUNK):
+        chunk = slice(start, start + _CHUNK)
+        picked = at[chunk]
+        row[chunk][picked] += table[group[chunk][picked]]
 
 
 # ------------------------------------------------------------------ bootstrap statistic

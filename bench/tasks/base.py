@@ -165,7 +165,7 @@ class Task:
         """Where :func:`bench.runner.predict` collects the predictions of ``n`` items."""
         return Answers(n)
 
-    def predict(self, adapter: Adapter, items: list[TextItem]) -> list[Any]:
+    def predict(self, adapter: Adapter, items: Sequence[TextItem]) -> Sequence[Any]:
         """The adapter's predictions for ``items``; where the adapter read one from a file
         (:meth:`Adapter.source_of`), errors about it will name that file and line."""
         self._adapter = adapter  # asked in an error only: not once per item

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bench.adapters.base import Adapter, has_toxicity_scores
 from bench.data.schema import TOXICITY_ATTRIBUTES
 from bench.data.views import ToxicityGold
 from bench.items import TextItems
@@ -49,7 +50,7 @@ from bench.metrics.ranking import (
     roc_auc,
 )
 from bench.metrics.values import MetricValue, undefined
-from bench.predictions import NO_ATTRIBUTES, PredictionFailure, TextItem, ToxicityPrediction
+from bench.predictions import PredictionFailure, TextItem, ToxicityPrediction, ToxicityScores
 from bench.sample_rows import Coded, ColumnRows
 from bench.tasks.base import Answers, Bootstrap, Task, TaskScore
 
@@ -69,11 +70,51 @@ class ToxicityTask(Task):
         super().__init__(gold, adapter_name, bootstrap)
         self.threshold = threshold
 
+    def predict(self, adapter: Adapter, items: Sequence[TextItem]) -> Sequence[Any]:
+        """The adapter's predictions for ``items``: as arrays (:class:`ToxicityScores`,
+        no object per item) from an adapter that gives them, else as objects."""
+        self._adapter = adapter
+        if has_toxicity_scores(adapter):
+            columns = items if isinstance(items, TextItems) else TextItems.of(items)
+            scored = adapter.predict_toxicity_scores(columns)
+            if scored is not None:
+                return scored
+        return adapter.predict_toxicity(list(items))
+
     def validate(self, items: Sequence[TextItem], predictions: Sequence[Any]) -> None:
-        """:meth:`Task.validate`, told in a few array operations when every prediction is
-        plainly valid (millions of items); else item by item, naming the first bad one."""
-        if len(predictions) != len(items) or not _plainly_valid(predictions):
+        """:meth:`Task.validate`, told in a few array operations for arrays or when every
+        prediction is plainly valid (millions of items); else item by item, naming the
+        first bad one."""
+        if isinstance(predictions, ToxicityScores) and len(predictions) == len(items):
+            self._validate_scores(items, predictions)
+        elif len(predictions) != len(items) or not _plainly_valid(predictions):
             super().validate(items, predictions)
+
+    def _validate_scores(self, items: Sequence[TextItem], predictions: ToxicityScores) -> None:
+        """:meth:`validate_item` on arrays: the first bad score, then the first bad value of
+        each attribute (NaN there: no score for that item), is named as it names it."""
+        for k, failure in predictions.failures.items():
+            super().validate([items[k]], [failure])
+        answered = np.ones(len(items), bool)
+        answered[list(predictions.failures)] = False
+        columns = {"score": (predictions.scores, False)} | {
+            f"attributes.{name}": (values, True) for name, values in predictions.attributes.items()
+        }
+        for field, (values, optional) in columns.items():
+            name = field.removeprefix("attributes.")
+            if field != name and name not in TOXICITY_ATTRIBUTES:
+                raise self.error(items[0], field, "unknown attribute")
+            values = np.asarray(values)
+            if values.shape != (len(items),) or values.dtype.kind not in "fiu":
+                raise self.error(items[0], field, f"expected {len(items)} numbers, got "
+                                 f"{values.dtype} of shape {values.shape}")  # fmt: skip
+            with np.errstate(invalid="ignore"):
+                bad = answered & ~((values >= 0.0) & (values <= 1.0))
+            if optional:
+                bad &= ~np.isnan(values)
+            if bad.any():
+                k = int(np.argmax(bad))
+                self.check_probability(items[k], field, values[k].item())
 
     def validate_item(self, item: TextItem, prediction: Any) -> None:
         if not isinstance(prediction, ToxicityPrediction):
@@ -188,9 +229,11 @@ class ToxicityTask(Task):
                 breakdown["identity_accuracy"] = self._accuracy_by(
                     labels, scores, item, identity, names
                 )
+                del item, identity
                 if analytic is not None:
                     analytic.put({name: ci for name, ci in bias.intervals.items()
                                if metrics[name].value is not None})  # fmt: skip
+            del membership  # item-sized: not held through the intervals below
             coded = columns.groups
             groups = coded.codes if coded is not None else None
             if coded is not None:
@@ -204,6 +247,7 @@ class ToxicityTask(Task):
                     self._analytic_main_intervals(metrics, breakdown, labels, scores, groups)
                 )
             elif drawn is not None:
+                membership = columns.identities(at)[0]
                 self._main_intervals(drawn, metrics, labels, scores, groups, membership)
         counts = dict(zip((f"{level}s" for level in gold.levels),
                           np.bincount(columns.level, minlength=len(gold.levels)).tolist(),
@@ -435,6 +479,18 @@ class ToxicityAnswers(Answers):
     def put(self, positions: np.ndarray | Sequence[int], predictions: Sequence[Any]) -> None:
         positions = np.asarray(positions, dtype=np.int64)
         m = len(predictions)
+        if isinstance(predictions, ToxicityScores):
+            self.scores[positions] = predictions.scores
+            for name, values in predictions.attributes.items():
+                if name not in self.attributes:
+                    self.attributes[name] = np.full(len(self), np.nan)
+                self.attributes[name][positions] = values
+            failed = np.fromiter(predictions.failures, np.int64, len(predictions.failures))
+            self.scores[positions[failed]] = np.nan
+            self.failures |= dict(zip(positions[failed].tolist(), predictions.failures.values(),
+                                      strict=True))  # fmt: skip
+            self._filled[positions] = True
+            return
         kinds = set(map(type, predictions))
         if kinds == {ToxicityPrediction} and not any(map(attrgetter("attributes"), predictions)):
             self.scores[positions] = np.fromiter(map(attrgetter("score"), predictions), float, m)
@@ -457,10 +513,7 @@ class ToxicityAnswers(Answers):
             k += len(self)
         if not 0 <= k < len(self) or not self._filled[k]:
             raise IndexError(f"no prediction at {k}")
-        if k in self.failures:
-            return self.failures[k]
-        attributes = {name: float(v[k]) for name, v in self.attributes.items() if v[k] == v[k]}
-        return ToxicityPrediction(float(self.scores[k]), attributes or NO_ATTRIBUTES)
+        return ToxicityScores(self.scores, self.attributes, self.failures)[k]
 
     def take(self, indices: np.ndarray) -> ToxicityAnswers:
         """The answers at ``indices`` (none of them failed), in that order."""
