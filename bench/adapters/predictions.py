@@ -331,6 +331,7 @@ class PredictionsAdapter(Adapter):
         if scores is not None:
             ids = items.ids if isinstance(items, TextItems) else [item.id for item in items]
             unknown = scores.unknown(ids)
+            self._scores = False  # answered: not held while the task scores (read again if asked)
         else:
             unknown = sorted(set(self.records(task)) - {item.id for item in items})
         if unknown:
