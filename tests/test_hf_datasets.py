@@ -365,16 +365,23 @@ def test_attributes_the_data_labels_are_scored_and_the_others_left_out(tmp_path)
 
 
 @pytest.mark.parametrize("blank", [" ", "\x1c", " \u3000\n"])
-def test_texts_read_as_columns_equal_the_rows_and_a_blank_one_is_named(tmp_path, blank):
+def test_texts_read_as_columns_equal_the_rows_and_a_blank_one_is_named(
+    tmp_path, blank, monkeypatch
+):
     """The texts come from arrow's buffers (issue 13: ten million rows), as the rows give
     them; a text blank to ``str.strip`` (any white space, ASCII or not) is refused by row."""
     texts = ["Ann ran", "日本語", "\u3000x", "naïve café", "a" * 300, "\x1cb"] * 20
     rows = [{"text": t, "toxicity": k % 2} for k, t in enumerate(texts)]
-    data = _hf(tmp_path, rows, toxicity={"label": "toxicity"})
+
+    def by_rows(self):
+        raise AssertionError("plainly non-blank texts were read row by row")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(HfDataset, "_text_chunks", by_rows)
+        data = _hf(tmp_path, rows, toxicity={"label": "toxicity"})
     items = data.view("toxicity").items
     assert items.texts.data == "".join(texts).encode() and list(items.texts) == texts
-    assert list(items.texts) == data._texts()
-    assert data._text_column() == items.texts  # read from the buffers, not row by row
+    assert not hasattr(data, "data")  # the arrow table (a mapped file) is let go once read
     rows[70]["text"] = blank
     (tmp_path / "data.parquet").unlink()
     with pytest.raises(HfDataError) as raised:

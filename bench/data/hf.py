@@ -195,6 +195,7 @@ class HfDataset(Dataset):
         self.rows = len(self.data)
         for task in sorted(self.tasks):  # every error before any model is called
             self.view(task)
+        del self.data  # the views hold all the tasks need: let the arrow table (mapped) go
 
     # ------------------------------------------------------------------ loading
 
