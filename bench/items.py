@@ -227,7 +227,16 @@ class TextItems(Sequence[TextItem]):
 
 def take(items: Sequence[TextItem], indices: np.ndarray | Sequence[int]) -> Sequence[TextItem]:
     """The items at ``indices``, in that order: columns of :class:`TextItems` (which keep
-    their positions in their view), else a list."""
+    their positions in their view; consecutive indices, the usual batch, read as one
+    slice), else a list."""
+    indices = np.asarray(indices, dtype=np.int64)
+    consecutive = indices.size > 0 and bool((np.diff(indices) == 1).all())
     if isinstance(items, TextItems):
-        return items.take(indices)
-    return [items[k] for k in np.asarray(indices, dtype=np.int64).tolist()]
+        return (
+            items.part(int(indices[0]), int(indices[-1]) + 1)
+            if consecutive
+            else items.take(indices)
+        )
+    if consecutive:
+        return list(items[int(indices[0]) : int(indices[-1]) + 1])
+    return [items[k] for k in indices.tolist()]

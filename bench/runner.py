@@ -229,7 +229,7 @@ def predict(
         if used.sort_by_length:  # answers are kept by position: the order asked does not matter
             todo = sorted(todo, key=lambda k: len(items[k].text))
         for positions in progress.batches(todo, used.size, f"{task.name}: predict"):
-            batch = _batch(items, positions)
+            batch = take(items, positions)
             predicted = task.predict(adapter, batch)
             task.validate(batch, predicted)
             if cache:
@@ -250,7 +250,7 @@ def predict(
     from_cache = np.flatnonzero(~fresh)
     for start in range(0, from_cache.size, _CACHED_CHUNK):
         chunk = from_cache[start : start + _CACHED_CHUNK]
-        batch = _batch(items, chunk)
+        batch = take(items, chunk)
         predicted = [cached[item.id].prediction for item in batch]
         task.validate(batch, predicted)
         answers.put(chunk, predicted)
@@ -258,20 +258,6 @@ def predict(
 
 
 _CACHED_CHUNK = 100_000  # cached predictions validated and collected this many at a time
-
-
-def _batch(items: Sequence[TextItem], positions: Sequence[int] | np.ndarray) -> Sequence[TextItem]:
-    """The items at ``positions`` (consecutive ones, the usual batch, read in one slice):
-    columns of :class:`TextItems` (an object made per item only where one is asked
-    for), else a list."""
-    consecutive = len(positions) and bool((np.diff(positions) == 1).all())
-    if isinstance(items, TextItems):
-        if consecutive:
-            return items.part(int(positions[0]), int(positions[-1]) + 1)
-        return items.take(positions)
-    if consecutive:
-        return list(items[positions[0] : positions[-1] + 1])
-    return [items[k] for k in positions]
 
 
 FAILURE_TEXT_CHARS = 2000  # of the prompt and raw answer kept per failed item in samples/
