@@ -12,16 +12,15 @@ from sklearn.metrics import roc_auc_score
 from bench.data.views import toxicity_gold
 from bench.metrics.analytic import (
     auc_tables,
-    class_counts,
     delong_roc_auc_ci,
     delta_method_sums,
     prf_analytic,
     ratio_standard_error,
-    score_groups,
     wilson_ci,
 )
 from bench.metrics.bias import jigsaw_bias_score
 from bench.metrics.bootstrap import bootstrap_ci, prf_bootstrap
+from bench.metrics.score_groups import score_groups
 from bench.metrics.spans import macro_f1_of_sums, span_macro_f1_statistic
 from bench.predictions import TextItem, ToxicityPrediction
 from bench.runner import ConfigError
@@ -44,7 +43,8 @@ def test_delong_variance_equals_the_direct_quadratic_computation(seed):
     y = (rng.random(n) < 0.4).astype(np.int64)
     s = np.round(rng.normal(0.5 * y, 1.0), 1)  # rounded: many ties
     auc, variance = _delong_direct(y, s)
-    parts = auc_tables(*class_counts(y, *score_groups(s)))
+    groups = score_groups(y, s)
+    parts = auc_tables(groups.positive, groups.negative)
     assert parts.auc == pytest.approx(auc, abs=1e-12)
     assert parts.auc == pytest.approx(roc_auc_score(y, s), abs=1e-12)
     assert parts.variance == pytest.approx(variance, rel=1e-10)

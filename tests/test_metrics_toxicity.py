@@ -19,6 +19,7 @@ from sklearn.metrics import (
 )
 
 from bench.data.views import ToxicityGold, toxicity_gold
+from bench.metrics.analytic import delong_roc_auc_ci
 from bench.metrics.bias import (
     BIAS_AUCS,
     BIAS_SUMMARIES,
@@ -41,6 +42,7 @@ from bench.metrics.ranking import (
     f1_best_threshold,
     roc_auc,
 )
+from bench.metrics.score_groups import score_groups
 from bench.metrics.values import MetricValue, undefined
 from bench.predictions import PredictionFailure, TextItem, ToxicityPrediction
 from bench.tasks.base import Bootstrap, PredictionError
@@ -65,6 +67,31 @@ def test_auc_ap_brier_equal_sklearn(scored):
     assert average_precision(y, s).value == pytest.approx(average_precision_score(y, s), abs=1e-15)
     assert brier_score(y, s).value == pytest.approx(brier_score_loss(y, s), abs=1e-15)
     assert brier_score(y, s).value == pytest.approx(np.mean((s - y) ** 2), abs=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_score_groups_are_those_of_np_unique(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 5000)
+    s = np.round(rng.normal(size=5000), 2)  # many ties
+    s[:3] = [0.0, -0.0, 0.0]  # equal though their bits differ
+    groups = score_groups(y, s)
+    thresholds, group = np.unique(s, return_inverse=True)
+    assert np.array_equal(groups.thresholds, thresholds)
+    assert np.array_equal(groups.group, group) and groups.size == thresholds.size
+    assert np.array_equal(groups.positive, np.bincount(group[y == 1], minlength=groups.size))
+    assert np.array_equal(groups.negative, np.bincount(group[y == 0], minlength=groups.size))
+
+
+def test_rank_metrics_given_the_score_groups_equal_those_sorting_themselves(scored):
+    y, s = scored
+    groups = score_groups(y, s)
+    assert roc_auc(y, s, groups=groups) == roc_auc(y, s)
+    assert average_precision(y, s, groups=groups) == average_precision(y, s)
+    assert f1_best_threshold(y, s, groups=groups) == f1_best_threshold(y, s)
+    assert delong_roc_auc_ci(y, s, groups=groups) == delong_roc_auc_ci(y, s)
+    with pytest.raises(ValueError, match="score groups of 400 items for 399 items"):
+        roc_auc(y[1:], s[1:], groups=groups)
 
 
 def test_undefined_rather_than_zero():

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from bench.metrics.binary import calibration_bin_of, check_binary_scores
+from bench.metrics.score_groups import ScoreGroups, matching
 from bench.metrics.values import interval_json
 
 
@@ -288,22 +289,6 @@ def average_precision_ci(
 # ---------------------------------------------------------------------------- DeLong
 
 
-def score_groups(scores: np.ndarray) -> tuple[np.ndarray, int]:
-    """The rank of each score among the distinct scores (ascending) and their number:
-    the one sort every AUC below shares."""
-    distinct, group = np.unique(scores, return_inverse=True)
-    return group.reshape(-1).astype(np.int64), int(distinct.size)
-
-
-def class_counts(labels: np.ndarray, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, ...]:
-    """Toxic and non-toxic counts per score group: two int64 arrays (n_groups,)."""
-    toxic = labels == 1
-    return (
-        np.bincount(group[toxic], minlength=n_groups),
-        np.bincount(group[~toxic], minlength=n_groups),
-    )
-
-
 @dataclass(frozen=True)
 class AucTables:
     """An AUC with DeLong's structural components per score group (Sun & Xu 2014).
@@ -340,13 +325,14 @@ class AucTables:
 
 def auc_tables(positive: np.ndarray, negative: np.ndarray) -> AucTables | None:
     """The AUC and DeLong tables from toxic and non-toxic counts per score group
-    (ascending score; :func:`class_counts`), or None without both classes.
+    (ascending score: :class:`~bench.metrics.score_groups.ScoreGroups`), or None without
+    both classes.
 
     Midranks by counting: with P_g, N_g the toxic and non-toxic items of group g,
     V10 at g = (Σ_{g' < g} N_g' + ½N_g)/n and V01 at g = (Σ_{g' > g} P_g' + ½P_g)/m —
     Sun & Xu's T_z − T_x midrank differences, O(G) after the one shared sort of
-    :func:`score_groups`. The AUC is summed in integers (2U), so it equals
-    :func:`bench.metrics.ranking.roc_auc` (scikit-learn) to rounding.
+    :func:`~bench.metrics.score_groups.score_groups`. The AUC is summed in integers
+    (2U), so it equals :func:`bench.metrics.ranking.roc_auc` (scikit-learn) to rounding.
     """
     m, n = int(positive.sum()), int(negative.sum())
     if m == 0 or n == 0:
@@ -369,11 +355,14 @@ def delong_roc_auc_ci(
     alpha: float = 0.05,
     *,
     unit: str = "item",
+    groups: ScoreGroups | None = None,
 ) -> AnalyticCI:
     """DeLong interval of ROC-AUC: AUC ± z·√(S10/m + S01/n) (DeLong et al. 1988),
-    computed in O(n log n) as Sun & Xu (2014) (see :func:`auc_tables`)."""
+    computed in O(n log n) as Sun & Xu (2014) (see :func:`auc_tables`); ``groups``: the
+    items' :class:`~bench.metrics.score_groups.ScoreGroups`, if the caller has them."""
     y, s = check_binary_scores(labels, scores)
-    parts = auc_tables(*class_counts(y, *score_groups(s)))
+    g = matching(groups, y, s)
+    parts = auc_tables(g.positive, g.negative)
     if parts is None:
         return _undefined(int(y.size), alpha, "delong", unit,
                           "needs both toxic and non-toxic items")  # fmt: skip

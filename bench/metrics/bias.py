@@ -40,13 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics.analytic import (
-    AnalyticCI,
-    auc_tables,
-    class_counts,
-    normal_ci,
-    score_groups,
-)
+from bench.metrics.analytic import AnalyticCI, auc_tables, normal_ci
 from bench.metrics.binary import Labels, Scores, check_binary_scores
 from bench.metrics.bootstrap import (
     BATCH_ELEMENTS,
@@ -55,6 +49,7 @@ from bench.metrics.bootstrap import (
     resample_weights,
 )
 from bench.metrics.ranking import roc_auc
+from bench.metrics.score_groups import ScoreGroups, matching
 from bench.metrics.values import MetricValue, undefined
 
 POWER = -5.0
@@ -322,9 +317,11 @@ def jigsaw_bias_arrays(
     p: float = POWER,
     weights: tuple[float, float, float, float] = WEIGHTS,
     alpha: float | None = None,
+    groups: ScoreGroups | None = None,
 ) -> BiasReport:
     """:func:`jigsaw_bias_score` from checked arrays: ``membership`` is a boolean
-    (n_items, K) array, column k the items mentioning ``names[k]``.
+    (n_items, K) array, column k the items mentioning ``names[k]``; ``groups``: the
+    items' :class:`~bench.metrics.score_groups.ScoreGroups`, if the caller has them.
 
     Every AUC comes from counts per score group after one shared sort
     (:func:`bench.metrics.analytic.auc_tables`, ties ½, equal to scikit-learn's
@@ -340,8 +337,8 @@ def jigsaw_bias_arrays(
     correlation of AUCs that share items (for one AUC it is DeLong's variance with
     1/m² for 1/(m(m − 1))). An AUC of 0 leaves its mean without a standard error.
     """
-    group, n_groups = score_groups(scores)
-    positive, negative = class_counts(labels, group, n_groups)
+    g = matching(groups, labels, scores)
+    group, n_groups, positive, negative = g.group, g.size, g.positive, g.negative
     overall_tables = auc_tables(positive, negative)
     overall = (undefined("needs both toxic and non-toxic items") if overall_tables is None
                else MetricValue(overall_tables.auc))  # fmt: skip

@@ -586,7 +586,7 @@ def auc_from_twice_u(twice_u: np.ndarray, n_pairs: np.ndarray) -> np.ndarray:
     return np.where(n_pairs > 0, auc, np.nan)
 
 
-def _roc_auc_of_counts(neg: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def roc_auc_of_counts(neg: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """ROC-AUC per row of the drawn non-toxic and toxic counts per score group (B, G)."""
     neg_below = np.cumsum(neg, axis=1) - neg
     twice_u = (pos * (2 * neg_below + neg)).sum(axis=1)
@@ -612,7 +612,7 @@ def roc_auc_statistic(
     counts_of = _class_counts_by_score(y, s)
 
     def statistic(indices: np.ndarray) -> np.ndarray:
-        return _roc_auc_of_counts(*counts_of(indices))
+        return roc_auc_of_counts(*counts_of(indices))
 
     return statistic
 
@@ -649,7 +649,7 @@ def roc_auc_difference_statistic(
                 # float sums of at most n integers: exact
                 out[row] = np.bincount(key_of_cell, weights=in_cells, minlength=n_keys)
         a, b = (c.reshape(-1, 2, n_keys // 2) for c, (_, n_keys) in zip(counts, sides, strict=True))
-        auc_a, auc_b = (_roc_auc_of_counts(c[:, 0], c[:, 1]) for c in (a, b))
+        auc_a, auc_b = (roc_auc_of_counts(c[:, 0], c[:, 1]) for c in (a, b))
         difference: np.ndarray = auc_a - auc_b  # numpy types it as Any
         return difference
 
@@ -672,14 +672,19 @@ def average_precision_statistic(
     counts_of = _class_counts_by_score(y, -s)  # groups in descending score order
 
     def statistic(indices: np.ndarray) -> np.ndarray:
-        neg, pos = counts_of(indices)
-        tp, drawn = np.cumsum(pos, axis=1), np.cumsum(pos + neg, axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            precision = np.where(drawn > 0, tp / np.maximum(drawn, 1), 0.0)
-            ap = (pos * precision).sum(axis=1) / pos.sum(axis=1)
-        return np.where(pos.sum(axis=1) > 0, ap, np.nan)
+        return average_precision_of_counts(*counts_of(indices))
 
     return statistic
+
+
+def average_precision_of_counts(neg: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Average precision per row of the drawn non-toxic and toxic counts per score group
+    (B, G), groups in descending score order; NaN on a row without a toxic count."""
+    tp, drawn = np.cumsum(pos, axis=1), np.cumsum(pos + neg, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(drawn > 0, tp / np.maximum(drawn, 1), 0.0)
+        ap = (pos * precision).sum(axis=1) / pos.sum(axis=1)
+    return np.where(pos.sum(axis=1) > 0, ap, np.nan)
 
 
 def f1_best_statistic(

@@ -11,12 +11,13 @@ a caller's bug, not a property of the data.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from bench.metrics.binary import Labels, Scores, calibration_bin_of, check_binary_scores
-from bench.metrics.bootstrap import average_precision_statistic, roc_auc_statistic
+from bench.metrics.bootstrap import average_precision_of_counts, roc_auc_of_counts
+from bench.metrics.score_groups import ScoreGroups, matching
 from bench.metrics.values import MetricValue, undefined
 
 
@@ -24,32 +25,34 @@ def _both_classes(labels: np.ndarray) -> bool:
     return labels.size > 0 and 0 < labels.sum() < labels.size
 
 
-def _on_all_items(statistic: Any, n: int) -> float:
-    """A vectorised statistic of :mod:`bench.metrics.bootstrap` on the items themselves:
-    the value its interval is centred on (and no scikit-learn import, ~1 s)."""
-    return float(statistic(np.arange(n, dtype=np.int64)[None, :])[0])
-
-
-def roc_auc(labels: Labels, scores: Scores) -> MetricValue:
+def roc_auc(labels: Labels, scores: Scores, *, groups: ScoreGroups | None = None) -> MetricValue:
     """Area under the ROC curve; undefined unless both classes occur.
 
     AUC = P(s⁺ > s⁻) + ½ P(s⁺ = s⁻) for a random toxic item s⁺ and non-toxic s⁻
     (the Mann–Whitney U statistic divided by n⁺·n⁻: scikit-learn's ``roc_auc_score``
-    to ~1e-15, :func:`bench.metrics.bootstrap.roc_auc_statistic`).
+    to ~1e-15; the formula of :func:`bench.metrics.bootstrap.roc_auc_statistic`, on
+    the counts per distinct score). ``groups``: the items' :class:`ScoreGroups`, if
+    the caller has them.
     """
     y, s = check_binary_scores(labels, scores)
     if not _both_classes(y):
         return undefined("needs both toxic and non-toxic items")
-    return MetricValue(_on_all_items(roc_auc_statistic(y, s), y.size))
+    g = matching(groups, y, s)
+    return MetricValue(float(roc_auc_of_counts(g.negative[None], g.positive[None])[0]))
 
 
-def average_precision(labels: Labels, scores: Scores) -> MetricValue:
+def average_precision(
+    labels: Labels, scores: Scores, *, groups: ScoreGroups | None = None
+) -> MetricValue:
     """Average precision AP = Σ_n (R_n − R_{n−1}) P_n (scikit-learn's, to ~1e-15:
-    :func:`bench.metrics.bootstrap.average_precision_statistic`); needs a positive item."""
+    the formula of :func:`bench.metrics.bootstrap.average_precision_statistic`, on the
+    counts per distinct score); needs a positive item. ``groups`` as :func:`roc_auc`."""
     y, s = check_binary_scores(labels, scores)
     if y.sum() == 0:
         return undefined("needs at least one toxic item")
-    return MetricValue(_on_all_items(average_precision_statistic(y, s), y.size))
+    g = matching(groups, y, s)
+    descending = (np.ascontiguousarray(c[None, ::-1]) for c in (g.negative, g.positive))
+    return MetricValue(float(average_precision_of_counts(*descending)[0]))
 
 
 def f1_at_threshold(labels: Labels, scores: Scores, threshold: float) -> MetricValue:
@@ -69,7 +72,9 @@ class BestThreshold(NamedTuple):
     threshold: float | None
 
 
-def f1_best_threshold(labels: Labels, scores: Scores) -> BestThreshold:
+def f1_best_threshold(
+    labels: Labels, scores: Scores, *, groups: ScoreGroups | None = None
+) -> BestThreshold:
     """The maximum over thresholds t of F1(t), with prediction ``score >= t``.
 
     F1(t) = 2·TP(t) / (n_pred(t) + n_pos), where TP(t) and n_pred(t) count the
@@ -81,7 +86,7 @@ def f1_best_threshold(labels: Labels, scores: Scores) -> BestThreshold:
     without a toxic item (recall, and so the choice of threshold, is undefined).
 
     This is an optimistic, in-sample figure: the threshold is tuned on the
-    items it is scored on.
+    items it is scored on. ``groups`` as :func:`roc_auc`.
     """
     y, s = check_binary_scores(labels, scores)
     if y.size == 0:
@@ -89,13 +94,13 @@ def f1_best_threshold(labels: Labels, scores: Scores) -> BestThreshold:
     n_pos = int(y.sum())
     if n_pos == 0:
         return BestThreshold(undefined("needs at least one toxic item"), None)
-    thresholds, group = np.unique(s, return_inverse=True)  # ascending
+    g = matching(groups, y, s)  # thresholds ascending
     # items with score >= each threshold: counts summed from the top score down
-    tp = np.bincount(group, weights=y, minlength=thresholds.size)[::-1].cumsum()[::-1]
-    n_pred = np.bincount(group, minlength=thresholds.size)[::-1].cumsum()[::-1]
+    tp = g.positive[::-1].cumsum()[::-1]
+    n_pred = (g.positive + g.negative)[::-1].cumsum()[::-1]
     f1 = 2.0 * tp / (n_pred + n_pos)
     best = int(np.flatnonzero(f1 == f1.max())[-1])
-    return BestThreshold(MetricValue(float(f1[best])), float(thresholds[best]))
+    return BestThreshold(MetricValue(float(f1[best])), float(g.thresholds[best]))
 
 
 def brier_score(labels: Labels, scores: Scores) -> MetricValue:

@@ -49,6 +49,7 @@ from bench.metrics.ranking import (
     f1_best_threshold,
     roc_auc,
 )
+from bench.metrics.score_groups import ScoreGroups, score_groups
 from bench.metrics.values import MetricValue, undefined
 from bench.predictions import PredictionFailure, TextItem, ToxicityPrediction, ToxicityScores
 from bench.sample_rows import Coded, ColumnRows
@@ -197,17 +198,18 @@ class ToxicityTask(Task):
             at = columns.level == k
             at = slice(None) if at.all() else at  # one level: views, not copies
             labels, scores = columns.labels[at], columns.scores[at]
-            metrics[f"{prefix}roc_auc"] = roc_auc(labels, scores)
-            metrics[f"{prefix}average_precision"] = average_precision(labels, scores)
+            groups = score_groups(labels, scores)  # the one sort the rank metrics share
+            metrics[f"{prefix}roc_auc"] = roc_auc(labels, scores, groups=groups)
+            metrics[f"{prefix}average_precision"] = average_precision(labels, scores, groups=groups)
             metrics[f"{prefix}f1"] = f1_at_threshold(labels, scores, self.threshold)
             analytic, drawn = self._interval_draws(draws, labels.size)
             if analytic is not None:
-                analytic.put(self._analytic_intervals(prefix, metrics, labels, scores))
+                analytic.put(self._analytic_intervals(prefix, metrics, labels, scores, groups))
             elif drawn is not None:
                 self._intervals(drawn, prefix, labels, scores)
             if prefix:
                 continue
-            best = f1_best_threshold(labels, scores)
+            best = f1_best_threshold(labels, scores, groups=groups)
             metrics["f1_best"] = best.f1
             breakdown["f1_best_threshold"] = best.threshold
             metrics["brier"] = brier_score(labels, scores)
@@ -220,7 +222,9 @@ class ToxicityTask(Task):
             membership, names = columns.identities(at)
             if names:
                 alpha = self._alpha if analytic is not None else None
-                bias = jigsaw_bias_arrays(labels, scores, membership, names, alpha=alpha)
+                bias = jigsaw_bias_arrays(
+                    labels, scores, membership, names, alpha=alpha, groups=groups
+                )
                 metrics["bias_score"] = bias.final_score
                 for name, mean in bias.means.items():
                     metrics[f"{name}_power_mean"] = mean.value
@@ -295,7 +299,12 @@ class ToxicityTask(Task):
             draws.add_one(ap, f"{prefix}average_precision", labels.size)
 
     def _analytic_intervals(
-        self, prefix: str, metrics: dict[str, MetricValue], labels: np.ndarray, scores: np.ndarray
+        self,
+        prefix: str,
+        metrics: dict[str, MetricValue],
+        labels: np.ndarray,
+        scores: np.ndarray,
+        groups: ScoreGroups,
     ) -> dict[str, Any]:
         """:meth:`_intervals` by formula: DeLong (ROC-AUC), logit (AP), delta method (F1)."""
         alpha = self._alpha
@@ -303,7 +312,7 @@ class ToxicityTask(Task):
         f1_rows = np.column_stack([predicted & labels, predicted, labels])
         out = {f"{prefix}f1": prf_analytic(f1_rows, alpha)["f1"]}
         if 0 < labels.sum() < labels.size:
-            out[f"{prefix}roc_auc"] = delong_roc_auc_ci(labels, scores, alpha)
+            out[f"{prefix}roc_auc"] = delong_roc_auc_ci(labels, scores, alpha, groups=groups)
         if labels.sum() > 0:
             ap = metrics[f"{prefix}average_precision"].value
             assert ap is not None, "average precision is defined with a toxic item"
