@@ -124,3 +124,19 @@ def test_the_columns_are_let_go_before_the_task_scores(tmp_path):
     again, _ = run_task(shipped_task("hatecheck", "toxicity"), adapter, None, None, 0.01)
     first.pop("seconds"), again.pop("seconds")
     assert again == first
+
+
+def test_the_files_are_hashed_once_for_the_identity(tmp_path, monkeypatch):
+    import hashlib
+
+    import bench.adapters.predictions as predictions
+
+    adapter = _write(tmp_path / "a", [{"id": "x", "score": 0.5}])
+    hashed = []
+    monkeypatch.setattr(predictions, "sha256_file", lambda path: hashed.append(path) or "h")
+    assert adapter.identity()["sha256"] == adapter.identity()["sha256"] == {"toxicity.jsonl": "h"}
+    assert hashed == [tmp_path / "a" / "toxicity.jsonl"]  # asked twice (before, after), read once
+    monkeypatch.undo()
+    data = (tmp_path / "a" / "toxicity.jsonl").read_bytes()
+    fresh = PredictionsAdapter(str(tmp_path / "a")).identity()["sha256"]
+    assert fresh == {"toxicity.jsonl": hashlib.sha256(data).hexdigest()}

@@ -43,6 +43,7 @@ import numpy as np
 from bench.adapters.base import LARGE_BATCH, TASKS, Adapter, Batching
 from bench.adapters.score_file import ScoreFile
 from bench.data.conll import ConllError, ConllSentence, read_conll, sentence_number, token_offsets
+from bench.data.gold import sha256_file
 from bench.items import TextItems
 from bench.predictions import (
     NO_ATTRIBUTES,
@@ -147,6 +148,7 @@ class PredictionsAdapter(Adapter):
         if align == "position" and format != "conll":
             raise PredictionsFileError("align: position applies to format=conll only")
         self.format, self.align = format, align
+        self._digests: dict[str, str] | None = None  # each file's sha256 (identity)
         if not self.path.exists():
             raise PredictionsFileError(f"{self.path}: not found")
         if format == "conll":
@@ -360,14 +362,10 @@ class PredictionsAdapter(Adapter):
         )
 
     def identity(self) -> dict[str, Any]:
-        import hashlib
-
-        files = [self.path] if self.path.is_file() else sorted(self.path.glob("*.jsonl"))
-        identity = {
-            "path": str(self.path),
-            "format": self.format,
-            "sha256": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
-        }
+        if self._digests is None:  # once: asked before and after predicting
+            files = [self.path] if self.path.is_file() else sorted(self.path.glob("*.jsonl"))
+            self._digests = {f.name: sha256_file(f) for f in files}
+        identity = {"path": str(self.path), "format": self.format, "sha256": dict(self._digests)}
         if self.format == "conll" and self._aligned is not None:
             identity["aligned_by_position"] = self._aligned  # tokens unlike the gold's
         return identity

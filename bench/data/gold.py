@@ -152,7 +152,10 @@ def _unique(record: _Record, field: str, value: str, seen: set[str]) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """sha256 of the file at ``path``, read in chunks (not held whole: a predictions file
+    may hold gigabytes)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def gold_fingerprint(directory: Path, raw_file: str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import json
 from functools import cache
@@ -24,7 +23,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from bench.data.gold import GOLD_FILES, default_gold_dir
+from bench.data.gold import GOLD_FILES, default_gold_dir, sha256_file
 from bench.resources import resource_dir
 
 MANIFEST_NAME = "MANIFEST.json"
@@ -71,7 +70,7 @@ def _stats(path: Path, size: int, mtime_ns: int) -> dict[str, Any]:
 
 @cache
 def _sha256(path: Path, size: int, mtime_ns: int) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def _version(path: Path) -> tuple[Path, int, int]:
