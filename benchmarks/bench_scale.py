@@ -280,9 +280,10 @@ def toxicity_cli(n: int) -> dict[str, Any]:
                    "dataset.toxicity.label=label",
                    f"dataset.toxicity.identities=[{','.join(names)}]", "task=toxicity",
                    "cache.enabled=false", "progress=false", "hydra.run.dir=run"]  # fmt: skip
+        env = {**os.environ, "HF_DATASETS_CACHE": str(folder / "hf_cache")}  # not the user's
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        done = subprocess.run(command, cwd=folder, capture_output=True)
+        done = subprocess.run(command, cwd=folder, capture_output=True, env=env)
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             raise SystemExit(done.stderr.decode()[-2000:])
