@@ -140,3 +140,24 @@ def test_the_files_are_hashed_once_for_the_identity(tmp_path, monkeypatch):
     data = (tmp_path / "a" / "toxicity.jsonl").read_bytes()
     fresh = PredictionsAdapter(str(tmp_path / "a")).identity()["sha256"]
     assert fresh == {"toxicity.jsonl": hashlib.sha256(data).hexdigest()}
+
+
+def test_unknown_ids_are_looked_up_only_where_no_item_found_them(tmp_path, monkeypatch):
+    """end_task looks every item up again only when some line was not answered: a full
+    file costs no second lookup, and an unknown id is still named."""
+    from bench.adapters.score_file import ScoreFile
+
+    items = list(shipped_task("hatecheck", "toxicity").inputs())
+    rows = [{"id": item.id, "score": 0.5} for item in items]
+    looked_up = []
+    rows_of = ScoreFile.rows
+    monkeypatch.setattr(ScoreFile, "rows", lambda self, ids: looked_up.append(len(ids))
+                        or rows_of(self, ids))  # fmt: skip
+    complete, _ = run_task(
+        shipped_task("hatecheck", "toxicity"), _write(tmp_path / "a", rows), None
+    )
+    assert complete["status"] == "ok", complete.get("error")
+    assert sum(looked_up) == len(items)  # the batches' lookups only
+    extra = [*rows, {"id": "zz-unknown", "score": 0.5}]
+    with pytest.raises(PredictionsFileError, match=r"unknown item 'zz-unknown' \(1 unknown\)"):
+        run_task(shipped_task("hatecheck", "toxicity"), _write(tmp_path / "b", extra), None)

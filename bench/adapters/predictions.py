@@ -354,7 +354,7 @@ class PredictionsAdapter(Adapter):
         scores = self._score_file() if "toxicity" in self.tasks else None
         if scores is None:
             return None
-        rows = scores.rows(items.ids)
+        rows = scores.answer(items.ids)
         missing = np.flatnonzero(rows < 0).tolist()
         return ToxicityScores(
             np.where(rows >= 0, scores.scores[rows], np.nan),

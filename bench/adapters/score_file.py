@@ -22,6 +22,7 @@ class ScoreFile:
         self.path, self.scores = path, scores
         self.order = np.argsort(ids, kind="stable")
         self.sorted = ids[self.order]
+        self.answered = np.zeros(len(scores), bool)  # rows :meth:`answer` has found
 
     @classmethod
     def read(cls, path: Path) -> ScoreFile | None:
@@ -67,10 +68,21 @@ class ScoreFile:
         hit = exact & (self.sorted[at] == keys)
         return np.where(hit, self.order[at], -1)
 
+    def answer(self, ids: Sequence[str] | TextColumn) -> np.ndarray:
+        """:meth:`rows`, remembered: the rows found are among the ids :meth:`unknown` is
+        asked about (the items of the task being answered)."""
+        rows = self.rows(ids)
+        self.answered[rows[rows >= 0]] = True
+        return rows
+
     def unknown(self, ids: Sequence[str] | TextColumn) -> list[str]:
-        """The file's ids that are not among ``ids``, sorted."""
+        """The file's ids that are not among ``ids`` (the task's items, which :meth:`answer`
+        was asked about), sorted: looked up only when some row was not answered (e.g. an
+        item answered from the prediction cache)."""
+        known = self.answered.copy()
+        if known.all():
+            return []
         column = ids if isinstance(ids, TextColumn) else TextColumn.of(ids)
-        known = np.zeros(len(self.sorted), bool)
         for start in range(0, len(column), 1 << 16):
             rows = self.rows(column.part(start, start + (1 << 16)))
             known[rows[rows >= 0]] = True
