@@ -195,8 +195,11 @@ def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_boar
     assert [c.strip() for c in empty_line.strip(" |").split("|")][-3:] == ["—"] * 3
     page = (robust_board / "index.html").read_text()
     assert "worst Δ" in page and ">Perturbation</button>" in page
-    # the columns are explained on the page and in the Markdown
-    assert f'<p class="meta">{ROBUSTNESS_RULE}</p>' in page
+    # the columns are explained on the page and in the Markdown, each saying what its
+    # table does with a run made without: the page leaves it out, the Markdown a dash
+    explained = page.split(f'<p class="meta">{ROBUSTNESS_RULE}')[1].split("</p>")[0]
+    assert "Only the runs made under a perturbation are listed" in explained
+    assert "made without" not in explained
     # a table beside the ranking (which it is not part of), of the runs made under
     # perturbations only: the reference runs, made without, get no row of dashes
     for table in ("leaderboard", "references"):
@@ -206,7 +209,7 @@ def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_boar
     assert [row[0] for row in robustness.rows] == ["rules"]
     assert f"{expected[0]:.3f} [{expected[1]:.3f}, {expected[2]:.3f}]" in robustness.rows[0][1]
     assert robustness.rows[0][2] == worst
-    assert f"- Robustness: {ROBUSTNESS_RULE}" in md
+    assert f"- Robustness: {ROBUSTNESS_RULE} — for a run made without." in md
     assert "worst $\\Delta$" in (robust_board / "leaderboard.tex").read_text()
     png = (robust_board / "robustness_deltas.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000

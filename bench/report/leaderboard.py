@@ -41,8 +41,8 @@ whoever made the run).
 
 Robustness: a run made with ``+perturb`` shows, per task, the worst change of the
 primary metric over its perturbations (:func:`bench.report.robustness.worst_case`), its
-paired interval and the perturbation that caused it; a run without one shows "—".
-The columns appear when some run has them.
+paired interval and the perturbation that caused it; a run without one shows "—" (the
+HTML page's robustness table leaves it out). The columns appear when some run has them.
 
 Gold: every run must have been scored on the same gold (``dataset.version`` and ``sha256``);
 otherwise :class:`LeaderboardError` is raised and nothing is written.
@@ -94,7 +94,7 @@ RULE = (
 ROBUSTNESS_RULE = (
     "Worst Δ: per task, the lowest change of the primary metric (perturbed − original) over "
     "the perturbations a run was made with (bench +perturb=…), its paired 95% interval and "
-    "the perturbation causing it; — for a run made without. Not part of the ranking."
+    "the perturbation causing it. Not part of the ranking."
 )
 REFERENCES = ("ceiling", "floor")
 
