@@ -379,16 +379,91 @@ def _png_width(data: bytes) -> int:
     return int.from_bytes(data[16:20], "big")  # IHDR
 
 
-def test_reference_runs_are_lines_not_models_on_the_plots(runs):
-    """Reference runs add no bars (NER per label) and no heat-map panel: the figures are
-    as wide as without them."""
+@pytest.fixture
+def figures(monkeypatch) -> list:
+    """The matplotlib figures the plots draw, as saved (laid out), in order."""
+    drawn: list = []
+    save = plots._png
+
+    def keep(fig):
+        data = save(fig)
+        drawn.append(fig)
+        return data
+
+    monkeypatch.setattr(plots, "_png", keep)
+    return drawn
+
+
+def _cut_texts(fig) -> list[str]:
+    """The texts of ``fig`` (tick labels, titles, axis labels, legend entries) not wholly
+    inside the figure as saved."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    texts = []
+    for ax in fig.axes:
+        texts += [*ax.get_xticklabels(), ax.title, ax.xaxis.label, ax.yaxis.label]
+        texts += ax.get_legend().get_texts() if ax.get_legend() else []
+    texts = [t for t in texts if t.get_text()]
+    assert len(texts) > 5
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    return [text for text, box in boxes
+            if not (fig.bbox.contains(*box.min) and fig.bbox.contains(*box.max))]  # fmt: skip
+
+
+def _named(name: str):
+    def edit(result):
+        result["model"]["name"] = name
+
+    return edit
+
+
+def test_reference_runs_are_lines_not_models_on_the_plots(runs, figures):
+    """Reference runs add no bars (NER per label) and no heat-map panel: the plots are as
+    wide as without them (the heat maps' figures, the bars' axes: the legend names them)."""
     rules = str(runs["seed_article/rules"])
     alone = build_leaderboard([rules], n_resamples=20)
     with_references = build_leaderboard(
         [rules, str(runs["seed_article/oracle"]), str(runs["seed_article/empty"])], n_resamples=20
     )
-    for draw in (plots.bias_heatmap, plots.ner_per_label):
-        assert _png_width(draw(with_references)) == _png_width(draw(alone)), draw.__name__
+    heat_maps = [_png_width(plots.bias_heatmap(board)) for board in (with_references, alone)]
+    assert heat_maps[0] == heat_maps[1]
+    plots.ner_per_label(with_references)
+    plots.ner_per_label(alone)
+    bars = [fig.axes[0].get_window_extent().width for fig in figures[-2:]]
+    assert bars[0] == pytest.approx(bars[1], abs=1)
+    assert figures[-2].get_figwidth() > figures[-1].get_figwidth()  # a longer legend
+
+
+def test_the_bar_plots_keep_every_text_inside_the_figure(runs, perturbed, figures, tmp_path):
+    """Long run names (a model's, a reference run's) take room beside the plot, and the
+    legend of many runs takes columns: the rotated labels, the titles and the legend were
+    cut off the figure when they squeezed the plot or ran past it."""
+    long_floor = "floor-" + "b" * 50
+    wnut17 = [
+        copy_run(runs["wnut17/rules_wnut17"], tmp_path / "long", _named(LONG_NAME)),
+        copy_run(runs["wnut17/empty"], tmp_path / "floor", _named(long_floor)),
+    ]
+    seed = [
+        copy_run(perturbed["rules-perturbed"], tmp_path / "seed-long", _named(LONG_NAME)),
+        copy_run(runs["seed_article/empty"], tmp_path / "seed-floor", _named(long_floor)),
+    ]
+    crowd = [runs["wnut17/empty"]] + [
+        copy_run(runs["wnut17/rules_wnut17"], tmp_path / f"team-{k:02d}", _named(f"team-{k:02d}"))
+        for k in range(24)
+    ]
+    for sources, draw in (
+        (wnut17, plots.ner_per_label),
+        (seed, plots.attribution_by_type),
+        (seed, plots.robustness_deltas),
+        (crowd, plots.ner_per_label),
+    ):
+        board = build_leaderboard([str(s) for s in sources], n_resamples=5)
+        assert draw(board) is not None, draw.__name__
+        assert _cut_texts(figures[-1]) == [], (draw.__name__, len(sources))
+    labels = [t.get_text() for t in figures[0].axes[0].get_xticklabels()]
+    assert labels == sorted(["corporation", "creative-work", "group", "location", "person",
+                             "product"])  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- the command
