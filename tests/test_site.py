@@ -244,28 +244,49 @@ def test_index_names_the_best_model_per_task_and_how_sure(site):
         ]
         for row, (task, record) in zip(rows, data["tasks"].items(), strict=True):
             ranking = record["ranking"]
-            best = ranking[0]
-            assert row[1] == best["model"]
-            assert (
-                row[2]
-                == f"{best['value']:.3f} [{best['ci95']['low']:.3f}, {best['ci95']['high']:.3f}]"
+            best = [r for r in ranking if r["value"] == ranking[0]["value"]]
+            rest = ranking[len(best) :]
+            assert row[1] == ", ".join(r["model"] for r in best) + " (same score)" * (len(best) > 1)
+            assert row[2] == f"{best[0]['value']:.3f} [{best[0]['ci95']['low']:.3f}, " + (
+                f"{best[0]['ci95']['high']:.3f}]"
             )
             assert row[5] == f"{len(ranking)} of {len(competitors)} model" + "s" * (
                 len(competitors) > 1
             )
             if len(ranking) == 1:
                 assert row[3] == "only model ranked"
-            elif ranking[1]["rank"] == 1:
-                assert row[3].startswith(f"tied with {ranking[1]['model']}"), (task, row)
+            elif rest[0]["rank"] == 1:
+                assert row[3].startswith(f"tied with {rest[0]['model']}"), (task, row)
             else:
-                assert row[3].startswith(f"ahead of {ranking[1]['model']} (p"), (task, row)
+                assert row[3].startswith(f"ahead of {rest[0]['model']} (p"), (task, row)
     seed = {row[0].split(" ")[0]: row for row in groups["seed_article"]}
-    # ner-only is the rules' NER: identical predictions, a tie; 4 models, tox-only not on NER
-    assert {seed["NER"][1], seed["NER"][3]} in (
-        {"ner-only", "tied with rules (p = 1.000)"}, {"rules", "tied with ner-only (p = 1.000)"},
-    )  # fmt: skip
+    # ner-only is the rules' NER: identical predictions, the same score: both are the best
+    # (neither picked by its name), ahead of the constant predictor; tox-only not on NER
+    always_no = next(r for r in _board(site, "seed_article")["tasks"]["ner"]["ranking"]
+                     if r["model"] == "always-no")  # fmt: skip
+    assert seed["NER"][1] == "ner-only, rules (same score)" and always_no["rank"] == 3
+    assert seed["NER"][3].startswith("ahead of always-no (p")
     assert seed["NER"][5] == "3 of 4 models" and seed["NER"][6] == "oracle 1.000"
     assert groups["wnut17"][0][1:2] == ["rules_wnut17"]
+
+
+def test_the_index_names_every_model_sharing_the_best_score(runs, tmp_path):
+    """Two runs of equal scores on every task: the index names both as the best, marks
+    the tie, and names no runner-up (the first named won by its name before)."""
+    twin = copy_run(runs["hatecheck/rules"], tmp_path / "twin", _named("a-twin"))
+    sources = [twin, runs["hatecheck/rules"], runs["hatecheck/oracle"]]
+    build_site(sources, tmp_path / "site", resamples=RESAMPLES, seed=0, with_plots=False)
+    ((dataset, rows),) = _table(tmp_path / "site" / "index.html", "best").groups()
+    assert dataset == "hatecheck" and rows
+    ranking = _board(tmp_path / "site", "hatecheck")["tasks"]["toxicity"]["ranking"]
+    interval = f"{ranking[0]['ci95']['low']:.3f}, {ranking[0]['ci95']['high']:.3f}"
+    for row in rows:
+        assert row[1:4] == [
+            "a-twin, rules (same score)",
+            f"{ranking[0]['value']:.3f} [{interval}]",
+            "every ranked model has the same score",
+        ]
+        assert row[4] == "—" and row[5] == "2 of 2 models"
 
 
 def test_index_names_the_most_and_least_robust_model_per_perturbation(runs, perturbed, tmp_path):
