@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +325,10 @@ def _refuse_targets(path: Path, value: Any, where: str = "") -> None:
 class Run:
     directory: Path
     result: dict[str, Any]
+    # samples read within keeping_samples (task -> rows; None: not read yet)
+    _kept: dict[str, list[dict[str, Any]] | None] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def load(cls, where: str | Path, shard: bool = False) -> Run:
@@ -366,14 +372,34 @@ class Run:
     def samples(self, task: str) -> list[dict[str, Any]]:
         """The scored rows of ``samples/<task>.jsonl`` (not those of failed items, which
         hold ``failure``); a malformed line is a :class:`CompareError` naming the file,
-        line and field."""
+        line and field. Read once within :func:`keeping_samples`."""
+        kept = self._kept.get(task)
+        if kept is not None:
+            return kept
         path = self.directory / "samples" / f"{task}.jsonl"
         if not path.is_file():
             raise CompareError(f"{path}: not found")
         rows = [(n, row) for n, row in _read_json_lines(path)
                 if not (isinstance(row, dict) and "failure" in row)]  # fmt: skip
         _check_samples(path, task, rows)
-        return [row for _, row in rows]
+        out = [row for _, row in rows]
+        if task in self._kept:
+            self._kept[task] = out
+        return out
+
+
+@contextmanager
+def keeping_samples(runs: Iterable[Run], task: str) -> Iterator[None]:
+    """Within the block each run's samples of ``task`` are read once, when first asked for
+    (a ranking tests each run against both its neighbours), and let go after it."""
+    runs = list(runs)
+    for run in runs:
+        run._kept[task] = None
+    try:
+        yield
+    finally:
+        for run in runs:
+            run._kept.pop(task, None)
 
 
 CLUSTER_UNIT = "cluster"

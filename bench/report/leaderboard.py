@@ -73,6 +73,7 @@ from bench.report.compare import (
     check_same_definitions,
     compare_task,
     items_scored,
+    keeping_samples,
     sample_clusters,
 )
 from bench.report.robustness import Change, worst_case
@@ -498,12 +499,20 @@ def build_leaderboard(
     for e in entries:
         e.cells = {t: _cell(e, t) for t in tasks}
     positions: dict[str, dict[str, int]] = {}  # task -> entry name -> place in value order
+    per_label: dict[str, dict[str, Any]] = {}
     for t in tasks:
-        ranked = _rank_task(entries, t, alpha, n_resamples, seed)
-        positions[t] = {e.name: i for i, e in enumerate(ranked, 1)}
+        with keeping_samples((e.run for e in entries), t):  # each run's read once
+            ranked = _rank_task(entries, t, alpha, n_resamples, seed)
+            positions[t] = {e.name: i for i, e in enumerate(ranked, 1)}
+            if t == "ner" and ner_labels:
+                for e in (e for e in entries if e.cells[t].status == "ok"):
+                    try:
+                        per_label[e.name] = ner_label_f1(e.run, n_resamples, seed, alpha)
+                    except CompareError as err:
+                        raise LeaderboardError(str(err)) from None
     entries = _order(entries, tasks, positions)
     first = entries[0].result["dataset"]
-    board = Leaderboard(
+    return Leaderboard(
         entries=entries,
         tasks=tasks,
         dataset={k: first.get(k) for k in ("name", "version", "sha256")}
@@ -514,11 +523,5 @@ def build_leaderboard(
         alpha=alpha,
         n_resamples=n_resamples,
         seed=seed,
+        ner_labels={e.name: per_label[e.name] for e in entries if e.name in per_label},
     )
-    if "ner" in tasks and ner_labels:
-        for e in board.entries_with("ner"):
-            try:
-                board.ner_labels[e.name] = ner_label_f1(e.run, n_resamples, seed, alpha)
-            except CompareError as err:
-                raise LeaderboardError(str(err)) from None
-    return board
