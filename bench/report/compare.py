@@ -369,6 +369,22 @@ class Run:
             levels = list(dict.fromkeys(row["level"] for row in self.samples("toxicity")))
         return list(levels)
 
+    def toxicity_scores(
+        self, level: str | None = None
+    ) -> tuple[str | None, list[str], np.ndarray, np.ndarray]:
+        """(level, item ids, gold labels, scores) of the scored toxicity rows at ``level``
+        (by default the main level: :meth:`toxicity_levels`' first), sorted by item id."""
+        if level is None:
+            level = next(iter(self.toxicity_levels()), None)
+        rows = {r["id"]: r for r in self.samples("toxicity") if r["level"] == level}
+        ids = sorted(rows)
+        return (
+            level,
+            ids,
+            np.array([rows[i]["gold"] for i in ids], int),
+            np.array([rows[i]["score"] for i in ids], float),
+        )
+
     def samples(self, task: str) -> list[dict[str, Any]]:
         """The scored rows of ``samples/<task>.jsonl`` (not those of failed items, which
         hold ``failure``); a malformed line is a :class:`CompareError` naming the file,
@@ -520,18 +536,12 @@ def with_empty_clusters(rows: np.ndarray, n: int) -> np.ndarray:
 
 
 def _toxicity_units(run_a: Run, run_b: Run) -> tuple[tuple, tuple]:
-    a, b = run_a.samples("toxicity"), run_b.samples("toxicity")
-    main = next(iter(run_a.toxicity_levels()), None)
-    rows_a = {r["id"]: r for r in a if r["level"] == main}
-    rows_b = {r["id"]: r for r in b if r["level"] == main}
-    if rows_a.keys() != rows_b.keys():
+    """(gold labels, scores) of each run on run A's main level, the gold labels A's."""
+    main, ids_a, labels, scores_a = run_a.toxicity_scores()
+    _, ids_b, _, scores_b = run_b.toxicity_scores(main)
+    if ids_a != ids_b:
         raise CompareError("toxicity: the runs scored different items")
-    ids = sorted(rows_a)
-    labels = np.array([rows_a[i]["gold"] for i in ids], int)
-    return (
-        (labels, np.array([rows_a[i]["score"] for i in ids], float)),
-        (labels, np.array([rows_b[i]["score"] for i in ids], float)),
-    )
+    return (labels, scores_a), (labels, scores_b)
 
 
 _UNITS: dict[str, tuple[Callable[[Run, Run], tuple[Any, Any]], StatisticBuilder, str]] = {

@@ -62,8 +62,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bench.metrics.bias import BIAS_AUCS
 from bench.report.compare import (
     CLUSTER_UNIT,
@@ -195,17 +193,6 @@ class Entry:
             for name, metric in self.result["tasks"]["attribution"]["metrics"].items()
             if name.startswith(prefix)
         }
-
-    def toxicity_main_level(self) -> tuple[str, np.ndarray, np.ndarray]:
-        """(level, gold labels, scores) of the main level (the first row's), rows sorted by id."""
-        rows = self.run.samples("toxicity")
-        level = rows[0]["level"] if rows else ""
-        main = sorted((r for r in rows if r["level"] == level), key=lambda r: r["id"])
-        return (
-            level,
-            np.array([r["gold"] for r in main], int),
-            np.array([r["score"] for r in main], float),
-        )
 
 
 @dataclass

@@ -11,7 +11,7 @@ are grey reference lines (dashed: the ceiling; dotted: the floor) named with the
 - ``attribution_by_quote_type.png``: ``content_overlap_f1.<type>`` (direct,
   indirect, mixed) from ``result.json``, error bars its ``ci95``;
 - ``toxicity_roc.png``, ``toxicity_pr.png``, ``toxicity_calibration.png``: from
-  ``samples/toxicity.jsonl``, main level only (the level of its first row);
+  ``samples/toxicity.jsonl``, main level only (:meth:`bench.report.compare.Run.toxicity_scores`);
   calibration in 10 equal-width bins;
 - ``toxicity_bias_heatmap.png``: identities × (subgroup, BPSN, BNSP) AUC, one panel
   per model; grey cells are undefined; the reference runs' mean AUC are marked on the
@@ -234,7 +234,8 @@ def toxicity_curves(board: Leaderboard) -> tuple[bytes | None, bytes | None, byt
     from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
     entries = _toxicity_entries(board)
-    data = [(e, *e.toxicity_main_level()) for e in entries]
+    scored = [(e, e.run.toxicity_scores()) for e in entries]
+    data = [(e, level, gold, score) for e, (level, _, gold, score) in scored]
     data = [d for d in data if len(set(d[2].tolist())) == 2]  # both classes: curves defined
     if not data:
         return None, None, None
