@@ -3,10 +3,10 @@
 One row per (dataset, task): the best competitor (every one sharing the best score), its
 score and 95% interval, whether a paired test puts it ahead of the runner-up (the first
 model scoring less) or tied with it, how many models are ranked on the task, and the
-reference runs' scores as ceiling and floor. Under it, per dataset,
-the overall leader of each coverage group (runs ranked on the same tasks). Where runs
-were made under perturbations, a second table gives per dataset, perturbation and task
-the most and the least robust ranked model (:func:`bench.report.site_pages.robustness_summaries`).
+reference runs' scores as ceiling and floor. Under it, per dataset, the overall leader
+of each coverage group (runs ranked on the same tasks). Where runs were made under
+perturbations, a second table gives per dataset, perturbation and task the most and the
+least robust ranked model (:func:`bench.report.site_pages.robustness_summaries`).
 """
 
 from __future__ import annotations
