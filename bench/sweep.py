@@ -140,7 +140,12 @@ def write_summary(sweep_dir: Path, jobs: Sequence[Any]) -> str | None:
     """Write ``summary.md`` and ``summary.csv`` into the sweep folder: per gold, the
     leaderboard of the jobs that exited 0 (as ``bench-report leaderboard`` ranks them, with
     its defaults), then the failed jobs, listed, not ranked. Returns the Markdown; None
-    (nothing written) if no job left a result."""
+    (nothing written) if no job left a result.
+
+    A group that cannot be ranked is listed with the reason, also said on stderr. The
+    samples files are read only where the ranking pairs runs (a run ranked alone is shown
+    from its result.json): the reports reading them refuse a corrupt one, naming the file,
+    line and field."""
     from bench.report.compare import CompareError
     from bench.report.leaderboard import LeaderboardError, build_leaderboard
     from bench.report.render.csv_table import csv_table
@@ -161,6 +166,8 @@ def write_summary(sweep_dir: Path, jobs: Sequence[Any]) -> str | None:
         try:
             board = build_leaderboard(list(by_dir), ner_labels=False)  # not in the summary
         except (LeaderboardError, CompareError) as err:  # e.g. a sweep over toxicity.threshold
+            # said on stderr too: the reason may be a corrupt file (it names the file and line)
+            print(f"bench: summary: {name} {version}: not ranked: {err}", file=sys.stderr)
             metrics = list(dict.fromkeys(m for job in group for m in _metrics(job)))
             table = (
                 head + metrics,

@@ -26,7 +26,7 @@ from headless import chromium as _chromium
 from huggingface_hub import EvalResult, ModelCardData
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
-from bench.report import errors_cli, leaderboard_cli
+from bench.report import compare, errors_cli, leaderboard_cli
 from bench.report.cli import SUBCOMMANDS
 from bench.report.leaderboard import (
     ROBUSTNESS_RULE,
@@ -195,8 +195,11 @@ def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_boar
     assert [c.strip() for c in empty_line.strip(" |").split("|")][-3:] == ["—"] * 3
     page = (robust_board / "index.html").read_text()
     assert "worst Δ" in page and ">Perturbation</button>" in page
-    # the columns are explained on the page and in the Markdown
-    assert f'<p class="meta">{ROBUSTNESS_RULE}</p>' in page
+    # the columns are explained on the page and in the Markdown, each saying what its
+    # table does with a run made without: the page leaves it out, the Markdown a dash
+    explained = page.split(f'<p class="meta">{ROBUSTNESS_RULE}')[1].split("</p>")[0]
+    assert "Only the runs made under a perturbation are listed" in explained
+    assert "made without" not in explained
     # a table beside the ranking (which it is not part of), of the runs made under
     # perturbations only: the reference runs, made without, get no row of dashes
     for table in ("leaderboard", "references"):
@@ -206,7 +209,7 @@ def test_robustness_columns_show_the_worst_change_and_a_dash_without(robust_boar
     assert [row[0] for row in robustness.rows] == ["rules"]
     assert f"{expected[0]:.3f} [{expected[1]:.3f}, {expected[2]:.3f}]" in robustness.rows[0][1]
     assert robustness.rows[0][2] == worst
-    assert f"- Robustness: {ROBUSTNESS_RULE}" in md
+    assert f"- Robustness: {ROBUSTNESS_RULE} — for a run made without." in md
     assert "worst $\\Delta$" in (robust_board / "leaderboard.tex").read_text()
     png = (robust_board / "robustness_deltas.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
@@ -390,6 +393,33 @@ def test_build_leaderboard_api(runs):
     board = build_leaderboard([str(runs["rules"]), str(runs["oracle"])], n_resamples=50)
     assert [e.name for e in board.entries] == ["rules", "oracle"]  # oracle: a reference
     assert board.tasks == ["ner", "attribution", "toxicity"]
+
+
+def test_each_samples_file_is_read_once_per_build(runs, tmp_path, monkeypatch):
+    """Three ranked runs (each tested against its neighbours) and the references: every
+    samples file is read once per build (the middle run's twice, its NER thrice, before),
+    and let go after it."""
+    third = copy_run(
+        runs["rules"], tmp_path / "third", _only(("ner", "attribution", "toxicity"), "third")
+    )
+    reads: dict[Path, int] = {}
+    read = compare._read_json_lines
+
+    def counted(path):
+        reads[path] = reads.get(path, 0) + 1
+        return read(path)
+
+    monkeypatch.setattr(compare, "_read_json_lines", counted)
+    sources = [runs["rules"], runs["script"], third, runs["oracle"], runs["empty"]]
+    board = build_leaderboard([str(s) for s in sources], n_resamples=20)
+    ranked = [e for e in board.entries if e.cells["ner"].rank is not None]
+    assert len(ranked) == 3 and len(board.ner_labels) == 5
+    # the ranked runs' samples of every task, the reference runs' NER (per-label F1)
+    files = {Path(s, "samples", f"{t}.jsonl") for s in sources[:3] for t in board.tasks}
+    files |= {Path(s, "samples", "ner.jsonl") for s in sources[3:]}
+    assert reads == dict.fromkeys(files, 1)
+    board.entries[0].run.samples("ner")  # after the build: read again, not held
+    assert reads[Path(board.entries[0].run.directory, "samples", "ner.jsonl")] == 2
 
 
 def _only(tasks: tuple[str, ...], name: str):

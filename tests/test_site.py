@@ -244,28 +244,49 @@ def test_index_names_the_best_model_per_task_and_how_sure(site):
         ]
         for row, (task, record) in zip(rows, data["tasks"].items(), strict=True):
             ranking = record["ranking"]
-            best = ranking[0]
-            assert row[1] == best["model"]
-            assert (
-                row[2]
-                == f"{best['value']:.3f} [{best['ci95']['low']:.3f}, {best['ci95']['high']:.3f}]"
+            best = [r for r in ranking if r["value"] == ranking[0]["value"]]
+            rest = ranking[len(best) :]
+            assert row[1] == ", ".join(r["model"] for r in best) + " (same score)" * (len(best) > 1)
+            assert row[2] == f"{best[0]['value']:.3f} [{best[0]['ci95']['low']:.3f}, " + (
+                f"{best[0]['ci95']['high']:.3f}]"
             )
             assert row[5] == f"{len(ranking)} of {len(competitors)} model" + "s" * (
                 len(competitors) > 1
             )
             if len(ranking) == 1:
                 assert row[3] == "only model ranked"
-            elif ranking[1]["rank"] == 1:
-                assert row[3].startswith(f"tied with {ranking[1]['model']}"), (task, row)
+            elif rest[0]["rank"] == 1:
+                assert row[3].startswith(f"tied with {rest[0]['model']}"), (task, row)
             else:
-                assert row[3].startswith(f"ahead of {ranking[1]['model']} (p"), (task, row)
+                assert row[3].startswith(f"ahead of {rest[0]['model']} (p"), (task, row)
     seed = {row[0].split(" ")[0]: row for row in groups["seed_article"]}
-    # ner-only is the rules' NER: identical predictions, a tie; 4 models, tox-only not on NER
-    assert {seed["NER"][1], seed["NER"][3]} in (
-        {"ner-only", "tied with rules (p = 1.000)"}, {"rules", "tied with ner-only (p = 1.000)"},
-    )  # fmt: skip
+    # ner-only is the rules' NER: identical predictions, the same score: both are the best
+    # (neither picked by its name), ahead of the constant predictor; tox-only not on NER
+    always_no = next(r for r in _board(site, "seed_article")["tasks"]["ner"]["ranking"]
+                     if r["model"] == "always-no")  # fmt: skip
+    assert seed["NER"][1] == "ner-only, rules (same score)" and always_no["rank"] == 3
+    assert seed["NER"][3].startswith("ahead of always-no (p")
     assert seed["NER"][5] == "3 of 4 models" and seed["NER"][6] == "oracle 1.000"
     assert groups["wnut17"][0][1:2] == ["rules_wnut17"]
+
+
+def test_the_index_names_every_model_sharing_the_best_score(runs, tmp_path):
+    """Two runs of equal scores on every task: the index names both as the best, marks
+    the tie, and names no runner-up (the first named won by its name before)."""
+    twin = copy_run(runs["hatecheck/rules"], tmp_path / "twin", _named("a-twin"))
+    sources = [twin, runs["hatecheck/rules"], runs["hatecheck/oracle"]]
+    build_site(sources, tmp_path / "site", resamples=RESAMPLES, seed=0, with_plots=False)
+    ((dataset, rows),) = _table(tmp_path / "site" / "index.html", "best").groups()
+    assert dataset == "hatecheck" and rows
+    ranking = _board(tmp_path / "site", "hatecheck")["tasks"]["toxicity"]["ranking"]
+    interval = f"{ranking[0]['ci95']['low']:.3f}, {ranking[0]['ci95']['high']:.3f}"
+    for row in rows:
+        assert row[1:4] == [
+            "a-twin, rules (same score)",
+            f"{ranking[0]['value']:.3f} [{interval}]",
+            "every ranked model has the same score",
+        ]
+        assert row[4] == "—" and row[5] == "2 of 2 models"
 
 
 def test_index_names_the_most_and_least_robust_model_per_perturbation(runs, perturbed, tmp_path):
@@ -379,16 +400,91 @@ def _png_width(data: bytes) -> int:
     return int.from_bytes(data[16:20], "big")  # IHDR
 
 
-def test_reference_runs_are_lines_not_models_on_the_plots(runs):
-    """Reference runs add no bars (NER per label) and no heat-map panel: the figures are
-    as wide as without them."""
+@pytest.fixture
+def figures(monkeypatch) -> list:
+    """The matplotlib figures the plots draw, as saved (laid out), in order."""
+    drawn: list = []
+    save = plots._png
+
+    def keep(fig):
+        data = save(fig)
+        drawn.append(fig)
+        return data
+
+    monkeypatch.setattr(plots, "_png", keep)
+    return drawn
+
+
+def _cut_texts(fig) -> list[str]:
+    """The texts of ``fig`` (tick labels, titles, axis labels, legend entries) not wholly
+    inside the figure as saved."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    texts = []
+    for ax in fig.axes:
+        texts += [*ax.get_xticklabels(), ax.title, ax.xaxis.label, ax.yaxis.label]
+        texts += ax.get_legend().get_texts() if ax.get_legend() else []
+    texts = [t for t in texts if t.get_text()]
+    assert len(texts) > 5
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    return [text for text, box in boxes
+            if not (fig.bbox.contains(*box.min) and fig.bbox.contains(*box.max))]  # fmt: skip
+
+
+def _named(name: str):
+    def edit(result):
+        result["model"]["name"] = name
+
+    return edit
+
+
+def test_reference_runs_are_lines_not_models_on_the_plots(runs, figures):
+    """Reference runs add no bars (NER per label) and no heat-map panel: the plots are as
+    wide as without them (the heat maps' figures, the bars' axes: the legend names them)."""
     rules = str(runs["seed_article/rules"])
     alone = build_leaderboard([rules], n_resamples=20)
     with_references = build_leaderboard(
         [rules, str(runs["seed_article/oracle"]), str(runs["seed_article/empty"])], n_resamples=20
     )
-    for draw in (plots.bias_heatmap, plots.ner_per_label):
-        assert _png_width(draw(with_references)) == _png_width(draw(alone)), draw.__name__
+    heat_maps = [_png_width(plots.bias_heatmap(board)) for board in (with_references, alone)]
+    assert heat_maps[0] == heat_maps[1]
+    plots.ner_per_label(with_references)
+    plots.ner_per_label(alone)
+    bars = [fig.axes[0].get_window_extent().width for fig in figures[-2:]]
+    assert bars[0] == pytest.approx(bars[1], abs=1)
+    assert figures[-2].get_figwidth() > figures[-1].get_figwidth()  # a longer legend
+
+
+def test_the_bar_plots_keep_every_text_inside_the_figure(runs, perturbed, figures, tmp_path):
+    """Long run names (a model's, a reference run's) take room beside the plot, and the
+    legend of many runs takes columns: the rotated labels, the titles and the legend were
+    cut off the figure when they squeezed the plot or ran past it."""
+    long_floor = "floor-" + "b" * 50
+    wnut17 = [
+        copy_run(runs["wnut17/rules_wnut17"], tmp_path / "long", _named(LONG_NAME)),
+        copy_run(runs["wnut17/empty"], tmp_path / "floor", _named(long_floor)),
+    ]
+    seed = [
+        copy_run(perturbed["rules-perturbed"], tmp_path / "seed-long", _named(LONG_NAME)),
+        copy_run(runs["seed_article/empty"], tmp_path / "seed-floor", _named(long_floor)),
+    ]
+    crowd = [runs["wnut17/empty"]] + [
+        copy_run(runs["wnut17/rules_wnut17"], tmp_path / f"team-{k:02d}", _named(f"team-{k:02d}"))
+        for k in range(24)
+    ]
+    for sources, draw in (
+        (wnut17, plots.ner_per_label),
+        (seed, plots.attribution_by_type),
+        (seed, plots.robustness_deltas),
+        (crowd, plots.ner_per_label),
+    ):
+        board = build_leaderboard([str(s) for s in sources], n_resamples=5)
+        assert draw(board) is not None, draw.__name__
+        assert _cut_texts(figures[-1]) == [], (draw.__name__, len(sources))
+    labels = [t.get_text() for t in figures[0].axes[0].get_xticklabels()]
+    assert labels == sorted(["corporation", "creative-work", "group", "location", "person",
+                             "product"])  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- the command

@@ -18,7 +18,7 @@ from test_cli import BENCH, bench, env, no_run_folder
 
 from bench import cli
 from bench.metrics import bootstrap
-from bench.report import leaderboard
+from bench.report import compare, leaderboard
 from bench.report.leaderboard import build_leaderboard
 
 pytestmark = pytest.mark.slow
@@ -185,6 +185,58 @@ def test_the_summary_does_not_compute_the_per_label_ner_intervals_it_does_not_sh
 
     monkeypatch.setattr(leaderboard, "ner_label_f1", refuse)
     assert cli.write_summary(sweep, jobs) == printed
+
+
+def _corrupt_gold(samples: Path, line: int) -> str:
+    """Line ``line`` of an NER samples file given a ``gold`` that is not a list; the one
+    line a report reading it says."""
+    lines = samples.read_text().splitlines()
+    row = json.loads(lines[line - 1])
+    row["gold"] = "x"
+    lines[line - 1] = json.dumps(row)
+    samples.write_text("\n".join(lines) + "\n")
+    return f"{samples}:{line}: gold: expected a list, got 'x'"
+
+
+def test_a_corrupt_samples_file_the_summary_ranks_with_is_one_line_on_stderr(
+    tmp_path, monkeypatch, capsys
+):
+    sweep = tmp_path / "sw"
+    code, jobs = sweep_jobs(tmp_path, monkeypatch, "+model=rules", "seed=0,1", *CHEAP,
+                            f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert code == 0
+    said = _corrupt_gold(sweep / "1_rules" / "samples" / "ner.jsonl", 2)
+    capsys.readouterr()
+    text = cli.write_summary(sweep, jobs)
+    assert capsys.readouterr().err.splitlines() == [
+        f"bench: summary: seed_article 1.0.0: not ranked: {said}"
+    ]
+    assert f"## Not ranked: seed_article 1.0.0\n\n{said}\n" in text
+
+
+def test_a_run_ranked_alone_is_summed_up_from_its_result_and_reports_refuse_its_bad_samples(
+    tmp_path, monkeypatch
+):
+    """The summary reads no samples file it does not pair (a sweep of one model and the
+    reference runs; reading them all could cost more than the jobs at scale); a report
+    that reads a corrupt one refuses it in one line naming the file, line and field."""
+    sweep = tmp_path / "sw"
+    code, jobs = sweep_jobs(tmp_path, monkeypatch, "+model=rules,oracle,empty", *CHEAP,
+                            f"hydra.sweep.dir={sweep}")  # fmt: skip
+    assert code == 0
+    said = _corrupt_gold(sweep / "0_rules" / "samples" / "ner.jsonl", 3)
+    read = []
+    monkeypatch.setattr(compare, "_read_json_lines", lambda path: read.append(path) or [])
+    assert "| 1 | rules | NER       |" in cli.write_summary(sweep, jobs)
+    assert read == []
+    done = subprocess.run(
+        [str(Path(BENCH).with_name("bench-report")), "leaderboard", str(sweep / "0_rules"),
+         "--out", str(tmp_path / "board"), "--no-plots"],
+        env=env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"bench-report leaderboard: {said}"]
+    assert not (tmp_path / "board").exists()
 
 
 def test_a_sweep_whose_every_job_is_refused_leaves_no_folder(tmp_path):

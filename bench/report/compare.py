@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +325,10 @@ def _refuse_targets(path: Path, value: Any, where: str = "") -> None:
 class Run:
     directory: Path
     result: dict[str, Any]
+    # samples read within keeping_samples (task -> rows; None: not read yet)
+    _kept: dict[str, list[dict[str, Any]] | None] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def load(cls, where: str | Path, shard: bool = False) -> Run:
@@ -363,17 +369,53 @@ class Run:
             levels = list(dict.fromkeys(row["level"] for row in self.samples("toxicity")))
         return list(levels)
 
+    def toxicity_scores(
+        self, level: str | None = None
+    ) -> tuple[str | None, list[str], np.ndarray, np.ndarray]:
+        """(level, item ids, gold labels, scores) of the scored toxicity rows at ``level``
+        (by default the main level: :meth:`toxicity_levels`' first), sorted by item id."""
+        if level is None:
+            level = next(iter(self.toxicity_levels()), None)
+        rows = {r["id"]: r for r in self.samples("toxicity") if r["level"] == level}
+        ids = sorted(rows)
+        return (
+            level,
+            ids,
+            np.array([rows[i]["gold"] for i in ids], int),
+            np.array([rows[i]["score"] for i in ids], float),
+        )
+
     def samples(self, task: str) -> list[dict[str, Any]]:
         """The scored rows of ``samples/<task>.jsonl`` (not those of failed items, which
         hold ``failure``); a malformed line is a :class:`CompareError` naming the file,
-        line and field."""
+        line and field. Read once within :func:`keeping_samples`."""
+        kept = self._kept.get(task)
+        if kept is not None:
+            return kept
         path = self.directory / "samples" / f"{task}.jsonl"
         if not path.is_file():
             raise CompareError(f"{path}: not found")
         rows = [(n, row) for n, row in _read_json_lines(path)
                 if not (isinstance(row, dict) and "failure" in row)]  # fmt: skip
         _check_samples(path, task, rows)
-        return [row for _, row in rows]
+        out = [row for _, row in rows]
+        if task in self._kept:
+            self._kept[task] = out
+        return out
+
+
+@contextmanager
+def keeping_samples(runs: Iterable[Run], task: str) -> Iterator[None]:
+    """Within the block each run's samples of ``task`` are read once, when first asked for
+    (a ranking tests each run against both its neighbours), and let go after it."""
+    runs = list(runs)
+    for run in runs:
+        run._kept[task] = None
+    try:
+        yield
+    finally:
+        for run in runs:
+            run._kept.pop(task, None)
 
 
 CLUSTER_UNIT = "cluster"
@@ -494,18 +536,12 @@ def with_empty_clusters(rows: np.ndarray, n: int) -> np.ndarray:
 
 
 def _toxicity_units(run_a: Run, run_b: Run) -> tuple[tuple, tuple]:
-    a, b = run_a.samples("toxicity"), run_b.samples("toxicity")
-    main = next(iter(run_a.toxicity_levels()), None)
-    rows_a = {r["id"]: r for r in a if r["level"] == main}
-    rows_b = {r["id"]: r for r in b if r["level"] == main}
-    if rows_a.keys() != rows_b.keys():
+    """(gold labels, scores) of each run on run A's main level, the gold labels A's."""
+    main, ids_a, labels, scores_a = run_a.toxicity_scores()
+    _, ids_b, _, scores_b = run_b.toxicity_scores(main)
+    if ids_a != ids_b:
         raise CompareError("toxicity: the runs scored different items")
-    ids = sorted(rows_a)
-    labels = np.array([rows_a[i]["gold"] for i in ids], int)
-    return (
-        (labels, np.array([rows_a[i]["score"] for i in ids], float)),
-        (labels, np.array([rows_b[i]["score"] for i in ids], float)),
-    )
+    return (labels, scores_a), (labels, scores_b)
 
 
 _UNITS: dict[str, tuple[Callable[[Run, Run], tuple[Any, Any]], StatisticBuilder, str]] = {

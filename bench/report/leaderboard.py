@@ -41,8 +41,8 @@ whoever made the run).
 
 Robustness: a run made with ``+perturb`` shows, per task, the worst change of the
 primary metric over its perturbations (:func:`bench.report.robustness.worst_case`), its
-paired interval and the perturbation that caused it; a run without one shows "—".
-The columns appear when some run has them.
+paired interval and the perturbation that caused it; a run without one shows "—" (the
+HTML page's robustness table leaves it out). The columns appear when some run has them.
 
 Gold: every run must have been scored on the same gold (``dataset.version`` and ``sha256``);
 otherwise :class:`LeaderboardError` is raised and nothing is written.
@@ -62,8 +62,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bench.metrics.bias import BIAS_AUCS
 from bench.report.compare import (
     CLUSTER_UNIT,
@@ -73,6 +71,7 @@ from bench.report.compare import (
     check_same_definitions,
     compare_task,
     items_scored,
+    keeping_samples,
     sample_clusters,
 )
 from bench.report.robustness import Change, worst_case
@@ -94,7 +93,7 @@ RULE = (
 ROBUSTNESS_RULE = (
     "Worst Δ: per task, the lowest change of the primary metric (perturbed − original) over "
     "the perturbations a run was made with (bench +perturb=…), its paired 95% interval and "
-    "the perturbation causing it; — for a run made without. Not part of the ranking."
+    "the perturbation causing it. Not part of the ranking."
 )
 REFERENCES = ("ceiling", "floor")
 
@@ -194,17 +193,6 @@ class Entry:
             for name, metric in self.result["tasks"]["attribution"]["metrics"].items()
             if name.startswith(prefix)
         }
-
-    def toxicity_main_level(self) -> tuple[str, np.ndarray, np.ndarray]:
-        """(level, gold labels, scores) of the main level (the first row's), rows sorted by id."""
-        rows = self.run.samples("toxicity")
-        level = rows[0]["level"] if rows else ""
-        main = sorted((r for r in rows if r["level"] == level), key=lambda r: r["id"])
-        return (
-            level,
-            np.array([r["gold"] for r in main], int),
-            np.array([r["score"] for r in main], float),
-        )
 
 
 @dataclass
@@ -498,12 +486,20 @@ def build_leaderboard(
     for e in entries:
         e.cells = {t: _cell(e, t) for t in tasks}
     positions: dict[str, dict[str, int]] = {}  # task -> entry name -> place in value order
+    per_label: dict[str, dict[str, Any]] = {}
     for t in tasks:
-        ranked = _rank_task(entries, t, alpha, n_resamples, seed)
-        positions[t] = {e.name: i for i, e in enumerate(ranked, 1)}
+        with keeping_samples((e.run for e in entries), t):  # each run's read once
+            ranked = _rank_task(entries, t, alpha, n_resamples, seed)
+            positions[t] = {e.name: i for i, e in enumerate(ranked, 1)}
+            if t == "ner" and ner_labels:
+                for e in (e for e in entries if e.cells[t].status == "ok"):
+                    try:
+                        per_label[e.name] = ner_label_f1(e.run, n_resamples, seed, alpha)
+                    except CompareError as err:
+                        raise LeaderboardError(str(err)) from None
     entries = _order(entries, tasks, positions)
     first = entries[0].result["dataset"]
-    board = Leaderboard(
+    return Leaderboard(
         entries=entries,
         tasks=tasks,
         dataset={k: first.get(k) for k in ("name", "version", "sha256")}
@@ -514,11 +510,5 @@ def build_leaderboard(
         alpha=alpha,
         n_resamples=n_resamples,
         seed=seed,
+        ner_labels={e.name: per_label[e.name] for e in entries if e.name in per_label},
     )
-    if "ner" in tasks and ner_labels:
-        for e in board.entries_with("ner"):
-            try:
-                board.ner_labels[e.name] = ner_label_f1(e.run, n_resamples, seed, alpha)
-            except CompareError as err:
-                raise LeaderboardError(str(err)) from None
-    return board

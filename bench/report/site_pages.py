@@ -36,9 +36,17 @@ class TaskSummary:
         return [e for e in self.ranked if e.cells[self.task].rank == 1]
 
     @property
+    def best(self) -> list[Entry]:
+        """The runs sharing the best score (more than one: none of them is the best alone)."""
+        top = self.ranked[0].cells[self.task].value if self.ranked else None
+        return [e for e in self.ranked if e.cells[self.task].value == top]
+
+    @property
     def runner_up(self) -> Entry | None:
-        """The run ranked second in value order (tied with the best when its rank is 1)."""
-        return self.ranked[1] if len(self.ranked) > 1 else None
+        """The first run in value order below the best score (tied with the best when its
+        rank is 1); None when no run scores less."""
+        rest = self.ranked[len(self.best) :]
+        return rest[0] if rest else None
 
 
 def task_summary(board: Leaderboard, task: str) -> TaskSummary:

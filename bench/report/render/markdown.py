@@ -57,7 +57,11 @@ def to_markdown_text(board: Leaderboard, plots: Sequence[tuple[str, str]] = ()) 
         + (f", {md_escape(items_scored({'dataset': d}))}" if "limit" in d else ""),
         f"- bench version: {', '.join(board.bench_versions)}",
         f"- Ranking ({tested_with(board)}): {RULE}",
-        *([f"- Robustness: {ROBUSTNESS_RULE}"] if board.robust_tasks else []),
+        *(
+            [f"- Robustness: {ROBUSTNESS_RULE} — for a run made without."]
+            if board.robust_tasks
+            else []
+        ),
         "",
         table(board.competitors)
         if board.competitors

@@ -11,7 +11,7 @@ are grey reference lines (dashed: the ceiling; dotted: the floor) named with the
 - ``attribution_by_quote_type.png``: ``content_overlap_f1.<type>`` (direct,
   indirect, mixed) from ``result.json``, error bars its ``ci95``;
 - ``toxicity_roc.png``, ``toxicity_pr.png``, ``toxicity_calibration.png``: from
-  ``samples/toxicity.jsonl``, main level only (the level of its first row);
+  ``samples/toxicity.jsonl``, main level only (:meth:`bench.report.compare.Run.toxicity_scores`);
   calibration in 10 equal-width bins;
 - ``toxicity_bias_heatmap.png``: identities × (subgroup, BPSN, BNSP) AUC, one panel
   per model; grey cells are undefined; the reference runs' mean AUC are marked on the
@@ -25,6 +25,7 @@ Requires matplotlib (the ``report`` extra).
 from __future__ import annotations
 
 import io
+import math
 import textwrap
 from typing import Any
 
@@ -121,7 +122,7 @@ def ner_per_label(board: Leaderboard) -> bytes | None:
     labels = board.ner_label_names()
     colours = _colours(board)
     width = 0.8 / max(1, len(names))
-    fig = _figure(max(6.0, 0.55 * len(labels) * max(1, len(names) / 2) + 2), 4.2)
+    fig = _figure(max(6.0, 0.55 * len(labels) * max(1, len(names) / 2) + 1.2), 4.2)
     ax = fig.add_subplot()
     x = np.arange(len(labels))
     for i, name in enumerate(names):
@@ -139,9 +140,26 @@ def ner_per_label(board: Leaderboard) -> bytes | None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("strict F1")
     ax.set_title("NER F1 per label (95% bootstrap CI over the label's entities)")
-    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))  # clear of labels
+    _legend_beside(fig, ax)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
+
+
+def _legend_beside(fig: Any, ax: Any) -> None:
+    """The legend right of the axes, in as many columns as its height needs, the figure
+    widened by its width: long run names and many runs take room of their own instead of
+    squeezing the axes (whose title and labels then ran off the figure) or running off
+    the figure themselves."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    where = {"fontsize": "small", "loc": "center left", "bbox_to_anchor": (1.01, 0.5)}
+    legend = ax.legend(**where)
+    height = legend.get_window_extent(renderer).height
+    columns = math.ceil(height / (0.8 * fig.get_figheight() * fig.dpi))
+    if columns > 1:
+        legend = ax.legend(**where, ncols=columns)
+    fig.set_figwidth(fig.get_figwidth() + legend.get_window_extent(renderer).width / fig.dpi)
 
 
 def _or_nan(value: float | None) -> float:
@@ -178,7 +196,7 @@ def attribution_by_type(board: Leaderboard) -> bytes | None:
     colours = _colours(board)
     names = [e.name for e in entries if e.reference is None]
     width = 0.8 / max(1, len(names))
-    fig = _figure(max(5.5, 1.2 * len(kinds) + 3), 3.8)
+    fig = _figure(max(5.0, 1.2 * len(kinds) + 1.5), 3.8)
     ax = fig.add_subplot()
     x = np.arange(len(kinds))
     for i, name in enumerate(names):
@@ -199,7 +217,7 @@ def attribution_by_type(board: Leaderboard) -> bytes | None:
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("content overlap F1")
     ax.set_title("Attribution by quote type (95% bootstrap CI)")
-    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    _legend_beside(fig, ax)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
 
@@ -216,7 +234,8 @@ def toxicity_curves(board: Leaderboard) -> tuple[bytes | None, bytes | None, byt
     from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
     entries = _toxicity_entries(board)
-    data = [(e, *e.toxicity_main_level()) for e in entries]
+    scored = [(e, e.run.toxicity_scores()) for e in entries]
+    data = [(e, level, gold, score) for e, (level, _, gold, score) in scored]
     data = [d for d in data if len(set(d[2].tolist())) == 2]  # both classes: curves defined
     if not data:
         return None, None, None
@@ -337,7 +356,7 @@ def robustness_deltas(board: Leaderboard) -> bytes | None:
     if not tasks:
         return None
     colours = _colours(board)
-    fig = _figure(max(5.5, 4.2 * len(tasks) + 2), 3.8)
+    fig = _figure(max(4.5, 4.2 * len(tasks) + 0.8), 3.8)
     axes = fig.subplots(1, len(tasks), squeeze=False)[0]
     for ax, task in zip(axes, tasks, strict=True):
         by_run = {e.name: {c.perturbation: c for c in changes(e.result)
@@ -361,7 +380,7 @@ def robustness_deltas(board: Leaderboard) -> bytes | None:
         ax.set_ylabel(f"Δ {column_title(task)}")
         ax.set_title(f"{column_title(task)} under each perturbation")
         ax.grid(axis="y", alpha=0.3)
-    axes[-1].legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    _legend_beside(fig, axes[-1])
     return _png(fig)
 
 

@@ -1,11 +1,12 @@
 """``index.html`` of a site (:mod:`bench.report.site`): the best model per dataset and task.
 
-One row per (dataset, task): the best competitor, its score and 95% interval, whether a
-paired test puts it ahead of the runner-up (or tied with it), how many models are ranked
-on the task, and the reference runs' scores as ceiling and floor. Under it, per dataset,
-the overall leader of each coverage group (runs ranked on the same tasks). Where runs
-were made under perturbations, a second table gives per dataset, perturbation and task
-the most and the least robust ranked model (:func:`bench.report.site_pages.robustness_summaries`).
+One row per (dataset, task): the best competitor (every one sharing the best score), its
+score and 95% interval, whether a paired test puts it ahead of the runner-up (the first
+model scoring less) or tied with it, how many models are ranked on the task, and the
+reference runs' scores as ceiling and floor. Under it, per dataset, the overall leader
+of each coverage group (runs ranked on the same tasks). Where runs were made under
+perturbations, a second table gives per dataset, perturbation and task the most and the
+least robust ranked model (:func:`bench.report.site_pages.robustness_summaries`).
 """
 
 from __future__ import annotations
@@ -45,19 +46,26 @@ def p_text(p: float | None) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {fmt(p, 3)}"
 
 
+def _names(entries: Sequence[Entry]) -> str:
+    """``a``, ``a, b, c`` or ``a, b, c and 2 more``."""
+    names = [e.name for e in entries]
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
 def lead_cell(summary: TaskSummary) -> Td:
-    """Ahead of the runner-up (significant), tied with it, or the only model ranked;
-    with the p-value of the paired test."""
+    """The best (one run or several sharing the score) ahead of the runner-up
+    (significant) or tied with it, with the p-value of the paired test; or the only
+    model ranked, or every ranked model sharing the score."""
     runner_up = summary.runner_up
     if runner_up is None:
-        return Td("only model ranked", "lead", 0)
+        if len(summary.ranked) == 1:
+            return Td("only model ranked", "lead", 0)
+        return Td("every ranked model has the same score", "lead tied", 1)
     p = p_text((runner_up.cells[summary.task].vs_above or {}).get("p_value"))
-    leaders = summary.leaders
-    if len(leaders) == 1:
+    tied = [e for e in summary.leaders if e not in summary.best]
+    if not tied:
         return Td(f"ahead of {runner_up.name} ({p})", "lead ahead", 2)
-    others = [e.name for e in leaders[1:]]
-    names = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-    return Td(f"tied with {names} ({p})", "lead tied", 1)
+    return Td(f"tied with {_names(tied)} ({p})", "lead tied", 1)
 
 
 def difference_cell(summary: TaskSummary) -> Td:
@@ -92,9 +100,14 @@ def task_row(page: Page, task: str) -> list[Td]:
         best = [Td("no model ranked", "missing", ""), Td(MISSING, "missing", "")]
         lead = Td(MISSING, "missing", "")
     else:
-        cell = s.ranked[0].cells[task]
-        ci = (cell.low, cell.high) if cell.low is not None else None
-        best = [Td(s.ranked[0].name, "model", s.ranked[0].name), num_cell(cell.value, 3, ci)]
+        # runs sharing the score may differ in interval: then none is shown, not one of them
+        intervals = {(e.cells[task].low, e.cells[task].high) for e in s.best}
+        low, high = intervals.pop() if len(intervals) == 1 else (None, None)
+        names = _names(s.best) + (" (same score)" if len(s.best) > 1 else "")
+        best = [
+            Td(names, "model", s.best[0].name),
+            num_cell(s.best[0].cells[task].value, 3, None if low is None else (low, high)),
+        ]
         lead = lead_cell(s)
     return [
         Td(column_title(task), sort=task),
@@ -124,12 +137,6 @@ def best_table(pages: Sequence[Page]) -> Table:
         rows = [task_row(page, task) for task in page.board.tasks]
         table.groups.append(RowGroup(page.title, rows, f"{page.slug}/index.html"))
     return table
-
-
-def _names(entries: Sequence[Entry]) -> str:
-    """``a``, ``a, b, c`` or ``a, b, c and 2 more``."""
-    names = [e.name for e in entries]
-    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _change_cells(runs: list[tuple[Entry, Change]], none: str) -> list[Td]:
