@@ -118,10 +118,14 @@ class TextColumn(Sequence[str]):
         raw = np.frombuffer(self.data, np.uint8)
         nul = np.zeros(len(self), bool)
         nul[np.searchsorted(self.ends, np.flatnonzero(raw == 0), side="right")] = True
-        # byte j of string i, or a NUL past its end: an (n, width) gather, no loop
-        at = starts[:, None] + np.arange(width)
-        out = np.where(at < self.ends[:, None], raw.take(at, mode="clip") if raw.size else 0, 0)
-        return out.astype(np.uint8).view(f"S{width}").reshape(-1), (sizes <= width) & ~nul
+        out = np.zeros((len(self), width), np.uint8)
+        for a in range(0, len(self), 1 << 16):  # bounded temporaries: 8 bytes a byte copied
+            b = min(a + (1 << 16), len(self))
+            kept = np.minimum(sizes[a:b], width)  # string i's first bytes go to row i
+            within = np.arange(kept.sum()) - np.repeat(np.cumsum(kept) - kept, kept)
+            rows = np.repeat(np.arange(b - a) * width, kept)
+            out[a:b].reshape(-1)[rows + within] = raw[np.repeat(starts[a:b], kept) + within]
+        return out.view(f"S{width}").reshape(-1), (sizes <= width) & ~nul
 
     def take(self, indices: np.ndarray) -> TextColumn:
         """The strings at ``indices``, in that order, as a column."""

@@ -41,6 +41,10 @@ def test_a_text_column_is_sliced_and_held_at_a_fixed_width():
     keys, exact = TextColumn.of([*STRINGS, "a\x00b"]).fixed(9)
     assert keys.tolist() == [s.encode()[:9] for s in STRINGS] + [b"a\x00b"]
     assert exact.tolist() == [True, True, True, False, True, True, False]
+    many = [f"id-{k * 7919 % 100_003}é" * (k % 3) for k in range(70_000)]  # > one chunk
+    keys, exact = TextColumn.of(many).fixed(12)
+    assert keys.tolist() == [s.encode()[:12] for s in many]
+    assert exact.tolist() == [len(s.encode()) <= 12 for s in many]
 
 
 def test_text_items_hand_out_items_and_know_where_a_subset_came_from():
