@@ -391,6 +391,35 @@ def test_texts_read_as_columns_equal_the_rows_and_a_blank_one_is_named(
     )
 
 
+@pytest.mark.parametrize(
+    ("ids", "bad", "message"),
+    [
+        (["a-1", "日本", "x y", "\u3000z", "7"] * 3, " \u3000", "id: empty"),
+        ([10**12, -5, 0, 7, 42] * 3, 10**12, "id: duplicate id (also row 1)"),
+    ],
+)
+def test_an_id_column_is_read_as_columns_and_a_bad_id_is_named(
+    tmp_path, ids, bad, message, monkeypatch
+):
+    """Ids, strings or integers, come from arrow's buffers (ten million rows: no list and
+    dict of every id); a blank or repeated id is refused by row as before."""
+    ids = [f"{v}-{k}" if isinstance(v, str) else v * 100 + k for k, v in enumerate(ids)]
+    rows = [{"id": v, "text": f"text {k}", "toxicity": k % 2} for k, v in enumerate(ids)]
+
+    def by_rows(self, tokenized):
+        raise AssertionError("plain distinct ids were read row by row")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(HfDataset, "_ids", by_rows)
+        data = _hf(tmp_path, rows, id="id", toxicity={"label": "toxicity"})
+    assert list(data.view("toxicity").items.ids) == [str(v) for v in ids]
+    rows[7]["id"] = bad if isinstance(bad, str) else rows[0]["id"]
+    (tmp_path / "data.parquet").unlink()
+    with pytest.raises(HfDataError) as raised:
+        _hf(tmp_path, rows, id="id", toxicity={"label": "toxicity"})
+    assert str(raised.value).endswith(f"data.parquet: row 8: {message}")
+
+
 def test_row_ids_are_written_digit_by_digit_as_one_by_one():
     from bench.data.hf import _row_id, _row_ids
 

@@ -338,21 +338,29 @@ class HfDataset(Dataset):
             ids = TextColumn.joined([_row_ids(start + 1, min(start + CHUNK_ROWS, self.rows) + 1)
                                      for start in range(0, self.rows, CHUNK_ROWS)])  # fmt: skip
         else:
-            ids = TextColumn.of(self._ids(tokenized=False))
-        texts = self._text_column()
+            ids = self._plain_strings(self.id_column, "id", distinct=True)
+            if ids is None:
+                ids = TextColumn.of(self._ids(tokenized=False))
+        texts = self._plain_strings(self.text_column, "text")
         return TextItems(ids, TextColumn.of_chunks(self._text_chunks()) if texts is None else texts)
 
-    def _text_column(self) -> TextColumn | None:
-        """The texts read from arrow's buffers, when each is plainly a non-empty string (a
-        printable ASCII character other than the space, or non-blank once decoded); None
-        otherwise, and :meth:`_text_chunks` names the row."""
+    def _plain_strings(self, column: str, field: str, distinct: bool = False) -> TextColumn | None:
+        """``column`` read from arrow's buffers when each value is plainly a non-empty string
+        (a printable ASCII character other than the space, or non-blank once decoded) — or,
+        with ``distinct`` (an id column), an integer, as ``str`` writes it, and no value
+        twice; None otherwise, and the row-by-row reader names the row."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
-        self._column_names(self.text_column, "text")
-        values = self.data.with_format("arrow")[self.text_column]
+        self._column_names(column, field)
+        values = self.data.with_format("arrow")[column]
+        if distinct and pa.types.is_integer(values.type):
+            values = pc.cast(values, pa.large_string())  # "-12": str()'s digits
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             return None
         if values.null_count:
+            return None
+        if distinct and pc.count_distinct(values).as_py() != len(values):
             return None
         chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
         parts = []
