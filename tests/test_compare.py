@@ -697,3 +697,54 @@ def test_semeval_differences_on_a_token_dataset_are_those_of_the_runs(tmp_path):
         expected = (runs["pred"]["tasks"]["ner"]["metrics"][metric]["value"]
                     - runs["gold"]["tasks"]["ner"]["metrics"][metric]["value"])  # fmt: skip
         assert tests[metric].difference == pytest.approx(expected, abs=1e-12), metric
+
+
+def test_toxicity_scores_read_as_columns_equal_those_read_row_by_row(runs, tmp_path, monkeypatch):
+    """Issue 13: ten million rows are read as columns (arrow's JSON reader), not a dict each,
+    with the same levels, ids, labels and scores; a failed item's row is left out."""
+    import bench.report.compare as compare
+
+    copy = tmp_path / "failed"
+    shutil.copytree(runs["rules"], copy)
+    path = copy / "samples" / "toxicity.jsonl"
+    rows = _read_jsonl(path)
+    failed = {"id": rows[3]["id"], "failure": {"reason": "x", "message": "m", "raw": None}}
+    _write_jsonl(path, [*rows[:3], failed, *rows[4:]])
+    for directory in (*runs.values(), copy):
+        run = Run.load(directory)
+        with monkeypatch.context() as patched:
+            patched.setattr(Run, "samples", None)  # not read row by row
+            by_columns = [run.toxicity_scores(level) for level in run.toxicity_levels()]
+        with monkeypatch.context() as patched:
+            patched.setattr(compare, "_toxicity_columns", lambda path: None)
+            by_rows = [run.toxicity_scores(level) for level in run.toxicity_levels()]
+        for (level, *arrays), (level_rows, *arrays_rows) in zip(by_columns, by_rows, strict=True):
+            assert level == level_rows and all(map(np.array_equal, arrays, arrays_rows))
+            assert arrays[0].tolist() == sorted(arrays[0].tolist())
+    assert rows[3]["id"].encode() not in Run.load(copy).toxicity_scores(rows[3]["level"])[1]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda rows: [*rows[:2], rows[2].replace('"score": ', '"x": '), *rows[3:]],
+         "samples/toxicity.jsonl:3: score: missing"),
+        (lambda rows: [*rows[:4], rows[4].replace('"score": ', '"score": true, "x": '),
+                       *rows[5:]],
+         "samples/toxicity.jsonl:5: score: expected a number, got True"),
+        (lambda rows: [*rows[:6], rows[6].replace('"id": ', '"id": 7, "x": '), *rows[7:]],
+         "samples/toxicity.jsonl:7: id: expected a string, got 7"),
+        (lambda rows: [rows[0], "[1, 2]", *rows[2:]],
+         "samples/toxicity.jsonl:2: expected an object, got [1, 2]"),
+        (lambda rows: [rows[0], "{broken", *rows[2:]],
+         "samples/toxicity.jsonl:2: (json): Expecting property name"),
+        (lambda rows: [*rows, rows[0]],
+         "samples/toxicity.jsonl: id: 'article-01' twice at level 'segment'"),
+    ],
+)  # fmt: skip
+def test_toxicity_scores_of_a_malformed_file_name_its_line(runs, tmp_path, edit, message):
+    corrupt = _corrupt(runs, tmp_path, edit, "samples/toxicity.jsonl")
+    with pytest.raises(CompareError) as caught:
+        Run.load(corrupt).toxicity_scores()
+    [line] = str(caught.value).splitlines()
+    assert f"{corrupt}/{message}" in line, line

@@ -403,13 +403,17 @@ def test_each_samples_file_is_read_once_per_build(runs, tmp_path, monkeypatch):
         runs["rules"], tmp_path / "third", _only(("ner", "attribution", "toxicity"), "third")
     )
     reads: dict[Path, int] = {}
-    read = compare._read_json_lines
 
-    def counted(path):
-        reads[path] = reads.get(path, 0) + 1
-        return read(path)
+    def counted(read):
+        def reading(path):
+            reads[path] = reads.get(path, 0) + 1
+            return read(path)
 
-    monkeypatch.setattr(compare, "_read_json_lines", counted)
+        return reading
+
+    # row by row, or toxicity's as columns
+    for reader in ("_read_json_lines", "_toxicity_columns"):
+        monkeypatch.setattr(compare, reader, counted(getattr(compare, reader)))
     sources = [runs["rules"], runs["script"], third, runs["oracle"], runs["empty"]]
     board = build_leaderboard([str(s) for s in sources], n_resamples=20)
     ranked = [e for e in board.entries if e.cells["ner"].rank is not None]

@@ -104,6 +104,44 @@ def _read_text(path: Path) -> str:
 _DECODE = json.JSONDecoder().raw_decode  # json.loads without its checks of the ends
 
 
+def _toxicity_columns(path: Path) -> dict[str, np.ndarray] | None:
+    """``samples/toxicity.jsonl``'s scored rows as columns (``ids`` as UTF-8 bytes,
+    ``level``, ``gold``, ``score``), read by arrow's JSON reader (ten million rows: no dict
+    each); None unless every row is plainly what bench writes (an object with a string
+    ``id`` and ``level``, an integer ``gold``, a number ``score``, or a ``failure``) and
+    no id holds a NUL byte: then :meth:`Run.samples` reads it row by row and names the
+    bad line."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    from bench.items import TextColumn
+
+    failure = pa.struct([("reason", pa.string())])  # a failed item's row: left out
+    schema = pa.schema([("id", pa.string()), ("level", pa.string()), ("gold", pa.int64()),
+                        ("score", pa.float64()), ("failure", failure)])  # fmt: skip
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    try:
+        table = pj.read_json(path, parse_options=options)
+    except (pa.ArrowInvalid, OSError):
+        return None
+    table = table.filter(pc.is_null(table.column("failure"))).drop_columns(["failure"])
+    if any(column.null_count for column in table.columns):
+        return None
+    ids = table.column("id")
+    if pc.any(pc.match_substring(ids, "\0")).as_py():
+        return None  # numpy's bytes would drop a trailing NUL
+    text = TextColumn.joined([TextColumn.of_arrow(chunk) for chunk in ids.chunks])
+    levels = table.column("level").dictionary_encode().combine_chunks()
+    return {
+        "ids": text.fixed(int(np.diff(text.ends, prepend=0).max(initial=1)))[0],
+        "level": levels.indices.to_numpy(),
+        "level names": levels.dictionary.to_pylist(),
+        "gold": table.column("gold").to_numpy(),
+        "score": table.column("score").to_numpy(),
+    }
+
+
 def _read_json_lines(path: Path) -> list[tuple[int, Any]]:
     """``(line, value)`` of each non-blank line of a JSON Lines file."""
     lines = _read_text(path).splitlines()
@@ -371,19 +409,36 @@ class Run:
 
     def toxicity_scores(
         self, level: str | None = None
-    ) -> tuple[str | None, list[str], np.ndarray, np.ndarray]:
+    ) -> tuple[str | None, np.ndarray, np.ndarray, np.ndarray]:
         """(level, item ids, gold labels, scores) of the scored toxicity rows at ``level``
-        (by default the main level: :meth:`toxicity_levels`' first), sorted by item id."""
+        (by default the main level: :meth:`toxicity_levels`' first), sorted by item id (the
+        ids as UTF-8 bytes, whose order is the strings'). Read as columns
+        (:func:`_toxicity_columns`) when the file is plainly well formed, else row by row
+        (:meth:`samples`, which names a bad line); an id twice is an error."""
         if level is None:
             level = next(iter(self.toxicity_levels()), None)
-        rows = {r["id"]: r for r in self.samples("toxicity") if r["level"] == level}
-        ids = sorted(rows)
-        return (
-            level,
-            ids,
-            np.array([rows[i]["gold"] for i in ids], int),
-            np.array([rows[i]["score"] for i in ids], float),
-        )
+        path = self.directory / "samples" / "toxicity.jsonl"
+        kept = self._kept.get("toxicity")
+        columns = None if kept is not None else self._kept.get("toxicity columns")
+        if columns is None and kept is None and path.is_file():
+            columns = _toxicity_columns(path)
+            if "toxicity columns" in self._kept:
+                self._kept["toxicity columns"] = columns
+        if columns is not None:
+            names = columns["level names"]
+            at = np.flatnonzero(columns["level"] == (names.index(level) if level in names else -1))
+            ids, labels, scores = columns["ids"][at], columns["gold"][at], columns["score"][at]
+        else:
+            rows = [r for r in self.samples("toxicity") if r["level"] == level]
+            ids = np.array([r["id"].encode() for r in rows], dtype=bytes)
+            labels = np.array([r["gold"] for r in rows], int)
+            scores = np.array([r["score"] for r in rows], float)
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        twice = np.flatnonzero(ids[1:] == ids[:-1])
+        if twice.size:
+            raise CompareError(f"{path}: id: {ids[twice[0]].decode()!r} twice at level {level!r}")
+        return level, ids, labels[order], scores[order]
 
     def samples(self, task: str) -> list[dict[str, Any]]:
         """The scored rows of ``samples/<task>.jsonl`` (not those of failed items, which
@@ -406,16 +461,18 @@ class Run:
 
 @contextmanager
 def keeping_samples(runs: Iterable[Run], task: str) -> Iterator[None]:
-    """Within the block each run's samples of ``task`` are read once, when first asked for
-    (a ranking tests each run against both its neighbours), and let go after it."""
-    runs = list(runs)
+    """Within the block each run's samples of ``task`` (and toxicity's columns) are read
+    once, when first asked for (a ranking tests each run against both its neighbours), and
+    let go after it."""
+    runs, keys = list(runs), [task, f"{task} columns"]
     for run in runs:
-        run._kept[task] = None
+        run._kept.update(dict.fromkeys(keys))
     try:
         yield
     finally:
         for run in runs:
-            run._kept.pop(task, None)
+            for key in keys:
+                run._kept.pop(key, None)
 
 
 CLUSTER_UNIT = "cluster"
@@ -539,7 +596,7 @@ def _toxicity_units(run_a: Run, run_b: Run) -> tuple[tuple, tuple]:
     """(gold labels, scores) of each run on run A's main level, the gold labels A's."""
     main, ids_a, labels, scores_a = run_a.toxicity_scores()
     _, ids_b, _, scores_b = run_b.toxicity_scores(main)
-    if ids_a != ids_b:
+    if not np.array_equal(ids_a, ids_b):
         raise CompareError("toxicity: the runs scored different items")
     return (labels, scores_a), (labels, scores_b)
 
