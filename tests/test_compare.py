@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -748,3 +749,21 @@ def test_toxicity_scores_of_a_malformed_file_name_its_line(runs, tmp_path, edit,
         Run.load(corrupt).toxicity_scores()
     [line] = str(caught.value).splitlines()
     assert f"{corrupt}/{message}" in line, line
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda rows: rows[1:], "toxicity (segment): the runs' samples hold different items"),
+        (lambda rows: [{**rows[0], "gold": 1 - rows[0]["gold"]}, *rows[1:]],
+         "toxicity: the runs' gold labels differ (segment level)"),
+    ],
+)  # fmt: skip
+def test_toxicity_is_paired_on_the_same_items_and_labels(runs, tmp_path, edit, message):
+    copy = tmp_path / "edited"
+    shutil.copytree(runs["rules"], copy)
+    path = copy / "samples" / "toxicity.jsonl"
+    _write_jsonl(path, edit(_read_jsonl(path)))
+    for test in (compare_task, lambda *runs: compare_metric(*runs, "average_precision")):
+        with pytest.raises(CompareError, match=re.escape(message)):
+            test(Run.load(runs["rules"]), Run.load(copy), "toxicity")

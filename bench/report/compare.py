@@ -592,12 +592,23 @@ def with_empty_clusters(rows: np.ndarray, n: int) -> np.ndarray:
     return np.vstack([rows, np.zeros((n - len(rows), *rows.shape[1:]), rows.dtype)])
 
 
-def _toxicity_units(run_a: Run, run_b: Run) -> tuple[tuple, tuple]:
-    """(gold labels, scores) of each run on run A's main level, the gold labels A's."""
-    main, ids_a, labels, scores_a = run_a.toxicity_scores()
-    _, ids_b, _, scores_b = run_b.toxicity_scores(main)
+def toxicity_pairs(
+    run_a: Run, run_b: Run, level: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gold labels and both runs' scores of the items of ``level`` (by default run A's main
+    level), sorted by id (:meth:`Run.toxicity_scores`): the same items, the same labels."""
+    (level, ids_a, labels_a, scores_a) = run_a.toxicity_scores(level)
+    (_, ids_b, labels_b, scores_b) = run_b.toxicity_scores(level)
     if not np.array_equal(ids_a, ids_b):
-        raise CompareError("toxicity: the runs scored different items")
+        raise CompareError(f"toxicity ({level}): the runs' samples hold different items")
+    if not np.array_equal(labels_a, labels_b):
+        raise CompareError(f"toxicity: the runs' gold labels differ ({level} level)")
+    return labels_a, scores_a, scores_b
+
+
+def _toxicity_units(run_a: Run, run_b: Run) -> tuple[tuple, tuple]:
+    """(gold labels, scores) of each run on run A's main level."""
+    labels, scores_a, scores_b = toxicity_pairs(run_a, run_b)
     return (labels, scores_a), (labels, scores_b)
 
 

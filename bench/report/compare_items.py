@@ -56,6 +56,7 @@ from bench.report.compare import (
     check_comparable,
     paired_test,
     sample_clusters,
+    toxicity_pairs,
     with_empty_clusters,
 )
 
@@ -339,19 +340,6 @@ def _threshold(run: Run) -> float | None:
     return breakdown.get("threshold") if isinstance(breakdown, dict) else None
 
 
-def _toxicity_level(
-    level: str, rows_a: list[dict], rows_b: list[dict]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gold labels and both runs' scores of the items of ``level``, sorted by id."""
-    by_id = [{r["id"]: r for r in rows if r["level"] == level} for rows in (rows_a, rows_b)]
-    ids = _same_items(f"toxicity ({level})", *by_id)
-    labels_a, labels_b = (np.array([rows[i]["gold"] for i in ids], np.int64) for rows in by_id)
-    if not np.array_equal(labels_a, labels_b):
-        raise CompareError(f"toxicity: the runs' gold labels differ ({level} level)")
-    scores_a, scores_b = (np.array([rows[i]["score"] for i in ids], float) for rows in by_id)
-    return labels_a, scores_a, scores_b
-
-
 def _f1_rows(labels: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     """Per-item ``(tp, predicted, gold)`` of the prediction ``score >= threshold``."""
     predicted = (scores >= threshold).astype(np.int64)
@@ -363,7 +351,6 @@ def _toxicity_tables(run_a: Run, run_b: Run) -> _Tables:
     row), with its gold label and score; a metric prefixed ``<level>_`` uses the items of
     that level, the others those of the main (first) level. ``f1`` needs both runs'
     thresholds to be equal; bias, attribute and group metrics are skipped."""
-    rows_a, rows_b = run_a.samples("toxicity"), run_b.samples("toxicity")
     levels = run_a.toxicity_levels()
     if levels != run_b.toxicity_levels():
         raise CompareError("toxicity: the runs scored different levels")
@@ -373,7 +360,7 @@ def _toxicity_tables(run_a: Run, run_b: Run) -> _Tables:
     tables = _Tables(skipped={m: r for m in reported if (r := _toxicity_skip_reason(m))})
     for level in levels:
         prefix = "" if level == levels[0] else f"{level}_"
-        labels, scores_a, scores_b = _toxicity_level(level, rows_a, rows_b)
+        labels, scores_a, scores_b = toxicity_pairs(run_a, run_b, level)
         a, b = (labels, scores_a), (labels, scores_b)
         statistics = {
             "roc_auc": roc_auc_statistic,
