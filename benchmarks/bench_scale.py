@@ -32,6 +32,9 @@ Cases (all on seeded synthetic data; the numbers measure speed, not any model):
   drawn by bootstrap up to ``bootstrap.analytic_above`` sentences (100 k tokens, 1 M) and
   by formula above (10 M), and the run folder written. Time, CPU and peak memory are
   the command's; "data" does not apply.
+* ``compare`` — ``bench-report compare`` of two such toxicity runs of n items (the model's
+  scores, and the same with noise), default options, at ``--compare-sizes``; the runs
+  are made before the clock starts.
 
 Times are wall-clock and CPU (``time.process_time``): on a shared machine the wall time
 grows with the load (printed), the CPU time much less. The growth exponent k
@@ -235,65 +238,90 @@ def ner_cli(n: int) -> dict[str, Any]:
         write_conll(folder / "gold.conll", gold)
         write_conll(folder / "pred.conll", pred)
         del gold, pred
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        done = subprocess.run(bench_command(folder, None), cwd=folder, capture_output=True)
-        seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(done.stderr.decode()[-2000:])
-        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out, _ = _timed_command(bench_command(folder, None), folder)
         ner = json.loads((folder / "run" / "result.json").read_text())["tasks"]["ner"]
     f1 = ner["metrics"]["strict_f1"]
-    return {"seconds": seconds, "cpu": used.ru_utime + used.ru_stime - before.ru_utime
-            - before.ru_stime, "data_mb": 0.0, "peak_mb": used.ru_maxrss / 1024,
-            "check": f"strict_f1 {f1['value']:.4f}, interval: {f1['ci95']['method']}"}  # fmt: skip
+    out["check"] = f"strict_f1 {f1['value']:.4f}, interval: {f1['ci95']['method']}"
+    return out
 
 
-def toxicity_cli(n: int) -> dict[str, Any]:
-    """The ``bench`` command on a toxicity dataset of ``n`` rows read by ``dataset=hf`` (a
-    parquet file: a text of ``TEXT_BYTES``, the label and the 20 identity columns of
-    :func:`toxicity_arrays`) and the model's scores as a predictions file
-    (``toxicity.jsonl``), with the default options (intervals by formula above
-    ``bootstrap.analytic_above``); the files are written before the clock starts. Its
-    time, CPU and peak memory are the command's own."""
-    import tempfile
-
+def _toxicity_run(folder: Path, n: int, scores: np.ndarray, name: str) -> list[str]:
+    """The ``bench`` command on ``folder``'s ``data.parquet`` (written if absent: a text of
+    ``TEXT_BYTES``, the label and the 20 identity columns of :func:`toxicity_arrays`) and
+    ``scores`` as a predictions file ``<name>/toxicity.jsonl``, into run folder
+    ``run_<name>``, with the default options."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    labels, scores, member = toxicity_arrays(n)
     names = [f"identity_{k}" for k in range(N_IDENTITIES)]
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+    if not (folder / "data.parquet").exists():
+        labels, _, member = toxicity_arrays(n)
         columns = {"text": pa.array(["x" * TEXT_BYTES] * n), "label": pa.array(labels)}
         columns |= {name: pa.array(member[:, k]) for k, name in enumerate(names)}
         pq.write_table(pa.table(columns), folder / "data.parquet")
         del columns, member
-        (folder / "pred").mkdir()
-        with (folder / "pred" / "toxicity.jsonl").open("w") as f:
-            for start in range(0, n, 100_000):  # row-00001 …: the hf loader's row ids
-                part = scores[start : start + 100_000].tolist()
-                f.write("".join(f'{{"id": "row-{start + k + 1:05d}", "score": {v!r}}}\n'
-                                for k, v in enumerate(part)))  # fmt: skip
-        command = [str(Path(sys.executable).parent / "bench"), "+model=predictions",
-                   "model.path=pred", "dataset=hf", "dataset.path=data.parquet",
-                   "dataset.toxicity.label=label",
-                   f"dataset.toxicity.identities=[{','.join(names)}]", "task=toxicity",
-                   "cache.enabled=false", "progress=false", "hydra.run.dir=run"]  # fmt: skip
-        env = {**os.environ, "HF_DATASETS_CACHE": str(folder / "hf_cache")}  # not the user's
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        done = subprocess.run(command, cwd=folder, capture_output=True, env=env)
-        seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(done.stderr.decode()[-2000:])
-        used = resource.getrusage(resource.RUSAGE_CHILDREN)
-        tox = json.loads((folder / "run" / "result.json").read_text())["tasks"]["toxicity"]
+    (folder / name).mkdir()
+    with (folder / name / "toxicity.jsonl").open("w") as f:
+        for start in range(0, n, 100_000):  # row-00001 …: the hf loader's row ids
+            part = scores[start : start + 100_000].tolist()
+            f.write("".join(f'{{"id": "row-{start + k + 1:05d}", "score": {v!r}}}\n'
+                            for k, v in enumerate(part)))  # fmt: skip
+    return [str(Path(sys.executable).parent / "bench"), "+model=predictions",
+            f"model.path={name}", "dataset=hf", "dataset.path=data.parquet",
+            "dataset.toxicity.label=label", f"dataset.toxicity.identities=[{','.join(names)}]",
+            "task=toxicity", "cache.enabled=false", "progress=false",
+            f"hydra.run.dir=run_{name}"]  # fmt: skip
+
+
+def _timed_command(command: list[str], folder: Path) -> tuple[dict[str, Any], str]:
+    """Wall, CPU and peak memory of ``command`` run in ``folder`` (its Hugging Face cache
+    there, not in the user's), and what it printed."""
+    env = {**os.environ, "HF_DATASETS_CACHE": str(folder / "hf_cache")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=folder, capture_output=True, env=env)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(done.stderr.decode()[-2000:])
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = used.ru_utime + used.ru_stime - before.ru_utime - before.ru_stime
+    measured = {"seconds": seconds, "cpu": cpu, "data_mb": 0.0, "peak_mb": used.ru_maxrss / 1024}
+    return measured, done.stdout.decode()
+
+
+def toxicity_cli(n: int) -> dict[str, Any]:
+    """The ``bench`` command on a toxicity dataset of ``n`` rows read by ``dataset=hf`` and
+    the model's scores as a predictions file (:func:`_toxicity_run`); the files are written
+    before the clock starts. Its time, CPU and peak memory are the command's own."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        out, _ = _timed_command(_toxicity_run(folder, n, toxicity_arrays(n)[1], "pred"), folder)
+        tox = json.loads((folder / "run_pred" / "result.json").read_text())["tasks"]["toxicity"]
     bias = tox["metrics"]["bias_score"]
-    check = f"bias_score {bias['value']:.4f}, interval: {bias['ci95']['method']}"
-    return {"seconds": seconds, "cpu": used.ru_utime + used.ru_stime - before.ru_utime
-            - before.ru_stime, "data_mb": 0.0, "peak_mb": used.ru_maxrss / 1024,
-            "check": check}  # fmt: skip
+    out["check"] = f"bias_score {bias['value']:.4f}, interval: {bias['ci95']['method']}"
+    return out
+
+
+def compare_cli(n: int) -> dict[str, Any]:
+    """``bench-report compare`` of two toxicity runs of ``n`` items (:func:`_toxicity_run`:
+    the model's scores, and the same with noise), default options; the runs are made
+    before the clock starts. Its time, CPU and peak memory are the command's own."""
+    import tempfile
+
+    scores = toxicity_arrays(n)[1]
+    noisy = np.clip(np.round(scores + np.random.default_rng(1).normal(0, 0.05, n), 6), 0, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name, answers in (("a", scores), ("b", noisy)):
+            _timed_command(_toxicity_run(folder, n, answers, name), folder)
+        report = str(Path(sys.executable).parent / "bench-report")
+        out, printed = _timed_command([report, "compare", "run_a", "run_b"], folder)
+    row = next(line for line in printed.splitlines() if line.startswith("| toxicity"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    out["check"] = f"A - B {cells[4]}, p {cells[7]} ({printed.splitlines()[0]})"
+    return out
 
 
 def child(kind: str, n: int, method: str) -> None:
@@ -304,8 +332,9 @@ def child(kind: str, n: int, method: str) -> None:
     import bench.metrics.bio  # noqa: F401
     import bench.tasks.toxicity  # noqa: F401
 
-    if kind in ("ner", "toxicity_cli"):
-        print(json.dumps(ner_cli(n) if kind == "ner" else toxicity_cli(n)))
+    commands = {"ner": ner_cli, "toxicity_cli": toxicity_cli, "compare": compare_cli}
+    if kind in commands:
+        print(json.dumps(commands[kind](n)))
         return
     if kind == "task":
         print(json.dumps(toxicity_task_path(n, method)))
@@ -402,6 +431,8 @@ def main() -> None:
                         help="sizes for the toxicity task path")  # fmt: skip
     parser.add_argument("--ner-sizes", default=None,
                         help="sizes for NER (default: --sizes; '' skips it)")  # fmt: skip
+    parser.add_argument("--compare-sizes", default="1000000",
+                        help="sizes for bench-report compare ('' skips it)")  # fmt: skip
     parser.add_argument("--bootstrap-sizes", default="100000",
                         help="sizes for the task with 1000 bootstrap resamples")  # fmt: skip
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -423,6 +454,10 @@ def main() -> None:
     task_table(task_sizes, arrays)
     table("toxicity: the whole bench command (dataset=hf parquet, predictions file, "
           "default options)", "toxicity_cli", task_sizes)  # fmt: skip
+    compare_sizes = [int(v) for v in args.compare_sizes.split(",") if v]
+    if compare_sizes:
+        table("toxicity: bench-report compare of two runs (default options)", "compare",
+              compare_sizes)  # fmt: skip
     print("\nbootstrap (1000 resamples) vs analytic, the task path's scoring at the same n")
     for n in [int(v) for v in args.bootstrap_sizes.split(",") if v]:
         boot, formula = measure("task", n, "bootstrap"), measure("task", n, "analytic")
