@@ -434,6 +434,7 @@ def delong_paired_test(
         parts.append(
             (tables.auc, tables.v10[groups.group[toxic]], tables.v01[groups.group[~toxic]])
         )
+        del groups  # its item-sized arrays, before the other model's sort
     (auc_a, v10_a, v01_a), (auc_b, v10_b, v01_b) = parts
     difference = auc_a - auc_b
     if m < 2 or n < 2:
