@@ -21,6 +21,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from bench.adapters.base import TASKS
+from bench.metrics.analytic import ANALYTIC_ABOVE
 
 
 class ConfigError(ValueError):
@@ -74,7 +75,7 @@ class BootstrapOptions:
     method: str = _rule(
         "auto", lambda v: v in ("auto", "bootstrap", "analytic"), "auto, bootstrap or analytic"
     )
-    analytic_above: int = _rule(100_000, _at_least(1), "an integer >= 1")
+    analytic_above: int = _rule(ANALYTIC_ABOVE, _at_least(1), "an integer >= 1")
 
 
 @dataclass

@@ -15,6 +15,7 @@ from bench_config import copy_run, run_model
 from hydra import compose, initialize_config_dir
 
 from bench.cli import CONF_DIR
+from bench.metrics.analytic import delong_paired_test
 from bench.report.compare import MIN_UNITS, CompareError, Run, compare_task
 from bench.report.compare_items import compare_metric, compare_metrics
 from bench.runner import run
@@ -423,16 +424,16 @@ def test_cli_does_not_test_the_seed_articles_three_documents(runs):
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith(("| ner ", "| tox"))]
     rows = {".".join(c.strip() for c in line.split("|")[1:3]): line for line in lines}
-    assert [c.strip() for c in rows["toxicity.document_roc_auc"].strip("|").split("|")][-4:] == [
-        "-", "-", "not attempted", "3 items"]  # fmt: skip
+    assert [c.strip() for c in rows["toxicity.document_roc_auc"].strip("|").split("|")][-5:] == [
+        "-", "-", "not attempted", "3 items", "paired bootstrap"]  # fmt: skip
     assert "- toxicity.document_roc_auc: not attempted: 3 items to resample, fewer than the 20" in (
         done.stdout
     )
-    p, units = [c.strip() for c in rows["ner.strict_f1"].strip("|").split("|")][-2:]
+    p, units = [c.strip() for c in rows["ner.strict_f1"].strip("|").split("|")][-3:-1]
     assert float(p) < 0.05 and units == "40 clusters"
     done = _report(runs["rules"], runs["oracle"], "--task", "ner", "--resamples", "200")
     row = next(line for line in done.stdout.splitlines() if line.startswith("| ner "))
-    assert [c.strip() for c in row.strip("|").split("|")][-2:] == [p, units]  # the same test
+    assert [c.strip() for c in row.strip("|").split("|")][-3:-1] == [p, units]  # the same test
 
 
 def test_macro_f1_aligns_the_label_columns_of_the_two_runs(runs):
@@ -586,7 +587,7 @@ def test_cli_all_metrics_prints_every_testable_metric_and_lists_the_others(runs)
     header = next(line for line in lines if line.startswith("| task"))
     cells = [c.strip() for c in header.strip("|").split("|")]
     assert cells == ["task", "metric", "A: rules", "B: empty", "A - B", "low", "high", "p",
-                     "units"]  # fmt: skip
+                     "units", "test"]  # fmt: skip
     rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in lines
             if line.startswith("| ") and not line.startswith("| task")}  # fmt: skip
     untested = lines[lines.index("no p-value:") + 1 :]
@@ -594,15 +595,15 @@ def test_cli_all_metrics_prints_every_testable_metric_and_lists_the_others(runs)
         for metric in metrics:
             cells = [c.strip() for c in rows[(task, metric)].strip().strip("|").split("|")]
             n, unit = UNITS_OF_SEED[task] if not metric.startswith("document_") else (3, "items")
-            assert cells[-1] == f"{n} {unit}", cells
+            assert cells[-2:] == [f"{n} {unit}", "paired bootstrap"], cells
             if n < MIN_UNITS:
-                assert cells[-4:-1] == ["-", "-", "not attempted"], cells
+                assert cells[-5:-2] == ["-", "-", "not attempted"], cells
                 assert (
                     f"- {task}.{metric}: not attempted: {n} {unit} to resample, fewer than the "
                     f"{MIN_UNITS} a paired test needs" in untested
                 )
             else:
-                assert 0 < float(cells[-2]) <= 1, cells
+                assert 0 < float(cells[-3]) <= 1, cells
     skipped = lines[lines.index("skipped (not testable on items from the samples):") + 1 :]
     assert "- toxicity.bias_score: needs the items' identities, which the samples do not hold" in (
         skipped
@@ -626,8 +627,9 @@ def test_cli_without_the_flags_prints_the_primary_metrics_only(runs):
     assert "skipped" not in done.stdout and "not attempted" not in done.stdout
     rows = [line.strip("|").split("|") for line in done.stdout.splitlines()[3:6]]
     assert [row[1].strip() for row in rows] == ["strict_f1", "e2e_f1", "roc_auc"]
-    assert [row[-1].split()[1] for row in rows] == ["clusters", "clusters", "items"]
-    assert all(int(row[-1].split()[0]) >= MIN_UNITS for row in rows)
+    assert [row[-2].split()[1] for row in rows] == ["clusters", "clusters", "items"]
+    assert all(int(row[-2].split()[0]) >= MIN_UNITS for row in rows)
+    assert [row[-1].strip() for row in rows] == ["paired bootstrap"] * 3
 
 
 @pytest.mark.parametrize(
@@ -644,6 +646,78 @@ def test_cli_exits_two_with_one_line_on_an_untestable_metric(runs, args, message
     assert done.returncode == 2
     [line] = done.stderr.splitlines()
     assert line.startswith("bench-report compare: ") and message in line, line
+
+
+def _toxicity_arrays(run: Path, level: str = "segment") -> tuple[np.ndarray, np.ndarray]:
+    samples = _read_jsonl(run / "samples" / "toxicity.jsonl")
+    rows = sorted((r["id"], r["gold"], r["score"]) for r in samples if r["level"] == level)
+    return np.array([gold for _, gold, _ in rows]), np.array([score for *_, score in rows])
+
+
+def _cells(stdout: str, task: str) -> list[str]:
+    row = next(line for line in stdout.splitlines() if line.startswith(f"| {task} "))
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def test_cli_tests_roc_auc_by_delong_above_analytic_above(runs):
+    """Above ``--analytic-above`` items (the seed article's 40 segments, 39) the toxicity
+    ROC-AUC is DeLong's test, its row says ``delong`` and holds its interval and p-value; at
+    40 the paired bootstrap; ``--method randomization`` is kept at any size."""
+    labels, scores_a = _toxicity_arrays(runs["rules"])
+    _, scores_b = _toxicity_arrays(runs["noisy"])
+    expected = delong_paired_test(labels, scores_a, scores_b)
+    args = (runs["rules"], runs["noisy"], "--resamples", "50")
+    done = _report(*args, "--analytic-above", "39")
+    assert done.returncode == 0, done.stderr
+    assert "(ROC-AUC on more than 39 items: DeLong's test)" in done.stdout.splitlines()[0]
+    cells = _cells(done.stdout, "toxicity")
+    assert cells[-2:] == ["40 items", "delong"]
+    low, high, p = map(float, cells[-5:-2])
+    assert (low, high, p) == pytest.approx(
+        (expected.low, expected.high, expected.p_value), abs=5e-5
+    )
+    assert [_cells(done.stdout, task)[-1] for task in ("ner", "attribution")] == [
+        "paired bootstrap"] * 2  # fmt: skip
+    assert _cells(_report(*args, "--analytic-above", "40").stdout, "toxicity")[-1] == (
+        "paired bootstrap"
+    )
+    randomised = _report(*args, "--analytic-above", "39", "--method", "randomization")
+    assert _cells(randomised.stdout, "toxicity")[-1] == "approximate randomisation"
+    rules, noisy = Run.load(runs["rules"]), Run.load(runs["noisy"])
+    assert compare_task(rules, noisy, "toxicity", analytic_above=39) == expected
+    assert compare_metric(rules, noisy, "toxicity", "roc_auc", analytic_above=39) == expected
+
+
+def test_check_and_leaderboard_take_analytic_above_and_name_the_test(runs, tmp_path):
+    """``bench-report check`` and ``leaderboard`` switch with the same option: check's table
+    says ``delong`` for toxicity.roc_auc, the leaderboard's JSON records the method of each
+    test against the run above and the switch point."""
+    done = subprocess.run(
+        [BENCH_REPORT, "check", str(runs["noisy"]), "--baseline", str(runs["rules"]),
+         "--resamples", "50", "--analytic-above", "39"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    assert "ROC-AUC on more than 39 items: DeLong's test" in done.stdout
+    assert "| toxicity.roc_auc " in done.stdout
+    [row] = [line for line in done.stdout.splitlines() if line.startswith("| toxicity.roc_auc ")]
+    cells = [c.strip() for c in row.strip().strip("|").split("|")]
+    assert cells[6:8] == ["40 items", "delong"], cells
+    [row] = [line for line in done.stdout.splitlines() if line.startswith("| ner.strict_f1 ")]
+    assert "| paired bootstrap |" in row
+    out = tmp_path / "board"
+    done = subprocess.run(
+        [BENCH_REPORT, "leaderboard", str(runs["rules"]), str(runs["noisy"]), "--out", str(out),
+         "--resamples", "50", "--analytic-above", "39", "--no-plots"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads((out / "leaderboard.json").read_text())
+    assert data["ranking"]["analytic_above"] == 39
+    methods = {task: [r["vs_above"]["method"] for r in record["ranking"] if r["vs_above"]]
+               for task, record in data["tasks"].items()}  # fmt: skip
+    assert methods == {"ner": ["paired bootstrap"], "attribution": ["paired bootstrap"],
+                       "toxicity": ["delong"]}  # fmt: skip
 
 
 def test_the_main_toxicity_level_comes_from_the_result_not_the_row_order(runs, tmp_path):

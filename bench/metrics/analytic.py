@@ -12,6 +12,10 @@ All intervals are two-sided (1 − alpha) and clipped to the metric's range.
 With z = Φ⁻¹(1 − alpha/2) and a standard error se, a *normal* interval is
 value ± z·se.
 
+The paired test of two ROC-AUCs on the same items (:func:`delong_paired_test`) stands in
+for :func:`bench.metrics.bootstrap.paired_bootstrap` in the same way, above
+:data:`ANALYTIC_ABOVE` units by default (``bench-report compare --analytic-above``).
+
 References: DeLong, DeLong & Clarke-Pearson, Biometrics 44 (1988) 837–845; Sun &
 Xu, IEEE Signal Processing Letters 21 (2014) 1389–1393 (the O(n log n) DeLong
 by midranks); Wilson, JASA 22 (1927) 209–212; Cochran, *Sampling Techniques*
@@ -31,8 +35,14 @@ from typing import Any
 import numpy as np
 
 from bench.metrics.binary import calibration_bin_of, check_binary_scores
-from bench.metrics.score_groups import ScoreGroups, matching
+from bench.metrics.bootstrap import PairedTest
+from bench.metrics.score_groups import ScoreGroups, matching, score_groups
 from bench.metrics.values import interval_json
+
+ANALYTIC_ABOVE = 100_000
+"""Above this many units an interval or a paired test is analytic rather than resampled,
+by default: ``bootstrap.analytic_above`` of a run (:class:`bench.tasks.base.Bootstrap`) and
+``--analytic-above`` of ``bench-report compare``, ``check`` and ``leaderboard``."""
 
 
 @dataclass(frozen=True)
@@ -368,3 +378,72 @@ def delong_roc_auc_ci(
                           "needs both toxic and non-toxic items")  # fmt: skip
     return normal_ci(parts.auc, np.sqrt(parts.variance), int(y.size), alpha,
                      method="delong", unit=unit)  # fmt: skip
+
+
+def delong_paired_test(
+    labels: Sequence[int] | np.ndarray,
+    scores_a: Sequence[float] | np.ndarray,
+    scores_b: Sequence[float] | np.ndarray,
+    alpha: float = 0.05,
+    *,
+    unit: str = "item",
+) -> PairedTest:
+    """DeLong's test of ROC-AUC(A) − ROC-AUC(B), two models scoring the same items: the
+    test for two correlated ROC curves of DeLong, DeLong & Clarke-Pearson (1988), as pROC's
+    ``roc.test(method="delong", paired=TRUE)`` computes it.
+
+    With each model's structural components (:class:`AucTables`: V10 of each of the m
+    toxic items, V01 of each of the n non-toxic ones) and S10, S01 the 2×2 sample
+    covariances (ddof = 1) of (V10_A, V10_B) over the toxic and of (V01_A, V01_B) over
+    the non-toxic items,
+
+        Var(A − B) = (S10_AA + S10_BB − 2·S10_AB)/m + (S01_AA + S01_BB − 2·S01_AB)/n,
+
+    computed as var(V10_A − V10_B)/m + var(V01_A − V01_B)/n (the same quantity);
+    z = (A − B)/se, two-sided p = 2·Φ(−|z|) and the interval (A − B) ± Φ⁻¹(1 − alpha/2)·se,
+    clipped to [−1, 1]. One sort per model (:func:`score_groups`), then O(n): no pair of
+    items is visited. As pROC, se = 0 gives z = 0 when A = B (p = 1: e.g. the same
+    model twice) and z = ±∞ otherwise (p = 0: every item's components differ by the same
+    amount, e.g. a perfect and a reversed ranking). Undefined without both classes, and
+    without a p-value and interval with fewer than two items of either (no ddof = 1
+    variance). Nothing is drawn: ``n_resamples`` is 0.
+    """
+    y, s_a = check_binary_scores(labels, scores_a)
+    _, s_b = check_binary_scores(y, scores_b)
+    m, n = int(y.sum()), int(y.size - y.sum())
+
+    def result(
+        difference: float | None,
+        interval: tuple[float, float] | None = None,
+        p: float | None = None,
+        undefined: str | None = None,
+    ) -> PairedTest:
+        low, high = interval or (None, None)
+        return PairedTest(difference, low, high, p, n_resamples=0, n_dropped=0,
+                          n_units=int(y.size), alpha=alpha, seed=0, method="delong",
+                          unit=unit, undefined=undefined)  # fmt: skip
+
+    if m == 0 or n == 0:
+        return result(None, undefined="needs both toxic and non-toxic items")
+    toxic = y == 1
+    parts = []
+    for s in (s_a, s_b):
+        groups = score_groups(y, s)
+        tables = auc_tables(groups.positive, groups.negative)
+        assert tables is not None, "both classes are present"
+        parts.append(
+            (tables.auc, tables.v10[groups.group[toxic]], tables.v01[groups.group[~toxic]])
+        )
+        del groups  # its item-sized arrays, before the other model's sort
+    (auc_a, v10_a, v01_a), (auc_b, v10_b, v01_b) = parts
+    difference = auc_a - auc_b
+    if m < 2 or n < 2:
+        return result(difference, undefined="no variance: needs two toxic and two non-toxic items")
+    se = float(np.sqrt(np.var(v10_a - v10_b, ddof=1) / m + np.var(v01_a - v01_b, ddof=1) / n))
+    if se > 0:
+        z_score = difference / se
+    else:
+        z_score = 0.0 if difference == 0 else float(np.copysign(np.inf, difference))
+    half = _z(alpha) * se
+    interval = max(-1.0, difference - half), min(1.0, difference + half)
+    return result(difference, interval, 2 * NormalDist().cdf(-abs(z_score)))

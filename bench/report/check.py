@@ -42,7 +42,9 @@ in the metric's units), and *drop = −d* (*= d* for a lower-is-better metric:
    metric the test of :func:`bench.report.compare_items.compare_metric` on the same
    units. Either is attempted only on at least :data:`bench.report.compare.MIN_UNITS`
    units (the rule of ``bench-report compare`` too); the table gives the number of
-   units (and their kind) beside each p-value.
+   units (and their kind) beside each p-value, and the test: a ROC-AUC on more than
+   ``--analytic-above`` items (default 100,000) is tested by DeLong's test (``delong``)
+   instead of the bootstrap.
 
    - *p < alpha* (default 0.05): **regression**. Fails.
    - *p ≥ alpha*: **noise** — the drop is within what resampling the gold
@@ -95,6 +97,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from bench.metrics.analytic import ANALYTIC_ABOVE
 from bench.metrics.bootstrap import PairedTest
 from bench.metrics.values import higher_is_better
 from bench.report.compare import (
@@ -119,7 +122,8 @@ DEFAULT_RESAMPLES = 1000
 EPSILON = 1e-9  # floating-point slack of every comparison
 
 PASSING = ("ok", "improved", "noise", "skipped")
-HEADERS = ["metric", "baseline", "run", "delta", "tolerance", "p-value", "units", "verdict"]
+HEADERS = ["metric", "baseline", "run", "delta", "tolerance", "p-value", "units", "test",
+           "verdict"]  # fmt: skip
 
 _RULE_KEYS = {"value", "tolerance", "min", "max", "higher_is_better"}
 _YAML_KEYS = {"dataset_sha256", "baseline", "metrics"}
@@ -366,6 +370,7 @@ class Row:
             self.tolerance,
             p,
             self.units,
+            None if self.test is None else self.test.method,
             self.verdict,
         ]
 
@@ -379,6 +384,7 @@ class CheckReport:
     resamples: int
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    analytic_above: int = ANALYTIC_ABOVE
 
     @property
     def passed(self) -> bool:
@@ -415,7 +421,8 @@ class CheckReport:
         """The table, the warnings, the reasons for failures and a one-line summary."""
         lines = [
             f"check: {self.run_dir} against {self.baseline} (paired bootstrap: "
-            f"{self.resamples} resamples, alpha {self.alpha}, at least {MIN_UNITS} units)",
+            f"{self.resamples} resamples, alpha {self.alpha}, at least {MIN_UNITS} units; "
+            f"ROC-AUC on more than {self.analytic_above} items: DeLong's test)",
             "",
             self.markdown(),
             *self.warnings(),
@@ -437,7 +444,8 @@ class CheckReport:
         })  # fmt: skip
         props = ET.SubElement(suite, "properties")
         for name, value in (("run", self.run_dir), ("baseline", self.baseline),
-                            ("alpha", self.alpha), ("resamples", self.resamples)):  # fmt: skip
+                            ("alpha", self.alpha), ("resamples", self.resamples),
+                            ("analytic_above", self.analytic_above)):  # fmt: skip
             ET.SubElement(props, "property", {"name": name, "value": str(value)})
         for row in self.rows:
             case = ET.SubElement(suite, "testcase", {
@@ -517,12 +525,15 @@ def _drop(rule: Rule, value: float | None) -> float | None:
     return -delta if rule.higher_is_better else delta
 
 
-def _item_test(run: Run, base: Baseline, rule: Rule, resamples: int, seed: int) -> Any:
+def _item_test(
+    run: Run, base: Baseline, rule: Rule, resamples: int, seed: int, analytic_above: int
+) -> Any:
     """The item-level paired test of a secondary metric, or why there is none (a string)."""
     if not (_has_samples(run, rule.task) and _has_samples(base.run, rule.task)):
         return None
     try:
-        test = compare_metric(run, base.run, rule.task, rule.metric, resamples, seed)
+        test = compare_metric(run, base.run, rule.task, rule.metric, resamples, seed,
+                              analytic_above=analytic_above)  # fmt: skip
     except CompareError as err:
         return str(err)
     return test
@@ -630,13 +641,16 @@ def _degraded_notes(run: Run, base: Baseline) -> dict[str, str]:
     return notes
 
 
-def _check_settings(tolerance: Any, alpha: Any, resamples: Any, seed: Any) -> None:
+def _check_settings(
+    tolerance: Any, alpha: Any, resamples: Any, seed: Any, analytic_above: Any = ANALYTIC_ABOVE
+) -> None:
     if not _number("tolerance", tolerance) >= 0:
         raise CheckError(f"tolerance: expected a number ≥ 0, got {tolerance!r}")
     if not 0 < _number("alpha", alpha) < 1:
         raise CheckError(f"alpha: expected a number in (0, 1), got {alpha!r}")
-    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
-        raise CheckError(f"resamples: expected a positive integer, got {resamples!r}")
+    for name, value in (("resamples", resamples), ("analytic_above", analytic_above)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise CheckError(f"{name}: expected a positive integer, got {value!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise CheckError(f"seed: expected a non-negative integer, got {seed!r}")
 
@@ -650,11 +664,13 @@ def check(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     max_robustness_drop: dict[str, float] | None = None,
+    analytic_above: int = ANALYTIC_ABOVE,
 ) -> CheckReport:
     """Check the run in ``run_dir`` against ``baseline`` (and, with
-    ``max_robustness_drop``, its robustness); raise :class:`CheckError` if unusable."""
+    ``max_robustness_drop``, its robustness); raise :class:`CheckError` if unusable.
+    A ROC-AUC on more than ``analytic_above`` items is tested by DeLong's test."""
     started = time.perf_counter()
-    _check_settings(tolerance, alpha, resamples, seed)
+    _check_settings(tolerance, alpha, resamples, seed, analytic_above)
     base = baseline if isinstance(baseline, Baseline) else load_baseline(baseline)
     run_path = Path(run_dir)
     if not run_path.exists():
@@ -692,7 +708,8 @@ def check(
             tests[task] = "the task is degraded (items failed and were left out)"
         elif _has_samples(run, task) and _has_samples(base.run, task):
             try:
-                tests[task] = compare_task(run, base.run, task, resamples, seed)
+                tests[task] = compare_task(run, base.run, task, resamples, seed,
+                                           analytic_above=analytic_above)  # fmt: skip
             except CompareError as err:
                 raise CheckError(f"{err} (paired test of {task} against {base.path})") from None
 
@@ -703,10 +720,12 @@ def check(
         if rule.measured and rule.metric == PRIMARY_METRIC[rule.task]:
             test = tests.get(rule.task)
         elif rule.measured and rule.relative and (_drop(rule, value) or 0.0) > own + EPSILON:
-            test = _item_test(run, base, rule, resamples, seed)  # only for a drop: it costs
+            # only for a drop: it costs
+            test = _item_test(run, base, rule, resamples, seed, analytic_above)
         rows.append(_judge(rule, value, own, test, alpha))
     rows += robust
-    report = CheckReport(run_path, base.path, rows, alpha, resamples, notes=list(notes.values()))
+    report = CheckReport(run_path, base.path, rows, alpha, resamples,
+                         notes=list(notes.values()), analytic_above=analytic_above)  # fmt: skip
     if base.run is not None and not any(_has_samples(base.run, t) for t in PRIMARY_METRIC):
         report.notes.append(
             f"note: {base.path} has no samples/ beside its result.json: no paired tests, "

@@ -60,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--resamples", type=options.count, default=DEFAULT_RESAMPLES)
     parser.add_argument("--seed", type=options.seed, default=0)
+    options.add_analytic_above(parser)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -72,6 +73,7 @@ def main(args: argparse.Namespace) -> int:
             resamples=args.resamples,
             seed=args.seed,
             max_robustness_drop=dict(args.max_robustness_drop),
+            analytic_above=args.analytic_above,
         )
         if args.junit:
             write_junit(args.junit, report.to_junit())

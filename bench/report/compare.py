@@ -13,7 +13,12 @@ across runs (the leaderboard and the regression check use it):
 :mod:`bench.report.compare_items` tests (nearly) every other metric, on the same units.
 The test is a paired bootstrap (difference, interval, p-value) or approximate
 randomisation (difference, p-value); see :mod:`bench.metrics.bootstrap`. On fewer
-than :data:`MIN_UNITS` units it is not attempted (:func:`paired_test`).
+than :data:`MIN_UNITS` units it is not attempted (:func:`paired_test`). A ROC-AUC
+(toxicity's primary metric, and any ``*roc_auc`` of :mod:`bench.report.compare_items`) on
+more than ``analytic_above`` items is tested by DeLong's test for correlated ROC curves
+instead of the bootstrap (:func:`bench.metrics.analytic.delong_paired_test`: a sort per
+run instead of a thousand resamples), as scoring switches to its analytic intervals; the
+randomisation test is kept whatever the size.
 
 A result file is data: :meth:`Run.load` reads it as JSON, resolves nothing (a
 ``${oc.env:…}`` string stays a string) and refuses any ``_target_`` but the string
@@ -35,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.metrics.analytic import ANALYTIC_ABOVE, delong_paired_test
 from bench.metrics.bias import BIAS_AUCS
 from bench.metrics.bootstrap import (
     PairedTest,
@@ -57,6 +63,9 @@ MIN_UNITS = 20
 """The fewest resampled units behind a p-value, an interval of a difference or a
 significance decision (compare, check, leaderboard ties): on fewer — the seed
 article's three documents — resampling cannot tell a difference from noise."""
+
+NOT_ATTEMPTED = "not attempted"
+"""How a test on fewer than :data:`MIN_UNITS` units begins its ``undefined``."""
 
 MAX_CLUSTERS = 10_000_000
 """The most clusters a result.json may record for a paired test (a count from a stranger
@@ -670,7 +679,7 @@ def no_p_value(test: PairedTest) -> str | None:
     or ``undefined``; None when the test has one."""
     if test.p_value is not None:
         return None
-    return "not attempted" if test.n_resamples == 0 else "undefined"
+    return NOT_ATTEMPTED if (test.undefined or "").startswith(NOT_ATTEMPTED) else "undefined"
 
 
 def _arrays(data: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, ...]:
@@ -702,7 +711,7 @@ def _not_attempted(
         n_resamples=0, n_dropped=0, n_units=n_units, alpha=None, seed=seed,
         method="paired bootstrap" if method == "bootstrap" else "approximate randomisation",
         unit=unit,
-        undefined=f"not attempted: {units_text(n_units, unit)} to resample, fewer than the "
+        undefined=f"{NOT_ATTEMPTED}: {units_text(n_units, unit)} to resample, fewer than the "
         f"{MIN_UNITS} a paired test needs",
     )  # fmt: skip
 
@@ -715,15 +724,22 @@ def paired_test(
     seed: int,
     method: str,
     unit: str,
+    analytic_above: int = ANALYTIC_ABOVE,
 ) -> PairedTest:
     """The paired test ``method`` (bootstrap or randomization) of A minus B; on fewer
     than :data:`MIN_UNITS` units only the difference, the test not attempted (its
-    ``undefined`` says so; no interval, no p-value)."""
+    ``undefined`` says so; no interval, no p-value). The bootstrap of a ROC-AUC
+    (:func:`~bench.metrics.bootstrap.roc_auc_statistic` of labels and scores) on more than
+    ``analytic_above`` units is DeLong's test instead (method ``delong``)."""
     if method not in ("bootstrap", "randomization"):
         raise CompareError(f"method: expected bootstrap or randomization, got {method!r}")
     few = _not_attempted(make_statistic, data_a, data_b, seed, method, unit)
     if few is not None:
         return few
+    if method == "bootstrap" and make_statistic is roc_auc_statistic:
+        (labels, scores_a), (_, scores_b) = data_a, data_b  # the same gold labels (A's)
+        if len(labels) > analytic_above:
+            return delong_paired_test(labels, scores_a, scores_b, unit=unit)
     if method == "bootstrap":
         return paired_bootstrap(make_statistic, data_a, data_b, n_resamples, seed, unit=unit)
     return approximate_randomization(make_statistic, data_a, data_b, n_resamples, seed, unit=unit)
@@ -736,9 +752,10 @@ def compare_task(
     n_resamples: int = 1000,
     seed: int = 0,
     method: str = "bootstrap",
+    analytic_above: int = ANALYTIC_ABOVE,
 ) -> PairedTest:
-    """Paired test of ``PRIMARY_METRIC[task]`` of run A minus run B."""
+    """Paired test of ``PRIMARY_METRIC[task]`` of run A minus run B (:func:`paired_test`)."""
     check_comparable(run_a, run_b, task)
     units, statistic, unit = _UNITS[task]
     data_a, data_b = units(run_a, run_b)
-    return paired_test(statistic, data_a, data_b, n_resamples, seed, method, unit)
+    return paired_test(statistic, data_a, data_b, n_resamples, seed, method, unit, analytic_above)

@@ -1,7 +1,9 @@
 """``bench-report compare RUN_A RUN_B``: paired tests of A − B on each task's primary metric,
 or, with ``--metric TASK.METRIC`` / ``--all-metrics``, on other metrics at the item level.
 
-Each row gives the number of units resampled and their kind; a test on fewer than
+Each row gives the number of units resampled and their kind, and the test that gave its
+interval and p-value (``paired bootstrap``, ``approximate randomisation``, or ``delong`` for
+a ROC-AUC on more than ``--analytic-above`` items); a test on fewer than
 :data:`bench.report.compare.MIN_UNITS` units is not attempted (no interval, no p-value)
 and the lines below the table say so, as for any test without a p-value."""
 
@@ -46,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resamples", type=options.count, default=1000)
     parser.add_argument("--seed", type=options.seed, default=0)
     parser.add_argument("--method", choices=["bootstrap", "randomization"], default="bootstrap")
+    options.add_analytic_above(parser)
 
 
 def _value(run: Run, task: str, metric: str) -> float | None:
@@ -75,11 +78,11 @@ def _ok_tasks(run_a: Run, run_b: Run) -> list[str]:
 
 
 def _row(run_a: Run, run_b: Run, task: str, metric: str, test: PairedTest) -> list:
-    """A table row: the two values, the test, the units resampled."""
+    """A table row: the two values, the test, the units resampled, the test's method."""
     values = [_value(r, task, metric) for r in (run_a, run_b)]
     p = no_p_value(test) or test.p_value
     units = units_text(test.n_units, test.unit)
-    return [task, metric, *values, test.difference, test.low, test.high, p, units]
+    return [task, metric, *values, test.difference, test.low, test.high, p, units, test.method]
 
 
 def _requested(specs: list[str]) -> dict[str, list[str]]:
@@ -110,7 +113,14 @@ def _metric_tests(
     found, skipped = [], []
     for task, metrics in requested.items():
         tests, reasons = compare_metrics(
-            run_a, run_b, task, metrics, args.resamples, args.seed, args.method
+            run_a,
+            run_b,
+            task,
+            metrics,
+            args.resamples,
+            args.seed,
+            args.method,
+            args.analytic_above,
         )
         found += [(task, metric, test) for metric, test in tests.items()]
         skipped += [f"{task}.{metric}: {reason}" for metric, reason in reasons.items()]
@@ -126,7 +136,8 @@ def main(args: argparse.Namespace) -> int:
         else:
             tests = [
                 (task, PRIMARY_METRIC[task],
-                 compare_task(run_a, run_b, task, args.resamples, args.seed, args.method))
+                 compare_task(run_a, run_b, task, args.resamples, args.seed, args.method,
+                              args.analytic_above))
                 for task in dict.fromkeys(args.task or _ok_tasks(run_a, run_b))
             ]  # fmt: skip
         rows = [_row(run_a, run_b, *found) for found in tests]
@@ -144,9 +155,15 @@ def main(args: argparse.Namespace) -> int:
         "high",
         "p",
         "units",
+        "test",
     ]
+    delong = (
+        f" (ROC-AUC on more than {args.analytic_above} items: DeLong's test)"
+        if args.method == "bootstrap"
+        else ""
+    )
     print(
-        f"{args.method}: {args.resamples} resamples, seed {args.seed}; "
+        f"{args.method}: {args.resamples} resamples, seed {args.seed}{delong}; "
         f"a test needs at least {MIN_UNITS} units"
     )
     print(to_markdown(headers, rows))

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.metrics.analytic import ANALYTIC_ABOVE
 from bench.metrics.attribution import (
     COUNT_COLUMNS,
     AttributionRecord,
@@ -430,6 +431,7 @@ def compare_metrics(
     n_resamples: int = 1000,
     seed: int = 0,
     method: str = "bootstrap",
+    analytic_above: int = ANALYTIC_ABOVE,
 ) -> tuple[dict[str, PairedTest], dict[str, str]]:
     """Paired tests of A minus B on clusters or items for several metrics of a task.
 
@@ -440,7 +442,9 @@ def compare_metrics(
     recompute; returns ``(tests, skipped)`` with ``skipped`` mapping each other reported
     metric to the reason. Given ``metrics``, each must be testable (a
     :class:`CompareError` otherwise); a run's undefined value gives an undefined test.
-    Same gold and task checks as :func:`compare_task`; every test uses ``seed``.
+    Same gold and task checks as :func:`compare_task`; every test uses ``seed``, and a
+    ROC-AUC on more than ``analytic_above`` items DeLong's test (see
+    :func:`bench.report.compare.paired_test`).
     """
     if task not in _ITEM_TABLES:
         raise CompareError(f"unknown task {task!r}: expected one of {', '.join(_ITEM_TABLES)}")
@@ -473,7 +477,7 @@ def compare_metrics(
         if not len(p.data_a[0]):
             raise CompareError(f"{task}: the samples hold no items to compare {metric} on")
         data = (p.make_statistic, p.data_a, p.data_b)
-        tests[metric] = paired_test(*data, n_resamples, seed, method, tables.unit)
+        tests[metric] = paired_test(*data, n_resamples, seed, method, tables.unit, analytic_above)
     return tests, skipped
 
 
@@ -485,6 +489,7 @@ def compare_metric(
     n_resamples: int = 1000,
     seed: int = 0,
     method: str = "bootstrap",
+    analytic_above: int = ANALYTIC_ABOVE,
 ) -> PairedTest:
     """Paired test of ``metric`` of run A minus run B, on clusters or items.
 
@@ -493,5 +498,7 @@ def compare_metric(
     :func:`compare_metrics`). An unknown metric, one a run does not report or one the
     samples cannot recompute (e.g. toxicity's bias metrics) is a :class:`CompareError`.
     """
-    tests, _ = compare_metrics(run_a, run_b, task, [metric], n_resamples, seed, method)
+    tests, _ = compare_metrics(
+        run_a, run_b, task, [metric], n_resamples, seed, method, analytic_above
+    )
     return tests[metric]

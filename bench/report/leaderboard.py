@@ -10,7 +10,9 @@ Runs whose task is ``ok`` with a defined primary metric are sorted by that
 metric, best first (ties in value broken by model name). The first gets rank 1.
 Each next run is tested against the run ranked *immediately above it* with a
 two-sided paired bootstrap on the same units (clusters or items; see
-:func:`bench.report.compare.compare_task`), ``n_resamples`` resamples, ``seed``:
+:func:`bench.report.compare.compare_task`), ``n_resamples`` resamples, ``seed`` — or, for
+a ROC-AUC on more than ``analytic_above`` items, DeLong's test for correlated ROC curves
+(each ``vs_above`` names its ``method``):
 
 - p < alpha (0.05): the difference is significant, the run gets its position
   (competition ranking: 1, 1, 3);
@@ -62,6 +64,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from bench.metrics.analytic import ANALYTIC_ABOVE
 from bench.metrics.bias import BIAS_AUCS
 from bench.report.compare import (
     CLUSTER_UNIT,
@@ -205,6 +208,7 @@ class Leaderboard:
     n_resamples: int
     seed: int
     ner_labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # per entry name
+    analytic_above: int = ANALYTIC_ABOVE  # a ROC-AUC on more items: DeLong's test
 
     def entries_with(self, task: str) -> list[Entry]:
         return [e for e in self.entries if e.cells[task].status == "ok"]
@@ -361,7 +365,7 @@ def _cell(entry: Entry, task: str) -> Cell:
 
 
 def _rank_task(
-    entries: list[Entry], task: str, alpha: float, n_resamples: int, seed: int
+    entries: list[Entry], task: str, alpha: float, n_resamples: int, seed: int, analytic_above: int
 ) -> list[Entry]:
     """Rank the task's ``ok`` runs (see the module docstring); returns them best first."""
     ranked = sorted(
@@ -371,7 +375,8 @@ def _rank_task(
     significant = [True] if ranked else []  # none: no run has a value (e.g. a quick try)
     for above, below in zip(ranked, ranked[1:], strict=False):
         try:
-            test = compare_task(above.run, below.run, task, n_resamples, seed)
+            test = compare_task(above.run, below.run, task, n_resamples, seed,
+                                analytic_above=analytic_above)  # fmt: skip
         except CompareError as err:
             raise LeaderboardError(str(err)) from None
         sig = test.p_value is not None and test.p_value < alpha
@@ -385,6 +390,7 @@ def _rank_task(
             "significant": sig,
             "n_units": test.n_units,
             "unit": test.unit,
+            "method": test.method,
         } | ({"undefined": test.undefined} if test.undefined else {})
     for entry, rank in zip(ranked, ranks_from_tests(significant), strict=True):
         entry.cells[task].rank = rank
@@ -464,6 +470,7 @@ def build_leaderboard(
     seed: int = 0,
     alpha: float = 0.05,
     ner_labels: bool = True,
+    analytic_above: int = ANALYTIC_ABOVE,
 ) -> Leaderboard:
     """Load, check the gold, rank; with ``ner_labels``, the per-label NER F1 intervals
     (:attr:`Leaderboard.ner_labels`, which only the HTML, JSON and plots show). Raises
@@ -489,7 +496,7 @@ def build_leaderboard(
     per_label: dict[str, dict[str, Any]] = {}
     for t in tasks:
         with keeping_samples((e.run for e in entries), t):  # each run's read once
-            ranked = _rank_task(entries, t, alpha, n_resamples, seed)
+            ranked = _rank_task(entries, t, alpha, n_resamples, seed, analytic_above)
             positions[t] = {e.name: i for i, e in enumerate(ranked, 1)}
             if t == "ner" and ner_labels:
                 for e in (e for e in entries if e.cells[t].status == "ok"):
@@ -511,4 +518,5 @@ def build_leaderboard(
         n_resamples=n_resamples,
         seed=seed,
         ner_labels={e.name: per_label[e.name] for e in entries if e.name in per_label},
+        analytic_above=analytic_above,
     )

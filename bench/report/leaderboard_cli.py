@@ -37,12 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser, out_help: str = "output direc
     parser.add_argument(
         "--alpha", type=options.alpha, default=0.05, help="significance level of ties"
     )
+    options.add_analytic_above(parser)
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
 
 def main(args: argparse.Namespace) -> int:
     try:
-        board = build_leaderboard(args.runs, args.resamples, args.seed, args.alpha)
+        board = build_leaderboard(args.runs, args.resamples, args.seed, args.alpha,
+                                  analytic_above=args.analytic_above)  # fmt: skip
         if not args.no_plots:
             from bench.report.render.plots import PlotError, require_matplotlib
 

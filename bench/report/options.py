@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
+from bench.metrics.analytic import ANALYTIC_ABOVE
+
 
 class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line on stderr (exit 2), no usage dump."""
@@ -36,6 +38,20 @@ count = _integer(1)
 
 seed = _integer(0)
 """A non-negative integer (numpy seeds cannot be negative)."""
+
+
+def add_analytic_above(parser: argparse.ArgumentParser) -> None:
+    """``--analytic-above N`` (compare, check, leaderboard, site): the switch of the paired
+    bootstrap of a ROC-AUC to DeLong's test, at scoring's default."""
+    parser.add_argument(
+        "--analytic-above",
+        type=count,
+        default=ANALYTIC_ABOVE,
+        metavar="N",
+        help="test a ROC-AUC on more than N items by DeLong's test for correlated ROC curves "
+        f"instead of the paired bootstrap (default {ANALYTIC_ABOVE}, as scoring's "
+        "bootstrap.analytic_above; --method randomization is kept at any size)",
+    )
 
 
 def _finite(text: str) -> float:

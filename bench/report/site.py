@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.metrics.analytic import ANALYTIC_ABOVE
 from bench.report.compare import PRIMARY_METRIC, CompareError, Run
 from bench.report.files import write_json_atomic, write_text_atomic
 from bench.report.html import Link
@@ -142,6 +143,7 @@ def build_site(
     seed: int,
     alpha: float = 0.05,
     with_plots: bool = True,
+    analytic_above: int = ANALYTIC_ABOVE,
 ) -> list[Page]:
     """Build the site of ``runs`` (run folders, globs, or folders of runs) into ``out``;
     its pages.
@@ -154,7 +156,11 @@ def build_site(
         raise LeaderboardError("no run directories given")
     keys = sorted(groups)
     pages = [
-        Page(slug, title, build_leaderboard(groups[key], resamples, seed, alpha))
+        Page(
+            slug,
+            title,
+            build_leaderboard(groups[key], resamples, seed, alpha, analytic_above=analytic_above),
+        )  # fmt: skip
         for key, (slug, title) in zip(keys, _names(keys), strict=True)
     ]
     if with_plots:

@@ -35,6 +35,7 @@ def main(args: argparse.Namespace) -> int:
             resamples=args.resamples,
             seed=args.seed,
             alpha=args.alpha,
+            analytic_above=args.analytic_above,
             with_plots=not args.no_plots,
         )
     except (LeaderboardError, CompareError) as err:  # CompareError: a run's files are malformed

@@ -10,6 +10,7 @@ import numpy as np
 
 import bench.progress as progress
 from bench.adapters.base import Adapter
+from bench.metrics.analytic import ANALYTIC_ABOVE
 from bench.metrics.clusters import Clusters
 from bench.metrics.values import MetricValue
 from bench.predictions import PredictionFailure, TextItem, UnusableInput
@@ -38,7 +39,7 @@ class Bootstrap:
     alpha: float = 0.05
     unit: str = "item"
     method: str = "auto"  # auto | bootstrap | analytic
-    analytic_above: int = 100_000  # auto: analytic intervals above this many units
+    analytic_above: int = ANALYTIC_ABOVE  # auto: analytic intervals above this many units
 
     def analytic(self, n_units: int) -> bool:
         """Whether an interval over ``n_units`` units is analytic: always with

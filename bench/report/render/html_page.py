@@ -53,6 +53,7 @@ def _task_cells(entry: Entry, task: str) -> list[Td]:
     test = cell.vs_above
     title = (
         f"vs {test['model']}: difference {fmt(test['difference'])}, p = {fmt(test['p_value'], 4)}"
+        f" ({test['method']})"
         if test
         else "best"
     )

@@ -70,6 +70,7 @@ def to_json_data(board: Leaderboard) -> dict[str, Any]:
             "n_resamples": board.n_resamples,
             "seed": board.seed,
             "alpha": board.alpha,
+            "analytic_above": board.analytic_above,
             "rule": RULE,
         },
         "tasks": tasks,

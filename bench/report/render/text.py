@@ -58,6 +58,7 @@ def change_text(change: Change | None, escape: Callable[[str], str] = str) -> st
 def tested_with(board: Leaderboard) -> str:
     return (
         f"paired bootstrap, {board.n_resamples} resamples, seed {board.seed}, alpha {board.alpha}"
+        f" (ROC-AUC on more than {board.analytic_above} items: DeLong's test)"
     )
 
 
