@@ -21,7 +21,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 
 from bench.data.conll import ConllFile, parse_conll, read_conll, texts_token_offsets, token_offsets
 from bench.metrics.bootstrap import prf_bootstrap
-from bench.metrics.spans import strict_units, strict_units_by_label, token_spans
+from bench.metrics.spans import TokenOffsets, strict_units, strict_units_by_label, token_spans
 from bench.resources import resource_dir
 
 WNUT = resource_dir("datasets") / "wnut17"
@@ -108,7 +108,8 @@ def test_token_offsets_of_all_texts_at_once_equal_each_texts():
         texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
                  for _ in range(rng.randint(0, 5))]  # fmt: skip
         expected = [[list(span) for span in token_offsets(text.split(" "))] for text in texts]
-        assert texts_token_offsets(texts) == expected
+        offsets = TokenOffsets(range(len(texts)), *texts_token_offsets(texts))
+        assert [offsets[k] for k in range(len(texts))] == expected
 
 
 def _token_spans_by_dicts(gold, pred, tokens):  # noqa: ANN001, ANN202
@@ -144,7 +145,9 @@ def test_token_spans_equal_per_token_dictionaries():
         gold, pred = ([(f"i{rng.randint(0, 5)}", rng.randint(0, 10), rng.randint(0, 13),
                         rng.choice("AB")) for _ in range(rng.randint(0, 6))]
                       for _ in range(2))  # fmt: skip
-        assert token_spans(gold, pred, tokens) == _token_spans_by_dicts(gold, pred, tokens)
+        expected = _token_spans_by_dicts(gold, pred, tokens)
+        assert token_spans(gold, pred, tokens) == expected
+        assert token_spans(gold, pred, TokenOffsets.of(tokens)) == expected
 
 
 @pytest.mark.parametrize("unit", ["entity", "item"])

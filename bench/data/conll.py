@@ -133,22 +133,23 @@ def token_offsets(tokens: tuple[str, ...] | list[str]) -> list[tuple[int, int]]:
     return offsets
 
 
-def texts_token_offsets(texts: Sequence[str]) -> list[list[list[int]]]:
-    """:func:`token_offsets` of each text split on single spaces, as ``[start, end]``
-    lists, for all the texts at once: the spaces of the texts joined by one are found in
-    their code points (``str`` indices) with numpy."""
+def texts_token_offsets(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`token_offsets` of each text split on single spaces, for all the texts at
+    once, as columns: every token's start and end, and each text's number of tokens. The
+    spaces of the texts joined by one are found in their code points (``str`` indices)
+    with numpy."""
     if not texts:
-        return []
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
     counts = np.array([text.count(" ") + 1 for text in texts], dtype=np.int64)
     joined = " ".join(texts)
     code_points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     ends = np.append(np.flatnonzero(code_points == 32), len(code_points))
+    del code_points
     starts = np.concatenate(([0], ends[:-1] + 1))
     steps = np.fromiter(map(len, texts), np.int64, len(texts)) + 1
     base = np.repeat(np.cumsum(steps) - steps, counts)  # where each token's text starts
-    pairs = np.column_stack((starts - base, ends - base)).tolist()
-    bounds = np.cumsum(counts).tolist()
-    return [pairs[a:b] for a, b in zip([0, *bounds[:-1]], bounds, strict=True)]
+    return starts - base, ends - base, counts
 
 
 def sentence_id(number: int) -> str:

@@ -90,7 +90,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Literal
@@ -112,13 +112,47 @@ UNITS: tuple[Unit, ...] = ("cluster", "entity", "item")
 _COR, _INC, _PAR, _SPU = 0, 1, 2, 3
 
 
+class TokenOffsets(Mapping[Hashable, list[list[int]]]):
+    """Each item's token spans ``[start, end]`` (characters), held as flat columns: the
+    tokens of ``items[k]`` are ``starts[a:b]``, ``ends[a:b]`` with ``a:b`` its run of
+    ``counts[k]``; read as a mapping, an item gives its ``[start, end]`` lists."""
+
+    def __init__(
+        self, items: Sequence[Hashable], starts: np.ndarray, ends: np.ndarray, counts: np.ndarray
+    ) -> None:
+        self.items, self.starts, self.ends, self.counts = list(items), starts, ends, counts
+        self.bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        self.index = {item: k for k, item in enumerate(self.items)}
+
+    @classmethod
+    def of(cls, tokens: Mapping[Hashable, Sequence[Sequence[int]]]) -> TokenOffsets:
+        """The columns of a mapping of each item's ``(start, end)`` pairs."""
+        if isinstance(tokens, TokenOffsets):
+            return tokens
+        counts = np.fromiter(map(len, tokens.values()), np.int64, len(tokens))
+        pairs = itertools.chain.from_iterable(tokens.values())
+        flat = np.fromiter(itertools.chain.from_iterable(pairs), np.int64, 2 * int(counts.sum()))
+        return cls(list(tokens), flat[0::2], flat[1::2], counts)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self.items)
+
+    def __getitem__(self, item: Hashable) -> list[list[int]]:
+        a, b = self.bounds[self.index[item] : self.index[item] + 2].tolist()
+        return np.column_stack((self.starts[a:b], self.ends[a:b])).tolist()
+
+
 def token_spans(
     gold: Iterable[LabelledSpan],
     pred: Iterable[LabelledSpan],
     tokens: Mapping[Hashable, Sequence[Sequence[int]]],
 ) -> tuple[set[LabelledSpan], set[LabelledSpan]]:
     """``(gold, pred)`` in token offsets on each item whose spans all fall on token
-    boundaries; ``tokens[item]`` is the ``(start, end)`` character span of each token.
+    boundaries; ``tokens[item]`` is the ``(start, end)`` character span of each token
+    (a :class:`TokenOffsets` is read as it is).
 
     Those items are scored as nervaluate scores their tags. An item with a span that
     starts or ends inside a token (or on a space), or without ``tokens``, keeps
@@ -128,19 +162,16 @@ def token_spans(
     """
     gold, pred = set(gold), set(pred)
     spans = list(gold | pred)
-    code = {item: k for k, item in enumerate(tokens)}
-    counts = np.fromiter(map(len, tokens.values()), np.int64, len(code))
+    offsets = TokenOffsets.of(tokens)
+    code, counts = offsets.index, offsets.counts
     if not spans or not counts.sum():
         return gold, pred
-    pairs = itertools.chain.from_iterable(tokens.values())
-    flat = np.fromiter(itertools.chain.from_iterable(pairs), np.int64, 2 * int(counts.sum()))
-    flat = flat.reshape(-1, 2)
     token_item = np.repeat(np.arange(len(code), dtype=np.int64), counts)
-    first = np.cumsum(counts) - counts  # each item's first token
+    first = offsets.bounds[:-1]  # each item's first token
     item_ids, starts, ends, _ = zip(*spans, strict=True)
-    span_item = np.fromiter((code.get(item, -1) for item in item_ids), np.int64, len(spans))
-    start_token, start_found = _last_token_at(token_item, flat[:, 0], span_item, starts)
-    end_token, end_found = _last_token_at(token_item, flat[:, 1], span_item, ends)
+    span_item = np.fromiter(map(code.get, item_ids, itertools.repeat(-1)), np.int64, len(spans))
+    start_token, start_found = _last_token_at(token_item, offsets.starts, span_item, starts)
+    end_token, end_found = _last_token_at(token_item, offsets.ends, span_item, ends)
     on_tokens = start_found & end_found
     keep = on_tokens & ~np.isin(span_item, span_item[~on_tokens])  # no span off the tokens
     converted = zip(
@@ -152,7 +183,7 @@ def token_spans(
     to_tokens = {span: (span[0], start, end, span[3]) for span, start, end in converted}
 
     def convert(spans: set[LabelledSpan]) -> set[LabelledSpan]:
-        return {to_tokens.get(span, span) for span in spans}
+        return set(map(to_tokens.get, spans, spans))
 
     return convert(gold), convert(pred)
 

@@ -17,7 +17,6 @@ tags can express) keeps character offsets (:func:`bench.metrics.spans.token_span
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
@@ -29,6 +28,7 @@ from bench.metrics.bootstrap import SharedResamples, prf_statistics
 from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
     SpanUnits,
+    TokenOffsets,
     macro_f1_of_sums,
     span_macro_f1_statistic,
     span_report,
@@ -37,9 +37,9 @@ from bench.metrics.spans import (
     strict_units_by_label,
     token_spans,
 )
-from bench.metrics.values import MetricValue, precision_recall_f1
+from bench.metrics.values import MetricValue
 from bench.predictions import EntityPrediction, TextItem
-from bench.sample_rows import TextPieces
+from bench.sample_rows import NerRows
 from bench.tasks.base import Bootstrap, Task, TaskScore
 
 PRF = ("precision", "recall", "f1")
@@ -109,13 +109,13 @@ class NerTask(Task):
             breakdown={"per_label": per_label, "semeval": semeval},
         )
 
-    def _tokens(self, items: Sequence[TextItem]) -> dict[Hashable, list[list[int]]]:
-        """Each item's token spans ``[start, end]`` on a token dataset (its text split on
-        spaces), else {}."""
+    def _tokens(self, items: Sequence[TextItem]) -> TokenOffsets | None:
+        """Each item's token spans on a token dataset (its text split on spaces), else
+        None."""
         if not self.gold.tokenized:
-            return {}
-        offsets = texts_token_offsets([item.text for item in items])
-        return {item.id: spans for item, spans in zip(items, offsets, strict=True)}
+            return None
+        return TokenOffsets([item.id for item in items],
+                            *texts_token_offsets([item.text for item in items]))  # fmt: skip
 
     def _intervals(
         self,
@@ -187,36 +187,31 @@ def _sample_rows(
     items: Sequence[TextItem],
     gold: set[tuple],
     pred: set[tuple],
-    tokens: dict[Hashable, list[list[int]]],
+    tokens: TokenOffsets | None,
     clusters: Clusters,
-) -> list[dict[str, Any]]:
+) -> NerRows:
     """Each item's ``samples/ner.jsonl`` row: its gold and predicted spans (sorted, with
     their text), counts and strict F1, and its tokens and segments where there are."""
-    text = {item.id: item.text for item in items}
-    spans: dict[str, tuple[list, list]] = {item.id: ([], []) for item in items}
-    for which, found in enumerate((gold, pred)):
-        for item_id, s, e, label in sorted(found):  # by item, then (start, end, label)
-            spans[item_id][which].append([s, e, label, text[item_id][s:e]])
-    correct = Counter(span[0] for span in gold & pred)
-    samples = []
-    for item in items:
-        g, p = spans[item.id]
-        tp = correct[item.id]
-        row = {
-            "id": item.id,
-            "gold": g,
-            "pred": p,
-            "tp": tp,
-            "fp": len(p) - tp,
-            "fn": len(g) - tp,
-            "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
-        }
-        if tokens:  # what compare needs to recompute the SemEval schemes
-            row["tokens"] = tokens[item.id]
-        if segments := clusters.segments.get(item.id):  # the bootstrap clusters
-            row["segments"] = [[s, e, seg] for _, s, e, seg in segments]
-        samples.append(row)
-    # every string of a row: an item's id, a piece of its text, a label, a segment's name
-    labels = {span[3] for span in gold | pred}
-    names = {seg for segments in clusters.segments.values() for *_, seg in segments}
-    return TextPieces(samples, map(str, [*text.values(), *text, *labels, *names]))
+    ids = [item.id for item in items]
+    row_of = {item_id: k for k, item_id in enumerate(ids)}
+    labels = sorted({span[3] for span in gold} | {span[3] for span in pred})
+    code = {label: j for j, label in enumerate(labels)}
+
+    def columns(spans: set[tuple]) -> np.ndarray:
+        """(row, start, end, label code) of each span, sorted."""
+        if not spans:
+            return np.zeros((0, 4), dtype=np.int64)
+        item_ids, starts, ends, names = zip(*spans, strict=True)
+        found = np.column_stack((
+            np.fromiter(map(row_of.__getitem__, item_ids), np.int64, len(spans)),
+            np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
+            np.fromiter(map(code.__getitem__, names), np.int64, len(spans)),
+        ))  # fmt: skip
+        return found[np.lexsort(found.T[::-1])]
+
+    # what compare needs to recompute the SemEval schemes, and the bootstrap clusters
+    token_columns = (tokens.starts, tokens.ends, tokens.bounds) if tokens else None
+    segments = {item_id: [[s, e, seg] for _, s, e, seg in found]
+                for item_id, found in clusters.segments.items()}  # fmt: skip
+    texts = [item.text for item in items]
+    return NerRows(ids, texts, labels, columns(gold), columns(pred), token_columns, segments)
