@@ -19,7 +19,15 @@ import pytest
 from nervaluate import Evaluator
 from seqeval.metrics.sequence_labeling import get_entities
 
-from bench.data.conll import ConllFile, parse_conll, read_conll, texts_token_offsets, token_offsets
+from bench.data import conll as conll_module
+from bench.data.conll import (
+    ConllFile,
+    _parse_plain,
+    parse_conll,
+    read_conll,
+    texts_token_offsets,
+    token_offsets,
+)
 from bench.metrics.bootstrap import prf_bootstrap
 from bench.metrics.spans import TokenOffsets, strict_units, strict_units_by_label, token_spans
 from bench.resources import resource_dir
@@ -52,27 +60,57 @@ def _by_lines(text: str) -> list[tuple[tuple[str, ...], list[str], tuple[int, ..
     return sentences
 
 
-def test_conll_reading_equals_a_loop_over_lines():
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["text", "bytes"])
+def test_conll_reading_equals_a_loop_over_lines(as_bytes):
     """Whole-text splits give every sentence, tag and line number of a line-by-line
     reading, whatever the white space (tabs, spaces, CRLF, Unicode line ends and spaces,
-    -DOCSTART-, blank lines of spaces), and the same first bad line."""
+    -DOCSTART-, blank lines of spaces), and the same first bad line; so do a file's bytes
+    (split with numpy where their only white space is spaces, tabs, LF and CRLF)."""
     pieces = ["a", "b", "O", "B-X", " ", "\t", "\n", "\r\n", "\x0b", "\x1c", "\x85", "\u2028",
-              "\xa0", "-DOCSTART-", "  ", "\n\n", "é"]  # fmt: skip
+              "\xa0", "-DOCSTART-", "  ", "\n\n", "é", "\r", "☕"]  # fmt: skip
     rng = random.Random(16)
-    errors = 0
+    errors = plain = 0
     for _ in range(5000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        data = text.encode() if as_bytes else text
         expected = _by_lines(text)
         if isinstance(expected, int):
             errors += 1
             with pytest.raises(ValueError, match=rf"^f:{expected}: columns:"):
-                parse_conll(text, "f")
+                parse_conll(data, "f")
             continue
-        conll = parse_conll(text, "f")
+        conll = parse_conll(data, "f")
         assert isinstance(conll, ConllFile)
         assert [(s.tokens, s.tags, s.lines) for s in conll] == expected, repr(text)
         assert conll.texts() == [" ".join(tokens) for tokens, _, _ in expected]
+        plain += as_bytes and _parse_plain(text.encode(), "f") is not None
     assert 100 < errors < 4900  # both kinds of text were tried
+    assert plain > 100 or not as_bytes  # and both ways of reading bytes
+
+
+def test_the_bytes_a_plain_file_splits_on_are_all_the_white_space_it_may_hold():
+    """_parse_plain leaves to the text path every file holding other white space than
+    space, tab, LF and CRLF: what str.split() and str.splitlines() split on."""
+    others = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()} - set(" \t\r\n")
+    assert set(conll_module._OTHER_SPACE) == others
+    assert {chr(c) for c in np.flatnonzero(conll_module._SPACE)} == set(" \t\r\n")
+    for text in ["a\tO\rb\tO\n", "a\tO\n\x0cb\tO\n", "a\u3000O\n", "a\tO\n\udcff"]:
+        assert _parse_plain(text.encode("utf-8", "surrogateescape"), "f") is None
+    with pytest.raises(ValueError, match=r"^f:2: \(encoding\): not UTF-8 \(byte 0xff at column 3"):
+        parse_conll(b"a\tO\nb\t\xff\n", "f")
+
+
+def test_a_plain_file_and_its_text_give_the_same_entities():
+    """The bytes and the text of the WNUT-17 files (emoji, accents, tabs) give the same
+    sentences, texts and decoded entities; the bytes are read without the text path."""
+    for path in [WNUT / "emerging.test.annotated", *(WNUT / "submissions").iterdir()]:
+        data = path.read_bytes()
+        from_bytes, from_text = _parse_plain(data, "f"), parse_conll(data.decode(), "f")
+        assert from_bytes is not None and not data.isascii()
+        assert from_bytes.texts() == from_text.texts() and len(from_bytes) == len(from_text)
+        assert list(from_bytes) == list(from_text)
+        for a, b in zip(from_bytes.entities(), from_text.entities(), strict=True):
+            assert np.array_equal(a, b)
 
 
 def test_the_whole_file_decodes_as_seqeval_with_character_offsets():
