@@ -160,3 +160,11 @@ def test_ner_rows_read_and_write_as_the_dicts_they_stand_for(tmp_path, monkeypat
         text = (tmp_path / "rows.jsonl").read_text(encoding="utf-8")
         assert text == "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in expected)
         assert "segments" in text and all(r["fp"] or r["fn"] or r["tp"] for r in expected[:3])
+
+
+def test_ner_rows_strict_f1_is_that_of_precision_recall_f1_to_the_last_bit():
+    counts = [(tp, n_pred, n_gold) for n_pred in range(40) for n_gold in range(40)
+              for tp in range(min(n_pred, n_gold) + 1)]  # fmt: skip
+    tp, n_pred, n_gold = (np.array(column) for column in zip(*counts, strict=True))
+    expected = [precision_recall_f1(*row)[2] for row in counts]
+    assert sample_rows._f1(tp, n_pred, n_gold).tolist() == expected

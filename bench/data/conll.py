@@ -371,7 +371,7 @@ _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 
 def _first_bytes(words: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Each word's first ``n`` bytes (``n`` clipped to 0 … 8), the rest zero."""
-    return words & _LOW_BYTES[np.clip(n, 0, 8)]
+    return words & _LOW_BYTES[np.minimum(np.maximum(n, 0), 8)]
 
 
 def read_conll(path: str | Path) -> ConllFile:

@@ -165,9 +165,7 @@ def token_spans(
     code, counts = offsets.index, offsets.counts
     if not (gold or pred) or not counts.sum():
         return gold, pred
-    # the spans as columns: gold's, then pred's
-    columns = [list(zip(*spans, strict=True)) or [()] * 4 for spans in (gold, pred)]
-    item_ids, starts, ends, labels = ([*g, *p] for g, p in zip(*columns, strict=True))
+    item_ids, starts, ends, labels = span_columns([*gold, *pred])  # gold's, then pred's
     starts, ends = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
     token_item = np.repeat(np.arange(len(code), dtype=np.int64), counts)
     first = offsets.bounds[:-1]  # each item's first token
@@ -183,6 +181,11 @@ def token_spans(
         set(zip(item_ids[:n], starts[:n], ends[:n], labels[:n], strict=True)),
         set(zip(item_ids[n:], starts[n:], ends[n:], labels[n:], strict=True)),
     )
+
+
+def span_columns(spans: Sequence[LabelledSpan]) -> tuple[list, list, list, list]:
+    """The item ids, starts, ends and labels of ``spans``, as four lists."""
+    return tuple(list(map(itemgetter(i), spans)) for i in range(4))  # type: ignore[return-value]
 
 
 def _last_token_at(
@@ -284,7 +287,9 @@ def strict_units_by_label(
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     gold_set, pred_set = set(gold), set(pred)
-    spans = sorted(gold_set | pred_set)
+    spans = list(gold_set | pred_set)
+    if unit == "entity":  # a row per span, in order; the other units' sums need none
+        spans.sort()
     in_gold = np.fromiter(map(gold_set.__contains__, spans), bool, len(spans))
     in_pred = np.fromiter(map(pred_set.__contains__, spans), bool, len(spans))
     rows = np.column_stack((in_gold & in_pred, in_pred, in_gold)).astype(np.int64)
@@ -779,7 +784,7 @@ def _columns(
         bad = next(row for row in rows if len(row) != 4)
         raise ValueError(f"{name}: a span must be (item_id, start, end, label), got {bad!r}")
     ordered = list(rows)
-    item_ids, starts, ends, span_labels = (list(map(itemgetter(i), ordered)) for i in range(4))
+    item_ids, starts, ends, span_labels = span_columns(ordered)
     bad_label = next((x for x in set(span_labels) if not isinstance(x, str)), None)
     if bad_label is not None:
         raise TypeError(f"{name}: labels must be strings, got {bad_label!r}")

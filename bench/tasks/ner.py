@@ -30,6 +30,7 @@ from bench.metrics.spans import (
     SpanUnits,
     TokenOffsets,
     macro_f1_of_sums,
+    span_columns,
     span_macro_f1_statistic,
     span_report,
     span_units,
@@ -201,7 +202,7 @@ def _sample_rows(
         """(row, start, end, label code) of each span, sorted."""
         if not spans:
             return np.zeros((0, 4), dtype=np.int64)
-        item_ids, starts, ends, names = zip(*spans, strict=True)
+        item_ids, starts, ends, names = span_columns(list(spans))
         found = np.column_stack((
             np.fromiter(map(row_of.__getitem__, item_ids), np.int64, len(spans)),
             np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
