@@ -29,7 +29,16 @@ from bench.data.conll import (
     token_offsets,
 )
 from bench.metrics.bootstrap import prf_bootstrap
-from bench.metrics.spans import TokenOffsets, strict_units, strict_units_by_label, token_spans
+from bench.metrics.clusters import Clusters
+from bench.metrics.spans import (
+    SpanColumns,
+    TokenOffsets,
+    span_units,
+    strict_units,
+    strict_units_by_label,
+    token_columns,
+    token_spans,
+)
 from bench.resources import resource_dir
 
 WNUT = resource_dir("datasets") / "wnut17"
@@ -251,3 +260,44 @@ def test_a_wnut17_run_gives_the_intervals_of_per_sentence_counts(tmp_path):
             assert got == ci.to_json(), (key, name)
             compared += 1
     assert compared >= 27
+
+
+def _random_spans(rng: random.Random, items: list[str]) -> tuple[set, set]:
+    spans = [(rng.choice(items), s, s + rng.randint(1, 4), rng.choice("ABC"))
+             for s in (rng.randint(0, 20) for _ in range(rng.randint(0, 40)))]  # fmt: skip
+    cut = rng.randint(0, len(spans))
+    return set(spans[: cut + 5]), set(spans[cut:])
+
+
+@pytest.mark.parametrize("unit", ["entity", "item", "cluster"])
+def test_span_columns_score_as_the_sets_of_tuples(unit):
+    """Issue 13: the NER task scores its spans as columns (SpanColumns, coded once); the
+    strict units, the SemEval units and the token offsets equal those of the sets."""
+    rng = random.Random(13)
+    for _ in range(300):
+        items = [f"s{k}" for k in rng.sample(range(20), rng.randint(1, 8))]  # any id order
+        gold, pred = _random_spans(rng, items)
+        segments = [(items[0], 0, 5, "a"), (items[0], 5, 30, "b")]
+        clusters = Clusters(items, segments if rng.random() < 0.5 else ())
+        columns = SpanColumns.pair(gold, pred, items)
+        expected = strict_units_by_label(gold, pred, unit, items=items, clusters=clusters)
+        found = strict_units_by_label(*columns, unit, items=items, clusters=clusters)
+        assert found[0].tolist() == expected[0].tolist()
+        assert {k: v.tolist() for k, v in found[1].items()} == {
+            k: v.tolist() for k, v in expected[1].items()
+        }
+        expected_units = span_units(gold, pred, unit, items=items, clusters=clusters)
+        found_units = span_units(*columns, unit, items=items, clusters=clusters)
+        assert found_units.counts == expected_units.counts
+        assert found_units.labels == expected_units.labels
+        for scheme in ("strict", "exact", "partial", "ent_type"):
+            assert np.array_equal(found_units.overall[scheme], expected_units.overall[scheme])
+            assert np.array_equal(found_units.per_label[scheme], expected_units.per_label[scheme])
+        texts = ["".join(rng.choice("ab  ") for _ in range(rng.randint(0, 25))) for _ in items]
+        tokens = TokenOffsets(items, *texts_token_offsets(texts))
+        as_sets = token_spans(gold, pred, tokens)
+        as_columns = token_columns(*columns, tokens)
+        for spans, found_columns in zip(as_sets, as_columns, strict=True):
+            rows = found_columns.rows().tolist()
+            assert {(items[i], s, e, found_columns.labels[c]) for i, s, e, c in rows} == spans
+            assert len(rows) == len(spans)

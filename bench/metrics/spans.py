@@ -166,16 +166,11 @@ def token_spans(
     if not (gold or pred) or not counts.sum():
         return gold, pred
     item_ids, starts, ends, labels = span_columns([*gold, *pred])  # gold's, then pred's
-    starts, ends = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
-    token_item = np.repeat(np.arange(len(code), dtype=np.int64), counts)
-    first = offsets.bounds[:-1]  # each item's first token
     span_item = np.fromiter(map(code.get, item_ids, itertools.repeat(-1)), np.int64, len(starts))
-    start_token, start_found = _last_token_at(token_item, offsets.starts, span_item, starts)
-    end_token, end_found = _last_token_at(token_item, offsets.ends, span_item, ends)
-    on_tokens = start_found & end_found
-    keep = on_tokens & ~np.isin(span_item, span_item[~on_tokens])  # no span off the tokens
-    starts = np.where(keep, start_token - first[span_item], starts).tolist()
-    ends = np.where(keep, end_token - first[span_item] + 1, ends).tolist()
+    token_starts, token_ends = _in_tokens(
+        offsets, span_item, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+    )
+    starts, ends = token_starts.tolist(), token_ends.tolist()
     n = len(gold)
     return (
         set(zip(item_ids[:n], starts[:n], ends[:n], labels[:n], strict=True)),
@@ -186,6 +181,88 @@ def token_spans(
 def span_columns(spans: Sequence[LabelledSpan]) -> tuple[list, list, list, list]:
     """The item ids, starts, ends and labels of ``spans``, as four lists."""
     return tuple(list(map(itemgetter(i), spans)) for i in range(4))  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class SpanColumns:
+    """Distinct spans of the items ``items`` as columns: span i is ``(items[item[i]],
+    start[i], end[i], labels[label[i]])``; ``labels`` sorted."""
+
+    items: Sequence[Hashable]
+    labels: tuple[str, ...]
+    item: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    label: np.ndarray
+
+    @classmethod
+    def pair(
+        cls, gold: set[LabelledSpan], pred: set[LabelledSpan], items: Sequence[Hashable]
+    ) -> tuple[SpanColumns, SpanColumns]:
+        """The columns of two sets of spans over the same items and labels (every span's
+        item among ``items``, which are distinct)."""
+        index = {item: k for k, item in enumerate(items)}
+        labels = tuple(sorted({span[3] for span in gold} | {span[3] for span in pred}))
+        code = {label: j for j, label in enumerate(labels)}
+
+        def columns(spans: set[LabelledSpan]) -> SpanColumns:
+            item_ids, starts, ends, names = span_columns(list(spans))
+            n = len(starts)
+            return cls(items, labels,
+                       np.fromiter(map(index.__getitem__, item_ids), np.int64, n),
+                       np.array(starts, dtype=np.int64).reshape(n),
+                       np.array(ends, dtype=np.int64).reshape(n),
+                       np.fromiter(map(code.__getitem__, names), np.int64, n))  # fmt: skip
+
+        return columns(gold), columns(pred)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def rows(self) -> np.ndarray:
+        """``(item, start, end, label)`` rows, sorted."""
+        found = np.column_stack((self.item, self.start, self.end, self.label))
+        return found[np.lexsort(found.T[::-1])]
+
+    def replace(self, start: np.ndarray, end: np.ndarray) -> SpanColumns:
+        """These spans with other offsets."""
+        return SpanColumns(self.items, self.labels, self.item, start, end, self.label)
+
+
+def token_columns(
+    gold: SpanColumns, pred: SpanColumns, tokens: TokenOffsets
+) -> tuple[SpanColumns, SpanColumns]:
+    """:func:`token_spans` of span columns; ``tokens`` of the same items, in order."""
+    if list(tokens.items) != list(gold.items):
+        raise ValueError("the tokens are not those of the spans' items")
+    if not (len(gold) or len(pred)) or not tokens.counts.sum():
+        return gold, pred
+    n = len(gold)
+    starts, ends = _in_tokens(
+        tokens,
+        np.concatenate((gold.item, pred.item)),
+        np.concatenate((gold.start, pred.start)),
+        np.concatenate((gold.end, pred.end)),
+    )
+    return gold.replace(starts[:n], ends[:n]), pred.replace(starts[n:], ends[n:])
+
+
+def _in_tokens(
+    offsets: TokenOffsets, span_item: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The spans (their item's code among ``offsets.items``, -1 for none, and character
+    offsets) in token offsets on each item whose spans all fall on token boundaries;
+    the other items' as they are."""
+    token_item = np.repeat(np.arange(len(offsets), dtype=np.int64), offsets.counts)
+    first = offsets.bounds[:-1]  # each item's first token
+    start_token, start_found = _last_token_at(token_item, offsets.starts, span_item, starts)
+    end_token, end_found = _last_token_at(token_item, offsets.ends, span_item, ends)
+    on_tokens = start_found & end_found
+    keep = on_tokens & ~np.isin(span_item, span_item[~on_tokens])  # no span off the tokens
+    return (
+        np.where(keep, start_token - first[span_item], starts),
+        np.where(keep, end_token - first[span_item] + 1, ends),
+    )
 
 
 def _last_token_at(
@@ -286,6 +363,8 @@ def strict_units_by_label(
     units (at unit "entity", the label's own spans, in order), from one pass."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    if isinstance(gold, SpanColumns) and isinstance(pred, SpanColumns):
+        return _strict_units_of_columns(gold, pred, unit, items, clusters)
     gold_set, pred_set = set(gold), set(pred)
     spans = list(gold_set | pred_set)
     if unit == "entity":  # a row per span, in order; the other units' sums need none
@@ -308,6 +387,52 @@ def strict_units_by_label(
         row_of = {item: i for i, item in enumerate(order)}
         owner = np.fromiter((row_of[s[0]] for s in spans), np.int64, len(spans))
         n_units = len(order)
+    by_label = {name: cluster_sums(rows[label == j], owner[label == j], n_units)
+                for j, name in enumerate(names)}  # fmt: skip
+    return cluster_sums(rows, owner, n_units), by_label
+
+
+def _strict_units_of_columns(
+    gold: SpanColumns,
+    pred: SpanColumns,
+    unit: str,
+    items: Iterable[Hashable] | None,
+    clusters: Clusters | None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`strict_units_by_label` of span columns (``items``, or the clusters' items,
+    those of the columns)."""
+    both = np.concatenate([np.column_stack((c.item, c.start, c.end, c.label))
+                           for c in (gold, pred)])  # fmt: skip
+    source = np.repeat([0, 1], [len(gold), len(pred)])
+    if unit == "entity":  # spans in order: by item id, then offsets and label
+        rank = np.empty(len(gold.items), dtype=np.int64)
+        rank[sorted(range(len(gold.items)), key=gold.items.__getitem__)] = np.arange(len(rank))
+        order = np.lexsort((both[:, 3], both[:, 2], both[:, 1], rank[both[:, 0]]))
+    else:
+        order = np.lexsort(both.T[::-1])
+    both, source = both[order], source[order]
+    again = np.zeros(len(both), dtype=bool)  # the next row is the same span
+    again[:-1] = (both[1:] == both[:-1]).all(axis=1)
+    first = np.ones(len(both), dtype=bool)  # a span's first (or only) row
+    first[1:] = ~again[:-1]
+    in_gold = (source == 0) | again  # gold's row comes first where both hold a span
+    in_pred = (source == 1) | again
+    both, in_gold, in_pred = both[first], in_gold[first], in_pred[first]
+    rows = np.column_stack((in_gold & in_pred, in_pred, in_gold)).astype(np.int64)
+    present = np.unique(both[:, 3])
+    names = [gold.labels[j] for j in present.tolist()]
+    label = np.searchsorted(present, both[:, 3])
+    if unit == "entity":
+        return rows, {name: rows[label == j] for j, name in enumerate(names)}
+    if unit == "cluster":
+        clusters = required(clusters)
+        _check_items(gold, clusters.index)
+        owner, n_units = clusters.locate(both[:, 0], both[:, 1]), len(clusters)
+    else:
+        if items is None:
+            raise ValueError("span columns need the items")
+        _check_items(gold, dict.fromkeys(items))
+        owner, n_units = both[:, 0], len(gold.items)
     by_label = {name: cluster_sums(rows[label == j], owner[label == j], n_units)
                 for j, name in enumerate(names)}  # fmt: skip
     return cluster_sums(rows, owner, n_units), by_label
@@ -635,15 +760,24 @@ def _match(
     on all spans, and on same-label pairs only (nervaluate's per-label re-matching)."""
     keep = _check_options(labels, min_overlap_percentage)
     codes = _item_codes(items)
-    n_listed = len(codes)
-    g_item, g_start, g_end, g_label = _columns(gold, "gold", codes, keep)
-    p_item, p_start, p_end, p_label = _columns(pred, "pred", codes, keep)
-    if items is not None and len(codes) > n_listed:
-        raise ValueError(f"items does not list item {next(reversed(codes))!r} of a span")
-    names = sorted(set(g_label) | set(p_label))
-    code = {name: i for i, name in enumerate(names)}
-    g = _sorted_arrays(g_item, g_start, g_end, list(map(code.__getitem__, g_label)))
-    p = _sorted_arrays(p_item, p_start, p_end, list(map(code.__getitem__, p_label)))
+    if isinstance(gold, SpanColumns) and isinstance(pred, SpanColumns) and keep is None:
+        _check_items(gold, codes)
+        present = np.unique(np.concatenate((gold.label, pred.label)))
+        names = [gold.labels[j] for j in present.tolist()]
+        g, p = (
+            _sorted_arrays(c.item, c.start, c.end, np.searchsorted(present, c.label))
+            for c in (gold, pred)
+        )
+    else:
+        n_listed = len(codes)
+        g_item, g_start, g_end, g_label = _columns(gold, "gold", codes, keep)
+        p_item, p_start, p_end, p_label = _columns(pred, "pred", codes, keep)
+        if items is not None and len(codes) > n_listed:
+            raise ValueError(f"items does not list item {next(reversed(codes))!r} of a span")
+        names = sorted(set(g_label) | set(p_label))
+        code = {name: i for i, name in enumerate(names)}
+        g = _sorted_arrays(g_item, g_start, g_end, list(map(code.__getitem__, g_label)))
+        p = _sorted_arrays(p_item, p_start, p_end, list(map(code.__getitem__, p_label)))
 
     # Global coordinates: item k occupies [offset[k], offset[k] + max_end[k]], so spans of
     # different items can never overlap and one sorted array serves all items at once.
@@ -671,6 +805,12 @@ def _match(
         overall={s: _assign(s, edge_p, edge_g, spans) for s in SCHEMES},
         per_label={s: _assign(s, label_p, label_g, spans) for s in SCHEMES},
     )
+
+
+def _check_items(columns: SpanColumns, items: Mapping[Hashable, int]) -> None:
+    """Span columns must be coded by the order of the listed items."""
+    if list(items) != list(columns.items):
+        raise ValueError("span columns must be of the listed items, in their order")
 
 
 def _check_options(labels: Iterable[str] | None, min_overlap_percentage: float) -> set[str] | None:
@@ -802,7 +942,7 @@ def _columns(
 
 
 def _sorted_arrays(
-    item: list[int], start: np.ndarray, end: np.ndarray, label: list[int]
+    item: list[int] | np.ndarray, start: np.ndarray, end: np.ndarray, label: list[int] | np.ndarray
 ) -> dict[str, np.ndarray]:
     """Columns sorted by (item, start, end, label): the order the greedy matching visits."""
     item_a = np.asarray(item, dtype=np.int64)

@@ -27,16 +27,16 @@ from bench.metrics.analytic import delta_method_sums
 from bench.metrics.bootstrap import SharedResamples, prf_statistics
 from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
+    SpanColumns,
     SpanUnits,
     TokenOffsets,
     macro_f1_of_sums,
-    span_columns,
     span_macro_f1_statistic,
     span_report,
     span_units,
     strict_scores,
     strict_units_by_label,
-    token_spans,
+    token_columns,
 )
 from bench.metrics.values import MetricValue
 from bench.predictions import EntityPrediction, TextItem
@@ -85,19 +85,21 @@ class NerTask(Task):
                 for e in entities}  # fmt: skip
         micro, scores_by_label = strict_scores(gold, pred)
         per_label: dict[str, dict[str, Any]] = scores_by_label  # gets the intervals below
-        tokens = self._tokens(items)
-        gold_sem, pred_sem = token_spans(gold, pred, tokens) if tokens else (gold, pred)
         item_ids = [item.id for item in items]
+        spans = SpanColumns.pair(gold, pred, item_ids)
+        tokens = self._tokens(items)
+        semeval_spans = token_columns(*spans, tokens) if tokens else spans
         clusters = self.clusters(item_ids)
         unit = "item" if self.bootstrap is None else self.bootstrap.unit
-        units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
+        units = span_units(*semeval_spans, unit, items=item_ids, clusters=clusters)
+        del semeval_spans
         semeval = span_report(units.counts)
         for scheme in ("exact", "partial", "ent_type"):
             for name in ("precision", "recall", "f1"):
                 micro[f"{scheme}_{name}"] = semeval["micro"][scheme][name]
         micro["strict_macro_f1"] = semeval["macro"]["strict"]["f1"]
-        samples = _sample_rows(items, gold, pred, tokens, clusters)
-        intervals = self._intervals(gold, pred, units, item_ids, clusters)
+        samples = _sample_rows(items, *spans, tokens, clusters)
+        intervals = self._intervals(*spans, units, item_ids, clusters)
         if self.bootstrap is not None:  # each label's, out of the metrics' intervals
             for label, scores in per_label.items():
                 scores["ci95"] = {name: intervals.pop((label, name)).to_json()
@@ -120,8 +122,8 @@ class NerTask(Task):
 
     def _intervals(
         self,
-        gold: set,
-        pred: set,
+        gold: SpanColumns,
+        pred: SpanColumns,
         units: SpanUnits,
         item_ids: list[str],
         clusters: Clusters,
@@ -186,33 +188,17 @@ def _add_prf(
 
 def _sample_rows(
     items: Sequence[TextItem],
-    gold: set[tuple],
-    pred: set[tuple],
+    gold: SpanColumns,
+    pred: SpanColumns,
     tokens: TokenOffsets | None,
     clusters: Clusters,
 ) -> NerRows:
     """Each item's ``samples/ner.jsonl`` row: its gold and predicted spans (sorted, with
     their text), counts and strict F1, and its tokens and segments where there are."""
-    ids = [item.id for item in items]
-    row_of = {item_id: k for k, item_id in enumerate(ids)}
-    labels = sorted({span[3] for span in gold} | {span[3] for span in pred})
-    code = {label: j for j, label in enumerate(labels)}
-
-    def columns(spans: set[tuple]) -> np.ndarray:
-        """(row, start, end, label code) of each span, sorted."""
-        if not spans:
-            return np.zeros((0, 4), dtype=np.int64)
-        item_ids, starts, ends, names = span_columns(list(spans))
-        found = np.column_stack((
-            np.fromiter(map(row_of.__getitem__, item_ids), np.int64, len(spans)),
-            np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
-            np.fromiter(map(code.__getitem__, names), np.int64, len(spans)),
-        ))  # fmt: skip
-        return found[np.lexsort(found.T[::-1])]
-
     # what compare needs to recompute the SemEval schemes, and the bootstrap clusters
-    token_columns = (tokens.starts, tokens.ends, tokens.bounds) if tokens else None
+    offsets = (tokens.starts, tokens.ends, tokens.bounds) if tokens else None
     segments = {item_id: [[s, e, seg] for _, s, e, seg in found]
                 for item_id, found in clusters.segments.items()}  # fmt: skip
     texts = [item.text for item in items]
-    return NerRows(ids, texts, labels, columns(gold), columns(pred), token_columns, segments)
+    return NerRows(gold.items, texts, gold.labels, gold.rows(), pred.rows(), offsets,
+                   segments)  # fmt: skip
