@@ -301,7 +301,7 @@ def _parse_plain(data: bytes, source: str) -> ConllFile | None:
 def _docstart(data: bytes, starts: np.ndarray, ends: np.ndarray, firsts: np.ndarray) -> np.ndarray:
     """Which of the columns ``firsts`` (bytes ``starts[i]:ends[i]`` of ``data``) are
     ``-DOCSTART-``."""
-    found = ends[firsts] - starts[firsts] == 10
+    found: np.ndarray = ends[firsts] - starts[firsts] == 10
     maybe = np.flatnonzero(found)
     found[maybe] = [data[a : a + 10] == b"-DOCSTART-" for a in starts[firsts[maybe]].tolist()]
     return found
@@ -361,8 +361,8 @@ def _distinct(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.nda
             code = {piece: k for k, piece in enumerate(names)}
             codes = np.fromiter(map(code.__getitem__, pieces), np.int64, len(pieces))
             return codes, [name.decode("utf-8") for name in names]
-    pieces = zip(starts[firsts].tolist(), ends[firsts].tolist(), strict=True)
-    return codes, [data[a:e].decode("utf-8") for a, e in pieces]
+    shown = zip(starts[firsts].tolist(), ends[firsts].tolist(), strict=True)
+    return codes, [data[a:e].decode("utf-8") for a, e in shown]
 
 
 # the low n bytes of a little-endian word (n = 0 … 8)
@@ -371,7 +371,8 @@ _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 
 def _first_bytes(words: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Each word's first ``n`` bytes (``n`` clipped to 0 … 8), the rest zero."""
-    return words & _LOW_BYTES[np.minimum(np.maximum(n, 0), 8)]
+    first: np.ndarray = words & _LOW_BYTES[np.minimum(np.maximum(n, 0), 8)]
+    return first
 
 
 def read_conll(path: str | Path) -> ConllFile:

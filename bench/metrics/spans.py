@@ -4,7 +4,9 @@ Spans are ``(item_id, start, end, label)`` tuples. ``item_id`` is any hashable n
 document or a sentence, ``start``/``end`` are integer offsets (characters or tokens) of
 the **half-open** interval ``[start, end)`` with ``0 <= start < end``, and ``label`` is a
 string. Spans of different items never interact. Each input is treated as a *set*:
-duplicate tuples count once.
+duplicate tuples count once. ``strict_units_by_label`` and ``span_units`` also take the
+spans of many items as :class:`SpanColumns` (coded once, no tuple per span), which score
+as their tuples do.
 
 Two families of scores live here.
 
@@ -90,7 +92,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Literal
@@ -114,15 +116,15 @@ _COR, _INC, _PAR, _SPU = 0, 1, 2, 3
 
 class TokenOffsets(Mapping[Hashable, list[list[int]]]):
     """Each item's token spans ``[start, end]`` (characters), held as flat columns: the
-    tokens of ``items[k]`` are ``starts[a:b]``, ``ends[a:b]`` with ``a:b`` its run of
+    tokens of ``item_ids[k]`` are ``starts[a:b]``, ``ends[a:b]`` with ``a:b`` its run of
     ``counts[k]``; read as a mapping, an item gives its ``[start, end]`` lists."""
 
     def __init__(
-        self, items: Sequence[Hashable], starts: np.ndarray, ends: np.ndarray, counts: np.ndarray
+        self, item_ids: Sequence[Hashable], starts: np.ndarray, ends: np.ndarray, counts: np.ndarray
     ) -> None:
-        self.items, self.starts, self.ends, self.counts = list(items), starts, ends, counts
+        self.item_ids, self.starts, self.ends, self.counts = list(item_ids), starts, ends, counts
         self.bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        self.index = {item: k for k, item in enumerate(self.items)}
+        self.index = {item: k for k, item in enumerate(self.item_ids)}
 
     @classmethod
     def of(cls, tokens: Mapping[Hashable, Sequence[Sequence[int]]]) -> TokenOffsets:
@@ -135,14 +137,15 @@ class TokenOffsets(Mapping[Hashable, list[list[int]]]):
         return cls(list(tokens), flat[0::2], flat[1::2], counts)
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.item_ids)
 
     def __iter__(self) -> Iterator[Hashable]:
-        return iter(self.items)
+        return iter(self.item_ids)
 
     def __getitem__(self, item: Hashable) -> list[list[int]]:
         a, b = self.bounds[self.index[item] : self.index[item] + 2].tolist()
-        return np.column_stack((self.starts[a:b], self.ends[a:b])).tolist()
+        pairs: list[list[int]] = np.column_stack((self.starts[a:b], self.ends[a:b])).tolist()
+        return pairs
 
 
 def token_spans(
@@ -178,9 +181,9 @@ def token_spans(
     )
 
 
-def span_columns(spans: Sequence[LabelledSpan]) -> tuple[list, list, list, list]:
+def span_columns(spans: Sequence[tuple[Any, ...]]) -> tuple[list[Any], ...]:
     """The item ids, starts, ends and labels of ``spans``, as four lists."""
-    return tuple(list(map(itemgetter(i), spans)) for i in range(4))  # type: ignore[return-value]
+    return tuple(list(map(itemgetter(i), spans)) for i in range(4))
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,10 @@ class SpanColumns:
 
     @classmethod
     def pair(
-        cls, gold: set[LabelledSpan], pred: set[LabelledSpan], items: Sequence[Hashable]
+        cls,
+        gold: Collection[LabelledSpan],
+        pred: Collection[LabelledSpan],
+        items: Sequence[Hashable],
     ) -> tuple[SpanColumns, SpanColumns]:
         """The columns of two sets of spans over the same items and labels (every span's
         item among ``items``, which are distinct)."""
@@ -205,7 +211,7 @@ class SpanColumns:
         labels = tuple(sorted({span[3] for span in gold} | {span[3] for span in pred}))
         code = {label: j for j, label in enumerate(labels)}
 
-        def columns(spans: set[LabelledSpan]) -> SpanColumns:
+        def columns(spans: Collection[LabelledSpan]) -> SpanColumns:
             item_ids, starts, ends, names = span_columns(list(spans))
             n = len(starts)
             return cls(items, labels,
@@ -233,7 +239,7 @@ def token_columns(
     gold: SpanColumns, pred: SpanColumns, tokens: TokenOffsets
 ) -> tuple[SpanColumns, SpanColumns]:
     """:func:`token_spans` of span columns; ``tokens`` of the same items, in order."""
-    if list(tokens.items) != list(gold.items):
+    if tokens.item_ids != list(gold.items):
         raise ValueError("the tokens are not those of the spans' items")
     if not (len(gold) or len(pred)) or not tokens.counts.sum():
         return gold, pred
@@ -266,7 +272,10 @@ def _in_tokens(
 
 
 def _last_token_at(
-    token_item: np.ndarray, offset: np.ndarray, span_item: np.ndarray, span_offset: Sequence[int]
+    token_item: np.ndarray,
+    offset: np.ndarray,
+    span_item: np.ndarray,
+    span_offset: Sequence[int] | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each span (its item's code, -1 for an item without tokens, and an offset), the
     last token of its item at that offset — as a dict of offsets would keep it — and
@@ -352,8 +361,8 @@ def strict_units(
 
 
 def strict_units_by_label(
-    gold: Iterable[LabelledSpan],
-    pred: Iterable[LabelledSpan],
+    gold: Iterable[LabelledSpan] | SpanColumns,
+    pred: Iterable[LabelledSpan] | SpanColumns,
     unit: str,  # one of UNITS (a configured value, checked)
     *,
     items: Iterable[Hashable] | None = None,
@@ -363,8 +372,8 @@ def strict_units_by_label(
     units (at unit "entity", the label's own spans, in order), from one pass."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
-    if isinstance(gold, SpanColumns) and isinstance(pred, SpanColumns):
-        return _strict_units_of_columns(gold, pred, unit, items, clusters)
+    if isinstance(gold, SpanColumns) or isinstance(pred, SpanColumns):
+        return _strict_units_of_columns(_both_columns(gold, pred), unit, items, clusters)
     gold_set, pred_set = set(gold), set(pred)
     spans = list(gold_set | pred_set)
     if unit == "entity":  # a row per span, in order; the other units' sums need none
@@ -392,21 +401,30 @@ def strict_units_by_label(
     return cluster_sums(rows, owner, n_units), by_label
 
 
+def _both_columns(gold: object, pred: object) -> tuple[SpanColumns, SpanColumns]:
+    """``(gold, pred)``, both span columns (not one only)."""
+    if not (isinstance(gold, SpanColumns) and isinstance(pred, SpanColumns)):
+        raise TypeError("gold and pred must be both span columns or both spans")
+    return gold, pred
+
+
 def _strict_units_of_columns(
-    gold: SpanColumns,
-    pred: SpanColumns,
+    spans: tuple[SpanColumns, SpanColumns],
     unit: str,
     items: Iterable[Hashable] | None,
     clusters: Clusters | None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """:func:`strict_units_by_label` of span columns (``items``, or the clusters' items,
     those of the columns)."""
+    gold, pred = spans
     both = np.concatenate([np.column_stack((c.item, c.start, c.end, c.label))
                            for c in (gold, pred)])  # fmt: skip
     source = np.repeat([0, 1], [len(gold), len(pred)])
     if unit == "entity":  # spans in order: by item id, then offsets and label
         rank = np.empty(len(gold.items), dtype=np.int64)
-        rank[sorted(range(len(gold.items)), key=gold.items.__getitem__)] = np.arange(len(rank))
+        # the item ids of one sample are mutually orderable (a Hashable need not be)
+        by_id = sorted(range(len(rank)), key=gold.items.__getitem__)  # type: ignore[arg-type]
+        rank[by_id] = np.arange(len(rank))
         order = np.lexsort((both[:, 3], both[:, 2], both[:, 1], rank[both[:, 0]]))
     else:
         order = np.lexsort(both.T[::-1])
@@ -426,12 +444,12 @@ def _strict_units_of_columns(
         return rows, {name: rows[label == j] for j, name in enumerate(names)}
     if unit == "cluster":
         clusters = required(clusters)
-        _check_items(gold, clusters.index)
+        _check_items(spans, clusters.items)
         owner, n_units = clusters.locate(both[:, 0], both[:, 1]), len(clusters)
     else:
         if items is None:
             raise ValueError("span columns need the items")
-        _check_items(gold, dict.fromkeys(items))
+        _check_items(spans, items)
         owner, n_units = both[:, 0], len(gold.items)
     by_label = {name: cluster_sums(rows[label == j], owner[label == j], n_units)
                 for j, name in enumerate(names)}  # fmt: skip
@@ -632,8 +650,8 @@ class SpanUnits:
 
 
 def span_units(
-    gold: Iterable[LabelledSpan],
-    pred: Iterable[LabelledSpan],
+    gold: Iterable[LabelledSpan] | SpanColumns,
+    pred: Iterable[LabelledSpan] | SpanColumns,
     unit: str,  # one of UNITS (a configured value, checked)
     *,
     items: Iterable[Hashable] | None = None,
@@ -750,8 +768,8 @@ class _Matching:
 
 
 def _match(
-    gold: Iterable[LabelledSpan],
-    pred: Iterable[LabelledSpan],
+    gold: Iterable[LabelledSpan] | SpanColumns,
+    pred: Iterable[LabelledSpan] | SpanColumns,
     labels: Iterable[str] | None,
     min_overlap_percentage: float,
     items: Iterable[Hashable] | None = None,
@@ -760,8 +778,11 @@ def _match(
     on all spans, and on same-label pairs only (nervaluate's per-label re-matching)."""
     keep = _check_options(labels, min_overlap_percentage)
     codes = _item_codes(items)
-    if isinstance(gold, SpanColumns) and isinstance(pred, SpanColumns) and keep is None:
-        _check_items(gold, codes)
+    if isinstance(gold, SpanColumns) or isinstance(pred, SpanColumns):
+        if keep is not None:
+            raise ValueError("span columns take no labels to keep")
+        gold, pred = _both_columns(gold, pred)
+        _check_items((gold, pred), codes)
         present = np.unique(np.concatenate((gold.label, pred.label)))
         names = [gold.labels[j] for j in present.tolist()]
         g, p = (
@@ -807,9 +828,10 @@ def _match(
     )
 
 
-def _check_items(columns: SpanColumns, items: Mapping[Hashable, int]) -> None:
+def _check_items(columns: tuple[SpanColumns, SpanColumns], items: Iterable[Hashable]) -> None:
     """Span columns must be coded by the order of the listed items."""
-    if list(items) != list(columns.items):
+    listed = list(items)
+    if any(listed != list(c.items) for c in columns):
         raise ValueError("span columns must be of the listed items, in their order")
 
 

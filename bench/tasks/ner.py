@@ -197,8 +197,9 @@ def _sample_rows(
     their text), counts and strict F1, and its tokens and segments where there are."""
     # what compare needs to recompute the SemEval schemes, and the bootstrap clusters
     offsets = (tokens.starts, tokens.ends, tokens.bounds) if tokens else None
-    segments = {item_id: [[s, e, seg] for _, s, e, seg in found]
-                for item_id, found in clusters.segments.items()}  # fmt: skip
-    texts = [item.text for item in items]
-    return NerRows(gold.items, texts, gold.labels, gold.rows(), pred.rows(), offsets,
-                   segments)  # fmt: skip
+    segments: dict[str, list[list[Any]]] = {
+        str(item_id): [[s, e, seg] for _, s, e, seg in found]
+        for item_id, found in clusters.segments.items()
+    }
+    ids, texts = [item.id for item in items], [item.text for item in items]
+    return NerRows(ids, texts, gold.labels, gold.rows(), pred.rows(), offsets, segments)
