@@ -109,6 +109,17 @@ def test_the_bytes_a_plain_file_splits_on_are_all_the_white_space_it_may_hold():
         parse_conll(b"a\tO\nb\t\xff\n", "f")
 
 
+def test_tags_of_one_hash_are_told_apart(monkeypatch):
+    """Tags longer than 7 bytes are coded by a hash of their bytes; where two share a hash
+    (forced here: each hash is then its tag's last bytes) they are still told apart."""
+    monkeypatch.setattr(conll_module, "_HASH_FACTOR", np.uint64(0))
+    text = "a\tB-corporation\nb\tI-corporation\nc\tB-location\n\nd\tB-xcorporation\ne\tO\n"
+    conll = _parse_plain(text.encode(), "f")
+    assert conll is not None
+    assert [s.tags for s in conll] == [s.tags for s in parse_conll(text, "f")]
+    assert len(conll.tag_names) == 5
+
+
 def test_a_plain_file_and_its_text_give_the_same_entities():
     """The bytes and the text of the WNUT-17 files (emoji, accents, tabs) give the same
     sentences, texts and decoded entities; the bytes are read without the text path."""

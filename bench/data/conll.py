@@ -344,7 +344,7 @@ def _distinct(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.nda
 
     key = lengths.astype(np.uint64) << np.uint64(56)
     for k in range(0, longest, 8):  # a collision is caught below
-        key = key * np.uint64(0x100000001B3) ^ word(starts, k)
+        key = key * _HASH_FACTOR ^ word(starts, k)
     distinct = np.unique(key)
     codes = np.searchsorted(distinct, key)
     del key
@@ -365,6 +365,7 @@ def _distinct(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.nda
     return codes, [data[a:e].decode("utf-8") for a, e in shown]
 
 
+_HASH_FACTOR = np.uint64(0x100000001B3)  # FNV-1's prime
 # the low n bytes of a little-endian word (n = 0 … 8)
 _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 
