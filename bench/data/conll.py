@@ -83,9 +83,14 @@ class ConllFile(Sequence[ConllSentence]):
         lines: np.ndarray,
         bounds: np.ndarray,
     ) -> None:
-        self.source, self.text, self.starts, self.ends = source, text, starts, ends
-        self.tag_codes, self.tag_names = tag_codes, tag_names
-        self.lines, self.bounds = lines, bounds
+        # int32 where the values fit: a large file's columns are held to the end of a run
+        narrow = (
+            np.int32 if max(len(text), int(lines[-1]) if len(lines) else 0) < 2**31 else np.int64
+        )
+        self.source, self.text = source, text
+        self.starts, self.ends = starts.astype(narrow), ends.astype(narrow)
+        self.tag_codes, self.tag_names = tag_codes.astype(np.int32), tag_names
+        self.lines, self.bounds = lines.astype(narrow), bounds
 
     @classmethod
     def of_tokens(
