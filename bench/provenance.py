@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.items import TextColumn
 from bench.revision import source_revision
-from bench.sample_rows import ColumnRows, TextPieces
+from bench.sample_rows import ColumnRows, NerRows
 from bench.version import __version__
 
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
@@ -85,8 +85,10 @@ def scrub_secrets(value: Any, secrets: Iterable[str] = ()) -> Any:
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
             return redacted[value]
-        if isinstance(value, TextPieces) and _pieces_hold_nothing(value, redacted.secrets):
-            return value
+        if isinstance(value, NerRows):  # its strings are pieces of its texts
+            if _pieces_hold_nothing(value, redacted.secrets):
+                return value.with_extra(scrub(value.extra)) if value.extra else value
+            return scrub(list(value))
         if isinstance(value, ColumnRows):  # samples of millions of items, held as columns
             return value.map_strings(lambda texts: _redact_all(texts, redacted.secrets), scrub)
         if isinstance(value, dict):
@@ -137,11 +139,11 @@ def _redact_all(texts: Sequence[str], secrets: list[str]) -> Sequence[str]:
     return texts
 
 
-def _pieces_hold_nothing(rows: TextPieces, secrets: list[str]) -> bool:
-    """Whether scrubbing ``rows`` would leave them as they are: no secret-looking key, and
-    their texts hold no secret's head and nothing :data:`_CREDENTIAL` could match in a
-    piece of them."""
-    if any(map(_secret_key, set(chain.from_iterable(rows)))):
+def _pieces_hold_nothing(rows: NerRows, secrets: list[str]) -> bool:
+    """Whether scrubbing the columnar ``rows`` would leave them as they are: no
+    secret-looking key, and their texts hold no secret's head and nothing
+    :data:`_CREDENTIAL` could match in a piece of them."""
+    if any(map(_secret_key, rows.keys())):
         return False
     joined = "\n".join(rows.texts)
     if any(s[:_MIN_SECRET_LENGTH] in joined for s in secrets if len(s) >= _MIN_SECRET_LENGTH):

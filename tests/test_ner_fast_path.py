@@ -19,9 +19,26 @@ import pytest
 from nervaluate import Evaluator
 from seqeval.metrics.sequence_labeling import get_entities
 
-from bench.data.conll import ConllFile, parse_conll, read_conll, texts_token_offsets, token_offsets
+from bench.data import conll as conll_module
+from bench.data.conll import (
+    ConllFile,
+    _parse_plain,
+    parse_conll,
+    read_conll,
+    texts_token_offsets,
+    token_offsets,
+)
 from bench.metrics.bootstrap import prf_bootstrap
-from bench.metrics.spans import strict_units, strict_units_by_label, token_spans
+from bench.metrics.clusters import Clusters
+from bench.metrics.spans import (
+    SpanColumns,
+    TokenOffsets,
+    span_units,
+    strict_units,
+    strict_units_by_label,
+    token_columns,
+    token_spans,
+)
 from bench.resources import resource_dir
 
 WNUT = resource_dir("datasets") / "wnut17"
@@ -52,27 +69,68 @@ def _by_lines(text: str) -> list[tuple[tuple[str, ...], list[str], tuple[int, ..
     return sentences
 
 
-def test_conll_reading_equals_a_loop_over_lines():
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["text", "bytes"])
+def test_conll_reading_equals_a_loop_over_lines(as_bytes):
     """Whole-text splits give every sentence, tag and line number of a line-by-line
     reading, whatever the white space (tabs, spaces, CRLF, Unicode line ends and spaces,
-    -DOCSTART-, blank lines of spaces), and the same first bad line."""
+    -DOCSTART-, blank lines of spaces), and the same first bad line; so do a file's bytes
+    (split with numpy where their only white space is spaces, tabs, LF and CRLF)."""
     pieces = ["a", "b", "O", "B-X", " ", "\t", "\n", "\r\n", "\x0b", "\x1c", "\x85", "\u2028",
-              "\xa0", "-DOCSTART-", "  ", "\n\n", "é"]  # fmt: skip
+              "\xa0", "-DOCSTART-", "  ", "\n\n", "é", "\r", "☕"]  # fmt: skip
     rng = random.Random(16)
-    errors = 0
+    errors = plain = 0
     for _ in range(5000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        data = text.encode() if as_bytes else text
         expected = _by_lines(text)
         if isinstance(expected, int):
             errors += 1
             with pytest.raises(ValueError, match=rf"^f:{expected}: columns:"):
-                parse_conll(text, "f")
+                parse_conll(data, "f")
             continue
-        conll = parse_conll(text, "f")
+        conll = parse_conll(data, "f")
         assert isinstance(conll, ConllFile)
         assert [(s.tokens, s.tags, s.lines) for s in conll] == expected, repr(text)
         assert conll.texts() == [" ".join(tokens) for tokens, _, _ in expected]
+        plain += as_bytes and _parse_plain(text.encode(), "f") is not None
     assert 100 < errors < 4900  # both kinds of text were tried
+    assert plain > 100 or not as_bytes  # and both ways of reading bytes
+
+
+def test_the_bytes_a_plain_file_splits_on_are_all_the_white_space_it_may_hold():
+    """_parse_plain leaves to the text path every file holding other white space than
+    space, tab, LF and CRLF: what str.split() and str.splitlines() split on."""
+    others = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()} - set(" \t\r\n")
+    assert set(conll_module._OTHER_SPACE) == others
+    assert {chr(c) for c in np.flatnonzero(conll_module._SPACE)} == set(" \t\r\n")
+    for text in ["a\tO\rb\tO\n", "a\tO\n\x0cb\tO\n", "a\u3000O\n", "a\tO\n\udcff"]:
+        assert _parse_plain(text.encode("utf-8", "surrogateescape"), "f") is None
+    with pytest.raises(ValueError, match=r"^f:2: \(encoding\): not UTF-8 \(byte 0xff at column 3"):
+        parse_conll(b"a\tO\nb\t\xff\n", "f")
+
+
+def test_tags_of_one_hash_are_told_apart(monkeypatch):
+    """Tags longer than 7 bytes are coded by a hash of their bytes; where two share a hash
+    (forced here: each hash is then its tag's last bytes) they are still told apart."""
+    monkeypatch.setattr(conll_module, "_HASH_FACTOR", np.uint64(0))
+    text = "a\tB-corporation\nb\tI-corporation\nc\tB-location\n\nd\tB-xcorporation\ne\tO\n"
+    conll = _parse_plain(text.encode(), "f")
+    assert conll is not None
+    assert [s.tags for s in conll] == [s.tags for s in parse_conll(text, "f")]
+    assert len(conll.tag_names) == 5
+
+
+def test_a_plain_file_and_its_text_give_the_same_entities():
+    """The bytes and the text of the WNUT-17 files (emoji, accents, tabs) give the same
+    sentences, texts and decoded entities; the bytes are read without the text path."""
+    for path in [WNUT / "emerging.test.annotated", *(WNUT / "submissions").iterdir()]:
+        data = path.read_bytes()
+        from_bytes, from_text = _parse_plain(data, "f"), parse_conll(data.decode(), "f")
+        assert from_bytes is not None and not data.isascii()
+        assert from_bytes.texts() == from_text.texts() and len(from_bytes) == len(from_text)
+        assert list(from_bytes) == list(from_text)
+        for a, b in zip(from_bytes.entities(), from_text.entities(), strict=True):
+            assert np.array_equal(a, b)
 
 
 def test_the_whole_file_decodes_as_seqeval_with_character_offsets():
@@ -108,7 +166,8 @@ def test_token_offsets_of_all_texts_at_once_equal_each_texts():
         texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
                  for _ in range(rng.randint(0, 5))]  # fmt: skip
         expected = [[list(span) for span in token_offsets(text.split(" "))] for text in texts]
-        assert texts_token_offsets(texts) == expected
+        offsets = TokenOffsets(range(len(texts)), *texts_token_offsets(texts))
+        assert [offsets[k] for k in range(len(texts))] == expected
 
 
 def _token_spans_by_dicts(gold, pred, tokens):  # noqa: ANN001, ANN202
@@ -144,7 +203,9 @@ def test_token_spans_equal_per_token_dictionaries():
         gold, pred = ([(f"i{rng.randint(0, 5)}", rng.randint(0, 10), rng.randint(0, 13),
                         rng.choice("AB")) for _ in range(rng.randint(0, 6))]
                       for _ in range(2))  # fmt: skip
-        assert token_spans(gold, pred, tokens) == _token_spans_by_dicts(gold, pred, tokens)
+        expected = _token_spans_by_dicts(gold, pred, tokens)
+        assert token_spans(gold, pred, tokens) == expected
+        assert token_spans(gold, pred, TokenOffsets.of(tokens)) == expected
 
 
 @pytest.mark.parametrize("unit", ["entity", "item"])
@@ -210,3 +271,44 @@ def test_a_wnut17_run_gives_the_intervals_of_per_sentence_counts(tmp_path):
             assert got == ci.to_json(), (key, name)
             compared += 1
     assert compared >= 27
+
+
+def _random_spans(rng: random.Random, items: list[str]) -> tuple[set, set]:
+    spans = [(rng.choice(items), s, s + rng.randint(1, 4), rng.choice("ABC"))
+             for s in (rng.randint(0, 20) for _ in range(rng.randint(0, 40)))]  # fmt: skip
+    cut = rng.randint(0, len(spans))
+    return set(spans[: cut + 5]), set(spans[cut:])
+
+
+@pytest.mark.parametrize("unit", ["entity", "item", "cluster"])
+def test_span_columns_score_as_the_sets_of_tuples(unit):
+    """Issue 13: the NER task scores its spans as columns (SpanColumns, coded once); the
+    strict units, the SemEval units and the token offsets equal those of the sets."""
+    rng = random.Random(13)
+    for _ in range(300):
+        items = [f"s{k}" for k in rng.sample(range(20), rng.randint(1, 8))]  # any id order
+        gold, pred = _random_spans(rng, items)
+        segments = [(items[0], 0, 5, "a"), (items[0], 5, 30, "b")]
+        clusters = Clusters(items, segments if rng.random() < 0.5 else ())
+        columns = SpanColumns.pair(gold, pred, items)
+        expected = strict_units_by_label(gold, pred, unit, items=items, clusters=clusters)
+        found = strict_units_by_label(*columns, unit, items=items, clusters=clusters)
+        assert found[0].tolist() == expected[0].tolist()
+        assert {k: v.tolist() for k, v in found[1].items()} == {
+            k: v.tolist() for k, v in expected[1].items()
+        }
+        expected_units = span_units(gold, pred, unit, items=items, clusters=clusters)
+        found_units = span_units(*columns, unit, items=items, clusters=clusters)
+        assert found_units.counts == expected_units.counts
+        assert found_units.labels == expected_units.labels
+        for scheme in ("strict", "exact", "partial", "ent_type"):
+            assert np.array_equal(found_units.overall[scheme], expected_units.overall[scheme])
+            assert np.array_equal(found_units.per_label[scheme], expected_units.per_label[scheme])
+        texts = ["".join(rng.choice("ab  ") for _ in range(rng.randint(0, 25))) for _ in items]
+        tokens = TokenOffsets(items, *texts_token_offsets(texts))
+        as_sets = token_spans(gold, pred, tokens)
+        as_columns = token_columns(*columns, tokens)
+        for spans, found_columns in zip(as_sets, as_columns, strict=True):
+            rows = found_columns.rows().tolist()
+            assert {(items[i], s, e, found_columns.labels[c]) for i, s, e, c in rows} == spans
+            assert len(rows) == len(spans)

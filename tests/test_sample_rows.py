@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from bench import sample_rows
+from bench.metrics.spans import TokenOffsets
+from bench.metrics.values import precision_recall_f1
 from bench.provenance import redact, scrub_secrets
 from bench.report.files import write_jsonl_atomic
 from bench.sample_rows import Coded, ColumnRows
@@ -97,3 +99,72 @@ def test_scrubbing_rows_without_anything_to_redact_keeps_them():
     ids = [f"item-{k}" for k in range(1000)]
     scrubbed = scrub_secrets(ColumnRows({"id": ids}), ["sk-0123456789-secret"])
     assert scrubbed.columns["id"] is ids
+
+
+def _ner_rows(seed: int) -> tuple[sample_rows.NerRows, list[dict]]:
+    """Random NER rows (awkward texts and labels, tokens, segments on some items, two
+    extra rows) and the dicts they stand for, built one item at a time."""
+    rng = np.random.default_rng(seed)
+    labels = ["LOC", 'Q"uote', "é", "PER"]
+    texts = [" ".join(rng.choice(["a", "bb", "café", "\\", '"q"', "☕x", "\x01"], n))
+             for n in rng.integers(1, 9, 12)]  # fmt: skip
+    ids = [f"s{k}" for k in range(len(texts))]
+
+    def spans() -> np.ndarray:
+        found = set()
+        for row in rng.integers(0, len(texts), 25).tolist():
+            start = int(rng.integers(0, len(texts[row])))
+            end = int(rng.integers(start + 1, len(texts[row]) + 1))
+            found.add((row, start, end, int(rng.integers(0, len(labels)))))
+        return np.array(sorted(found), dtype=np.int64).reshape(-1, 4)
+
+    gold, pred = spans(), spans()
+    gold = np.concatenate((gold, pred[::3]))  # some correct
+    gold = np.unique(gold, axis=0)
+    tokens = {ids[k]: [[s, s + len(t)] for s, t in _offsets(text)] for k, text in enumerate(texts)}
+    segments = {ids[1]: [[0, 2, "p1"], [2, 9, "c\u2028"]], ids[7]: [[0, 4, "head"]]}
+    expected = []
+    for k, (item_id, text) in enumerate(zip(ids, texts, strict=True)):
+        g, p = ([[s, e, labels[c], text[s:e]] for r, s, e, c in sorted(spans.tolist()) if r == k]
+                for spans in (gold, pred))  # fmt: skip
+        tp = sum(1 for span in p if span in g)
+        f1 = precision_recall_f1(tp, len(p), len(g))[2]
+        row = {"id": item_id, "gold": g, "pred": p, "tp": tp, "fp": len(p) - tp,
+               "fn": len(g) - tp, "strict_f1": f1, "tokens": tokens[item_id]}  # fmt: skip
+        expected.append(row | ({"segments": segments[item_id]} if item_id in segments else {}))
+    offsets = TokenOffsets.of(tokens)
+    columns = (offsets.starts, offsets.ends, offsets.bounds)
+    rows = sample_rows.NerRows(ids, texts, labels, gold, pred, columns, segments)
+    extra = [{"id": "f", "failure": {"reason": "parse", "message": "bad"}}]
+    return rows + extra, expected + extra
+
+
+def _offsets(text: str) -> list[tuple[int, str]]:
+    tokens, start = [], 0
+    for token in text.split(" "):
+        tokens.append((start, token))
+        start += len(token) + 1
+    return tokens
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 100_000])
+def test_ner_rows_read_and_write_as_the_dicts_they_stand_for(tmp_path, monkeypatch, chunk):
+    """Issue 13: NER's rows (spans and tokens held as columns, not a dict and lists per
+    item) read as their dicts and are written as ``json.dumps`` writes these."""
+    monkeypatch.setattr(sample_rows, "ROWS_PER_CHUNK", chunk)
+    for seed in range(5):
+        rows, expected = _ner_rows(seed)
+        assert list(rows) == expected and rows == expected and len(rows) == len(expected)
+        assert [rows[k] for k in range(-len(rows), len(rows))] == expected + expected
+        write_jsonl_atomic(tmp_path / "rows.jsonl", rows)
+        text = (tmp_path / "rows.jsonl").read_text(encoding="utf-8")
+        assert text == "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in expected)
+        assert "segments" in text and all(r["fp"] or r["fn"] or r["tp"] for r in expected[:3])
+
+
+def test_ner_rows_strict_f1_is_that_of_precision_recall_f1_to_the_last_bit():
+    counts = [(tp, n_pred, n_gold) for n_pred in range(40) for n_gold in range(40)
+              for tp in range(min(n_pred, n_gold) + 1)]  # fmt: skip
+    tp, n_pred, n_gold = (np.array(column) for column in zip(*counts, strict=True))
+    expected = [precision_recall_f1(*row)[2] for row in counts]
+    assert sample_rows._f1(tp, n_pred, n_gold).tolist() == expected

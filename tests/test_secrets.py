@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import test_adapters_openai
 from bench_config import compose_config, run_model
@@ -35,7 +36,7 @@ from bench.adapters.openai_transport import ServerConfigError
 from bench.predictions import PredictionFailure
 from bench.provenance import redact, scrub_secrets, secret_overrides, secret_values
 from bench.runner import run
-from bench.sample_rows import TextPieces
+from bench.sample_rows import NerRows
 
 serve = test_adapters_openai.serve  # the fixture: a scripted chat server on 127.0.0.1
 BENCH_REPORT = str(Path(sys.executable).with_name("bench-report"))
@@ -131,10 +132,12 @@ def test_scrub_secrets_keeps_lists_of_numbers_and_redacts_everything_else():
     assert redact("token=x", []) == "token=***"  # the shortest text redact changes
 
 
-def _pieces(text: str, start: int, end: int, **extra: Any) -> TextPieces:
-    """One NER-like row whose predicted span is ``text[start:end]``."""
-    row = {"id": "s1", "pred": [[start, end, "PER", text[start:end]]], "tokens": [[0, 1]]}
-    return TextPieces([row | extra], [text, "s1", "PER"])
+def _pieces(text: str, start: int, end: int, **extra: Any) -> NerRows:
+    """One NER row whose predicted span is ``text[start:end]`` (then ``extra`` as a row)."""
+    no_gold, pred = np.zeros((0, 4), dtype=np.int64), np.array([[0, start, end, 0]])
+    tokens = (np.array([0]), np.array([1]), np.array([0, 1]))
+    rows = NerRows(["s1"], [text], ["PER"], no_gold, pred, tokens, {})
+    return rows + [extra] if extra else rows
 
 
 @pytest.mark.parametrize(
@@ -152,7 +155,7 @@ def _pieces(text: str, start: int, end: int, **extra: Any) -> TextPieces:
          "assignment", "secret-key"],
 )  # fmt: skip
 def test_rows_of_text_pieces_are_scrubbed_as_any_rows(pieces, secrets):
-    """Issue 16: NER sample rows (TextPieces: every string a piece of the item texts) are
+    """Issue 16: NER sample rows (NerRows: every string a piece of the item texts) are
     checked through their texts once instead of walked; the result is the walk's."""
     walked = scrub_secrets(list(pieces), secrets)
     assert scrub_secrets(pieces, secrets) == walked

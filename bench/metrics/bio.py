@@ -255,13 +255,26 @@ def _encode(
         except TypeError as exc:
             raise TypeError("tags must be strings") from exc
         coded.append((lengths, codes))
-    types: dict[str, int] = {_OUTSIDE_TYPE: 0}
-    prefix_of = np.zeros(len(vocab), dtype=np.int64)
-    type_of = np.zeros(len(vocab), dtype=np.int64)
-    for tag, code in vocab.items():
+    return _layouts(coded, list(vocab), mode, allowed), _type_names(list(vocab), mode, allowed)
+
+
+def _type_names(tags: list[str], mode: str, allowed: frozenset[str]) -> list[str]:
+    """The entity types of ``tags`` (the vocabulary, in code order), in type-code order."""
+    return list(dict.fromkeys([_OUTSIDE_TYPE, *(_parse_tag(t, mode, allowed)[1] for t in tags)]))
+
+
+def _layouts(
+    coded: list[tuple[np.ndarray, np.ndarray]], tags: list[str], mode: str, allowed: frozenset[str]
+) -> list[_Encoded]:
+    """Each side's ``(lengths, codes)`` laid out for decoding; ``tags`` is the vocabulary
+    in code order, ``tags[0]`` an outside tag."""
+    types = {name: code for code, name in enumerate(_type_names(tags, mode, allowed))}
+    prefix_of = np.zeros(len(tags), dtype=np.int64)
+    type_of = np.zeros(len(tags), dtype=np.int64)
+    for code, tag in enumerate(tags):
         prefix, type_ = _parse_tag(tag, mode, allowed)
         prefix_of[code] = prefix
-        type_of[code] = types.setdefault(type_, len(types))
+        type_of[code] = types[type_]
     encoded = []
     for lengths, codes in coded:
         n_seq = len(lengths)
@@ -272,10 +285,7 @@ def _encode(
         layout[~separators] = codes
         base = np.concatenate(([1], np.cumsum(lengths + 1)[:-1] + 1)).astype(np.int64)
         encoded.append(_Encoded(layout, prefix_of, type_of, base[:n_seq], lengths))
-    names = [""] * len(types)
-    for type_name, code in types.items():
-        names[code] = type_name
-    return encoded, names
+    return encoded
 
 
 # ------------------------------------------------------------------------------ decoding
@@ -384,6 +394,29 @@ def decode_columns(
     and end (exclusive) within its sequence, and type."""
     scheme_name, allowed = _check_mode(mode, scheme)
     (enc,), names = _encode([_check_sequences(sequences, "sequences")], mode, allowed)
+    return _columns(enc, names, scheme_name)
+
+
+def decode_coded_columns(
+    codes: np.ndarray,
+    tags: Sequence[str],
+    lengths: np.ndarray,
+    *,
+    mode: Mode = "default",
+    scheme: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """:func:`decode_columns` of the sequences of ``lengths[k]`` tags laid end to end,
+    each tag given as its code in ``tags``."""
+    scheme_name, allowed = _check_mode(mode, scheme)
+    vocabulary = ["O", *tags]  # code 0 is outside
+    lengths = np.asarray(lengths, dtype=np.int64)
+    [enc] = _layouts([(lengths, np.asarray(codes) + 1)], vocabulary, mode, allowed)
+    return _columns(enc, _type_names(vocabulary, mode, allowed), scheme_name)
+
+
+def _columns(
+    enc: _Encoded, names: list[str], scheme_name: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     starts, ends, types = _decode(enc, scheme_name)
     seq = np.searchsorted(enc.base, starts, side="right") - 1
     offset = enc.base[seq]

@@ -4,7 +4,9 @@ Spans are ``(item_id, start, end, label)`` tuples. ``item_id`` is any hashable n
 document or a sentence, ``start``/``end`` are integer offsets (characters or tokens) of
 the **half-open** interval ``[start, end)`` with ``0 <= start < end``, and ``label`` is a
 string. Spans of different items never interact. Each input is treated as a *set*:
-duplicate tuples count once.
+duplicate tuples count once. ``strict_units_by_label`` and ``span_units`` also take the
+spans of many items as :class:`SpanColumns` (coded once, no tuple per span), which score
+as their tuples do.
 
 Two families of scores live here.
 
@@ -90,7 +92,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Literal
@@ -112,13 +114,48 @@ UNITS: tuple[Unit, ...] = ("cluster", "entity", "item")
 _COR, _INC, _PAR, _SPU = 0, 1, 2, 3
 
 
+class TokenOffsets(Mapping[Hashable, list[list[int]]]):
+    """Each item's token spans ``[start, end]`` (characters), held as flat columns: the
+    tokens of ``item_ids[k]`` are ``starts[a:b]``, ``ends[a:b]`` with ``a:b`` its run of
+    ``counts[k]``; read as a mapping, an item gives its ``[start, end]`` lists."""
+
+    def __init__(
+        self, item_ids: Sequence[Hashable], starts: np.ndarray, ends: np.ndarray, counts: np.ndarray
+    ) -> None:
+        self.item_ids, self.starts, self.ends, self.counts = list(item_ids), starts, ends, counts
+        self.bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        self.index = {item: k for k, item in enumerate(self.item_ids)}
+
+    @classmethod
+    def of(cls, tokens: Mapping[Hashable, Sequence[Sequence[int]]]) -> TokenOffsets:
+        """The columns of a mapping of each item's ``(start, end)`` pairs."""
+        if isinstance(tokens, TokenOffsets):
+            return tokens
+        counts = np.fromiter(map(len, tokens.values()), np.int64, len(tokens))
+        pairs = itertools.chain.from_iterable(tokens.values())
+        flat = np.fromiter(itertools.chain.from_iterable(pairs), np.int64, 2 * int(counts.sum()))
+        return cls(list(tokens), flat[0::2], flat[1::2], counts)
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self.item_ids)
+
+    def __getitem__(self, item: Hashable) -> list[list[int]]:
+        a, b = self.bounds[self.index[item] : self.index[item] + 2].tolist()
+        pairs: list[list[int]] = np.column_stack((self.starts[a:b], self.ends[a:b])).tolist()
+        return pairs
+
+
 def token_spans(
     gold: Iterable[LabelledSpan],
     pred: Iterable[LabelledSpan],
     tokens: Mapping[Hashable, Sequence[Sequence[int]]],
 ) -> tuple[set[LabelledSpan], set[LabelledSpan]]:
     """``(gold, pred)`` in token offsets on each item whose spans all fall on token
-    boundaries; ``tokens[item]`` is the ``(start, end)`` character span of each token.
+    boundaries; ``tokens[item]`` is the ``(start, end)`` character span of each token
+    (a :class:`TokenOffsets` is read as it is).
 
     Those items are scored as nervaluate scores their tags. An item with a span that
     starts or ends inside a token (or on a space), or without ``tokens``, keeps
@@ -127,38 +164,118 @@ def token_spans(
     in one unit.
     """
     gold, pred = set(gold), set(pred)
-    spans = list(gold | pred)
-    code = {item: k for k, item in enumerate(tokens)}
-    counts = np.fromiter(map(len, tokens.values()), np.int64, len(code))
-    if not spans or not counts.sum():
+    offsets = TokenOffsets.of(tokens)
+    code, counts = offsets.index, offsets.counts
+    if not (gold or pred) or not counts.sum():
         return gold, pred
-    pairs = itertools.chain.from_iterable(tokens.values())
-    flat = np.fromiter(itertools.chain.from_iterable(pairs), np.int64, 2 * int(counts.sum()))
-    flat = flat.reshape(-1, 2)
-    token_item = np.repeat(np.arange(len(code), dtype=np.int64), counts)
-    first = np.cumsum(counts) - counts  # each item's first token
-    item_ids, starts, ends, _ = zip(*spans, strict=True)
-    span_item = np.fromiter((code.get(item, -1) for item in item_ids), np.int64, len(spans))
-    start_token, start_found = _last_token_at(token_item, flat[:, 0], span_item, starts)
-    end_token, end_found = _last_token_at(token_item, flat[:, 1], span_item, ends)
+    item_ids, starts, ends, labels = span_columns([*gold, *pred])  # gold's, then pred's
+    span_item = np.fromiter(map(code.get, item_ids, itertools.repeat(-1)), np.int64, len(starts))
+    token_starts, token_ends = _in_tokens(
+        offsets, span_item, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+    )
+    starts, ends = token_starts.tolist(), token_ends.tolist()
+    n = len(gold)
+    return (
+        set(zip(item_ids[:n], starts[:n], ends[:n], labels[:n], strict=True)),
+        set(zip(item_ids[n:], starts[n:], ends[n:], labels[n:], strict=True)),
+    )
+
+
+def span_columns(spans: Sequence[tuple[Any, ...]]) -> tuple[list[Any], ...]:
+    """The item ids, starts, ends and labels of ``spans``, as four lists."""
+    return tuple(list(map(itemgetter(i), spans)) for i in range(4))
+
+
+@dataclass(frozen=True)
+class SpanColumns:
+    """Distinct spans of the items ``items`` as columns: span i is ``(items[item[i]],
+    start[i], end[i], labels[label[i]])``; ``labels`` sorted."""
+
+    items: Sequence[Hashable]
+    labels: tuple[str, ...]
+    item: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    label: np.ndarray
+
+    @classmethod
+    def pair(
+        cls,
+        gold: Collection[LabelledSpan],
+        pred: Collection[LabelledSpan],
+        items: Sequence[Hashable],
+    ) -> tuple[SpanColumns, SpanColumns]:
+        """The columns of two sets of spans over the same items and labels (every span's
+        item among ``items``, which are distinct)."""
+        index = {item: k for k, item in enumerate(items)}
+        labels = tuple(sorted({span[3] for span in gold} | {span[3] for span in pred}))
+        code = {label: j for j, label in enumerate(labels)}
+
+        def columns(spans: Collection[LabelledSpan]) -> SpanColumns:
+            item_ids, starts, ends, names = span_columns(list(spans))
+            n = len(starts)
+            return cls(items, labels,
+                       np.fromiter(map(index.__getitem__, item_ids), np.int64, n),
+                       np.array(starts, dtype=np.int64).reshape(n),
+                       np.array(ends, dtype=np.int64).reshape(n),
+                       np.fromiter(map(code.__getitem__, names), np.int64, n))  # fmt: skip
+
+        return columns(gold), columns(pred)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def rows(self) -> np.ndarray:
+        """``(item, start, end, label)`` rows, sorted."""
+        found = np.column_stack((self.item, self.start, self.end, self.label))
+        return found[np.lexsort(found.T[::-1])]
+
+    def replace(self, start: np.ndarray, end: np.ndarray) -> SpanColumns:
+        """These spans with other offsets."""
+        return SpanColumns(self.items, self.labels, self.item, start, end, self.label)
+
+
+def token_columns(
+    gold: SpanColumns, pred: SpanColumns, tokens: TokenOffsets
+) -> tuple[SpanColumns, SpanColumns]:
+    """:func:`token_spans` of span columns; ``tokens`` of the same items, in order."""
+    if tokens.item_ids != list(gold.items):
+        raise ValueError("the tokens are not those of the spans' items")
+    if not (len(gold) or len(pred)) or not tokens.counts.sum():
+        return gold, pred
+    n = len(gold)
+    starts, ends = _in_tokens(
+        tokens,
+        np.concatenate((gold.item, pred.item)),
+        np.concatenate((gold.start, pred.start)),
+        np.concatenate((gold.end, pred.end)),
+    )
+    return gold.replace(starts[:n], ends[:n]), pred.replace(starts[n:], ends[n:])
+
+
+def _in_tokens(
+    offsets: TokenOffsets, span_item: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The spans (their item's code among ``offsets.items``, -1 for none, and character
+    offsets) in token offsets on each item whose spans all fall on token boundaries;
+    the other items' as they are."""
+    token_item = np.repeat(np.arange(len(offsets), dtype=np.int64), offsets.counts)
+    first = offsets.bounds[:-1]  # each item's first token
+    start_token, start_found = _last_token_at(token_item, offsets.starts, span_item, starts)
+    end_token, end_found = _last_token_at(token_item, offsets.ends, span_item, ends)
     on_tokens = start_found & end_found
     keep = on_tokens & ~np.isin(span_item, span_item[~on_tokens])  # no span off the tokens
-    converted = zip(
-        itertools.compress(spans, keep.tolist()),
-        (start_token - first[span_item])[keep].tolist(),
-        (end_token - first[span_item] + 1)[keep].tolist(),
-        strict=True,
+    return (
+        np.where(keep, start_token - first[span_item], starts),
+        np.where(keep, end_token - first[span_item] + 1, ends),
     )
-    to_tokens = {span: (span[0], start, end, span[3]) for span, start, end in converted}
-
-    def convert(spans: set[LabelledSpan]) -> set[LabelledSpan]:
-        return {to_tokens.get(span, span) for span in spans}
-
-    return convert(gold), convert(pred)
 
 
 def _last_token_at(
-    token_item: np.ndarray, offset: np.ndarray, span_item: np.ndarray, span_offset: Sequence[int]
+    token_item: np.ndarray,
+    offset: np.ndarray,
+    span_item: np.ndarray,
+    span_offset: Sequence[int] | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each span (its item's code, -1 for an item without tokens, and an offset), the
     last token of its item at that offset — as a dict of offsets would keep it — and
@@ -167,7 +284,9 @@ def _last_token_at(
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     queries = (span_item << 32) | np.asarray(span_offset, dtype=np.int64)
-    at = np.maximum(np.searchsorted(ordered, queries, side="right") - 1, 0)
+    by_query = np.argsort(queries)  # sorted queries: a far faster search in a large array
+    at = np.empty_like(queries)
+    at[by_query] = np.maximum(np.searchsorted(ordered, queries[by_query], side="right") - 1, 0)
     return order[at], (span_item >= 0) & (ordered[at] == queries)
 
 
@@ -242,8 +361,8 @@ def strict_units(
 
 
 def strict_units_by_label(
-    gold: Iterable[LabelledSpan],
-    pred: Iterable[LabelledSpan],
+    gold: Iterable[LabelledSpan] | SpanColumns,
+    pred: Iterable[LabelledSpan] | SpanColumns,
     unit: str,  # one of UNITS (a configured value, checked)
     *,
     items: Iterable[Hashable] | None = None,
@@ -253,8 +372,12 @@ def strict_units_by_label(
     units (at unit "entity", the label's own spans, in order), from one pass."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    if isinstance(gold, SpanColumns) or isinstance(pred, SpanColumns):
+        return _strict_units_of_columns(_both_columns(gold, pred), unit, items, clusters)
     gold_set, pred_set = set(gold), set(pred)
-    spans = sorted(gold_set | pred_set)
+    spans = list(gold_set | pred_set)
+    if unit == "entity":  # a row per span, in order; the other units' sums need none
+        spans.sort()
     in_gold = np.fromiter(map(gold_set.__contains__, spans), bool, len(spans))
     in_pred = np.fromiter(map(pred_set.__contains__, spans), bool, len(spans))
     rows = np.column_stack((in_gold & in_pred, in_pred, in_gold)).astype(np.int64)
@@ -273,6 +396,61 @@ def strict_units_by_label(
         row_of = {item: i for i, item in enumerate(order)}
         owner = np.fromiter((row_of[s[0]] for s in spans), np.int64, len(spans))
         n_units = len(order)
+    by_label = {name: cluster_sums(rows[label == j], owner[label == j], n_units)
+                for j, name in enumerate(names)}  # fmt: skip
+    return cluster_sums(rows, owner, n_units), by_label
+
+
+def _both_columns(gold: object, pred: object) -> tuple[SpanColumns, SpanColumns]:
+    """``(gold, pred)``, both span columns (not one only)."""
+    if not (isinstance(gold, SpanColumns) and isinstance(pred, SpanColumns)):
+        raise TypeError("gold and pred must be both span columns or both spans")
+    return gold, pred
+
+
+def _strict_units_of_columns(
+    spans: tuple[SpanColumns, SpanColumns],
+    unit: str,
+    items: Iterable[Hashable] | None,
+    clusters: Clusters | None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`strict_units_by_label` of span columns (``items``, or the clusters' items,
+    those of the columns)."""
+    gold, pred = spans
+    both = np.concatenate([np.column_stack((c.item, c.start, c.end, c.label))
+                           for c in (gold, pred)])  # fmt: skip
+    source = np.repeat([0, 1], [len(gold), len(pred)])
+    if unit == "entity":  # spans in order: by item id, then offsets and label
+        rank = np.empty(len(gold.items), dtype=np.int64)
+        # the item ids of one sample are mutually orderable (a Hashable need not be)
+        by_id = sorted(range(len(rank)), key=gold.items.__getitem__)  # type: ignore[arg-type]
+        rank[by_id] = np.arange(len(rank))
+        order = np.lexsort((both[:, 3], both[:, 2], both[:, 1], rank[both[:, 0]]))
+    else:
+        order = np.lexsort(both.T[::-1])
+    both, source = both[order], source[order]
+    again = np.zeros(len(both), dtype=bool)  # the next row is the same span
+    again[:-1] = (both[1:] == both[:-1]).all(axis=1)
+    first = np.ones(len(both), dtype=bool)  # a span's first (or only) row
+    first[1:] = ~again[:-1]
+    in_gold = (source == 0) | again  # gold's row comes first where both hold a span
+    in_pred = (source == 1) | again
+    both, in_gold, in_pred = both[first], in_gold[first], in_pred[first]
+    rows = np.column_stack((in_gold & in_pred, in_pred, in_gold)).astype(np.int64)
+    present = np.unique(both[:, 3])
+    names = [gold.labels[j] for j in present.tolist()]
+    label = np.searchsorted(present, both[:, 3])
+    if unit == "entity":
+        return rows, {name: rows[label == j] for j, name in enumerate(names)}
+    if unit == "cluster":
+        clusters = required(clusters)
+        _check_items(spans, clusters.items)
+        owner, n_units = clusters.locate(both[:, 0], both[:, 1]), len(clusters)
+    else:
+        if items is None:
+            raise ValueError("span columns need the items")
+        _check_items(spans, items)
+        owner, n_units = both[:, 0], len(gold.items)
     by_label = {name: cluster_sums(rows[label == j], owner[label == j], n_units)
                 for j, name in enumerate(names)}  # fmt: skip
     return cluster_sums(rows, owner, n_units), by_label
@@ -472,8 +650,8 @@ class SpanUnits:
 
 
 def span_units(
-    gold: Iterable[LabelledSpan],
-    pred: Iterable[LabelledSpan],
+    gold: Iterable[LabelledSpan] | SpanColumns,
+    pred: Iterable[LabelledSpan] | SpanColumns,
     unit: str,  # one of UNITS (a configured value, checked)
     *,
     items: Iterable[Hashable] | None = None,
@@ -590,8 +768,8 @@ class _Matching:
 
 
 def _match(
-    gold: Iterable[LabelledSpan],
-    pred: Iterable[LabelledSpan],
+    gold: Iterable[LabelledSpan] | SpanColumns,
+    pred: Iterable[LabelledSpan] | SpanColumns,
     labels: Iterable[str] | None,
     min_overlap_percentage: float,
     items: Iterable[Hashable] | None = None,
@@ -600,15 +778,27 @@ def _match(
     on all spans, and on same-label pairs only (nervaluate's per-label re-matching)."""
     keep = _check_options(labels, min_overlap_percentage)
     codes = _item_codes(items)
-    n_listed = len(codes)
-    g_item, g_start, g_end, g_label = _columns(gold, "gold", codes, keep)
-    p_item, p_start, p_end, p_label = _columns(pred, "pred", codes, keep)
-    if items is not None and len(codes) > n_listed:
-        raise ValueError(f"items does not list item {next(reversed(codes))!r} of a span")
-    names = sorted(set(g_label) | set(p_label))
-    code = {name: i for i, name in enumerate(names)}
-    g = _sorted_arrays(g_item, g_start, g_end, list(map(code.__getitem__, g_label)))
-    p = _sorted_arrays(p_item, p_start, p_end, list(map(code.__getitem__, p_label)))
+    if isinstance(gold, SpanColumns) or isinstance(pred, SpanColumns):
+        if keep is not None:
+            raise ValueError("span columns take no labels to keep")
+        gold, pred = _both_columns(gold, pred)
+        _check_items((gold, pred), codes)
+        present = np.unique(np.concatenate((gold.label, pred.label)))
+        names = [gold.labels[j] for j in present.tolist()]
+        g, p = (
+            _sorted_arrays(c.item, c.start, c.end, np.searchsorted(present, c.label))
+            for c in (gold, pred)
+        )
+    else:
+        n_listed = len(codes)
+        g_item, g_start, g_end, g_label = _columns(gold, "gold", codes, keep)
+        p_item, p_start, p_end, p_label = _columns(pred, "pred", codes, keep)
+        if items is not None and len(codes) > n_listed:
+            raise ValueError(f"items does not list item {next(reversed(codes))!r} of a span")
+        names = sorted(set(g_label) | set(p_label))
+        code = {name: i for i, name in enumerate(names)}
+        g = _sorted_arrays(g_item, g_start, g_end, list(map(code.__getitem__, g_label)))
+        p = _sorted_arrays(p_item, p_start, p_end, list(map(code.__getitem__, p_label)))
 
     # Global coordinates: item k occupies [offset[k], offset[k] + max_end[k]], so spans of
     # different items can never overlap and one sorted array serves all items at once.
@@ -636,6 +826,13 @@ def _match(
         overall={s: _assign(s, edge_p, edge_g, spans) for s in SCHEMES},
         per_label={s: _assign(s, label_p, label_g, spans) for s in SCHEMES},
     )
+
+
+def _check_items(columns: tuple[SpanColumns, SpanColumns], items: Iterable[Hashable]) -> None:
+    """Span columns must be coded by the order of the listed items."""
+    listed = list(items)
+    if any(listed != list(c.items) for c in columns):
+        raise ValueError("span columns must be of the listed items, in their order")
 
 
 def _check_options(labels: Iterable[str] | None, min_overlap_percentage: float) -> set[str] | None:
@@ -749,7 +946,7 @@ def _columns(
         bad = next(row for row in rows if len(row) != 4)
         raise ValueError(f"{name}: a span must be (item_id, start, end, label), got {bad!r}")
     ordered = list(rows)
-    item_ids, starts, ends, span_labels = (list(map(itemgetter(i), ordered)) for i in range(4))
+    item_ids, starts, ends, span_labels = span_columns(ordered)
     bad_label = next((x for x in set(span_labels) if not isinstance(x, str)), None)
     if bad_label is not None:
         raise TypeError(f"{name}: labels must be strings, got {bad_label!r}")
@@ -767,7 +964,7 @@ def _columns(
 
 
 def _sorted_arrays(
-    item: list[int], start: np.ndarray, end: np.ndarray, label: list[int]
+    item: list[int] | np.ndarray, start: np.ndarray, end: np.ndarray, label: list[int] | np.ndarray
 ) -> dict[str, np.ndarray]:
     """Columns sorted by (item, start, end, label): the order the greedy matching visits."""
     item_a = np.asarray(item, dtype=np.int64)

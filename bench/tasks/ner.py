@@ -17,7 +17,6 @@ tags can express) keeps character offsets (:func:`bench.metrics.spans.token_span
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
@@ -28,18 +27,20 @@ from bench.metrics.analytic import delta_method_sums
 from bench.metrics.bootstrap import SharedResamples, prf_statistics
 from bench.metrics.clusters import Clusters
 from bench.metrics.spans import (
+    SpanColumns,
     SpanUnits,
+    TokenOffsets,
     macro_f1_of_sums,
     span_macro_f1_statistic,
     span_report,
     span_units,
     strict_scores,
     strict_units_by_label,
-    token_spans,
+    token_columns,
 )
-from bench.metrics.values import MetricValue, precision_recall_f1
+from bench.metrics.values import MetricValue
 from bench.predictions import EntityPrediction, TextItem
-from bench.sample_rows import TextPieces
+from bench.sample_rows import NerRows
 from bench.tasks.base import Bootstrap, Task, TaskScore
 
 PRF = ("precision", "recall", "f1")
@@ -84,19 +85,21 @@ class NerTask(Task):
                 for e in entities}  # fmt: skip
         micro, scores_by_label = strict_scores(gold, pred)
         per_label: dict[str, dict[str, Any]] = scores_by_label  # gets the intervals below
-        tokens = self._tokens(items)
-        gold_sem, pred_sem = token_spans(gold, pred, tokens) if tokens else (gold, pred)
         item_ids = [item.id for item in items]
+        spans = SpanColumns.pair(gold, pred, item_ids)
+        tokens = self._tokens(items)
+        semeval_spans = token_columns(*spans, tokens) if tokens else spans
         clusters = self.clusters(item_ids)
         unit = "item" if self.bootstrap is None else self.bootstrap.unit
-        units = span_units(gold_sem, pred_sem, unit, items=item_ids, clusters=clusters)
+        units = span_units(*semeval_spans, unit, items=item_ids, clusters=clusters)
+        del semeval_spans
         semeval = span_report(units.counts)
         for scheme in ("exact", "partial", "ent_type"):
             for name in ("precision", "recall", "f1"):
                 micro[f"{scheme}_{name}"] = semeval["micro"][scheme][name]
         micro["strict_macro_f1"] = semeval["macro"]["strict"]["f1"]
-        samples = _sample_rows(items, gold, pred, tokens, clusters)
-        intervals = self._intervals(gold, pred, units, item_ids, clusters)
+        samples = _sample_rows(items, *spans, tokens, clusters)
+        intervals = self._intervals(*spans, units, item_ids, clusters)
         if self.bootstrap is not None:  # each label's, out of the metrics' intervals
             for label, scores in per_label.items():
                 scores["ci95"] = {name: intervals.pop((label, name)).to_json()
@@ -109,18 +112,18 @@ class NerTask(Task):
             breakdown={"per_label": per_label, "semeval": semeval},
         )
 
-    def _tokens(self, items: Sequence[TextItem]) -> dict[Hashable, list[list[int]]]:
-        """Each item's token spans ``[start, end]`` on a token dataset (its text split on
-        spaces), else {}."""
+    def _tokens(self, items: Sequence[TextItem]) -> TokenOffsets | None:
+        """Each item's token spans on a token dataset (its text split on spaces), else
+        None."""
         if not self.gold.tokenized:
-            return {}
-        offsets = texts_token_offsets([item.text for item in items])
-        return {item.id: spans for item, spans in zip(items, offsets, strict=True)}
+            return None
+        return TokenOffsets([item.id for item in items],
+                            *texts_token_offsets([item.text for item in items]))  # fmt: skip
 
     def _intervals(
         self,
-        gold: set,
-        pred: set,
+        gold: SpanColumns,
+        pred: SpanColumns,
         units: SpanUnits,
         item_ids: list[str],
         clusters: Clusters,
@@ -185,38 +188,18 @@ def _add_prf(
 
 def _sample_rows(
     items: Sequence[TextItem],
-    gold: set[tuple],
-    pred: set[tuple],
-    tokens: dict[Hashable, list[list[int]]],
+    gold: SpanColumns,
+    pred: SpanColumns,
+    tokens: TokenOffsets | None,
     clusters: Clusters,
-) -> list[dict[str, Any]]:
+) -> NerRows:
     """Each item's ``samples/ner.jsonl`` row: its gold and predicted spans (sorted, with
     their text), counts and strict F1, and its tokens and segments where there are."""
-    text = {item.id: item.text for item in items}
-    spans: dict[str, tuple[list, list]] = {item.id: ([], []) for item in items}
-    for which, found in enumerate((gold, pred)):
-        for item_id, s, e, label in sorted(found):  # by item, then (start, end, label)
-            spans[item_id][which].append([s, e, label, text[item_id][s:e]])
-    correct = Counter(span[0] for span in gold & pred)
-    samples = []
-    for item in items:
-        g, p = spans[item.id]
-        tp = correct[item.id]
-        row = {
-            "id": item.id,
-            "gold": g,
-            "pred": p,
-            "tp": tp,
-            "fp": len(p) - tp,
-            "fn": len(g) - tp,
-            "strict_f1": precision_recall_f1(tp, len(p), len(g))[2],
-        }
-        if tokens:  # what compare needs to recompute the SemEval schemes
-            row["tokens"] = tokens[item.id]
-        if segments := clusters.segments.get(item.id):  # the bootstrap clusters
-            row["segments"] = [[s, e, seg] for _, s, e, seg in segments]
-        samples.append(row)
-    # every string of a row: an item's id, a piece of its text, a label, a segment's name
-    labels = {span[3] for span in gold | pred}
-    names = {seg for segments in clusters.segments.values() for *_, seg in segments}
-    return TextPieces(samples, map(str, [*text.values(), *text, *labels, *names]))
+    # what compare needs to recompute the SemEval schemes, and the bootstrap clusters
+    offsets = (tokens.starts, tokens.ends, tokens.bounds) if tokens else None
+    segments: dict[str, list[list[Any]]] = {
+        str(item_id): [[s, e, seg] for _, s, e, seg in found]
+        for item_id, found in clusters.segments.items()
+    }
+    ids, texts = [item.id for item in items], [item.text for item in items]
+    return NerRows(ids, texts, gold.labels, gold.rows(), pred.rows(), offsets, segments)
