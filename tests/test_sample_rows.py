@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bench import sample_rows
+from bench.items import TextColumn
 from bench.metrics.spans import TokenOffsets
 from bench.metrics.values import precision_recall_f1
 from bench.provenance import redact, scrub_secrets
@@ -36,10 +37,13 @@ def _rows() -> tuple[ColumnRows, list[dict]]:
     return ColumnRows(columns) + extra, expected + extra
 
 
+@pytest.mark.parametrize("ids", [list, TextColumn.of])
 @pytest.mark.parametrize("chunk", [1, 3, 100_000])
-def test_written_lines_are_those_json_dumps_writes(tmp_path, monkeypatch, chunk):
+def test_written_lines_are_those_json_dumps_writes(tmp_path, monkeypatch, chunk, ids):
+    """Chunks of plain ids (written between quotes as they are) and of ids JSON escapes."""
     monkeypatch.setattr(sample_rows, "ROWS_PER_CHUNK", chunk)
     rows, expected = _rows()
+    rows.columns["id"] = ids(IDS)
     write_jsonl_atomic(tmp_path / "rows.jsonl", rows)
     write_jsonl_atomic(tmp_path / "dicts.jsonl", expected)
     text = (tmp_path / "rows.jsonl").read_text(encoding="utf-8")
