@@ -338,9 +338,8 @@ class HfDataset(Dataset):
             ids = TextColumn.joined([_row_ids(start + 1, min(start + CHUNK_ROWS, self.rows) + 1)
                                      for start in range(0, self.rows, CHUNK_ROWS)])  # fmt: skip
         else:
-            ids = self._plain_strings(self.id_column, "id", distinct=True)
-            if ids is None:
-                ids = TextColumn.of(self._ids(tokenized=False))
+            plain = self._plain_strings(self.id_column, "id", distinct=True)
+            ids = TextColumn.of(self._ids(tokenized=False)) if plain is None else plain
         texts = self._plain_strings(self.text_column, "text")
         return TextItems(ids, TextColumn.of_chunks(self._text_chunks()) if texts is None else texts)
 

@@ -372,10 +372,9 @@ def _refuse_targets(path: Path, value: Any, where: str = "") -> None:
 class Run:
     directory: Path
     result: dict[str, Any]
-    # samples read within keeping_samples (task -> rows; None: not read yet)
-    _kept: dict[str, list[dict[str, Any]] | None] = dataclass_field(
-        default_factory=dict, compare=False, repr=False
-    )
+    # read within keeping_samples: task -> samples rows, "toxicity columns" -> its columns
+    # (None: not read yet)
+    _kept: dict[str, Any] = dataclass_field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, where: str | Path, shard: bool = False) -> Run:

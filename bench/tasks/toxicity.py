@@ -198,18 +198,18 @@ class ToxicityTask(Task):
             at = columns.level == k
             at = slice(None) if at.all() else at  # one level: views, not copies
             labels, scores = columns.labels[at], columns.scores[at]
-            groups = score_groups(labels, scores)  # the one sort the rank metrics share
-            metrics[f"{prefix}roc_auc"] = roc_auc(labels, scores, groups=groups)
-            metrics[f"{prefix}average_precision"] = average_precision(labels, scores, groups=groups)
+            ranked = score_groups(labels, scores)  # the one sort the rank metrics share
+            metrics[f"{prefix}roc_auc"] = roc_auc(labels, scores, groups=ranked)
+            metrics[f"{prefix}average_precision"] = average_precision(labels, scores, groups=ranked)
             metrics[f"{prefix}f1"] = f1_at_threshold(labels, scores, self.threshold)
             analytic, drawn = self._interval_draws(draws, labels.size)
             if analytic is not None:
-                analytic.put(self._analytic_intervals(prefix, metrics, labels, scores, groups))
+                analytic.put(self._analytic_intervals(prefix, metrics, labels, scores, ranked))
             elif drawn is not None:
                 self._intervals(drawn, prefix, labels, scores)
             if prefix:
                 continue
-            best = f1_best_threshold(labels, scores, groups=groups)
+            best = f1_best_threshold(labels, scores, groups=ranked)
             metrics["f1_best"] = best.f1
             breakdown["f1_best_threshold"] = best.threshold
             metrics["brier"] = brier_score(labels, scores)
@@ -223,7 +223,7 @@ class ToxicityTask(Task):
             if names:
                 alpha = self._alpha if analytic is not None else None
                 bias = jigsaw_bias_arrays(
-                    labels, scores, membership, names, alpha=alpha, groups=groups
+                    labels, scores, membership, names, alpha=alpha, groups=ranked
                 )
                 metrics["bias_score"] = bias.final_score
                 for name, mean in bias.means.items():
