@@ -85,34 +85,39 @@ def _interleaved(separators: list[str], values: list[list[str]], rows: int) -> s
     return "".join(pieces)  # type: ignore[arg-type]  # every None replaced
 
 
-class ColumnRows(Sequence[dict[str, Any]]):
-    """Rows ``{name: value}`` of equal-length ``columns``, then the ``extra`` rows (dicts,
-    e.g. the failed items). Iterating yields each row as a dict; ``rows + [dict, …]``
-    appends extra rows."""
+class _ChunkedRows(Sequence[dict[str, Any]]):
+    """Rows held as columns (:meth:`_rows` and :meth:`_json` of a range of them), then
+    the ``extra`` rows (dicts, e.g. the failed items). Iterating yields each row as a
+    dict; ``rows + [dict, …]`` appends extra rows; ``json_chunks`` writes them."""
 
-    def __init__(self, columns: Mapping[str, Column], extra: Sequence[dict[str, Any]] = ()):
-        lengths = {len(column) for column in columns.values()}
-        if len(lengths) > 1:
-            raise ValueError(f"columns of unequal lengths {sorted(lengths)}")
-        self.columns = dict(columns)
-        self.extra = list(extra)
-        self.n_columnar = lengths.pop() if lengths else 0
+    extra: list[dict[str, Any]]
+
+    @property
+    def n_columnar(self) -> int:
+        raise NotImplementedError
+
+    def _rows(self, start: int, stop: int) -> Iterator[dict[str, Any]]:
+        """Columnar rows ``start:stop`` as dicts."""
+        raise NotImplementedError
+
+    def _json(self, start: int, stop: int) -> str:
+        """Columnar rows ``start:stop`` as JSON Lines."""
+        raise NotImplementedError
+
+    def with_extra(self, extra: Sequence[dict[str, Any]]) -> Any:
+        """These columnar rows, then ``extra``."""
+        raise NotImplementedError
+
+    def _ranges(self) -> Iterator[tuple[int, int]]:
+        for start in range(0, self.n_columnar, ROWS_PER_CHUNK):
+            yield start, min(start + ROWS_PER_CHUNK, self.n_columnar)
 
     def __len__(self) -> int:
         return self.n_columnar + len(self.extra)
 
-    def _chunks(self, rows: Callable[[int, int], Iterable[Any]]) -> Iterator[Any]:
-        for start in range(0, self.n_columnar, ROWS_PER_CHUNK):
-            yield from rows(start, min(start + ROWS_PER_CHUNK, self.n_columnar))
-
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        names = list(self.columns)
-
-        def rows(start: int, stop: int) -> Iterator[dict[str, Any]]:
-            values = [_values(column, start, stop) for column in self.columns.values()]
-            return (dict(zip(names, row, strict=True)) for row in zip(*values, strict=True))
-
-        yield from self._chunks(rows)
+        for start, stop in self._ranges():
+            yield from self._rows(start, stop)
         yield from self.extra
 
     @overload
@@ -124,16 +129,13 @@ class ColumnRows(Sequence[dict[str, Any]]):
     def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("row index out of range")
+        index = range(len(self))[index]  # IndexError past the end
         if index >= self.n_columnar:
             return self.extra[index - self.n_columnar]
-        return {name: _values(c, index, index + 1)[0] for name, c in self.columns.items()}
+        return next(self._rows(index, index + 1))
 
-    def __add__(self, other: Sequence[dict[str, Any]]) -> ColumnRows:
-        return ColumnRows(self.columns, [*self.extra, *other])
+    def __add__(self, other: Sequence[dict[str, Any]]) -> Any:
+        return self.with_extra([*self.extra, *other])
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str):
@@ -141,6 +143,38 @@ class ColumnRows(Sequence[dict[str, Any]]):
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
     __hash__ = None  # type: ignore[assignment]  # mutable-looking, compared by rows
+
+    def json_chunks(self) -> Iterator[str]:
+        """The rows as JSON Lines text, in chunks of :data:`ROWS_PER_CHUNK` lines, each line
+        what ``json.dumps(row, ensure_ascii=False, allow_nan=False)`` gives."""
+        for start, stop in self._ranges():
+            yield self._json(start, stop)
+        yield from _dumped(self.extra)
+
+
+class ColumnRows(_ChunkedRows):
+    """Rows ``{name: value}`` of equal-length ``columns``, then the ``extra`` rows (dicts,
+    e.g. the failed items)."""
+
+    def __init__(self, columns: Mapping[str, Column], extra: Sequence[dict[str, Any]] = ()):
+        lengths = {len(column) for column in columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of unequal lengths {sorted(lengths)}")
+        self.columns = dict(columns)
+        self.extra = list(extra)
+        self._n = lengths.pop() if lengths else 0
+
+    @property
+    def n_columnar(self) -> int:
+        return self._n
+
+    def _rows(self, start: int, stop: int) -> Iterator[dict[str, Any]]:
+        names = list(self.columns)
+        values = [_values(column, start, stop) for column in self.columns.values()]
+        return (dict(zip(names, row, strict=True)) for row in zip(*values, strict=True))
+
+    def with_extra(self, extra: Sequence[dict[str, Any]]) -> ColumnRows:
+        return ColumnRows(self.columns, extra)
 
     def __repr__(self) -> str:
         return f"ColumnRows({len(self)} rows: {', '.join(self.columns)})"
@@ -159,28 +193,21 @@ class ColumnRows(Sequence[dict[str, Any]]):
         }  # fmt: skip
         return ColumnRows(columns, rows(self.extra))
 
-    def json_chunks(self) -> Iterator[str]:
-        """The rows as JSON Lines text, in chunks of :data:`ROWS_PER_CHUNK` lines, each line
-        what ``json.dumps(row, ensure_ascii=False, allow_nan=False)`` gives."""
+    def _json(self, start: int, stop: int) -> str:
         keys = [json.dumps(name, ensure_ascii=False) for name in self.columns]
-        between = ["{" + f"{keys[0]}: ", *(f", {key}: " for key in keys[1:]), "}\n"]
-
-        def text(start: int, stop: int) -> Iterator[str]:
-            separators, values = list(between), []
-            for k, column in enumerate(self.columns.values()):
-                plain = _plain_strings(column, start, stop)
-                if plain is None:
-                    values.append(_json_texts(column, start, stop))
-                    continue
-                separators[k], separators[k + 1] = separators[k] + '"', '"' + separators[k + 1]
-                values.append(plain)  # their quotes: in the separators around them
-            yield _interleaved(separators, values, stop - start)
-
-        yield from self._chunks(text)
-        yield from _dumped(self.extra)
+        separators = ["{" + f"{keys[0]}: ", *(f", {key}: " for key in keys[1:]), "}\n"]
+        values = []
+        for k, column in enumerate(self.columns.values()):
+            plain = _plain_strings(column, start, stop)
+            if plain is None:
+                values.append(_json_texts(column, start, stop))
+                continue
+            separators[k], separators[k + 1] = separators[k] + '"', '"' + separators[k + 1]
+            values.append(plain)  # their quotes: in the separators around them
+        return _interleaved(separators, values, stop - start)
 
 
-class NerRows(Sequence[dict[str, Any]]):
+class NerRows(_ChunkedRows):
     """``samples/ner.jsonl`` rows held as columns, then the ``extra`` rows (dicts, e.g. the
     failed items). Row i is item ``ids[i]``: its gold and predicted spans ``[start, end,
     label, text]`` (``gold``/``pred``: distinct ``(row, start, end, label code)`` rows
@@ -230,8 +257,9 @@ class NerRows(Sequence[dict[str, Any]]):
         optional = {"tokens": self.tokens, "segments": self.segments}
         return keys | {key for key, held in optional.items() if held}
 
-    def __len__(self) -> int:
-        return len(self.ids) + len(self.extra)
+    @property
+    def n_columnar(self) -> int:
+        return len(self.ids)
 
     def _spans(self, which: int, start: int, stop: int, as_json: bool) -> list[Any]:
         """Each of rows ``start:stop``'s gold (``which`` 0) or predicted spans: a list of
@@ -273,63 +301,29 @@ class NerRows(Sequence[dict[str, Any]]):
                 row["segments"] = [list(segment) for segment in segments]
             yield row
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(self.ids), ROWS_PER_CHUNK):
-            yield from self._rows(start, min(start + ROWS_PER_CHUNK, len(self.ids)))
-        yield from self.extra
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
-
-    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        index = range(len(self))[index]  # IndexError past the end
-        if index >= len(self.ids):
-            return self.extra[index - len(self.ids)]
-        return next(self._rows(index, index + 1))
-
-    def __add__(self, other: Sequence[dict[str, Any]]) -> NerRows:
-        return self.with_extra([*self.extra, *other])
-
     def with_extra(self, extra: Sequence[dict[str, Any]]) -> NerRows:
         """These columnar rows, then ``extra``."""
         copy = object.__new__(NerRows)
         copy.__dict__.update(self.__dict__, extra=list(extra))
         return copy
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]  # mutable-looking, compared by rows
-
     def __repr__(self) -> str:
         return f"NerRows({len(self)} rows)"
 
-    def json_chunks(self) -> Iterator[str]:
-        """The rows as JSON Lines text, in chunks of :data:`ROWS_PER_CHUNK` lines, each line
-        what ``json.dumps(row, ensure_ascii=False, allow_nan=False)`` gives."""
+    def _json(self, start: int, stop: int) -> str:
         template = _NER_ROW % (', "tokens": %s' if self.tokens else "")
-        for start in range(0, len(self.ids), ROWS_PER_CHUNK):
-            stop = min(start + ROWS_PER_CHUNK, len(self.ids))
-            gold, pred = (self._spans(which, start, stop, as_json=True) for which in (0, 1))
-            counts = self.counts[start:stop].tolist()
-            columns = [list(map(encode_basestring, self.ids[start:stop])), gold, pred,
-                       *zip(*counts, strict=True), self.f1[start:stop].tolist()]  # fmt: skip
-            if self.tokens:
-                flat, cuts = self._tokens(start, stop)
-                columns.append([_pairs(b - a) % tuple(flat[a:b])
-                                for a, b in zip(cuts[:-1], cuts[1:], strict=True)])  # fmt: skip
-            columns.append([', "segments": ' + json.dumps(segments, ensure_ascii=False)
-                            if (segments := self.segments.get(item_id)) else ""
-                            for item_id in self.ids[start:stop]])  # fmt: skip
-            yield "".join(map(template.__mod__, zip(*columns, strict=True)))
-        yield from _dumped(self.extra)
+        gold, pred = (self._spans(which, start, stop, as_json=True) for which in (0, 1))
+        counts = self.counts[start:stop].tolist()
+        columns = [list(map(encode_basestring, self.ids[start:stop])), gold, pred,
+                   *zip(*counts, strict=True), self.f1[start:stop].tolist()]  # fmt: skip
+        if self.tokens:
+            flat, cuts = self._tokens(start, stop)
+            columns.append([_pairs(b - a) % tuple(flat[a:b])
+                            for a, b in zip(cuts[:-1], cuts[1:], strict=True)])  # fmt: skip
+        columns.append([', "segments": ' + json.dumps(segments, ensure_ascii=False)
+                        if (segments := self.segments.get(item_id)) else ""
+                        for item_id in self.ids[start:stop]])  # fmt: skip
+        return "".join(map(template.__mod__, zip(*columns, strict=True)))
 
 
 # JSON as %-formats: a span (its strings already JSON), a row (its tokens, if any, then
@@ -377,4 +371,4 @@ def _dumped(rows: Iterable[Any]) -> Iterator[str]:
 def jsonl_chunks(rows: Iterable[Any]) -> Iterator[str]:
     """``rows`` as JSON Lines text in chunks: a :class:`ColumnRows` formatted column by
     column, anything else one ``json.dumps`` per row."""
-    return rows.json_chunks() if isinstance(rows, ColumnRows | NerRows) else _dumped(rows)
+    return rows.json_chunks() if isinstance(rows, _ChunkedRows) else _dumped(rows)
