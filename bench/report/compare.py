@@ -117,9 +117,9 @@ def _toxicity_columns(path: Path) -> dict[str, np.ndarray] | None:
     """``samples/toxicity.jsonl``'s scored rows as columns (``ids`` as UTF-8 bytes,
     ``level``, ``gold``, ``score``), read by arrow's JSON reader (ten million rows: no dict
     each); None unless every row is plainly what bench writes (an object with a string
-    ``id`` and ``level``, an integer ``gold``, a number ``score``, or a ``failure``) and
-    no id holds a NUL byte: then :meth:`Run.samples` reads it row by row and names the
-    bad line."""
+    ``id`` and ``level``, a ``gold`` of 0 or 1, a finite number ``score``, or a
+    ``failure``) and no id holds a NUL byte: then :meth:`Run.samples` reads it row by row
+    and names the bad line."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.json as pj
@@ -137,6 +137,9 @@ def _toxicity_columns(path: Path) -> dict[str, np.ndarray] | None:
     table = table.filter(pc.is_null(table.column("failure"))).drop_columns(["failure"])
     if any(column.null_count for column in table.columns):
         return None
+    gold, score = table.column("gold").to_numpy(), table.column("score").to_numpy()
+    if not (np.isin(gold, (0, 1)).all() and np.isfinite(score).all()):
+        return None
     ids = table.column("id")
     if pc.any(pc.match_substring(ids, "\0")).as_py():
         return None  # numpy's bytes would drop a trailing NUL
@@ -146,8 +149,8 @@ def _toxicity_columns(path: Path) -> dict[str, np.ndarray] | None:
         "ids": text.fixed(int(np.diff(text.ends, prepend=0).max(initial=1)))[0],
         "level": levels.indices.to_numpy(),
         "level names": levels.dictionary.to_pylist(),
-        "gold": table.column("gold").to_numpy(),
-        "score": table.column("score").to_numpy(),
+        "gold": gold,
+        "score": score,
     }
 
 
@@ -201,15 +204,29 @@ def _check_segment(where: str, segment: Any) -> None:
 _ABSENT = object()  # a field's value in a row without it (no JSON value has its type)
 
 
+def _finite(number: float) -> bool:
+    """Whether ``number`` is a float the scores can hold (JSON's NaN, infinities and
+    integers beyond a float's range are not)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
 def _check_samples(path: Path, task: str, rows: list[tuple[int, Any]]) -> None:
     """:func:`_check_sample` of each ``(line, row)``. Toxicity's rows are flat: each field's
     types over all rows at once (a set), row by row only if some value has a type not
     allowed, to name the first line with it."""
     if task == "toxicity":
         values = [row for _, row in rows]
-        if all(type(row) is dict for row in values) and all(
-            {type(row.get(name, _ABSENT)) for row in values} <= set(types)
-            for name, types in _SAMPLE_FIELDS[task].items()
+        if (
+            all(type(row) is dict for row in values)
+            and all(
+                {type(row.get(name, _ABSENT)) for row in values} <= set(types)
+                for name, types in _SAMPLE_FIELDS[task].items()
+            )
+            and {row["gold"] for row in values} <= {0, 1}
+            and all(_finite(row["score"]) for row in values)
         ):
             return
     for line_no, row in rows:
@@ -244,6 +261,12 @@ def _check_sample(where: str, task: str, row: Any) -> None:
             raise CompareError(
                 f"{where}: tokens: expected a list of [start, end], got {_short(tokens)}"
             )
+    if task == "toxicity":
+        if row["gold"] not in (0, 1):
+            raise CompareError(f"{where}: gold: expected 0 or 1, got {_short(row['gold'])}")
+        if not _finite(row["score"]):
+            score = _short(row["score"])
+            raise CompareError(f"{where}: score: expected a finite number, got {score}")
     if task == "attribution":
         if not isinstance(row.get("e2e_correct", False), bool):  # absent before version 2
             raise CompareError(
