@@ -37,10 +37,12 @@ class TextColumn(Sequence[str]):
 
     @classmethod
     def of_arrow(cls, strings: Any) -> TextColumn:
-        """The column of an arrow ``string`` or ``large_string`` array without nulls, read
-        from its buffers (no Python string each)."""
+        """The column of an arrow ``string`` or ``large_string`` array (or chunked array)
+        without nulls, read from its buffers (no Python string each)."""
         import pyarrow as pa
 
+        if isinstance(strings, pa.ChunkedArray):
+            return cls.joined([cls.of_arrow(chunk) for chunk in strings.chunks])
         wide = pa.types.is_large_string(strings.type)
         offsets = np.frombuffer(strings.buffers()[1], np.int64 if wide else np.int32)[
             strings.offset : strings.offset + len(strings) + 1

@@ -50,9 +50,7 @@ class ScoreFile:
         width = int(pc.max(pc.binary_length(ids)).as_py())
         if width > MAX_ID_BYTES or pc.any(pc.match_substring(ids, "\x00")).as_py():
             return None  # numpy fixed-width bytes drop trailing NULs
-        fixed = np.concatenate([TextColumn.of_arrow(chunk.slice(start, 1 << 16)).fixed(width)[0]
-                                for chunk in ids.chunks
-                                for start in range(0, len(chunk), 1 << 16)])  # fmt: skip
+        fixed = TextColumn.of_arrow(ids).fixed(width)[0]
         found = cls(path, fixed, scores.to_numpy())
         del table, ids, scores, fixed
         pa.default_memory_pool().release_unused()  # arrow's allocator keeps freed memory

@@ -143,7 +143,7 @@ def _toxicity_columns(path: Path) -> dict[str, np.ndarray] | None:
     ids = table.column("id")
     if pc.any(pc.match_substring(ids, "\0")).as_py():
         return None  # numpy's bytes would drop a trailing NUL
-    text = TextColumn.joined([TextColumn.of_arrow(chunk) for chunk in ids.chunks])
+    text = TextColumn.of_arrow(ids)
     levels = table.column("level").dictionary_encode().combine_chunks()
     return {
         "ids": text.fixed(int(np.diff(text.ends, prepend=0).max(initial=1)))[0],
