@@ -49,7 +49,7 @@ from bench.metrics.bootstrap import (
     resample_weights,
 )
 from bench.metrics.ranking import roc_auc
-from bench.metrics.score_groups import ScoreGroups, matching
+from bench.metrics.score_groups import ScoreGroups, matching, score_groups
 from bench.metrics.values import MetricValue, undefined
 
 POWER = -5.0
@@ -454,8 +454,8 @@ class _Cells:
 
     @classmethod
     def build(cls, y: np.ndarray, s: np.ndarray, membership: np.ndarray) -> _Cells:
-        distinct, score_group = np.unique(s, return_inverse=True)
-        n_scores = max(distinct.size, 1)
+        groups = score_groups(y, s)
+        score_group, n_scores = groups.group, max(groups.size, 1)
         member_item, member_column = np.nonzero(membership)
         item = np.concatenate([np.arange(y.size), member_item]).astype(np.int64)
         segment = np.concatenate([np.zeros(y.size, np.int64), member_column + 1])

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from bench.metrics.binary import calibration_bin_of, check_binary_scores
+from bench.metrics.score_groups import score_groups
 from bench.metrics.values import interval_json
 
 IndexStatistic = Callable[[np.ndarray], np.ndarray]
@@ -553,8 +554,8 @@ def prf_bootstrap(
 def _class_keys(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, int]:
     """Each unit's key, its score's group (distinct scores, ascending) + G · its class (the
     non-toxic groups first, then the toxic ones), and 2G, the number of keys."""
-    distinct, group = np.unique(s, return_inverse=True)
-    return group.astype(np.int64) + distinct.size * y, 2 * distinct.size
+    groups = score_groups(y, s)
+    return groups.group + groups.size * y, 2 * groups.size
 
 
 def _class_counts_by_score(
